@@ -1,0 +1,1 @@
+"""The protocol: HTTP signatures, JSON-LD, ActivityStreams converters, signed client, delivery."""

@@ -1,0 +1,1 @@
+"""The node: accounts, posts, follows, timelines, notifications, trust policy."""

@@ -1,0 +1,108 @@
+"""Engine and session setup for SQLite (embedded default) and PostgreSQL.
+
+SQLite runs in WAL mode with foreign keys on. Writers take the write lock at BEGIN
+(`BEGIN IMMEDIATE`) so a transaction that reads then writes never fails half-way with
+SQLITE_BUSY_SNAPSHOT; readers use a second engine with deferred BEGIN so they never wait
+on writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from storage.errors import Invalid
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def normalise_url(url: str, base_dir: Path | None = None) -> str:
+    """Check a database URL and resolve a relative SQLite path against `base_dir`.
+
+    Accepts `sqlite+aiosqlite:///path` and `postgresql+asyncpg://...`; plain `sqlite://` and
+    `postgresql://` get their async driver added.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise Invalid(f"not a database URL: {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+        db = parsed.database or ""
+        if db and db != ":memory:" and not Path(db).is_absolute() and base_dir is not None:
+            parsed = parsed.set(database=str((base_dir / db).resolve()))
+    elif backend in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    else:
+        raise Invalid(f"unsupported database {backend!r}: use sqlite or postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_setup(engine: AsyncEngine, *, immediate: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN is ours (SQLAlchemy's recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """One node's database: a write engine, a read engine (the same one on PostgreSQL)."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = url
+        self.dialect = make_url(url).get_backend_name()
+        if self.dialect == "sqlite":
+            # One connection per checkout; SQLite connections are cheap and locks are per file.
+            self.engine = create_async_engine(url, echo=echo, poolclass=NullPool)
+            self.read_engine = create_async_engine(url, echo=echo, poolclass=NullPool)
+            _sqlite_setup(self.engine, immediate=True)
+            _sqlite_setup(self.read_engine, immediate=False)
+        else:
+            self.engine = create_async_engine(
+                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+            self.read_engine = self.engine
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A read-write unit of work: committed on success, rolled back on any error."""
+        async with self._writer() as session:
+            async with session.begin():
+                yield session
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session that never waits on SQLite's write lock."""
+        async with self._reader() as session:
+            async with session.begin():
+                yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

@@ -1,0 +1,158 @@
+"""The durable job queue: enqueue, claim with a lease, complete, retry at a time, fail.
+
+Claims are exclusive while a lease lasts: PostgreSQL claims with `FOR UPDATE SKIP LOCKED`,
+SQLite with one atomic `UPDATE … RETURNING` (a single writer holds the file lock for the
+whole statement). A job whose lease expired — its worker died — is claimable again, so
+processing is at least once. Every claim gets a fresh token; only the holder of the current
+token may complete, retry or fail the job, so a worker that lost its lease cannot clobber
+the next holder's work.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.ids import new_id
+from storage.models import Job, utcnow
+
+DEFAULT_LEASE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    queue: str
+    payload: bytes
+    attempts: int
+    lease_token: str
+    lease_until: datetime
+
+
+async def enqueue(
+    db: Database, queue: str, payload: bytes, *, run_at: datetime | None = None
+) -> int:
+    async with db.session() as s:
+        return await enqueue_in(s, queue, payload, run_at=run_at)
+
+
+async def enqueue_in(
+    s: AsyncSession, queue: str, payload: bytes, *, run_at: datetime | None = None
+) -> int:
+    """Enqueue inside the caller's transaction, so the job exists iff the caller's write does."""
+    now = utcnow()
+    job = Job(
+        id=new_id(),
+        queue=queue,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        run_at=run_at or now,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(job)
+    await s.flush()
+    return job.id
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(Job.status == "pending", Job.run_at <= now),
+        and_(Job.status == "running", Job.lease_until < now),
+    )
+
+
+async def claim(
+    db: Database, queue: str, *, limit: int = 1, lease: timedelta = DEFAULT_LEASE
+) -> list[ClaimedJob]:
+    """Claim up to `limit` due jobs of `queue`, oldest first, each leased for `lease`."""
+    now = utcnow()
+    token = secrets.token_hex(16)
+    until = now + lease
+    candidates = (
+        select(Job.id)
+        .where(Job.queue == queue, _claimable(now))
+        .order_by(Job.run_at, Job.id)
+        .limit(limit)
+    )
+    if not db.is_sqlite:
+        candidates = candidates.with_for_update(skip_locked=True)
+    stmt = (
+        update(Job)
+        .where(Job.id.in_(candidates.scalar_subquery()))
+        # Re-check inside the UPDATE: on PostgreSQL a row may have changed since the subquery saw it.
+        .where(_claimable(now))
+        .values(
+            status="running",
+            lease_until=until,
+            lease_token=token,
+            attempts=Job.attempts + 1,
+            updated_at=now,
+        )
+        .returning(Job.id, Job.queue, Job.payload, Job.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    async with db.session() as s:
+        rows = (await s.execute(stmt)).all()
+    return sorted(
+        (ClaimedJob(r.id, r.queue, r.payload, r.attempts, token, until) for r in rows),
+        key=lambda j: j.id,
+    )
+
+
+async def _finish(db: Database, job: ClaimedJob, **values: object) -> bool:
+    stmt = (
+        update(Job)
+        .where(Job.id == job.id, Job.lease_token == job.lease_token, Job.status == "running")
+        .values(updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    async with db.session() as s:
+        result = await s.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def complete(db: Database, job: ClaimedJob) -> bool:
+    """Mark done. False when the lease was lost (another worker holds or finished the job)."""
+    return await _finish(db, job, status="done", lease_until=None, lease_token=None)
+
+
+async def retry_at(db: Database, job: ClaimedJob, when: datetime, error: str) -> bool:
+    return await _finish(
+        db, job, status="pending", run_at=when, lease_until=None, lease_token=None,
+        last_error=error[:2000],
+    )
+
+
+async def fail(db: Database, job: ClaimedJob, error: str) -> bool:
+    """Give up on the job for good, keeping the reason."""
+    return await _finish(
+        db, job, status="failed", lease_until=None, lease_token=None, last_error=error[:2000]
+    )
+
+
+async def extend(db: Database, job: ClaimedJob, lease: timedelta = DEFAULT_LEASE) -> bool:
+    """Keep a long job's lease alive."""
+    return await _finish(db, job, lease_until=utcnow() + lease)
+
+
+async def counts(db: Database, queue: str | None = None) -> dict[str, int]:
+    """Jobs by status (for health pages and tests)."""
+    stmt = select(Job.status, func.count()).group_by(Job.status)
+    if queue is not None:
+        stmt = stmt.where(Job.queue == queue)
+    async with db.reader() as s:
+        return {status: n for status, n in (await s.execute(stmt)).all()}
+
+
+async def purge_done(db: Database, older_than: timedelta) -> int:
+    stmt = delete(Job).where(Job.status == "done", Job.updated_at < utcnow() - older_than)
+    async with db.session() as s:
+        result = await s.execute(stmt.execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]

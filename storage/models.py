@@ -1,0 +1,289 @@
+"""The node's tables as SQLAlchemy 2 typed models.
+
+Ids are time-ordered 64-bit integers (`storage.ids.new_id`) so cursors page by id.
+A local account has `domain = None`; a remote one carries its canonical domain.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.ids import new_id
+
+VISIBILITIES = ("public", "unlisted", "followers", "direct", "organization", "local")
+ROLES = ("user", "moderator", "admin")
+NOTIFICATION_TYPES = ("follow", "follow_request", "mention", "reply", "like", "boost")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Always timezone-aware UTC: SQLite stores naive values, so reattach UTC on the way out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        # SQLite compares the stored text: keep one naive UTC form so ordering holds.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class Instance(Base):
+    """The node itself: one row. Its key pair signs instance-level fetches."""
+
+    __tablename__ = "instance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    domain: Mapped[str] = mapped_column(String(255))
+    private_key_pem: Mapped[str] = mapped_column(Text)
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    setup_token_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (Index("ix_accounts_domain", "domain"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64))
+    domain: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    bio: Mapped[str] = mapped_column(Text, default="")
+    role: Mapped[str] = mapped_column(String(16), default="user")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Made lazily on first need: RSA generation costs ~46 ms, bulk creation must not wait on it.
+    private_key_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    public_key_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Remote accounts: where the actor lives.
+    actor_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True, unique=True)
+    inbox_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    shared_inbox_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    # Bumped on disable / password change: sessions and tokens issued before are void.
+    credentials_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_local(self) -> bool:
+        return self.domain is None
+
+    def acct(self) -> str:
+        """`user` for local accounts, `user@domain[:port]` for remote ones (as Mastodon's acct)."""
+        return self.username if self.domain is None else f"{self.username}@{self.domain}"
+
+
+# One handle per (case-insensitive username, domain); local accounts have no domain.
+Index(
+    "ux_accounts_handle",
+    func.lower(Account.username),
+    func.coalesce(Account.domain, ""),
+    unique=True,
+)
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (
+        Index("ix_posts_account", "account_id", "id"),
+        Index("ix_posts_reply", "in_reply_to_id"),
+        Index("ix_posts_thread", "thread_id"),
+        Index("ix_posts_visibility", "visibility", "local", "id"),
+        UniqueConstraint("account_id", "reblog_of_id", name="ux_posts_one_boost"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # Denormalised from the author: timeline queries filter on it without a join.
+    local: Mapped[bool] = mapped_column(Boolean, default=True)
+    uri: Mapped[str | None] = mapped_column(String(2048), nullable=True, unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    source: Mapped[str] = mapped_column(Text, default="")
+    content_html: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    in_reply_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="SET NULL"), nullable=True
+    )
+    in_reply_to_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    in_reply_to_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
+    # The root of the conversation: thread context is one indexed lookup.
+    thread_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reblog_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), nullable=True
+    )
+    replies_count: Mapped[int] = mapped_column(Integer, default=0)
+    likes_count: Mapped[int] = mapped_column(Integer, default=0)
+    boosts_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    account: Mapped[Account] = relationship(lazy="joined", foreign_keys=[account_id])
+
+
+class PostEdit(Base):
+    """One earlier version of a post, kept when it is edited (the edit history)."""
+
+    __tablename__ = "post_edits"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(Text, default="")
+    content_html: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Mention(Base):
+    __tablename__ = "mentions"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+
+
+class PostTag(Base):
+    __tablename__ = "post_tags"
+    __table_args__ = (Index("ix_post_tags_tag", "tag_id", "post_id"),)
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Follow(Base):
+    """`state` is `pending` until a locked account approves, then `accepted`."""
+
+    __tablename__ = "follows"
+    __table_args__ = (
+        UniqueConstraint("follower_id", "target_id", name="ux_follows_pair"),
+        Index("ix_follows_target", "target_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    follower_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default="accepted")
+    uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Like(Base):
+    __tablename__ = "likes"
+    __table_args__ = (UniqueConstraint("account_id", "post_id", name="ux_likes_pair"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_account", "account_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(32))
+    from_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), nullable=True
+    )
+    read: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TimelineEntry(Base):
+    """A materialised home-timeline row: written by fan-out, read by one index range scan."""
+
+    __tablename__ = "home_entries"
+    __table_args__ = (Index("ix_home_entries_author", "account_id", "author_id"),)
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The author of the entry's post, so an unfollow can drop that author's rows at once.
+    author_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class Job(Base):
+    """A durable unit of background work (delivery, inbox processing).
+
+    `pending` → claimed (`running` with a lease) → `done` | back to `pending` at `run_at`
+    | `failed`. A `running` job whose lease has expired counts as claimable again.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_claim", "queue", "status", "run_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    queue: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    # A fresh token per claim: only the current holder may complete, retry or fail it.
+    lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,122 @@
+"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL.
+
+`ATRIUM_TEST_ENGINES` (default `sqlite,postgresql`) picks the engines. PostgreSQL comes from
+`ATRIUM_TEST_POSTGRES_URL` (default: the machine's server, database `test`); each xdist worker
+gets databases of its own. A PostgreSQL that cannot be reached fails the run, never skips it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from storage import migrate
+from storage.db import Database
+from storage.models import Base
+
+ENGINES = [e.strip() for e in os.environ.get("ATRIUM_TEST_ENGINES", "sqlite,postgresql").split(",") if e.strip()]
+POSTGRES_URL = os.environ.get(
+    "ATRIUM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _pg_dsn(database: str) -> str:
+    """asyncpg's plain DSN for `database` on the test server."""
+    base = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+    return base.rsplit("/", 1)[0] + "/" + database
+
+
+def pg_url(database: str) -> str:
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + database
+
+
+async def _recreate_pg_database(name: str) -> None:
+    admin_db = POSTGRES_URL.rsplit("/", 1)[1]
+    try:
+        conn = await asyncpg.connect(_pg_dsn(admin_db), timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise RuntimeError(
+            f"PostgreSQL at {POSTGRES_URL} is not reachable ({exc}); start it or set "
+            "ATRIUM_TEST_ENGINES=sqlite to run without it"
+        ) from exc
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def recreate_pg_database(name: str) -> str:
+    """A fresh, empty PostgreSQL database for this worker; returns its SQLAlchemy URL."""
+    asyncio.run(_recreate_pg_database(name))
+    return pg_url(name)
+
+
+async def _migrated(url: str) -> None:
+    db = Database(url)
+    try:
+        await migrate.upgrade(db)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, made once per worker and copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "atrium.db"
+    asyncio.run(_migrated(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> str:
+    """A migrated PostgreSQL database for this worker; tests truncate it before use."""
+    url = recreate_pg_database(f"atrium_t_{_worker()}")
+    asyncio.run(_migrated(url))
+    return url
+
+
+@pytest.fixture(params=ENGINES)
+def engine_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of the engine under test."""
+    if engine_name == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "atrium.db"
+        shutil.copyfile(template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+
+    async def _clean() -> None:
+        conn = await asyncpg.connect(_pg_dsn(url.rsplit("/", 1)[1]))
+        try:
+            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        finally:
+            await conn.close()
+
+    asyncio.run(_clean())
+    return url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()

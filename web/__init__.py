@@ -1,0 +1,1 @@
+"""The aiohttp application: well-known routes, ActivityPub, client API, web UI."""
