@@ -1,3 +1,5 @@
 """Atrium's entry points: the `atrium` command line and the process that serves a node."""
 
-__version__ = "0.1.0"
+from node.version import VERSION as __version__
+
+__all__ = ["__version__"]

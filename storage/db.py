@@ -78,7 +78,13 @@ class Database:
             _sqlite_setup(self.read_engine, immediate=False)
         else:
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                # asyncpg waits 60 s by default: an unreachable server should fail fast.
+                connect_args={"timeout": 10},
             )
             self.read_engine = self.engine
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)

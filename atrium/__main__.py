@@ -1,0 +1,5 @@
+import sys
+
+from atrium.cli import main
+
+sys.exit(main())

@@ -1,0 +1,244 @@
+"""Local and remote accounts: create, look up, authenticate, disable, roles, lazy keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from functools import cache
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation.keys import generate_rsa_keypair
+from node.context import NodeContext
+from node.passwords import hash_password, verify_password
+from storage.errors import Conflict, Forbidden, Invalid, NotFound
+from storage.models import ROLES, Account, Instance
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,28}[A-Za-z0-9_])?$")
+MAX_DISPLAY_NAME = 100
+MAX_BIO = 1000
+
+
+def check_username(username: str) -> str:
+    if not USERNAME_RE.fullmatch(username):
+        raise Invalid(
+            f"invalid username {username!r}: 1-30 letters, digits or _ (dots and hyphens inside)"
+        )
+    return username
+
+
+async def find_local(s: AsyncSession, username: str) -> Account | None:
+    return await s.scalar(
+        select(Account).where(
+            func.lower(Account.username) == username.lower(), Account.domain.is_(None)
+        )
+    )
+
+
+async def get_local(ctx: NodeContext, username: str) -> Account:
+    async with ctx.db.reader() as s:
+        account = await find_local(s, username)
+    if account is None:
+        raise NotFound(f"no such user: {username}")
+    return account
+
+
+async def get_account(ctx: NodeContext, account_id: int) -> Account:
+    async with ctx.db.reader() as s:
+        account = await s.get(Account, account_id)
+    if account is None:
+        raise NotFound("no such account")
+    return account
+
+
+async def create_user(
+    ctx: NodeContext,
+    username: str,
+    password: str,
+    *,
+    role: str = "user",
+    display_name: str | None = None,
+    email: str | None = None,
+    locked: bool = False,
+) -> Account:
+    """A new local account. Its key pair is made later, on first need."""
+    check_username(username)
+    if role not in ROLES:
+        raise Invalid(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+    if display_name is not None and len(display_name) > MAX_DISPLAY_NAME:
+        raise Invalid(f"display name too long: at most {MAX_DISPLAY_NAME} characters")
+    password_hash = hash_password(password)
+    try:
+        async with ctx.db.session() as s:
+            return await _insert_user(s, username, password_hash, role, display_name, email, locked)
+    except IntegrityError as exc:
+        raise Conflict(f"user {username!r} already exists") from exc
+
+
+async def _insert_user(
+    s: AsyncSession,
+    username: str,
+    password_hash: str,
+    role: str,
+    display_name: str | None,
+    email: str | None,
+    locked: bool,
+) -> Account:
+    if await find_local(s, username) is not None:
+        raise Conflict(f"user {username!r} already exists")
+    account = Account(
+        username=username,
+        domain=None,
+        display_name=display_name if display_name is not None else username,
+        bio="",
+        role=role,
+        disabled=False,
+        locked=locked,
+        email=email,
+        password_hash=password_hash,
+        credentials_version=0,
+    )
+    s.add(account)
+    await s.flush()
+    return account
+
+
+async def claim_first_admin(
+    ctx: NodeContext, token: str, username: str, password: str
+) -> Account:
+    """The first sign-in of a fresh node: spend the one-time token and become its admin.
+
+    One transaction: the token is spent if and only if the admin is created.
+    """
+    check_username(username)
+    password_hash = hash_password(password)
+    async with ctx.db.session() as s:
+        instance = await s.get(Instance, 1, with_for_update=True)
+        if instance is None or instance.setup_token_hash is None:
+            raise Forbidden("this node has already been set up")
+        given = hashlib.sha256(token.encode()).hexdigest()
+        if not hmac.compare_digest(instance.setup_token_hash, given):
+            raise Forbidden("wrong setup token")
+        instance.setup_token_hash = None
+        return await _insert_user(s, username, password_hash, "admin", None, None, False)
+
+
+async def authenticate(ctx: NodeContext, login: str, password: str) -> Account:
+    """The account for a username (or email) and password; one vague error for every failure."""
+    async with ctx.db.reader() as s:
+        account = await find_local(s, login)
+        if account is None and "@" in login:
+            account = await s.scalar(
+                select(Account).where(
+                    func.lower(Account.email) == login.lower(), Account.domain.is_(None)
+                )
+            )
+    # Verify even for unknown users so timing does not reveal which usernames exist.
+    ok = verify_password(account.password_hash if account else _dummy_hash(), password)
+    if account is None or not ok:
+        raise Forbidden("wrong username or password", status=401)
+    if account.disabled:
+        raise Forbidden("this account is disabled")
+    return account
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password("not-a-real-password-just-for-timing")
+
+
+async def list_users(ctx: NodeContext) -> list[Account]:
+    async with ctx.db.reader() as s:
+        rows = await s.scalars(
+            select(Account).where(Account.domain.is_(None)).order_by(Account.id)
+        )
+        return list(rows)
+
+
+async def _update_local(ctx: NodeContext, username: str, **changes: object) -> Account:
+    async with ctx.db.session() as s:
+        account = await find_local(s, username)
+        if account is None:
+            raise NotFound(f"no such user: {username}")
+        for key, value in changes.items():
+            setattr(account, key, value)
+        return account
+
+
+async def disable(ctx: NodeContext, username: str) -> Account:
+    """Disable an account and void its sessions and tokens (by bumping its credentials version)."""
+    async with ctx.db.session() as s:
+        account = await find_local(s, username)
+        if account is None:
+            raise NotFound(f"no such user: {username}")
+        account.disabled = True
+        account.credentials_version += 1
+        return account
+
+
+async def enable(ctx: NodeContext, username: str) -> Account:
+    return await _update_local(ctx, username, disabled=False)
+
+
+async def set_password(ctx: NodeContext, username: str, password: str) -> Account:
+    password_hash = hash_password(password)
+    async with ctx.db.session() as s:
+        account = await find_local(s, username)
+        if account is None:
+            raise NotFound(f"no such user: {username}")
+        account.password_hash = password_hash
+        account.credentials_version += 1
+        return account
+
+
+async def set_role(ctx: NodeContext, username: str, role: str) -> Account:
+    if role not in ROLES:
+        raise Invalid(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+    return await _update_local(ctx, username, role=role)
+
+
+async def update_profile(
+    ctx: NodeContext,
+    account_id: int,
+    *,
+    display_name: str | None = None,
+    bio: str | None = None,
+    locked: bool | None = None,
+) -> Account:
+    if display_name is not None and len(display_name) > MAX_DISPLAY_NAME:
+        raise Invalid(f"display name too long: at most {MAX_DISPLAY_NAME} characters")
+    if bio is not None and len(bio) > MAX_BIO:
+        raise Invalid(f"bio too long: at most {MAX_BIO} characters")
+    async with ctx.db.session() as s:
+        account = await s.get(Account, account_id)
+        if account is None or account.domain is not None:
+            raise NotFound("no such local account")
+        if display_name is not None:
+            account.display_name = display_name
+        if bio is not None:
+            account.bio = bio
+        if locked is not None:
+            account.locked = locked
+        return account
+
+
+async def ensure_keys(ctx: NodeContext, account_id: int) -> Account:
+    """The account with its RSA key pair, made now if this is its first need."""
+    async with ctx.db.reader() as s:
+        account = await s.get(Account, account_id)
+    if account is None:
+        raise NotFound("no such account")
+    if account.private_key_pem:
+        return account
+    private_pem, public_pem = generate_rsa_keypair()  # outside the write lock: ~46 ms
+    async with ctx.db.session() as s:
+        account = await s.get(Account, account_id)
+        if account is None:
+            raise NotFound("no such account")
+        if not account.private_key_pem:  # a concurrent first need may have won
+            account.private_key_pem = private_pem
+            account.public_key_pem = public_pem
+        return account

@@ -1,0 +1,175 @@
+"""Follows between accounts: request, approve (locked accounts), reject, unfollow, lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.context import NodeContext
+from node.notifications import notify
+from node.pagination import Page, paginate
+from storage.errors import Invalid, NotFound
+from storage.models import Account, Follow, Post, TimelineEntry, utcnow
+
+# How many of the followed account's recent posts a new follow brings into the home timeline.
+BACKFILL = 40
+
+
+async def _backfill_home(s: AsyncSession, follower: Account, target: Account) -> None:
+    if follower.domain is not None:
+        return
+    recent = (
+        await s.scalars(
+            select(Post.id)
+            .where(
+                Post.account_id == target.id,
+                Post.visibility.in_(("public", "unlisted", "followers", "organization", "local")),
+            )
+            .order_by(Post.id.desc())
+            .limit(BACKFILL)
+        )
+    ).all()
+    have = set(
+        (
+            await s.scalars(
+                select(TimelineEntry.post_id).where(
+                    TimelineEntry.account_id == follower.id, TimelineEntry.post_id.in_(recent)
+                )
+            )
+        ).all()
+    )
+    for post_id in recent:
+        if post_id not in have:
+            s.add(TimelineEntry(account_id=follower.id, post_id=post_id, author_id=target.id))
+
+
+async def follow(ctx: NodeContext, follower: Account, target_id: int) -> Follow:
+    """Follow `target_id`: accepted at once, or pending when the target is locked."""
+    async with ctx.db.session() as s:
+        target = await s.get(Account, target_id)
+        if target is None or target.disabled:
+            raise NotFound("no such account")
+        if target.id == follower.id:
+            raise Invalid("you cannot follow yourself")
+        existing = await s.scalar(
+            select(Follow).where(Follow.follower_id == follower.id, Follow.target_id == target.id)
+        )
+        if existing is not None:
+            return existing
+        state = "pending" if target.locked else "accepted"
+        f = Follow(follower_id=follower.id, target_id=target.id, state=state, created_at=utcnow())
+        s.add(f)
+        await s.flush()
+        if state == "accepted":
+            await _backfill_home(s, follower, target)
+            await notify(s, target, "follow", follower.id)
+        else:
+            await notify(s, target, "follow_request", follower.id)
+        return f
+
+
+async def unfollow(ctx: NodeContext, follower: Account, target_id: int) -> None:
+    """Stop following (or withdraw a request); the target's posts leave the home timeline."""
+    async with ctx.db.session() as s:
+        await s.execute(
+            delete(Follow).where(Follow.follower_id == follower.id, Follow.target_id == target_id)
+        )
+        await s.execute(
+            delete(TimelineEntry).where(
+                TimelineEntry.account_id == follower.id, TimelineEntry.author_id == target_id
+            )
+        )
+
+
+async def _pending(s: AsyncSession, target: Account, follower_id: int) -> Follow:
+    f = await s.scalar(
+        select(Follow).where(
+            Follow.follower_id == follower_id,
+            Follow.target_id == target.id,
+            Follow.state == "pending",
+        )
+    )
+    if f is None:
+        raise NotFound("no such follow request")
+    return f
+
+
+async def approve(ctx: NodeContext, target: Account, follower_id: int) -> Follow:
+    async with ctx.db.session() as s:
+        f = await _pending(s, target, follower_id)
+        f.state = "accepted"
+        follower = await s.get(Account, follower_id)
+        assert follower is not None
+        await _backfill_home(s, follower, target)
+        return f
+
+
+async def reject(ctx: NodeContext, target: Account, follower_id: int) -> None:
+    async with ctx.db.session() as s:
+        f = await _pending(s, target, follower_id)
+        await s.delete(f)
+
+
+async def remove_follower(ctx: NodeContext, target: Account, follower_id: int) -> None:
+    """The followed side ends a follow (Mastodon's "remove from followers")."""
+    async with ctx.db.session() as s:
+        await s.execute(
+            delete(Follow).where(Follow.follower_id == follower_id, Follow.target_id == target.id)
+        )
+        await s.execute(
+            delete(TimelineEntry).where(
+                TimelineEntry.account_id == follower_id, TimelineEntry.author_id == target.id
+            )
+        )
+
+
+async def relationship(ctx: NodeContext, viewer: Account, other_id: int) -> dict[str, bool]:
+    async with ctx.db.reader() as s:
+        rows = (
+            await s.execute(
+                select(Follow.follower_id, Follow.state).where(
+                    ((Follow.follower_id == viewer.id) & (Follow.target_id == other_id))
+                    | ((Follow.follower_id == other_id) & (Follow.target_id == viewer.id))
+                )
+            )
+        ).all()
+    out = {"following": False, "requested": False, "followed_by": False}
+    for follower_id, state in rows:
+        if follower_id == viewer.id:
+            out["following" if state == "accepted" else "requested"] = True
+        elif state == "accepted":
+            out["followed_by"] = True
+    return out
+
+
+async def followers(ctx: NodeContext, account_id: int, page: Page) -> list[Account]:
+    return await _people(ctx, Follow.follower_id, Follow.target_id, account_id, "accepted", page)
+
+
+async def following(ctx: NodeContext, account_id: int, page: Page) -> list[Account]:
+    return await _people(ctx, Follow.target_id, Follow.follower_id, account_id, "accepted", page)
+
+
+async def follow_requests(ctx: NodeContext, account: Account, page: Page) -> list[Account]:
+    return await _people(ctx, Follow.follower_id, Follow.target_id, account.id, "pending", page)
+
+
+async def _people(
+    ctx: NodeContext,
+    other_col: InstrumentedAttribute[Any],
+    self_col: InstrumentedAttribute[Any],
+    account_id: int,
+    state: str,
+    page: Page,
+) -> list[Account]:
+    # Page by the follow's id (its creation order), return the accounts on the other side.
+    stmt = select(Follow).where(self_col == account_id, Follow.state == state)
+    async with ctx.db.reader() as s:
+        rows = await paginate(s, stmt, Follow.id, page)
+        ids = [getattr(f, other_col.key) for f in rows]
+        found = await s.scalars(select(Account).where(Account.id.in_(ids)))
+        accounts = {a.id: a for a in found.all()}
+    return [accounts[i] for i in ids if i in accounts]

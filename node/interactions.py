@@ -1,0 +1,117 @@
+"""Likes and boosts of posts."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+
+from node.context import NodeContext
+from node.fanout import fan_out_home
+from node.notifications import notify
+from node.posts import load_visible
+from storage.errors import Forbidden, Invalid, NotFound
+from storage.ids import new_id
+from storage.models import Account, Like, Post, utcnow
+
+# A boost keeps the original's audience; followers-only and direct posts cannot be boosted,
+# since a boost would show them to the booster's followers.
+BOOSTABLE = ("public", "unlisted", "organization", "local")
+
+
+async def like(ctx: NodeContext, account: Account, post_id: int) -> Post:
+    async with ctx.db.session() as s:
+        post = await load_visible(ctx, s, account, post_id)
+        if post.reblog_of_id is not None:
+            post = await load_visible(ctx, s, account, post.reblog_of_id)
+        existing = await s.scalar(
+            select(Like.id).where(Like.account_id == account.id, Like.post_id == post.id)
+        )
+        if existing is None:  # liking twice is not an error, and counts once
+            s.add(Like(account_id=account.id, post_id=post.id, created_at=utcnow()))
+            await s.execute(
+                update(Post).where(Post.id == post.id).values(likes_count=Post.likes_count + 1)
+            )
+            await notify(s, post.account, "like", account.id, post.id)
+            post.likes_count += 1
+    return post
+
+
+async def unlike(ctx: NodeContext, account: Account, post_id: int) -> Post:
+    async with ctx.db.session() as s:
+        post = await load_visible(ctx, s, account, post_id)
+        result = await s.execute(
+            delete(Like).where(Like.account_id == account.id, Like.post_id == post.id)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            await s.execute(
+                update(Post)
+                .where(Post.id == post.id, Post.likes_count > 0)
+                .values(likes_count=Post.likes_count - 1)
+            )
+            post.likes_count = max(0, post.likes_count - 1)
+    return post
+
+
+async def boost(ctx: NodeContext, account: Account, post_id: int) -> Post:
+    """Boost a post; returns the boost (a post whose `reblog_of_id` is the original)."""
+    if account.domain is not None or account.disabled:
+        raise Forbidden("this account cannot boost here")
+    async with ctx.db.session() as s:
+        original = await load_visible(ctx, s, account, post_id)
+        if original.reblog_of_id is not None:
+            original = await load_visible(ctx, s, account, original.reblog_of_id)
+        if original.visibility not in BOOSTABLE:
+            raise Invalid(f"a {original.visibility} post cannot be boosted")
+        existing = await s.scalar(
+            select(Post).where(Post.account_id == account.id, Post.reblog_of_id == original.id)
+        )
+        if existing is not None:
+            return existing
+        boost_id = new_id()
+        boost_post = Post(
+            id=boost_id,
+            account_id=account.id,
+            local=True,
+            uri=f"{ctx.actor_uri(account.username)}/statuses/{boost_id}/activity",
+            url=None,
+            source="",
+            content_html="",
+            summary="",
+            sensitive=False,
+            visibility=original.visibility,
+            reblog_of_id=original.id,
+            thread_id=None,
+            replies_count=0,
+            likes_count=0,
+            boosts_count=0,
+            created_at=utcnow(),
+        )
+        s.add(boost_post)
+        await s.flush()
+        await s.execute(
+            update(Post).where(Post.id == original.id).values(boosts_count=Post.boosts_count + 1)
+        )
+        await fan_out_home(s, boost_post, [])
+        await notify(s, original.account, "boost", account.id, original.id)
+    return boost_post
+
+
+async def unboost(ctx: NodeContext, account: Account, post_id: int) -> Post:
+    async with ctx.db.session() as s:
+        original = await s.get(Post, post_id)
+        if original is None:
+            raise NotFound("no such post")
+        if original.reblog_of_id is not None:
+            original = await s.get(Post, original.reblog_of_id)
+            if original is None:
+                raise NotFound("no such post")
+        mine = await s.scalar(
+            select(Post).where(Post.account_id == account.id, Post.reblog_of_id == original.id)
+        )
+        if mine is not None:
+            await s.delete(mine)
+            await s.execute(
+                update(Post)
+                .where(Post.id == original.id, Post.boosts_count > 0)
+                .values(boosts_count=Post.boosts_count - 1)
+            )
+    return original

@@ -1,0 +1,68 @@
+"""Notifications: follow, follow_request, mention, reply, like, boost."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.context import NodeContext
+from node.pagination import Page, paginate
+from storage.errors import NotFound
+from storage.models import NOTIFICATION_TYPES, Account, Notification
+
+
+async def notify(
+    s: AsyncSession, recipient: Account, kind: str, from_account_id: int, post_id: int | None = None
+) -> None:
+    """Record a notification for a local recipient, inside the caller's transaction."""
+    assert kind in NOTIFICATION_TYPES
+    if recipient.domain is not None or recipient.id == from_account_id:
+        return  # remote accounts are notified by their own server; nobody is told of themselves
+    s.add(
+        Notification(
+            account_id=recipient.id, type=kind, from_account_id=from_account_id, post_id=post_id
+        )
+    )
+
+
+async def list_notifications(
+    ctx: NodeContext, account_id: int, page: Page, types: tuple[str, ...] | None = None
+) -> list[Notification]:
+    stmt = select(Notification).where(Notification.account_id == account_id)
+    if types:
+        stmt = stmt.where(Notification.type.in_(types))
+    async with ctx.db.reader() as s:
+        return await paginate(s, stmt, Notification.id, page)
+
+
+async def get_notification(ctx: NodeContext, account_id: int, notification_id: int) -> Notification:
+    async with ctx.db.reader() as s:
+        n = await s.get(Notification, notification_id)
+    if n is None or n.account_id != account_id:
+        raise NotFound("no such notification")
+    return n
+
+
+async def dismiss(ctx: NodeContext, account_id: int, notification_id: int) -> None:
+    async with ctx.db.session() as s:
+        result = await s.execute(
+            delete(Notification).where(
+                Notification.id == notification_id, Notification.account_id == account_id
+            )
+        )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound("no such notification")
+
+
+async def clear(ctx: NodeContext, account_id: int) -> None:
+    async with ctx.db.session() as s:
+        await s.execute(delete(Notification).where(Notification.account_id == account_id))
+
+
+async def mark_read(ctx: NodeContext, account_id: int, up_to_id: int) -> None:
+    async with ctx.db.session() as s:
+        await s.execute(
+            update(Notification)
+            .where(Notification.account_id == account_id, Notification.id <= up_to_id)
+            .values(read=True)
+        )

@@ -1,0 +1,64 @@
+"""Cursor pagination by id, as Mastodon's `max_id`, `since_id`, `min_id`, `limit`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from storage.errors import Invalid
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 40
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page:
+    max_id: int | None = None  # strictly older than
+    since_id: int | None = None  # strictly newer than (the newest first)
+    min_id: int | None = None  # strictly newer than (the ones just after it)
+    limit: int = DEFAULT_LIMIT
+
+    @classmethod
+    def parse(
+        cls,
+        max_id: str | None = None,
+        since_id: str | None = None,
+        min_id: str | None = None,
+        limit: str | int | None = None,
+    ) -> Page:
+        def _id(name: str, value: str | None) -> int | None:
+            if value is None or value == "":
+                return None
+            if not str(value).isdigit() or len(str(value)) > 19:
+                raise Invalid(f"{name} must be a post or item id")
+            return int(value)
+
+        n = DEFAULT_LIMIT
+        if limit not in (None, ""):
+            if not str(limit).isdigit():
+                raise Invalid("limit must be a positive number")
+            n = max(1, min(int(limit), MAX_LIMIT))
+        return cls(_id("max_id", max_id), _id("since_id", since_id), _id("min_id", min_id), n)
+
+
+async def paginate(
+    s: AsyncSession, stmt: Select[Any], id_col: InstrumentedAttribute[int], page: Page
+) -> list[Any]:
+    """Run `stmt` (selecting one entity) one page at a time, newest first."""
+    if page.max_id is not None:
+        stmt = stmt.where(id_col < page.max_id)
+    if page.since_id is not None:
+        stmt = stmt.where(id_col > page.since_id)
+    if page.min_id is not None:
+        stmt = stmt.where(id_col > page.min_id).order_by(id_col.asc()).limit(page.limit)
+        rows = list((await s.scalars(stmt)).unique())
+        rows.reverse()
+        return rows
+    stmt = stmt.order_by(id_col.desc()).limit(page.limit)
+    return list((await s.scalars(stmt)).unique())

@@ -1,0 +1,162 @@
+"""A node's settings file, `DATA_DIR/atrium.toml`: read, validated, written by `atrium init`.
+
+Every key is documented in docs/configuration.md (a test fails if one is missing).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storage.db import normalise_url
+from storage.errors import Invalid
+from node.domains import canonical_domain
+
+SETTINGS_FILE = "atrium.toml"
+POLICY_FILE = "policy.toml"
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///atrium.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    domain: str
+    scheme: str = "https"
+    database_url: str = DEFAULT_SQLITE_URL
+    host: str = "127.0.0.1"
+    port: int | None = None
+    registrations_open: bool = False
+    max_post_chars: int = 5000
+    allowed_private_networks: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.domain}"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return normalise_url(self.database_url, self.data_dir)
+
+    @property
+    def listen_port(self) -> int:
+        """The port to serve on: `server.port`, else the domain's own port, else 8000."""
+        if self.port is not None:
+            return self.port
+        _, _, port = self.domain.rpartition(":")
+        return int(port) if port.isdigit() and ":" in self.domain else 8000
+
+
+# key path in the file -> (type, description): the single source for validation and docs.
+KEYS: dict[str, tuple[type, str]] = {
+    "domain": (str, "The node's public host name, with `:port` when not the scheme's default."),
+    "scheme": (str, "`https` (default) or `http` (development on loopback only)."),
+    "database_url": (
+        str,
+        "SQLAlchemy URL of the database; a relative SQLite path is relative to the data directory.",
+    ),
+    "server.host": (str, "Address `atrium serve` listens on (default 127.0.0.1)."),
+    "server.port": (int, "Port `atrium serve` listens on (default: the domain's port, else 8000)."),
+    "registrations_open": (bool, "Whether people may sign up without an admin (default false)."),
+    "posts.max_chars": (int, "Longest post text accepted, in characters (default 5000)."),
+    "federation.allowed_private_networks": (
+        list,
+        "CIDR ranges of private addresses this node may fetch from and deliver to.",
+    ),
+}
+
+
+def _flatten(table: dict[str, object], prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def load(data_dir: Path) -> Settings:
+    path = data_dir / SETTINGS_FILE
+    if not path.is_file():
+        raise Invalid(f"no Atrium node in {data_dir} ({SETTINGS_FILE} missing); run `atrium init` first")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise Invalid(f"{path}: {exc}") from exc
+    flat = _flatten(raw)
+    for key, value in flat.items():
+        if key not in KEYS:
+            raise Invalid(f"{path}: unknown setting {key!r}")
+        expected = KEYS[key][0]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise Invalid(f"{path}: {key} must be a {expected.__name__}")
+    if "domain" not in flat:
+        raise Invalid(f"{path}: domain is required")
+    scheme = str(flat.get("scheme", "https"))
+    if scheme not in ("https", "http"):
+        raise Invalid(f"{path}: scheme must be https or http")
+    return Settings(
+        data_dir=data_dir.resolve(),
+        domain=canonical_domain(str(flat["domain"])),
+        scheme=scheme,
+        database_url=str(flat.get("database_url", DEFAULT_SQLITE_URL)),
+        host=str(flat.get("server.host", "127.0.0.1")),
+        port=flat.get("server.port"),  # type: ignore[arg-type]
+        registrations_open=bool(flat.get("registrations_open", False)),
+        max_post_chars=int(flat.get("posts.max_chars", 5000)),  # type: ignore[call-overload]
+        allowed_private_networks=tuple(flat.get("federation.allowed_private_networks", ())),  # type: ignore[arg-type]
+    )
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render(settings: Settings) -> str:
+    """The settings file as `atrium init` writes it, each key with its documentation."""
+    d = KEYS
+    return f"""# Atrium node settings. Every key is described in docs/configuration.md.
+
+# {d['domain'][1]}
+domain = {_toml_str(settings.domain)}
+# {d['scheme'][1]}
+scheme = {_toml_str(settings.scheme)}
+# {d['database_url'][1]}
+database_url = {_toml_str(settings.database_url)}
+# {d['registrations_open'][1]}
+registrations_open = {str(settings.registrations_open).lower()}
+
+[server]
+# {d['server.host'][1]}
+host = {_toml_str(settings.host)}
+{f"port = {settings.port}" if settings.port is not None else f"# port = {settings.listen_port}"}
+
+[posts]
+# {d['posts.max_chars'][1]}
+max_chars = {settings.max_post_chars}
+
+[federation]
+# {d['federation.allowed_private_networks'][1]}
+allowed_private_networks = []
+"""
+
+
+DEFAULT_POLICY = """# Atrium trust policy: what crosses this node's boundary, both ways.
+# See docs/policy.md. A fresh node admits no one until its operator says so.
+mode = "allowlist"        # "allowlist": unknown domains are blocked; "open": they get default_trust
+default_trust = "public"  # organization | partner | public | limited | blocked
+
+# [peers."sales.acme.example"]
+# trust = "organization"
+"""
+
+
+def data_dir_from(arg: str | None) -> Path:
+    """`--data-dir`, else `ATRIUM_DATA_DIR`."""
+    value = arg or os.environ.get("ATRIUM_DATA_DIR")
+    if not value:
+        raise Invalid("no data directory: pass --data-dir DIR or set ATRIUM_DATA_DIR")
+    return Path(value)

@@ -1,0 +1,88 @@
+"""Timelines, each filtered for the viewer: home, local, organization, hashtag, account.
+
+Home is materialised (fan-out on write, one index range scan to read); the shared timelines
+are index scans over posts by (visibility, local, id).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from node.context import NodeContext
+from node.pagination import Page, paginate
+from node.visibility import timeline_visibilities, visible_clause
+from storage.models import Account, Post, PostTag, Tag, TimelineEntry
+
+
+async def home(ctx: NodeContext, viewer: Account, page: Page) -> list[Post]:
+    stmt = (
+        select(Post)
+        .join(TimelineEntry, TimelineEntry.post_id == Post.id)
+        .where(TimelineEntry.account_id == viewer.id)
+    )
+    async with ctx.db.reader() as s:
+        return await paginate(s, stmt, Post.id, page)
+
+
+def _shared(viewer: Account | None, org_domains: frozenset[str]) -> Select[tuple[Post]]:
+    return select(Post).where(
+        Post.visibility.in_(timeline_visibilities(viewer, org_domains)),
+        # `local` posts exist only where they were written; never show a peer's claim of one.
+        (Post.visibility != "local") | Post.local.is_(True),
+        Post.reblog_of_id.is_(None),
+    )
+
+
+async def local(ctx: NodeContext, viewer: Account | None, page: Page) -> list[Post]:
+    """Posts written on this node: public ones, and for local users the inward ones too."""
+    stmt = _shared(viewer, ctx.org_domains()).where(Post.local.is_(True))
+    async with ctx.db.reader() as s:
+        return await paginate(s, stmt, Post.id, page)
+
+
+async def federated(ctx: NodeContext, viewer: Account | None, page: Page) -> list[Post]:
+    """Public posts known to this node, local and remote."""
+    stmt = select(Post).where(Post.visibility == "public", Post.reblog_of_id.is_(None))
+    async with ctx.db.reader() as s:
+        return await paginate(s, stmt, Post.id, page)
+
+
+async def organization(ctx: NodeContext, viewer: Account | None, page: Page) -> list[Post]:
+    """Public and `organization` posts written on this node or on peers trusted as
+    `organization`. Only members of the organisation (local users, users on those peers) read it."""
+    org = ctx.org_domains()
+    if viewer is None or not (viewer.domain is None or viewer.domain in org):
+        return []
+    stmt = (
+        select(Post)
+        .join(Account, Account.id == Post.account_id)
+        .where(
+            Post.visibility.in_(("public", "organization")),
+            Post.reblog_of_id.is_(None),
+            (Account.domain.is_(None) | Account.domain.in_(org)) if org else Account.domain.is_(None),
+        )
+    )
+    async with ctx.db.reader() as s:
+        return await paginate(s, stmt, Post.id, page)
+
+
+async def hashtag(ctx: NodeContext, viewer: Account | None, name: str, page: Page) -> list[Post]:
+    stmt = (
+        _shared(viewer, ctx.org_domains())
+        .join(PostTag, PostTag.post_id == Post.id)
+        .join(Tag, Tag.id == PostTag.tag_id)
+        .where(Tag.name == name.lower().lstrip("#"))
+    )
+    async with ctx.db.reader() as s:
+        return await paginate(s, stmt, Post.id, page)
+
+
+async def account(
+    ctx: NodeContext, viewer: Account | None, account_id: int, page: Page, *, with_boosts: bool = True
+) -> list[Post]:
+    """An account's posts (and boosts) that the viewer may see."""
+    stmt = select(Post).where(Post.account_id == account_id, visible_clause(viewer, ctx.org_domains()))
+    if not with_boosts:
+        stmt = stmt.where(Post.reblog_of_id.is_(None))
+    async with ctx.db.reader() as s:
+        return await paginate(s, stmt, Post.id, page)

@@ -1,0 +1,90 @@
+"""Who may see a post: one rule, as a Python check for one post and as SQL for lists.
+
+| visibility     | who may see it on this node                                        |
+|----------------|--------------------------------------------------------------------|
+| public         | anyone                                                             |
+| unlisted       | anyone (kept out of public timelines)                              |
+| followers      | the author, accepted followers, mentioned accounts                 |
+| direct         | the author and mentioned accounts                                  |
+| organization   | local users and users on peers trusted as `organization`           |
+| local          | local users, for posts written on this node                        |
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+
+from storage.models import Account, Follow, Mention, Post
+
+VISIBILITIES = ("public", "unlisted", "followers", "direct", "organization", "local")
+# Visibilities that may appear in shared (non-home) timelines, for a viewer that may see them.
+TIMELINE_VISIBILITIES = ("public", "organization", "local")
+
+
+def in_organization(viewer: Account | None, org_domains: frozenset[str]) -> bool:
+    return viewer is not None and (viewer.domain is None or viewer.domain in org_domains)
+
+
+def can_view(
+    viewer: Account | None,
+    post: Post,
+    *,
+    follows_author: bool,
+    mentioned: bool,
+    org_domains: frozenset[str],
+) -> bool:
+    if viewer is not None and viewer.id == post.account_id:
+        return True
+    v = post.visibility
+    if v in ("public", "unlisted"):
+        return True
+    if v == "followers":
+        return follows_author or mentioned
+    if v == "direct":
+        return mentioned
+    if v == "organization":
+        return in_organization(viewer, org_domains) or mentioned
+    if v == "local":
+        return viewer is not None and viewer.domain is None and post.local
+    return False
+
+
+def visible_clause(viewer: Account | None, org_domains: frozenset[str]) -> ColumnElement[bool]:
+    """SQL for "`Post` is visible to `viewer`" — the list form of `can_view`."""
+    clauses: list[ColumnElement[bool]] = [Post.visibility.in_(("public", "unlisted"))]
+    if viewer is None:
+        return or_(*clauses)
+    mentioned = exists(
+        select(Mention.post_id).where(Mention.post_id == Post.id, Mention.account_id == viewer.id)
+    )
+    follows = exists(
+        select(Follow.id).where(
+            Follow.follower_id == viewer.id,
+            Follow.target_id == Post.account_id,
+            Follow.state == "accepted",
+        )
+    )
+    clauses += [
+        Post.account_id == viewer.id,
+        and_(Post.visibility == "followers", or_(follows, mentioned)),
+        and_(Post.visibility == "direct", mentioned),
+        and_(
+            Post.visibility == "organization",
+            true() if in_organization(viewer, org_domains) else mentioned,
+        ),
+        and_(Post.visibility == "local", Post.local.is_(True))
+        if viewer.domain is None
+        else false(),
+    ]
+    return or_(*clauses)
+
+
+def timeline_visibilities(viewer: Account | None, org_domains: frozenset[str]) -> tuple[str, ...]:
+    """The visibilities a viewer sees in shared timelines (local, organisation, hashtag)."""
+    if viewer is None:
+        return ("public",)
+    if viewer.domain is None:
+        return TIMELINE_VISIBILITIES
+    if viewer.domain in org_domains:
+        return ("public", "organization")
+    return ("public",)

@@ -1,0 +1,36 @@
+"""Every failure answers with a status and a one-line reason; no traceback reaches a client."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from storage.errors import AtriumError
+
+log = logging.getLogger(__name__)
+
+
+def json_error(status: int, reason: str, **headers: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status, headers=headers or None)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    try:
+        return await handler(request)
+    except AtriumError as exc:
+        return json_error(exc.status, exc.reason)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return json_error(exc.status, exc.reason)
+    except (OperationalError, DBAPIError, ConnectionError, OSError) as exc:
+        # The database went away: say so and let the client retry; nothing was half-written
+        # because every write is one transaction.
+        log.warning("database unavailable: %s", exc)
+        return json_error(503, "the node's database is unavailable; try again", **{"Retry-After": "5"})
+    except Exception:  # noqa: BLE001
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_error(500, "internal error")
