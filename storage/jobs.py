@@ -13,9 +13,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from storage.db import Database
 from storage.ids import new_id
@@ -71,23 +73,48 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 async def claim(
     db: Database, queue: str, *, limit: int = 1, lease: timedelta = DEFAULT_LEASE
 ) -> list[ClaimedJob]:
-    """Claim up to `limit` due jobs of `queue`, oldest first, each leased for `lease`."""
-    now = utcnow()
+    """Claim up to `limit` due jobs of `queue`, oldest `run_at` first, each leased for `lease`."""
+    if lease <= timedelta(0):
+        raise ValueError("lease must be positive")
+    if limit < 1:
+        return []
     token = secrets.token_hex(16)
-    until = now + lease
+    async with db.session() as s:
+        # Open the transaction before reading the clock: on SQLite BEGIN IMMEDIATE may wait
+        # for the write lock, and a lease timed from before the wait could already be over.
+        await s.connection()
+        now = utcnow()
+        until = now + lease
+        rows = (await s.execute(_claim_statement(db, queue, limit, now, until, token))).all()
+    ordered = sorted(rows, key=lambda r: (r.run_at, r.id))
+    return [ClaimedJob(r.id, r.queue, r.payload, r.attempts, token, until) for r in ordered]
+
+
+def _claim_statement(
+    db: Database, queue: str, limit: int, now: datetime, until: datetime, token: str
+) -> ReturningUpdate[Any]:
     candidates = (
         select(Job.id)
         .where(Job.queue == queue, _claimable(now))
         .order_by(Job.run_at, Job.id)
         .limit(limit)
     )
-    if not db.is_sqlite:
-        candidates = candidates.with_for_update(skip_locked=True)
-    stmt = (
-        update(Job)
-        .where(Job.id.in_(candidates.scalar_subquery()))
-        # Re-check inside the UPDATE: on PostgreSQL a row may have changed since the subquery saw it.
-        .where(_claimable(now))
+    stmt = update(Job)
+    if db.is_sqlite:
+        # The write lock is held for the whole transaction, so nothing can change in between.
+        stmt = stmt.where(Job.id.in_(candidates.scalar_subquery()))
+    else:
+        # A materialised CTE runs the locking SELECT once. As `IN (subquery)` the planner
+        # chose a nested-loop semi-join that re-ran it per outer row, each run skipping the
+        # rows already updated, so one claim(limit=4) took all 120 due jobs.
+        picked = (
+            candidates.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        )
+        stmt = stmt.where(Job.id == picked.c.id)
+    return (
+        # Re-check in the UPDATE itself: under READ COMMITTED a row may have been claimed and
+        # committed by another worker after this statement's snapshot was taken.
+        stmt.where(_claimable(now))
         .values(
             status="running",
             lease_until=until,
@@ -95,14 +122,8 @@ async def claim(
             attempts=Job.attempts + 1,
             updated_at=now,
         )
-        .returning(Job.id, Job.queue, Job.payload, Job.attempts)
+        .returning(Job.id, Job.queue, Job.payload, Job.attempts, Job.run_at)
         .execution_options(synchronize_session=False)
-    )
-    async with db.session() as s:
-        rows = (await s.execute(stmt)).all()
-    return sorted(
-        (ClaimedJob(r.id, r.queue, r.payload, r.attempts, token, until) for r in rows),
-        key=lambda j: j.id,
     )
 
 

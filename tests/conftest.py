@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -26,8 +26,9 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+def worker_tag() -> str:
+    """Unique per test process, so concurrent runs never drop each other's databases."""
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 def _pg_dsn(database: str) -> str:
@@ -78,12 +79,26 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+async def _drop_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(_pg_dsn(POSTGRES_URL.rsplit("/", 1)[1]), timeout=10)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def drop_pg_database(name: str) -> None:
+    asyncio.run(_drop_pg_database(name))
+
+
 @pytest.fixture(scope="session")
-def postgres_database() -> str:
+def postgres_database() -> Iterator[str]:
     """A migrated PostgreSQL database for this worker; tests truncate it before use."""
-    url = recreate_pg_database(f"atrium_t_{_worker()}")
+    name = f"atrium_t_{worker_tag()}"
+    url = recreate_pg_database(name)
     asyncio.run(_migrated(url))
-    return url
+    yield url
+    drop_pg_database(name)
 
 
 @pytest.fixture(params=ENGINES)

@@ -13,6 +13,7 @@ import sys
 import time
 import tomllib
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,17 +22,20 @@ from atrium.cli import main
 from node import settings as settings_mod
 from storage import migrate
 from storage.db import Database
-from tests.conftest import recreate_pg_database
+from tests.conftest import drop_pg_database, recreate_pg_database, worker_tag
 
 ATRIUM = [sys.executable, "-m", "atrium"]
 
 
 @pytest.fixture
-def node_db_url(engine_name: str, tmp_path: Path) -> str | None:
+def node_db_url(engine_name: str, tmp_path: Path) -> Iterator[str | None]:
     """None for the SQLite default in the data dir, else a fresh PostgreSQL database."""
     if engine_name == "sqlite":
-        return None
-    return recreate_pg_database(f"atrium_cli_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
+        yield None
+        return
+    name = f"atrium_cli_{worker_tag()}"
+    yield recreate_pg_database(name)
+    drop_pg_database(name)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str | None = None) -> tuple[int, str, str]:
