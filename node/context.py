@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from node.policy import Policy
 from storage.db import Database
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from federation.fetch import Fetcher
+
+_NOBODY = Policy(mode="allowlist")
 
 
 def _no_peers() -> frozenset[str]:
     return frozenset()
+
+
+def _closed_policy() -> Policy:
+    return _NOBODY
 
 
 @dataclass
@@ -20,6 +33,12 @@ class NodeContext:
     max_post_chars: int = 5000
     # Domains this node trusts as `organization` (from the trust policy; none by default).
     org_domains: Callable[[], frozenset[str]] = field(default=_no_peers)
+    # The trust policy in force (reloaded from policy.toml by the serving process).
+    policy: Callable[[], Policy] = field(default=_closed_policy)
+    # Signed fetches from peers; None where the node does not federate (unit tests).
+    fetcher: Fetcher | None = None
+    # The address-guarded HTTP session deliveries go out on (the fetcher's own).
+    session: aiohttp.ClientSession | None = None
 
     @property
     def base_url(self) -> str:

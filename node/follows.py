@@ -8,10 +8,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation import builders
+from node.actors import account_uri
 from node.context import NodeContext
+from node.outbox import send_one
 from node.notifications import notify
 from node.pagination import Page, paginate
-from storage.errors import Invalid, NotFound
+from storage.errors import Forbidden, Invalid, NotFound
+from storage.ids import new_id
 from storage.models import Account, Follow, Post, TimelineEntry, utcnow
 
 # How many of the followed account's recent posts a new follow brings into the home timeline.
@@ -59,6 +63,23 @@ async def follow(ctx: NodeContext, follower: Account, target_id: int) -> Follow:
         )
         if existing is not None:
             return existing
+        if target.domain is not None:
+            # A remote follow stays pending until the peer's Accept arrives.
+            if not ctx.policy().outbound("direct", target.domain).allowed:
+                raise Forbidden(f"this node's policy does not admit {target.domain}")
+            follow_id = new_id()
+            f = Follow(
+                id=follow_id,
+                follower_id=follower.id,
+                target_id=target.id,
+                state="pending",
+                uri=f"{ctx.base_url}/follows/{follow_id}",
+                created_at=utcnow(),
+            )
+            s.add(f)
+            await s.flush()
+            await send_one(ctx, s, target, _follow_activity(ctx, f, follower, target), follower, f.uri or "")
+            return f
         state = "pending" if target.locked else "accepted"
         f = Follow(follower_id=follower.id, target_id=target.id, state=state, created_at=utcnow())
         s.add(f)
@@ -71,9 +92,19 @@ async def follow(ctx: NodeContext, follower: Account, target_id: int) -> Follow:
         return f
 
 
+def _follow_activity(ctx: NodeContext, f: Follow, follower: Account, target: Account) -> dict[str, object]:
+    return builders.activity("Follow", f.uri or "", account_uri(ctx, follower), account_uri(ctx, target))
+
+
 async def unfollow(ctx: NodeContext, follower: Account, target_id: int) -> None:
     """Stop following (or withdraw a request); the target's posts leave the home timeline."""
     async with ctx.db.session() as s:
+        f = await s.scalar(select(Follow).where(Follow.follower_id == follower.id, Follow.target_id == target_id))
+        target = await s.get(Account, target_id)
+        if f is not None and target is not None and target.domain is not None and f.uri:
+            follow = _follow_activity(ctx, f, follower, target)
+            undo = builders.activity("Undo", f"{f.uri}/undo", account_uri(ctx, follower), follow)
+            await send_one(ctx, s, target, undo, follower, f.uri)
         await s.execute(
             delete(Follow).where(Follow.follower_id == follower.id, Follow.target_id == target_id)
         )
@@ -97,6 +128,17 @@ async def _pending(s: AsyncSession, target: Account, follower_id: int) -> Follow
     return f
 
 
+async def answer_remote(
+    ctx: NodeContext, s: AsyncSession, f: Follow, follower: Account, target: Account, kind: str
+) -> None:
+    """Send Accept or Reject for a remote account's Follow of a local one."""
+    if follower.domain is None or not f.uri:
+        return
+    follow = builders.activity("Follow", f.uri, account_uri(ctx, follower), account_uri(ctx, target))
+    answer = builders.activity(kind, f"{ctx.actor_uri(target.username)}#{kind.lower()}s/{f.id}", account_uri(ctx, target), follow)
+    await send_one(ctx, s, follower, answer, target, f.uri)
+
+
 async def approve(ctx: NodeContext, target: Account, follower_id: int) -> Follow:
     async with ctx.db.session() as s:
         f = await _pending(s, target, follower_id)
@@ -104,12 +146,17 @@ async def approve(ctx: NodeContext, target: Account, follower_id: int) -> Follow
         follower = await s.get(Account, follower_id)
         assert follower is not None
         await _backfill_home(s, follower, target)
+        await notify(s, target, "follow", follower.id)
+        await answer_remote(ctx, s, f, follower, target, "Accept")
         return f
 
 
 async def reject(ctx: NodeContext, target: Account, follower_id: int) -> None:
     async with ctx.db.session() as s:
         f = await _pending(s, target, follower_id)
+        follower = await s.get(Account, follower_id)
+        if follower is not None:
+            await answer_remote(ctx, s, f, follower, target, "Reject")
         await s.delete(f)
 
 

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation import builders
 
 from node.context import NodeContext
 from node.fanout import fan_out_home
 from node.notifications import notify
+from node.outbox import queue_fanout, send_one
 from node.posts import load_visible
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
 from storage.models import Account, Like, Post, utcnow
+
+async def _tell_author(ctx: NodeContext, s: AsyncSession, actor: Account, post: Post, activity: dict[str, object]) -> None:
+    """Likes federate to the liked post's author only, when that author is remote."""
+    author = await s.get(Account, post.account_id)
+    if author is not None and author.domain is not None and post.uri:
+        await send_one(ctx, s, author, activity, actor, post.uri)
+
 
 # A boost keeps the original's audience; followers-only and direct posts cannot be boosted,
 # since a boost would show them to the booster's followers.
@@ -26,28 +37,42 @@ async def like(ctx: NodeContext, account: Account, post_id: int) -> Post:
             select(Like.id).where(Like.account_id == account.id, Like.post_id == post.id)
         )
         if existing is None:  # liking twice is not an error, and counts once
-            s.add(Like(account_id=account.id, post_id=post.id, created_at=utcnow()))
+            like_id = new_id()
+            like_row = Like(
+                id=like_id,
+                account_id=account.id,
+                post_id=post.id,
+                uri=f"{ctx.actor_uri(account.username)}/likes/{like_id}",
+                created_at=utcnow(),
+            )
+            s.add(like_row)
+            like = builders.activity("Like", like_row.uri, ctx.actor_uri(account.username), post.uri)
+            await _tell_author(ctx, s, account, post, like)
             await s.execute(
                 update(Post).where(Post.id == post.id).values(likes_count=Post.likes_count + 1)
             )
             await notify(s, post.account, "like", account.id, post.id)
-            post.likes_count += 1
+            await s.refresh(post, ["likes_count"])
     return post
 
 
 async def unlike(ctx: NodeContext, account: Account, post_id: int) -> Post:
     async with ctx.db.session() as s:
         post = await load_visible(ctx, s, account, post_id)
-        result = await s.execute(
-            delete(Like).where(Like.account_id == account.id, Like.post_id == post.id)
-        )
-        if result.rowcount:  # type: ignore[attr-defined]
+        like_row = await s.scalar(select(Like).where(Like.account_id == account.id, Like.post_id == post.id))
+        if like_row is not None:
+            await s.delete(like_row)
+            if like_row.uri:
+                actor = ctx.actor_uri(account.username)
+                like = builders.activity("Like", like_row.uri, actor, post.uri)
+                undo = builders.activity("Undo", f"{like_row.uri}/undo", actor, like)
+                await _tell_author(ctx, s, account, post, undo)
             await s.execute(
                 update(Post)
                 .where(Post.id == post.id, Post.likes_count > 0)
                 .values(likes_count=Post.likes_count - 1)
             )
-            post.likes_count = max(0, post.likes_count - 1)
+            await s.refresh(post, ["likes_count"])
     return post
 
 
@@ -92,6 +117,7 @@ async def boost(ctx: NodeContext, account: Account, post_id: int) -> Post:
         )
         await fan_out_home(s, boost_post, [])
         await notify(s, original.account, "boost", account.id, original.id)
+        await queue_fanout(s, "Announce", booster_id=account.id, original_id=original.id, announce_uri=boost_post.uri)
     return boost_post
 
 
@@ -108,6 +134,7 @@ async def unboost(ctx: NodeContext, account: Account, post_id: int) -> Post:
             select(Post).where(Post.account_id == account.id, Post.reblog_of_id == original.id)
         )
         if mine is not None:
+            await queue_fanout(s, "UndoAnnounce", booster_id=account.id, original_id=original.id, announce_uri=mine.uri)
             await s.delete(mine)
             await s.execute(
                 update(Post)

@@ -13,6 +13,7 @@ from node import text
 from node.context import NodeContext
 from node.fanout import fan_out_home
 from node.notifications import notify
+from node.outbox import queue_fanout
 from node.visibility import VISIBILITIES, can_view
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
@@ -193,6 +194,8 @@ async def create_post(ctx: NodeContext, author: Account, new: NewPost) -> Post:
         for account in mentioned_accounts.values():
             if replied_to is None or account.id != replied_to.id:
                 await notify(s, account, "mention", author.id, post_id)
+        if visibility != "local":
+            await queue_fanout(s, "Create", post_id=post_id)
     return post
 
 
@@ -241,6 +244,8 @@ async def edit_post(
         if sensitive is not None or summary is not None:
             post.sensitive = bool(sensitive) or bool(post.summary)
         post.edited_at = utcnow()
+        if post.visibility != "local":
+            await queue_fanout(s, "Update", post_id=post.id)
     return post
 
 
@@ -272,6 +277,20 @@ async def delete_post(ctx: NodeContext, actor: Account, post_id: int) -> Post:
                 update(Post)
                 .where(Post.id == post.reblog_of_id, Post.boosts_count > 0)
                 .values(boosts_count=Post.boosts_count - 1)
+            )
+            if post.local:
+                await queue_fanout(
+                    s, "UndoAnnounce", booster_id=post.account_id, original_id=post.reblog_of_id, announce_uri=post.uri
+                )
+        elif post.local and post.visibility != "local":
+            mention_ids = (await s.scalars(select(Mention.account_id).where(Mention.post_id == post.id))).all()
+            await queue_fanout(
+                s,
+                "Delete",
+                uri=post.uri,
+                author_id=post.account_id,
+                visibility=post.visibility,
+                mention_ids=list(mention_ids),
             )
         await s.delete(post)
     return post

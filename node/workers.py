@@ -20,7 +20,7 @@ from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[bytes], Awaitable[None]]
+Handler = Callable[[jobs.ClaimedJob], Awaitable[None]]
 
 
 class RetryLater(Exception):
@@ -66,7 +66,7 @@ class JobWorker:
 
     async def _process(self, job: jobs.ClaimedJob, handler: Handler) -> None:
         try:
-            await handler(job.payload)
+            await handler(job)
         except RetryLater as exc:
             when = exc.at or utcnow() + backoff(job.attempts)
             await jobs.retry_at(self.db, job, when, str(exc))

@@ -37,14 +37,24 @@ class ClaimedJob:
 
 
 async def enqueue(
-    db: Database, queue: str, payload: bytes, *, run_at: datetime | None = None
+    db: Database,
+    queue: str,
+    payload: bytes,
+    *,
+    run_at: datetime | None = None,
+    ordering_key: str | None = None,
 ) -> int:
     async with db.session() as s:
-        return await enqueue_in(s, queue, payload, run_at=run_at)
+        return await enqueue_in(s, queue, payload, run_at=run_at, ordering_key=ordering_key)
 
 
 async def enqueue_in(
-    s: AsyncSession, queue: str, payload: bytes, *, run_at: datetime | None = None
+    s: AsyncSession,
+    queue: str,
+    payload: bytes,
+    *,
+    run_at: datetime | None = None,
+    ordering_key: str | None = None,
 ) -> int:
     """Enqueue inside the caller's transaction, so the job exists iff the caller's write does."""
     now = utcnow()
@@ -55,12 +65,28 @@ async def enqueue_in(
         status="pending",
         attempts=0,
         run_at=run_at or now,
+        ordering_key=ordering_key,
         created_at=now,
         updated_at=now,
     )
     s.add(job)
     await s.flush()
     return job.id
+
+
+async def earlier_unfinished(db: Database, job_id: int, ordering_key: str) -> bool:
+    """Is a job with the same ordering key, enqueued before `job_id`, still to be done?"""
+    async with db.reader() as s:
+        found = await s.scalar(
+            select(Job.id)
+            .where(
+                Job.ordering_key == ordering_key,
+                Job.id < job_id,
+                Job.status.in_(("pending", "running")),
+            )
+            .limit(1)
+        )
+    return found is not None
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:

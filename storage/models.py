@@ -98,6 +98,9 @@ class Account(Base):
     inbox_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     shared_inbox_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    followers_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    key_id: Mapped[str | None] = mapped_column(String(2048), nullable=True, unique=True)
+    fetched_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # Bumped on disable / password change: sessions and tokens issued before are void.
     credentials_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -273,7 +276,10 @@ class Job(Base):
     """
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_claim", "queue", "status", "run_at"),)
+    __table_args__ = (
+        Index("ix_jobs_claim", "queue", "status", "run_at"),
+        Index("ix_jobs_ordering", "ordering_key", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
     queue: Mapped[str] = mapped_column(String(64))
@@ -285,5 +291,48 @@ class Job(Base):
     # A fresh token per claim: only the current holder may complete, retry or fail it.
     lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Jobs sharing a key run in id order (an Update or Delete never overtakes its Create).
+    ordering_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboxEntry(Base):
+    """One accepted inbound activity: the dedupe key (origin, id) and what became of it."""
+
+    __tablename__ = "inbox_log"
+    __table_args__ = (UniqueConstraint("origin", "activity_id", name="ux_inbox_log_activity"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    origin: Mapped[str] = mapped_column(String(255))
+    activity_id: Mapped[str] = mapped_column(String(2048))
+    type: Mapped[str] = mapped_column(String(64))
+    actor_uri: Mapped[str] = mapped_column(String(2048))
+    outcome: Mapped[str] = mapped_column(String(32), default="queued")  # queued|done|ignored|refused
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Tombstone(Base):
+    """A deleted object's URI: a Delete that arrives before its Create still wins."""
+
+    __tablename__ = "tombstones"
+
+    uri: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    actor_uri: Mapped[str] = mapped_column(String(2048))
+    deleted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Peer(Base):
+    """Delivery health of a remote domain: failures open a breaker; days of them mark it dead."""
+
+    __tablename__ = "peers"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_success_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_failure_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    first_failure_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    breaker_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    dead: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

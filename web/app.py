@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.context import NodeContext
-from web import nodeinfo
+from web import activitypub, nodeinfo, wellknown
 from web.errors import error_middleware
 from web.keys import CTX
 
@@ -14,4 +14,6 @@ def create_app(ctx: NodeContext, *, client_max_size: int = 1024 * 1024) -> web.A
     app = web.Application(middlewares=[error_middleware], client_max_size=client_max_size)
     app[CTX] = ctx
     nodeinfo.setup(app)
+    wellknown.setup(app)
+    activitypub.setup(app)
     return app

@@ -7,6 +7,9 @@ import logging
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from federation.addresses import FetchError
+from federation.parsing import InvalidActivity
+from federation.signatures import SignatureError
 from storage.errors import AtriumError
 
 log = logging.getLogger(__name__)
@@ -20,7 +23,7 @@ def json_error(status: int, reason: str, **headers: str) -> web.Response:
 async def error_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
     try:
         return await handler(request)
-    except AtriumError as exc:
+    except (AtriumError, InvalidActivity, SignatureError, FetchError) as exc:
         return json_error(exc.status, exc.reason)
     except web.HTTPException as exc:
         if exc.status < 400:

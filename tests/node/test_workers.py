@@ -22,11 +22,11 @@ async def job_row(db: Database, job_id: int) -> Job:
 async def test_run_once_dispatches_each_queue_to_its_handler(db: Database) -> None:
     seen: list[tuple[str, bytes]] = []
 
-    async def deliver(payload: bytes) -> None:
-        seen.append(("deliver", payload))
+    async def deliver(job: jobs.ClaimedJob) -> None:
+        seen.append(("deliver", job.payload))
 
-    async def inbox(payload: bytes) -> None:
-        seen.append(("inbox", payload))
+    async def inbox(job: jobs.ClaimedJob) -> None:
+        seen.append(("inbox", job.payload))
 
     await jobs.enqueue(db, "deliver", b"d1")
     await jobs.enqueue(db, "inbox", b"i1")
@@ -40,10 +40,10 @@ async def test_run_once_dispatches_each_queue_to_its_handler(db: Database) -> No
 async def test_retry_later_permanent_failure_and_crashing_handlers(db: Database) -> None:
     later = utcnow() + timedelta(hours=1)
 
-    async def handler(payload: bytes) -> None:
-        if payload == b"later":
+    async def handler(job: jobs.ClaimedJob) -> None:
+        if job.payload == b"later":
             raise RetryLater("peer said 503", at=later)
-        if payload == b"never":
+        if job.payload == b"never":
             raise PermanentFailure("peer said 410")
         raise ValueError("a bug in the handler")
 
@@ -58,7 +58,7 @@ async def test_retry_later_permanent_failure_and_crashing_handlers(db: Database)
 
 
 async def test_a_handler_that_keeps_failing_is_failed_after_max_attempts(db: Database) -> None:
-    async def broken(payload: bytes) -> None:
+    async def broken(job: jobs.ClaimedJob) -> None:
         raise RuntimeError("still broken")
 
     job_id = await jobs.enqueue(db, "q", b"x")
@@ -75,7 +75,7 @@ async def test_a_handler_that_keeps_failing_is_failed_after_max_attempts(db: Dat
 
 
 async def test_maintenance_forgets_old_finished_jobs_only(db: Database) -> None:
-    async def ok(payload: bytes) -> None:
+    async def ok(job: jobs.ClaimedJob) -> None:
         return None
 
     done_id = await jobs.enqueue(db, "q", b"done")

@@ -38,3 +38,20 @@ async def test_downgrade_to_base_and_up_again(db: Database) -> None:
     await migrate.upgrade(db)
     # Then it is at head again
     assert await migrate.current_revision(db) == migrate.head_revision()
+
+
+async def test_handle_is_unique_in_the_database_itself(db: Database) -> None:
+    # Given an account row, When another row with the same handle in another case is written
+    # directly (bypassing the node's own check), Then the database refuses it
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.models import Account
+
+    async with db.session() as s:
+        s.add(Account(username="Alice", domain=None))
+    with pytest.raises(IntegrityError):
+        async with db.session() as s:
+            s.add(Account(username="alice", domain=None))
+    async with db.session() as s:  # the same name on another domain is someone else
+        s.add(Account(username="alice", domain="sales.acme.test"))

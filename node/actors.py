@@ -1,0 +1,80 @@
+"""This node's actors as ActivityPub sees them: URIs, actor documents, the instance actor."""
+
+from __future__ import annotations
+
+from federation.builders import ActorData, actor_to_ap
+from node import accounts
+from node.context import NodeContext
+from node.instance import get_instance
+from storage.models import Account
+
+INSTANCE_ACTOR = "actor"  # the instance actor's path segment: /actor
+
+
+def followers_uri(ctx: NodeContext, username: str) -> str:
+    return f"{ctx.actor_uri(username)}/followers"
+
+
+def key_id(ctx: NodeContext, account: Account | None) -> str:
+    """The key id this node signs with for `account` (None: the instance actor)."""
+    if account is None:
+        return f"{ctx.base_url}/{INSTANCE_ACTOR}#main-key"
+    return f"{ctx.actor_uri(account.username)}#main-key"
+
+
+def account_uri(ctx: NodeContext, account: Account) -> str:
+    """The ActivityPub id of any account, local or remote."""
+    if account.domain is None:
+        return ctx.actor_uri(account.username)
+    assert account.actor_uri is not None
+    return account.actor_uri
+
+
+async def person_document(ctx: NodeContext, account: Account) -> dict[str, object]:
+    account = await accounts.ensure_keys(ctx, account.id)
+    base = ctx.actor_uri(account.username)
+    assert account.public_key_pem is not None
+    return actor_to_ap(
+        ActorData(
+            id=base,
+            type="Person",
+            username=account.username,
+            name=account.display_name,
+            summary_html=account.bio,
+            url=ctx.profile_url(account.username),
+            inbox=f"{base}/inbox",
+            outbox=f"{base}/outbox",
+            followers=f"{base}/followers",
+            following=f"{base}/following",
+            featured=f"{base}/collections/featured",
+            shared_inbox=f"{ctx.base_url}/inbox",
+            public_key_pem=account.public_key_pem,
+            locked=account.locked,
+            published=account.created_at,
+        )
+    )
+
+
+async def instance_document(ctx: NodeContext) -> dict[str, object]:
+    """The Application actor that signs the node's own fetches."""
+    instance = await get_instance(ctx.db)
+    base = f"{ctx.base_url}/{INSTANCE_ACTOR}"
+    return actor_to_ap(
+        ActorData(
+            id=base,
+            type="Application",
+            username=ctx.domain,
+            name=ctx.domain,
+            summary_html="",
+            url=f"{ctx.base_url}/",
+            inbox=f"{base}/inbox",
+            outbox=f"{base}/outbox",
+            followers=f"{base}/followers",
+            following=f"{base}/following",
+            featured=f"{base}/collections/featured",
+            shared_inbox=f"{ctx.base_url}/inbox",
+            public_key_pem=instance.public_key_pem,
+            locked=True,
+            published=instance.created_at,
+        )
+    )

@@ -1,0 +1,132 @@
+"""The thin inbound path: verify, check origins, ask the policy, dedupe, queue. Nothing heavy
+happens here; the `inbox` worker (node.inbox) does the rest.
+
+    size cap (web) → signature parsed → key id on a blocked peer refused before any fetch →
+    signer's key (cache, else fetched) → signature, digest, date verified (a failing key is
+    re-fetched once, rate-limited) → signer is the actor, ids on the actor's origin →
+    inbound policy → dedupe on (actor origin, activity id) → queued → 202
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from federation.addresses import FetchError
+from federation.parsing import InvalidActivity, origin, parse_activity
+from federation.signatures import SignatureError, load_public_key_pem, parse_signature, verify_request
+from federation.vocab import id_of
+from node import peers, remote
+from node.context import NodeContext
+from storage import jobs
+from storage.errors import AtriumError, Forbidden
+from storage.models import InboxEntry
+
+INBOX = "inbox"
+MAX_DEPTH = 64
+
+
+class Unauthorized(AtriumError):
+    status = 401
+
+
+@dataclass(frozen=True)
+class Received:
+    outcome: str  # "queued" | "duplicate"
+    activity_id: str
+
+
+def _depth_ok(value: object, depth: int = 0) -> bool:
+    if depth > MAX_DEPTH:
+        return False
+    if isinstance(value, dict):
+        return all(_depth_ok(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return all(_depth_ok(v, depth + 1) for v in value)
+    return True
+
+
+def parse_body(body: bytes) -> object:
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidActivity("the body is not JSON") from exc
+    if not _depth_ok(doc):
+        raise InvalidActivity(f"the activity nests deeper than {MAX_DEPTH} levels")
+    return doc
+
+
+def check_origins(activity_type: str, actor: str, activity_id: str, obj: object) -> None:
+    """Impersonation guards: the activity, and any object it creates or changes, live on the
+    actor's own origin. (Like, Announce, Flag, Accept… name others' objects: not checked here.)"""
+    actor_origin = origin(actor)
+    if origin(activity_id) != actor_origin:
+        raise Forbidden("the activity's id is not on the actor's origin")
+    if activity_type in ("Create", "Update") and isinstance(obj, dict):
+        object_id = id_of(obj)
+        if object_id is None or origin(object_id) != actor_origin:
+            raise Forbidden("the object's id is not on the actor's origin")
+        author = id_of(obj.get("attributedTo"))
+        if author is not None and author != actor and obj.get("type") not in ("Person", "Service", "Application", "Group", "Organization"):
+            raise Forbidden("the object is attributed to someone other than the actor")
+
+
+async def receive(
+    ctx: NodeContext, method: str, url: str, headers: Mapping[str, str], body: bytes
+) -> Received:
+    try:
+        parsed = parse_signature(headers)
+    except SignatureError as exc:
+        raise Unauthorized(f"signature: {exc.reason}") from exc
+    key_domain = remote.domain_of(parsed.key_id)
+    decision = ctx.policy().inbound(key_domain)
+    if not decision.allowed:
+        # Refused before any fetch: a blocked peer cannot make us talk to it.
+        raise Forbidden(f"{key_domain} is not admitted by this node's policy")
+    try:
+        signer = await remote.actor_by_key_id(ctx, parsed.key_id)
+    except (FetchError, remote.PeerUnavailable, InvalidActivity) as exc:
+        raise Unauthorized(f"could not get the signer's key: {getattr(exc, 'reason', exc)}") from exc
+    try:
+        verify_request(method, url, headers, body, load_public_key_pem(signer.public_key_pem or ""))
+    except SignatureError as first:
+        try:
+            refreshed = await remote.actor_by_key_id(ctx, parsed.key_id, refresh=True)
+        except (FetchError, remote.PeerUnavailable, InvalidActivity) as exc:
+            raise Unauthorized(f"signature: {first.reason}") from exc
+        if refreshed.public_key_pem == signer.public_key_pem:
+            raise Unauthorized(f"signature: {first.reason}") from first
+        try:
+            verify_request(method, url, headers, body, load_public_key_pem(refreshed.public_key_pem or ""))
+        except SignatureError as exc:
+            raise Unauthorized(f"signature: {exc.reason}") from exc
+        signer = refreshed
+    activity = parse_activity(parse_body(body))
+    if activity.actor != signer.actor_uri:
+        raise Forbidden("the signer is not the activity's actor")
+    check_origins(activity.type, activity.actor, activity.id, activity.object)
+    actor_domain = remote.domain_of(activity.actor)
+    if not ctx.policy().inbound(actor_domain).allowed:
+        raise Forbidden(f"{actor_domain} is not admitted by this node's policy")
+    await peers.heard_from(ctx.db, actor_domain)
+    async with ctx.db.session() as s:
+        seen = await s.scalar(
+            select(InboxEntry.id).where(InboxEntry.origin == origin(activity.actor), InboxEntry.activity_id == activity.id)
+        )
+        if seen is not None:
+            return Received("duplicate", activity.id)
+        s.add(
+            InboxEntry(
+                origin=origin(activity.actor),
+                activity_id=activity.id[:2048],
+                type=activity.type[:64],
+                actor_uri=activity.actor,
+                outcome="queued",
+            )
+        )
+        payload = {"actor": activity.actor, "activity": activity.raw}
+        await jobs.enqueue_in(s, INBOX, json.dumps(payload).encode())
+    return Received("queued", activity.id)

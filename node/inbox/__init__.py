@@ -1,0 +1,61 @@
+"""The inbox worker: one handler module per activity family, one explicit dispatch table.
+
+Handlers are idempotent (an activity may be processed twice after a crash) and never raise
+for an activity they merely cannot use: they return an outcome that is recorded in the inbox
+log. Unknown types are recorded as ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import update
+
+from federation.parsing import IncomingActivity, InvalidActivity, origin, parse_activity
+from node import remote
+from node.context import NodeContext
+from node.inbox import follows, notes, reactions
+from storage.errors import AtriumError
+from storage.jobs import ClaimedJob
+from storage.models import Account, InboxEntry
+
+Handler = Callable[[NodeContext, IncomingActivity, Account], Awaitable[str]]
+
+DISPATCH: dict[str, Handler] = {
+    "Follow": follows.on_follow,
+    "Accept": follows.on_accept,
+    "Reject": follows.on_reject,
+    "Create": notes.on_create,
+    "Update": notes.on_update,
+    "Delete": notes.on_delete,
+    "Like": reactions.on_like,
+    "Announce": reactions.on_announce,
+    "Undo": reactions.on_undo,
+}
+
+
+async def _record(ctx: NodeContext, activity: IncomingActivity, outcome: str) -> None:
+    kind, _, reason = outcome.partition(":")
+    async with ctx.db.session() as s:
+        await s.execute(
+            update(InboxEntry)
+            .where(InboxEntry.origin == origin(activity.actor), InboxEntry.activity_id == activity.id)
+            .values(outcome=kind, reason=reason.strip() or None)
+        )
+
+
+async def handle_inbox(ctx: NodeContext, job: ClaimedJob) -> None:
+    payload = json.loads(job.payload)
+    activity = parse_activity(payload["activity"])
+    handler = DISPATCH.get(activity.type)
+    if handler is None:
+        await _record(ctx, activity, f"ignored: unsupported type {activity.type}")
+        return
+    actor = await remote.actor_by_uri(ctx, activity.actor, fetch=False)
+    try:
+        outcome = await handler(ctx, activity, actor)
+    except (InvalidActivity, AtriumError) as exc:
+        # The activity is unusable (or refers to what we refuse): record why, do not retry.
+        outcome = f"refused: {getattr(exc, 'reason', str(exc))}"
+    await _record(ctx, activity, outcome)

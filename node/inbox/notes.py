@@ -1,0 +1,159 @@
+"""Inbound Create, Update and Delete of notes (and Update of actors)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select, update
+
+from federation.addressing import visibility_of
+from federation.parsing import IncomingActivity, InvalidActivity, ap_to_post, origin, parse_actor
+from node import remote, text
+from node.context import NodeContext
+from node.fanout import fan_out_home
+from node.inbox.follows import local_username
+from node.notifications import notify
+from node.posts import _store_tags
+from storage.errors import Forbidden
+from storage.models import Account, Follow, Mention, Post, PostEdit, PostTag, Tombstone, utcnow
+
+
+def _visibility(ctx: NodeContext, actor: Account, to: tuple[str, ...], cc: tuple[str, ...], scope: str | None) -> str:
+    v = visibility_of(to, cc, actor.followers_uri, scope)
+    if v == "organization":
+        trust, _ = ctx.policy().trust_of(actor.domain or "")
+        if trust != "organization":
+            # Only the organisation's own nodes may speak for the organisation: an outsider's
+            # claim is narrowed to its followers, never widened into the organisation timeline.
+            return "followers"
+    return v
+
+
+async def _local_mentions(ctx: NodeContext, uris: tuple[str, ...]) -> list[Account]:
+    from node.accounts import find_local
+
+    found: list[Account] = []
+    async with ctx.db.reader() as s:
+        for uri in uris[:50]:
+            name = local_username(ctx, uri)
+            if name:
+                account = await find_local(s, name)
+                if account is not None:
+                    found.append(account)
+    return found
+
+
+async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
+    if activity.object is None:
+        return "ignored: Create without an embedded object"
+    if activity.object.get("type") not in ("Note", "Article", "Page", "Question"):
+        return f"ignored: Create of {str(activity.object.get('type'))[:40]}"
+    note = ap_to_post(activity.object)
+    if note.attributed_to != actor.actor_uri:
+        raise Forbidden("the note is attributed to someone other than the actor")
+    async with ctx.db.reader() as s:
+        if await s.get(Tombstone, note.id) is not None:
+            return "ignored: deleted before it arrived"
+        if await s.scalar(select(Post.id).where(Post.uri == note.id)) is not None:
+            return "ignored: already stored"
+        parent = await s.scalar(select(Post).where(Post.uri == note.in_reply_to)) if note.in_reply_to else None
+        followed = await s.scalar(
+            select(Follow.id).where(Follow.target_id == actor.id, Follow.state == "accepted").limit(1)
+        )
+    mentioned = await _local_mentions(ctx, note.mentions)
+    if followed is None and not mentioned and (parent is None or not parent.local):
+        return "ignored: nobody on this node follows, is mentioned, or is replied to"
+    visibility = _visibility(ctx, actor, note.to, note.cc, note.scope)
+    reject_media = (rule := ctx.policy().peer_rule(actor.domain or "")) is not None and rule.reject_media
+    post = Post(
+        account_id=actor.id,
+        local=False,
+        uri=note.id,
+        url=note.url or note.id,
+        source="",
+        content_html=text.sanitize_html(note.content_html),
+        summary=note.summary,
+        sensitive=note.sensitive,
+        visibility=visibility,
+        in_reply_to_id=parent.id if parent else None,
+        in_reply_to_uri=note.in_reply_to,
+        in_reply_to_account_id=parent.account_id if parent else None,
+        created_at=min(note.published or utcnow(), utcnow()),
+        replies_count=0,
+        likes_count=0,
+        boosts_count=0,
+    )
+    del reject_media  # attachments are not stored yet; when they are, reject_media drops them here
+    async with ctx.db.session() as s:
+        s.add(post)
+        await s.flush()
+        post.thread_id = (parent.thread_id or parent.id) if parent else post.id
+        if mentioned:
+            await s.execute(insert(Mention), [{"post_id": post.id, "account_id": a.id} for a in mentioned])
+        await _store_tags(s, post.id, note.hashtags)
+        if parent is not None:
+            await s.execute(update(Post).where(Post.id == parent.id).values(replies_count=Post.replies_count + 1))
+        await fan_out_home(s, post, [a.id for a in mentioned], followers=visibility in ("public", "unlisted", "followers", "organization"))
+        replied_to = parent.account if parent is not None and parent.local else None
+        if replied_to is not None:
+            await notify(s, replied_to, "reply", actor.id, post.id)
+        for account in mentioned:
+            if replied_to is None or account.id != replied_to.id:
+                await notify(s, account, "mention", actor.id, post.id)
+    return "done"
+
+
+async def on_update(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
+    obj = activity.object
+    if obj is None:
+        return "ignored: Update without an embedded object"
+    if obj.get("type") in ("Person", "Service", "Application", "Group", "Organization"):
+        updated = parse_actor(obj)
+        if updated.id != actor.actor_uri:
+            raise Forbidden("an actor may update only itself")
+        if updated.key_id != actor.key_id or updated.public_key_pem != actor.public_key_pem:
+            # A key changes only by a fetch from its origin, never by what an Update says.
+            await remote.fetch_actor(ctx, actor.actor_uri or "")
+            return "done: refetched"
+        await remote.upsert_actor(ctx, updated)
+        return "done"
+    note = ap_to_post(obj)
+    async with ctx.db.session() as s:
+        post = await s.scalar(select(Post).where(Post.uri == note.id))
+        if post is None:
+            return "ignored: unknown object"
+        if post.account_id != actor.id:
+            raise Forbidden("an actor may update only its own objects")
+        s.add(PostEdit(post_id=post.id, source="", content_html=post.content_html, summary=post.summary, sensitive=post.sensitive, created_at=post.edited_at or post.created_at))
+        post.content_html = text.sanitize_html(note.content_html)
+        post.summary = note.summary
+        post.sensitive = note.sensitive
+        post.edited_at = note.updated or utcnow()
+        await s.execute(delete(PostTag).where(PostTag.post_id == post.id))
+        await _store_tags(s, post.id, note.hashtags)
+    return "done"
+
+
+async def on_delete(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
+    target = activity.object_id
+    if target is None:
+        raise InvalidActivity("Delete names no object")
+    if origin(target) != origin(actor.actor_uri or ""):
+        raise Forbidden("an actor may delete only its own objects")
+    async with ctx.db.session() as s:
+        if target == actor.actor_uri:
+            await s.execute(delete(Post).where(Post.account_id == actor.id))
+            await s.execute(delete(Follow).where((Follow.follower_id == actor.id) | (Follow.target_id == actor.id)))
+            actor_row = await s.get(Account, actor.id)
+            if actor_row is not None:
+                actor_row.disabled = True
+            return "done: account deleted"
+        if await s.get(Tombstone, target) is None:
+            s.add(Tombstone(uri=target, actor_uri=actor.actor_uri or "", deleted_at=utcnow()))
+        post = await s.scalar(select(Post).where(Post.uri == target))
+        if post is None:
+            return "done: tombstone kept"
+        if post.account_id != actor.id:
+            raise Forbidden("an actor may delete only its own objects")
+        if post.in_reply_to_id is not None:
+            await s.execute(update(Post).where(Post.id == post.in_reply_to_id, Post.replies_count > 0).values(replies_count=Post.replies_count - 1))
+        await s.delete(post)
+    return "done"

@@ -1,0 +1,100 @@
+"""Inbound Like, Announce and Undo (of Follow, Like, Announce)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+
+from federation.parsing import IncomingActivity, InvalidActivity
+from federation.vocab import id_of
+from node.context import NodeContext
+from node.fanout import fan_out_home
+from node.interactions import BOOSTABLE
+from node.notifications import notify
+from storage.errors import Forbidden
+from storage.models import Account, Follow, Like, Post, TimelineEntry, utcnow
+
+
+async def on_like(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
+    async with ctx.db.session() as s:
+        post = await s.scalar(select(Post).where(Post.uri == activity.object_id))
+        if post is None or not post.local:
+            return "ignored: not a post of this node"
+        if post.visibility not in ("public", "unlisted"):
+            from node.posts import viewable
+
+            if not await viewable(ctx, s, actor, post):
+                raise Forbidden("the actor cannot see that post")
+        if await s.scalar(select(Like.id).where(Like.account_id == actor.id, Like.post_id == post.id)):
+            return "ignored: already liked"
+        s.add(Like(account_id=actor.id, post_id=post.id, uri=activity.id, created_at=utcnow()))
+        await s.execute(update(Post).where(Post.id == post.id).values(likes_count=Post.likes_count + 1))
+        await notify(s, post.account, "like", actor.id, post.id)
+    return "done"
+
+
+async def on_announce(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
+    async with ctx.db.session() as s:
+        if await s.scalar(select(Post.id).where(Post.uri == activity.id)):
+            return "ignored: already stored"
+        original = await s.scalar(select(Post).where(Post.uri == activity.object_id))
+        if original is None:
+            return "ignored: the boosted post is unknown here"
+        if original.visibility not in BOOSTABLE or original.visibility == "local":
+            raise Forbidden(f"a {original.visibility} post cannot be boosted")
+        if original.visibility == "organization":
+            trust, _ = ctx.policy().trust_of(actor.domain or "")
+            if trust != "organization":
+                raise Forbidden("only the organisation may boost an organisation post")
+        boost = Post(
+            account_id=actor.id,
+            local=False,
+            uri=activity.id,
+            url=None,
+            source="",
+            content_html="",
+            summary="",
+            sensitive=False,
+            visibility=original.visibility,
+            reblog_of_id=original.id,
+            created_at=utcnow(),
+            replies_count=0,
+            likes_count=0,
+            boosts_count=0,
+        )
+        s.add(boost)
+        await s.flush()
+        await s.execute(update(Post).where(Post.id == original.id).values(boosts_count=Post.boosts_count + 1))
+        await fan_out_home(s, boost, [])
+        if original.local:
+            await notify(s, original.account, "boost", actor.id, original.id)
+    return "done"
+
+
+async def on_undo(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
+    inner = activity.object
+    inner_id = activity.object_id
+    if inner_id is None:
+        raise InvalidActivity("Undo names no activity")
+    inner_type = inner.get("type") if inner else None
+    if inner is not None and id_of(inner.get("actor")) not in (None, actor.actor_uri):
+        raise Forbidden("an actor may undo only its own activities")
+    async with ctx.db.session() as s:
+        if inner_type in (None, "Follow"):
+            f = await s.scalar(select(Follow).where(Follow.uri == inner_id, Follow.follower_id == actor.id))
+            if f is not None:
+                await s.execute(delete(TimelineEntry).where(TimelineEntry.account_id == actor.id, TimelineEntry.author_id == f.target_id))
+                await s.delete(f)
+                return "done"
+        if inner_type in (None, "Like"):
+            like = await s.scalar(select(Like).where(Like.uri == inner_id, Like.account_id == actor.id))
+            if like is not None:
+                await s.delete(like)
+                await s.execute(update(Post).where(Post.id == like.post_id, Post.likes_count > 0).values(likes_count=Post.likes_count - 1))
+                return "done"
+        if inner_type in (None, "Announce"):
+            boost = await s.scalar(select(Post).where(Post.uri == inner_id, Post.account_id == actor.id, Post.reblog_of_id.is_not(None)))
+            if boost is not None:
+                await s.execute(update(Post).where(Post.id == boost.reblog_of_id, Post.boosts_count > 0).values(boosts_count=Post.boosts_count - 1))
+                await s.delete(boost)
+                return "done"
+    return "ignored: nothing to undo"

@@ -1,0 +1,185 @@
+"""Outbound fan-out: turn a local change into activities, pick the remote inboxes its audience
+and the trust policy admit, and queue one delivery per inbox.
+
+Writes happen in the caller's transaction (`queue_fanout`), the heavy part in the `fanout`
+job (`handle_fanout`), the network in the `deliver` job (node.delivery).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from federation import builders
+from federation.addressing import NotFederated, address
+from node.actors import account_uri, followers_uri
+from node.context import NodeContext
+from storage import jobs
+from storage.models import Account, Follow, Mention, Post, PostTag, Tag
+
+FANOUT = "fanout"
+DELIVER = "deliver"
+# Visibilities whose activities go to the author's remote followers.
+TO_FOLLOWERS = ("public", "unlisted", "followers", "organization")
+
+
+async def queue_fanout(s: AsyncSession, kind: str, **fields: object) -> None:
+    """Ask the fanout worker to federate a change, inside the change's own transaction."""
+    await jobs.enqueue_in(s, FANOUT, json.dumps({"kind": kind, **fields}).encode())
+
+
+async def _mentions(s: AsyncSession, post_id: int) -> list[Account]:
+    return list(
+        await s.scalars(select(Account).join(Mention, Mention.account_id == Account.id).where(Mention.post_id == post_id))
+    )
+
+
+async def note_document(ctx: NodeContext, s: AsyncSession, post: Post, author: Account) -> dict[str, object]:
+    mentioned = await _mentions(s, post.id)
+    tags = (await s.scalars(select(Tag.name).join(PostTag, PostTag.tag_id == Tag.id).where(PostTag.post_id == post.id))).all()
+    mention_uris = [account_uri(ctx, a) for a in mentioned]
+    return builders.post_to_ap(
+        builders.NoteData(
+            id=post.uri or ctx.post_uri(author.username, post.id),
+            url=post.url or ctx.post_url(author.username, post.id),
+            attributed_to=account_uri(ctx, author),
+            content_html=post.content_html,
+            summary=post.summary,
+            sensitive=post.sensitive,
+            published=post.created_at,
+            updated=post.edited_at,
+            addressing=address(post.visibility, followers_uri(ctx, author.username), mention_uris),
+            in_reply_to=post.in_reply_to_uri,
+            language=post.language,
+            mentions=[(account_uri(ctx, a), f"@{a.acct() if a.domain else a.username + '@' + ctx.domain}") for a in mentioned],
+            hashtags=[(t, ctx.tag_url(t)) for t in tags],
+        ),
+        with_context=False,
+    )
+
+
+async def remote_followers(s: AsyncSession, author_id: int) -> list[Account]:
+    return list(
+        await s.scalars(
+            select(Account)
+            .join(Follow, Follow.follower_id == Account.id)
+            .where(Follow.target_id == author_id, Follow.state == "accepted", Account.domain.is_not(None))
+        )
+    )
+
+
+async def deliver_to(
+    ctx: NodeContext,
+    s: AsyncSession,
+    recipients: Iterable[Account],
+    activity: dict[str, object],
+    *,
+    visibility: str,
+    signer: Account | None,
+    object_uri: str,
+    shared_inbox: bool = True,
+) -> list[str]:
+    """Queue `activity` for each admitted recipient's inbox (shared inboxes grouped); return them."""
+    policy = ctx.policy()
+    inboxes: dict[str, str] = {}
+    for account in recipients:
+        if account.domain is None or account.disabled:
+            continue
+        if not policy.outbound(visibility, account.domain).allowed:
+            continue
+        inbox = (account.shared_inbox_uri if shared_inbox else None) or account.inbox_uri
+        if inbox:
+            inboxes.setdefault(inbox, account.domain)
+    body = json.dumps(activity)
+    for inbox, domain in inboxes.items():
+        payload = {"inbox": inbox, "domain": domain, "signer": signer.id if signer else None, "body": body}
+        await jobs.enqueue_in(s, DELIVER, json.dumps(payload).encode(), ordering_key=f"{object_uri} {inbox}"[:512])
+    return list(inboxes)
+
+
+def activity_id(ctx: NodeContext, author: Account, post_id: int, kind: str, stamp: int) -> str:
+    return f"{ctx.actor_uri(author.username)}/statuses/{post_id}/activity#{kind.lower()}-{stamp}"
+
+
+async def handle_fanout(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
+    """The `fanout` job: build the activity for a changed post and queue its deliveries."""
+    p = json.loads(job.payload)
+    kind = p["kind"]
+    async with ctx.db.session() as s:
+        if kind in ("Create", "Update"):
+            post = await s.get(Post, p["post_id"])
+            if post is None:
+                return  # deleted since: its Delete fan-out speaks for it
+            author = await s.get(Account, post.account_id)
+            assert author is not None
+            try:
+                note = await note_document(ctx, s, post, author)
+            except NotFederated:
+                return
+            recipients = await _mentions(s, post.id)
+            if post.visibility in TO_FOLLOWERS:
+                recipients += await remote_followers(s, author.id)
+            act = builders.activity(
+                kind,
+                activity_id(ctx, author, post.id, kind, job.id),
+                account_uri(ctx, author),
+                note,
+                to=note["to"],  # type: ignore[arg-type]
+                cc=note["cc"],  # type: ignore[arg-type]
+                published=post.edited_at if kind == "Update" and post.edited_at else post.created_at,
+            )
+            await deliver_to(ctx, s, recipients, act, visibility=post.visibility, signer=author, object_uri=str(note["id"]))
+        elif kind == "Delete":
+            author = await s.get(Account, p["author_id"])
+            if author is None or p["visibility"] == "local":
+                return
+            recipients = list(await s.scalars(select(Account).where(Account.id.in_(p.get("mention_ids", [])))))
+            if p["visibility"] in TO_FOLLOWERS:
+                recipients += await remote_followers(s, author.id)
+            act = builders.activity(
+                "Delete",
+                f"{p['uri']}#delete",
+                account_uri(ctx, author),
+                builders.tombstone(p["uri"]),
+                to=["https://www.w3.org/ns/activitystreams#Public"] if p["visibility"] in ("public", "unlisted") else [],
+            )
+            await deliver_to(ctx, s, recipients, act, visibility=p["visibility"], signer=author, object_uri=p["uri"])
+        elif kind in ("Announce", "UndoAnnounce"):
+            await _fanout_announce(ctx, s, p, kind)
+
+
+async def _fanout_announce(ctx: NodeContext, s: AsyncSession, p: dict[str, object], kind: str) -> None:
+    booster = await s.get(Account, p["booster_id"])
+    original = await s.get(Post, p["original_id"])
+    if booster is None or original is None or original.uri is None:
+        return
+    visibility = original.visibility
+    if visibility == "local":
+        return
+    original_author = await s.get(Account, original.account_id)
+    announce_id = str(p["announce_uri"])
+    announce = builders.activity(
+        "Announce",
+        announce_id,
+        account_uri(ctx, booster),
+        original.uri,
+        to=["https://www.w3.org/ns/activitystreams#Public"] if visibility == "public" else [followers_uri(ctx, booster.username)],
+        cc=[followers_uri(ctx, booster.username)] + ([account_uri(ctx, original_author)] if original_author else []),
+    )
+    act = announce
+    if kind == "UndoAnnounce":
+        act = builders.activity("Undo", f"{announce_id}#undo", account_uri(ctx, booster), announce)
+    recipients = await remote_followers(s, booster.id)
+    if original_author is not None:
+        recipients.append(original_author)
+    await deliver_to(ctx, s, recipients, act, visibility=visibility, signer=booster, object_uri=announce_id)
+
+
+async def send_one(
+    ctx: NodeContext, s: AsyncSession, target: Account, activity: dict[str, object], signer: Account, object_uri: str
+) -> None:
+    """A one-to-one activity (Follow, Accept, Like, Undo…) to a remote account's own inbox."""
+    await deliver_to(ctx, s, [target], activity, visibility="direct", signer=signer, object_uri=object_uri, shared_inbox=False)

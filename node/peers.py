@@ -1,0 +1,72 @@
+"""Peer health: a breaker opens after repeated delivery failures, and a peer that has failed
+for days is marked dead and skipped until it answers (or sends us a valid signed request)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from storage.db import Database
+from storage.models import Peer, utcnow
+
+BREAKER_AFTER = 5  # consecutive failures
+BREAKER_MAX = timedelta(hours=1)
+DEAD_AFTER = timedelta(days=2)
+DEAD_RETRY = timedelta(hours=6)  # a dead peer is still tried now and then
+
+
+async def _get(s, domain: str) -> Peer:  # type: ignore[no-untyped-def]
+    peer = await s.get(Peer, domain)
+    if peer is None:
+        peer = Peer(domain=domain, consecutive_failures=0, dead=False)
+        s.add(peer)
+    return peer
+
+
+async def blocked_until(db: Database, domain: str) -> datetime | None:
+    """When deliveries to `domain` may be tried again, or None if they may go now."""
+    async with db.reader() as s:
+        peer = await s.get(Peer, domain)
+    if peer is None or peer.breaker_until is None:
+        return None
+    return peer.breaker_until if peer.breaker_until > utcnow() else None
+
+
+async def record_success(db: Database, domain: str) -> None:
+    async with db.session() as s:
+        peer = await _get(s, domain)
+        peer.consecutive_failures = 0
+        peer.first_failure_at = None
+        peer.breaker_until = None
+        peer.dead = False
+        peer.last_success_at = utcnow()
+
+
+async def record_failure(db: Database, domain: str, error: str) -> None:
+    now = utcnow()
+    async with db.session() as s:
+        peer = await _get(s, domain)
+        peer.consecutive_failures = (peer.consecutive_failures or 0) + 1
+        peer.first_failure_at = peer.first_failure_at or now
+        peer.last_failure_at = now
+        peer.last_error = error[:1000]
+        if now - peer.first_failure_at >= DEAD_AFTER:
+            peer.dead = True
+            peer.breaker_until = now + DEAD_RETRY
+        elif peer.consecutive_failures >= BREAKER_AFTER:
+            exponent = peer.consecutive_failures - BREAKER_AFTER
+            peer.breaker_until = now + min(BREAKER_MAX, timedelta(seconds=30 * 2**exponent))
+
+
+async def heard_from(db: Database, domain: str) -> None:
+    """A valid signed request from the peer: it is alive, so close its breaker."""
+    async with db.reader() as s:
+        peer = await s.get(Peer, domain)
+    if peer is not None and (peer.dead or peer.breaker_until is not None):
+        await record_success(db, domain)
+
+
+async def all_peers(db: Database) -> list[Peer]:
+    async with db.reader() as s:
+        return list(await s.scalars(select(Peer).order_by(Peer.domain)))

@@ -1,0 +1,217 @@
+"""The trust policy: what may cross this node's boundary, both ways, and which rule said so.
+
+`DATA_DIR/policy.toml` is parsed into a `Policy`; `PolicyStore` reloads it when the file
+changes and keeps the previous policy in force when the new one is invalid. Every way out of
+the node asks `Policy.outbound`, every way in `Policy.inbound`: one function each.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from node.domains import canonical_domain
+from storage.errors import Invalid
+
+log = logging.getLogger(__name__)
+
+TRUST_LEVELS = ("organization", "partner", "public", "limited", "blocked")
+RANK = {"blocked": 0, "limited": 1, "public": 2, "partner": 3, "organization": 4}
+MODES = ("allowlist", "open")
+PEER_KEYS = {"trust", "reject_media"}
+TOP_KEYS = {"mode", "default_trust", "peers"}
+
+
+@dataclass(frozen=True)
+class PeerRule:
+    pattern: str  # canonical domain, `*.` wildcard, optional `:port`
+    trust: str
+    reject_media: bool = False
+
+    def matches(self, domain: str) -> int:
+        """0 when it does not match; else a specificity (higher wins)."""
+        host, _, port = domain.rpartition(":") if _has_port(domain) else (domain, "", "")
+        p_host, _, p_port = self.pattern.rpartition(":") if _has_port(self.pattern) else (self.pattern, "", "")
+        if p_port and p_port != port:
+            return 0
+        bonus = 1 if p_port else 0
+        if p_host.startswith("*."):
+            suffix = p_host[1:]
+            return (2 * len(suffix) + bonus) if host.endswith(suffix) and host != suffix[1:] else 0
+        return (10_000 + bonus) if host == p_host else 0
+
+
+def _has_port(domain: str) -> bool:
+    return ":" in domain and not domain.endswith("]")
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    trust: str
+    rule: str  # which rule decided, in words an operator can find in the file
+    reason: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    mode: str = "allowlist"
+    default_trust: str = "public"
+    peers: tuple[PeerRule, ...] = field(default_factory=tuple)
+
+    def peer_rule(self, domain: str) -> PeerRule | None:
+        best, score = None, 0
+        for rule in self.peers:
+            s = rule.matches(domain)
+            if s > score:
+                best, score = rule, s
+        return best
+
+    def trust_of(self, domain: str) -> tuple[str, str]:
+        """(trust level, the rule that gave it) for a canonical domain."""
+        rule = self.peer_rule(domain)
+        if rule is not None:
+            return rule.trust, f'peers."{rule.pattern}"'
+        if self.mode == "open":
+            return self.default_trust, "default_trust (open mode)"
+        return "blocked", "mode = allowlist (unknown domain)"
+
+    def organization_domains(self) -> frozenset[str]:
+        return frozenset(r.pattern for r in self.peers if r.trust == "organization" and "*" not in r.pattern)
+
+    def outbound(self, visibility: str, domain: str) -> Decision:
+        """May a post of `visibility` go to `domain`?"""
+        trust, rule = self.trust_of(domain)
+        if visibility == "local":
+            return Decision(False, trust, "visibility local", "local posts never leave the node")
+        if trust == "blocked":
+            return Decision(False, trust, rule, f"{domain} is blocked")
+        if visibility == "organization" and trust != "organization":
+            return Decision(False, trust, rule, f"{domain} is not trusted as organization")
+        return Decision(True, trust, rule, f"{domain} is trusted as {trust}")
+
+    def inbound(self, domain: str) -> Decision:
+        """May `domain` send us anything at all?"""
+        trust, rule = self.trust_of(domain)
+        if trust == "blocked":
+            return Decision(False, trust, rule, f"{domain} is blocked")
+        return Decision(True, trust, rule, f"{domain} is trusted as {trust}")
+
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return number
+    return None
+
+
+def parse_policy(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
+    """The policy, or None and every problem found (each with its line where one is known)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        return None, [PolicyProblem(int(match.group(1)) if match else None, f"not valid TOML: {exc}")]
+    problems: list[PolicyProblem] = []
+    for key in raw:
+        if key not in TOP_KEYS:
+            problems.append(PolicyProblem(_line_of(text, key), f"unknown key {key!r}; known: {', '.join(sorted(TOP_KEYS))}"))
+    mode = raw.get("mode", "allowlist")
+    if mode not in MODES:
+        problems.append(PolicyProblem(_line_of(text, "mode"), f"mode must be one of {', '.join(MODES)}, not {mode!r}"))
+    default_trust = raw.get("default_trust", "public")
+    if default_trust not in TRUST_LEVELS:
+        problems.append(PolicyProblem(_line_of(text, "default_trust"), f"default_trust must be one of {', '.join(TRUST_LEVELS)}, not {default_trust!r}"))
+    peers_raw = raw.get("peers", {})
+    rules: list[PeerRule] = []
+    if not isinstance(peers_raw, dict):
+        problems.append(PolicyProblem(_line_of(text, "peers"), "peers must be a table of domains"))
+        peers_raw = {}
+    seen: dict[str, str] = {}
+    for name, table in peers_raw.items():
+        line = _line_of(text, f'"{name}"') or _line_of(text, name)
+        if not isinstance(table, dict):
+            problems.append(PolicyProblem(line, f"peers.{name} must be a table with a trust key"))
+            continue
+        for key in table:
+            if key not in PEER_KEYS:
+                problems.append(PolicyProblem(_line_of(text, key) or line, f"peers.{name}: unknown key {key!r}; known: {', '.join(sorted(PEER_KEYS))}"))
+        trust = table.get("trust")
+        if trust not in TRUST_LEVELS:
+            problems.append(PolicyProblem(line, f"peers.{name}: trust must be one of {', '.join(TRUST_LEVELS)}, not {trust!r}"))
+            continue
+        reject_media = table.get("reject_media", False)
+        if not isinstance(reject_media, bool):
+            problems.append(PolicyProblem(line, f"peers.{name}: reject_media must be true or false"))
+            continue
+        wildcard = name.startswith("*.")
+        try:
+            canon = canonical_domain(name[2:] if wildcard else name)
+        except Invalid as exc:
+            problems.append(PolicyProblem(line, f"peers.{name}: {exc.reason}"))
+            continue
+        pattern = f"*.{canon}" if wildcard else canon
+        if pattern in seen:
+            problems.append(PolicyProblem(line, f"peers.{name} is the same domain as peers.{seen[pattern]}"))
+            continue
+        seen[pattern] = name
+        rules.append(PeerRule(pattern, trust, reject_media))
+    if problems:
+        return None, problems
+    return Policy(mode=mode, default_trust=default_trust, peers=tuple(rules)), []
+
+
+class PolicyStore:
+    """The policy in force, reloaded when its file changes; an invalid file never replaces a
+    valid policy (the problems are logged and kept in `problems`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._policy = Policy(mode="allowlist")  # admits no one until a valid file is read
+        self.problems: list[PolicyProblem] = []
+        self.reload()
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def reload(self) -> bool:
+        """Read the file if it changed; True when a new policy took effect."""
+        stamp = self._file_stamp()
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        if stamp is None:
+            self.problems = [PolicyProblem(None, f"{self.path} is missing; keeping the policy in force")]
+            log.error("%s", self.problems[0])
+            return False
+        policy, problems = parse_policy(self.path.read_text(encoding="utf-8", errors="replace"))
+        if policy is None:
+            self.problems = problems
+            log.error("policy %s refused, the previous one stays in force: %s", self.path, "; ".join(map(str, problems)))
+            return False
+        self._policy, self.problems = policy, []
+        log.info("policy %s in force", self.path)
+        return True
+
+    @property
+    def policy(self) -> Policy:
+        self.reload()  # one stat() per use: a changed file takes effect without a restart
+        return self._policy

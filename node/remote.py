@@ -1,0 +1,164 @@
+"""Remote actors: find them by URI, key id or handle, fetch and cache their documents.
+
+A public key changes only by a fetch from the actor's own origin (never from what another
+server says), and a key that fails verification is re-fetched at most once a minute.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import quote, urldefrag
+
+from sqlalchemy import func, or_, select
+
+from federation.fetch import FetchBudget, Fetcher
+from federation.parsing import IncomingActor, InvalidActivity, host_of, origin, parse_actor
+from node.context import NodeContext
+from node.domains import canonical_domain
+from storage.errors import AtriumError, Invalid, NotFound
+from storage.models import Account, utcnow
+
+REFETCH_AFTER = timedelta(days=1)
+KEY_REFRESH_MIN_INTERVAL = timedelta(minutes=1)
+
+
+class PeerUnavailable(AtriumError):
+    status = 502
+
+
+def _fetcher(ctx: NodeContext) -> Fetcher:
+    if ctx.fetcher is None:
+        raise PeerUnavailable("this node does not federate (no fetcher configured)")
+    return ctx.fetcher
+
+
+def domain_of(uri: str) -> str:
+    return canonical_domain(host_of(uri), uri.split(":", 1)[0])
+
+
+async def upsert_actor(ctx: NodeContext, actor: IncomingActor) -> Account:
+    """Store or refresh a remote account from its (already checked) actor document."""
+    domain = domain_of(actor.id)
+    if domain == ctx.domain:
+        raise Invalid("a remote actor cannot live on this node's own domain")
+    async with ctx.db.session() as s:
+        account = await s.scalar(select(Account).where(Account.actor_uri == actor.id))
+        if account is None:
+            # A new URI for a known handle (the peer re-created the account): the handle moves.
+            account = await s.scalar(
+                select(Account).where(
+                    func.lower(Account.username) == actor.username.lower(), Account.domain == domain
+                )
+            )
+        if account is None:
+            account = Account(username=actor.username[:64], domain=domain, role="user", credentials_version=0)
+            s.add(account)
+        account.actor_uri = actor.id
+        account.username = actor.username[:64]
+        account.display_name = actor.name[:255]
+        account.bio = actor.summary_html
+        account.url = actor.url
+        account.inbox_uri = actor.inbox
+        account.shared_inbox_uri = actor.shared_inbox
+        account.followers_uri = actor.followers
+        account.locked = actor.locked
+        account.key_id = actor.key_id
+        account.public_key_pem = actor.public_key_pem
+        account.fetched_at = utcnow()
+        await s.flush()
+        return account
+
+
+async def fetch_actor(ctx: NodeContext, uri: str, budget: FetchBudget | None = None) -> Account:
+    document = await _fetcher(ctx).fetch_object(uri, budget=budget)
+    try:
+        actor = parse_actor(document)
+    except InvalidActivity as exc:
+        raise PeerUnavailable(f"{uri} is not a usable actor: {exc.reason}") from exc
+    if actor.id != urldefrag(uri)[0]:
+        raise PeerUnavailable(f"{uri} describes another actor")
+    return await upsert_actor(ctx, actor)
+
+
+async def actor_by_uri(ctx: NodeContext, uri: str, *, fetch: bool = True, budget: FetchBudget | None = None) -> Account:
+    async with ctx.db.reader() as s:
+        account = await s.scalar(select(Account).where(Account.actor_uri == uri))
+    if account is not None and account.fetched_at and utcnow() - account.fetched_at < REFETCH_AFTER:
+        return account
+    if not fetch:
+        if account is None:
+            raise NotFound(f"unknown actor {uri}")
+        return account
+    try:
+        return await fetch_actor(ctx, uri, budget)
+    except PeerUnavailable:
+        if account is not None:
+            return account  # a stale copy beats none while the peer is away
+        raise
+
+
+async def actor_by_key_id(ctx: NodeContext, key_id: str, *, refresh: bool = False) -> Account:
+    """The actor owning `key_id`, from cache, else fetched from the key's own origin."""
+    async with ctx.db.reader() as s:
+        account = await s.scalar(
+            select(Account).where(or_(Account.key_id == key_id, Account.actor_uri == urldefrag(key_id)[0]))
+        )
+    if account is not None and account.public_key_pem and not refresh:
+        return account
+    if account is not None and refresh and account.fetched_at and utcnow() - account.fetched_at < KEY_REFRESH_MIN_INTERVAL:
+        return account  # rate limit: a flood of bad signatures must not become a flood of fetches
+    fetcher = _fetcher(ctx)
+    document = await fetcher.fetch_object(urldefrag(key_id)[0])
+    if document.get("type") not in ("Person", "Service", "Application", "Group", "Organization"):
+        owner = document.get("owner")
+        if not isinstance(owner, str) or origin(owner) != origin(key_id):
+            raise PeerUnavailable(f"key {key_id} names no owner on its own origin")
+        document = await fetcher.fetch_object(owner)
+    try:
+        actor = parse_actor(document)
+    except InvalidActivity as exc:
+        raise PeerUnavailable(f"key {key_id}: {exc.reason}") from exc
+    if actor.key_id != key_id:
+        raise PeerUnavailable(f"{actor.id} does not hold the key {key_id}")
+    return await upsert_actor(ctx, actor)
+
+
+async def resolve_handle(ctx: NodeContext, handle: str) -> Account:
+    """`user@domain[:port]` → the account, looked up by WebFinger when not known yet."""
+    handle = handle.strip().lstrip("@")
+    user, sep, host = handle.partition("@")
+    if not sep or not user or not host:
+        raise Invalid(f"not a handle: {handle!r} (expected user@domain)")
+    domain = canonical_domain(host)
+    if domain == ctx.domain:
+        async with ctx.db.reader() as s:
+            local = await s.scalar(
+                select(Account).where(func.lower(Account.username) == user.lower(), Account.domain.is_(None))
+            )
+        if local is None:
+            raise NotFound(f"no such user: {user}")
+        return local
+    async with ctx.db.reader() as s:
+        known = await s.scalar(
+            select(Account).where(func.lower(Account.username) == user.lower(), Account.domain == domain)
+        )
+    if known is not None and known.fetched_at and utcnow() - known.fetched_at < REFETCH_AFTER:
+        return known
+    scheme = "http" if ctx.scheme == "http" else "https"
+    url = f"{scheme}://{domain}/.well-known/webfinger?resource=" + quote(f"acct:{user}@{domain}")
+    jrd = await _fetcher(ctx).fetch_json(url, accept="application/jrd+json, application/json")
+    links = jrd.get("links")
+    href = None
+    if isinstance(links, list):
+        for link in links:
+            if (
+                isinstance(link, dict)
+                and link.get("rel") == "self"
+                and isinstance(link.get("href"), str)
+                and str(link.get("type", "")).startswith(("application/activity+json", "application/ld+json"))
+            ):
+                href = link["href"]
+                break
+    if href is None:
+        raise NotFound(f"{handle} has no ActivityPub actor")
+    return await fetch_actor(ctx, href)
