@@ -97,7 +97,10 @@ async def serve(settings: Settings, host: str, port: int) -> None:
             await runner.setup()
             site = web.TCPSite(runner, host, port)
             await site.start()
-            workers = [JobWorker(db, job_handlers(ctx), idle_sleep=0.2), MaintenanceWorker(db)]
+            workers = [
+                JobWorker(db, job_handlers(ctx), idle_sleep=0.2, concurrent=frozenset({DELIVER})),
+                MaintenanceWorker(db),
+            ]
             tasks = [asyncio.create_task(w.run_forever()) for w in workers]
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

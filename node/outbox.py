@@ -96,7 +96,9 @@ async def deliver_to(
     body = json.dumps(activity)
     for inbox, domain in inboxes.items():
         payload = {"inbox": inbox, "domain": domain, "signer": signer.id if signer else None, "body": body}
-        await jobs.enqueue_in(s, DELIVER, json.dumps(payload).encode(), ordering_key=f"{object_uri} {inbox}"[:512])
+        await jobs.enqueue_in(
+            s, DELIVER, json.dumps(payload).encode(), ordering_key=f"{object_uri} {inbox}"[:512], target=domain
+        )
     return list(inboxes)
 
 

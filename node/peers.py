@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from storage import jobs
 from storage.db import Database
 from storage.models import Peer, utcnow
 
@@ -60,11 +61,13 @@ async def record_failure(db: Database, domain: str, error: str) -> None:
 
 
 async def heard_from(db: Database, domain: str) -> None:
-    """A valid signed request from the peer: it is alive, so close its breaker."""
+    """A valid signed request from the peer: it is alive, so close its breaker and send its
+    backlog now rather than at the next backoff step."""
     async with db.reader() as s:
         peer = await s.get(Peer, domain)
-    if peer is not None and (peer.dead or peer.breaker_until is not None):
+    if peer is not None and peer.consecutive_failures:
         await record_success(db, domain)
+        await jobs.bring_forward(db, "deliver", domain)
 
 
 async def all_peers(db: Database) -> list[Peer]:

@@ -47,8 +47,10 @@ class JobWorker:
         batch: int = 20,
         max_attempts: int = 16,
         idle_sleep: float = 0.5,
+        concurrent: frozenset[str] = frozenset(),
     ) -> None:
         self.db = db
+        self.concurrent = concurrent
         self.handlers = dict(handlers)
         self.batch = batch
         self.max_attempts = max_attempts
@@ -59,9 +61,15 @@ class JobWorker:
         """Claim and process one batch of each queue; return how many jobs were handled."""
         handled = 0
         for queue, handler in self.handlers.items():
-            for job in await jobs.claim(self.db, queue, limit=self.batch):
-                await self._process(job, handler)
-                handled += 1
+            claimed = await jobs.claim(self.db, queue, limit=self.batch)
+            if queue in self.concurrent:
+                # One slow peer must not hold up the rest of the batch.
+                await asyncio.gather(*(self._process(job, handler) for job in claimed))
+            else:
+                # In arrival order: an Update must not be handled before its Create.
+                for job in claimed:
+                    await self._process(job, handler)
+            handled += len(claimed)
         return handled
 
     async def _process(self, job: jobs.ClaimedJob, handler: Handler) -> None:

@@ -43,9 +43,10 @@ async def enqueue(
     *,
     run_at: datetime | None = None,
     ordering_key: str | None = None,
+    target: str | None = None,
 ) -> int:
     async with db.session() as s:
-        return await enqueue_in(s, queue, payload, run_at=run_at, ordering_key=ordering_key)
+        return await enqueue_in(s, queue, payload, run_at=run_at, ordering_key=ordering_key, target=target)
 
 
 async def enqueue_in(
@@ -55,6 +56,7 @@ async def enqueue_in(
     *,
     run_at: datetime | None = None,
     ordering_key: str | None = None,
+    target: str | None = None,
 ) -> int:
     """Enqueue inside the caller's transaction, so the job exists iff the caller's write does."""
     now = utcnow()
@@ -66,12 +68,27 @@ async def enqueue_in(
         attempts=0,
         run_at=run_at or now,
         ordering_key=ordering_key,
+        target=target,
         created_at=now,
         updated_at=now,
     )
     s.add(job)
     await s.flush()
     return job.id
+
+
+async def bring_forward(db: Database, queue: str, target: str) -> int:
+    """Make every pending job of `queue` for `target` due now (a peer that was away is back)."""
+    now = utcnow()
+    stmt = (
+        update(Job)
+        .where(Job.queue == queue, Job.target == target, Job.status == "pending", Job.run_at > now)
+        .values(run_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    async with db.session() as s:
+        result = await s.execute(stmt)
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def earlier_unfinished(db: Database, job_id: int, ordering_key: str) -> bool:

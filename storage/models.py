@@ -279,6 +279,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_claim", "queue", "status", "run_at"),
         Index("ix_jobs_ordering", "ordering_key", "id"),
+        Index("ix_jobs_target", "queue", "target", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
@@ -293,6 +294,8 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Jobs sharing a key run in id order (an Update or Delete never overtakes its Create).
     ordering_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    # The peer domain a delivery goes to: its backlog is brought forward when it returns.
+    target: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -69,8 +69,8 @@ class _SafetyParser(HTMLParser):
                 self.problems.append(f"attribute {name}")
             if name == "href" and not re.match(r"(?i)(https?|mailto):", value):
                 self.problems.append(f"href {value!r}")
-            if "javascript:" in re.sub(r"\s", "", value).lower():
-                self.problems.append(f"javascript in {name}")
+            if re.sub(r"[\x00-\x20]", "", value).lower().startswith(("javascript:", "vbscript:", "data:")):
+                self.problems.append(f"script URL in {name}")
             if name == "class" and not set(value.split()) <= ALLOWED_CLASSES:
                 self.problems.append(f"class {value!r}")
 
@@ -963,9 +963,13 @@ HTML_FRAGMENTS = [
     "<span translate=no>", "<a target=_blank href=https://y.example>", "<b title=1>", "<b title=2>",
 ]
 
-html_docs = st.lists(
-    st.one_of(st.text(max_size=10), st.sampled_from(HTML_FRAGMENTS)), max_size=40
-).map("".join)
+html_docs = st.one_of(
+    st.lists(st.one_of(st.text(max_size=10), st.sampled_from(HTML_FRAGMENTS)), max_size=40).map(
+        "".join
+    ),
+    # markup soup: random runs of the characters that make HTML syntax
+    st.text(alphabet="<>/=\"'&#;!?- \n\rabpilsc0x", max_size=80),
+)
 
 PROPERTY_SETTINGS = settings(
     max_examples=300, deadline=timedelta(seconds=2), suppress_health_check=[HealthCheck.too_slow]
@@ -1027,7 +1031,6 @@ def test_property_sanitize_never_raises_and_output_is_safe(html: str) -> None:
     out = sanitize_html(html)
     # Then the output is safe by an independent parser's reading
     assert_safe(out)
-    assert "javascript:" not in out.lower() or "javascript:" in html_to_text(out).lower()
 
 
 @PROPERTY_SETTINGS

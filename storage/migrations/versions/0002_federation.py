@@ -21,7 +21,9 @@ def upgrade() -> None:
     _restore_handle_index()
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('ordering_key', sa.String(length=512), nullable=True))
+        batch_op.add_column(sa.Column('target', sa.String(length=255), nullable=True))
         batch_op.create_index('ix_jobs_ordering', ['ordering_key', 'id'], unique=False)
+        batch_op.create_index('ix_jobs_target', ['queue', 'target', 'status'], unique=False)
     op.create_table('inbox_log',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('origin', sa.String(length=255), nullable=False),
@@ -58,7 +60,9 @@ def downgrade() -> None:
     op.drop_table('tombstones')
     op.drop_table('inbox_log')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_jobs_target')
         batch_op.drop_index('ix_jobs_ordering')
+        batch_op.drop_column('target')
         batch_op.drop_column('ordering_key')
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.drop_constraint('uq_accounts_key_id', type_='unique')
