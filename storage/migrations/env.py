@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 from alembic import context
+from sqlalchemy.exc import SAWarning
 
 from storage.models import Base
 
@@ -17,5 +20,7 @@ context.configure(
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )
-with context.begin_transaction():
+with context.begin_transaction(), warnings.catch_warnings():
+    # SQLite cannot reflect expression indexes during batch rebuilds; migrations recreate them.
+    warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", SAWarning)
     context.run_migrations()
