@@ -39,6 +39,8 @@ class NodeContext:
     fetcher: Fetcher | None = None
     # The address-guarded HTTP session deliveries go out on (the fetcher's own).
     session: aiohttp.ClientSession | None = None
+    # key id -> when it was last re-fetched after a failed verification (per process)
+    key_refreshes: dict[str, float] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:

@@ -6,6 +6,7 @@ server says), and a key that fails verification is re-fetched at most once a min
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from urllib.parse import quote, urldefrag
 
@@ -105,8 +106,12 @@ async def actor_by_key_id(ctx: NodeContext, key_id: str, *, refresh: bool = Fals
         )
     if account is not None and account.public_key_pem and not refresh:
         return account
-    if account is not None and refresh and account.fetched_at and utcnow() - account.fetched_at < KEY_REFRESH_MIN_INTERVAL:
-        return account  # rate limit: a flood of bad signatures must not become a flood of fetches
+    if account is not None and refresh:
+        last = ctx.key_refreshes.get(key_id)
+        now = time.monotonic()
+        if last is not None and now - last < KEY_REFRESH_MIN_INTERVAL.total_seconds():
+            return account  # rate limit: a flood of bad signatures must not become a flood of fetches
+        ctx.key_refreshes[key_id] = now
     fetcher = _fetcher(ctx)
     document = await fetcher.fetch_object(urldefrag(key_id)[0])
     if document.get("type") not in ("Person", "Service", "Application", "Group", "Organization"):

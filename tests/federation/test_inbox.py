@@ -1,0 +1,210 @@
+"""The inbox against a fake peer over real HTTP: what is accepted, what is refused and why.
+
+The node runs in-process on loopback (its own aiohttp app and database, both engines); the
+peer is a real HTTP server that serves actor documents and records every request it gets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+
+from federation.addresses import AddressPolicy, make_session
+from federation.fetch import Fetcher
+from federation.vocab import PUBLIC
+from node import remote
+from node.context import NodeContext
+from node.inbox import handle_inbox
+from node.policy import PeerRule, Policy
+from node.workers import JobWorker
+from storage.db import Database
+from storage.models import Account, Follow, InboxEntry, Post
+from tests.federation.fake_peer import FakePeer, rsa_key, running_peer
+from tests.federation.nodes import free_port
+from web.app import create_app
+
+
+@dataclass
+class Node:
+    ctx: NodeContext
+    inbox: str
+    policy: list[Policy]
+
+    async def process(self) -> int:
+        """Step the inbox worker until the queue is empty."""
+        worker = JobWorker(self.ctx.db, {"inbox": lambda job: handle_inbox(self.ctx, job)})
+        total = 0
+        while n := await worker.run_once():
+            total += n
+        return total
+
+    async def outcomes(self) -> list[tuple[str, str, str | None]]:
+        async with self.ctx.db.reader() as s:
+            rows = (await s.scalars(select(InboxEntry).order_by(InboxEntry.id))).all()
+        return [(r.type, r.outcome, r.reason) for r in rows]
+
+    async def post(self, uri: str) -> Post | None:
+        async with self.ctx.db.reader() as s:
+            return await s.scalar(select(Post).where(Post.uri == uri))
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[FakePeer]:
+    async with running_peer(free_port()) as p:
+        p.add_actor("mallory")
+        p.add_actor("eve", rsa_key(1))
+        yield p
+
+
+@pytest.fixture
+async def node(db: Database, peer: FakePeer) -> AsyncIterator[Node]:
+    port = free_port()
+    policy = [Policy(mode="allowlist", peers=(PeerRule(peer.domain, "public"),))]
+    session = make_session(AddressPolicy(allow_loopback=True, allow_http=True))
+    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy[0],
+                      fetcher=Fetcher(session, None), session=session)
+    runner = web.AppRunner(create_app(ctx))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield Node(ctx, f"http://127.0.0.1:{port}/inbox", policy)
+    finally:
+        await runner.cleanup()
+        await session.close()
+
+
+@pytest.fixture
+async def alice_follows_mallory(node: Node, peer: FakePeer) -> Account:
+    """A local user who follows the peer's mallory, so mallory's posts are wanted here."""
+    mallory = await remote.actor_by_uri(node.ctx, peer.actor("mallory"))
+    async with node.ctx.db.session() as s:
+        alice = Account(username="alice", domain=None, display_name="Alice")
+        s.add(alice)
+        await s.flush()
+        s.add(Follow(follower_id=alice.id, target_id=mallory.id, state="accepted"))
+    return alice
+
+
+async def test_a_signed_create_is_accepted_then_stored(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    note = peer.note("mallory", 1, "<p>hello <script>x()</script>world</p>")
+    status, _ = await peer.post(node.inbox, peer.create("mallory", note), as_actor="mallory")
+    assert status == 202
+    assert await node.process() == 1
+    stored = await node.post(str(note["id"]))
+    assert stored is not None and stored.visibility == "public"
+    assert "<script" not in stored.content_html and "hello" in stored.content_html
+    assert await node.outcomes() == [("Create", "done", None)]
+
+
+async def test_unsigned_requests_are_refused(node: Node, peer: FakePeer) -> None:
+    status, body = await peer.post(node.inbox, peer.create("mallory", peer.note("mallory", 2, "hi")), as_actor="mallory", sign=False)
+    assert status == 401 and "signature" in json.loads(body)["error"]
+    assert await node.outcomes() == []
+
+
+async def test_signer_must_be_the_actor(node: Node, peer: FakePeer) -> None:
+    # eve signs an activity claiming to be mallory's
+    activity = peer.create("mallory", peer.note("mallory", 3, "it was mallory, honest"))
+    status, body = await peer.post(node.inbox, activity, as_actor="eve")
+    assert status == 403 and "not the activity's actor" in json.loads(body)["error"]
+    assert await node.outcomes() == []
+
+
+async def test_objects_on_another_origin_are_refused(node: Node, peer: FakePeer) -> None:
+    note = peer.note("mallory", 4, "forged")
+    note["id"] = "http://127.0.0.1:1/users/victim/notes/1"
+    status, body = await peer.post(node.inbox, peer.create("mallory", note) | {"id": f"{peer.actor('mallory')}/a/4"}, as_actor="mallory")
+    assert status == 403 and "origin" in json.loads(body)["error"]
+
+
+async def test_a_blocked_peer_is_refused_before_any_fetch(node: Node, peer: FakePeer) -> None:
+    node.policy[0] = Policy(mode="allowlist")  # the peer is no longer admitted
+    status, _ = await peer.post(node.inbox, peer.create("mallory", peer.note("mallory", 5, "hi")), as_actor="mallory")
+    assert status == 403
+    assert peer.requests == []  # the node never asked the peer for its key
+
+
+async def test_a_replayed_activity_has_one_effect(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    activity = peer.create("mallory", peer.note("mallory", 6, "once"))
+    first = await peer.post(node.inbox, activity, as_actor="mallory")
+    again = await peer.post(node.inbox, activity, as_actor="mallory")
+    assert first[0] == again[0] == 202 and json.loads(again[1])["status"] == "duplicate"
+    assert await node.process() == 1
+
+
+@pytest.mark.parametrize(
+    "tamper, reason",
+    [
+        ({"Signature": 'keyId="K",algorithm="hmac-sha256",headers="(request-target) host date digest",signature="AAAA"'}, "signature"),
+        ({"Date": "Wed, 25 Nov 2020 10:00:00 GMT"}, "signature"),
+        ({"Digest": "SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, "signature"),
+    ],
+)
+async def test_signature_tricks_are_refused(node: Node, peer: FakePeer, tamper: dict[str, str], reason: str) -> None:
+    tamper = dict(tamper)  # parameters are shared between runs: never change them in place
+    if "keyId" in tamper.get("Signature", ""):
+        tamper["Signature"] = tamper["Signature"].replace('"K"', f'"{peer.key_id("mallory")}"')
+    status, body = await peer.post(node.inbox, peer.create("mallory", peer.note("mallory", 7, "x")), as_actor="mallory", headers=tamper)
+    assert status == 401 and reason in json.loads(body)["error"]
+
+
+async def test_a_rotated_key_is_fetched_again(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    # Given the node has mallory's old key cached (the fixture fetched it), mallory rotates it
+    peer.keys["mallory"] = rsa_key(7)
+    # When she signs with the new key, the node re-fetches once and accepts
+    status, _ = await peer.post(node.inbox, peer.create("mallory", peer.note("mallory", 8, "new key")), as_actor="mallory")
+    assert status == 202
+
+
+async def test_oversized_bodies_are_refused(node: Node, peer: FakePeer) -> None:
+    big = peer.note("mallory", 9, "x" * (1024 * 1024 + 10))
+    status, _ = await peer.post(node.inbox, peer.create("mallory", big), as_actor="mallory")
+    assert status == 413
+
+
+async def test_garbage_is_a_clear_400(node: Node, peer: FakePeer) -> None:
+    for body in (b"not json", b"[1,2,3]", b'{"type": "Create"}', b"[" * 5000 + b"]" * 5000):
+        status, text = await peer.post(node.inbox, body, as_actor="mallory")
+        assert 400 <= status < 500 and "error" in json.loads(text), body[:20]
+
+
+async def test_a_delete_that_arrives_first_wins(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    note = peer.note("mallory", 10, "regret")
+    delete = {"id": f"{note['id']}#delete", "type": "Delete", "actor": peer.actor("mallory"), "object": note["id"], "to": [PUBLIC]}
+    assert (await peer.post(node.inbox, delete, as_actor="mallory"))[0] == 202
+    await node.process()
+    assert (await peer.post(node.inbox, peer.create("mallory", note), as_actor="mallory"))[0] == 202
+    await node.process()
+    assert await node.post(str(note["id"])) is None
+
+
+async def test_updates_and_deletes_of_others_objects_are_refused(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    note = peer.note("mallory", 11, "mine")
+    await peer.post(node.inbox, peer.create("mallory", note), as_actor="mallory")
+    await node.process()
+    # eve (same server, other actor) tries to delete mallory's note
+    delete = {"id": f"{peer.actor('eve')}/d/1", "type": "Delete", "actor": peer.actor("eve"), "object": note["id"]}
+    assert (await peer.post(node.inbox, delete, as_actor="eve"))[0] == 202
+    await node.process()
+    assert await node.post(str(note["id"])) is not None
+    assert ("Delete", "refused", "an actor may delete only its own objects") in await node.outcomes()
+
+
+async def test_unknown_types_are_recorded_as_ignored(node: Node, peer: FakePeer) -> None:
+    activity = {"id": f"{peer.actor('mallory')}/x/1", "type": "EmojiReact", "actor": peer.actor("mallory"), "object": "http://x/1"}
+    assert (await peer.post(node.inbox, activity, as_actor="mallory"))[0] == 202
+    await node.process()
+    assert await node.outcomes() == [("EmojiReact", "ignored", "unsupported type EmojiReact")]
+
+
+async def test_an_outsiders_organization_claim_is_narrowed(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    note = peer.note("mallory", 12, "pretending to be internal", to=[f"{peer.actor('mallory')}/followers"], cc=[], audience_scope="organization")
+    await peer.post(node.inbox, peer.create("mallory", note), as_actor="mallory")
+    await node.process()
+    stored = await node.post(str(note["id"]))
+    assert stored is not None and stored.visibility == "followers"
