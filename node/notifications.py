@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node.context import NodeContext
 from node.pagination import Page, paginate
 from storage.errors import NotFound
-from storage.models import NOTIFICATION_TYPES, Account, Notification
+from storage.models import NOTIFICATION_TYPES, Account, Block, Notification
 
 
 async def notify(
@@ -18,6 +18,10 @@ async def notify(
     assert kind in NOTIFICATION_TYPES
     if recipient.domain is not None or recipient.id == from_account_id:
         return  # remote accounts are notified by their own server; nobody is told of themselves
+    if await s.scalar(
+        select(Block.id).where(Block.account_id == recipient.id, Block.target_id == from_account_id)
+    ):
+        return  # nothing from someone you blocked
     s.add(
         Notification(
             account_id=recipient.id, type=kind, from_account_id=from_account_id, post_id=post_id

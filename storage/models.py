@@ -339,3 +339,31 @@ class Peer(Base):
     breaker_until: Mapped[datetime | None] = mapped_column(nullable=True)
     dead: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Block(Base):
+    """`account_id` blocks `target_id`: no follows either way, no posts of theirs shown."""
+
+    __tablename__ = "blocks"
+    __table_args__ = (UniqueConstraint("account_id", "target_id", name="ux_blocks_pair"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Report(Base):
+    """A report to this node's moderators (from a local user or a peer's Flag)."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    post_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of reported post ids
+    comment: Mapped[str] = mapped_column(Text, default="")
+    uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from federation.parsing import IncomingActivity, InvalidActivity, origin, parse_activity
 from node import remote
 from node.context import NodeContext
-from node.inbox import follows, notes, reactions
+from node.inbox import follows, moderation, notes, reactions
 from storage.errors import AtriumError
 from storage.jobs import ClaimedJob
 from storage.models import Account, InboxEntry
@@ -32,6 +32,9 @@ DISPATCH: dict[str, Handler] = {
     "Like": reactions.on_like,
     "Announce": reactions.on_announce,
     "Undo": reactions.on_undo,
+    "Block": moderation.on_block,
+    "Flag": moderation.on_flag,
+    "Move": moderation.on_move,
 }
 
 

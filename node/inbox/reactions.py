@@ -11,7 +11,7 @@ from node.fanout import fan_out_home
 from node.interactions import BOOSTABLE
 from node.notifications import notify
 from storage.errors import Forbidden
-from storage.models import Account, Follow, Like, Post, TimelineEntry, utcnow
+from storage.models import Account, Block, Follow, Like, Post, TimelineEntry, utcnow
 
 
 async def on_like(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
@@ -96,5 +96,10 @@ async def on_undo(ctx: NodeContext, activity: IncomingActivity, actor: Account) 
             if boost is not None:
                 await s.execute(update(Post).where(Post.id == boost.reblog_of_id, Post.boosts_count > 0).values(boosts_count=Post.boosts_count - 1))
                 await s.delete(boost)
+                return "done"
+        if inner_type in (None, "Block"):
+            block = await s.scalar(select(Block).where(Block.uri == inner_id, Block.account_id == actor.id))
+            if block is not None:
+                await s.delete(block)
                 return "done"
     return "ignored: nothing to undo"

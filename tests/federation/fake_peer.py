@@ -37,6 +37,7 @@ class FakePeer:
     keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     received: list[dict[str, object]] = field(default_factory=list)
+    also_known_as: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -69,6 +70,7 @@ class FakePeer:
             "followers": f"{uri}/followers",
             "endpoints": {"sharedInbox": f"{self.base}/inbox"},
             "publicKey": {"id": self.key_id(name), "owner": uri, "publicKeyPem": public_pem(self.keys[name])},
+            "alsoKnownAs": self.also_known_as.get(name, []),
         }
 
     def note(self, name: str, n: int, text: str, *, to: list[str] | None = None, cc: list[str] | None = None, **extra: object) -> dict[str, object]:

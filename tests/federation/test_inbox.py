@@ -86,7 +86,7 @@ async def alice_follows_mallory(node: Node, peer: FakePeer) -> Account:
         alice = Account(username="alice", domain=None, display_name="Alice")
         s.add(alice)
         await s.flush()
-        s.add(Follow(follower_id=alice.id, target_id=mallory.id, state="accepted"))
+        s.add(Follow(follower_id=alice.id, target_id=mallory.id, state="accepted", uri=f"{node.ctx.base_url}/follows/1"))
     return alice
 
 
@@ -208,3 +208,61 @@ async def test_an_outsiders_organization_claim_is_narrowed(node: Node, peer: Fak
     await node.process()
     stored = await node.post(str(note["id"]))
     assert stored is not None and stored.visibility == "followers"
+
+
+async def test_a_remote_block_ends_follows_both_ways(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    block = {"id": f"{peer.actor('mallory')}/blocks/1", "type": "Block", "actor": peer.actor("mallory"),
+             "object": node.ctx.actor_uri("alice")}
+    assert (await peer.post(node.inbox, block, as_actor="mallory"))[0] == 202
+    await node.process()
+    async with node.ctx.db.reader() as s:
+        assert (await s.scalars(select(Follow))).all() == []
+
+
+async def test_a_flag_becomes_a_report_for_moderators(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    from node import posts
+    from node.posts import NewPost
+    from storage.models import Report
+
+    offending = await posts.create_post(node.ctx, alice_follows_mallory, NewPost("something regrettable"))
+    flag = {"id": f"{peer.actor('mallory')}/flags/1", "type": "Flag", "actor": peer.actor("mallory"),
+            "object": [node.ctx.actor_uri("alice"), offending.uri], "content": "please look at this"}
+    assert (await peer.post(node.inbox, flag, as_actor="mallory"))[0] == 202
+    await node.process()
+    async with node.ctx.db.reader() as s:
+        reports = (await s.scalars(select(Report))).all()
+    assert [(r.target_id, json.loads(r.post_ids), r.comment) for r in reports] == [
+        (alice_follows_mallory.id, [offending.id], "please look at this")
+    ]
+
+
+async def test_a_verified_move_moves_local_followers(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    # Given mallory's new account lists the old one
+    peer.add_actor("mallory2", rsa_key(2))
+    peer.also_known_as["mallory2"] = [peer.actor("mallory")]
+    move = {"id": f"{peer.actor('mallory')}/moves/1", "type": "Move", "actor": peer.actor("mallory"),
+            "object": peer.actor("mallory"), "target": peer.actor("mallory2")}
+    assert (await peer.post(node.inbox, move, as_actor="mallory"))[0] == 202
+    await node.process()
+    # Then alice now follows (has asked to follow) the new account and no longer the old one
+    async with node.ctx.db.reader() as s:
+        rows = (await s.execute(select(Account.actor_uri).join(Follow, Follow.target_id == Account.id))).scalars().all()
+    assert rows == [peer.actor("mallory2")]
+    # and a Follow for the new account, then an Undo for the old one, are queued to the peer
+    from storage.models import Job
+
+    async with node.ctx.db.reader() as s:
+        queued = [json.loads(json.loads(j.payload)["body"]) for j in (await s.scalars(select(Job).where(Job.queue == "deliver").order_by(Job.id))).all()]
+    assert [(a["type"], a["object"] if a["type"] == "Follow" else a["object"]["object"]) for a in queued] == [
+        ("Follow", peer.actor("mallory2")),
+        ("Undo", peer.actor("mallory")),
+    ]
+
+
+async def test_an_unverified_move_is_refused(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    peer.add_actor("impostor", rsa_key(3))  # does not list mallory in alsoKnownAs
+    move = {"id": f"{peer.actor('mallory')}/moves/2", "type": "Move", "actor": peer.actor("mallory"),
+            "object": peer.actor("mallory"), "target": peer.actor("impostor")}
+    await peer.post(node.inbox, move, as_actor="mallory")
+    await node.process()
+    assert ("Move", "refused", "the new account does not list the old one in alsoKnownAs") in await node.outcomes()

@@ -55,7 +55,39 @@ def upgrade() -> None:
     )
 
 
+    op.create_table('blocks',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('account_id', sa.BigInteger(), nullable=False),
+    sa.Column('target_id', sa.BigInteger(), nullable=False),
+    sa.Column('uri', sa.String(length=2048), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['target_id'], ['accounts.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('account_id', 'target_id', name='ux_blocks_pair')
+    )
+    op.create_index('ix_blocks_target_id', 'blocks', ['target_id'])
+    op.create_table('reports',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('reporter_id', sa.BigInteger(), nullable=False),
+    sa.Column('target_id', sa.BigInteger(), nullable=False),
+    sa.Column('post_ids', sa.Text(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('uri', sa.String(length=2048), nullable=True),
+    sa.Column('resolved', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['reporter_id'], ['accounts.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['target_id'], ['accounts.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index('ix_reports_target_id', 'reports', ['target_id'])
+
+
 def downgrade() -> None:
+    op.drop_index('ix_reports_target_id', table_name='reports')
+    op.drop_table('reports')
+    op.drop_index('ix_blocks_target_id', table_name='blocks')
+    op.drop_table('blocks')
     op.drop_table('peers')
     op.drop_table('tombstones')
     op.drop_table('inbox_log')

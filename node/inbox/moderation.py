@@ -1,0 +1,100 @@
+"""Inbound Block, Flag (reports to this node's moderators) and Move."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from federation.parsing import IncomingActivity, InvalidActivity
+from federation.vocab import as_list, id_of
+from node import remote
+from node.blocks import sever
+from node.context import NodeContext
+from node.inbox.follows import local_username
+from storage.errors import Forbidden
+from storage.models import Account, Block, Follow, Post, Report, utcnow
+
+
+async def on_block(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
+    from node.accounts import find_local
+
+    name = local_username(ctx, activity.object_id)
+    if name is None:
+        return "ignored: not an account of this node"
+    async with ctx.db.session() as s:
+        target = await find_local(s, name)
+        if target is None:
+            return "ignored: no such local account"
+        if await s.scalar(select(Block.id).where(Block.account_id == actor.id, Block.target_id == target.id)) is None:
+            s.add(Block(account_id=actor.id, target_id=target.id, uri=activity.id, created_at=utcnow()))
+        await sever(s, actor.id, target.id)
+    return "done"
+
+
+async def on_flag(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
+    """A peer's report: kept for this node's moderators, about a local account and its posts."""
+    from node.accounts import find_local
+
+    objects = [x for x in (id_of(o) for o in as_list(activity.raw.get("object"))[:50]) if x]
+    target: Account | None = None
+    post_ids: list[int] = []
+    async with ctx.db.session() as s:
+        for uri in objects:
+            name = local_username(ctx, uri)
+            if name is not None:
+                target = target or await find_local(s, name)
+                continue
+            post = await s.scalar(select(Post).where(Post.uri == uri, Post.local.is_(True)))
+            if post is not None:
+                post_ids.append(post.id)
+                target = target or await s.get(Account, post.account_id)
+        if target is None:
+            return "ignored: the report names nobody on this node"
+        content = activity.raw.get("content")
+        s.add(
+            Report(
+                reporter_id=actor.id,
+                target_id=target.id,
+                post_ids=json.dumps(post_ids),
+                comment=content[:5000] if isinstance(content, str) else "",
+                uri=activity.id,
+                resolved=False,
+                created_at=utcnow(),
+            )
+        )
+    return "done"
+
+
+async def on_move(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
+    """An account moved: verified by the new account listing the old one in `alsoKnownAs`
+    (fetched from the new account's own server), then local followers follow the new one."""
+    from node import follows
+
+    if activity.object_id != actor.actor_uri:
+        raise Forbidden("an actor may move only itself")
+    target_uri = id_of(activity.raw.get("target"))
+    if target_uri is None:
+        raise InvalidActivity("Move names no target")
+    fetcher = ctx.fetcher
+    if fetcher is None:
+        return "ignored: this node does not federate"
+    document = await fetcher.fetch_object(target_uri)
+    if actor.actor_uri not in [x for x in as_list(document.get("alsoKnownAs")) if isinstance(x, str)]:
+        raise Forbidden("the new account does not list the old one in alsoKnownAs")
+    if not ctx.policy().inbound(remote.domain_of(target_uri)).allowed:
+        raise Forbidden("the new account's server is not admitted by this node's policy")
+    new_account = await remote.fetch_actor(ctx, target_uri)
+    async with ctx.db.reader() as s:
+        follower_ids = (
+            await s.scalars(
+                select(Follow.follower_id)
+                .join(Account, Account.id == Follow.follower_id)
+                .where(Follow.target_id == actor.id, Follow.state == "accepted", Account.domain.is_(None))
+            )
+        ).all()
+        locals_ = list(await s.scalars(select(Account).where(Account.id.in_(follower_ids))))
+    for follower in locals_:
+        await follows.follow(ctx, follower, new_account.id)
+        await follows.unfollow(ctx, follower, actor.id)
+    return f"done: {len(locals_)} followers moved"
