@@ -5,14 +5,16 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select, update
 
 from federation.addressing import visibility_of
-from federation.parsing import IncomingActivity, InvalidActivity, ap_to_post, origin, parse_actor
+from federation.addresses import FetchError
+from federation.fetch import FetchBudget
+from federation.parsing import IncomingActivity, IncomingNote, InvalidActivity, ap_to_post, origin, parse_actor
 from node import remote, text
 from node.context import NodeContext
 from node.fanout import fan_out_home
 from node.inbox.follows import local_username
 from node.notifications import notify
 from node.posts import _store_tags
-from storage.errors import Forbidden
+from storage.errors import AtriumError, Forbidden
 from storage.models import Account, Follow, Mention, Post, PostEdit, PostTag, Tombstone, utcnow
 
 
@@ -41,6 +43,9 @@ async def _local_mentions(ctx: NodeContext, uris: tuple[str, ...]) -> list[Accou
     return found
 
 
+MAX_THREAD_FETCHES = 8  # fetches (notes and their authors) one incoming reply may cause
+
+
 async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
     if activity.object is None:
         return "ignored: Create without an embedded object"
@@ -61,8 +66,43 @@ async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account
     mentioned = await _local_mentions(ctx, note.mentions)
     if followed is None and not mentioned and (parent is None or not parent.local):
         return "ignored: nobody on this node follows, is mentioned, or is replied to"
+    if note.in_reply_to and parent is None:
+        # Best effort: bring in the conversation this reply belongs to, within a budget.
+        await fetch_note(ctx, note.in_reply_to, FetchBudget(MAX_THREAD_FETCHES), {note.id})
+    await store_note(ctx, note, actor, mentioned)
+    return "done"
+
+
+async def fetch_note(ctx: NodeContext, uri: str, budget: FetchBudget, seen: set[str], depth: int = 0) -> Post | None:
+    """A note by URI: from storage, else fetched (with its own parents, while the budget
+    lasts). Anything unusable — gone, refused, not a note, a cycle — is None, never an error."""
+    if uri in seen or depth > MAX_THREAD_FETCHES or ctx.fetcher is None:
+        return None
+    seen.add(uri)
+    async with ctx.db.reader() as s:
+        known = await s.scalar(select(Post).where(Post.uri == uri))
+        if known is not None or await s.get(Tombstone, uri) is not None:
+            return known
+    try:
+        if not ctx.policy().inbound(remote.domain_of(uri)).allowed:
+            return None
+        note = ap_to_post(await ctx.fetcher.fetch_object(uri, budget=budget))
+        if note.id != uri or origin(note.attributed_to) != origin(note.id):
+            return None
+        author = await remote.actor_by_uri(ctx, note.attributed_to, budget=budget)
+        if note.in_reply_to:
+            await fetch_note(ctx, note.in_reply_to, budget, seen, depth + 1)
+        return await store_note(ctx, note, author, await _local_mentions(ctx, note.mentions), notify_people=False)
+    except (FetchError, InvalidActivity, AtriumError):
+        return None
+
+
+async def store_note(
+    ctx: NodeContext, note: IncomingNote, actor: Account, mentioned: list[Account], *, notify_people: bool = True
+) -> Post:
+    async with ctx.db.reader() as s:
+        parent = await s.scalar(select(Post).where(Post.uri == note.in_reply_to)) if note.in_reply_to else None
     visibility = _visibility(ctx, actor, note.to, note.cc, note.scope)
-    reject_media = (rule := ctx.policy().peer_rule(actor.domain or "")) is not None and rule.reject_media
     post = Post(
         account_id=actor.id,
         local=False,
@@ -81,7 +121,7 @@ async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account
         likes_count=0,
         boosts_count=0,
     )
-    del reject_media  # attachments are not stored yet; when they are, reject_media drops them here
+    # Attachments are not stored yet; when they are, a peer's `reject_media` rule drops them here.
     async with ctx.db.session() as s:
         s.add(post)
         await s.flush()
@@ -91,6 +131,8 @@ async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account
         await _store_tags(s, post.id, note.hashtags)
         if parent is not None:
             await s.execute(update(Post).where(Post.id == parent.id).values(replies_count=Post.replies_count + 1))
+        if not notify_people:
+            return post  # a fetched ancestor: context for a thread, not news for anyone's home
         await fan_out_home(s, post, [a.id for a in mentioned], followers=visibility in ("public", "unlisted", "followers", "organization"))
         replied_to = parent.account if parent is not None and parent.local else None
         if replied_to is not None:
@@ -98,7 +140,7 @@ async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account
         for account in mentioned:
             if replied_to is None or account.id != replied_to.id:
                 await notify(s, account, "mention", actor.id, post.id)
-    return "done"
+    return post
 
 
 async def on_update(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:

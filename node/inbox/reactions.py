@@ -8,6 +8,8 @@ from federation.parsing import IncomingActivity, InvalidActivity
 from federation.vocab import id_of
 from node.context import NodeContext
 from node.fanout import fan_out_home
+from federation.fetch import FetchBudget
+from node.inbox.notes import MAX_THREAD_FETCHES, fetch_note
 from node.interactions import BOOSTABLE
 from node.notifications import notify
 from storage.errors import Forbidden
@@ -37,8 +39,19 @@ async def on_announce(ctx: NodeContext, activity: IncomingActivity, actor: Accou
         if await s.scalar(select(Post.id).where(Post.uri == activity.id)):
             return "ignored: already stored"
         original = await s.scalar(select(Post).where(Post.uri == activity.object_id))
+        followed = await s.scalar(
+            select(Follow.id).where(Follow.target_id == actor.id, Follow.state == "accepted").limit(1)
+        )
+    if followed is None and (original is None or not original.local):
+        return "ignored: nobody here follows the booster and the post is not ours"
+    if original is None and activity.object_id:
+        original = await fetch_note(ctx, activity.object_id, FetchBudget(MAX_THREAD_FETCHES), set())
+    if original is None:
+        return "ignored: the boosted post could not be had"
+    async with ctx.db.session() as s:
+        original = await s.get(Post, original.id)
         if original is None:
-            return "ignored: the boosted post is unknown here"
+            return "ignored: the boosted post is gone"
         if original.visibility not in BOOSTABLE or original.visibility == "local":
             raise Forbidden(f"a {original.visibility} post cannot be boosted")
         if original.visibility == "organization":

@@ -38,6 +38,7 @@ class FakePeer:
     requests: list[tuple[str, str]] = field(default_factory=list)
     received: list[dict[str, object]] = field(default_factory=list)
     also_known_as: dict[str, list[str]] = field(default_factory=dict)
+    objects: dict[str, dict[str, object]] = field(default_factory=dict)  # URI -> document served
 
     @property
     def base(self) -> str:
@@ -130,7 +131,14 @@ class FakePeer:
             self.requests.append((request.method, request.path))
             return await handler(request)
 
+        async def object_route(request: web.Request) -> web.Response:
+            doc = self.objects.get(f"{self.base}{request.path}")
+            if doc is None:
+                return web.json_response({"error": "no"}, status=404)
+            return web.Response(text=json.dumps({"@context": "https://www.w3.org/ns/activitystreams", **doc}), content_type=AP_CONTENT_TYPE)
+
         app = web.Application(middlewares=[record])
+        app.router.add_get("/users/{name}/notes/{n}", object_route)
         app.router.add_get("/users/{name}", actor_route)
         app.router.add_post("/users/{name}/inbox", inbox_route)
         app.router.add_post("/inbox", inbox_route)

@@ -266,3 +266,30 @@ async def test_an_unverified_move_is_refused(node: Node, peer: FakePeer, alice_f
     await peer.post(node.inbox, move, as_actor="mallory")
     await node.process()
     assert ("Move", "refused", "the new account does not list the old one in alsoKnownAs") in await node.outcomes()
+
+
+async def test_unknown_parents_are_fetched_within_a_budget(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    # Given eve's thread on the peer: a root and a reply (public, served by the peer)
+    root = peer.note("eve", 20, "root of the thread")
+    middle = peer.note("eve", 21, "middle", inReplyTo=root["id"])
+    peer.objects = {str(root["id"]): root, str(middle["id"]): middle}
+    # When mallory (followed here) replies to the middle note
+    reply = peer.note("mallory", 22, "a reply", inReplyTo=middle["id"])
+    await peer.post(node.inbox, peer.create("mallory", reply), as_actor="mallory")
+    await node.process()
+    # Then the thread is fetched and threaded
+    stored_reply, stored_middle, stored_root = [await node.post(str(n["id"])) for n in (reply, middle, root)]
+    assert stored_reply is not None and stored_middle is not None and stored_root is not None
+    assert stored_reply.in_reply_to_id == stored_middle.id and stored_middle.in_reply_to_id == stored_root.id
+    assert stored_reply.thread_id == stored_root.id
+
+
+async def test_a_reply_cycle_ends(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    a = peer.note("eve", 30, "a", inReplyTo=f"{peer.actor('eve')}/notes/31")
+    b = peer.note("eve", 31, "b", inReplyTo=f"{peer.actor('eve')}/notes/30")
+    peer.objects = {str(a["id"]): a, str(b["id"]): b}
+    reply = peer.note("mallory", 32, "into the loop", inReplyTo=a["id"])
+    await peer.post(node.inbox, peer.create("mallory", reply), as_actor="mallory")
+    await node.process()
+    assert await node.post(str(reply["id"])) is not None
+    assert await node.outcomes() == [("Create", "done", None)]

@@ -69,7 +69,8 @@ class _SafetyParser(HTMLParser):
                 self.problems.append(f"attribute {name}")
             if name == "href" and not re.match(r"(?i)(https?|mailto):", value):
                 self.problems.append(f"href {value!r}")
-            if re.sub(r"[\x00-\x20]", "", value).lower().startswith(("javascript:", "vbscript:", "data:")):
+            squeezed = re.sub(r"[\x00-\x20]", "", value).lower()
+            if squeezed.startswith(("javascript:", "vbscript:", "data:")):
                 self.problems.append(f"script URL in {name}")
             if name == "class" and not set(value.split()) <= ALLOWED_CLASSES:
                 self.problems.append(f"class {value!r}")
@@ -564,7 +565,12 @@ def test_sanitize_drops_unsafe_and_relative_hrefs(href: str) -> None:
 
 @pytest.mark.parametrize(
     "href",
-    ["https://ok.example/x?a=1&b=2", "http://ok.example", "mailto:someone@ok.example", "HTTPS://OK.EXAMPLE/"],
+    [
+        "https://ok.example/x?a=1&b=2",
+        "http://ok.example",
+        "mailto:someone@ok.example",
+        "HTTPS://OK.EXAMPLE/",
+    ],
 )
 def test_sanitize_keeps_http_https_and_mailto_links(href: str) -> None:
     # Given a link with an allowed scheme
@@ -624,7 +630,9 @@ def test_sanitize_strips_style_attributes_and_unknown_classes() -> None:
 
 def test_sanitize_replaces_remote_rel_values() -> None:
     # Given links carrying rel values of their own
-    html = '<a href="https://x.example" rel="me">a</a><a href="https://y.example" rel="opener">b</a>'
+    html = (
+        '<a href="https://x.example" rel="me">a</a><a href="https://y.example" rel="opener">b</a>'
+    )
     # When it is sanitised
     # Then both carry exactly nofollow noopener noreferrer
     assert sanitize_html(html) == (
@@ -676,10 +684,16 @@ def test_sanitize_repairs_misnested_and_unclosed_markup(html: str, expected: str
         ("<!-- secret -->a<!-->b<!--->c<!-- x --!>d", "abcd"),
         ("<!DOCTYPE html><?xml version='1.0'?>a</ b>c", "ac"),
         ("<![CDATA[x]]>a", "a"),
-        ("a < b > c &amp; &lt;tag&gt; &copy &notit; &", "a &lt; b &gt; c &amp; &lt;tag&gt; © ¬it; &amp;"),
+        (
+            "a < b > c &amp; &lt;tag&gt; &copy &notit; &",
+            "a &lt; b &gt; c &amp; &lt;tag&gt; © ¬it; &amp;",
+        ),
         ("<scr<script>x</script>ipt>alert(1)</script>", "xipt&gt;alert(1)"),
         ("<p title='>'>x</p>", "<p>x</p>"),
-        ('<a href="https://x.example/" title="a>b">x</a>', f'<a href="https://x.example/" {LINK_REL}>x</a>'),
+        (
+            '<a href="https://x.example/" title="a>b">x</a>',
+            f'<a href="https://x.example/" {LINK_REL}>x</a>',
+        ),
         ("a&#0;b&#x110000;c&#128512;&#x80;", "a\ufffdb\ufffdc😀€"),
         ("&#" + "9" * 5000 + ";x", "\ufffdx"),
         ("&#" + "0" * 5000 + "65;", "A"),
@@ -697,7 +711,8 @@ def test_sanitize_handles_comments_entities_and_odd_characters(html: str, expect
 def test_sanitize_is_a_fixed_point_for_pre_and_carriage_returns() -> None:
     # Given content that html5ever alone would not round-trip: a newline right after <pre>
     # and a carriage return written as an entity
-    for html in ["<pre>\n\ncode</pre>", "<pre>&#10;&#10;x</pre>", "<p>a&#13;b</p>", "<pre>&#13;x</pre>"]:
+    cases = ["<pre>\n\ncode</pre>", "<pre>&#10;&#10;x</pre>", "<p>a&#13;b</p>", "<pre>&#13;x</pre>"]
+    for html in cases:
         # When it is sanitised twice
         once = sanitize_html(html)
         # Then the second pass changes nothing
@@ -893,9 +908,15 @@ def test_adversarial_many_entities_are_capped() -> None:
         (_rep("<script>"), lambda out: out == ""),
         ("\x00" * BIG, lambda out: out == ""),
         ("\ud800" * BIG, lambda out: out == "\ufffd" * BIG),
-        ("<b " + " ".join(f"a{i}" for i in range(BIG // 5)) + ">x</b>", lambda out: out == "<b>x</b>"),
+        (
+            "<b " + " ".join(f"a{i}" for i in range(BIG // 5)) + ">x</b>",
+            lambda out: out == "<b>x</b>",
+        ),
         ("<b " + _rep('a=">" ') + ">x</b>", lambda out: out == "<b>x</b>"),
-        ('<a href="https://x.example/' + "&" * BIG + '">x</a>', lambda out: out == f"<a {LINK_REL}>x</a>"),
+        (
+            '<a href="https://x.example/' + "&" * BIG + '">x</a>',
+            lambda out: out == f"<a {LINK_REL}>x</a>",
+        ),
         ("&#" + "9" * BIG, lambda out: out == "\ufffd"),
     ],
     ids=lambda v: repr(v[:12]) if isinstance(v, str) else "",
@@ -945,7 +966,9 @@ FRAGMENTS = [
     "\u0301", "\xa0", "://", "www.", "=", "/",
 ]
 
-texts = st.lists(st.one_of(st.text(max_size=20), st.sampled_from(FRAGMENTS)), max_size=30).map("".join)
+texts = st.lists(
+    st.one_of(st.text(max_size=20), st.sampled_from(FRAGMENTS)), max_size=30
+).map("".join)
 
 HTML_FRAGMENTS = [
     "<p>", "</p>", "<br>", "<br/>", "</br>", "<b>", "</b>", "<i>", "</i>", "<strong>", "<em>",
@@ -955,8 +978,8 @@ HTML_FRAGMENTS = [
     "<script>", "</script>", "<script>alert(1)</script>", "<style>", "</style>", "<iframe>",
     "</iframe>", "<img src=x onerror=alert(1)>", "<svg onload=alert(1)>", "</svg>", "<math>",
     "<pre>", "</pre>", "<code>", "</code>", "<ul>", "<ol start=2>", "<li>", "</li>", "</ul>",
-    "<blockquote>", "</blockquote>", "<h1>", "</h1>", "<h3>", "<table><tr><td>", "</td>", "</table>",
-    "<div>", "</div>", "<!--", "-->", "<!DOCTYPE html>", "<![CDATA[", "]]>", "<?x", "<", ">", "/>",
+    "<blockquote>", "</blockquote>", "<h1>", "</h1>", "<h3>", "<table><tr><td>", "</td>",
+    "</table>", "<div>", "</div>", "<!--", "-->", "<!DOCTYPE html>", "<![CDATA[", "]]>", "<?x", "<", ">", "/>",
     "&", "&amp;", "&lt;", "&#13;", "&#10;", "&#0;", "&nbsp;", "&copy", "'", '"', "=", "\n", "\r",
     "\x00", "\ud800", " ", "<p style='x' onclick='y'>", "<textarea>", "<noscript>", "<template>",
     "<select><option>", "<xmp>", "<plaintext>", "<a href='https://x.example' rel='tag me'>",
@@ -1008,8 +1031,7 @@ def test_property_render_and_parse_agree(text: str) -> None:
     assert tags_asked == list(parsed.tags)
     assert mentions_asked == list(parsed.mentions)
     for link in parsed.links:
-        assert html.count('rel="nofollow noopener noreferrer" target="_blank"') >= 1
-        assert link.replace("&", "&amp;") in html
+        assert f'<a href="{link.replace("&", "&amp;")}" {LINK_REL} target="_blank">' in html
 
 
 @PROPERTY_SETTINGS
@@ -1018,7 +1040,7 @@ def test_property_render_keeps_the_words(text: str) -> None:
     # Given any text
     # When it is rendered (mentions left as text) and turned back into text
     back = html_to_text(render(text, resolve_mention=resolve_none, tag_url=tag_url))
-    # Then the words are the same (controls dropped, whitespace normalised, CRs newlines)
+    # Then the words are the same (as render sees them: controls dropped, surrogates U+FFFD)
     expected = T._prepare_text(text)
     assert back.split() == expected.split()
 
