@@ -15,7 +15,8 @@ from typing import NoReturn
 from sqlalchemy.exc import SQLAlchemyError
 
 from atrium import server
-from node import accounts, settings as settings_mod
+from node import accounts
+from node import settings as settings_mod
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.instance import create_instance

@@ -18,10 +18,11 @@ from federation.signatures import sign_request
 from node.actors import key_id
 from node.context import NodeContext
 from node.delivery import handle_delivery
+from node.federate import FANOUT
 from node.inbound import INBOX
 from node.inbox import handle_inbox
 from node.instance import get_instance
-from node.outbox import DELIVER, FANOUT, handle_fanout
+from node.outbox import DELIVER, handle_fanout
 from node.policy import PolicyStore
 from node.settings import POLICY_FILE, Settings
 from node.workers import Handler, JobWorker, MaintenanceWorker

@@ -35,6 +35,7 @@ class ActorData:
     public_key_pem: str
     locked: bool
     published: datetime
+    suspended: bool = False
 
 
 def actor_to_ap(a: ActorData) -> dict[str, object]:
@@ -56,6 +57,8 @@ def actor_to_ap(a: ActorData) -> dict[str, object]:
         "discoverable": a.type == "Person",
         "published": iso(a.published),
         "publicKey": {"id": f"{a.id}#main-key", "owner": a.id, "publicKeyPem": a.public_key_pem},
+        # Mastodon's flag for an account its server has disabled.
+        "suspended": a.suspended,
     }
 
 

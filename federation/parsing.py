@@ -206,6 +206,7 @@ class IncomingActor:
     locked: bool
     also_known_as: tuple[str, ...]
     moved_to: str | None
+    suspended: bool = False
 
 
 ACTOR_TYPES = ("Person", "Service", "Application", "Group", "Organization")
@@ -266,4 +267,5 @@ def parse_actor(doc: object) -> IncomingActor:
         locked=bool(doc.get("manuallyApprovesFollowers")),
         also_known_as=tuple(x for x in as_list(doc.get("alsoKnownAs")) if isinstance(x, str)),
         moved_to=doc.get("movedTo") if isinstance(doc.get("movedTo"), str) else None,  # type: ignore[arg-type]
+        suspended=doc.get("suspended") is True,
     )

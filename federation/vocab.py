@@ -23,6 +23,7 @@ CONTEXT: list[object] = [
         "toot": "http://joinmastodon.org/ns#",
         "featured": {"@id": "toot:featured", "@type": "@id"},
         "discoverable": "toot:discoverable",
+        "suspended": "toot:suspended",
         "atrium": ATRIUM_NS,
         # The exact audience of a post, for Atrium peers: `organization` posts are shown only
         # to the receiving node's own users and never boosted beyond the organisation.

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.keys import generate_rsa_keypair
 from node.context import NodeContext
+from node.federate import queue_fanout
 from node.passwords import hash_password, verify_password
 from storage.errors import Conflict, Forbidden, Invalid, NotFound
 from storage.models import ROLES, Account, Instance
@@ -176,11 +177,19 @@ async def disable(ctx: NodeContext, username: str) -> Account:
             raise NotFound(f"no such user: {username}")
         account.disabled = True
         account.credentials_version += 1
+        # Tell the peers that follow it (an Update of the actor, marked suspended).
+        await queue_fanout(s, "ActorUpdate", account_id=account.id)
         return account
 
 
 async def enable(ctx: NodeContext, username: str) -> Account:
-    return await _update_local(ctx, username, disabled=False)
+    async with ctx.db.session() as s:
+        account = await find_local(s, username)
+        if account is None:
+            raise NotFound(f"no such user: {username}")
+        account.disabled = False
+        await queue_fanout(s, "ActorUpdate", account_id=account.id)
+        return account
 
 
 async def set_password(ctx: NodeContext, username: str, password: str) -> Account:

@@ -51,6 +51,7 @@ async def person_document(ctx: NodeContext, account: Account) -> dict[str, objec
             public_key_pem=account.public_key_pem,
             locked=account.locked,
             published=account.created_at,
+            suspended=account.disabled,
         )
     )
 

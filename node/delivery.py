@@ -11,6 +11,8 @@ import json
 import random
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from federation.delivery import deliver
 from federation.keys import load_private_key
 from node import accounts, peers
@@ -19,7 +21,7 @@ from node.context import NodeContext
 from node.instance import get_instance
 from node.workers import PermanentFailure, RetryLater
 from storage import jobs
-from storage.models import utcnow
+from storage.models import Job, utcnow
 
 MAX_ATTEMPTS = 16
 ORDER_WAIT = timedelta(seconds=2)
@@ -65,9 +67,7 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
 
 
 async def _ordering_key(ctx: NodeContext, job_id: int) -> str | None:
-    from sqlalchemy import select
 
-    from storage.models import Job
 
     async with ctx.db.reader() as s:
         return await s.scalar(select(Job.ordering_key).where(Job.id == job_id))

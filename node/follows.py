@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from federation import builders
 from node.actors import account_uri
 from node.context import NodeContext
-from node.outbox import send_one
 from node.notifications import notify
+from node.outbox import send_one
 from node.pagination import Page, paginate
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
@@ -135,7 +136,10 @@ async def answer_remote(
     if follower.domain is None or not f.uri:
         return
     follow = builders.activity("Follow", f.uri, account_uri(ctx, follower), account_uri(ctx, target))
-    answer = builders.activity(kind, f"{ctx.actor_uri(target.username)}#{kind.lower()}s/{f.id}", account_uri(ctx, target), follow)
+    # One answer id per Follow activity, not per follow row: a peer that sends a new Follow (its
+    # first answer lost, or re-following) dedupes by id and would drop a reused one unread.
+    answer_id = f"{ctx.actor_uri(target.username)}#{kind.lower()}s/{f.id}-{hashlib.sha256(f.uri.encode()).hexdigest()[:16]}"
+    answer = builders.activity(kind, answer_id, account_uri(ctx, target), follow)
     await send_one(ctx, s, follower, answer, target, f.uri)
 
 

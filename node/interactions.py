@@ -6,15 +6,16 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import builders
-
 from node.context import NodeContext
 from node.fanout import fan_out_home
+from node.federate import queue_fanout
 from node.notifications import notify
-from node.outbox import queue_fanout, send_one
+from node.outbox import send_one
 from node.posts import load_visible
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
 from storage.models import Account, Like, Post, utcnow
+
 
 async def _tell_author(ctx: NodeContext, s: AsyncSession, actor: Account, post: Post, activity: dict[str, object]) -> None:
     """Likes federate to the liked post's author only, when that author is remote."""

@@ -15,20 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import builders
 from federation.addressing import NotFederated, address
-from node.actors import account_uri, followers_uri
+from node.actors import account_uri, followers_uri, person_document
+from node import accounts
 from node.context import NodeContext
 from storage import jobs
 from storage.models import Account, Follow, Mention, Post, PostTag, Tag
 
-FANOUT = "fanout"
 DELIVER = "deliver"
 # Visibilities whose activities go to the author's remote followers.
 TO_FOLLOWERS = ("public", "unlisted", "followers", "organization")
-
-
-async def queue_fanout(s: AsyncSession, kind: str, **fields: object) -> None:
-    """Ask the fanout worker to federate a change, inside the change's own transaction."""
-    await jobs.enqueue_in(s, FANOUT, json.dumps({"kind": kind, **fields}).encode())
 
 
 async def _mentions(s: AsyncSession, post_id: int) -> list[Account]:
@@ -110,6 +105,9 @@ async def handle_fanout(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
     """The `fanout` job: build the activity for a changed post and queue its deliveries."""
     p = json.loads(job.payload)
     kind = p["kind"]
+    if kind == "ActorUpdate":
+        await _fanout_actor_update(ctx, p["account_id"], job.id)
+        return
     async with ctx.db.session() as s:
         if kind in ("Create", "Update"):
             post = await s.get(Post, p["post_id"])
@@ -151,6 +149,19 @@ async def handle_fanout(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
             await deliver_to(ctx, s, recipients, act, visibility=p["visibility"], signer=author, object_uri=p["uri"])
         elif kind in ("Announce", "UndoAnnounce"):
             await _fanout_announce(ctx, s, p, kind)
+
+
+
+async def _fanout_actor_update(ctx: NodeContext, account_id: int, job_id: int) -> None:
+    account = await accounts.get_account(ctx, account_id)
+    # Built before the write transaction: it may make the account's keys (its own transaction).
+    doc = await person_document(ctx, account)
+    act = builders.activity(
+        "Update", f"{doc['id']}#updates/{job_id}", str(doc["id"]), doc, to=["https://www.w3.org/ns/activitystreams#Public"]
+    )
+    async with ctx.db.session() as s:
+        await deliver_to(ctx, s, await remote_followers(s, account.id), act, visibility="public",
+                         signer=account, object_uri=str(doc["id"]))
 
 
 async def _fanout_announce(ctx: NodeContext, s: AsyncSession, p: dict[str, object], kind: str) -> None:

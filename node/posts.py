@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node import text
 from node.context import NodeContext
 from node.fanout import fan_out_home
+from node.federate import queue_fanout
 from node.notifications import notify
-from node.outbox import queue_fanout
 from node.visibility import VISIBILITIES, can_view
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id

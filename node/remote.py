@@ -65,6 +65,7 @@ async def upsert_actor(ctx: NodeContext, actor: IncomingActor) -> Account:
         account.locked = actor.locked
         account.key_id = actor.key_id
         account.public_key_pem = actor.public_key_pem
+        account.disabled = actor.suspended  # its own server disabled it: so do we
         account.fetched_at = utcnow()
         await s.flush()
         return account

@@ -10,9 +10,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from node.domains import canonical_domain
 from storage.db import normalise_url
 from storage.errors import Invalid
-from node.domains import canonical_domain
 
 SETTINGS_FILE = "atrium.toml"
 POLICY_FILE = "policy.toml"

@@ -8,7 +8,9 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from federation import builders
+from federation.addresses import FetchError
 from federation.addressing import NotFederated
+from federation.parsing import InvalidActivity
 from federation.signatures import SignatureError, load_public_key_pem, parse_signature, verify_request
 from federation.vocab import AP_CONTENT_TYPE
 from node import accounts, inbound, remote
@@ -16,10 +18,8 @@ from node.actors import account_uri, instance_document, person_document
 from node.context import NodeContext
 from node.outbox import note_document
 from node.posts import viewable
-from federation.addresses import FetchError
-from federation.parsing import InvalidActivity
 from storage.errors import AtriumError, NotFound
-from storage.models import Account, Post
+from storage.models import Account, Follow, Post
 from web.keys import CTX
 
 PAGE_SIZE = 20
@@ -38,7 +38,9 @@ async def _local(request: web.Request) -> Account:
 
 
 async def actor(request: web.Request) -> web.Response:
-    return ap_response(await person_document(request.app[CTX], await _local(request)))
+    # A disabled account's actor stays readable, marked `suspended`, so peers learn of it.
+    account = await accounts.get_local(request.app[CTX], request.match_info["username"])
+    return ap_response(await person_document(request.app[CTX], account))
 
 
 async def instance_actor(request: web.Request) -> web.Response:
@@ -117,7 +119,6 @@ async def outbox(request: web.Request) -> web.Response:
 
 async def _count_collection(request: web.Request, which: str) -> web.Response:
     """Followers and following: the count only. Who follows whom stays inside the node."""
-    from storage.models import Follow
 
     ctx = request.app[CTX]
     account = await _local(request)

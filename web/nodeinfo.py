@@ -6,8 +6,8 @@ import json
 
 from aiohttp import web
 
-from node.version import VERSION
 from node import stats
+from node.version import VERSION
 from node.visibility import VISIBILITIES
 from web.keys import CTX
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from federation.parsing import IncomingActivity
 from federation.vocab import id_of
+from node.accounts import find_local
 from node.context import NodeContext
 from node.follows import answer_remote
 from node.notifications import notify
@@ -22,7 +23,6 @@ def local_username(ctx: NodeContext, uri: str | None) -> str | None:
 
 
 async def on_follow(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
-    from node.accounts import find_local
 
     username = local_username(ctx, activity.object_id)
     if username is None:
@@ -58,7 +58,6 @@ async def _our_follow(ctx: NodeContext, activity: IncomingActivity, actor: Accou
             # Some servers answer with a Follow object of their own shape: match by the pair.
             follower = local_username(ctx, id_of(activity.object.get("actor")))
             if follower:
-                from node.accounts import find_local
 
                 local = await find_local(s, follower)
                 if local is not None:

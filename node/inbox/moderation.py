@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from federation.parsing import IncomingActivity, InvalidActivity
 from federation.vocab import as_list, id_of
-from node import remote
+from node import follows, remote
+from node.accounts import find_local
 from node.blocks import sever
 from node.context import NodeContext
 from node.inbox.follows import local_username
@@ -17,7 +18,6 @@ from storage.models import Account, Block, Follow, Post, Report, utcnow
 
 
 async def on_block(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
-    from node.accounts import find_local
 
     name = local_username(ctx, activity.object_id)
     if name is None:
@@ -34,7 +34,6 @@ async def on_block(ctx: NodeContext, activity: IncomingActivity, actor: Account)
 
 async def on_flag(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
     """A peer's report: kept for this node's moderators, about a local account and its posts."""
-    from node.accounts import find_local
 
     objects = [x for x in (id_of(o) for o in as_list(activity.raw.get("object"))[:50]) if x]
     target: Account | None = None
@@ -69,7 +68,6 @@ async def on_flag(ctx: NodeContext, activity: IncomingActivity, actor: Account) 
 async def on_move(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
     """An account moved: verified by the new account listing the old one in `alsoKnownAs`
     (fetched from the new account's own server), then local followers follow the new one."""
-    from node import follows
 
     if activity.object_id != actor.actor_uri:
         raise Forbidden("an actor may move only itself")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import delete, insert, select, update
 
-from federation.addressing import visibility_of
 from federation.addresses import FetchError
+from federation.addressing import visibility_of
 from federation.fetch import FetchBudget
 from federation.parsing import IncomingActivity, IncomingNote, InvalidActivity, ap_to_post, origin, parse_actor
 from node import remote, text
+from node.accounts import find_local
 from node.context import NodeContext
 from node.fanout import fan_out_home
 from node.inbox.follows import local_username
@@ -30,7 +31,6 @@ def _visibility(ctx: NodeContext, actor: Account, to: tuple[str, ...], cc: tuple
 
 
 async def _local_mentions(ctx: NodeContext, uris: tuple[str, ...]) -> list[Account]:
-    from node.accounts import find_local
 
     found: list[Account] = []
     async with ctx.db.reader() as s:

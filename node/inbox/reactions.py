@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 
+from federation.fetch import FetchBudget
 from federation.parsing import IncomingActivity, InvalidActivity
 from federation.vocab import id_of
 from node.context import NodeContext
 from node.fanout import fan_out_home
-from federation.fetch import FetchBudget
 from node.inbox.notes import MAX_THREAD_FETCHES, fetch_note
 from node.interactions import BOOSTABLE
 from node.notifications import notify
+from node.posts import viewable
 from storage.errors import Forbidden
 from storage.models import Account, Block, Follow, Like, Post, TimelineEntry, utcnow
 
@@ -22,7 +23,6 @@ async def on_like(ctx: NodeContext, activity: IncomingActivity, actor: Account) 
         if post is None or not post.local:
             return "ignored: not a post of this node"
         if post.visibility not in ("public", "unlisted"):
-            from node.posts import viewable
 
             if not await viewable(ctx, s, actor, post):
                 raise Forbidden("the actor cannot see that post")

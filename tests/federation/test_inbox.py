@@ -293,3 +293,33 @@ async def test_a_reply_cycle_ends(node: Node, peer: FakePeer, alice_follows_mall
     await node.process()
     assert await node.post(str(reply["id"])) is not None
     assert await node.outcomes() == [("Create", "done", None)]
+
+
+async def test_disabling_a_local_account_tells_its_remote_followers(node: Node, peer: FakePeer) -> None:
+    from node import accounts
+    from node.outbox import handle_fanout
+    from storage.models import Job
+
+    # Given mallory (remote) follows local dora
+    dora = await accounts.create_user(node.ctx, "dora", "dora-password")
+    mallory = await remote.actor_by_uri(node.ctx, peer.actor("mallory"))
+    async with node.ctx.db.session() as s:
+        s.add(Follow(follower_id=mallory.id, target_id=dora.id, state="accepted"))
+    # When an operator disables dora and the fan-out runs
+    await accounts.disable(node.ctx, "dora")
+    await JobWorker(node.ctx.db, {"fanout": lambda job: handle_fanout(node.ctx, job)}).run_once()
+    # Then an Update of her actor, marked suspended, is queued to mallory's server
+    async with node.ctx.db.reader() as s:
+        queued = [json.loads(j.payload) for j in (await s.scalars(select(Job).where(Job.queue == "deliver"))).all()]
+    assert [q["inbox"] for q in queued] == [f"{peer.base}/inbox"]
+    update = json.loads(queued[0]["body"])
+    assert update["type"] == "Update" and update["object"]["suspended"] is True
+
+
+async def test_a_peer_suspending_its_account_disables_it_here(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    doc = peer.actor_document("mallory") | {"suspended": True}
+    update = {"id": f"{peer.actor('mallory')}#updates/1", "type": "Update", "actor": peer.actor("mallory"), "object": doc}
+    assert (await peer.post(node.inbox, update, as_actor="mallory"))[0] == 202
+    await node.process()
+    mallory = await remote.actor_by_uri(node.ctx, peer.actor("mallory"), fetch=False)
+    assert mallory.disabled

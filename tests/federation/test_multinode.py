@@ -239,7 +239,7 @@ async def test_edits_and_deletes_propagate_and_unfollow_stops_delivery(org: dict
     async with eng.act() as ctx:
         later = await posts.create_post(ctx, await eng.user(ctx, "alice"), NewPost("after bob left"))
     async with eng.act() as ctx:
-        from node.outbox import FANOUT
+        from node.federate import FANOUT
         from storage.models import Job
 
         async def fanned_out() -> bool:

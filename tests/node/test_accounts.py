@@ -9,7 +9,6 @@ from node.context import NodeContext
 from node.instance import create_instance, has_admin
 from storage.errors import Conflict, Forbidden, Invalid, NotFound
 from storage.models import Account
-
 from tests.node.conftest import PASSWORD
 
 
