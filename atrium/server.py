@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
@@ -61,7 +62,10 @@ async def federating(ctx: NodeContext, settings: Settings) -> AsyncIterator[Node
     address_policy = AddressPolicy.for_node(
         settings.allowed_private_networks, scheme=settings.scheme, domain=settings.domain
     )
-    session = make_session(address_policy)
+    client_tls = ssl.create_default_context()
+    if settings.ca_file:
+        client_tls.load_verify_locations(cafile=str(settings.path(settings.ca_file)))
+    session = make_session(address_policy, ssl_context=client_tls)
     instance = await get_instance(ctx.db)
     private_key = load_private_key(instance.private_key_pem)
     instance_key_id = key_id(ctx, None)
@@ -96,7 +100,14 @@ async def serve(settings: Settings, host: str, port: int) -> None:
             app = create_app(ctx)
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
-            site = web.TCPSite(runner, host, port)
+            server_tls = None
+            if settings.tls_cert:
+                server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                server_tls.load_cert_chain(
+                    str(settings.path(settings.tls_cert)),
+                    str(settings.path(settings.tls_key)) if settings.tls_key else None,
+                )
+            site = web.TCPSite(runner, host, port, ssl_context=server_tls)
             await site.start()
             workers = [
                 JobWorker(db, job_handlers(ctx), idle_sleep=0.2, concurrent=frozenset({DELIVER})),

@@ -30,6 +30,14 @@ class Settings:
     registrations_open: bool = False
     max_post_chars: int = 5000
     allowed_private_networks: tuple[str, ...] = field(default_factory=tuple)
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    ca_file: str | None = None
+
+    def path(self, value: str) -> Path:
+        """A path from the settings file: relative ones are relative to the data directory."""
+        p = Path(value)
+        return p if p.is_absolute() else self.data_dir / p
 
     @property
     def base_url(self) -> str:
@@ -60,10 +68,13 @@ KEYS: dict[str, tuple[type, str]] = {
     "server.port": (int, "Port `atrium serve` listens on (default: the domain's port, else 8000)."),
     "registrations_open": (bool, "Whether people may sign up without an admin (default false)."),
     "posts.max_chars": (int, "Longest post text accepted, in characters (default 5000)."),
+    "server.tls_cert": (str, "PEM certificate chain to serve https with directly (else put a TLS proxy in front)."),
+    "server.tls_key": (str, "PEM private key for server.tls_cert."),
     "federation.allowed_private_networks": (
         list,
         "CIDR ranges of private addresses this node may fetch from and deliver to.",
     ),
+    "federation.ca_file": (str, "Extra PEM CA bundle trusted for peers' https (an organisation's own CA)."),
 }
 
 
@@ -108,6 +119,9 @@ def load(data_dir: Path) -> Settings:
         registrations_open=bool(flat.get("registrations_open", False)),
         max_post_chars=int(flat.get("posts.max_chars", 5000)),  # type: ignore[call-overload]
         allowed_private_networks=tuple(flat.get("federation.allowed_private_networks", ())),  # type: ignore[arg-type]
+        tls_cert=flat.get("server.tls_cert"),  # type: ignore[arg-type]
+        tls_key=flat.get("server.tls_key"),  # type: ignore[arg-type]
+        ca_file=flat.get("federation.ca_file"),  # type: ignore[arg-type]
     )
 
 
@@ -133,6 +147,10 @@ registrations_open = {str(settings.registrations_open).lower()}
 # {d['server.host'][1]}
 host = {_toml_str(settings.host)}
 {f"port = {settings.port}" if settings.port is not None else f"# port = {settings.listen_port}"}
+# {d['server.tls_cert'][1]}
+# tls_cert = "tls/cert.pem"
+# {d['server.tls_key'][1]}
+# tls_key = "tls/key.pem"
 
 [posts]
 # {d['posts.max_chars'][1]}
@@ -141,6 +159,8 @@ max_chars = {settings.max_post_chars}
 [federation]
 # {d['federation.allowed_private_networks'][1]}
 allowed_private_networks = []
+# {d['federation.ca_file'][1]}
+# ca_file = "ca.pem"
 """
 
 
