@@ -1,0 +1,125 @@
+"""A real Fedify 2.3.6 server on loopback, as a peer for Atrium nodes (interop/fedify/).
+
+`ensure_fedify()` installs it (npm ci from interop/fedify/package-lock.json, Node 22 from the npm
+package `node`) when it is missing, and fails the test with the reason when it cannot: an
+interop test that cannot run its peer is a failure, never a skip.
+
+`FedifyPeer` runs `interop/fedify/server.mjs`: one actor (`fedi`), in-memory state, answers a
+Follow with an Accept that embeds it, and exposes what it received (verified by Fedify) and
+what it sent (with how each request was signed) as JSON for the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.federation.nodes import free_port
+
+FEDIFY_DIR = Path(__file__).resolve().parents[2] / "interop" / "fedify"
+SETUP = FEDIFY_DIR / "setup"
+NODE = FEDIFY_DIR / "node_modules" / ".bin" / "node"
+RFC9421 = "rfc9421"
+CAVAGE = "draft-cavage-http-signatures-12"
+
+
+def ensure_fedify() -> Path:
+    """The Node 22 binary that runs the peer, installing everything first if needed."""
+    try:
+        done = subprocess.run([str(SETUP)], capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.fail(f"could not install the Fedify peer ({SETUP}): {exc}", pytrace=False)
+    if done.returncode != 0:
+        pytest.fail(
+            "could not install the Fedify peer (@fedify/fedify 2.3.6 on Node 22, via npm ci in "
+            f"{FEDIFY_DIR}); setup said:\n{done.stderr.strip() or done.stdout.strip()}",
+            pytrace=False,
+        )
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+class FedifyPeer:
+    def __init__(self, root: Path, user: str = "fedi") -> None:
+        self.user = user
+        self.port = free_port()
+        self.domain = f"127.0.0.1:{self.port}"
+        self.base_url = f"http://{self.domain}"
+        self.actor_uri = f"{self.base_url}/users/{user}"
+        self.handle = f"{user}@{self.domain}"
+        self.log = root / "fedify.log"
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self, node: Path) -> None:
+        out = self.log.open("a")
+        self.proc = subprocess.Popen(
+            [str(node), "server.mjs", str(self.port)],
+            cwd=FEDIFY_DIR,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "FEDIFY_USER": self.user,
+                "FEDIFY_LOG_LEVEL": os.environ.get("FEDIFY_LOG_LEVEL", "warning"),
+            },
+            stdout=out, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"the Fedify peer exited: {self.log_tail()}") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the Fedify peer did not start: {self.log_tail()}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    async def _call(self, method: str, path: str, body: object | None = None) -> Any:
+        timeout = aiohttp.ClientTimeout(total=30)
+        async with aiohttp.ClientSession(timeout=timeout) as http, http.request(
+            method, f"{self.base_url}{path}", json=body
+        ) as response:
+            text = await response.text()
+            if response.status != 200:
+                raise AssertionError(f"Fedify peer {method} {path} answered {response.status}: {text}")
+            return json.loads(text)
+
+    async def received(self) -> list[dict[str, Any]]:
+        """Activities Fedify's inbox verified and handed to a listener, oldest first."""
+        return await self._call("GET", "/_received")
+
+    async def sent(self) -> list[dict[str, Any]]:
+        """Every POST the peer sent: url, spec (how it was signed), status, activity."""
+        return await self._call("GET", "/_sent")
+
+    async def errors(self) -> list[dict[str, Any]]:
+        return await self._call("GET", "/_errors")
+
+    async def follow(self, actor_uri: str) -> str:
+        """Make the Fedify actor follow `actor_uri`; returns the Follow's id."""
+        return (await self._call("POST", "/_follow", {"target": actor_uri}))["follow_id"]
+
+    async def post(self, to: str, content: str) -> dict[str, str]:
+        """A public Create(Note) mentioning `to`, sent to its inbox: {note_id, activity_id}."""
+        return await self._call("POST", "/_post", {"to": to, "content": content})
+
+    def log_tail(self) -> str:
+        return self.log.read_text()[-3000:] if self.log.exists() else ""
+
