@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from atrium import server
+from atrium import cli_policy, server
 from node import accounts
 from node import settings as settings_mod
 from node.context import NodeContext
@@ -303,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("role", choices=ROLES)
     data_dir_arg(sp)
     sp.set_defaults(func=cmd_user_set_role)
+
+    cli_policy.add_commands(sub, data_dir_arg, _Parser, _data_dir)
     return p
 
 

@@ -111,7 +111,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
             await site.start()
             workers = [
                 JobWorker(db, job_handlers(ctx), idle_sleep=0.2, concurrent=frozenset({DELIVER})),
-                MaintenanceWorker(db),
+                MaintenanceWorker(db, audit_retention_days=settings.audit_retention_days),
             ]
             tasks = [asyncio.create_task(w.run_forever()) for w in workers]
             stop = asyncio.Event()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from federation.delivery import deliver
 from federation.keys import load_private_key
-from node import accounts, peers
+from node import accounts, audit, peers
 from node.actors import key_id
 from node.context import NodeContext
 from node.instance import get_instance
@@ -41,7 +41,11 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
     if row_key and await jobs.earlier_unfinished(ctx.db, job.id, row_key):
         # An Update or Delete never overtakes its Create to the same inbox.
         raise RetryLater("waiting for an earlier activity to this inbox", at=utcnow() + ORDER_WAIT)
-    if not ctx.policy().outbound("direct", domain).allowed:
+    decision = ctx.policy().outbound("direct", domain)
+    if not decision.allowed:
+        # The policy changed since the fan-out: what it now refuses is not sent.
+        await audit.record_now(ctx.db, direction="out", peer=domain, obj=str(p.get("object", "")),
+                               decision="refused", rule=decision.rule, reason=decision.reason)
         raise PermanentFailure(f"the policy no longer admits {domain}")
     until = await peers.blocked_until(ctx.db, domain)
     if until is not None:
@@ -53,15 +57,22 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
         signer = await accounts.ensure_keys(ctx, p["signer"])
         private_pem, signer_key_id = signer.private_key_pem or "", key_id(ctx, signer)
     outcome = await deliver(ctx.session, inbox, p["body"].encode(), signer_key_id, load_private_key(private_pem))
+    obj = str(p.get("object", ""))
     if outcome.delivered:
         await peers.record_success(ctx.db, domain)
+        await audit.record_now(ctx.db, direction="out", peer=domain, obj=obj, decision="delivered",
+                               rule="delivery", reason=f"{inbox} answered {outcome.status}")
         return
     if outcome.kind == "final":
         if outcome.status is not None:
             await peers.record_success(ctx.db, domain)  # it answered: alive, just unwilling
+        await audit.record_now(ctx.db, direction="out", peer=domain, obj=obj, decision="dropped",
+                               rule="delivery", reason=outcome.reason)
         raise PermanentFailure(outcome.reason)
     await peers.record_failure(ctx.db, domain, outcome.reason)
     if job.attempts >= MAX_ATTEMPTS:
+        await audit.record_now(ctx.db, direction="out", peer=domain, obj=obj, decision="dropped",
+                               rule="delivery", reason=f"gave up after {job.attempts} attempts: {outcome.reason}")
         raise PermanentFailure(f"gave up after {job.attempts} attempts: {outcome.reason}")
     raise RetryLater(outcome.reason, at=outcome.retry_at or utcnow() + retry_delay(job.attempts))
 

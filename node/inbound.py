@@ -19,7 +19,7 @@ from federation.addresses import FetchError
 from federation.parsing import InvalidActivity, origin, parse_activity
 from federation.signatures import SignatureError, load_public_key_pem, parse_signature, verify_request
 from federation.vocab import id_of
-from node import peers, remote
+from node import audit, peers, remote
 from node.context import NodeContext
 from storage import jobs
 from storage.errors import AtriumError, Forbidden
@@ -85,6 +85,8 @@ async def receive(
     decision = ctx.policy().inbound(key_domain)
     if not decision.allowed:
         # Refused before any fetch: a blocked peer cannot make us talk to it.
+        await audit.record_now(ctx.db, direction="in", peer=key_domain, obj=parsed.key_id,
+                               decision="refused", rule=decision.rule, reason=decision.reason)
         raise Forbidden(f"{key_domain} is not admitted by this node's policy")
     try:
         signer = await remote.actor_by_key_id(ctx, parsed.key_id)
@@ -109,7 +111,10 @@ async def receive(
         raise Forbidden("the signer is not the activity's actor")
     check_origins(activity.type, activity.actor, activity.id, activity.object)
     actor_domain = remote.domain_of(activity.actor)
-    if not ctx.policy().inbound(actor_domain).allowed:
+    decision = ctx.policy().inbound(actor_domain)
+    if not decision.allowed:
+        await audit.record_now(ctx.db, direction="in", peer=actor_domain, obj=activity.id,
+                               decision="refused", rule=decision.rule, reason=decision.reason)
         raise Forbidden(f"{actor_domain} is not admitted by this node's policy")
     await peers.heard_from(ctx.db, actor_domain)
     async with ctx.db.session() as s:
@@ -127,6 +132,8 @@ async def receive(
                 outcome="queued",
             )
         )
+        await audit.record(s, direction="in", peer=actor_domain, obj=activity.id, decision="accepted",
+                           rule=decision.rule, reason=f"{activity.type} from a peer trusted as {decision.trust}")
         payload = {"actor": activity.actor, "activity": activity.raw}
         await jobs.enqueue_in(s, INBOX, json.dumps(payload).encode())
     return Received("queued", activity.id)

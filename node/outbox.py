@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import builders
 from federation.addressing import NotFederated, address
 from node.actors import account_uri, followers_uri, person_document
-from node import accounts
+from node import accounts, audit
+from node.text import html_to_text
 from node.context import NodeContext
 from storage import jobs
 from storage.models import Account, Follow, Mention, Post, PostTag, Tag
@@ -76,25 +77,40 @@ async def deliver_to(
     signer: Account | None,
     object_uri: str,
     shared_inbox: bool = True,
+    text: str = "",
 ) -> list[str]:
-    """Queue `activity` for each admitted recipient's inbox (shared inboxes grouped); return them."""
+    """Queue `activity` for each recipient's inbox the trust policy admits (shared inboxes
+    grouped); record each refusal in the audit trail; return the inboxes."""
     policy = ctx.policy()
     inboxes: dict[str, str] = {}
+    decided: dict[str, bool] = {}
     for account in recipients:
         if account.domain is None or account.disabled:
             continue
-        if not policy.outbound(visibility, account.domain).allowed:
+        if account.domain not in decided:
+            decision = policy.outbound(visibility, account.domain, text)
+            decided[account.domain] = decision.allowed
+            if not decision.allowed:
+                await audit.record(s, direction="out", peer=account.domain, obj=object_uri,
+                                   decision="refused", rule=decision.rule, reason=decision.reason)
+        if not decided[account.domain]:
             continue
         inbox = (account.shared_inbox_uri if shared_inbox else None) or account.inbox_uri
         if inbox:
             inboxes.setdefault(inbox, account.domain)
     body = json.dumps(activity)
     for inbox, domain in inboxes.items():
-        payload = {"inbox": inbox, "domain": domain, "signer": signer.id if signer else None, "body": body}
+        payload = {"inbox": inbox, "domain": domain, "signer": signer.id if signer else None, "body": body,
+                   "object": object_uri}
         await jobs.enqueue_in(
             s, DELIVER, json.dumps(payload).encode(), ordering_key=f"{object_uri} {inbox}"[:512], target=domain
         )
     return list(inboxes)
+
+
+def post_text(post: Post) -> str:
+    """What content rules read: the text as written, or as shown for a post from elsewhere."""
+    return post.source or html_to_text(post.content_html)
 
 
 def activity_id(ctx: NodeContext, author: Account, post_id: int, kind: str, stamp: int) -> str:
@@ -131,7 +147,8 @@ async def handle_fanout(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
                 cc=note["cc"],  # type: ignore[arg-type]
                 published=post.edited_at if kind == "Update" and post.edited_at else post.created_at,
             )
-            await deliver_to(ctx, s, recipients, act, visibility=post.visibility, signer=author, object_uri=str(note["id"]))
+            await deliver_to(ctx, s, recipients, act, visibility=post.visibility, signer=author,
+                             object_uri=str(note["id"]), text=post_text(post))
         elif kind == "Delete":
             author = await s.get(Account, p["author_id"])
             if author is None or p["visibility"] == "local":
@@ -188,7 +205,8 @@ async def _fanout_announce(ctx: NodeContext, s: AsyncSession, p: dict[str, objec
     recipients = await remote_followers(s, booster.id)
     if original_author is not None:
         recipients.append(original_author)
-    await deliver_to(ctx, s, recipients, act, visibility=visibility, signer=booster, object_uri=announce_id)
+    await deliver_to(ctx, s, recipients, act, visibility=visibility, signer=booster, object_uri=announce_id,
+                     text=post_text(original))
 
 
 async def send_one(

@@ -23,7 +23,10 @@ TRUST_LEVELS = ("organization", "partner", "public", "limited", "blocked")
 RANK = {"blocked": 0, "limited": 1, "public": 2, "partner": 3, "organization": 4}
 MODES = ("allowlist", "open")
 PEER_KEYS = {"trust", "reject_media"}
-TOP_KEYS = {"mode", "default_trust", "peers"}
+TOP_KEYS = {"mode", "default_trust", "peers", "rules"}
+RULE_KEYS = {"name", "pattern", "below", "action"}
+RULE_ACTIONS = ("refuse",)
+SCANNED_CHARS = 100_000  # content rules look at this much of a post's text
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,23 @@ def _has_port(domain: str) -> bool:
 
 
 @dataclass(frozen=True)
+class ContentRule:
+    """Data-loss prevention: posts whose text matches `pattern` do not go to peers trusted
+    below `below`."""
+
+    name: str
+    pattern: str
+    below: str = "organization"
+    action: str = "refuse"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_regex", re.compile(self.pattern))
+
+    def holds(self, trust: str, text: str) -> bool:
+        return RANK[trust] < RANK[self.below] and self._regex.search(text[:SCANNED_CHARS]) is not None  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
 class Decision:
     allowed: bool
     trust: str
@@ -62,6 +82,7 @@ class Policy:
     mode: str = "allowlist"
     default_trust: str = "public"
     peers: tuple[PeerRule, ...] = field(default_factory=tuple)
+    rules: tuple[ContentRule, ...] = field(default_factory=tuple)
 
     def peer_rule(self, domain: str) -> PeerRule | None:
         best, score = None, 0
@@ -83,8 +104,9 @@ class Policy:
     def organization_domains(self) -> frozenset[str]:
         return frozenset(r.pattern for r in self.peers if r.trust == "organization" and "*" not in r.pattern)
 
-    def outbound(self, visibility: str, domain: str) -> Decision:
-        """May a post of `visibility` go to `domain`?"""
+    def outbound(self, visibility: str, domain: str, text: str = "") -> Decision:
+        """May a post of `visibility` (and `text`) go to `domain`? The one function every way
+        out of the node asks: delivery, boosts, replies, fetches, pages, the API."""
         trust, rule = self.trust_of(domain)
         if visibility == "local":
             return Decision(False, trust, "visibility local", "local posts never leave the node")
@@ -92,6 +114,12 @@ class Policy:
             return Decision(False, trust, rule, f"{domain} is blocked")
         if visibility == "organization" and trust != "organization":
             return Decision(False, trust, rule, f"{domain} is not trusted as organization")
+        for content_rule in self.rules:
+            if text and content_rule.holds(trust, text):
+                return Decision(
+                    False, trust, f'rules."{content_rule.name}"',
+                    f"the text matches {content_rule.name!r}, kept from peers trusted below {content_rule.below}",
+                )
         return Decision(True, trust, rule, f"{domain} is trusted as {trust}")
 
     def inbound(self, domain: str) -> Decision:
@@ -169,9 +197,50 @@ def parse_policy(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
             continue
         seen[pattern] = name
         rules.append(PeerRule(pattern, trust, reject_media))
+    content_rules = _parse_rules(text, raw.get("rules", []), problems)
     if problems:
         return None, problems
-    return Policy(mode=mode, default_trust=default_trust, peers=tuple(rules)), []
+    return Policy(mode=mode, default_trust=default_trust, peers=tuple(rules), rules=tuple(content_rules)), []
+
+
+def _parse_rules(text: str, raw: object, problems: list[PolicyProblem]) -> list[ContentRule]:
+    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+        problems.append(PolicyProblem(_line_of(text, "rules"), "rules must be an array of tables: [[rules]]"))
+        return []
+    out: list[ContentRule] = []
+    names: set[str] = set()
+    for n, table in enumerate(raw, 1):
+        name = table.get("name")
+        line = _line_of(text, f'"{name}"') if isinstance(name, str) else _line_of(text, "[[rules]]")
+        where = f"rules #{n}" + (f" ({name})" if isinstance(name, str) else "")
+        for key in table:
+            if key not in RULE_KEYS:
+                problems.append(PolicyProblem(_line_of(text, key) or line, f"{where}: unknown key {key!r}; known: {', '.join(sorted(RULE_KEYS))}"))
+        if not isinstance(name, str) or not name:
+            problems.append(PolicyProblem(line, f"{where}: name is required"))
+            continue
+        if name in names:
+            problems.append(PolicyProblem(line, f"{where}: another rule has the same name"))
+        names.add(name)
+        pattern = table.get("pattern")
+        below = table.get("below", "organization")
+        action = table.get("action", "refuse")
+        if not isinstance(pattern, str) or not pattern:
+            problems.append(PolicyProblem(line, f"{where}: pattern is required"))
+            continue
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.append(PolicyProblem(_line_of(text, pattern) or line, f"{where}: pattern is not a valid regular expression: {exc}"))
+            continue
+        if below not in TRUST_LEVELS:
+            problems.append(PolicyProblem(line, f"{where}: below must be one of {', '.join(TRUST_LEVELS)}"))
+            continue
+        if action not in RULE_ACTIONS:
+            problems.append(PolicyProblem(line, f"{where}: action must be one of {', '.join(RULE_ACTIONS)}"))
+            continue
+        out.append(ContentRule(name, pattern, below, action))
+    return out
 
 
 class PolicyStore:

@@ -33,6 +33,7 @@ class Settings:
     tls_cert: str | None = None
     tls_key: str | None = None
     ca_file: str | None = None
+    audit_retention_days: int = 365
 
     def path(self, value: str) -> Path:
         """A path from the settings file: relative ones are relative to the data directory."""
@@ -75,6 +76,7 @@ KEYS: dict[str, tuple[type, str]] = {
         "CIDR ranges of private addresses this node may fetch from and deliver to.",
     ),
     "federation.ca_file": (str, "Extra PEM CA bundle trusted for peers' https (an organisation's own CA)."),
+    "audit.retention_days": (int, "Days the audit trail keeps boundary decisions (default 365; 0 keeps them forever)."),
 }
 
 
@@ -122,6 +124,7 @@ def load(data_dir: Path) -> Settings:
         tls_cert=flat.get("server.tls_cert"),  # type: ignore[arg-type]
         tls_key=flat.get("server.tls_key"),  # type: ignore[arg-type]
         ca_file=flat.get("federation.ca_file"),  # type: ignore[arg-type]
+        audit_retention_days=int(flat.get("audit.retention_days", 365)),  # type: ignore[call-overload]
     )
 
 
@@ -161,6 +164,10 @@ max_chars = {settings.max_post_chars}
 allowed_private_networks = []
 # {d['federation.ca_file'][1]}
 # ca_file = "ca.pem"
+
+[audit]
+# {d['audit.retention_days'][1]}
+retention_days = {settings.audit_retention_days}
 """
 
 

@@ -14,6 +14,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
+from node import audit
 from storage import jobs
 from storage.db import Database
 from storage.models import utcnow
@@ -108,16 +109,27 @@ class JobWorker:
 
 
 class MaintenanceWorker:
-    """Housekeeping: forget finished jobs after a while."""
+    """Housekeeping: forget finished jobs after a while; apply the audit trail's retention."""
 
-    def __init__(self, db: Database, *, keep_done: timedelta = timedelta(days=1), every: float = 3600) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        keep_done: timedelta = timedelta(days=1),
+        every: float = 3600,
+        audit_retention_days: int = 0,
+    ) -> None:
         self.db = db
         self.keep_done = keep_done
+        self.audit_retention_days = audit_retention_days
         self.every = every
         self._stop = asyncio.Event()
 
     async def run_once(self) -> int:
-        return await jobs.purge_done(self.db, self.keep_done)
+        removed = await jobs.purge_done(self.db, self.keep_done)
+        if self.audit_retention_days > 0:
+            removed += await audit.purge_older_than(self.db, self.audit_retention_days)
+        return removed
 
     async def run_forever(self) -> None:
         while not self._stop.is_set():

@@ -367,3 +367,32 @@ class Report(Base):
     uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One decision at the boundary. Entries are chained: each `hash` covers the entry and
+    the previous entry's hash, so a removed or altered entry breaks every later link."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_at", "at"), Index("ix_audit_peer", "peer", "id"))
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # sequence, in order
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    direction: Mapped[str] = mapped_column(String(8))  # out | in | admin
+    peer: Mapped[str] = mapped_column(String(255))
+    object: Mapped[str] = mapped_column(String(2048))
+    decision: Mapped[str] = mapped_column(String(16))  # delivered | refused | dropped | rewritten | accepted
+    rule: Mapped[str] = mapped_column(String(512))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's tip (one row): appends lock it, so the chain never forks."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))

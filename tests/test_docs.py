@@ -30,7 +30,8 @@ def test_every_setting_is_documented() -> None:
 
 def test_every_cli_command_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
-    leaves = [c for c in _commands(build_parser()) if c != "atrium user"]
+    commands = _commands(build_parser())
+    leaves = [c for c in commands if not any(other.startswith(c + " ") for other in commands)]
     missing = [c for c in leaves if c not in readme]
     assert missing == []
 
@@ -45,3 +46,14 @@ def test_readme_quickstart_is_exactly_two_commands() -> None:
     for command in commands:
         script = command.split()[0]
         assert (ROOT / script).is_file(), f"{script} named in the quickstart does not exist"
+
+
+def test_every_policy_key_is_documented() -> None:
+    from node.policy import PEER_KEYS, RULE_KEYS, TOP_KEYS
+
+    doc = (ROOT / "docs" / "policy.md").read_text()
+    documented = set(re.findall(r"`([a-z_.\"A-Z]+)`", doc))
+    expected = {f"`{k}`" for k in TOP_KEYS - {"peers"}} | {'`peers."DOMAIN"`'}
+    expected |= {f'`peers."DOMAIN".{k}`' for k in PEER_KEYS} | {f"`rules.{k}`" for k in RULE_KEYS}
+    missing = [k for k in expected if k not in doc]
+    assert missing == [], documented

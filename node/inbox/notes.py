@@ -8,7 +8,7 @@ from federation.addresses import FetchError
 from federation.addressing import visibility_of
 from federation.fetch import FetchBudget
 from federation.parsing import IncomingActivity, IncomingNote, InvalidActivity, ap_to_post, origin, parse_actor
-from node import remote, text
+from node import audit, remote, text
 from node.accounts import find_local
 from node.context import NodeContext
 from node.fanout import fan_out_home
@@ -103,6 +103,7 @@ async def store_note(
     async with ctx.db.reader() as s:
         parent = await s.scalar(select(Post).where(Post.uri == note.in_reply_to)) if note.in_reply_to else None
     visibility = _visibility(ctx, actor, note.to, note.cc, note.scope)
+    narrowed = note.scope == "organization" and visibility != "organization"
     post = Post(
         account_id=actor.id,
         local=False,
@@ -125,6 +126,9 @@ async def store_note(
     async with ctx.db.session() as s:
         s.add(post)
         await s.flush()
+        if narrowed:
+            await audit.record(s, direction="in", peer=actor.domain or "", obj=note.id, decision="rewritten",
+                               rule="organization scope", reason="an organization post from a peer not trusted as organization is kept to followers")
         post.thread_id = (parent.thread_id or parent.id) if parent else post.id
         if mentioned:
             await s.execute(insert(Mention), [{"post_id": post.id, "account_id": a.id} for a in mentioned])

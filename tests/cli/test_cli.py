@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import re
 import signal
@@ -13,62 +12,16 @@ import sys
 import time
 import tomllib
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from atrium.cli import main
 from node import settings as settings_mod
 from storage import migrate
 from storage.db import Database
-from tests.conftest import drop_pg_database, recreate_pg_database, worker_tag
+from tests.cli.conftest import assert_one_line_error, init_args, run
 
 ATRIUM = [sys.executable, "-m", "atrium"]
-
-
-@pytest.fixture
-def node_db_url(engine_name: str, tmp_path: Path) -> Iterator[str | None]:
-    """None for the SQLite default in the data dir, else a fresh PostgreSQL database."""
-    if engine_name == "sqlite":
-        yield None
-        return
-    name = f"atrium_cli_{worker_tag()}"
-    yield recreate_pg_database(name)
-    drop_pg_database(name)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str, stdin: str | None = None) -> tuple[int, str, str]:
-    if stdin is not None:
-        sys.stdin = io.StringIO(stdin)
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse usage errors
-        code = int(exc.code or 0)
-    finally:
-        sys.stdin = sys.__stdin__
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code: int, err: str) -> None:
-    assert code != 0
-    assert "Traceback" not in err
-    assert len(err.strip().splitlines()) == 1, err
-    assert err.startswith("atrium: ")
-
-
-def init_args(data_dir: Path, url: str | None, domain: str = "eng.acme.test") -> list[str]:
-    args = ["init", "--data-dir", str(data_dir), "--domain", domain]
-    return args + (["--database-url", url] if url else [])
-
-
-@pytest.fixture
-def node_dir(tmp_path: Path, node_db_url: str | None, capsys: pytest.CaptureFixture[str]) -> Path:
-    data_dir = tmp_path / "node"
-    code, _, err = run(capsys, *init_args(data_dir, node_db_url))
-    assert code == 0, err
-    return data_dir
 
 
 def test_init_creates_a_complete_node(tmp_path: Path, node_db_url: str | None, capsys: pytest.CaptureFixture[str]) -> None:

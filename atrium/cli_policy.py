@@ -1,0 +1,186 @@
+"""`atrium policy check|explain` and `atrium audit export|verify`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import or_, select
+
+from federation.parsing import InvalidActivity, ap_to_post, parse_activity
+from node import audit
+from node import settings as settings_mod
+from node.domains import canonical_domain
+from node.outbox import post_text
+from node.policy import Decision, Policy, parse_policy
+from storage.db import Database
+from storage.errors import AtriumError, Invalid, NotFound
+from storage.models import Post
+
+
+class PolicyInvalid(AtriumError):
+    status = 422
+
+
+def _load_policy(data_dir: Path) -> Policy:
+    path = data_dir / settings_mod.POLICY_FILE
+    if not path.is_file():
+        raise Invalid(f"no policy file at {path}")
+    policy, problems = parse_policy(path.read_text(encoding="utf-8", errors="replace"))
+    if policy is None:
+        raise PolicyInvalid(f"{path}:{problems[0].line or 1}: {problems[0].message} (run `atrium policy check`)")
+    return policy
+
+
+def cmd_check(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace], Path]) -> int:
+    path = data_dir(args) / settings_mod.POLICY_FILE
+    if not path.is_file():
+        raise Invalid(f"no policy file at {path}")
+    policy, problems = parse_policy(path.read_text(encoding="utf-8", errors="replace"))
+    if policy is None:
+        for p in problems:
+            print(f"{path}:{p.line or 1}: {p.message}", file=sys.stderr)
+        print(f"atrium: {len(problems)} problem(s) in {path}; the node keeps the last valid policy", file=sys.stderr)
+        return 1
+    print(f"{path}: valid — mode {policy.mode}, {len(policy.peers)} peer rule(s), {len(policy.rules)} content rule(s)")
+    return 0
+
+
+def _print_decision(args: argparse.Namespace, direction: str, peer: str, obj: str, verdict: str, d: Decision) -> None:
+    if args.json:
+        print(json.dumps({"direction": direction, "peer": peer, "object": obj, "decision": verdict,
+                          "trust": d.trust, "rule": d.rule, "reason": d.reason}))
+    else:
+        print(f"{verdict}: {d.reason}")
+        print(f"  peer {peer} is trusted as {d.trust}; decided by {d.rule}")
+
+
+async def _find_post(db: Database, ref: str) -> Post:
+    async with db.reader() as s:
+        stmt = select(Post).where(or_(Post.uri == ref, Post.url == ref))
+        if ref.isdigit() and len(ref) < 20:
+            stmt = select(Post).where(Post.id == int(ref))
+        post = await s.scalar(stmt)
+    if post is None:
+        raise NotFound(f"no post {ref!r} on this node")
+    return post
+
+
+def cmd_explain(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace], Path]) -> int:
+    ddir = data_dir(args)
+    settings = settings_mod.load(ddir)
+    policy = _load_policy(ddir)
+    peer = canonical_domain(args.peer)
+    if (args.post is None) == (args.inbound is None):
+        raise Invalid("give either --post POST or --inbound ACTIVITY_JSON_FILE")
+    if args.post is not None:
+        async def load() -> Post:
+            db = Database(settings.resolved_database_url)
+            try:
+                return await _find_post(db, args.post)
+            finally:
+                await db.dispose()
+
+        post = asyncio.run(load())
+        d = policy.outbound(post.visibility, peer, post_text(post))
+        _print_decision(args, "out", peer, post.uri or str(post.id), "allowed" if d.allowed else "refused", d)
+        return 0
+    try:
+        doc = json.loads(Path(args.inbound).read_text(encoding="utf-8"))
+        activity = parse_activity(doc)
+    except OSError as exc:
+        raise Invalid(f"cannot read {args.inbound}: {exc.strerror}") from exc
+    except (ValueError, InvalidActivity) as exc:
+        raise Invalid(f"{args.inbound} is not a usable activity: {getattr(exc, 'reason', exc)}") from exc
+    d = policy.inbound(peer)
+    verdict = "accepted" if d.allowed else "refused"
+    if d.allowed and activity.type == "Create" and activity.object is not None:
+        try:
+            note = ap_to_post(activity.object)
+        except InvalidActivity:
+            note = None
+        rule = policy.peer_rule(peer)
+        if note is not None and note.scope == "organization" and d.trust != "organization":
+            verdict, d = "rewritten", Decision(True, d.trust, d.rule, "an organization post from a peer not trusted as organization is kept to followers")
+        elif note is not None and note.attachments and rule is not None and rule.reject_media:
+            verdict, d = "rewritten", Decision(True, d.trust, f'peers."{rule.pattern}".reject_media', "attachments are dropped")
+    _print_decision(args, "in", peer, activity.id, verdict, d)
+    return 0
+
+
+def cmd_audit_export(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace], Path]) -> int:
+    settings = settings_mod.load(data_dir(args))
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise Invalid(f"--since is not an ISO-8601 time: {args.since!r}") from exc
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+
+    async def run() -> int:
+        db = Database(settings.resolved_database_url)
+        n = 0
+        try:
+            async for entry in audit.entries(db, since=since, peer=args.peer, decision=args.decision):
+                sys.stdout.write(json.dumps(audit.as_dict(entry)) + "\n")
+                n += 1
+        finally:
+            await db.dispose()
+        return n
+
+    n = asyncio.run(run())
+    print(f"exported {n} entries", file=sys.stderr)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace], Path]) -> int:
+    settings = settings_mod.load(data_dir(args))
+
+    async def run() -> audit.ChainCheck:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await audit.verify(db)
+        finally:
+            await db.dispose()
+
+    check = asyncio.run(run())
+    if not check.ok:
+        print(f"atrium: the audit trail is broken at entry {check.broken_at}: {check.reason}", file=sys.stderr)
+        return 1
+    print(f"audit trail intact: {check.checked} entries chain correctly")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction, data_dir_arg: Callable[[argparse.ArgumentParser], None],
+                 parser_class: type[argparse.ArgumentParser], data_dir: Callable[[argparse.Namespace], Path]) -> None:
+    policy = sub.add_parser("policy", help="check and explain the trust policy")
+    psub = policy.add_subparsers(dest="policy_command", required=True, parser_class=parser_class)
+    sp = psub.add_parser("check", help="validate policy.toml: every mistake with its line")
+    data_dir_arg(sp)
+    sp.set_defaults(func=lambda a: cmd_check(a, data_dir))
+    sp = psub.add_parser("explain", help="the decision for a post or an inbound activity, and the rule that made it")
+    data_dir_arg(sp)
+    sp.add_argument("--peer", required=True, help="the peer domain, HOST[:PORT]")
+    sp.add_argument("--post", help="a post: the id the client API shows, or its URL")
+    sp.add_argument("--inbound", metavar="ACTIVITY_JSON_FILE", help="an activity as a peer would send it")
+    sp.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    sp.set_defaults(func=lambda a: cmd_explain(a, data_dir))
+
+    aud = sub.add_parser("audit", help="the audit trail of boundary decisions")
+    asub = aud.add_subparsers(dest="audit_command", required=True, parser_class=parser_class)
+    sp = asub.add_parser("export", help="write the trail as JSON lines to standard output")
+    data_dir_arg(sp)
+    sp.add_argument("--since", help="only entries at or after this ISO-8601 time")
+    sp.add_argument("--peer", help="only entries about this peer domain")
+    sp.add_argument("--decision", choices=audit.DECISIONS, help="only entries with this decision")
+    sp.set_defaults(func=lambda a: cmd_audit_export(a, data_dir))
+    sp = asub.add_parser("verify", help="check that no entry was altered or removed")
+    data_dir_arg(sp)
+    sp.set_defaults(func=lambda a: cmd_audit_verify(a, data_dir))
