@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import or_, select
@@ -122,7 +122,7 @@ def cmd_audit_export(args: argparse.Namespace, data_dir: Callable[[argparse.Name
         except ValueError as exc:
             raise Invalid(f"--since is not an ISO-8601 time: {args.since!r}") from exc
         if since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
+            since = since.replace(tzinfo=UTC)
 
     async def run() -> int:
         db = Database(settings.resolved_database_url)

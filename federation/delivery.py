@@ -6,10 +6,9 @@ time, or failed for good, and keeps each peer's health.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -48,7 +47,7 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
         except (TypeError, ValueError):
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
     return max(now, min(when, now + MAX_RETRY_AFTER))
 
 
@@ -81,8 +80,8 @@ async def deliver(
         ) as response:
             # Read a little of the answer so the connection can be reused; ignore the rest.
             await response.content.read(4096)
-            return classify(response.status, response.headers.get("Retry-After"), now or datetime.now(timezone.utc))
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError, FetchError) as exc:
+            return classify(response.status, response.headers.get("Retry-After"), now or datetime.now(UTC))
+    except (TimeoutError, aiohttp.ClientError, OSError, FetchError) as exc:
         refused = refusal_in(exc)
         if refused is not None:
             # Our own address policy said no: retrying will not change that.

@@ -104,23 +104,27 @@ class Policy:
     def organization_domains(self) -> frozenset[str]:
         return frozenset(r.pattern for r in self.peers if r.trust == "organization" and "*" not in r.pattern)
 
-    def outbound(self, visibility: str, domain: str, text: str = "") -> Decision:
+    def outbound(self, visibility: str, domain: str | None, text: str = "") -> Decision:
         """May a post of `visibility` (and `text`) go to `domain`? The one function every way
-        out of the node asks: delivery, boosts, replies, fetches, pages, the API."""
-        trust, rule = self.trust_of(domain)
+        out of the node asks: delivery, boosts, replies, fetches, pages, the API. `None` is an
+        anonymous reader (an unsigned request): treated as the open web, trust `public`."""
+        if domain is None:
+            trust, rule = "public", "anonymous reader"
+        else:
+            trust, rule = self.trust_of(domain)
         if visibility == "local":
             return Decision(False, trust, "visibility local", "local posts never leave the node")
         if trust == "blocked":
             return Decision(False, trust, rule, f"{domain} is blocked")
         if visibility == "organization" and trust != "organization":
-            return Decision(False, trust, rule, f"{domain} is not trusted as organization")
+            return Decision(False, trust, rule, f"{domain or 'an anonymous reader'} is not trusted as organization")
         for content_rule in self.rules:
             if text and content_rule.holds(trust, text):
                 return Decision(
                     False, trust, f'rules."{content_rule.name}"',
                     f"the text matches {content_rule.name!r}, kept from peers trusted below {content_rule.below}",
                 )
-        return Decision(True, trust, rule, f"{domain} is trusted as {trust}")
+        return Decision(True, trust, rule, f"{domain or 'an anonymous reader'} is trusted as {trust}")
 
     def inbound(self, domain: str) -> Decision:
         """May `domain` send us anything at all?"""

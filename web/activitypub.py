@@ -13,10 +13,10 @@ from federation.addressing import NotFederated
 from federation.parsing import InvalidActivity
 from federation.signatures import SignatureError, load_public_key_pem, parse_signature, verify_request
 from federation.vocab import AP_CONTENT_TYPE
-from node import accounts, inbound, remote
+from node import accounts, audit, inbound, remote
 from node.actors import account_uri, instance_document, person_document
 from node.context import NodeContext
-from node.outbox import note_document
+from node.outbox import note_document, post_text
 from node.posts import viewable
 from storage.errors import AtriumError, NotFound
 from storage.models import Account, Follow, Post
@@ -77,15 +77,19 @@ async def note(request: web.Request) -> web.Response:
         post = await s.get(Post, post_id)
         if post is None or post.account_id != author.id or post.reblog_of_id is not None or post.visibility == "local":
             raise NotFound("no such post")
-        if post.visibility not in ("public", "unlisted"):
-            viewer = await _signed_viewer(request, ctx)
-            if (
-                viewer is None
-                or viewer.domain is None
-                or not ctx.policy().outbound(post.visibility, viewer.domain).allowed
-                or not await viewable(ctx, s, viewer, post)
-            ):
-                raise NotFound("no such post")
+        viewer = await _signed_viewer(request, ctx)
+        # The same policy function as delivery: what could not be sent to a peer cannot be
+        # fetched by it either (an unsigned request counts as the open web).
+        if viewer is not None and viewer.domain is None:
+            viewer = None
+        decision = ctx.policy().outbound(post.visibility, viewer.domain if viewer else None, post_text(post))
+        if not decision.allowed or (post.visibility not in ("public", "unlisted") and (
+            viewer is None or not await viewable(ctx, s, viewer, post)
+        )):
+            if viewer is not None and not decision.allowed:
+                await audit.record_now(ctx.db, direction="out", peer=viewer.domain or "", obj=post.uri or "",
+                                       decision="refused", rule=decision.rule, reason=f"fetch: {decision.reason}")
+            raise NotFound("no such post")
         try:
             doc = await note_document(ctx, s, post, author)
         except NotFederated as exc:
@@ -107,8 +111,12 @@ async def outbox(request: web.Request) -> web.Response:
         if max_id.isdigit():
             stmt = stmt.where(Post.id < int(max_id))
         rows = list((await s.scalars(stmt)).unique())
+        viewer = await _signed_viewer(request, ctx)
+        reader = viewer.domain if viewer is not None else None
         items = []
         for post in rows:
+            if not ctx.policy().outbound(post.visibility, reader, post_text(post)).allowed:
+                continue  # e.g. a content rule keeps it from this reader
             doc = await note_document(ctx, s, post, author)
             items.append(builders.activity("Create", f"{post.uri}/activity", account_uri(ctx, author), doc,
                                            to=doc["to"], cc=doc["cc"], published=post.created_at))  # type: ignore[arg-type]
