@@ -221,7 +221,11 @@ def parse_actor(doc: object) -> IncomingActor:
     actor_id = _str(doc, "id", required=True)
     assert actor_id is not None
     actor_origin = origin(actor_id)
-    username = _str(doc, "preferredUsername", required=True, limit=255)
+    # preferredUsername is optional in ActivityPub: without one, the id's last path segment
+    # (else its host) stands in, so a signed actor is never refused for lacking a handle.
+    username = _str(doc, "preferredUsername", limit=255) or (
+        urlsplit(actor_id).path.rstrip("/").rsplit("/", 1)[-1] or host_of(actor_id)
+    )
     inbox = _str(doc, "inbox", required=True)
     assert username is not None and inbox is not None
     if origin(inbox) != actor_origin:

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import http_sf
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
@@ -228,7 +229,7 @@ def sign(
         key_id=key_id,
         created=created,
         label=label,
-        covered_component_ids=("@method", "@target-uri"),
+        covered_component_ids=("@method", "@authority", "@path", *(("@query",) if urlsplit(url).query else ())),
         body=body,
     )
     return fields

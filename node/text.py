@@ -39,6 +39,7 @@ import functools
 import html as _html
 import html.entities as _html_entities
 import itertools
+import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -222,6 +223,19 @@ def _is_link(url: str) -> bool:
     if not host:
         return False
     if host.isascii():
+        if ":" not in host:
+            # Browsers (and nh3's URL parser) read a name whose last label is numeric as an
+            # IPv4 address and refuse it unless it is one ('http://.0', 'http://a.1'): only
+            # linkable when it really is a dotted address; no empty labels either.
+            labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+            if "" in labels:
+                return False
+            last = labels[-1]
+            if last.isdigit() or last.startswith("0x"):
+                try:
+                    ipaddress.IPv4Address(".".join(labels))
+                except ValueError:
+                    return False
         return _ASCII_HOST_RE.fullmatch(host) is not None
     try:
         idna.encode(host, uts46=True)

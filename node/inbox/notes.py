@@ -111,7 +111,7 @@ async def store_note(
         url=note.url or note.id,
         source="",
         content_html=text.sanitize_html(note.content_html),
-        summary=note.summary,
+        summary=text.html_to_text(note.summary),
         sensitive=note.sensitive,
         visibility=visibility,
         in_reply_to_id=parent.id if parent else None,
@@ -170,7 +170,7 @@ async def on_update(ctx: NodeContext, activity: IncomingActivity, actor: Account
             raise Forbidden("an actor may update only its own objects")
         s.add(PostEdit(post_id=post.id, source="", content_html=post.content_html, summary=post.summary, sensitive=post.sensitive, created_at=post.edited_at or post.created_at))
         post.content_html = text.sanitize_html(note.content_html)
-        post.summary = note.summary
+        post.summary = text.html_to_text(note.summary)
         post.sensitive = note.sensitive
         post.edited_at = note.updated or utcnow()
         await s.execute(delete(PostTag).where(PostTag.post_id == post.id))

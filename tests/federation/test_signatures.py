@@ -173,7 +173,7 @@ def test_rfc9421_rsa_round_trip(rsa_key: rsa.RSAPrivateKey) -> None:
         key_id=KEY_ID,
         scheme="rfc9421",
         algorithm="rsa-v1_5-sha256",
-        covered=("@method", "@target-uri", "content-digest"),
+        covered=("@method", "@authority", "@path", "content-digest"),
         created=NOW,
     )
 
@@ -190,7 +190,7 @@ def test_rfc9421_ed25519_round_trip(ed_key: ed25519.Ed25519PrivateKey) -> None:
     get_ok = verify_request("GET", "/users/bob?x=1", get, None, ed_key.public_key(), now=NOW)
     # Then both pass as ed25519
     assert (post_ok.algorithm, get_ok.algorithm) == ("ed25519", "ed25519")
-    assert get_ok.covered == ("@method", "@target-uri")
+    assert get_ok.covered == ("@method", "@authority", "@path", "@query")
 
 
 def test_cavage_hs2019_with_ed25519_key(ed_key: ed25519.Ed25519PrivateKey) -> None:

@@ -1079,3 +1079,11 @@ def test_property_sanitize_and_text_never_raise_on_arbitrary_strings(value: str)
     assert_safe(out)
     assert_safe(rendered)
     assert text == html_to_text(out)
+
+
+@pytest.mark.parametrize("text", ["HTTP://.0", "http://a.1", "http://x..y"])
+def test_hosts_a_browser_would_refuse_are_not_links(text: str) -> None:
+    # Given a URL whose host parses as a broken IPv4 address or has an empty label
+    # (found by the property test below: such a link came out with no href)
+    assert parse(text).links == ()
+    assert "<a" not in render(text, resolve_mention=lambda ref: None, tag_url=lambda n: f"https://x.test/tags/{n}")
