@@ -7,6 +7,7 @@ are index scans over posts by (visibility, local, id).
 from __future__ import annotations
 
 from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.context import NodeContext
 from node.pagination import Page, paginate
@@ -40,10 +41,22 @@ async def local(ctx: NodeContext, viewer: Account | None, page: Page) -> list[Po
         return await paginate(s, stmt, Post.id, page)
 
 
+async def kept_out(ctx: NodeContext, s: AsyncSession) -> list[str]:
+    """Domains whose posts stay out of shared timelines: `limited` (and `blocked`) peers."""
+    domains = (await s.scalars(select(Account.domain).where(Account.domain.is_not(None)).distinct())).all()
+    policy = ctx.policy()
+    return [d for d in domains if d and policy.trust_of(d)[0] in ("limited", "blocked")]
+
+
 async def federated(ctx: NodeContext, viewer: Account | None, page: Page) -> list[Post]:
-    """Public posts known to this node, local and remote."""
-    stmt = select(Post).where(Post.visibility == "public", Post.reblog_of_id.is_(None))
+    """Public posts known to this node, local and remote (not from limited peers)."""
     async with ctx.db.reader() as s:
+        stmt = select(Post).where(Post.visibility == "public", Post.reblog_of_id.is_(None))
+        hidden = await kept_out(ctx, s)
+        if hidden:
+            stmt = stmt.join(Account, Account.id == Post.account_id).where(
+                Account.domain.is_(None) | Account.domain.not_in(hidden)
+            )
         return await paginate(s, stmt, Post.id, page)
 
 
@@ -74,6 +87,11 @@ async def hashtag(ctx: NodeContext, viewer: Account | None, name: str, page: Pag
         .where(Tag.name == name.lower().lstrip("#"))
     )
     async with ctx.db.reader() as s:
+        hidden = await kept_out(ctx, s)
+        if hidden:
+            stmt = stmt.join(Account, Account.id == Post.account_id).where(
+                Account.domain.is_(None) | Account.domain.not_in(hidden)
+            )
         return await paginate(s, stmt, Post.id, page)
 
 

@@ -90,3 +90,25 @@ def test_page_parse_rejects_garbage() -> None:
     for bad in ({"max_id": "abc"}, {"limit": "-1"}, {"since_id": "9" * 30}):
         with pytest.raises(Invalid):
             Page.parse(**bad)
+
+
+async def test_limited_peers_stay_out_of_shared_timelines(db, alice: Account, make_account) -> None:  # type: ignore[no-untyped-def]
+    from node.policy import PeerRule, Policy
+
+    # Given a node that trusts one peer as public and another as limited
+    policy = Policy(peers=(PeerRule("open.test", "public"), PeerRule("quiet.test", "limited")))
+    ctx = NodeContext(db=db, domain="eng.acme.test", policy=lambda: policy)
+    opened = await make_account("olga", domain="open.test")
+    quiet = await make_account("quinn", domain="quiet.test")
+    async with db.session() as s:
+        a = Post(account_id=opened.id, local=False, visibility="public", content_html="<p>#news open</p>", uri="https://open.test/1")
+        b = Post(account_id=quiet.id, local=False, visibility="public", content_html="<p>#news quiet</p>", uri="https://quiet.test/1")
+        s.add_all([a, b])
+        await s.flush()
+        from node.posts import _store_tags
+
+        await _store_tags(s, a.id, ("news",))
+        await _store_tags(s, b.id, ("news",))
+    # Then the federated and hashtag timelines show the public peer's post only
+    assert await ids(await timelines.federated(ctx, alice, Page())) == [a.id]
+    assert await ids(await timelines.hashtag(ctx, alice, "news", Page())) == [a.id]
