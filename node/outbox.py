@@ -18,7 +18,7 @@ from federation.addressing import NotFederated, address
 from node import accounts, audit
 from node.actors import account_uri, followers_uri, person_document
 from node.context import NodeContext
-from node.text import html_to_text
+from node.sanitize import html_to_text
 from storage import jobs
 from storage.models import Account, Follow, Mention, Post, PostTag, Tag
 

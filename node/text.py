@@ -1,45 +1,23 @@
-"""Post text and HTML: pure functions, no I/O, no database.
+"""Post text to HTML: pure functions, no I/O, no database.
 
 - `parse(text)` finds the mentions, hashtags and links in a post's plain text.
 - `render(text, resolve_mention=..., tag_url=...)` turns that text into sanitised HTML in the
   markup Mastodon produces (h-card mentions, hashtag links, shortened link text).
-- `sanitize_html(html)` makes HTML from a remote server safe to store and show.
-- `html_to_text(html)` turns either into plain text (search, notifications, previews).
 
-Everything goes through one nh3 (ammonia) allowlist: p, br, a, span, strong, em, b, i, u, del,
-s, code, pre, blockquote, ul, ol, li, h1-h6; links only to http, https and mailto; classes
-only h-card, u-url, mention, hashtag, invisible, ellipsis; script, style and the other
-raw-text elements are removed with their content.
+The HTML goes through the same nh3 allowlist as remote HTML (see `node.sanitize`, whose
+`html_to_text` turns it back into plain text). Text longer than
+`node.sanitize.MAX_INPUT_CHARS` characters is truncated to that length, never rejected. The
+plain-text tokeniser uses possessive quantifiers, so each character is scanned a bounded
+number of times, and links at most `MAX_TEXT_ENTITIES` mentions, tags and links.
 
-These functions sit on the inbox hot path, so their cost stays linear in the input (a
-typical status takes a few hundred microseconds, a pathological megabyte about a second):
-
-- Input longer than `MAX_INPUT_CHARS` characters is truncated to that length, never rejected.
-- Remote HTML is first normalised by a small linear pass (`_Normaliser`) before nh3 sees it.
-  nh3 (ammonia on html5ever) is quadratic on some inputs: deep nesting (`<div>` x 100k),
-  many attributes on one tag, unclosed formatting elements that the parser re-opens in every
-  later paragraph (an 800 kB input took 27 s and produced 370 MB), long text nodes full of
-  '&' or U+00A0. The pass keeps only allowlisted tags and attributes, closes elements where
-  HTML would close them implicitly (so nothing is ever re-opened), caps nesting at
-  `MAX_NESTING` (deeper tags are unwrapped, their text kept), splits long text with empty
-  comments that nh3 strips, drops attribute values over 4,096 characters and stops after
-  `MAX_TAGS` start tags (or four times as many tags and comments of any kind): the rest of
-  the document is dropped.
-- The plain-text tokeniser uses possessive quantifiers, so each character is scanned a
-  bounded number of times, and links at most `MAX_TEXT_ENTITIES` mentions, tags and links.
-
-`sanitize_html`, `render` and `html_to_text` never raise on str input (lone surrogates, NUL,
-anything): if nh3 fails, they fall back to the text with all markup stripped and escaped.
-`render` does let exceptions from its own callbacks propagate.
+`render` never raises on str input (lone surrogates, NUL, anything): if nh3 fails, it falls
+back to the text escaped. It does let exceptions from its own callbacks propagate.
 """
 
 from __future__ import annotations
 
-import functools
-import html as _html
-import html.entities as _html_entities
-import itertools
 import ipaddress
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -48,38 +26,29 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import idna
-import nh3
+
+from node.html_normaliser import _esc
+from node.sanitize import (
+    _TEXT_CONTROL_RE,
+    _clean_rendered,
+    _fallback_html,
+    _finish,
+    _prepare,
+    _reraise_unless_recoverable,
+    _text_html,
+)
 
 __all__ = [
-    "MAX_INPUT_CHARS",
-    "MAX_TAGS",
-    "MAX_NESTING",
     "MAX_TEXT_ENTITIES",
     "MentionRef",
     "MentionTarget",
     "ParsedText",
-    "html_to_text",
     "parse",
     "render",
-    "sanitize_html",
 ]
-
-MAX_INPUT_CHARS = 1_000_000
-"""Longer input (text or HTML) is truncated to this many characters before processing."""
 
 MAX_TEXT_ENTITIES = 2_000
 """Plain text: mentions, hashtags and links after this many (occurrences) stay plain text."""
-
-MAX_TAGS = 10_000
-"""Remote HTML: the document is cut before start tag number MAX_TAGS + 1 (or before markup
-item 4 * MAX_TAGS + 1, counting end tags and comments too). Output never exceeds either, so
-sanitising it again cuts nothing."""
-
-MAX_NESTING = 100
-"""Remote HTML: allowlisted elements nested deeper than this are unwrapped (text kept)."""
-
-_MAX_ATTRIBUTES_SCANNED = 256  # per tag; later attributes are ignored
-_MAX_ATTRIBUTE_CHARS = 4096  # a longer attribute value (say a 5 kB href) is dropped
 
 
 @dataclass(frozen=True)
@@ -157,24 +126,6 @@ _URL_CLOSERS = {")": "(", "]": "[", "}": "{"}
 _URL_PREFIX_RE = re.compile(r"(?i)https?://(?:www\.)?")
 _LINK_DISPLAY_CHARS = 30
 _ASCII_HOST_RE = re.compile(r"[a-z0-9\-._~!$&'()*+,;=]++|[0-9a-f:.]++")
-
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
-_TEXT_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_BLANK_LINES_RE = re.compile(r"\n(?:[ \t]*+\n)++")
-
-
-def _prepare(value: str, what: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{what} must be str, not {type(value).__name__}")
-    if len(value) > MAX_INPUT_CHARS:
-        value = value[:MAX_INPUT_CHARS]
-    # Lone surrogates cannot cross into Rust (nh3) or be encoded as UTF-8 anywhere.
-    return _SURROGATE_RE.sub("\ufffd", value)
-
-
-def _prepare_html(html: str) -> str:
-    # HTML ignores NUL in text (and would turn it into U+FFFD in attribute values).
-    return _prepare(html, "html").replace("\x00", "")
 
 
 def _prepare_text(text: str) -> str:
@@ -297,41 +248,6 @@ def parse(text: str) -> ParsedText:
     return ParsedText(tuple(mentions), tuple(tags), tuple(links))
 
 
-def _esc(value: str) -> str:
-    """Escape for an attribute value in double quotes (or for text)."""
-    return _esc_text(value).replace('"', "&#34;")
-
-
-def _esc_text(value: str) -> str:
-    return value.replace("&", "&#38;").replace("<", "&#60;").replace(">", "&#62;")
-
-
-# nh3 takes time quadratic in a text node's length times its number of '&' and U+00A0
-# characters (1M characters with 200k '&' took 14 s). Text headed for nh3 is therefore cut
-# into chunks separated by empty comments: they split the text nodes, nh3 strips them, and
-# the output is unchanged.
-_TEXT_CHUNK = 1024
-
-
-def _esc_chunked(value: str) -> str:
-    if len(value) <= _TEXT_CHUNK:
-        return _esc_text(value)
-    return "<!---->".join(
-        _esc_text(value[i : i + _TEXT_CHUNK]) for i in range(0, len(value), _TEXT_CHUNK)
-    )
-
-
-def _text_html(segment: str, *, for_nh3: bool = True) -> str:
-    """Escaped text; blank lines end a paragraph, single newlines become <br>."""
-    escape = _esc_chunked if for_nh3 else _esc_text
-    if "\n" not in segment:
-        return escape(segment)
-    return "</p><p>".join(
-        "<br>".join(escape(line) for line in paragraph.split("\n"))
-        for paragraph in _BLANK_LINES_RE.split(segment)
-    )
-
-
 def _link_html(url: str) -> str:
     """Mastodon's link markup: scheme (and www.) hidden, 30 characters shown, rest hidden."""
     prefix_end = _URL_PREFIX_RE.match(url).end()  # type: ignore[union-attr]
@@ -411,471 +327,3 @@ def render(
     except BaseException as exc:  # noqa: BLE001 - see _reraise_unless_recoverable
         _reraise_unless_recoverable(exc)
         return _fallback_html(text)
-
-
-# --------------------------------------------------------------------------------------------
-# The allowlist
-
-_TAGS = frozenset(
-    {"p", "br", "a", "span", "strong", "em", "b", "i", "u", "del", "s", "code", "pre",
-     "blockquote", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6"}
-)
-# Raw-text elements: their content is not markup, and is dropped along with them.
-_RAW_TEXT = frozenset(
-    {"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "textarea", "title"}
-)
-_CLASSES = frozenset({"h-card", "u-url", "mention", "hashtag", "invisible", "ellipsis"})
-_REL_TOKENS = frozenset({"nofollow", "noopener", "noreferrer", "tag", "me", "ugc"})
-_LINK_REL = "nofollow noopener noreferrer"
-_URL_SCHEMES = frozenset({"http", "https", "mailto"})
-_ATTRIBUTES = {
-    "a": {"href", "class"},
-    "span": {"class"},
-    "ol": {"start", "reversed"},
-    "li": {"value"},
-}
-_ATTRIBUTE_VALUES = {
-    "a": {"target": {"_blank"}, "translate": {"no"}},
-    "span": {"translate": {"no"}},
-}
-
-_HREF_INVISIBLE_RE = re.compile("[\t\n\r]")
-_C0_AND_SPACE = "".join(map(chr, range(0x21)))
-_SAFE_HREF_RE = re.compile(r"(?:https?|mailto):", re.IGNORECASE)
-_INTEGER_RE = re.compile(r"[+-]?[0-9]{1,9}")
-
-
-def _filter_tokens(value: str, allowed: frozenset[str], *, fold: bool) -> str | None:
-    kept: list[str] = []
-    for token in value.split():
-        if fold:
-            token = token.lower()
-        if token in allowed and token not in kept:
-            kept.append(token)
-    return " ".join(kept) or None
-
-
-def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
-    """nh3 callback. Must not raise: nh3 would report it as an unraisable exception."""
-    try:
-        if attr == "href":
-            # What a browser does before parsing a URL: drop tabs and newlines, trim C0/space.
-            url = _HREF_INVISIBLE_RE.sub("", value).strip(_C0_AND_SPACE)
-            return url if _SAFE_HREF_RE.match(url) else None  # relative URLs dropped too
-        if attr == "class":
-            return _filter_tokens(value, _CLASSES, fold=False)
-        if attr == "rel":
-            return _filter_tokens(value, _REL_TOKENS, fold=True)
-        if attr in ("start", "value"):
-            value = value.strip()
-            return value if _INTEGER_RE.fullmatch(value) else None
-        if attr == "reversed":
-            return ""
-        return value
-    except Exception:  # pragma: no cover - defensive
-        return None
-
-
-def _make_cleaner(**options: Any) -> Callable[[str], str]:
-    if hasattr(nh3, "Cleaner"):  # nh3 >= 0.3: options validated and compiled once
-        return nh3.Cleaner(**options).clean
-    return functools.partial(nh3.clean, **options)
-
-
-_COMMON_OPTIONS: dict[str, Any] = {
-    "tags": set(_TAGS),
-    "clean_content_tags": set(_RAW_TEXT),
-    "attribute_filter": _attribute_filter,
-    "strip_comments": True,
-    "tag_attribute_values": _ATTRIBUTE_VALUES,
-    "url_schemes": set(_URL_SCHEMES),
-}
-# Remote HTML: every link gets rel="nofollow noopener noreferrer", whatever it carried.
-_clean_remote = _make_cleaner(attributes=_ATTRIBUTES, link_rel=_LINK_REL, **_COMMON_OPTIONS)
-# Our own rendering: keep the rel we wrote (tag on hashtags, none on mentions), tokens filtered.
-_clean_rendered = _make_cleaner(
-    attributes={**_ATTRIBUTES, "a": _ATTRIBUTES["a"] | {"rel"}}, link_rel=None, **_COMMON_OPTIONS
-)
-
-_PRE_LEADING_NEWLINES_RE = re.compile(r"<pre>\n+")
-
-# Character references. html.unescape raises ValueError on a decimal reference of more than
-# 4,300 digits (int() conversion limit), so leading zeros go first and any reference still
-# too long to be a code point becomes U+FFFD, as HTML says.
-_DEC_LEADING_ZEROS_RE = re.compile(r"&#0++(?=[0-9])")
-_HEX_LEADING_ZEROS_RE = re.compile(r"&#([xX])0++(?=[0-9a-fA-F])")
-_DEC_ZEROS_RE = re.compile(r"&#0{2,}+")
-_HEX_ZEROS_RE = re.compile(r"&#([xX])0{2,}+")
-_DEC_HUGE_RE = re.compile(r"&#[0-9]{8,}+;?")
-_HEX_HUGE_RE = re.compile(r"&#[xX][0-9a-fA-F]{7,}+;?")
-_ATTR_REF_RE = re.compile(r"&(?:#[0-9]++;?|#[xX][0-9a-fA-F]++;?|[A-Za-z][A-Za-z0-9]*+;)")
-_HTML5_ENTITIES = _html_entities.html5
-
-
-def _defuse_numeric_refs(text: str) -> str:
-    text = _DEC_LEADING_ZEROS_RE.sub("&#", text)
-    text = _HEX_LEADING_ZEROS_RE.sub(r"&#\1", text)
-    text = _DEC_ZEROS_RE.sub("&#0", text)
-    text = _HEX_ZEROS_RE.sub(r"&#\g<1>0", text)
-    text = _DEC_HUGE_RE.sub("\ufffd", text)
-    return _HEX_HUGE_RE.sub("\ufffd", text)
-
-
-def _unescape_text(text: str) -> str:
-    """Character references in text decoded as HTML does (html.unescape, made safe)."""
-    if "&" not in text:
-        return text
-    if "&#" in text:
-        text = _defuse_numeric_refs(text)
-    return _html.unescape(text)
-
-
-def _attr_ref(m: re.Match[str]) -> str:
-    ref = m.group()
-    if ref[1] == "#":
-        return _unescape_text(ref)
-    return _HTML5_ENTITIES.get(ref[1:], ref)
-
-
-def _unescape_attribute(value: str) -> str:
-    """Character references in an attribute value. Unlike text, a named reference without
-    its semicolon stays literal (HTML keeps '&copy=2' in 'x?a=1&copy=2' in most cases)."""
-    return _ATTR_REF_RE.sub(_attr_ref, value) if "&" in value else value
-
-
-def _finish(cleaned: str) -> str:
-    """Make nh3's output a fixed point of sanitize_html: html5ever decodes &#13; to a raw CR
-    (which the next parse would turn into LF), and drops one newline right after <pre> that
-    its serialiser does not write back."""
-    if "\r" in cleaned:
-        cleaned = cleaned.replace("\r", "\n")
-    if "<pre>\n" in cleaned:
-        cleaned = _PRE_LEADING_NEWLINES_RE.sub("<pre>", cleaned)
-    return cleaned
-
-
-def _reraise_unless_recoverable(exc: BaseException) -> None:
-    # A Rust panic inside nh3 surfaces as pyo3's PanicException, a BaseException.
-    if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
-        raise exc
-
-
-# --------------------------------------------------------------------------------------------
-# Remote HTML: a linear normalising pass, then nh3
-
-_MARKUP_START_RE = re.compile(r"<[A-Za-z/!?]")
-_TAG_RE = re.compile(
-    r"<(/?)([A-Za-z][^\t\n\f\r />]*+)"
-    r"((?:[^>=]++|=[\t\n\f\r ]*+(?:\"[^\"]*+\"?|'[^']*+'?|))*+)"
-    r"(>?)"
-)
-_ATTR_RE = re.compile(
-    r"([^\t\n\f\r />][^\t\n\f\r />=]*+)"
-    r"(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(\"[^\"]*+\"?|'[^']*+'?|[^\t\n\f\r >]*+))?"
-)
-_COMMENT_END_RE = re.compile(r"--!?>")
-_ASCII_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_RAW_TEXT_END_RE = {
-    name: re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE) for name in _RAW_TEXT
-}
-_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-_CLOSES_P = frozenset({"p", "ul", "ol", "pre", "blockquote"}) | _HEADINGS
-# HTML's "special" elements that stop the search for an open <li> (p excepted).
-_STOPS_LI_SEARCH = frozenset({"blockquote", "ol", "ul", "pre"}) | _HEADINGS
-_KEPT_ATTRIBUTES = {
-    "a": frozenset({"href", "class", "target", "translate"}),
-    "span": frozenset({"class", "translate"}),
-    "ol": frozenset({"start", "reversed"}),
-    "li": frozenset({"value"}),
-}
-
-
-class _Normaliser:
-    """Rewrites arbitrary HTML into a stream html5ever parses in linear time.
-
-    Only allowlisted tags survive, with only the attributes nh3 may keep (first occurrence
-    wins, as in HTML). Elements are closed explicitly wherever HTML would close them
-    implicitly (a new paragraph or block closes an open <p>, a new <li> closes the open
-    <li>, a new <a> closes the open <a>, an end tag closes what is open inside it), so no
-    formatting element is ever left for the parser to re-open; nesting is capped; comments,
-    doctypes and raw-text elements (script, style, ...) are dropped; a '<' in text is
-    escaped, so nothing dropped can splice a new tag together. The output still goes through
-    nh3: this pass bounds cost and need not be a faithful HTML parser.
-    """
-
-    def __init__(self) -> None:
-        self.out: list[str] = []
-        self.stack: list[str] = []
-        self.open: dict[str, int] = {}
-        self.start_tags = 0
-
-    def run(self, s: str) -> str:
-        out = self.out
-        n = len(s)
-        pos = 0
-        items = 0
-        while pos < n:
-            m = _MARKUP_START_RE.search(s, pos)
-            if m is None:
-                out.append(_text_out(s[pos:]))
-                break
-            i = m.start()
-            if i > pos:
-                out.append(_text_out(s[pos:i]))
-            items += 1
-            if items > 4 * MAX_TAGS:
-                break
-            pos = self._markup(s, i)
-            if pos < 0:  # one start tag too many
-                break
-        for name in reversed(self.stack):
-            out.append(f"</{name}>")
-        return "".join(out)
-
-    def _markup(self, s: str, i: int) -> int:
-        """Handle the markup starting at s[i] ('<' and one of letter / ! ?); return the
-        position after it (len(s) if it runs to the end, which drops it, as HTML does), or
-        -1 if it is a start tag beyond MAX_TAGS."""
-        n = len(s)
-        nxt = s[i + 1]
-        if nxt == "!" and s.startswith("<!--", i):
-            if s.startswith(">", i + 4):
-                return i + 5
-            if s.startswith("->", i + 4):
-                return i + 6
-            end = _COMMENT_END_RE.search(s, i + 4)
-            return n if end is None else end.end()
-        if nxt in "!?" or (nxt == "/" and s[i + 2 : i + 3] not in _ASCII_LETTERS):
-            end = s.find(">", i + 2)  # bogus comment, doctype, CDATA, processing instruction
-            return n if end < 0 else end + 1
-        m = _TAG_RE.match(s, i)  # always matches: '<' or '</' then a letter
-        if m is None or not m.group(4):
-            return n  # EOF inside a tag: HTML drops it
-        raw_name = m.group(2)
-        name = raw_name.lower() if raw_name.isascii() else ""
-        if not m.group(1) or name == "br":  # </br> is a <br>
-            self.start_tags += 1
-            if self.start_tags > MAX_TAGS:
-                return -1
-        if m.group(1):
-            self._end_tag(name)
-            return m.end()
-        if name in _RAW_TEXT:
-            close = _RAW_TEXT_END_RE[name].search(s, m.end())
-            if close is None:
-                return n
-            end = s.find(">", close.end() - 1)
-            return n if end < 0 else end + 1
-        if name == "plaintext":
-            self.out.append(_text_out(s[m.end() :]))
-            return n
-        self._start_tag(name, m.group(3))
-        return m.end()
-
-    def _close_to(self, name: str) -> None:
-        stack, opened = self.stack, self.open
-        while stack:
-            top = stack.pop()
-            opened[top] -= 1
-            self.out.append(f"</{top}>")
-            if top == name:
-                return
-
-    def _start_tag(self, name: str, attributes: str) -> None:
-        if name == "br":
-            self.out.append("<br>")
-            return
-        if name not in _TAGS:
-            return  # unwrapped: the tag goes, its content stays
-        opened = self.open
-        if name == "li":
-            for node in reversed(self.stack):
-                if node == "li":
-                    self._close_to("li")
-                    break
-                if node in _STOPS_LI_SEARCH:
-                    break
-        if (name in _CLOSES_P or name == "li") and opened.get("p"):
-            self._close_to("p")
-        if name in _HEADINGS and self.stack and self.stack[-1] in _HEADINGS:
-            self._close_to(self.stack[-1])
-        if name == "a" and opened.get("a"):
-            self._close_to("a")
-        if len(self.stack) >= MAX_NESTING:
-            return
-        self.out.append(f"<{name}{self._attributes(name, attributes)}>")
-        self.stack.append(name)
-        opened[name] = opened.get(name, 0) + 1
-
-    def _end_tag(self, name: str) -> None:
-        if name == "br":  # HTML treats </br> as <br>
-            self.out.append("<br>")
-        elif self.open.get(name):
-            self._close_to(name)
-        elif name in _HEADINGS:  # any heading end tag closes the open heading
-            for node in reversed(self.stack):
-                if node in _HEADINGS:
-                    self._close_to(node)
-                    break
-
-    @staticmethod
-    def _attributes(name: str, attributes: str) -> str:
-        wanted = _KEPT_ATTRIBUTES.get(name)
-        if not wanted or not attributes:
-            return ""
-        found: dict[str, str] = {}
-        for m in itertools.islice(_ATTR_RE.finditer(attributes), _MAX_ATTRIBUTES_SCANNED):
-            attr = m.group(1).lower()
-            if attr in wanted and attr not in found:
-                value = m.group(2) or ""
-                if value[:1] in ("'", '"'):
-                    quote = value[0]
-                    value = value[1:-1] if len(value) > 1 and value[-1] == quote else value[1:]
-                value = _unescape_attribute(value)
-                if len(value) <= _MAX_ATTRIBUTE_CHARS:
-                    found[attr] = _esc(value)
-        return "".join(f' {attr}="{value}"' for attr, value in found.items())
-
-
-def _text_out(raw: str) -> str:
-    """Text between tags, decoded and re-escaped so that nothing in it is markup."""
-    text = _unescape_text(raw)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _esc_chunked(text)
-
-
-def _normalise_markup(s: str) -> str:
-    return _Normaliser().run(s)
-
-
-def sanitize_html(html: str) -> str:
-    """HTML from a remote server, made safe to store and show.
-
-    Keeps the allowlisted tags (see the module docstring) and drops the rest, keeping their
-    text; removes script, style, iframe and other raw-text elements with their content;
-    keeps href only for absolute http, https and mailto URLs; gives every link
-    rel="nofollow noopener noreferrer"; keeps only allowlisted classes. Input longer than
-    `MAX_INPUT_CHARS` characters is truncated (not rejected), and see `MAX_TAGS` and
-    `MAX_NESTING`. Never raises on str input; if sanitising fails, returns the text with
-    all markup stripped, escaped. Applying it to its own output changes nothing (as long as
-    that output is within `MAX_INPUT_CHARS`: escaping can make it longer than the input).
-    """
-    html = _prepare_html(html)
-    if not html:
-        return ""
-    try:
-        return _finish(_clean_remote(_normalise_markup(html)))
-    except BaseException as exc:  # noqa: BLE001 - see _reraise_unless_recoverable
-        _reraise_unless_recoverable(exc)
-        return _fallback_html(_markup_to_text_fast(html))
-
-
-# --------------------------------------------------------------------------------------------
-# HTML to plain text
-
-_BLOCKS = frozenset({"p", "blockquote", "pre", "ul", "ol"}) | _HEADINGS
-_HTML_WHITESPACE_RE = re.compile(r"[ \t\n\r\f]+")
-_EXTRA_NEWLINES_RE = re.compile(r"\n{3,}")
-# A tag in sanitize_html's output: html5ever writes every attribute value in double quotes.
-_CLEAN_TAG_RE = re.compile(r'<(/?)([A-Za-z][A-Za-z0-9]*+)(?:[^>"]++|"[^"]*+")*+>')
-
-
-def _unescape_clean(text: str) -> str:
-    """Text of sanitize_html's output. html5ever escapes only &, <, > and U+00A0 in text;
-    the fallback path writes &#38; &#60; &#62;. '&amp;' goes last so '&amp;lt;' stays '&lt;'."""
-    if "&" not in text:
-        return text
-    for ref, char in (("&lt;", "<"), ("&gt;", ">"), ("&nbsp;", "\xa0"), ("&quot;", '"'),
-                      ("&#60;", "<"), ("&#62;", ">"), ("&#34;", '"'), ("&#38;", "&")):
-        if ref in text:
-            text = text.replace(ref, char)
-    return text.replace("&amp;", "&")
-
-
-class _TextBuilder:
-    """Blocks become paragraphs; <br> and <li> start lines; whitespace collapses outside <pre>."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.pending = 0  # newlines owed before the next text
-        self.in_pre = 0
-
-    def tag(self, name: str, closing: bool) -> None:
-        if name == "br":
-            if not closing:
-                self.pending += 1
-        elif name in _BLOCKS:
-            self.pending = max(self.pending, 2)
-            if name == "pre":
-                self.in_pre = max(0, self.in_pre - 1) if closing else self.in_pre + 1
-        elif name == "li":
-            self.pending = max(self.pending, 1)
-
-    def data(self, data: str) -> None:
-        parts = self.parts
-        data = _unescape_clean(data)
-        if not self.in_pre:
-            data = _HTML_WHITESPACE_RE.sub(" ", data)
-            if self.pending or not parts or parts[-1].endswith((" ", "\n")):
-                data = data.lstrip(" ")
-        if not data:
-            return
-        if self.pending:
-            if parts:
-                parts[-1] = parts[-1].rstrip(" ")
-                parts.append("\n" * self.pending)
-            self.pending = 0
-        parts.append(data)
-
-    def text(self) -> str:
-        return _EXTRA_NEWLINES_RE.sub("\n\n", "".join(self.parts)).strip()
-
-
-def html_to_text(html: str) -> str:
-    """Plain text of (remote or rendered) HTML, for search, notifications and previews.
-
-    The HTML is sanitised first (so script and style content is gone and the limits of
-    `sanitize_html` apply), then: tags stripped, entities decoded, paragraphs and other
-    blocks separated by a blank line, <br> and list items on lines of their own, other
-    whitespace collapsed (kept inside <pre>). The result is text, not HTML: escape it before
-    putting it in a page. Never raises on str input.
-    """
-    cleaned = sanitize_html(html)
-    if not cleaned:
-        return ""
-    builder = _TextBuilder()
-    pos = 0
-    for m in _CLEAN_TAG_RE.finditer(cleaned):
-        if m.start() > pos:
-            builder.data(cleaned[pos : m.start()])
-        builder.tag(m.group(2).lower(), closing=bool(m.group(1)))
-        pos = m.end()
-    if pos < len(cleaned):
-        builder.data(cleaned[pos:])
-    return builder.text()
-
-
-# --------------------------------------------------------------------------------------------
-# Fallbacks: regex-only, linear, cannot fail
-
-_FAST_BREAK_RE = re.compile(r"<br\b[^<>]*+>?|</?li\b[^<>]*+>?", re.IGNORECASE)
-_FAST_BLOCK_RE = re.compile(
-    r"</?(?:p|div|blockquote|pre|ul|ol|h[1-6]|table|tr)\b[^<>]*+>?", re.IGNORECASE
-)
-_FAST_MARKUP_RE = re.compile(r"<[A-Za-z/!?][^<>]*+>?")
-
-
-def _markup_to_text_fast(markup: str) -> str:
-    text = _FAST_BLOCK_RE.sub("\n\n", markup)
-    text = _FAST_BREAK_RE.sub("\n", text)
-    text = _FAST_MARKUP_RE.sub("", text)
-    return _unescape_text(text)
-
-
-def _fallback_html(text: str) -> str:
-    try:
-        text = _TEXT_CONTROL_RE.sub("", text.replace("\r", "\n")).strip()
-        return f"<p>{_text_html(text, for_nh3=False)}</p>" if text else ""
-    except Exception:  # pragma: no cover - defensive
-        return ""

@@ -8,7 +8,7 @@ from federation.addresses import FetchError
 from federation.addressing import visibility_of
 from federation.fetch import FetchBudget
 from federation.parsing import IncomingActivity, IncomingNote, InvalidActivity, ap_to_post, origin, parse_actor
-from node import audit, remote, text
+from node import audit, remote, sanitize
 from node.accounts import find_local
 from node.context import NodeContext
 from node.fanout import fan_out_home
@@ -110,8 +110,8 @@ async def store_note(
         uri=note.id,
         url=note.url or note.id,
         source="",
-        content_html=text.sanitize_html(note.content_html),
-        summary=text.html_to_text(note.summary),
+        content_html=sanitize.sanitize_html(note.content_html),
+        summary=sanitize.html_to_text(note.summary),
         sensitive=note.sensitive,
         visibility=visibility,
         in_reply_to_id=parent.id if parent else None,
@@ -169,8 +169,8 @@ async def on_update(ctx: NodeContext, activity: IncomingActivity, actor: Account
         if post.account_id != actor.id:
             raise Forbidden("an actor may update only its own objects")
         s.add(PostEdit(post_id=post.id, source="", content_html=post.content_html, summary=post.summary, sensitive=post.sensitive, created_at=post.edited_at or post.created_at))
-        post.content_html = text.sanitize_html(note.content_html)
-        post.summary = text.html_to_text(note.summary)
+        post.content_html = sanitize.sanitize_html(note.content_html)
+        post.summary = sanitize.html_to_text(note.summary)
         post.sensitive = note.sensitive
         post.edited_at = note.updated or utcnow()
         await s.execute(delete(PostTag).where(PostTag.post_id == post.id))

@@ -294,7 +294,7 @@ async def test_a_strict_bovine_actor_accepts_our_follow(pasture: Pasture) -> Non
 
 
 RAW_TEXT = {"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "textarea", "title"}
-# What may be left in stored remote HTML (docs: node/text.py's allowlist), and where links go.
+# What may be left in stored remote HTML (docs: node/sanitize.py's allowlist), and where links go.
 SAFE_TAGS = {"p", "br", "a", "span", "strong", "em", "b", "i", "u", "del", "s", "code", "pre",
              "blockquote", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6"}
 SAFE_ATTRIBUTES = {"href", "class", "rel", "start", "reversed", "value", "target", "translate"}
