@@ -610,9 +610,7 @@ def test_identity_context_reads_a_linked_data_signature_options_document() -> No
     expanded = pyld_jsonld.expand(options, {"documentLoader": document_loader})
     # Then both terms mean what the security vocabulary says
     assert expanded[0]["http://purl.org/dc/terms/creator"] == [{"@id": ALICE + "#main-key"}]
-    assert expanded[0]["http://purl.org/dc/terms/created"][0]["@type"] == (
-        "http://www.w3.org/2001/XMLSchema#dateTime"
-    )
+    assert expanded[0]["http://purl.org/dc/terms/created"][0]["@type"] == ("http://www.w3.org/2001/XMLSchema#dateTime")
 
 
 def test_multikey_actor_takes_the_full_path_and_is_trusted() -> None:
@@ -626,8 +624,12 @@ def test_multikey_actor_takes_the_full_path_and_is_trusted() -> None:
             "id": ALICE,
             "type": "Person",
             "assertionMethod": [
-                {"id": ALICE + "#ed25519-key", "type": "Multikey", "controller": ALICE,
-                 "publicKeyMultibase": "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"}
+                {
+                    "id": ALICE + "#ed25519-key",
+                    "type": "Multikey",
+                    "controller": ALICE,
+                    "publicKeyMultibase": "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2",
+                }
             ],
         },
     }
@@ -872,10 +874,35 @@ CONTEXT_POOL = [
 KEYS = st.one_of(
     st.sampled_from(
         [
-            "@context", "@id", "@type", "@graph", "@reverse", "@included", "@value", "@list", "@set",
-            "@language", "@nest", "@index", "id", "type", "actor", "object", "to", "cc", "content",
-            "contentMap", "name", "published", "tag", "orderedItems", "focalPoint", "as:actor", "_:b",
-            "https://www.w3.org/ns/activitystreams#object", "",
+            "@context",
+            "@id",
+            "@type",
+            "@graph",
+            "@reverse",
+            "@included",
+            "@value",
+            "@list",
+            "@set",
+            "@language",
+            "@nest",
+            "@index",
+            "id",
+            "type",
+            "actor",
+            "object",
+            "to",
+            "cc",
+            "content",
+            "contentMap",
+            "name",
+            "published",
+            "tag",
+            "orderedItems",
+            "focalPoint",
+            "as:actor",
+            "_:b",
+            "https://www.w3.org/ns/activitystreams#object",
+            "",
         ]
     ),
     st.text(max_size=6),
@@ -925,10 +952,18 @@ def test_normalize_never_raises_anything_but_a_rejection(doc: Any) -> None:
 
 
 PLAIN_IRIS = st.sampled_from(
-    ["https://a.example/x", "https://b.example/users/bob", "https://a.example/y#main-key", "mailto:a@b.example", "urn:uuid:1"]
+    [
+        "https://a.example/x",
+        "https://b.example/users/bob",
+        "https://a.example/y#main-key",
+        "mailto:a@b.example",
+        "urn:uuid:1",
+    ]
 )
 ADDRESSES = st.one_of(PLAIN_IRIS, st.sampled_from([PUBLIC, "as:Public", "Public"]))
-TYPES = st.sampled_from(["Note", "Create", "Hashtag", "Emoji", "Mention", "Document", "Foo", "PropertyValue", "Collection"])
+TYPES = st.sampled_from(
+    ["Note", "Create", "Hashtag", "Emoji", "Mention", "Document", "Foo", "PropertyValue", "Collection"]
+)
 LITERALS = st.one_of(st.text(max_size=6), st.integers(0, 9), st.booleans(), st.sampled_from([0.5, 1.0]))
 
 
@@ -936,14 +971,43 @@ def _as_node(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, An
     iri = st.one_of(PLAIN_IRIS, children, st.lists(st.one_of(PLAIN_IRIS, children), max_size=3), st.none())
     address = st.one_of(ADDRESSES, st.lists(st.one_of(ADDRESSES, children), max_size=3), st.none())
     literal = st.one_of(LITERALS, st.lists(LITERALS, max_size=3), st.none(), children)
-    dated = st.one_of(st.just("2024-01-01T00:00:00Z"), st.integers(0, 9), st.lists(st.just("2024-01-01T00:00:00Z"), max_size=2))
+    dated = st.one_of(
+        st.just("2024-01-01T00:00:00Z"), st.integers(0, 9), st.lists(st.just("2024-01-01T00:00:00Z"), max_size=2)
+    )
     langs = st.dictionaries(st.sampled_from(["en", "de", "und", "to", "fr-ca", "EN"]), st.text(max_size=4), max_size=3)
     fields: dict[str, st.SearchStrategy[Any]] = {}
-    for key in ("actor", "object", "inReplyTo", "attributedTo", "url", "href", "tag", "attachment", "replies", "first", "featured", "publicKey", "owner", "items"):
+    for key in (
+        "actor",
+        "object",
+        "inReplyTo",
+        "attributedTo",
+        "url",
+        "href",
+        "tag",
+        "attachment",
+        "replies",
+        "first",
+        "featured",
+        "publicKey",
+        "owner",
+        "items",
+    ):
         fields[key] = iri
     for key in ("to", "cc", "bto", "audience"):
         fields[key] = address
-    for key in ("content", "name", "summary", "mediaType", "publicKeyPem", "value", "blurhash", "unknownTerm", "_misskey_content", "sensitive", "conversation"):
+    for key in (
+        "content",
+        "name",
+        "summary",
+        "mediaType",
+        "publicKeyPem",
+        "value",
+        "blurhash",
+        "unknownTerm",
+        "_misskey_content",
+        "sensitive",
+        "conversation",
+    ):
         fields[key] = literal
     for key in ("published", "updated", "width", "totalItems", "expires", "created"):
         fields[key] = dated
