@@ -160,6 +160,9 @@ EXTENSION_CONTEXT: Final[Mapping[str, Any]] = {
     # LitePub
     "litepub": "http://litepub.social/ns#",
     "directMessage": "litepub:directMessage",
+    # Atrium (federation/vocab.py): the exact audience of a post between Atrium nodes
+    "atrium": "https://atrium.example/ns#",
+    "audience_scope": "atrium:audienceScope",
 }
 
 #: The context every normalized document is compacted against (and is in the

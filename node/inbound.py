@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from federation import jsonld
 from federation.addresses import FetchError
 from federation.parsing import InvalidActivity, origin, parse_activity
 from federation.signatures import SignatureError, load_public_key_pem, parse_signature, verify_request
@@ -50,13 +51,20 @@ def _depth_ok(value: object, depth: int = 0) -> bool:
 
 
 def parse_body(body: bytes) -> object:
+    """The activity in one compacted ActivityStreams shape, whatever JSON-LD form it came in
+    (contexts from the bundle only, never fetched; unknown ones read by plain JSON shape)."""
     try:
         doc = json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise InvalidActivity("the body is not JSON") from exc
     if not _depth_ok(doc):
         raise InvalidActivity(f"the activity nests deeper than {MAX_DEPTH} levels")
-    return doc
+    if not isinstance(doc, dict):
+        raise InvalidActivity("an activity must be a JSON object")
+    try:
+        return jsonld.normalize(doc).document
+    except jsonld.JsonLdRejected as exc:
+        raise InvalidActivity(f"the activity is unusable JSON-LD: {exc}") from exc
 
 
 def check_origins(activity_type: str, actor: str, activity_id: str, obj: object) -> None:

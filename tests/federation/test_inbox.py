@@ -317,8 +317,11 @@ async def test_disabling_a_local_account_tells_its_remote_followers(node: Node, 
 
 
 async def test_a_peer_suspending_its_account_disables_it_here(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    # (as Mastodon sends it: `suspended` defined in the context, toot:suspended)
     doc = peer.actor_document("mallory") | {"suspended": True}
-    update = {"id": f"{peer.actor('mallory')}#updates/1", "type": "Update", "actor": peer.actor("mallory"), "object": doc}
+    doc["@context"] = [*doc["@context"], {"toot": "http://joinmastodon.org/ns#", "suspended": "toot:suspended"}]  # type: ignore[misc]
+    update = {"@context": doc.pop("@context"), "id": f"{peer.actor('mallory')}#updates/1", "type": "Update",
+              "actor": peer.actor("mallory"), "object": doc}
     assert (await peer.post(node.inbox, update, as_actor="mallory"))[0] == 202
     await node.process()
     mallory = await remote.actor_by_uri(node.ctx, peer.actor("mallory"), fetch=False)
