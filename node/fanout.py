@@ -9,18 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import BigInteger, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import insert_ignoring_conflicts
 from storage.models import Account, Follow, Post, TimelineEntry
 
 # Visibilities whose posts reach the author's local followers' home timelines.
 TO_FOLLOWERS = ("public", "unlisted", "followers", "organization", "local")
-
-
-def _insert(s: AsyncSession):  # type: ignore[no-untyped-def]
-    dialect = sqlite if s.bind.dialect.name == "sqlite" else postgresql
-    return dialect.insert(TimelineEntry)
 
 
 async def fan_out_home(
@@ -38,7 +33,7 @@ async def fan_out_home(
     if not followers:
         rows = rows[1:]
     if rows:
-        await s.execute(_insert(s).values(rows).on_conflict_do_nothing())
+        await s.execute(insert_ignoring_conflicts(s, TimelineEntry).values(rows))
     if followers and post.visibility in TO_FOLLOWERS:
         local_followers = (
             select(Follow.follower_id, literal(post.id, BigInteger), literal(post.account_id, BigInteger))
@@ -54,7 +49,6 @@ async def fan_out_home(
             already = select(TimelineEntry.account_id).where(TimelineEntry.post_id == post.reblog_of_id)
             local_followers = local_followers.where(Follow.follower_id.not_in(already))
         await s.execute(
-            _insert(s)
+            insert_ignoring_conflicts(s, TimelineEntry)
             .from_select(["account_id", "post_id", "author_id"], local_followers)
-            .on_conflict_do_nothing()
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import text
@@ -15,6 +14,7 @@ from node.fanout import fan_out_home
 from node.federate import queue_fanout
 from node.notifications import notify
 from node.visibility import VISIBILITIES, can_view
+from storage.db import insert_ignoring_conflicts
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
 from storage.models import Account, Follow, Mention, Post, PostEdit, PostTag, Tag, utcnow
@@ -46,11 +46,6 @@ def _check(ctx: NodeContext, body: str, summary: str) -> None:
         raise Invalid("a post cannot contain NUL characters")
 
 
-def _upsert_ignore(s: AsyncSession, table: type, rows: list[dict[str, object]]):  # type: ignore[no-untyped-def]
-    dialect = sqlite if s.bind.dialect.name == "sqlite" else postgresql
-    return dialect.insert(table).values(rows).on_conflict_do_nothing()
-
-
 async def _resolve_mentions(
     ctx: NodeContext, s: AsyncSession, refs: tuple[text.MentionRef, ...]
 ) -> dict[text.MentionRef, Account]:
@@ -78,14 +73,14 @@ def _render(ctx: NodeContext, body: str, mentioned: dict[text.MentionRef, Accoun
     return text.render(body, resolve_mention=resolve, tag_url=ctx.tag_url)
 
 
-async def _store_tags(s: AsyncSession, post_id: int, names: tuple[str, ...]) -> None:
+async def store_tags(s: AsyncSession, post_id: int, names: tuple[str, ...]) -> None:
     names = tuple(n[:255] for n in names[:30])
     if not names:
         return
-    await s.execute(_upsert_ignore(s, Tag, [{"id": new_id(), "name": n} for n in names]))
+    await s.execute(insert_ignoring_conflicts(s, Tag).values([{"id": new_id(), "name": n} for n in names]))
     tag_ids = (await s.scalars(select(Tag.id).where(Tag.name.in_(names)))).all()
     await s.execute(
-        _upsert_ignore(s, PostTag, [{"post_id": post_id, "tag_id": t} for t in tag_ids])
+        insert_ignoring_conflicts(s, PostTag).values([{"post_id": post_id, "tag_id": t} for t in tag_ids])
     )
 
 
@@ -182,7 +177,7 @@ async def create_post(ctx: NodeContext, author: Account, new: NewPost) -> Post:
             await s.execute(
                 insert(Mention), [{"post_id": post_id, "account_id": a} for a in mentioned_accounts]
             )
-        await _store_tags(s, post_id, parsed.tags)
+        await store_tags(s, post_id, parsed.tags)
         if parent is not None:
             await s.execute(
                 update(Post).where(Post.id == parent.id).values(replies_count=Post.replies_count + 1)
@@ -236,7 +231,7 @@ async def edit_post(
             for account in added.values():
                 await notify(s, account, "mention", editor.id, post.id)
         await s.execute(delete(PostTag).where(PostTag.post_id == post.id))
-        await _store_tags(s, post.id, parsed.tags)
+        await store_tags(s, post.id, parsed.tags)
         post.source = new_text
         post.content_html = _render(ctx, new_text, mentioned)
         if summary is not None:

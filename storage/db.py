@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -112,3 +113,10 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+
+def insert_ignoring_conflicts(s: AsyncSession, model: type) -> Any:
+    """`INSERT … ON CONFLICT DO NOTHING` for the session's engine (SQLite or PostgreSQL):
+    idempotent writes without a read first."""
+    dialect = sqlite if s.bind.dialect.name == "sqlite" else postgresql
+    return dialect.insert(model).on_conflict_do_nothing()

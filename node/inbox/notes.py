@@ -14,7 +14,7 @@ from node.context import NodeContext
 from node.fanout import fan_out_home
 from node.inbox.follows import local_username
 from node.notifications import notify
-from node.posts import _store_tags
+from node.posts import store_tags
 from storage.errors import AtriumError, Forbidden
 from storage.models import Account, Follow, Mention, Post, PostEdit, PostTag, Tombstone, utcnow
 
@@ -132,7 +132,7 @@ async def store_note(
         post.thread_id = (parent.thread_id or parent.id) if parent else post.id
         if mentioned:
             await s.execute(insert(Mention), [{"post_id": post.id, "account_id": a.id} for a in mentioned])
-        await _store_tags(s, post.id, note.hashtags)
+        await store_tags(s, post.id, note.hashtags)
         if parent is not None:
             await s.execute(update(Post).where(Post.id == parent.id).values(replies_count=Post.replies_count + 1))
         if not notify_people:
@@ -174,7 +174,7 @@ async def on_update(ctx: NodeContext, activity: IncomingActivity, actor: Account
         post.sensitive = note.sensitive
         post.edited_at = note.updated or utcnow()
         await s.execute(delete(PostTag).where(PostTag.post_id == post.id))
-        await _store_tags(s, post.id, note.hashtags)
+        await store_tags(s, post.id, note.hashtags)
     return "done"
 
 

@@ -105,10 +105,10 @@ async def test_limited_peers_stay_out_of_shared_timelines(db, alice: Account, ma
         b = Post(account_id=quiet.id, local=False, visibility="public", content_html="<p>#news quiet</p>", uri="https://quiet.test/1")
         s.add_all([a, b])
         await s.flush()
-        from node.posts import _store_tags
+        from node.posts import store_tags
 
-        await _store_tags(s, a.id, ("news",))
-        await _store_tags(s, b.id, ("news",))
+        await store_tags(s, a.id, ("news",))
+        await store_tags(s, b.id, ("news",))
     # Then the federated and hashtag timelines show the public peer's post only
     assert await ids(await timelines.federated(ctx, alice, Page())) == [a.id]
     assert await ids(await timelines.hashtag(ctx, alice, "news", Page())) == [a.id]
