@@ -31,7 +31,10 @@ import time.
       Data signature.
 
   Before any of that, documents deeper than :data:`MAX_DEPTH` or with more than
-  :data:`MAX_NODES` JSON values are refused with :class:`JsonLdRejected`.
+  :data:`MAX_NODES` JSON values are refused with :class:`JsonLdRejected`, and a
+  document the fast path declines goes to pyld only if it holds at most
+  :data:`MAX_FULL_NODES` values (pyld's cost grows steeply with size); larger
+  ones take the plain path.
 """
 
 from __future__ import annotations
@@ -40,13 +43,13 @@ import copy
 import json
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple, TypeVar
 
-from cachetools import LRUCache  # a dependency of pyld itself
 from pyld import jsonld as _pyld
 from pyld.context_resolver import ContextResolver
 from pyld.documentloader.base import RemoteDocument
@@ -57,6 +60,7 @@ __all__ = [
     "COMPACTION_CONTEXT",
     "EXTENSION_CONTEXT",
     "MAX_DEPTH",
+    "MAX_FULL_NODES",
     "MAX_NODES",
     "PUBLIC",
     "SECURITY_V1_CONTEXT_URL",
@@ -85,6 +89,10 @@ ADDRESSING: Final = ("to", "cc", "bto", "bcc", "audience")
 
 MAX_DEPTH: Final = 32
 MAX_NODES: Final = 10_000
+#: pyld spends about a millisecond per IRI value (it scans every term for a
+#: compact IRI), so larger documents that the fast path declines are handled by
+#: their plain JSON shape (untrusted) rather than by pyld.
+MAX_FULL_NODES: Final = 2_000
 
 PathName = Literal["fast", "full", "plain"]
 
@@ -233,6 +241,31 @@ class NormalizedActivity:
 # --------------------------------------------------------------------------- #
 
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class _LRU(OrderedDict[_K, _V]):
+    """A small bounded mapping (the ``get``/``[]=`` that pyld's resolver uses)."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def get(self, key: _K, default: Any = None) -> Any:  # type: ignore[override]
+        try:
+            self.move_to_end(key)
+        except KeyError:
+            return default
+        return self[key]
+
+    def __setitem__(self, key: _K, value: _V) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.maxsize:
+            self.popitem(last=False)
+
+
 @cache
 def _documents() -> Mapping[str, Path]:
     return {**BUNDLED_CONTEXTS, **PROJECT_CONTEXTS}
@@ -289,7 +322,7 @@ def install() -> None:
 
 # Processed contexts are cached here rather than in pyld's process-wide cache,
 # so nothing another pyld user loads can leak into our resolution.
-_RESOLVED_CONTEXTS: LRUCache[str, Any] = LRUCache(maxsize=128)
+_RESOLVED_CONTEXTS: _LRU[str, Any] = _LRU(maxsize=128)
 _PYLD_LOCK = threading.Lock()
 
 
@@ -315,8 +348,11 @@ def _pyld_options(doc: Mapping[str, Any]) -> dict[str, Any]:
 _SCALARS: Final = frozenset({str, int, bool, type(None)})
 
 
-def _check_limits(doc: object) -> None:
-    """Refuse non-JSON, too deep or too big input, iteratively (no recursion)."""
+def _check_limits(doc: object) -> int:
+    """Refuse non-JSON, too deep or too big input, iteratively (no recursion).
+
+    Returns the number of JSON values in the document.
+    """
     if not isinstance(doc, dict):
         raise JsonLdRejected("an activity must be a JSON object")
     scalars = _SCALARS
@@ -346,6 +382,7 @@ def _check_limits(doc: object) -> None:
                 raise JsonLdRejected(f"not a JSON value: {type(value).__name__}")
         if nodes > MAX_NODES:
             raise JsonLdRejected(f"more than {MAX_NODES} JSON values")
+    return nodes
 
 
 # --------------------------------------------------------------------------- #
@@ -529,7 +566,7 @@ def _freeze(value: Any, budget: list[int]) -> Any:
 
 # Memoised verdicts on @context values, keyed by their exact JSON form. Only
 # small contexts are remembered, so hostile documents cannot fill memory.
-_FAST_DEFS_CACHE: LRUCache[Any, _Defs | str] = LRUCache(maxsize=256)
+_FAST_DEFS_CACHE: _LRU[Any, _Defs | str] = _LRU(maxsize=256)
 _FAST_DEFS_CACHEABLE: Final = 512  # JSON values in the @context
 _FAST_DEFS_LOCK = threading.Lock()
 
@@ -835,10 +872,11 @@ def normalize(doc: dict[str, Any], *, prefer_fast: bool = True) -> NormalizedAct
     Raises :class:`JsonLdRejected` (a ``ValueError``) for documents that are not
     JSON objects, are nested deeper than :data:`MAX_DEPTH` or hold more than
     :data:`MAX_NODES` values. Never raises for an unknown or broken context:
-    such documents take the ``plain`` path with ``trusted_context=False``.
-    ``prefer_fast=False`` skips the fast path (benchmarks, cross-checks).
+    such documents take the ``plain`` path with ``trusted_context=False``, as do
+    documents the fast path declines that hold more than :data:`MAX_FULL_NODES`
+    values. ``prefer_fast=False`` skips the fast path (benchmarks, cross-checks).
     """
-    _check_limits(doc)
+    nodes = _check_limits(doc)
     entries = _context_entries(doc)
     unknown = _unknown_urls(entries)
     if unknown:
@@ -859,6 +897,8 @@ def normalize(doc: dict[str, Any], *, prefer_fast: bool = True) -> NormalizedAct
             )
     else:
         reason = "fast path not requested"
+    if nodes > MAX_FULL_NODES:
+        return _plain(doc, f"{reason}; too large for the full JSON-LD processor ({nodes} values)")
     try:
         compacted = _full(doc)
     except Exception as exc:  # pyld raises many types on hostile input
