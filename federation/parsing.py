@@ -38,6 +38,17 @@ def origin(uri: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
+def web_url(value: str | None) -> str | None:
+    """A link a page may show: http(s) only, so a peer cannot plant `javascript:` URLs."""
+    if value is None or len(value) > 2048:
+        return None
+    try:
+        origin(value)
+    except InvalidActivity:
+        return None
+    return value
+
+
 def host_of(uri: str) -> str:
     """The domain (with a non-default port) of a URI, as the policy compares domains."""
     return origin(uri).split("://", 1)[1]
@@ -175,7 +186,7 @@ def ap_to_post(doc: object) -> IncomingNote:
         content_html=content,
         summary=summary[:2000],
         sensitive=bool(doc.get("sensitive")) or bool(summary),
-        url=url_str,
+        url=web_url(url_str),
         in_reply_to=id_of(doc.get("inReplyTo")),
         to=tuple(x for x in as_list(doc.get("to")) if isinstance(x, str)),
         cc=tuple(x for x in as_list(doc.get("cc")) if isinstance(x, str)),
@@ -260,7 +271,7 @@ def parse_actor(doc: object) -> IncomingActor:
         username=username,
         name=name[:255] if isinstance(name, str) else username,
         summary_html=summary[:10_000] if isinstance(summary, str) else "",
-        url=url if isinstance(url, str) else None,
+        url=web_url(url if isinstance(url, str) else None),
         inbox=inbox,
         shared_inbox=shared,
         outbox=same_origin("outbox"),

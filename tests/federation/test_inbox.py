@@ -326,3 +326,11 @@ async def test_a_peer_suspending_its_account_disables_it_here(node: Node, peer: 
     await node.process()
     mallory = await remote.actor_by_uri(node.ctx, peer.actor("mallory"), fetch=False)
     assert mallory.disabled
+
+
+async def test_a_planted_javascript_url_is_not_kept(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+    note = peer.note("mallory", 40, "click me", url="javascript:alert(document.cookie)")
+    await peer.post(node.inbox, peer.create("mallory", note), as_actor="mallory")
+    await node.process()
+    stored = await node.post(str(note["id"]))
+    assert stored is not None and stored.url == note["id"]
