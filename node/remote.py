@@ -16,6 +16,7 @@ from federation.fetch import FetchBudget, Fetcher
 from federation.parsing import IncomingActor, InvalidActivity, host_of, origin, parse_actor
 from node.context import NodeContext
 from node.domains import canonical_domain
+from node.sanitize import sanitize_html
 from storage.errors import AtriumError, Invalid, NotFound
 from storage.models import Account, utcnow
 
@@ -57,7 +58,7 @@ async def upsert_actor(ctx: NodeContext, actor: IncomingActor) -> Account:
         account.actor_uri = actor.id
         account.username = actor.username[:64]
         account.display_name = actor.name[:255]
-        account.bio = actor.summary_html
+        account.bio = sanitize_html(actor.summary_html)  # remote HTML never reaches a page raw
         account.url = actor.url
         account.inbox_uri = actor.inbox
         account.shared_inbox_uri = actor.shared_inbox

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from federation.addresses import AddressPolicy, make_session
 from federation.fetch import Fetcher
+from federation.parsing import parse_actor
 from federation.vocab import PUBLIC
 from node import remote
 from node.context import NodeContext
@@ -334,3 +335,9 @@ async def test_a_planted_javascript_url_is_not_kept(node: Node, peer: FakePeer, 
     await node.process()
     stored = await node.post(str(note["id"]))
     assert stored is not None and stored.url == note["id"]
+
+
+async def test_a_remote_bio_is_sanitised(node: Node, peer: FakePeer) -> None:
+    doc = peer.actor_document("eve") | {"summary": '<p>hi<script>steal()</script><img src=x onerror="y()"></p>'}
+    account = await remote.upsert_actor(node.ctx, parse_actor(doc))
+    assert "<script" not in account.bio and "onerror" not in account.bio and "hi" in account.bio
