@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.context import NodeContext
-from web import activitypub, nodeinfo, wellknown
+from web import activitypub, api, nodeinfo, wellknown
 from web.errors import error_middleware
 from web.keys import CTX
 
@@ -16,4 +16,5 @@ def create_app(ctx: NodeContext, *, client_max_size: int = 1024 * 1024) -> web.A
     nodeinfo.setup(app)
     wellknown.setup(app)
     activitypub.setup(app)
+    api.setup(app)
     return app

@@ -1,0 +1,54 @@
+"""The instance description (v1 and v2) and the empty start-up endpoints clients call first."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node import stats
+from web.api import serializers
+from web.api.auth import ctx_of, require_user
+
+PREFERENCES = {
+    "posting:default:visibility": "public",
+    "posting:default:sensitive": False,
+    "posting:default:language": None,
+    "reading:expand:media": "default",
+    "reading:expand:spoilers": False,
+}
+
+
+async def instance_v1(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    return web.json_response(serializers.instance_v1(ctx, await stats.usage(ctx)))
+
+
+async def instance_v2(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    return web.json_response(serializers.instance_v2(ctx, await stats.usage(ctx)))
+
+
+async def public_empty_list(request: web.Request) -> web.Response:
+    return web.json_response([])
+
+
+def _empty(body: object, *scopes: str):  # type: ignore[no-untyped-def]
+    async def handler(request: web.Request) -> web.Response:
+        await require_user(request, *scopes)
+        return web.json_response(body)
+
+    return handler
+
+
+def setup(app: web.Application) -> None:
+    for path in ("/api/v1/instance", "/api/v1/instance/"):
+        app.router.add_get(path, instance_v1)
+    for path in ("/api/v2/instance", "/api/v2/instance/"):
+        app.router.add_get(path, instance_v2)
+    app.router.add_get("/api/v1/custom_emojis", public_empty_list)
+    app.router.add_get("/api/v1/instance/rules", public_empty_list)
+    app.router.add_get("/api/v1/announcements", _empty([], "read"))
+    app.router.add_get("/api/v1/filters", _empty([], "read:filters"))
+    app.router.add_get("/api/v2/filters", _empty([], "read:filters"))
+    app.router.add_get("/api/v1/lists", _empty([], "read:lists"))
+    app.router.add_get("/api/v1/markers", _empty({}, "read:statuses"))
+    app.router.add_get("/api/v1/preferences", _empty(PREFERENCES, "read:accounts"))

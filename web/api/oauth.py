@@ -1,0 +1,204 @@
+"""OAuth 2 endpoints: app registration, the authorize page, token, revoke, server metadata.
+
+Until the web UI has its own sign-in, the authorize page asks for the username (or email)
+and password on the consent form itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from typing import Any
+
+from aiohttp import web
+from yarl import URL
+
+from node import accounts, oauth
+from storage.errors import AtriumError
+from web.api import serializers
+from web.api.auth import Params, ctx_of, params, text_param
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    "Cache-Control": "no-store",
+}
+AUTHORIZE_FIELDS = ("client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method")
+
+
+def _oauth_error(exc: AtriumError) -> web.Response:
+    code = exc.code if isinstance(exc, oauth.OAuthError) else "invalid_request"
+    return web.json_response(
+        {"error": code, "error_description": exc.reason}, status=exc.status, headers=NO_STORE
+    )
+
+
+async def create_app(request: web.Request) -> web.Response:
+    p = await params(request)
+    uris = p.get("redirect_uris")
+    raw_uris = "\n".join(uris) if isinstance(uris, list) else str(uris or "")
+    registered = await oauth.register_app(
+        ctx_of(request),
+        str(p.get("client_name") or ""),
+        raw_uris,
+        text_param(p, "scopes"),
+        text_param(p, "website"),
+    )
+    return web.json_response(serializers.application(registered.app, registered.client_secret))
+
+
+def _client_credentials(request: web.Request, p: Params) -> tuple[str | None, str | None]:
+    """From HTTP Basic (client_secret_basic) or the body (client_secret_post)."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(header[6:].strip()).decode()
+        except ValueError:
+            decoded = ""
+        client_id, _, secret = decoded.partition(":")
+        return client_id or None, secret or None
+    return text_param(p, "client_id"), text_param(p, "client_secret")
+
+
+async def token(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    try:
+        p = await params(request)
+        client_id, secret = _client_credentials(request, p)
+        grant_type = text_param(p, "grant_type")
+        scope = text_param(p, "scope")
+        if grant_type == "authorization_code":
+            issued = await oauth.code_grant(
+                ctx, client_id, secret, text_param(p, "code") or "", text_param(p, "redirect_uri"),
+                text_param(p, "code_verifier"),
+            )
+        elif grant_type in ("password", "client_credentials", "refresh_token"):
+            app = await oauth.authenticate_app(ctx, client_id, secret)
+            if grant_type == "password":
+                issued = await oauth.password_grant(
+                    ctx, app, text_param(p, "username") or "", text_param(p, "password") or "", scope
+                )
+            elif grant_type == "client_credentials":
+                issued = await oauth.client_credentials_grant(ctx, app, scope)
+            else:
+                issued = await oauth.refresh_grant(ctx, app, text_param(p, "refresh_token") or "", scope)
+        else:
+            raise oauth.OAuthError("unsupported_grant_type", f"unsupported grant_type {grant_type!r}")
+    except AtriumError as exc:
+        return _oauth_error(exc)
+    return web.json_response(serializers.token(issued), headers=NO_STORE)
+
+
+async def revoke(request: web.Request) -> web.Response:
+    try:
+        p = await params(request)
+        client_id, secret = _client_credentials(request, p)
+        app = await oauth.authenticate_app(ctx_of(request), client_id, secret)
+        await oauth.revoke(ctx_of(request), app, text_param(p, "token") or "")
+    except AtriumError as exc:
+        return _oauth_error(exc)
+    return web.json_response({})
+
+
+def _page(title: str, body: str, status: int = 200) -> web.Response:
+    doc = (
+        "<!doctype html><html><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width">'
+        f"<title>{html.escape(title)}</title></head>"
+        '<body style="font-family:sans-serif;max-width:32em;margin:2em auto">'
+        f"<h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+    return web.Response(text=doc, content_type="text/html", status=status, headers=PAGE_HEADERS)
+
+
+def _consent_form(app_name: str, scopes: str, fields: dict[str, str], error: str | None) -> str:
+    hidden = "".join(
+        f'<input type=hidden name="{k}" value="{html.escape(v, quote=True)}">' for k, v in fields.items() if v
+    )
+    problem = f'<p role=alert style="color:#b00">{html.escape(error)}</p>' if error else ""
+    return (
+        f"<p><strong>{html.escape(app_name)}</strong> asks to use your account with these "
+        f"permissions: <code>{html.escape(scopes)}</code>.</p>{problem}"
+        f'<form method=post action="/oauth/authorize">{hidden}'
+        '<p><label>Username or email<br><input name=username autocomplete=username required></label></p>'
+        '<p><label>Password<br><input name=password type=password '
+        'autocomplete=current-password required></label></p>'
+        "<p><button type=submit>Authorize</button></p></form>"
+    )
+
+
+async def _authorize_request(request: web.Request, p: Params) -> tuple[Any, dict[str, str]]:
+    fields = {k: text_param(p, k) or "" for k in AUTHORIZE_FIELDS}
+    if (text_param(p, "response_type") or "code") != "code":
+        raise oauth.OAuthError("unsupported_response_type", "only response_type=code is supported")
+    app = await oauth.find_app(ctx_of(request), fields["client_id"])
+    oauth.check_redirect(app, fields["redirect_uri"])
+    fields["scope"] = " ".join(sorted(oauth.parse_scopes(fields["scope"] or None, default=app.scopes)))
+    return app, fields
+
+
+async def authorize_page(request: web.Request) -> web.Response:
+    try:
+        app, fields = await _authorize_request(request, dict(request.query))
+    except AtriumError as exc:
+        return _page("Authorization failed", f"<p>{html.escape(exc.reason)}</p>", exc.status)
+    return _page("Authorize an app", _consent_form(app.name, fields["scope"], fields, None))
+
+
+async def authorize(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    p = await params(request)
+    try:
+        app, fields = await _authorize_request(request, p)
+    except AtriumError as exc:
+        return _page("Authorization failed", f"<p>{html.escape(exc.reason)}</p>", exc.status)
+    try:
+        account = await accounts.authenticate(ctx, text_param(p, "username") or "", text_param(p, "password") or "")
+        code = await oauth.create_code(
+            ctx, app, account, fields["redirect_uri"], fields["scope"],
+            fields["code_challenge"] or None, fields["code_challenge_method"] or None,
+        )
+    except AtriumError as exc:
+        form = _consent_form(app.name, fields["scope"], fields, exc.reason)
+        return _page("Authorize an app", form, 401 if exc.status == 401 else exc.status)
+    if fields["redirect_uri"] == oauth.OOB:
+        return _page(
+            "Authorization code",
+            "<p>Copy this code into the app:</p>"
+            f'<p><input readonly size=50 value="{html.escape(code, quote=True)}"></p>',
+        )
+    target = URL(fields["redirect_uri"])
+    query = [*target.query.items(), ("code", code)]
+    if fields["state"]:
+        query.append(("state", fields["state"]))
+    raise web.HTTPFound(str(target.with_query(query)), headers={"Cache-Control": "no-store"})
+
+
+async def server_metadata(request: web.Request) -> web.Response:
+    base = ctx_of(request).base_url
+    return web.json_response(
+        {
+            "issuer": f"{base}/",
+            "service_documentation": "https://docs.joinmastodon.org/",
+            "authorization_endpoint": f"{base}/oauth/authorize",
+            "token_endpoint": f"{base}/oauth/token",
+            "revocation_endpoint": f"{base}/oauth/revoke",
+            "app_registration_endpoint": f"{base}/api/v1/apps",
+            "scopes_supported": list(oauth.SUPPORTED_SCOPES),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "password", "client_credentials", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        }
+    )
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/api/v1/apps", create_app)
+    app.router.add_get("/oauth/authorize", authorize_page)
+    app.router.add_post("/oauth/authorize", authorize)
+    app.router.add_post("/oauth/token", token)
+    app.router.add_post("/oauth/revoke", revoke)
+    app.router.add_get("/.well-known/oauth-authorization-server", server_metadata)

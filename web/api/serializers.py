@@ -1,0 +1,266 @@
+"""Mastodon JSON entities from node objects: pure converters, no I/O.
+
+Visibility keeps Mastodon's four values (`followers` reads as `private`; `organization` and
+`local` as `unlisted`), with Atrium's own in `atrium_visibility` and `local_only` for posts
+that never leave the node.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from node import oauth
+from node.context import NodeContext
+from node.post_views import PostExtras
+from node.stats import Usage
+from node.version import VERSION
+from node.visibility import VISIBILITIES
+from storage.models import Account, Notification, OAuthApp, Post
+
+JSON = dict[str, Any]
+MASTODON_VERSION = "4.3.0"
+TO_MASTODON = {
+    "public": "public",
+    "unlisted": "unlisted",
+    "followers": "private",
+    "direct": "direct",
+    "organization": "unlisted",
+    "local": "unlisted",
+}
+NOTIFICATION_TYPES = {
+    "follow": "follow",
+    "follow_request": "follow_request",
+    "mention": "mention",
+    "reply": "mention",
+    "like": "favourite",
+    "boost": "reblog",
+}
+
+
+def timestamp(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def version_string() -> str:
+    return f"{MASTODON_VERSION} (compatible; Atrium {VERSION})"
+
+
+def _avatar(ctx: NodeContext) -> str:
+    return f"{ctx.base_url}/avatars/original/missing.png"
+
+
+def account(ctx: NodeContext, a: Account) -> JSON:
+    local = a.domain is None
+    url = ctx.profile_url(a.username) if local else (a.url or a.actor_uri or "")
+    return {
+        "id": str(a.id),
+        "username": a.username,
+        "acct": a.acct(),
+        "display_name": a.display_name,
+        "locked": a.locked,
+        "bot": False,
+        "discoverable": None,
+        "indexable": False,
+        "group": False,
+        "created_at": timestamp(a.created_at),
+        "note": a.bio,
+        "url": url,
+        "uri": ctx.actor_uri(a.username) if local else (a.actor_uri or url),
+        "avatar": _avatar(ctx),
+        "avatar_static": _avatar(ctx),
+        "header": "",
+        "header_static": "",
+        "followers_count": 0,
+        "following_count": 0,
+        "statuses_count": 0,
+        "last_status_at": None,
+        "hide_collections": None,
+        "noindex": False,
+        "suspended": a.disabled or None,
+        "emojis": [],
+        "fields": [],
+        "roles": [],
+    }
+
+
+def credential_account(ctx: NodeContext, a: Account) -> JSON:
+    """The signed-in user's own account, with `source` (what they typed) and `role`."""
+    return {
+        **account(ctx, a),
+        "source": {
+            "privacy": "public",
+            "sensitive": False,
+            "language": None,
+            "note": a.bio,
+            "fields": [],
+            "follow_requests_count": 0,
+            "hide_collections": False,
+            "discoverable": None,
+            "indexable": False,
+            "attribution_domains": [],
+        },
+        "role": {"id": a.role, "name": a.role, "permissions": "0", "color": "", "highlighted": False},
+    }
+
+
+def mention(ctx: NodeContext, a: Account) -> JSON:
+    full = account(ctx, a)
+    return {"id": full["id"], "username": a.username, "acct": a.acct(), "url": full["url"]}
+
+
+def status(
+    ctx: NodeContext,
+    post: Post,
+    extras: PostExtras | None = None,
+    *,
+    reblog: JSON | None = None,
+    with_source: bool = False,
+) -> JSON:
+    extras = extras or PostExtras()
+    out: JSON = {
+        "id": str(post.id),
+        "uri": post.uri or "",
+        "url": post.url,
+        "created_at": timestamp(post.created_at),
+        "edited_at": timestamp(post.edited_at),
+        "account": account(ctx, post.account),
+        "content": "" if reblog is not None else post.content_html,
+        "visibility": TO_MASTODON.get(post.visibility, "unlisted"),
+        "atrium_visibility": post.visibility,
+        "local_only": post.visibility == "local",
+        "sensitive": post.sensitive,
+        "spoiler_text": post.summary,
+        "language": post.language,
+        "in_reply_to_id": str(post.in_reply_to_id) if post.in_reply_to_id else None,
+        "in_reply_to_account_id": str(post.in_reply_to_account_id) if post.in_reply_to_account_id else None,
+        "replies_count": post.replies_count,
+        "reblogs_count": post.boosts_count,
+        "favourites_count": post.likes_count,
+        "favourited": post.id in extras.liked,
+        "reblogged": post.id in extras.boosted,
+        "muted": False,
+        "bookmarked": False,
+        "pinned": False,
+        "reblog": reblog,
+        "application": None,
+        "media_attachments": [],
+        "mentions": [mention(ctx, a) for a in extras.mentions.get(post.id, [])],
+        "tags": [{"name": n, "url": ctx.tag_url(n)} for n in sorted(extras.tags.get(post.id, []))],
+        "emojis": [],
+        "card": None,
+        "poll": None,
+        "filtered": [],
+    }
+    if with_source:
+        out["text"] = post.source
+    return out
+
+
+def notification(ctx: NodeContext, n: Notification, from_account: Account, status_json: JSON | None) -> JSON:
+    return {
+        "id": str(n.id),
+        "type": NOTIFICATION_TYPES.get(n.type, n.type),
+        "created_at": timestamp(n.created_at),
+        "group_key": f"ungrouped-{n.id}",
+        "account": account(ctx, from_account),
+        "status": status_json,
+    }
+
+
+def application(app: OAuthApp, client_secret: str | None = None) -> JSON:
+    uris = app.redirect_uris.split("\n")
+    out: JSON = {
+        "id": str(app.id),
+        "name": app.name,
+        "website": app.website,
+        "scopes": app.scopes.split(),
+        "redirect_uri": "\n".join(uris),
+        "redirect_uris": uris,
+        "vapid_key": "",
+    }
+    if client_secret is not None:
+        out |= {"client_id": app.client_id, "client_secret": client_secret, "client_secret_expires_at": 0}
+    return out
+
+
+def token(issued: oauth.IssuedToken) -> JSON:
+    out: JSON = {
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "scope": issued.scope,
+        "created_at": int(issued.created_at.timestamp()),
+    }
+    if issued.refresh_token:
+        out["refresh_token"] = issued.refresh_token
+    return out
+
+
+def _configuration(ctx: NodeContext) -> JSON:
+    return {
+        "urls": {"streaming": None, "status": None},
+        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+        "statuses": {
+            "max_characters": ctx.max_post_chars,
+            "max_media_attachments": 0,
+            "characters_reserved_per_url": 23,
+        },
+        "media_attachments": {
+            "supported_mime_types": [],
+            "image_size_limit": 0,
+            "image_matrix_limit": 0,
+            "video_size_limit": 0,
+            "video_frame_rate_limit": 0,
+            "video_matrix_limit": 0,
+        },
+        "polls": {
+            "max_options": 0,
+            "max_characters_per_option": 0,
+            "min_expiration": 0,
+            "max_expiration": 0,
+        },
+        "translation": {"enabled": False},
+        "atrium": {"visibilities": list(VISIBILITIES)},
+    }
+
+
+def instance_v2(ctx: NodeContext, usage: Usage) -> JSON:
+    return {
+        "domain": ctx.domain,
+        "title": ctx.domain,
+        "version": version_string(),
+        "source_url": "https://atrium.example/",
+        "description": "An Atrium node: a federated social server for organisations.",
+        "usage": {"users": {"active_month": usage.active_month}},
+        "thumbnail": {"url": _avatar(ctx)},
+        "icon": [],
+        "languages": [],
+        "configuration": _configuration(ctx),
+        "registrations": {"enabled": False, "approval_required": True, "message": None, "url": None},
+        "api_versions": {"mastodon": 2},
+        "contact": {"email": "", "account": None},
+        "rules": [],
+    }
+
+
+def instance_v1(ctx: NodeContext, usage: Usage) -> JSON:
+    return {
+        "uri": ctx.domain,
+        "title": ctx.domain,
+        "short_description": "An Atrium node.",
+        "description": "An Atrium node: a federated social server for organisations.",
+        "email": "",
+        "version": version_string(),
+        "urls": {"streaming_api": None},
+        "stats": {"user_count": usage.users, "status_count": usage.local_posts, "domain_count": 0},
+        "thumbnail": _avatar(ctx),
+        "languages": [],
+        "registrations": False,
+        "approval_required": True,
+        "invites_enabled": False,
+        "configuration": _configuration(ctx),
+        "contact_account": None,
+        "rules": [],
+    }

@@ -1,0 +1,37 @@
+"""Home and public timelines, paged by id with Mastodon's Link header."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node import timelines
+from web.api.auth import ctx_of, link_header, optional_user, page_of, require_user
+from web.api.statuses import render_many
+
+TRUE = ("true", "1")
+
+
+async def home(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    viewer = await require_user(request, "read:statuses")
+    items = await timelines.home(ctx, viewer, page_of(request))
+    body = await render_many(ctx, viewer, items)
+    return web.json_response(body, headers=link_header(request, [p.id for p in items]))
+
+
+async def public(request: web.Request) -> web.Response:
+    """`local=true`: posts written here (with the inward ones for local users); else federated."""
+    ctx = ctx_of(request)
+    viewer = await optional_user(request, "read:statuses")
+    page = page_of(request)
+    if request.query.get("local", "").lower() in TRUE:
+        items = await timelines.local(ctx, viewer, page)
+    else:
+        items = await timelines.federated(ctx, viewer, page)
+    body = await render_many(ctx, viewer, items)
+    return web.json_response(body, headers=link_header(request, [p.id for p in items]))
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/v1/timelines/home", home)
+    app.router.add_get("/api/v1/timelines/public", public)
