@@ -1,0 +1,218 @@
+"""Outbound: signed deliveries per second, and 10k-follower fan-outs, through the node's own
+`fanout` and `deliver` jobs (node.outbox, node.delivery, JobWorker as `atrium serve` runs it)
+to the sink process on the other core, which verifies and counts every delivery.
+
+Ceiling, measured in the same run on the same core: the RSA-2048 signing rate and the raw
+HTTP POST rate of one pre-signed request to the same sink; a delivery needs one of each, so
+the ceiling is 1 / (1/sign + 1/post).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+
+import aiohttp
+from sqlalchemy import insert, select
+
+from benchmarks.common import Databases, Result, rate_for
+from federation.addresses import AddressPolicy, make_session
+from federation.keys import load_private_key
+from federation.signatures import sign_request
+from federation.vocab import AP_CONTENT_TYPE
+from node import accounts, peers
+from node.actors import key_id
+from node.context import NodeContext
+from node.delivery import handle_delivery
+from node.federate import FANOUT
+from node.outbox import DELIVER, handle_fanout
+from node.policy import Policy
+from node.workers import JobWorker
+from storage import jobs
+from storage.ids import new_id
+from storage.models import Account, Follow, Job, Post
+
+DOMAIN = "bench.atrium.test"
+BODY = {
+    "@context": "https://www.w3.org/ns/activitystreams",
+    "type": "Create",
+    "actor": f"https://{DOMAIN}/users/author",
+    "object": {"type": "Note", "content": "<p>" + "benchmark text " * 20 + "</p>"},
+}
+
+
+@dataclass
+class SinkInfo:
+    ports: list[int]
+    control: int
+
+    def inbox(self, i: int) -> str:
+        return f"http://127.0.0.1:{self.ports[i % len(self.ports)]}/inbox"
+
+    def domain(self, i: int) -> str:
+        return f"127.0.0.1:{self.ports[i % len(self.ports)]}"
+
+    async def call(self, method: str, path: str, data: object = None) -> dict:
+        async with aiohttp.ClientSession() as s, s.request(method, f"http://127.0.0.1:{self.control}{path}", json=data) as r:
+            return await r.json()
+
+
+class Outbound:
+    def __init__(self, dbs: Databases, engine: str, sink: SinkInfo) -> None:
+        self.dbs, self.engine, self.sink = dbs, engine, sink
+
+    async def __aenter__(self) -> Outbound:
+        self.db = await self.dbs.make(self.engine)
+        self.session = make_session(AddressPolicy(allow_loopback=True, allow_http=True))
+        policy = Policy(mode="open", default_trust="public")
+        self.ctx = NodeContext(db=self.db, domain=DOMAIN, policy=lambda: policy, session=self.session)
+        async with self.db.session() as s:
+            author = Account(username="author", domain=None)
+            s.add(author)
+        self.author = await accounts.ensure_keys(self.ctx, author.id)
+        self.key_id = key_id(self.ctx, self.author)
+        self.private_key = load_private_key(self.author.private_key_pem or "")
+        await self.sink.call("POST", "/keys", {self.key_id: self.author.public_key_pem})
+        # The sink's domains are known peers already (steady state). This also sidesteps a race
+        # in node.peers: concurrent first deliveries to one new domain both INSERT its `peers`
+        # row; on PostgreSQL one fails with a unique violation and its job is retried (re-sent).
+        for i in range(len(self.sink.ports)):
+            await peers.record_success(self.db, self.sink.domain(i))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.close()
+        await self.db.dispose()
+
+    def worker(self) -> JobWorker:
+        # As `atrium serve` runs it (atrium.server): deliveries of a batch concurrently.
+        return JobWorker(
+            self.db,
+            {FANOUT: lambda job: handle_fanout(self.ctx, job), DELIVER: lambda job: handle_delivery(self.ctx, job)},
+            idle_sleep=0.2,
+            concurrent=frozenset({DELIVER}),
+        )
+
+    async def drain(self) -> None:
+        worker = self.worker()
+        while await worker.run_once():
+            pass
+        async with self.db.reader() as s:
+            left = (await s.scalars(select(Job).where(Job.status != "done"))).all()
+        if left:
+            why = sorted({f"{j.queue}: {j.status}: {j.last_error}" for j in left})[:5]
+            raise RuntimeError(f"{len(left)} jobs were not done after the benchmark ({self.engine}): {why}")
+
+    # ---------------------------------------------------------------- ceilings
+
+    def sign_rate(self, seconds: float) -> float:
+        body = json.dumps(BODY).encode()
+        url = self.sink.inbox(0)
+        return rate_for(
+            lambda: sign_request("POST", url, {"Content-Type": AP_CONTENT_TYPE}, body, self.key_id, self.private_key),
+            seconds,
+        )
+
+    async def post_rate(self, n: int, concurrency: int = 20) -> float:
+        """Raw aiohttp POSTs of pre-signed requests (one per sink port) on this core."""
+        body = json.dumps(BODY).encode()
+        signed = [(self.sink.inbox(i), sign_request("POST", self.sink.inbox(i), {"Content-Type": AP_CONTENT_TYPE}, body,
+                                                    self.key_id, self.private_key)) for i in range(len(self.sink.ports))]
+        counter = iter(range(n))
+
+        async def one() -> None:
+            for i in counter:
+                url, headers = signed[i % len(signed)]
+                async with self.session.post(url, data=body, headers=headers) as r:
+                    await r.content.read(4096)
+                    if r.status != 202:
+                        raise RuntimeError(f"the sink refused a ceiling request: {r.status}")
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(concurrency)))
+        return n / (time.perf_counter() - start)
+
+    # ---------------------------------------------------------------- benchmarks
+
+    async def deliveries(self, n: int) -> tuple[float, int]:
+        body = json.dumps(BODY)
+        async with self.db.session() as s:
+            for i in range(n):
+                obj = f"https://{DOMAIN}/users/author/statuses/{i}"
+                payload = {"inbox": self.sink.inbox(i), "domain": self.sink.domain(i), "signer": self.author.id,
+                           "body": body, "object": obj}
+                await jobs.enqueue_in(s, DELIVER, json.dumps(payload).encode(), ordering_key=f"{obj} {self.sink.inbox(i)}",
+                                      target=self.sink.domain(i))
+        await self.sink.call("POST", "/reset")
+        start = time.perf_counter()
+        await self.drain()
+        elapsed = time.perf_counter() - start
+        return n / elapsed, (await self.sink.call("GET", "/stats"))["ok"]
+
+    async def followers(self, n: int, domains: int, shared_inbox: bool) -> None:
+        rows, follows = [], []
+        for i in range(n):
+            d = i % domains
+            host = self.sink.domain(d)
+            actor = f"http://{host}/users/f{i}"
+            rows.append({"id": new_id(), "username": f"f{i}", "domain": host, "actor_uri": actor,
+                         "inbox_uri": f"{actor}/inbox", "shared_inbox_uri": f"http://{host}/inbox" if shared_inbox else None,
+                         "display_name": "", "bio": "", "role": "user", "disabled": False, "locked": False,
+                         "credentials_version": 0})
+        for r in rows:
+            follows.append({"id": new_id(), "follower_id": r["id"], "target_id": self.author.id, "state": "accepted",
+                            "uri": f"{r['actor_uri']}#follow"})
+        async with self.db.session() as s:
+            for k in range(0, n, 2000):
+                await s.execute(insert(Account), rows[k:k + 2000])
+                await s.execute(insert(Follow), follows[k:k + 2000])
+
+    async def fanout(self, followers: int, domains: int, shared_inbox: bool) -> tuple[float, int, int]:
+        await self.followers(followers, domains, shared_inbox)
+        async with self.db.session() as s:
+            post = Post(account_id=self.author.id, local=True, content_html="<p>hello, followers</p>", source="hello, followers",
+                        visibility="public")
+            s.add(post)
+        await self.sink.call("POST", "/reset")
+        start = time.perf_counter()
+        await jobs.enqueue(self.db, FANOUT, json.dumps({"kind": "Create", "post_id": post.id}).encode())
+        await self.drain()
+        elapsed = time.perf_counter() - start
+        expected = domains if shared_inbox else followers
+        return elapsed, expected, (await self.sink.call("GET", "/stats"))["ok"]
+
+
+async def run(dbs: Databases, engine: str, sink: SinkInfo, quick: bool, checks: list[dict]) -> list[Result]:
+    # Quick sizes keep CI in seconds; the full run uses the sizes the names say.
+    n_deliveries = 30 if quick else 5000
+    n_domains = len(sink.ports)
+    sizes = {True: (100, 20) if quick else (10_000, 10_000)}
+    results: list[Result] = []
+    sfx = f"_{engine}"
+    async with Outbound(dbs, engine, sink) as ob:
+        sign = ob.sign_rate(0.5 if quick else 3.0)
+        post = await ob.post_rate(100 if quick else 5000)
+        ceiling = 1 / (1 / sign + 1 / post)
+        await sink.call("POST", "/reset")
+        rate, counted = await ob.deliveries(n_deliveries)
+        checks.append({"name": "outbound_deliveries" + sfx, "sent": n_deliveries, "counted": counted})
+        results.append(Result(
+            "outbound_deliveries_per_s" + sfx, rate, "deliveries/s", ceiling, True, target=2000.0,
+            met=rate >= 2000 and rate >= 0.75 * sign,
+            notes="deliver jobs through JobWorker → sink (verifies every signature and digest); ceiling = 1/(1/sign + 1/POST) on one core; target also needs value ≥ 0.75 × sign_per_s",
+            params={"deliveries": n_deliveries, "sign_per_s": round(sign, 1), "post_per_s": round(post, 1)},
+        ))
+    for shared, name, target in ((True, "fanout_10k_wall_s", 1.0), (False, "fanout_10k_no_shared_inbox_wall_s", None)):
+        n_followers = sizes[True][0 if shared else 1]
+        async with Outbound(dbs, engine, sink) as ob:
+            wall, expected, counted = await ob.fanout(n_followers, n_domains, shared)
+            checks.append({"name": name + sfx, "sent": expected, "counted": counted})
+            results.append(Result(
+                name + sfx, wall, "s", expected / ceiling, False, target=target,
+                met=(wall < target) if target is not None else None,
+                notes=f"fanout job + {expected} deliveries until the sink has them all; ceiling = deliveries / delivery ceiling",
+                params={"followers": n_followers, "domains": n_domains, "deliveries": expected},
+            ))
+    return results

@@ -1,0 +1,55 @@
+"""The benchmarks keep working: `python -m benchmarks --quick` runs every benchmark at small
+sizes, every named entry is there with a number, and the sink counted exactly the deliveries
+sent. Nothing about speed is asserted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ENGINES = [e.strip() for e in os.environ.get("ATRIUM_TEST_ENGINES", "sqlite,postgresql").split(",") if e.strip()]
+POSTGRES_URL = os.environ.get("ATRIUM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+PER_ENGINE = [
+    "outbound_deliveries_per_s",
+    "fanout_10k_wall_s",
+    "fanout_10k_no_shared_inbox_wall_s",
+    "inbound_accepted_per_s",
+    "inbound_processed_per_s",
+    "inbound_p99_ms",
+    "timeline_home_p50_ms",
+    "timeline_home_p99_ms",
+]
+FIELDS = {"name", "value", "unit", "ceiling", "ratio", "target", "met"}
+
+
+def test_quick_run_has_every_entry_and_the_sink_counted_every_delivery(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out), "--engines", ",".join(ENGINES)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "ATRIUM_BENCH_POSTGRES_URL": POSTGRES_URL},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    doc = json.loads((out / "results.json").read_text())
+    assert {"cores", "cpu", "python", "versions"} <= set(doc["machine"])
+    by_name = {r["name"]: r for r in doc["results"]}
+    expected = [f"{name}_{engine}" for engine in ENGINES for name in PER_ENGINE] + ["vs_fedify_inbound_ratio"]
+    missing = [n for n in expected if n not in by_name]
+    assert not missing, f"missing entries: {missing}"
+    assert any(n.startswith("growth_") for n in by_name)
+    for r in doc["results"]:
+        assert FIELDS <= set(r), r
+        for key in ("value", "ceiling", "ratio"):
+            assert isinstance(r[key], (int, float)) and r[key] == r[key], (r["name"], key, r[key])
+        assert (r["target"] is None) == (r["met"] is None), r
+    sink_runs = [c for c in doc["checks"] if c["name"].startswith(("outbound_", "fanout_"))]
+    assert len(sink_runs) == 3 * len(ENGINES)
+    for c in sink_runs:
+        assert c["sent"] > 0 and c["counted"] == c["sent"], c
+    assert (out / "results.md").read_text().count("|") > 20
+    assert (out / "ratios.png").read_bytes().startswith(b"\x89PNG")
