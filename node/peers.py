@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import jobs
-from storage.db import Database
+from storage.db import Database, insert_ignoring_conflicts
 from storage.models import Peer, utcnow
 
 BREAKER_AFTER = 5  # consecutive failures
@@ -17,11 +18,14 @@ DEAD_AFTER = timedelta(days=2)
 DEAD_RETRY = timedelta(hours=6)  # a dead peer is still tried now and then
 
 
-async def _get(s, domain: str) -> Peer:  # type: ignore[no-untyped-def]
-    peer = await s.get(Peer, domain)
-    if peer is None:
-        peer = Peer(domain=domain, consecutive_failures=0, dead=False)
-        s.add(peer)
+async def _get(s: AsyncSession, domain: str) -> Peer:
+    """The peer's row, locked; created first if needed without racing a concurrent delivery
+    to the same new domain (which would fail one of them on the primary key)."""
+    await s.execute(
+        insert_ignoring_conflicts(s, Peer).values(domain=domain, consecutive_failures=0, dead=False)
+    )
+    peer = await s.get(Peer, domain, with_for_update=True, populate_existing=True)
+    assert peer is not None
     return peer
 
 

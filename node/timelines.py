@@ -22,7 +22,8 @@ async def home(ctx: NodeContext, viewer: Account, page: Page) -> list[Post]:
         .where(TimelineEntry.account_id == viewer.id)
     )
     async with ctx.db.reader() as s:
-        return await paginate(s, stmt, Post.id, page)
+        # Page by the entry's own key (account_id, post_id): an index range scan, no sort.
+        return await paginate(s, stmt, TimelineEntry.post_id, page)
 
 
 def _shared(viewer: Account | None, org_domains: frozenset[str]) -> Select[tuple[Post]]:

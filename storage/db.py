@@ -18,7 +18,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from storage.errors import Invalid
 
@@ -72,9 +71,10 @@ class Database:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         if self.dialect == "sqlite":
-            # One connection per checkout; SQLite connections are cheap and locks are per file.
-            self.engine = create_async_engine(url, echo=echo, poolclass=NullPool)
-            self.read_engine = create_async_engine(url, echo=echo, poolclass=NullPool)
+            # Pooled: opening a connection and setting its pragmas for every unit of work cost
+            # more than the work (the benchmarks showed it). Locks are per file, not per pool.
+            self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+            self.read_engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
             _sqlite_setup(self.engine, immediate=True)
             _sqlite_setup(self.read_engine, immediate=False)
         else:

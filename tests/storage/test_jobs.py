@@ -21,7 +21,8 @@ from tests.storage import claimer_proc
 
 # Short enough to keep the suite fast; a check that must happen "before" it runs right after
 # the call that starts it, so only a stall of this length could make it flaky.
-SHORT = timedelta(seconds=0.3)
+# Long enough that a loaded CI machine cannot stall past it between two statements.
+SHORT = timedelta(seconds=1.0)
 
 
 async def _outlive(period: timedelta) -> None:
