@@ -113,6 +113,12 @@ def post_text(post: Post) -> str:
     return post.source or html_to_text(post.content_html)
 
 
+def open_web_may_see(ctx: NodeContext, post: Post) -> bool:
+    """Whether an anonymous reader (an unsigned fetch, the API without a token) may see the
+    post: the same policy function as every other way out, with the reader as the open web."""
+    return ctx.policy().outbound(post.visibility, None, post_text(post)).allowed
+
+
 def activity_id(ctx: NodeContext, author: Account, post_id: int, kind: str, stamp: int) -> str:
     return f"{ctx.actor_uri(author.username)}/statuses/{post_id}/activity#{kind.lower()}-{stamp}"
 

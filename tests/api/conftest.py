@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from node import accounts
 from node.context import NodeContext
+from node.policy import ContentRule, Policy
 from storage.db import Database
 from web.app import create_app
 
@@ -29,7 +30,9 @@ def _free_port() -> int:
 @pytest.fixture
 async def api(db: Database) -> AsyncIterator[TestClient[Any, Any]]:
     port = _free_port()
-    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http")
+    # A content rule, as an operator would write one: matching posts stay off the open web.
+    policy = Policy(rules=(ContentRule("confidential", "(?i)confidential", "organization"),))
+    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy)
     await accounts.create_user(ctx, "alice", PASSWORD, email="alice@eng.acme.test")
     await accounts.create_user(ctx, "bob", PASSWORD)
     client = TestClient(TestServer(create_app(ctx), host="127.0.0.1", port=port))

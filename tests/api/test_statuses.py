@@ -120,3 +120,18 @@ async def test_favourite_and_reblog(api: Client, sign_in: SignIn) -> None:
     assert unfav["favourited"] is False and unboost["reblogged"] is False
     seen = await (await api.get(f"/api/v1/statuses/{sid}", headers=auth(bob))).json()
     assert (seen["favourited"], seen["reblogged"]) == (False, False)
+
+
+async def test_content_rules_keep_a_public_post_from_anonymous_readers(api: Client, sign_in: SignIn) -> None:
+    # Given alice posts publicly about something the node's content rule keeps inside
+    token = await sign_in("alice")
+    posted = await (await api.post("/api/v1/statuses", data={"status": "the Confidential plan", "visibility": "public"},
+                                   headers=auth(token))).json()
+    harmless = await (await api.post("/api/v1/statuses", data={"status": "a harmless note", "visibility": "public"},
+                                     headers=auth(token))).json()
+    # Then an anonymous reader (the open web) gets neither the post nor it in public timelines
+    assert (await api.get(f"/api/v1/statuses/{posted['id']}")).status == 404
+    listed = [s["id"] for s in await (await api.get("/api/v1/timelines/public", params={"local": "true"})).json()]
+    assert listed == [harmless["id"]]
+    # While a signed-in colleague sees both
+    assert (await api.get(f"/api/v1/statuses/{posted['id']}", headers=auth(token))).status == 200

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from node import idempotency, interactions, post_views, posts
 from node.context import NodeContext
+from node.outbox import open_web_may_see
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound
 from storage.models import Account, Post
@@ -104,6 +105,8 @@ async def show(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     viewer = await optional_user(request, "read:statuses")
     post = await posts.get_post(ctx, viewer, path_id(request))
+    if viewer is None and not open_web_may_see(ctx, post):
+        raise NotFound("no such post")
     return web.json_response(await render(ctx, viewer, post))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node import timelines
+from node.outbox import open_web_may_see
 from web.api.auth import ctx_of, link_header, optional_user, page_of, require_user
 from web.api.statuses import render_many
 
@@ -28,6 +29,8 @@ async def public(request: web.Request) -> web.Response:
         items = await timelines.local(ctx, viewer, page)
     else:
         items = await timelines.federated(ctx, viewer, page)
+    if viewer is None:  # an anonymous reader is the open web: content rules apply to it
+        items = [p for p in items if open_web_may_see(ctx, p)]
     body = await render_many(ctx, viewer, items)
     return web.json_response(body, headers=link_header(request, [p.id for p in items]))
 
