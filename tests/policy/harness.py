@@ -68,6 +68,12 @@ def database_url(engine: str, request: pytest.FixtureRequest, tmp_path_factory: 
     return url
 
 
+# The order of the peer rules in the matrices' policy: `blocked` neither first nor last, so that
+# a policy that let an unnamed domain fall to the first or the last rule (rather than to the
+# allowlist) would admit it.
+RULE_ORDER = ("organization", "partner", "blocked", "limited", "public")
+
+
 def matrix_policy(peers: dict[str, str], rules: tuple[ContentRule, ...] = ()) -> Policy:
     """The policy of the matrices (trust -> peer domain): allowlist mode, every peer but
     `unknown` named with its trust. Built directly rather than parsed, so that mutating the
@@ -76,7 +82,7 @@ def matrix_policy(peers: dict[str, str], rules: tuple[ContentRule, ...] = ()) ->
     return Policy(
         mode="allowlist",
         default_trust="partner",  # not used in allowlist mode: `unknown` stays blocked
-        peers=tuple(PeerRule(domain, trust) for trust, domain in peers.items() if trust != "unknown"),
+        peers=tuple(PeerRule(peers[trust], trust) for trust in RULE_ORDER),
         rules=rules,
     )
 

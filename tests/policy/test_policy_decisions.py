@@ -236,12 +236,12 @@ default_trust = "partner"
 trust = "organization"
 [peers."127.0.0.1:9002"]
 trust = "partner"
-[peers."127.0.0.1:9003"]
-trust = "public"
-[peers."127.0.0.1:9004"]
-trust = "limited"
 [peers."127.0.0.1:9005"]
 trust = "blocked"
+[peers."127.0.0.1:9004"]
+trust = "limited"
+[peers."127.0.0.1:9003"]
+trust = "public"
 
 [[rules]]
 name = "confidential"
