@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.engine import Dialect
@@ -103,6 +104,10 @@ class Account(Base):
     fetched_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # Bumped on disable / password change: sessions and tokens issued before are void.
     credentials_version: Mapped[int] = mapped_column(Integer, default=0)
+    # Moderation by this node's staff (local or remote accounts): a suspended account's posts
+    # and activities are refused and hidden; a silenced one's stay out of public timelines.
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    silenced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -366,6 +371,7 @@ class Report(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolution: Mapped[str] = mapped_column(Text, default="", server_default="")  # what staff did / answered
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -461,3 +467,71 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Mute(Base):
+    """`account_id` mutes `target_id`: their posts (and, with `notifications`, their
+    notifications) are hidden from `account_id` only; nothing crosses the wire."""
+
+    __tablename__ = "mutes"
+    __table_args__ = (UniqueConstraint("account_id", "target_id", name="ux_mutes_pair"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    notifications: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Bookmark(Base):
+    """A post a local account bookmarked (private to that account)."""
+
+    __tablename__ = "bookmarks"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)  # pages the list
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("account_id", "post_id", name="ux_bookmarks_pair"),)
+
+
+class Marker(Base):
+    """A client's read position in a timeline (`home` or `notifications`)."""
+
+    __tablename__ = "markers"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    timeline: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_read_id: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored, so
+    the table leaks no usable session. Signing in always makes a new one (no fixation)."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    credentials_version: Mapped[int] = mapped_column(Integer, default=0)
+    user_agent: Mapped[str] = mapped_column(String(512), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class NodeSetting(Base):
+    """Settings every process of one node must agree on (the trust policy in force, ...),
+    kept in the database so that web and worker processes on several machines share them.
+    `version` grows on every change so processes notice one cheaply."""
+
+    __tablename__ = "node_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
