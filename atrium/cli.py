@@ -14,7 +14,8 @@ from typing import NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from atrium import cli_policy, server
+from atrium import cli_db, cli_policy, server
+from atrium import demo as demo_cmd
 from node import accounts
 from node import settings as settings_mod
 from node.context import NodeContext
@@ -26,6 +27,7 @@ from storage import migrate
 from storage.db import Database, normalise_url
 from storage.errors import AtriumError
 from storage.models import ROLES
+from web import logging_mw
 
 
 class CliError(Exception):
@@ -128,7 +130,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.listen_port
-    asyncio.run(server.serve(settings, host, port))
+    logging_mw.configure(args.log_format or settings.log_format)
+    asyncio.run(server.serve(settings, host, port, args.role))
     return 0
 
 
@@ -256,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir_arg(sp)
     sp.add_argument("--host", help="address to listen on (default from atrium.toml)")
     sp.add_argument("--port", type=int, help="port (default: the domain's port, else 8000)")
+    sp.add_argument("--role", choices=server.ROLES, default="all",
+                    help="web: HTTP only; worker: queues only (serves /health/* and /metrics); all (default): both")
+    sp.add_argument("--log-format", choices=logging_mw.LOG_FORMATS, help="text or json (default from atrium.toml log.format)")
     sp.set_defaults(func=cmd_serve)
 
     sp = sub.add_parser("migrate", help="bring the database to the code's schema")
@@ -305,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_user_set_role)
 
     cli_policy.add_commands(sub, data_dir_arg, _Parser, _data_dir)
+    demo_cmd.register(sub)
+    cli_db.register(sub)
     return p
 
 

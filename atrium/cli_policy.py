@@ -1,4 +1,4 @@
-"""`atrium policy check|explain` and `atrium audit export|verify`."""
+"""`atrium policy check|explain|apply` and `atrium audit export|verify`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 
 from federation.parsing import InvalidActivity, ap_to_post, parse_activity
-from node import audit
+from node import audit, shared_settings
 from node import settings as settings_mod
 from node.domains import canonical_domain
 from node.outbox import post_text
@@ -48,6 +48,37 @@ def cmd_check(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace],
         print(f"atrium: {len(problems)} problem(s) in {path}; the node keeps the last valid policy", file=sys.stderr)
         return 1
     print(f"{path}: valid — mode {policy.mode}, {len(policy.peers)} peer rule(s), {len(policy.rules)} content rule(s)")
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace], Path]) -> int:
+    """Make a policy file the one every process of the node enforces (they poll the database
+    for it, so a multi-process node changes policy everywhere without a restart)."""
+    ddir = data_dir(args)
+    settings = settings_mod.load(ddir)
+    path = Path(args.file) if args.file else ddir / settings_mod.POLICY_FILE
+    if not path.is_file():
+        raise Invalid(f"no policy file at {path}")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    policy, problems = parse_policy(text)
+    if policy is None:
+        for p in problems:
+            print(f"{path}:{p.line or 1}: {p.message}", file=sys.stderr)
+        print(f"atrium: {len(problems)} problem(s) in {path}; nothing applied", file=sys.stderr)
+        return 1
+
+    async def run() -> tuple[shared_settings.Shared, bool]:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await shared_settings.publish(db, shared_settings.POLICY, text, source=f"atrium policy apply {path}")
+        finally:
+            await db.dispose()
+
+    shared, changed = asyncio.run(run())
+    if changed:
+        print(f"policy version {shared.version} applied from {path}: every process of the node enforces it within seconds")
+    else:
+        print(f"policy unchanged: {path} is already version {shared.version}")
     return 0
 
 
@@ -172,6 +203,11 @@ def add_commands(sub: argparse._SubParsersAction, data_dir_arg: Callable[[argpar
     sp.add_argument("--inbound", metavar="ACTIVITY_JSON_FILE", help="an activity as a peer would send it")
     sp.add_argument("--json", action="store_true", help="one JSON object instead of text")
     sp.set_defaults(func=lambda a: cmd_explain(a, data_dir))
+
+    sp = psub.add_parser("apply", help="make policy.toml (or FILE) the policy every process of the node enforces")
+    data_dir_arg(sp)
+    sp.add_argument("--file", help="the policy to apply (default: the data directory's policy.toml)")
+    sp.set_defaults(func=lambda a: cmd_apply(a, data_dir))
 
     aud = sub.add_parser("audit", help="the audit trail of boundary decisions")
     asub = aud.add_subparsers(dest="audit_command", required=True, parser_class=parser_class)

@@ -1,4 +1,13 @@
-"""`atrium serve`: the web application and the background workers in one process."""
+"""`atrium serve`: the web application and the background workers, in one process or split.
+
+`--role all` (the default) runs both. A node that outgrows one process runs `--role web`
+processes (HTTP only: federation, API, UI) and `--role worker` processes (the delivery, fan-out
+and inbox queues; they serve only /health/* and /metrics) on any number of machines sharing
+one PostgreSQL database. Jobs are claimed with `FOR UPDATE SKIP LOCKED` (storage/jobs.py), so
+no two workers hold one job. Everything the processes must agree on comes from that database:
+the node's identity and the trust policy in force (node/shared_settings.py), the keys (the
+`instance` and `accounts` tables).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +25,7 @@ from federation.addresses import AddressPolicy, make_session
 from federation.fetch import Fetcher
 from federation.keys import load_private_key
 from federation.signatures import sign_request
+from node import metrics, shared_settings
 from node.actors import key_id
 from node.context import NodeContext
 from node.delivery import handle_delivery
@@ -25,14 +35,20 @@ from node.inbox import handle_inbox
 from node.instance import get_instance
 from node.outbox import DELIVER, handle_fanout
 from node.policy import PolicyStore
+from node.ratelimit import Limits
 from node.settings import POLICY_FILE, Settings
 from node.workers import Handler, JobWorker, MaintenanceWorker
 from storage import migrate
 from storage.db import Database
-from storage.errors import AtriumError
+from storage.errors import AtriumError, Invalid
+from web import health
+from web import metrics as web_metrics
 from web.app import create_app
 
 log = logging.getLogger("atrium")
+
+ROLES = ("all", "web", "worker")
+POLICY_SYNC_SECONDS = 1.0  # the longest a policy change takes to reach every process (plus a query)
 
 
 async def check_schema(db: Database) -> None:
@@ -44,15 +60,18 @@ async def check_schema(db: Database) -> None:
         raise AtriumError(f"the database schema is at {current}, the code needs {head}: run `atrium migrate`")
 
 
-def context_for(settings: Settings, db: Database) -> NodeContext:
-    store = PolicyStore(settings.data_dir / POLICY_FILE)
+def context_for(settings: Settings, db: Database, store: PolicyStore | None = None) -> NodeContext:
+    """A context on the node; without `store` the policy is read from the local policy.toml
+    (the CLI, tests acting on a node); `serve` passes one that follows the shared policy."""
+    policies = store or PolicyStore(settings.data_dir / POLICY_FILE)
     return NodeContext(
         db=db,
         domain=settings.domain,
         scheme=settings.scheme,
         max_post_chars=settings.max_post_chars,
-        policy=lambda: store.policy,
-        org_domains=lambda: store.policy.organization_domains(),
+        limits=Limits.from_settings(settings),
+        policy=lambda: policies.policy,
+        org_domains=lambda: policies.policy.organization_domains(),
     )
 
 
@@ -91,36 +110,71 @@ def job_handlers(ctx: NodeContext) -> dict[str, Handler]:
     }
 
 
-async def serve(settings: Settings, host: str, port: int) -> None:
+async def agree_on_identity(db: Database, settings: Settings) -> None:
+    """Every process of a node serves one domain: the first to start records it, the others
+    must match (a copied atrium.toml with another domain would sign as a different node)."""
+    shared = await shared_settings.read(db, shared_settings.IDENTITY)
+    if shared is None:
+        await shared_settings.publish(db, shared_settings.IDENTITY, settings.base_url, source="atrium serve")
+    elif shared.value != settings.base_url:
+        raise AtriumError(
+            f"this database belongs to the node {shared.value}, but {settings.data_dir}/atrium.toml "
+            f"says {settings.base_url}: every process of a node needs the same domain and scheme"
+        )
+
+
+def _server_tls(settings: Settings) -> ssl.SSLContext | None:
+    if not settings.tls_cert:
+        return None
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(
+        str(settings.path(settings.tls_cert)),
+        str(settings.path(settings.tls_key)) if settings.tls_key else None,
+    )
+    return server_tls
+
+
+def _app_for(ctx: NodeContext, settings: Settings, role: str, store: PolicyStore) -> web.Application:
+    app = health.ops_app(ctx) if role == "worker" else create_app(ctx)
+    app[health.ROLE] = role
+    app[health.POLICY_VERSION] = lambda: store.version
+    if settings.metrics_token:
+        app[web_metrics.METRICS_TOKEN] = settings.metrics_token
+    return app
+
+
+async def serve(settings: Settings, host: str, port: int, role: str = "all") -> None:
+    if role not in ROLES:
+        raise Invalid(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
     db = Database(settings.resolved_database_url)
     try:
         await check_schema(db)
-        ctx = context_for(settings, db)
+        await agree_on_identity(db, settings)
+        store = PolicyStore(settings.data_dir / POLICY_FILE, db)
+        await store.start()  # before the first request or job: no process starts on another policy
+        ctx = context_for(settings, db, store)
+        metrics.of(ctx).policy_version.set_function(lambda: store.version)
         async with federating(ctx, settings):
-            app = create_app(ctx)
-            runner = web.AppRunner(app, access_log=None)
+            runner = web.AppRunner(_app_for(ctx, settings, role, store), access_log=None)
             await runner.setup()
-            server_tls = None
-            if settings.tls_cert:
-                server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-                server_tls.load_cert_chain(
-                    str(settings.path(settings.tls_cert)),
-                    str(settings.path(settings.tls_key)) if settings.tls_key else None,
-                )
-            site = web.TCPSite(runner, host, port, ssl_context=server_tls)
+            site = web.TCPSite(runner, host, port, ssl_context=_server_tls(settings))
             await site.start()
-            workers = [
-                JobWorker(db, job_handlers(ctx), idle_sleep=0.2, concurrent=frozenset({DELIVER})),
-                MaintenanceWorker(db, audit_retention_days=settings.audit_retention_days),
-            ]
-            tasks = [asyncio.create_task(w.run_forever()) for w in workers]
+            workers: list[JobWorker | MaintenanceWorker] = []
+            if role in ("all", "worker"):
+                workers = [
+                    JobWorker(db, job_handlers(ctx), idle_sleep=0.2, concurrent=frozenset({DELIVER})),
+                    MaintenanceWorker(db, audit_retention_days=settings.audit_retention_days),
+                ]
             stop = asyncio.Event()
+            tasks = [asyncio.create_task(w.run_forever()) for w in workers]
+            tasks.append(asyncio.create_task(store.follow(stop, POLICY_SYNC_SECONDS)))
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
+            serves = "health and metrics only" if role == "worker" else "open " + settings.base_url + "/"
             print(
-                f"Atrium node {settings.domain} is up: open {settings.base_url}/ "
-                f"(listening on {host}:{port}; Ctrl-C stops it)",
+                f"Atrium node {settings.domain} is up as {role}: {serves} "
+                f"(listening on {host}:{port}; policy version {store.version}; Ctrl-C stops it)",
                 flush=True,
             )
             await stop.wait()

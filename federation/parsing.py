@@ -27,10 +27,13 @@ class InvalidActivity(ValueError):
 
 def origin(uri: str) -> str:
     """`scheme://host[:port]` of a URI, lowercased: what "same origin" compares."""
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+        port = parts.port  # raises on a port that is not a number (":1u1") or out of range
+    except ValueError as exc:  # also an unclosed "[" in the host
+        raise InvalidActivity(f"not a usable URI: {uri[:200]!r}") from exc
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InvalidActivity(f"not an http(s) URI: {uri[:200]!r}")
-    port = parts.port
     default = {"https": 443, "http": 80}[parts.scheme]
     host = parts.hostname.lower().rstrip(".")
     if ":" in host:

@@ -143,6 +143,8 @@ async def authenticate(ctx: NodeContext, login: str, password: str) -> Account:
         raise Forbidden("wrong username or password", status=401)
     if account.disabled:
         raise Forbidden("this account is disabled")
+    if account.suspended:
+        raise Forbidden("this account is suspended")
     return account
 
 

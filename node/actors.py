@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from federation.builders import ActorData, actor_to_ap
-from node import accounts
+from node import accounts, text
 from node.context import NodeContext
 from node.instance import get_instance
 from storage.models import Account
@@ -40,7 +40,8 @@ async def person_document(ctx: NodeContext, account: Account) -> dict[str, objec
             type="Person",
             username=account.username,
             name=account.display_name,
-            summary_html=account.bio,
+            # The bio is kept as typed: render it as a post's text is, so it carries no markup.
+            summary_html=text.render(account.bio, resolve_mention=lambda _: None, tag_url=ctx.tag_url),
             url=ctx.profile_url(account.username),
             inbox=f"{base}/inbox",
             outbox=f"{base}/outbox",
@@ -51,7 +52,7 @@ async def person_document(ctx: NodeContext, account: Account) -> dict[str, objec
             public_key_pem=account.public_key_pem,
             locked=account.locked,
             published=account.created_at,
-            suspended=account.disabled,
+            suspended=account.disabled or account.suspended,
         )
     )
 

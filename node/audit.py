@@ -95,6 +95,24 @@ async def entries(
         after = rows[-1].id
 
 
+async def recent(
+    db: Database, *, limit: int = 50, before: int | None = None, direction: str | None = None,
+    decision: str | None = None, peer: str | None = None,
+) -> list[AuditEntry]:
+    """The newest entries first (the admin pages' decision log), optionally filtered."""
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if before is not None:
+        stmt = stmt.where(AuditEntry.id < before)
+    if direction:
+        stmt = stmt.where(AuditEntry.direction == direction)
+    if decision:
+        stmt = stmt.where(AuditEntry.decision == decision)
+    if peer:
+        stmt = stmt.where(AuditEntry.peer == peer)
+    async with db.reader() as s:
+        return list(await s.scalars(stmt))
+
+
 @dataclass(frozen=True)
 class ChainCheck:
     ok: bool

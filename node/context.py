@@ -6,7 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from node.events import EventBus
 from node.policy import Policy
+from node.ratelimit import Limits
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -41,6 +43,10 @@ class NodeContext:
     session: aiohttp.ClientSession | None = None
     # key id -> when it was last re-fetched after a failed verification (per process)
     key_refreshes: dict[str, float] = field(default_factory=dict)
+    # Per-peer inbox and per-account posting rate limits (settings `limits.*`)
+    limits: Limits = field(default_factory=Limits)
+    # Live news of this process's writes (posts, edits, deletes, notifications) for streaming.
+    events: EventBus = field(default_factory=EventBus)
 
     @property
     def base_url(self) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from federation.delivery import deliver
 from federation.keys import load_private_key
-from node import accounts, audit, peers
+from node import accounts, audit, metrics, peers
 from node.actors import key_id
 from node.context import NodeContext
 from node.instance import get_instance
@@ -46,6 +46,7 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
         # The policy changed since the fan-out: what it now refuses is not sent.
         await audit.record_now(ctx.db, direction="out", peer=domain, obj=str(p.get("object", "")),
                                decision="refused", rule=decision.rule, reason=decision.reason)
+        metrics.delivery(ctx, "refused")
         raise PermanentFailure(f"the policy no longer admits {domain}")
     until = await peers.blocked_until(ctx.db, domain)
     if until is not None:
@@ -56,24 +57,28 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
     else:
         signer = await accounts.ensure_keys(ctx, p["signer"])
         private_pem, signer_key_id = signer.private_key_pem or "", key_id(ctx, signer)
-    outcome = await deliver(ctx.session, inbox, p["body"].encode(), signer_key_id, load_private_key(private_pem))
+    outcome = await metrics.in_flight(ctx, deliver(ctx.session, inbox, p["body"].encode(), signer_key_id, load_private_key(private_pem)))
     obj = str(p.get("object", ""))
     if outcome.delivered:
         await peers.record_success(ctx.db, domain)
         await audit.record_now(ctx.db, direction="out", peer=domain, obj=obj, decision="delivered",
                                rule="delivery", reason=f"{inbox} answered {outcome.status}")
+        metrics.delivery(ctx, "delivered")
         return
     if outcome.kind == "final":
         if outcome.status is not None:
             await peers.record_success(ctx.db, domain)  # it answered: alive, just unwilling
         await audit.record_now(ctx.db, direction="out", peer=domain, obj=obj, decision="dropped",
                                rule="delivery", reason=outcome.reason)
+        metrics.delivery(ctx, "dropped")
         raise PermanentFailure(outcome.reason)
     await peers.record_failure(ctx.db, domain, outcome.reason)
     if job.attempts >= MAX_ATTEMPTS:
         await audit.record_now(ctx.db, direction="out", peer=domain, obj=obj, decision="dropped",
                                rule="delivery", reason=f"gave up after {job.attempts} attempts: {outcome.reason}")
+        metrics.delivery(ctx, "dropped")
         raise PermanentFailure(f"gave up after {job.attempts} attempts: {outcome.reason}")
+    metrics.delivery(ctx, "retry")
     raise RetryLater(outcome.reason, at=outcome.retry_at or utcnow() + retry_delay(job.attempts))
 
 

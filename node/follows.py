@@ -11,6 +11,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from federation import builders
 from node.actors import account_uri
+from node.blocks import is_blocked
 from node.context import NodeContext
 from node.notifications import notify
 from node.outbox import send_one
@@ -59,6 +60,8 @@ async def follow(ctx: NodeContext, follower: Account, target_id: int) -> Follow:
             raise NotFound("no such account")
         if target.id == follower.id:
             raise Invalid("you cannot follow yourself")
+        if await is_blocked(s, target.id, follower.id) or await is_blocked(s, follower.id, target.id):
+            raise Forbidden("a block stands between these accounts")
         existing = await s.scalar(
             select(Follow).where(Follow.follower_id == follower.id, Follow.target_id == target.id)
         )
@@ -216,11 +219,35 @@ async def _people(
     state: str,
     page: Page,
 ) -> list[Account]:
+    return [a for _, a in await _people_page(ctx, other_col, self_col, account_id, state, page)]
+
+
+async def _people_page(
+    ctx: NodeContext,
+    other_col: InstrumentedAttribute[Any],
+    self_col: InstrumentedAttribute[Any],
+    account_id: int,
+    state: str,
+    page: Page,
+) -> list[tuple[int, Account]]:
     # Page by the follow's id (its creation order), return the accounts on the other side.
     stmt = select(Follow).where(self_col == account_id, Follow.state == state)
     async with ctx.db.reader() as s:
         rows = await paginate(s, stmt, Follow.id, page)
-        ids = [getattr(f, other_col.key) for f in rows]
-        found = await s.scalars(select(Account).where(Account.id.in_(ids)))
+        ids = [(f.id, getattr(f, other_col.key)) for f in rows]
+        found = await s.scalars(select(Account).where(Account.id.in_([i for _, i in ids])))
         accounts = {a.id: a for a in found.all()}
-    return [accounts[i] for i in ids if i in accounts]
+    return [(follow_id, accounts[i]) for follow_id, i in ids if i in accounts]
+
+
+async def followers_page(ctx: NodeContext, account_id: int, page: Page) -> list[tuple[int, Account]]:
+    """Followers with the id of each follow, the cursor a client pages by."""
+    return await _people_page(ctx, Follow.follower_id, Follow.target_id, account_id, "accepted", page)
+
+
+async def following_page(ctx: NodeContext, account_id: int, page: Page) -> list[tuple[int, Account]]:
+    return await _people_page(ctx, Follow.target_id, Follow.follower_id, account_id, "accepted", page)
+
+
+async def requests_page(ctx: NodeContext, account: Account, page: Page) -> list[tuple[int, Account]]:
+    return await _people_page(ctx, Follow.follower_id, Follow.target_id, account.id, "pending", page)

@@ -20,7 +20,7 @@ from federation.addresses import FetchError
 from federation.parsing import InvalidActivity, origin, parse_activity
 from federation.signatures import SignatureError, load_public_key_pem, parse_signature, verify_request
 from federation.vocab import id_of
-from node import audit, peers, remote
+from node import audit, metrics, peers, remote
 from node.context import NodeContext
 from storage import jobs
 from storage.errors import AtriumError, Forbidden
@@ -55,7 +55,9 @@ def parse_body(body: bytes) -> object:
     (contexts from the bundle only, never fetched; unknown ones read by plain JSON shape)."""
     try:
         doc = json.loads(body)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:  # deeper than the JSON parser itself will go
+        raise InvalidActivity(f"the activity nests deeper than {MAX_DEPTH} levels") from exc
+    except ValueError as exc:
         raise InvalidActivity("the body is not JSON") from exc
     if not _depth_ok(doc):
         raise InvalidActivity(f"the activity nests deeper than {MAX_DEPTH} levels")
@@ -90,11 +92,14 @@ async def receive(
     except SignatureError as exc:
         raise Unauthorized(f"signature: {exc.reason}") from exc
     key_domain = remote.domain_of(parsed.key_id)
+    ctx.limits.inbox.take(key_domain)  # before any fetch: a flood of key ids costs us nothing
     decision = ctx.policy().inbound(key_domain)
+    metrics.decision(ctx, "in", decision.allowed)
     if not decision.allowed:
         # Refused before any fetch: a blocked peer cannot make us talk to it.
         await audit.record_now(ctx.db, direction="in", peer=key_domain, obj=parsed.key_id,
                                decision="refused", rule=decision.rule, reason=decision.reason)
+        metrics.inbox(ctx, "refused")
         raise Forbidden(f"{key_domain} is not admitted by this node's policy")
     try:
         signer = await remote.actor_by_key_id(ctx, parsed.key_id)
@@ -117,12 +122,18 @@ async def receive(
     activity = parse_activity(parse_body(body))
     if activity.actor != signer.actor_uri:
         raise Forbidden("the signer is not the activity's actor")
+    if signer.suspended:  # suspended by this node's moderators (node/moderation.py)
+        await audit.record_now(ctx.db, direction="in", peer=signer.domain or "", obj=activity.id,
+                               decision="refused", rule="moderation:suspended", reason=f"{signer.acct()} is suspended")
+        metrics.inbox(ctx, "refused")
+        raise Forbidden("this account is suspended on this node")
     check_origins(activity.type, activity.actor, activity.id, activity.object)
     actor_domain = remote.domain_of(activity.actor)
     decision = ctx.policy().inbound(actor_domain)
     if not decision.allowed:
         await audit.record_now(ctx.db, direction="in", peer=actor_domain, obj=activity.id,
                                decision="refused", rule=decision.rule, reason=decision.reason)
+        metrics.inbox(ctx, "refused")
         raise Forbidden(f"{actor_domain} is not admitted by this node's policy")
     await peers.heard_from(ctx.db, actor_domain)
     async with ctx.db.session() as s:
@@ -130,6 +141,7 @@ async def receive(
             select(InboxEntry.id).where(InboxEntry.origin == origin(activity.actor), InboxEntry.activity_id == activity.id)
         )
         if seen is not None:
+            metrics.inbox(ctx, "duplicate")
             return Received("duplicate", activity.id)
         s.add(
             InboxEntry(
@@ -144,4 +156,5 @@ async def receive(
                            rule=decision.rule, reason=f"{activity.type} from a peer trusted as {decision.trust}")
         payload = {"actor": activity.actor, "activity": activity.raw}
         await jobs.enqueue_in(s, INBOX, json.dumps(payload).encode())
+    metrics.inbox(ctx, "queued")
     return Received("queued", activity.id)

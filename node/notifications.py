@@ -6,6 +6,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.context import NodeContext
+from node.mutes import silenced_senders
 from node.pagination import Page, paginate
 from storage.errors import NotFound
 from storage.models import NOTIFICATION_TYPES, Account, Block, Notification
@@ -30,11 +31,23 @@ async def notify(
 
 
 async def list_notifications(
-    ctx: NodeContext, account_id: int, page: Page, types: tuple[str, ...] | None = None
+    ctx: NodeContext,
+    account_id: int,
+    page: Page,
+    types: tuple[str, ...] | None = None,
+    from_account_id: int | None = None,
 ) -> list[Notification]:
-    stmt = select(Notification).where(Notification.account_id == account_id)
+    """Newest first; nothing from accounts muted with their notifications."""
+    stmt = select(Notification).where(
+        Notification.account_id == account_id,
+        Notification.from_account_id.not_in(silenced_senders(account_id)),
+        # Nothing from accounts this node's staff suspended (node/moderation.py).
+        Notification.from_account_id.not_in(select(Account.id).where(Account.suspended.is_(True))),
+    )
     if types:
         stmt = stmt.where(Notification.type.in_(types))
+    if from_account_id is not None:
+        stmt = stmt.where(Notification.from_account_id == from_account_id)
     async with ctx.db.reader() as s:
         return await paginate(s, stmt, Notification.id, page)
 

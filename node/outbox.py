@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import builders
 from federation.addressing import NotFederated, address
-from node import accounts, audit
+from node import accounts, audit, metrics
 from node.actors import account_uri, followers_uri, person_document
 from node.context import NodeContext
 from node.sanitize import html_to_text
@@ -85,11 +85,12 @@ async def deliver_to(
     inboxes: dict[str, str] = {}
     decided: dict[str, bool] = {}
     for account in recipients:
-        if account.domain is None or account.disabled:
+        if account.domain is None or account.disabled or account.suspended:  # suspended: node/moderation.py
             continue
         if account.domain not in decided:
             decision = policy.outbound(visibility, account.domain, text)
             decided[account.domain] = decision.allowed
+            metrics.decision(ctx, "out", decision.allowed)
             if not decision.allowed:
                 await audit.record(s, direction="out", peer=account.domain, obj=object_uri,
                                    decision="refused", rule=decision.rule, reason=decision.reason)

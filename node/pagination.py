@@ -13,6 +13,7 @@ from storage.errors import Invalid
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
+MAX_ID = 2**63 - 1  # ids are BIGINT: a larger one cannot name a row, and the database refuses it
 
 T = TypeVar("T")
 
@@ -35,15 +36,18 @@ class Page:
         def _id(name: str, value: str | None) -> int | None:
             if value is None or value == "":
                 return None
-            if not str(value).isdigit() or len(str(value)) > 19:
+            text = str(value)
+            if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_ID:
                 raise Invalid(f"{name} must be a post or item id")
             return int(value)
 
         n = DEFAULT_LIMIT
         if limit not in (None, ""):
-            if not str(limit).isdigit():
+            digits = str(limit)
+            if not (digits.isascii() and digits.isdigit()):
                 raise Invalid("limit must be a positive number")
-            n = max(1, min(int(limit), MAX_LIMIT))
+            # A very long number is clamped without int(), which refuses over 4300 digits.
+            n = MAX_LIMIT if len(digits) > 9 else max(1, min(int(digits), MAX_LIMIT))
         return cls(_id("max_id", max_id), _id("since_id", since_id), _id("min_id", min_id), n)
 
 

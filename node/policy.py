@@ -7,14 +7,18 @@ the node asks `Policy.outbound`, every way in `Policy.inbound`: one function eac
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from node import shared_settings
 from node.domains import canonical_domain
+from storage.db import Database
 from storage.errors import Invalid
 
 log = logging.getLogger(__name__)
@@ -249,13 +253,22 @@ def _parse_rules(text: str, raw: object, problems: list[PolicyProblem]) -> list[
 
 class PolicyStore:
     """The policy in force, reloaded when its file changes; an invalid file never replaces a
-    valid policy (the problems are logged and kept in `problems`)."""
+    valid policy (the problems are logged and kept in `problems`).
 
-    def __init__(self, path: Path) -> None:
+    Given the node's database (`atrium serve`), the policy in force is the one shared by every
+    process of the node (`node_settings['policy']`): `start()` and then `sync()` every
+    second or so publish a change of the local file there and adopt a change made by another
+    process or by `atrium policy apply`. A local edit still takes effect in its own process at
+    once; the others follow at their next `sync()`."""
+
+    def __init__(self, path: Path, db: Database | None = None) -> None:
         self.path = path
+        self.db = db
         self._stamp: tuple[int, int] | None = None
         self._policy = Policy(mode="allowlist")  # admits no one until a valid file is read
         self.problems: list[PolicyProblem] = []
+        self.version = 0  # version of the shared policy in force; 0: none adopted from the database
+        self._unpublished: str | None = None  # a local file's text in force here, not yet shared
         self.reload()
 
     def _file_stamp(self) -> tuple[int, int] | None:
@@ -273,14 +286,16 @@ class PolicyStore:
         self._stamp = stamp
         if stamp is None:
             self.problems = [PolicyProblem(None, f"{self.path} is missing; keeping the policy in force")]
-            log.error("%s", self.problems[0])
+            if self.db is None:  # with a database the shared policy is the one in force
+                log.error("%s", self.problems[0])
             return False
-        policy, problems = parse_policy(self.path.read_text(encoding="utf-8", errors="replace"))
+        text = self.path.read_text(encoding="utf-8", errors="replace")
+        policy, problems = parse_policy(text)
         if policy is None:
             self.problems = problems
             log.error("policy %s refused, the previous one stays in force: %s", self.path, "; ".join(map(str, problems)))
             return False
-        self._policy, self.problems = policy, []
+        self._policy, self.problems, self._unpublished = policy, [], text
         log.info("policy %s in force", self.path)
         return True
 
@@ -288,3 +303,61 @@ class PolicyStore:
     def policy(self) -> Policy:
         self.reload()  # one stat() per use: a changed file takes effect without a restart
         return self._policy
+
+    async def start(self) -> None:
+        """Agree with the other processes before serving: the local file becomes the shared
+        policy when none is shared yet or the file was saved after the shared one was set (an
+        edit made while the node was stopped); otherwise the shared one is adopted (a file
+        left stale on one machine does not undo a newer change)."""
+        if self.db is None:
+            return
+        shared = await shared_settings.read(self.db, shared_settings.POLICY)
+        stamp = self._stamp
+        if self._unpublished is not None and shared is not None and stamp is not None:
+            saved = datetime.fromtimestamp(stamp[0] / 1e9, UTC)
+            if saved <= shared.updated_at and shared.value != self._unpublished:
+                log.warning("%s is older than the shared policy (version %d): using the shared one", self.path, shared.version)
+                self._unpublished = None
+        await self.sync()
+
+    async def sync(self) -> bool:
+        """Publish a local change, adopt a shared one; True when the policy here changed."""
+        if self.db is None:
+            return self.reload()
+        changed = self.reload()
+        if self._unpublished is not None:
+            shared, _ = await shared_settings.publish(
+                self.db, shared_settings.POLICY, self._unpublished, source=str(self.path)
+            )
+            self._unpublished = None
+            if shared.version != self.version:
+                log.info("policy version %d in force (published from %s)", shared.version, self.path)
+            self.version = shared.version
+            return changed
+        if await shared_settings.version(self.db, shared_settings.POLICY) <= self.version:
+            return changed
+        shared = await shared_settings.read(self.db, shared_settings.POLICY)
+        if shared is None:
+            return changed
+        self.version = shared.version  # an invalid one is reported once, not at every poll
+        policy, problems = parse_policy(shared.value)
+        if policy is None:
+            self.problems = problems
+            log.error("shared policy version %d refused, the previous one stays in force: %s", shared.version, "; ".join(map(str, problems)))
+            return changed
+        self._policy, self.problems = policy, []
+        log.info("policy version %d in force", shared.version)
+        return True
+
+    async def follow(self, stop: asyncio.Event, every: float = 1.0) -> None:
+        """`sync()` every `every` seconds until `stop`: the bound on how long a policy change
+        takes to reach this process. A database that is briefly away is retried."""
+        while not stop.is_set():
+            try:
+                await self.sync()
+            except Exception:  # noqa: BLE001 - e.g. the database restarting: keep the policy, retry
+                log.exception("policy sync failed; keeping the policy in force")
+            try:
+                await asyncio.wait_for(stop.wait(), every)
+            except TimeoutError:
+                pass

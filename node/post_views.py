@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from node.context import NodeContext
-from storage.models import Account, Like, Mention, Post, PostTag, Tag
+from storage.models import Account, Bookmark, Like, Mention, Post, PostTag, Tag
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class PostExtras:
     boosted: frozenset[int] = frozenset()
     mentions: dict[int, list[Account]] = field(default_factory=dict)
     tags: dict[int, list[str]] = field(default_factory=dict)
+    bookmarked: frozenset[int] = frozenset()
 
 
 async def extras(ctx: NodeContext, viewer: Account | None, post_ids: list[int]) -> PostExtras:
@@ -25,7 +26,15 @@ async def extras(ctx: NodeContext, viewer: Account | None, post_ids: list[int]) 
     async with ctx.db.reader() as s:
         liked: frozenset[int] = frozenset()
         boosted: frozenset[int] = frozenset()
+        bookmarked: frozenset[int] = frozenset()
         if viewer is not None:
+            bookmarked = frozenset(
+                (
+                    await s.scalars(
+                        select(Bookmark.post_id).where(Bookmark.account_id == viewer.id, Bookmark.post_id.in_(post_ids))
+                    )
+                ).all()
+            )
             liked = frozenset(
                 (await s.scalars(select(Like.post_id).where(Like.account_id == viewer.id, Like.post_id.in_(post_ids)))).all()
             )
@@ -48,4 +57,4 @@ async def extras(ctx: NodeContext, viewer: Account | None, post_ids: list[int]) 
         )
         for post_id, name in tag_rows.all():
             tags.setdefault(post_id, []).append(name)
-    return PostExtras(liked, boosted, mentions, tags)
+    return PostExtras(liked, boosted, mentions, tags, bookmarked)

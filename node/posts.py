@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import text
 from node.context import NodeContext
+from node.events import Event
 from node.fanout import fan_out_home
 from node.federate import queue_fanout
 from node.notifications import notify
@@ -104,7 +105,17 @@ async def is_mentioned(s: AsyncSession, post_id: int, account_id: int) -> bool:
     )
 
 
+async def author_suspended(s: AsyncSession, post: Post) -> bool:
+    # The author is usually loaded with the post (joined); a post made in this session is not.
+    author = inspect(post).attrs.account.loaded_value
+    if isinstance(author, Account):
+        return author.suspended
+    return bool(await s.scalar(select(Account.suspended).where(Account.id == post.account_id)))
+
+
 async def viewable(ctx: NodeContext, s: AsyncSession, viewer: Account | None, post: Post) -> bool:
+    if await author_suspended(s, post):  # staff moderation (node/moderation.py)
+        return False
     if viewer is not None and viewer.id == post.account_id:
         return True
     return can_view(
@@ -191,6 +202,7 @@ async def create_post(ctx: NodeContext, author: Account, new: NewPost) -> Post:
                 await notify(s, account, "mention", author.id, post_id)
         if visibility != "local":
             await queue_fanout(s, "Create", post_id=post_id)
+    ctx.events.publish(Event("post", post_id=post.id))
     return post
 
 
@@ -241,6 +253,7 @@ async def edit_post(
         post.edited_at = utcnow()
         if post.visibility != "local":
             await queue_fanout(s, "Update", post_id=post.id)
+    ctx.events.publish(Event("edit", post_id=post.id))
     return post
 
 
@@ -288,6 +301,7 @@ async def delete_post(ctx: NodeContext, actor: Account, post_id: int) -> Post:
                 mention_ids=list(mention_ids),
             )
         await s.delete(post)
+    ctx.events.publish(Event("delete", post_id=post.id, deleted=post))
     return post
 
 

@@ -34,6 +34,12 @@ class Settings:
     tls_key: str | None = None
     ca_file: str | None = None
     audit_retention_days: int = 365
+    inbox_per_peer_per_s: int = 20
+    inbox_per_peer_burst: int = 200
+    statuses_per_account_per_hour: int = 300
+    statuses_per_account_burst: int = 300
+    log_format: str = "text"
+    metrics_token: str | None = None
 
     def path(self, value: str) -> Path:
         """A path from the settings file: relative ones are relative to the data directory."""
@@ -77,6 +83,12 @@ KEYS: dict[str, tuple[type, str]] = {
     ),
     "federation.ca_file": (str, "Extra PEM CA bundle trusted for peers' https (an organisation's own CA)."),
     "audit.retention_days": (int, "Days the audit trail keeps boundary decisions (default 365; 0 keeps them forever)."),
+    "limits.inbox_per_peer_per_s": (int, "Deliveries a second each peer domain may make to the inboxes (default 20; 0: no limit)."),
+    "limits.inbox_per_peer_burst": (int, "Deliveries a peer domain may make at once before the per-second rate applies (default 200)."),
+    "limits.statuses_per_account_per_hour": (int, "Posts an hour each account may make through the API (default 300; 0: no limit)."),
+    "limits.statuses_per_account_burst": (int, "Posts an account may make at once before the hourly rate applies (default 300)."),
+    "log.format": (str, "`text` (default) or `json`: one JSON object per log line, with the request id."),
+    "metrics.token": (str, "Bearer token that lets a scraper read /metrics from anywhere (without it: loopback only)."),
 }
 
 
@@ -125,7 +137,19 @@ def load(data_dir: Path) -> Settings:
         tls_key=flat.get("server.tls_key"),  # type: ignore[arg-type]
         ca_file=flat.get("federation.ca_file"),  # type: ignore[arg-type]
         audit_retention_days=int(flat.get("audit.retention_days", 365)),  # type: ignore[call-overload]
+        inbox_per_peer_per_s=int(flat.get("limits.inbox_per_peer_per_s", 20)),  # type: ignore[call-overload]
+        inbox_per_peer_burst=int(flat.get("limits.inbox_per_peer_burst", 200)),  # type: ignore[call-overload]
+        statuses_per_account_per_hour=int(flat.get("limits.statuses_per_account_per_hour", 300)),  # type: ignore[call-overload]
+        statuses_per_account_burst=int(flat.get("limits.statuses_per_account_burst", 300)),  # type: ignore[call-overload]
+        log_format=_log_format(path, flat.get("log.format", "text")),
+        metrics_token=flat.get("metrics.token") or None,  # type: ignore[arg-type]
     )
+
+
+def _log_format(path: Path, value: object) -> str:
+    if value not in ("text", "json"):
+        raise Invalid(f"{path}: log.format must be text or json")
+    return str(value)
 
 
 def _toml_str(value: str) -> str:
@@ -168,6 +192,16 @@ allowed_private_networks = []
 [audit]
 # {d['audit.retention_days'][1]}
 retention_days = {settings.audit_retention_days}
+
+[limits]
+# {d['limits.inbox_per_peer_per_s'][1]}
+inbox_per_peer_per_s = {settings.inbox_per_peer_per_s}
+# {d['limits.inbox_per_peer_burst'][1]}
+inbox_per_peer_burst = {settings.inbox_per_peer_burst}
+# {d['limits.statuses_per_account_per_hour'][1]}
+statuses_per_account_per_hour = {settings.statuses_per_account_per_hour}
+# {d['limits.statuses_per_account_burst'][1]}
+statuses_per_account_burst = {settings.statuses_per_account_burst}
 """
 
 

@@ -6,12 +6,14 @@ are index scans over posts by (visibility, local, id).
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from node.context import NodeContext
+from node.mutes import hidden_authors
 from node.pagination import Page, paginate
-from node.visibility import timeline_visibilities, visible_clause
+from node.visibility import in_shared_timelines, not_suspended, timeline_visibilities, visible_clause
 from storage.models import Account, Post, PostTag, Tag, TimelineEntry
 
 
@@ -19,11 +21,24 @@ async def home(ctx: NodeContext, viewer: Account, page: Page) -> list[Post]:
     stmt = (
         select(Post)
         .join(TimelineEntry, TimelineEntry.post_id == Post.id)
-        .where(TimelineEntry.account_id == viewer.id)
+        .where(TimelineEntry.account_id == viewer.id, not_suspended(), *_unmuted(viewer))
     )
     async with ctx.db.reader() as s:
         # Page by the entry's own key (account_id, post_id): an index range scan, no sort.
         return await paginate(s, stmt, TimelineEntry.post_id, page)
+
+
+def _unmuted(viewer: Account | None) -> tuple[ColumnElement[bool], ...]:
+    """Keep out posts by accounts the viewer mutes or blocks, and boosts of their posts."""
+    if viewer is None:
+        return ()
+    hidden = hidden_authors(viewer.id)
+    original = aliased(Post)
+    return (
+        Post.account_id.not_in(hidden),
+        Post.reblog_of_id.is_(None)
+        | Post.reblog_of_id.not_in(select(original.id).where(original.account_id.in_(hidden))),
+    )
 
 
 def _shared(viewer: Account | None, org_domains: frozenset[str]) -> Select[tuple[Post]]:
@@ -32,12 +47,13 @@ def _shared(viewer: Account | None, org_domains: frozenset[str]) -> Select[tuple
         # `local` posts exist only where they were written; never show a peer's claim of one.
         (Post.visibility != "local") | Post.local.is_(True),
         Post.reblog_of_id.is_(None),
+        in_shared_timelines(),
     )
 
 
 async def local(ctx: NodeContext, viewer: Account | None, page: Page) -> list[Post]:
     """Posts written on this node: public ones, and for local users the inward ones too."""
-    stmt = _shared(viewer, ctx.org_domains()).where(Post.local.is_(True))
+    stmt = _shared(viewer, ctx.org_domains()).where(Post.local.is_(True), *_unmuted(viewer))
     async with ctx.db.reader() as s:
         return await paginate(s, stmt, Post.id, page)
 
@@ -52,7 +68,7 @@ async def kept_out(ctx: NodeContext, s: AsyncSession) -> list[str]:
 async def federated(ctx: NodeContext, viewer: Account | None, page: Page) -> list[Post]:
     """Public posts known to this node, local and remote (not from limited peers)."""
     async with ctx.db.reader() as s:
-        stmt = select(Post).where(Post.visibility == "public", Post.reblog_of_id.is_(None))
+        stmt = select(Post).where(Post.visibility == "public", Post.reblog_of_id.is_(None), in_shared_timelines(), *_unmuted(viewer))
         hidden = await kept_out(ctx, s)
         if hidden:
             stmt = stmt.join(Account, Account.id == Post.account_id).where(
@@ -74,6 +90,8 @@ async def organization(ctx: NodeContext, viewer: Account | None, page: Page) -> 
             Post.visibility.in_(("public", "organization")),
             Post.reblog_of_id.is_(None),
             (Account.domain.is_(None) | Account.domain.in_(org)) if org else Account.domain.is_(None),
+            in_shared_timelines(),
+            *_unmuted(viewer),
         )
     )
     async with ctx.db.reader() as s:
@@ -85,7 +103,7 @@ async def hashtag(ctx: NodeContext, viewer: Account | None, name: str, page: Pag
         _shared(viewer, ctx.org_domains())
         .join(PostTag, PostTag.post_id == Post.id)
         .join(Tag, Tag.id == PostTag.tag_id)
-        .where(Tag.name == name.lower().lstrip("#"))
+        .where(Tag.name == name.lower().lstrip("#"), *_unmuted(viewer))
     )
     async with ctx.db.reader() as s:
         hidden = await kept_out(ctx, s)

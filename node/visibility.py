@@ -53,7 +53,7 @@ def visible_clause(viewer: Account | None, org_domains: frozenset[str]) -> Colum
     """SQL for "`Post` is visible to `viewer`" — the list form of `can_view`."""
     clauses: list[ColumnElement[bool]] = [Post.visibility.in_(("public", "unlisted"))]
     if viewer is None:
-        return or_(*clauses)
+        return and_(or_(*clauses), not_suspended())
     mentioned = exists(
         select(Mention.post_id).where(Mention.post_id == Post.id, Mention.account_id == viewer.id)
     )
@@ -76,7 +76,21 @@ def visible_clause(viewer: Account | None, org_domains: frozenset[str]) -> Colum
         if viewer.domain is None
         else false(),
     ]
-    return or_(*clauses)
+    return and_(or_(*clauses), not_suspended())
+
+
+def not_suspended() -> ColumnElement[bool]:
+    """SQL: the `Post`'s author is not suspended by this node's staff (node/moderation.py).
+    A sub-select: the set of suspended accounts is small."""
+    return Post.account_id.not_in(select(Account.id).where(Account.suspended.is_(True)))
+
+
+def in_shared_timelines() -> ColumnElement[bool]:
+    """SQL: the `Post` may appear in shared timelines: its author is neither suspended nor
+    silenced (node/moderation.py)."""
+    return Post.account_id.not_in(
+        select(Account.id).where(Account.suspended.is_(True) | Account.silenced.is_(True))
+    )
 
 
 def timeline_visibilities(viewer: Account | None, org_domains: frozenset[str]) -> tuple[str, ...]:

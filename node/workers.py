@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from node import audit
 from storage import jobs
@@ -22,6 +25,13 @@ from storage.models import utcnow
 log = logging.getLogger(__name__)
 
 Handler = Callable[[jobs.ClaimedJob], Awaitable[None]]
+# What a database that is restarting, unreachable or locked past the busy timeout raises.
+DATABASE_AWAY = (OperationalError, DBAPIError, ConnectionError, OSError)
+MAX_FAILURE_PAUSE = 5.0  # seconds between a failing worker's tries
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 class RetryLater(Exception):
@@ -49,14 +59,18 @@ class JobWorker:
         max_attempts: int = 16,
         idle_sleep: float = 0.5,
         concurrent: frozenset[str] = frozenset(),
+        per_target: int = 4,
     ) -> None:
         self.db = db
         self.concurrent = concurrent
+        self.per_target = per_target
+        self._flying: dict[str, dict[asyncio.Task[None], str | None]] = {q: {} for q in concurrent}
         self.handlers = dict(handlers)
         self.batch = batch
         self.max_attempts = max_attempts
         self.idle_sleep = idle_sleep
         self._stop = asyncio.Event()
+        self._slot_freed = asyncio.Event()
 
     async def run_once(self) -> int:
         """Claim and process one batch of each queue; return how many jobs were handled."""
@@ -73,6 +87,43 @@ class JobWorker:
             handled += len(claimed)
         return handled
 
+    async def _cycle(self) -> int:
+        """One cycle of `run_forever`. Ordered queues go batch by batch as in `run_once`; a
+        concurrent queue keeps up to `batch` jobs in flight and claims more as any finishes,
+        so a peer that accepts connections and never answers holds only its own slots (at most
+        about `per_target` of them) until its timeout, never the deliveries to everyone else."""
+        handled = 0
+        for queue, handler in self.handlers.items():
+            if queue not in self.concurrent:
+                claimed = await jobs.claim(self.db, queue, limit=self.batch)
+                for job in claimed:
+                    await self._process(job, handler)
+                handled += len(claimed)
+                continue
+            flying = self._flying[queue]
+            free = min(self.batch - len(flying), self.per_target)  # one claim adds ≤ per_target to a peer
+            if free <= 0:
+                continue
+            per_target = Counter(t for t in flying.values() if t is not None)
+            busy = [t for t, n in per_target.items() if n >= self.per_target]
+            claimed = await jobs.claim(self.db, queue, limit=free, exclude_targets=busy)
+            for job in claimed:
+                task = asyncio.create_task(self._process_logged(job, handler))
+                flying[task] = job.target
+                task.add_done_callback(self._freed)
+            handled += len(claimed)
+        return handled
+
+    async def _process_logged(self, job: jobs.ClaimedJob, handler: Handler) -> None:
+        """`_process` as a task of its own: nobody awaits it, so it reports its own failure."""
+        try:
+            await self._process(job, handler)
+        except DATABASE_AWAY as exc:
+            # The outcome could not be recorded: the job is claimed again when its lease ends.
+            log.warning("job %s on %s: the database is unavailable (%s)", job.id, job.queue, _first_line(exc))
+        except Exception:  # noqa: BLE001
+            log.exception("job %s on %s could not be recorded", job.id, job.queue)
+
     async def _process(self, job: jobs.ClaimedJob, handler: Handler) -> None:
         try:
             await handler(job)
@@ -82,7 +133,10 @@ class JobWorker:
         except PermanentFailure as exc:
             await jobs.fail(self.db, job, str(exc))
         except Exception as exc:  # noqa: BLE001 - a handler bug must not kill the worker
-            log.exception("job %s on %s failed", job.id, job.queue)
+            if isinstance(exc, DATABASE_AWAY):  # an outage, not a bug: no traceback
+                log.warning("job %s on %s failed: %s", job.id, job.queue, _first_line(exc))
+            else:
+                log.exception("job %s on %s failed", job.id, job.queue)
             reason = f"{type(exc).__name__}: {exc}"
             if job.attempts >= self.max_attempts:
                 await jobs.fail(self.db, job, reason)
@@ -92,17 +146,44 @@ class JobWorker:
             await jobs.complete(self.db, job)
 
     async def run_forever(self) -> None:
+        failures = 0
         while not self._stop.is_set():
             try:
-                handled = await self.run_once()
-            except Exception:  # noqa: BLE001 - e.g. the database is briefly away: wait, resume
+                handled = await self._cycle()
+            except DATABASE_AWAY as exc:
+                # The database restarts or is locked: one line per try, and tries spaced out so
+                # an outage is neither a busy loop nor a wall of tracebacks. Claimed jobs whose
+                # completion was lost are claimed again when their lease runs out.
+                failures += 1
+                log.warning("job worker: the database is unavailable (%s); retrying", _first_line(exc))
+                handled = 0
+            except Exception:  # noqa: BLE001 - a bug in a cycle must not stop the worker
+                failures += 1
                 log.exception("job worker cycle failed; retrying")
                 handled = 0
+            else:
+                if failures:
+                    log.warning("job worker: resumed after %d failed cycles", failures)
+                failures = 0
             if not handled:
-                try:
-                    await asyncio.wait_for(self._stop.wait(), self.idle_sleep)
-                except TimeoutError:
-                    pass
+                await self._idle(min(MAX_FAILURE_PAUSE, self.idle_sleep * 2 ** min(failures, 10)))
+        in_flight = [task for flying in self._flying.values() for task in flying]
+        await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _idle(self, pause: float) -> None:
+        """Wait `pause` seconds, less if asked to stop or if a concurrent job frees its slot."""
+        self._slot_freed.clear()
+        waits = [asyncio.create_task(self._stop.wait()), asyncio.create_task(self._slot_freed.wait())]
+        try:
+            await asyncio.wait(waits, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
+    def _freed(self, task: asyncio.Task[None]) -> None:
+        for flying in self._flying.values():
+            flying.pop(task, None)
+        self._slot_freed.set()
 
     def stop(self) -> None:
         self._stop.set()

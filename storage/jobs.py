@@ -11,6 +11,7 @@ the next holder's work.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ class ClaimedJob:
     attempts: int
     lease_token: str
     lease_until: datetime
+    target: str | None = None
 
 
 async def enqueue(
@@ -114,9 +116,15 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 
 async def claim(
-    db: Database, queue: str, *, limit: int = 1, lease: timedelta = DEFAULT_LEASE
+    db: Database,
+    queue: str,
+    *,
+    limit: int = 1,
+    lease: timedelta = DEFAULT_LEASE,
+    exclude_targets: Collection[str] = (),
 ) -> list[ClaimedJob]:
-    """Claim up to `limit` due jobs of `queue`, oldest `run_at` first, each leased for `lease`."""
+    """Claim up to `limit` due jobs of `queue`, oldest `run_at` first, each leased for `lease`,
+    skipping jobs for `exclude_targets` (peers that already have enough in flight)."""
     if lease <= timedelta(0):
         raise ValueError("lease must be positive")
     if limit < 1:
@@ -128,20 +136,20 @@ async def claim(
         await s.connection()
         now = utcnow()
         until = now + lease
-        rows = (await s.execute(_claim_statement(db, queue, limit, now, until, token))).all()
+        statement = _claim_statement(db, queue, limit, now, until, token, exclude_targets)
+        rows = (await s.execute(statement)).all()
     ordered = sorted(rows, key=lambda r: (r.run_at, r.id))
-    return [ClaimedJob(r.id, r.queue, r.payload, r.attempts, token, until) for r in ordered]
+    return [ClaimedJob(r.id, r.queue, r.payload, r.attempts, token, until, r.target) for r in ordered]
 
 
 def _claim_statement(
-    db: Database, queue: str, limit: int, now: datetime, until: datetime, token: str
+    db: Database, queue: str, limit: int, now: datetime, until: datetime, token: str,
+    exclude_targets: Collection[str] = (),
 ) -> ReturningUpdate[Any]:
-    candidates = (
-        select(Job.id)
-        .where(Job.queue == queue, _claimable(now))
-        .order_by(Job.run_at, Job.id)
-        .limit(limit)
-    )
+    candidates = select(Job.id).where(Job.queue == queue, _claimable(now))
+    if exclude_targets:
+        candidates = candidates.where(or_(Job.target.is_(None), Job.target.not_in(list(exclude_targets))))
+    candidates = candidates.order_by(Job.run_at, Job.id).limit(limit)
     stmt = update(Job)
     if db.is_sqlite:
         # The write lock is held for the whole transaction, so nothing can change in between.
@@ -165,7 +173,7 @@ def _claim_statement(
             attempts=Job.attempts + 1,
             updated_at=now,
         )
-        .returning(Job.id, Job.queue, Job.payload, Job.attempts, Job.run_at)
+        .returning(Job.id, Job.queue, Job.payload, Job.attempts, Job.run_at, Job.target)
         .execution_options(synchronize_session=False)
     )
 

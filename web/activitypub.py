@@ -32,7 +32,7 @@ def ap_response(doc: dict[str, object], status: int = 200) -> web.Response:
 
 async def _local(request: web.Request) -> Account:
     account = await accounts.get_local(request.app[CTX], request.match_info["username"])
-    if account.disabled:
+    if account.disabled or account.suspended:
         raise NotFound("no such user")
     return account
 
@@ -108,7 +108,7 @@ async def outbox(request: web.Request) -> web.Response:
             return ap_response(builders.ordered_collection(base, int(total or 0), f"{base}?page=true"))
         stmt = select(Post).where(*public).order_by(Post.id.desc()).limit(PAGE_SIZE)
         max_id = request.query.get("max_id", "")
-        if max_id.isdigit():
+        if max_id.isascii() and max_id.isdigit() and len(max_id) <= 19:
             stmt = stmt.where(Post.id < int(max_id))
         rows = list((await s.scalars(stmt)).unique())
         viewer = await _signed_viewer(request, ctx)
@@ -121,7 +121,7 @@ async def outbox(request: web.Request) -> web.Response:
             items.append(builders.activity("Create", f"{post.uri}/activity", account_uri(ctx, author), doc,
                                            to=doc["to"], cc=doc["cc"], published=post.created_at))  # type: ignore[arg-type]
     next_page = f"{base}?page=true&max_id={rows[-1].id}" if len(rows) == PAGE_SIZE else None
-    page_id = f"{base}?page=true" + (f"&max_id={max_id}" if max_id.isdigit() else "")
+    page_id = f"{base}?page=true" + (f"&max_id={max_id}" if max_id.isascii() and max_id.isdigit() and len(max_id) <= 19 else "")
     return ap_response(builders.collection_page(page_id, base, items, next_page))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from federation.addresses import FetchError
@@ -24,11 +25,16 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
     try:
         return await handler(request)
     except (AtriumError, InvalidActivity, SignatureError, FetchError) as exc:
-        return json_error(exc.status, exc.reason)
+        # An error may name headers the client needs (a 429's Retry-After).
+        return json_error(exc.status, exc.reason, **getattr(exc, "headers", {}))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         return json_error(exc.status, exc.reason)
+    except HttpProcessingError as exc:
+        # A body aiohttp cannot parse (e.g. a multipart part with a malformed header) read by
+        # any handler: the client's fault, so a 4xx, not a 500.
+        return json_error(exc.code if 400 <= exc.code < 500 else 400, "the request body is malformed")
     except (OperationalError, DBAPIError, ConnectionError, OSError) as exc:
         # The database went away: say so and let the client retry; nothing was half-written
         # because every write is one transaction.

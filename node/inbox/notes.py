@@ -11,6 +11,7 @@ from federation.parsing import IncomingActivity, IncomingNote, InvalidActivity, 
 from node import audit, remote, sanitize
 from node.accounts import find_local
 from node.context import NodeContext
+from node.events import Event
 from node.fanout import fan_out_home
 from node.inbox.follows import local_username
 from node.notifications import notify
@@ -55,7 +56,10 @@ async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account
     if note.attributed_to != actor.actor_uri:
         raise Forbidden("the note is attributed to someone other than the actor")
     async with ctx.db.reader() as s:
-        if await s.get(Tombstone, note.id) is not None:
+        tombstone = await s.get(Tombstone, note.id)
+        # Only the author's own earlier Delete counts: another actor of the same server must
+        # not be able to suppress a note before it arrives.
+        if tombstone is not None and tombstone.actor_uri == actor.actor_uri:
             return "ignored: deleted before it arrived"
         if await s.scalar(select(Post.id).where(Post.uri == note.id)) is not None:
             return "ignored: already stored"
@@ -104,6 +108,11 @@ async def store_note(
         parent = await s.scalar(select(Post).where(Post.uri == note.in_reply_to)) if note.in_reply_to else None
     visibility = _visibility(ctx, actor, note.to, note.cc, note.scope)
     narrowed = note.scope == "organization" and visibility != "organization"
+    if visibility not in ("public", "unlisted"):
+        # A Mention tag alone must not open a non-public post to someone its author did not
+        # address: only mentions also named in to/cc may see it and hear of it.
+        addressed = set(note.to) | set(note.cc)
+        mentioned = [a for a in mentioned if ctx.actor_uri(a.username) in addressed]
     post = Post(
         account_id=actor.id,
         local=False,
@@ -144,6 +153,7 @@ async def store_note(
         for account in mentioned:
             if replied_to is None or account.id != replied_to.id:
                 await notify(s, account, "mention", actor.id, post.id)
+    ctx.events.publish(Event("post", post_id=post.id))
     return post
 
 
@@ -175,6 +185,7 @@ async def on_update(ctx: NodeContext, activity: IncomingActivity, actor: Account
         post.edited_at = note.updated or utcnow()
         await s.execute(delete(PostTag).where(PostTag.post_id == post.id))
         await store_tags(s, post.id, note.hashtags)
+    ctx.events.publish(Event("edit", post_id=post.id))
     return "done"
 
 
@@ -202,4 +213,5 @@ async def on_delete(ctx: NodeContext, activity: IncomingActivity, actor: Account
         if post.in_reply_to_id is not None:
             await s.execute(update(Post).where(Post.id == post.in_reply_to_id, Post.replies_count > 0).values(replies_count=Post.replies_count - 1))
         await s.delete(post)
+    ctx.events.publish(Event("delete", post_id=post.id, deleted=post))
     return "done"

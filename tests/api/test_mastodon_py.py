@@ -1,27 +1,61 @@
-"""Mastodon.py (a real client library) against a real `atrium serve` process on loopback."""
+"""Mastodon.py (a real client library) against real `atrium serve` processes on loopback.
+
+eng (SQLite) is where alice signs in; sales (PostgreSQL when the run includes it) is another
+node, a partner, where bob lives. Mastodon.py needs allow_http=True for an http OAuth server.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
+import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
 from pathlib import Path
 
+import aiohttp
 import mastodon  # noqa: E402 - Mastodon.py 2.3.3, a test dependency (pyproject.toml)
 import pytest
+from yarl import URL
 
-from tests.federation.nodes import NodeProcess
+from tests.conftest import ENGINES, drop_pg_database, recreate_pg_database, worker_tag
+from tests.federation.nodes import NodeProcess, eventually
+from tests.federation.test_multinode import follow_remote
+
+# Never opened: the app reads the code off the redirect, as a native app's handler would.
+REDIRECT = "http://127.0.0.1:9/callback"
+SCOPES = ["read", "write", "follow"]
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProcess, NodeProcess]]:
     root: Path = tmp_path_factory.mktemp("mastodon_py")
-    process = NodeProcess("eng", root)
-    process.init()
-    process.create_user("alice", "--email", "alice@eng.acme.test")
-    process.start()
+    pg_name = f"atrium_mpy_{worker_tag()}"
+    on_pg = "postgresql" in ENGINES
+    eng = NodeProcess("eng", root)
+    sales = NodeProcess("sales", root, recreate_pg_database(pg_name) if on_pg else None)
+    with ThreadPoolExecutor() as pool:
+        list(pool.map(NodeProcess.init, (eng, sales)))
+    eng.write_policy(f'mode = "allowlist"\n[peers."{sales.domain}"]\ntrust = "partner"\n')
+    sales.write_policy(f'mode = "allowlist"\n[peers."{eng.domain}"]\ntrust = "partner"\n')
+    eng.create_user("alice", "--email", "alice@eng.acme.test")
+    sales.create_user("bob")
     try:
-        yield process
+        with ThreadPoolExecutor() as pool:
+            list(pool.map(NodeProcess.start, (eng, sales)))
+        yield eng, sales
     finally:
-        process.stop()
+        eng.stop()
+        sales.stop()
+        if on_pg and not os.environ.get("ATRIUM_KEEP_TEST_DATABASES"):
+            drop_pg_database(pg_name)
+
+
+@pytest.fixture(scope="module")
+def node(nodes: tuple[NodeProcess, NodeProcess]) -> NodeProcess:
+    return nodes[0]
 
 
 def test_mastodon_py_registers_logs_in_posts_and_reads_home(node: NodeProcess) -> None:
@@ -42,3 +76,124 @@ def test_mastodon_py_registers_logs_in_posts_and_reads_home(node: NodeProcess) -
     assert [s.id for s in home] == [status.id]
     assert "hello from Mastodon.py" in home[0].content
     assert client.instance().version.startswith("4.3.0")
+
+
+def test_mastodon_py_posts_with_each_visibility(node: NodeProcess) -> None:
+    client = _alice(node)
+    # When alice posts once with each of Mastodon's four visibilities
+    posted = {v: client.status_post(f"Mastodon.py says hello ({v})", visibility=v)
+              for v in ("public", "unlisted", "private", "direct")}
+    # Then each post has the visibility she chose, and each is on her home timeline
+    assert {v: s.visibility for v, s in posted.items()} == {v: v for v in posted}
+    home = {s.id for s in client.timeline_home(limit=40)}
+    assert {s.id for s in posted.values()} <= home
+
+
+class _FormFields(HTMLParser):
+    """The consent form's inputs (name -> value), as a browser would submit them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "input" and a.get("name"):
+            self.fields[str(a["name"])] = a.get("value") or ""
+
+
+async def _consent(url: str, username: str, password: str) -> URL:
+    """Open the authorize page at `url`, sign in on its form, return where it redirects."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as page:
+            assert page.status == 200, await page.text()
+            form = _FormFields()
+            form.feed(await page.text())
+        assert "client_id" in form.fields and "redirect_uri" in form.fields
+        answer = {**form.fields, "username": username, "password": password}
+        async with http.post(URL(url).with_query(None), data=answer, allow_redirects=False) as resp:
+            assert resp.status == 302, await resp.text()
+            return URL(resp.headers["Location"])
+
+
+def _registered(node: NodeProcess) -> mastodon.Mastodon:
+    client_id, client_secret = mastodon.Mastodon.create_app(
+        "atrium code flow", scopes=SCOPES, redirect_uris=REDIRECT, api_base_url=node.base_url
+    )
+    return mastodon.Mastodon(
+        client_id=client_id, client_secret=client_secret, api_base_url=node.base_url, version_check_mode="created"
+    )
+
+
+async def test_mastodon_py_logs_in_by_the_authorization_code_flow(node: NodeProcess) -> None:
+    # Given an app with a redirect URI, and the authorize URL Mastodon.py builds for it
+    client = _registered(node)
+    state = secrets.token_urlsafe(16)
+    url = client.auth_request_url(redirect_uris=REDIRECT, scopes=SCOPES, state=state, allow_http=True)
+    assert url.startswith(f"{node.base_url}/oauth/authorize?")
+    # When alice signs in on the consent form
+    back = await _consent(url, "alice", "alice-password")
+    # Then she is sent back to the app with a code and its state
+    assert str(back.with_query(None)) == REDIRECT and back.query["state"] == state
+    # And Mastodon.py exchanges the code for a token that is hers
+    client.log_in(code=back.query["code"], redirect_uri=REDIRECT, scopes=SCOPES, allow_http=True)
+    assert client.account_verify_credentials().username == "alice"
+
+
+async def test_authorization_code_with_pkce_gives_mastodon_py_a_working_token(node: NodeProcess) -> None:
+    # Given the authorize URL with a PKCE challenge added, as public clients (Elk, Phanpy) send it
+    client = _registered(node)
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    url = URL(client.auth_request_url(redirect_uris=REDIRECT, scopes=SCOPES, allow_http=True))
+    url = url.update_query(code_challenge=challenge, code_challenge_method="S256")
+    # When alice signs in, and the app exchanges the code with its verifier and no secret
+    code = (await _consent(str(url), "alice", "alice-password")).query["code"]
+    exchange = {"grant_type": "authorization_code", "client_id": client.client_id, "code": code,
+                "redirect_uri": REDIRECT, "code_verifier": verifier}
+    async with aiohttp.ClientSession() as http, http.post(f"{node.base_url}/oauth/token", data=exchange) as resp:
+        assert resp.status == 200, await resp.text()
+        token = (await resp.json())["access_token"]
+    # Then Mastodon.py, given that token, acts as alice
+    signed_in = mastodon.Mastodon(access_token=token, api_base_url=node.base_url, version_check_mode="none")
+    assert signed_in.account_verify_credentials().username == "alice"
+
+
+def _alice(node: NodeProcess) -> mastodon.Mastodon:
+    client = _registered(node)
+    client.log_in("alice@eng.acme.test", "alice-password", scopes=SCOPES, allow_http=True)
+    return client
+
+
+async def test_mastodon_py_resolves_and_follows_an_account_on_another_node(
+    nodes: tuple[NodeProcess, NodeProcess],
+) -> None:
+    eng, sales = nodes
+    client = _alice(eng)
+    # When alice resolves bob's handle on sales and follows him
+    found = client.search_v2(f"bob@{sales.domain}", resolve=True, result_type="accounts")
+    assert [a.acct for a in found.accounts] == [f"bob@{sales.domain}"]
+    bob = found.accounts[0]
+    relationship = client.account_follow(bob.id)
+    assert relationship.following or relationship.requested
+
+    # Then sales accepts, and the relationship says she follows him
+    async def following() -> bool:
+        return bool(client.account_relationships(bob.id)[0].following)
+
+    await eventually(following, timeout=60, what="sales to accept alice's follow of bob")
+
+
+async def test_mastodon_py_reads_a_follow_notification_from_another_node(
+    nodes: tuple[NodeProcess, NodeProcess],
+) -> None:
+    eng, sales = nodes
+    client = _alice(eng)
+    # Given bob on sales follows alice on eng
+    await follow_remote(sales, "bob", f"alice@{eng.domain}")
+
+    # Then Mastodon.py lists the follow among her notifications
+    async def follows_seen() -> list[str]:
+        return [n.account.acct for n in client.notifications(types=["follow"])]
+
+    assert await eventually(follows_seen, timeout=60, what="bob's follow notification") == [f"bob@{sales.domain}"]

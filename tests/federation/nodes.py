@@ -68,16 +68,18 @@ class NodeProcess:
     def start(self) -> None:
         out = self.log.open("a")
         self.proc = subprocess.Popen([*ATRIUM, "serve"], env=self.env, stdout=out, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 30
+        # Generous: start-up imports a lot, and a CI machine running the suite on every core can
+        # take tens of seconds before the port opens. Not a performance check.
+        deadline = time.monotonic() + 90
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
+                    raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-2000:]}") from None
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.name} did not start")
+                    raise RuntimeError(f"{self.name} did not start within 90 s: {self.log.read_text()[-2000:]}") from None
                 time.sleep(0.1)
 
     def stop(self) -> None:

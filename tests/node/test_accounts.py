@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from node import accounts
+from node.actors import person_document
 from node.context import NodeContext
 from node.instance import create_instance, has_admin
 from storage.errors import Conflict, Forbidden, Invalid, NotFound
@@ -114,3 +115,14 @@ async def test_profile_update_limits(ctx: NodeContext, alice: Account) -> None:
     assert (updated.display_name, updated.bio, updated.locked) == ("Alice", "Engineering", True)
     with pytest.raises(Invalid):
         await accounts.update_profile(ctx, alice.id, bio="x" * 5000)
+
+
+async def test_a_bio_reaches_other_servers_as_escaped_text(ctx: NodeContext, alice: Account) -> None:
+    # Given a bio typed with markup in it
+    await accounts.update_profile(ctx, alice.id, bio='<script>x()</script> I work on #infra <b>hard</b>')
+    # When the actor document other servers fetch is built
+    doc = await person_document(ctx, await accounts.get_account(ctx, alice.id))
+    # Then the markup arrives as text, and the hashtag as a link
+    summary = str(doc["summary"])
+    assert "<script>" not in summary and "<b>" not in summary
+    assert "&lt;script&gt;" in summary and f'href="{ctx.tag_url("infra")}"' in summary

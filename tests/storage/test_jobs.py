@@ -191,7 +191,7 @@ async def _check_exclusive_holds(
     for job_id, hs in holds.items():
         hs.sort(key=lambda r: r["claimed_at"])
         assert [h["attempts"] for h in hs] == list(range(1, len(hs) + 1)), job_id
-        for earlier, later in zip(hs, hs[1:]):
+        for earlier, later in zip(hs, hs[1:], strict=False):
             # A hold ends at release, or when its lease ran out if that came first.
             ended = min(earlier["released_at"], earlier["lease_until"])
             assert later["claimed_at"] >= ended, f"job {job_id} held twice at once: {earlier} {later}"

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web.api import accounts, instance, notifications, oauth, statuses, timelines
+from web.api import (
+    accounts,
+    bookmarks,
+    instance,
+    markers,
+    notifications,
+    oauth,
+    relationships,
+    search,
+    status_edits,
+    statuses,
+    streaming,
+    timelines,
+)
 
 
 def setup(app: web.Application) -> None:
@@ -14,3 +27,9 @@ def setup(app: web.Application) -> None:
     statuses.setup(app)
     timelines.setup(app)
     notifications.setup(app)
+    relationships.setup(app)
+    bookmarks.setup(app)
+    markers.setup(app)
+    status_edits.setup(app)
+    search.setup(app)
+    streaming.setup(app)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from node import oauth
 from node.context import NodeContext
-from node.pagination import Page
+from node.pagination import MAX_ID, Page
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.models import Account
 from web.keys import CTX
@@ -90,7 +91,10 @@ async def _body(request: web.Request) -> Any:
         if not isinstance(body, dict):
             raise Invalid("the JSON body must be an object")
         return body
-    return await request.post()
+    try:
+        return await request.post()
+    except (ValueError, HttpProcessingError) as exc:  # a malformed form or multipart body
+        raise Invalid("the body is not a valid form") from exc
 
 
 def _items(source: Any) -> list[tuple[str, Any]]:
@@ -124,7 +128,8 @@ def text_param(p: Params, name: str) -> str | None:
 
 def path_id(request: web.Request, name: str = "id") -> int:
     raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 19:
+    # isascii: str.isdigit() also accepts digits int() refuses, such as "²"; ids are BIGINT.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > MAX_ID:
         raise NotFound("Record not found")
     return int(raw)
 

@@ -37,7 +37,7 @@ def _oauth_error(exc: AtriumError) -> web.Response:
 async def create_app(request: web.Request) -> web.Response:
     p = await params(request)
     uris = p.get("redirect_uris")
-    raw_uris = "\n".join(uris) if isinstance(uris, list) else str(uris or "")
+    raw_uris = "\n".join(str(u) for u in uris) if isinstance(uris, list) else str(uris or "")
     registered = await oauth.register_app(
         ctx_of(request),
         str(p.get("client_name") or ""),

@@ -8,15 +8,17 @@ that never leave the node.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from node import oauth
+from node import oauth, text
 from node.context import NodeContext
 from node.post_views import PostExtras
+from node.relationships import Counts, Relationship
 from node.stats import Usage
 from node.version import VERSION
 from node.visibility import VISIBILITIES
-from storage.models import Account, Notification, OAuthApp, Post
+from storage.models import Account, Marker, Notification, OAuthApp, Post
 
 JSON = dict[str, Any]
 MASTODON_VERSION = "4.3.0"
@@ -48,11 +50,26 @@ def version_string() -> str:
     return f"{MASTODON_VERSION} (compatible; Atrium {VERSION})"
 
 
+def streaming_url(ctx: NodeContext) -> str:
+    """Where clients open the streaming WebSocket: this node itself (web/api/streaming.py)."""
+    return f"{'wss' if ctx.scheme == 'https' else 'ws'}://{ctx.domain}"
+
+
 def _avatar(ctx: NodeContext) -> str:
     return f"{ctx.base_url}/avatars/original/missing.png"
 
 
-def account(ctx: NodeContext, a: Account) -> JSON:
+@lru_cache(maxsize=1024)
+def note_html(bio: str, base_url: str) -> str:
+    """A local account's bio (kept as typed) as the HTML clients show, rendered as a post's
+    text is (escaped, links made), so a bio can never inject markup. Remote bios are stored
+    sanitised already. Cached: the same author appears on every status of a page."""
+    return text.render(bio, resolve_mention=lambda _: None, tag_url=lambda tag: f"{base_url}/tags/{tag}")
+
+
+def account(ctx: NodeContext, a: Account, counts: Counts | None = None) -> JSON:
+    """`counts` (node.relationships.counts) where the caller has them; zeros otherwise."""
+    counts = counts or Counts()
     local = a.domain is None
     url = ctx.profile_url(a.username) if local else (a.url or a.actor_uri or "")
     return {
@@ -66,17 +83,17 @@ def account(ctx: NodeContext, a: Account) -> JSON:
         "indexable": False,
         "group": False,
         "created_at": timestamp(a.created_at),
-        "note": a.bio,
+        "note": a.bio if not local else note_html(a.bio, ctx.base_url),
         "url": url,
         "uri": ctx.actor_uri(a.username) if local else (a.actor_uri or url),
         "avatar": _avatar(ctx),
         "avatar_static": _avatar(ctx),
         "header": "",
         "header_static": "",
-        "followers_count": 0,
-        "following_count": 0,
-        "statuses_count": 0,
-        "last_status_at": None,
+        "followers_count": counts.followers,
+        "following_count": counts.following,
+        "statuses_count": counts.statuses,
+        "last_status_at": counts.last_status_at.date().isoformat() if counts.last_status_at else None,
         "hide_collections": None,
         "noindex": False,
         "suspended": a.disabled or None,
@@ -86,17 +103,19 @@ def account(ctx: NodeContext, a: Account) -> JSON:
     }
 
 
-def credential_account(ctx: NodeContext, a: Account) -> JSON:
+def credential_account(
+    ctx: NodeContext, a: Account, counts: Counts | None = None, follow_requests_count: int = 0
+) -> JSON:
     """The signed-in user's own account, with `source` (what they typed) and `role`."""
     return {
-        **account(ctx, a),
+        **account(ctx, a, counts),
         "source": {
             "privacy": "public",
             "sensitive": False,
             "language": None,
             "note": a.bio,
             "fields": [],
-            "follow_requests_count": 0,
+            "follow_requests_count": follow_requests_count,
             "hide_collections": False,
             "discoverable": None,
             "indexable": False,
@@ -142,7 +161,7 @@ def status(
         "favourited": post.id in extras.liked,
         "reblogged": post.id in extras.boosted,
         "muted": False,
-        "bookmarked": False,
+        "bookmarked": post.id in extras.bookmarked,
         "pinned": False,
         "reblog": reblog,
         "application": None,
@@ -200,7 +219,7 @@ def token(issued: oauth.IssuedToken) -> JSON:
 
 def _configuration(ctx: NodeContext) -> JSON:
     return {
-        "urls": {"streaming": None, "status": None},
+        "urls": {"streaming": streaming_url(ctx), "status": None},
         "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
         "statuses": {
             "max_characters": ctx.max_post_chars,
@@ -253,7 +272,7 @@ def instance_v1(ctx: NodeContext, usage: Usage) -> JSON:
         "description": "An Atrium node: a federated social server for organisations.",
         "email": "",
         "version": version_string(),
-        "urls": {"streaming_api": None},
+        "urls": {"streaming_api": streaming_url(ctx)},
         "stats": {"user_count": usage.users, "status_count": usage.local_posts, "domain_count": 0},
         "thumbnail": _avatar(ctx),
         "languages": [],
@@ -264,3 +283,27 @@ def instance_v1(ctx: NodeContext, usage: Usage) -> JSON:
         "contact_account": None,
         "rules": [],
     }
+
+
+def relationship(r: Relationship) -> JSON:
+    return {
+        "id": str(r.id),
+        "following": r.following,
+        "showing_reblogs": r.following or r.requested,
+        "notifying": False,
+        "languages": None,
+        "followed_by": r.followed_by,
+        "blocking": r.blocking,
+        "blocked_by": r.blocked_by,
+        "muting": r.muting,
+        "muting_notifications": r.muting_notifications,
+        "requested": r.requested,
+        "requested_by": r.requested_by,
+        "domain_blocking": False,
+        "endorsed": False,
+        "note": "",
+    }
+
+
+def marker(m: Marker) -> JSON:
+    return {"last_read_id": str(m.last_read_id), "version": m.version, "updated_at": timestamp(m.updated_at)}

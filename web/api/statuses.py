@@ -80,6 +80,7 @@ def _optional_id(p: Params, name: str) -> int | None:
 
 async def create(request: web.Request) -> web.Response:
     author = await require_user(request, "write:statuses")
+    ctx_of(request).limits.statuses.take(f"account {author.id}")
     p = await params(request)
     if p.get("media_ids"):
         raise Invalid("media attachments are not supported yet")

@@ -35,6 +35,18 @@ async def public(request: web.Request) -> web.Response:
     return web.json_response(body, headers=link_header(request, [p.id for p in items]))
 
 
+async def tag(request: web.Request) -> web.Response:
+    """Posts carrying a hashtag that the reader may see in shared timelines."""
+    ctx = ctx_of(request)
+    viewer = await optional_user(request, "read:statuses")
+    items = await timelines.hashtag(ctx, viewer, request.match_info["hashtag"], page_of(request))
+    if viewer is None:
+        items = [p for p in items if open_web_may_see(ctx, p)]
+    body = await render_many(ctx, viewer, items)
+    return web.json_response(body, headers=link_header(request, [p.id for p in items]))
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/timelines/home", home)
     app.router.add_get("/api/v1/timelines/public", public)
+    app.router.add_get("/api/v1/timelines/tag/{hashtag}", tag)

@@ -1,0 +1,64 @@
+"""Mutes: the muted account's posts (and, with `notifications`, its notifications) are hidden
+from the muter only. Nothing crosses the wire: a mute is private to the one who set it."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, delete, select, union
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from node.context import NodeContext
+from node.pagination import Page, paginate
+from storage.errors import Invalid, NotFound
+from storage.models import Account, Block, Mute, utcnow
+
+
+async def mute(ctx: NodeContext, account: Account, target_id: int, *, notifications: bool = True) -> Mute:
+    """Mute `target_id` (again: the `notifications` choice is updated, as Mastodon does)."""
+    if target_id == account.id:
+        raise Invalid("you cannot mute yourself")
+    async with ctx.db.session() as s:
+        if await s.get(Account, target_id) is None:
+            raise NotFound("no such account")
+        row = await s.scalar(select(Mute).where(Mute.account_id == account.id, Mute.target_id == target_id))
+        if row is None:
+            row = Mute(account_id=account.id, target_id=target_id, notifications=notifications, created_at=utcnow())
+            s.add(row)
+        else:
+            row.notifications = notifications
+        await s.flush()
+        return row
+
+
+async def unmute(ctx: NodeContext, account: Account, target_id: int) -> None:
+    async with ctx.db.session() as s:
+        await s.execute(delete(Mute).where(Mute.account_id == account.id, Mute.target_id == target_id))
+
+
+async def muted(ctx: NodeContext, account: Account, page: Page) -> list[tuple[int, Account]]:
+    """The accounts `account` mutes, paged by the mute's id: (mute id, account) pairs."""
+    stmt = select(Mute).where(Mute.account_id == account.id)
+    async with ctx.db.reader() as s:
+        rows = await paginate(s, stmt, Mute.id, page)
+        found = await s.scalars(select(Account).where(Account.id.in_([m.target_id for m in rows])))
+        by_id = {a.id: a for a in found.all()}
+    return [(m.id, by_id[m.target_id]) for m in rows if m.target_id in by_id]
+
+
+async def mute_of(s: AsyncSession, account_id: int, target_id: int) -> Mute | None:
+    return await s.scalar(select(Mute).where(Mute.account_id == account_id, Mute.target_id == target_id))
+
+
+def hidden_authors(viewer_id: int) -> Select[tuple[int]]:
+    """Accounts whose posts `viewer_id` never sees in timelines: those they mute or block.
+    A sub-select, so a timeline query stays one statement."""
+    return select(
+        union(
+            select(Mute.target_id.label("id")).where(Mute.account_id == viewer_id),
+            select(Block.target_id.label("id")).where(Block.account_id == viewer_id),
+        ).subquery().c.id
+    )
+
+
+def silenced_senders(viewer_id: int) -> Select[tuple[int]]:
+    """Accounts whose notifications `viewer_id` does not see: muted with `notifications`."""
+    return select(Mute.target_id).where(Mute.account_id == viewer_id, Mute.notifications.is_(True))

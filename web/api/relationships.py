@@ -1,0 +1,152 @@
+"""Relationships: follow, unfollow, block, mute (and their undoing), remove a follower,
+follow requests, the lists of blocks and mutes, and `GET /api/v1/accounts/relationships`.
+Every change answers with the Relationship as it stands afterwards."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node import blocks, follows, mutes, relationships
+from storage.errors import Invalid
+from storage.models import Account
+from web.api import serializers
+from web.api.accounts import render_accounts
+from web.api.auth import ctx_of, flag, link_header, page_of, params, path_id, require_user
+
+
+async def _answer(request: web.Request, viewer: Account, other_id: int) -> web.Response:
+    rel = await relationships.relationship(ctx_of(request), viewer, other_id)
+    return web.json_response(serializers.relationship(rel))
+
+
+async def list_relationships(request: web.Request) -> web.Response:
+    """`id[]=1&id[]=2` (or `id=1`); ids this node does not know answer nothing, as Mastodon."""
+    viewer = await require_user(request, "read:follows")
+    p = await params(request)
+    raw = p.get("id", [])
+    wanted = raw if isinstance(raw, list) else [raw]
+    ids = [int(str(i)) for i in wanted if str(i).isdigit() and len(str(i)) <= 19]
+    ctx = ctx_of(request)
+    known = {a.id for a in await relationships.existing(ctx, ids)}
+    rels = await relationships.relationships(ctx, viewer, [i for i in ids if i in known])
+    return web.json_response([serializers.relationship(r) for r in rels])
+
+
+async def follow(request: web.Request) -> web.Response:
+    """Follow: `following` at once, or `requested` for a locked or remote account until it
+    accepts. `reblogs`, `notify` and `languages` are accepted and ignored."""
+    viewer = await require_user(request, "write:follows")
+    p = await params(request)
+    for name in ("reblogs", "notify"):
+        flag(p, name)  # validated as Mastodon does, though Atrium keeps no per-follow options
+    target_id = path_id(request)
+    await follows.follow(ctx_of(request), viewer, target_id)
+    return await _answer(request, viewer, target_id)
+
+
+async def unfollow(request: web.Request) -> web.Response:
+    viewer = await require_user(request, "write:follows")
+    target_id = path_id(request)
+    await relationships.existing_one(ctx_of(request), target_id)
+    await follows.unfollow(ctx_of(request), viewer, target_id)
+    return await _answer(request, viewer, target_id)
+
+
+async def remove_from_followers(request: web.Request) -> web.Response:
+    viewer = await require_user(request, "write:follows")
+    target_id = path_id(request)
+    await relationships.existing_one(ctx_of(request), target_id)
+    await follows.remove_follower(ctx_of(request), viewer, target_id)
+    return await _answer(request, viewer, target_id)
+
+
+async def block(request: web.Request) -> web.Response:
+    """Block: ends follows both ways; a remote account's server is sent the Block."""
+    viewer = await require_user(request, "write:blocks")
+    target_id = path_id(request)
+    await blocks.block(ctx_of(request), viewer, target_id)
+    return await _answer(request, viewer, target_id)
+
+
+async def unblock(request: web.Request) -> web.Response:
+    viewer = await require_user(request, "write:blocks")
+    target_id = path_id(request)
+    await relationships.existing_one(ctx_of(request), target_id)
+    await blocks.unblock(ctx_of(request), viewer, target_id)
+    return await _answer(request, viewer, target_id)
+
+
+async def mute(request: web.Request) -> web.Response:
+    """Mute: `notifications` (default true) hides their notifications too. A `duration` other
+    than 0 (forever) is refused: mutes here do not expire."""
+    viewer = await require_user(request, "write:mutes")
+    p = await params(request)
+    duration = p.get("duration")
+    if duration not in (None, "", 0, "0"):
+        raise Invalid("timed mutes are not supported: duration must be 0")
+    target_id = path_id(request)
+    await mutes.mute(ctx_of(request), viewer, target_id, notifications=bool(flag(p, "notifications", True)))
+    return await _answer(request, viewer, target_id)
+
+
+async def unmute(request: web.Request) -> web.Response:
+    viewer = await require_user(request, "write:mutes")
+    target_id = path_id(request)
+    await relationships.existing_one(ctx_of(request), target_id)
+    await mutes.unmute(ctx_of(request), viewer, target_id)
+    return await _answer(request, viewer, target_id)
+
+
+async def list_blocks(request: web.Request) -> web.Response:
+    viewer = await require_user(request, "read:blocks")
+    rows = await blocks.blocked(ctx_of(request), viewer, page_of(request))
+    body = await render_accounts(ctx_of(request), [a for _, a in rows])
+    return web.json_response(body, headers=link_header(request, [i for i, _ in rows]))
+
+
+async def list_mutes(request: web.Request) -> web.Response:
+    viewer = await require_user(request, "read:mutes")
+    rows = await mutes.muted(ctx_of(request), viewer, page_of(request))
+    body = await render_accounts(ctx_of(request), [a for _, a in rows])
+    return web.json_response(body, headers=link_header(request, [i for i, _ in rows]))
+
+
+async def follow_requests(request: web.Request) -> web.Response:
+    viewer = await require_user(request, "read:follows")
+    rows = await follows.requests_page(ctx_of(request), viewer, page_of(request))
+    body = await render_accounts(ctx_of(request), [a for _, a in rows])
+    return web.json_response(body, headers=link_header(request, [i for i, _ in rows]))
+
+
+async def authorize(request: web.Request) -> web.Response:
+    viewer = await require_user(request, "write:follows")
+    follower_id = path_id(request)
+    await follows.approve(ctx_of(request), viewer, follower_id)
+    return await _answer(request, viewer, follower_id)
+
+
+async def reject(request: web.Request) -> web.Response:
+    viewer = await require_user(request, "write:follows")
+    follower_id = path_id(request)
+    await follows.reject(ctx_of(request), viewer, follower_id)
+    return await _answer(request, viewer, follower_id)
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/v1/accounts/relationships", list_relationships)
+    for verb, handler in (
+        ("follow", follow),
+        ("unfollow", unfollow),
+        ("remove_from_followers", remove_from_followers),
+        ("block", block),
+        ("unblock", unblock),
+        ("mute", mute),
+        ("unmute", unmute),
+    ):
+        r.add_post(rf"/api/v1/accounts/{{id:\d+}}/{verb}", handler)
+    r.add_get("/api/v1/blocks", list_blocks)
+    r.add_get("/api/v1/mutes", list_mutes)
+    r.add_get("/api/v1/follow_requests", follow_requests)
+    r.add_post(r"/api/v1/follow_requests/{id:\d+}/authorize", authorize)
+    r.add_post(r"/api/v1/follow_requests/{id:\d+}/reject", reject)

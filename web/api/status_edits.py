@@ -1,0 +1,104 @@
+"""A status's thread context, editing it (the edit federates as Update, the audience stays
+exactly as it was), its edit history and its source."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node import posts
+from node.outbox import open_web_may_see
+from storage.errors import Invalid, NotFound
+from storage.models import Account, Post, PostEdit
+from web.api import serializers
+from web.api.auth import ctx_of, flag, optional_user, params, path_id, require_user, text_param
+from web.api.serializers import JSON
+from web.api.statuses import render, render_many
+
+
+async def _visible(request: web.Request, viewer: Account | None) -> Post:
+    ctx = ctx_of(request)
+    post = await posts.get_post(ctx, viewer, path_id(request))
+    if viewer is None and not open_web_may_see(ctx, post):
+        raise NotFound("no such post")
+    return post
+
+
+async def context(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    viewer = await optional_user(request, "read:statuses")
+    post = await _visible(request, viewer)
+    ancestors, descendants = await posts.context(ctx, viewer, post.id)
+    if viewer is None:  # the open web: content rules apply to every post of the thread
+        ancestors = [p for p in ancestors if open_web_may_see(ctx, p)]
+        descendants = [p for p in descendants if open_web_may_see(ctx, p)]
+    return web.json_response(
+        {"ancestors": await render_many(ctx, viewer, ancestors), "descendants": await render_many(ctx, viewer, descendants)}
+    )
+
+
+async def edit(request: web.Request) -> web.Response:
+    """Mastodon's edit takes text, content warning, sensitivity (and media, polls, language,
+    which Atrium does not change). The visibility is never part of an edit, so a stock
+    client cannot widen or narrow an Atrium audience by editing."""
+    ctx = ctx_of(request)
+    editor = await require_user(request, "write:statuses")
+    p = await params(request)
+    if p.get("media_ids"):
+        raise Invalid("media attachments are not supported yet")
+    if p.get("poll") or p.get("poll[options]"):
+        raise Invalid("polls are not supported yet")
+    new_text = text_param(p, "status")
+    if new_text is None:
+        raise Invalid("status is required")
+    await posts.get_post(ctx, editor, path_id(request))  # 404 for what the editor cannot see
+    edited = await posts.edit_post(
+        ctx,
+        editor,
+        path_id(request),
+        new_text,
+        summary=text_param(p, "spoiler_text"),
+        sensitive=flag(p, "sensitive", None),
+    )
+    return web.json_response(await render(ctx, editor, await posts.get_post(ctx, editor, edited.id)))
+
+
+def _version(author: JSON, at: str | None, content: str, summary: str, sensitive: bool) -> JSON:
+    return {
+        "content": content,
+        "spoiler_text": summary,
+        "sensitive": sensitive,
+        "created_at": at,
+        "account": author,
+        "poll": None,
+        "media_attachments": [],
+        "emojis": [],
+    }
+
+
+async def history(request: web.Request) -> web.Response:
+    """Every version, oldest first, the current one last (as Mastodon lists them)."""
+    ctx = ctx_of(request)
+    viewer = await optional_user(request, "read:statuses")
+    post = await _visible(request, viewer)
+    earlier: list[PostEdit] = await posts.history(ctx, viewer, post.id)
+    author = serializers.account(ctx, post.account)
+    out = [
+        _version(author, serializers.timestamp(e.created_at), e.content_html, e.summary, e.sensitive) for e in earlier
+    ]
+    current_at = serializers.timestamp(post.edited_at or post.created_at)
+    out.append(_version(author, current_at, post.content_html, post.summary, post.sensitive))
+    return web.json_response(out)
+
+
+async def source(request: web.Request) -> web.Response:
+    """What the author typed, for a client's edit box."""
+    viewer = await require_user(request, "read:statuses")
+    post = await _visible(request, viewer)
+    return web.json_response({"id": str(post.id), "text": post.source, "spoiler_text": post.summary})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get(r"/api/v1/statuses/{id}/context", context)
+    app.router.add_put(r"/api/v1/statuses/{id}", edit)
+    app.router.add_get(r"/api/v1/statuses/{id}/history", history)
+    app.router.add_get(r"/api/v1/statuses/{id}/source", source)

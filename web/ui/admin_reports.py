@@ -1,0 +1,114 @@
+"""Reports and moderation: the open and resolved reports, one report with its actions (remove a
+post, suspend or silence the account, answer the reporter), accounts under moderation, and the
+form a user reports a post with."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node import moderation, posts
+from storage.errors import Invalid, NotFound
+from web.ui.core import Page, page
+from web.ui.views import profile_path
+
+MODERATORS = ("moderator", "admin")
+
+
+def _id(p: Page, name: str) -> int:
+    raw = p.request.match_info[name]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        raise NotFound("no such item")
+    return int(raw)
+
+
+def _with_done(back: str, done: str) -> str:
+    """Back to the page the form was on, saying what was done (shown as a status line)."""
+    path = back.split("#", 1)[0]
+    return path + ("&" if "?" in path else "?") + f"done={done}"
+
+
+@page(roles=MODERATORS)
+async def reports_page(p: Page) -> web.StreamResponse:
+    resolved = p.request.query.get("state") == "resolved"
+    rows = await moderation.list_reports(p.ctx, p.user, resolved=resolved)
+    return p.render("admin/reports.html", title="Resolved reports" if resolved else "Open reports",
+                    reports=rows, resolved=resolved)
+
+
+@page(roles=MODERATORS)
+async def report_page(p: Page) -> web.StreamResponse:
+    view = await moderation.get_report(p.ctx, p.user, _id(p, "report_id"))
+    return p.render("admin/report.html", title=f"Report #{view.report.id}", r=view,
+                    done=p.request.query.get("done"), error=None)
+
+
+@page(roles=MODERATORS)
+async def resolve(p: Page) -> web.StreamResponse:
+    report_id = _id(p, "report_id")
+    try:
+        await moderation.resolve_report(p.ctx, p.user, report_id, p.field("answer"))
+    except Invalid as exc:
+        view = await moderation.get_report(p.ctx, p.user, report_id)
+        return p.render("admin/report.html", exc.status, title=f"Report #{report_id}", r=view, done=None,
+                        error=exc.reason)
+    return p.redirect(f"/admin/reports/{report_id}?done=resolved")
+
+
+@page(roles=MODERATORS)
+async def remove_post(p: Page) -> web.StreamResponse:
+    await moderation.remove_post(p.ctx, p.user, _id(p, "post_id"), p.field("reason"))
+    return p.redirect(_with_done(p.next_url("/admin/reports"), "removed"))
+
+
+@page(roles=MODERATORS)
+async def moderate(p: Page) -> web.StreamResponse:
+    action = p.request.match_info["action"]
+    await moderation.moderate_account(p.ctx, p.user, _id(p, "account_id"), action, p.field("reason"))
+    return p.redirect(_with_done(p.next_url("/admin/accounts"), action))
+
+
+@page(roles=MODERATORS)
+async def accounts_page(p: Page) -> web.StreamResponse:
+    """Accounts under moderation, and a look-up of any account (local, or remote by handle)."""
+    q = p.request.query.get("q", "").strip()
+    found = None
+    error = None
+    if q:
+        try:
+            found = await moderation.find_account(p.ctx, p.user, q)
+        except (NotFound, Invalid) as exc:
+            error = exc.reason
+    return p.render("admin/accounts.html", title="Accounts", q=q, found=found, error=error,
+                    moderated=await moderation.moderated_accounts(p.ctx, p.user),
+                    done=p.request.query.get("done"), profile_path=profile_path)
+
+
+@page()
+async def report_form(p: Page) -> web.StreamResponse:
+    post = await posts.get_post(p.ctx, p.user, _id(p, "post_id"))
+    return p.render("admin/report_new.html", title="Report a post", post=post, error=None, sent=False)
+
+
+@page()
+async def file_report(p: Page) -> web.StreamResponse:
+    post_id = _id(p, "post_id")
+    try:
+        await moderation.file_report(p.ctx, p.user, post_id, p.field("comment"))
+    except Invalid as exc:
+        post = await posts.get_post(p.ctx, p.user, post_id)
+        return p.render("admin/report_new.html", exc.status, title="Report a post", post=post, error=exc.reason,
+                        sent=False)
+    post = await posts.get_post(p.ctx, p.user, post_id)
+    return p.render("admin/report_new.html", title="Report sent", post=post, error=None, sent=True)
+
+
+def setup_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/admin/reports", reports_page)
+    r.add_get(r"/admin/reports/{report_id:\d+}", report_page)
+    r.add_post(r"/admin/reports/{report_id:\d+}/resolve", resolve)
+    r.add_post(r"/admin/posts/{post_id:\d+}/remove", remove_post)
+    r.add_get("/admin/accounts", accounts_page)
+    r.add_post(r"/admin/accounts/{account_id:\d+}/{action:(un)?(suspend|silence)}", moderate)
+    r.add_get(r"/report/{post_id:\d+}", report_form)
+    r.add_post(r"/report/{post_id:\d+}", file_report)

@@ -1,0 +1,61 @@
+"""Mount the web UI on the node's aiohttp application."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from web.ui import pages_auth, pages_inbox, pages_people, pages_posts, pages_timelines
+from web.ui.core import JINJA
+from web.ui.render import STATIC, make_env
+
+# ActivityPub URLs a browser may open: /users/{name} and /users/{name}/statuses/{id}.
+AP_ACTOR = re.compile(r"^/users/([^/]+)$")
+AP_NOTE = re.compile(r"^/users/([^/]+)/statuses/(\d+)$")
+AP_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+# The pages of a local actor and note, which ActivityPub clients may be given as `url`.
+PAGE_ACTOR = re.compile(r"^/@([^/@]+)$")
+PAGE_NOTE = re.compile(r"^/@([^/@]+)/(\d+)$")
+
+
+def wants_html(request: web.Request) -> bool:
+    """A browser asking for a page: it names text/html and no ActivityPub or JSON type."""
+    accept = request.headers.get("Accept", "").lower()
+    return "text/html" in accept and not any(t in accept for t in AP_TYPES)
+
+
+@web.middleware
+async def browser_negotiation(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    """Send browsers from an actor or note URL to its page, and ActivityPub clients from a page
+    to the actor or note; each answer applies its own visibility rules (the page the viewer's
+    session, the note authorized fetch), so nothing more is shown either way."""
+    if request.method == "GET" and wants_html(request):
+        if m := AP_ACTOR.match(request.path):
+            raise web.HTTPSeeOther(f"/@{m.group(1)}", headers={"Vary": "Accept"})
+        if m := AP_NOTE.match(request.path):
+            raise web.HTTPSeeOther(f"/@{m.group(1)}/{m.group(2)}", headers={"Vary": "Accept"})
+    elif request.method == "GET" and any(t in request.headers.get("Accept", "").lower() for t in AP_TYPES[:2]):
+        if m := PAGE_ACTOR.match(request.path):
+            raise web.HTTPSeeOther(f"/users/{m.group(1)}", headers={"Vary": "Accept"})
+        if m := PAGE_NOTE.match(request.path):
+            raise web.HTTPSeeOther(f"/users/{m.group(1)}/statuses/{m.group(2)}", headers={"Vary": "Accept"})
+    return await handler(request)
+
+
+async def _static_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if request.path.startswith("/static/"):
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Cache-Control", "public, max-age=3600")
+
+
+def setup(app: web.Application) -> None:
+    app[JINJA] = make_env()
+    app.middlewares.append(browser_negotiation)
+    app.on_response_prepare.append(_static_headers)
+    app.router.add_static("/static/", STATIC, name="static", append_version=False)
+    pages_auth.setup_routes(app)
+    pages_timelines.setup_routes(app)
+    pages_posts.setup_routes(app)
+    pages_people.setup_routes(app)
+    pages_inbox.setup_routes(app)

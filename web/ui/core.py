@@ -1,0 +1,175 @@
+"""What every UI handler shares: the signed-in session, CSRF checks, safe redirects, HTML
+errors and rendering with the security headers."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+from jinja2 import Environment
+from multidict import MultiDict, MultiDictProxy
+
+from node import notifications, sessions
+from node.context import NodeContext
+from node.pagination import Page as Cursor
+from node.sessions import SignedIn
+from storage.errors import AtriumError, Forbidden
+from storage.models import Account
+from web.keys import CTX
+from web.ui.render import PAGE_HEADERS
+
+SESSION_COOKIE = "atrium_session"
+ANON_CSRF_COOKIE = "atrium_csrf"
+JINJA = web.AppKey("ui_jinja", Environment)
+UNREAD_CAP = 20
+SESSION: web.RequestKey[SignedIn | None] = web.RequestKey("ui_session")
+
+
+def is_https(ctx: NodeContext) -> bool:
+    return ctx.scheme == "https"
+
+
+def set_cookie(response: web.StreamResponse, ctx: NodeContext, name: str, value: str, *, max_age: int | None) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, path="/", httponly=True, samesite="Lax", secure=is_https(ctx)
+    )
+
+
+async def current_session(request: web.Request) -> SignedIn | None:
+    if SESSION not in request:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        request[SESSION] = await sessions.lookup(request.app[CTX], token) if token else None
+    return request[SESSION]
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """A local path to go back to; anything else (another site, `//host`) becomes `default`."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    return value
+
+
+@dataclass
+class Page:
+    request: web.Request
+    ctx: NodeContext
+    session: SignedIn | None
+    form: MultiDictProxy[str]
+    unread: int = 0  # unread notifications, shown in the navigation
+
+    @property
+    def me(self) -> Account | None:
+        return self.session.account if self.session else None
+
+    @property
+    def user(self) -> Account:
+        if self.session is None:
+            raise Forbidden("sign in first", status=401)
+        return self.session.account
+
+    def field(self, name: str, default: str = "") -> str:
+        value = self.form.get(name, default)
+        return value if isinstance(value, str) else default
+
+    def next_url(self, default: str = "/") -> str:
+        return safe_next(self.field("next") or self.request.query.get("next"), default)
+
+    def csrf_token(self) -> str:
+        if self.session is not None:
+            return self.session.csrf_token
+        return self.request.cookies.get(ANON_CSRF_COOKIE) or self._new_anon_token()
+
+    def _new_anon_token(self) -> str:
+        token = self.request.get("ui_new_anon_csrf")
+        if token is None:
+            token = secrets.token_urlsafe(24)
+            self.request["ui_new_anon_csrf"] = token
+        return str(token)
+
+    def render(self, template: str, status: int = 200, **values: Any) -> web.Response:
+        env = self.request.app[JINJA]
+        html = env.get_template(template).render(
+            me=self.me, csrf=self.csrf_token(), path=self.request.path, domain=self.ctx.domain,
+            unread=self.unread, **values
+        )
+        response = web.Response(text=html, content_type="text/html", status=status)
+        fresh = self.request.get("ui_new_anon_csrf")
+        if fresh is not None:
+            set_cookie(response, self.ctx, ANON_CSRF_COOKIE, str(fresh), max_age=None)
+        return response
+
+    def redirect(self, location: str) -> web.Response:
+        return web.Response(status=303, headers={"Location": location})
+
+
+Handler = Callable[[Page], Awaitable[web.StreamResponse]]
+
+
+def _csrf_ok(request: web.Request, session: SignedIn | None, form: Mapping[str, Any]) -> bool:
+    given = form.get("csrf")
+    if not isinstance(given, str) or not given:
+        return False
+    expected = session.csrf_token if session else request.cookies.get(ANON_CSRF_COOKIE, "")
+    return bool(expected) and hmac.compare_digest(given, expected)
+
+
+def page(
+    *, signed_in: bool = True, roles: tuple[str, ...] = ()
+) -> Callable[[Handler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
+    """Wrap a UI handler: load the session, require one when `signed_in` (and one of `roles`,
+    when given: 403 for anyone else), check the CSRF token on every POST, answer failures as
+    an HTML page, and add the security headers."""
+
+    def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        @wraps(handler)
+        async def run(request: web.Request) -> web.StreamResponse:
+            ctx = request.app[CTX]
+            session = await current_session(request)
+            form: MultiDictProxy[str] = MultiDictProxy(MultiDict())
+            p = Page(request, ctx, session, form)
+            if request.method == "POST":
+                posted = await request.post()
+                p.form = MultiDictProxy(MultiDict((k, v) for k, v in posted.items() if isinstance(v, str)))
+                if not _csrf_ok(request, session, p.form):
+                    response: web.StreamResponse = p.render(
+                        "error.html", 403, title="Form expired",
+                        message="This form has expired or did not come from this site. Go back, reload the page and try again.",
+                    )
+                    response.headers.update(PAGE_HEADERS)
+                    return response
+            if signed_in and session is None:
+                target = request.path_qs if request.method == "GET" else "/"
+                response = p.redirect("/signin?next=" + quote(target, safe="/"))
+            else:
+                try:
+                    if session is not None and request.method == "GET":
+                        p.unread = await _unread(ctx, session.account.id)
+                    if roles and (p.me is None or p.me.role not in roles):
+                        raise Forbidden("this page is for the node's staff")
+                    response = await handler(p)
+                except AtriumError as exc:
+                    response = p.render("error.html", exc.status, title=_title(exc.status), message=exc.reason)
+            response.headers.update(PAGE_HEADERS)
+            return response
+
+        return run
+
+    return wrap
+
+
+async def _unread(ctx: NodeContext, account_id: int) -> int:
+    """How many of the newest notifications are unread (counted up to one page: "20+")."""
+    recent = await notifications.list_notifications(ctx, account_id, Cursor(limit=UNREAD_CAP))
+    return sum(1 for n in recent if not n.read)
+
+
+def _title(status: int) -> str:
+    return {401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Already done", 429: "Slow down"}.get(
+        status, "Something went wrong"
+    )

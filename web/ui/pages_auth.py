@@ -1,0 +1,117 @@
+"""Sign in, sign out, and the first-run page that makes a new node's first admin."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node import accounts, sessions
+from node.instance import get_instance, has_admin
+from storage.errors import AtriumError, Forbidden
+from storage.models import Account
+from web.ui.core import ANON_CSRF_COOKIE, SESSION_COOKIE, Page, page, set_cookie
+from web.ui.ratelimit import FailureLimiter
+
+LIMITER = web.AppKey("ui_signin_limiter", FailureLimiter)
+# Per account name: a handful of guesses; per address: more, since offices share one.
+PER_NAME = (5, 300.0)
+PER_ADDRESS = (30, 300.0)
+NAME_LIMITER = web.AppKey("ui_signin_name_limiter", FailureLimiter)
+
+
+async def _start_session(p: Page, account: Account, to: str) -> web.Response:
+    token, _ = await sessions.create(p.ctx, account, p.request.headers.get("User-Agent", ""))
+    response = p.redirect(to)
+    set_cookie(response, p.ctx, SESSION_COOKIE, token, max_age=int(sessions.LIFETIME.total_seconds()))
+    response.del_cookie(ANON_CSRF_COOKIE, path="/")
+    return response
+
+
+async def _setup_pending(p: Page) -> bool:
+    instance = await get_instance(p.ctx.db)
+    return instance.setup_token_hash is not None and not await has_admin(p.ctx.db)
+
+
+@page(signed_in=False)
+async def signin_form(p: Page) -> web.StreamResponse:
+    if p.me is not None:
+        return p.redirect(p.next_url())
+    return p.render("signin.html", title="Sign in", next=p.next_url(), login="", error=None,
+                    setup_pending=await _setup_pending(p))
+
+
+@page(signed_in=False)
+async def signin(p: Page) -> web.StreamResponse:
+    login = p.field("login").strip()[:320]
+    password = p.field("password")
+    name_key = login.lower()
+    address_key = p.request.remote or "unknown"
+    wait = max(p.request.app[NAME_LIMITER].retry_after(name_key), p.request.app[LIMITER].retry_after(address_key))
+    if wait:
+        response = p.render(
+            "signin.html", 429, title="Sign in", next=p.next_url(), login=login,
+            error=f"Too many failed attempts. Try again in {(wait + 59) // 60} minute(s).", setup_pending=False,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    try:
+        account = await accounts.authenticate(p.ctx, login, password)
+    except Forbidden as exc:
+        p.request.app[NAME_LIMITER].fail(name_key)
+        p.request.app[LIMITER].fail(address_key)
+        return p.render("signin.html", exc.status, title="Sign in", next=p.next_url(), login=login, error=exc.reason,
+                        setup_pending=False)
+    p.request.app[NAME_LIMITER].clear(name_key)
+    return await _start_session(p, account, p.next_url())
+
+
+@page(signed_in=False)
+async def signout(p: Page) -> web.StreamResponse:
+    token = p.request.cookies.get(SESSION_COOKIE, "")
+    if token:
+        await sessions.revoke(p.ctx, token)
+    response = p.redirect("/signin")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@page(signed_in=False)
+async def setup_form(p: Page) -> web.StreamResponse:
+    if not await _setup_pending(p):
+        return p.render("setup_done.html", title="Already set up")
+    return p.render("setup.html", title="Set up this node", username="", error=None)
+
+
+async def start(p: Page) -> web.StreamResponse:
+    """Where `/` sends someone not signed in: the first-run page while the node has no admin."""
+    return p.redirect("/setup" if await _setup_pending(p) else "/signin")
+
+
+@page(signed_in=False)
+async def setup(p: Page) -> web.StreamResponse:
+    if not await _setup_pending(p):
+        return p.render("setup_done.html", 403, title="Already set up")
+    username = p.field("username").strip()
+    password = p.field("password")
+    if password != p.field("password_again"):
+        return p.render("setup.html", 422, title="Set up this node", username=username, error="The two passwords differ.")
+    address_key = "setup:" + (p.request.remote or "unknown")
+    if p.request.app[LIMITER].retry_after(address_key):
+        return p.render("setup.html", 429, title="Set up this node", username=username, error="Too many attempts; wait a few minutes.")
+    try:
+        account = await accounts.claim_first_admin(p.ctx, p.field("token").strip(), username, password)
+    except AtriumError as exc:
+        if isinstance(exc, Forbidden):
+            p.request.app[LIMITER].fail(address_key)
+        return p.render("setup.html", exc.status, title="Set up this node", username=username, error=exc.reason)
+    return await _start_session(p, account, "/")
+
+
+def setup_routes(app: web.Application) -> None:
+    app[LIMITER] = FailureLimiter(*PER_ADDRESS)
+    app[NAME_LIMITER] = FailureLimiter(*PER_NAME)
+    r = app.router
+    r.add_get("/signin", signin_form)
+    r.add_post("/signin", signin)
+    r.add_post("/signout", signout)
+    r.add_get("/setup", setup_form)
+    r.add_post("/setup", setup)

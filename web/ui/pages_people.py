@@ -1,0 +1,157 @@
+"""Profiles (local and remote), follow / unfollow, follow requests, followers and following,
+and the signed-in person's own profile and password settings."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node import accounts, follows, remote, sessions, timelines
+from node.pagination import Page as Cursor
+from storage.errors import Forbidden, Invalid, NotFound
+from storage.models import Account
+from web.ui.core import SESSION_COOKIE, Page, page, set_cookie
+from web.ui.views import full_handle, post_views, profile_path
+
+
+async def _account(p: Page) -> Account:
+    handle = p.request.match_info["handle"].lstrip("@")
+    if "@" in handle:
+        account = await remote.resolve_handle(p.ctx, handle)
+    else:
+        account = await accounts.get_local(p.ctx, handle)
+    if account.disabled or account.suspended:
+        raise NotFound("no such user")
+    return account
+
+
+def _account_id(p: Page) -> int:
+    raw = p.request.match_info["account_id"]
+    if not raw.isdigit() or len(raw) > 19:
+        raise NotFound("no such account")
+    return int(raw)
+
+
+async def _relationship(p: Page, account: Account) -> dict[str, bool]:
+    if p.me is None or p.me.id == account.id:
+        return {"following": False, "requested": False, "followed_by": False}
+    return await follows.relationship(p.ctx, p.me, account.id)
+
+
+@page(signed_in=False)
+async def profile(p: Page) -> web.StreamResponse:
+    account = await _account(p)
+    cursor = Cursor.parse(max_id=p.request.query.get("max_id"))
+    raw = await timelines.account(p.ctx, p.me, account.id, cursor)
+    return p.render(
+        "profile.html",
+        title=account.display_name or account.username,
+        account=account,
+        handle=full_handle(p.ctx, account),
+        rel=await _relationship(p, account),
+        posts=await post_views(p.ctx, p.me, raw),
+        older=raw[-1].id if len(raw) >= cursor.limit else None,
+    )
+
+
+async def _people_page(p: Page, which: str) -> web.StreamResponse:
+    account = await _account(p)
+    cursor = Cursor.parse(max_id=p.request.query.get("max_id"), limit=40)
+    listing = follows.followers if which == "followers" else follows.following
+    people = await listing(p.ctx, account.id, cursor)
+    title = f"{'Followers of' if which == 'followers' else 'Followed by'} {account.display_name or account.username}"
+    return p.render("people.html", title=title, account=account, people=people, which=which)
+
+
+@page(signed_in=False)
+async def followers_page(p: Page) -> web.StreamResponse:
+    return await _people_page(p, "followers")
+
+
+@page(signed_in=False)
+async def following_page(p: Page) -> web.StreamResponse:
+    return await _people_page(p, "following")
+
+
+@page()
+async def follow(p: Page) -> web.StreamResponse:
+    target = await accounts.get_account(p.ctx, _account_id(p))
+    await follows.follow(p.ctx, p.user, target.id)
+    return p.redirect(p.next_url(profile_path(target)))
+
+
+@page()
+async def unfollow(p: Page) -> web.StreamResponse:
+    target = await accounts.get_account(p.ctx, _account_id(p))
+    await follows.unfollow(p.ctx, p.user, target.id)
+    return p.redirect(p.next_url(profile_path(target)))
+
+
+@page()
+async def requests_page(p: Page) -> web.StreamResponse:
+    people = await follows.follow_requests(p.ctx, p.user, Cursor(limit=40))
+    return p.render("requests.html", title="Follow requests", people=people)
+
+
+@page()
+async def answer_request(p: Page) -> web.StreamResponse:
+    follower_id = _account_id(p)
+    if p.request.match_info["answer"] == "approve":
+        await follows.approve(p.ctx, p.user, follower_id)
+    else:
+        await follows.reject(p.ctx, p.user, follower_id)
+    return p.redirect("/follow_requests")
+
+
+def _settings(p: Page, status: int = 200, *, error: str | None = None, done: str | None = None) -> web.Response:
+    return p.render("settings.html", status, title="Your profile", account=p.user, error=error,
+                    done=done or p.request.query.get("done"))
+
+
+@page()
+async def settings_form(p: Page) -> web.StreamResponse:
+    return _settings(p)
+
+
+@page()
+async def save_profile(p: Page) -> web.StreamResponse:
+    try:
+        await accounts.update_profile(
+            p.ctx, p.user.id, display_name=p.field("display_name").strip(), bio=p.field("bio"),
+            locked=p.field("locked") == "on",
+        )
+    except Invalid as exc:
+        return _settings(p, exc.status, error=exc.reason)
+    return p.redirect("/settings?done=profile")
+
+
+@page()
+async def change_password(p: Page) -> web.StreamResponse:
+    new = p.field("new_password")
+    if new != p.field("new_password_again"):
+        return _settings(p, 422, error="The two new passwords differ.")
+    if len(new) < 8:
+        return _settings(p, 422, error="Choose a password of at least 8 characters.")
+    try:
+        await accounts.authenticate(p.ctx, p.user.username, p.field("current_password"))
+    except Forbidden:
+        return _settings(p, 403, error="Your current password is not right.")
+    account = await accounts.set_password(p.ctx, p.user.username, new)
+    # Every other session is void now (credentials_version moved); this browser gets a new one.
+    token, _ = await sessions.create(p.ctx, account, p.request.headers.get("User-Agent", ""))
+    response = p.redirect("/settings?done=password")
+    set_cookie(response, p.ctx, SESSION_COOKIE, token, max_age=int(sessions.LIFETIME.total_seconds()))
+    return response
+
+
+def setup_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/@{handle}", profile)
+    r.add_get("/@{handle}/followers", followers_page)
+    r.add_get("/@{handle}/following", following_page)
+    r.add_post(r"/accounts/{account_id:\d+}/follow", follow)
+    r.add_post(r"/accounts/{account_id:\d+}/unfollow", unfollow)
+    r.add_get("/follow_requests", requests_page)
+    r.add_post(r"/follow_requests/{account_id:\d+}/{answer:approve|reject}", answer_request)
+    r.add_get("/settings", settings_form)
+    r.add_post("/settings/profile", save_profile)
+    r.add_post("/settings/password", change_password)

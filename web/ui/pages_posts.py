@@ -1,0 +1,141 @@
+"""Compose (with reply, content warning and audience), the thread view, edit, delete, and the
+like / boost actions. Every action is a plain form POST that redirects back, so it works
+without JavaScript."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node import audience, interactions, posts
+from node.posts import NewPost
+from storage.errors import Invalid, NotFound
+from web.ui.core import Page, page
+from web.ui.pages_timelines import DEFAULT_AUDIENCE
+from web.ui.views import post_views, profile_path
+
+
+def _post_id(p: Page) -> int:
+    raw = p.request.match_info["post_id"]
+    if not raw.isdigit() or len(raw) > 19:
+        raise NotFound("no such post")
+    return int(raw)
+
+
+def _compose_page(p: Page, status: int, *, error: str | None, reply_to: object = None) -> web.Response:
+    return p.render(
+        "compose.html",
+        status,
+        title="New post",
+        audiences=audience.audiences(p.ctx),
+        chosen=p.field("visibility") or p.request.query.get("visibility") or DEFAULT_AUDIENCE,
+        text=p.field("text"),
+        summary=p.field("summary"),
+        reply_to=reply_to,
+        error=error,
+        next=p.next_url(),
+    )
+
+
+@page()
+async def compose_form(p: Page) -> web.StreamResponse:
+    return _compose_page(p, 200, error=None)
+
+
+@page()
+async def create(p: Page) -> web.StreamResponse:
+    reply = p.field("in_reply_to")
+    try:
+        post = await posts.create_post(
+            p.ctx,
+            p.user,
+            NewPost(
+                text=p.field("text"),
+                visibility=p.field("visibility", DEFAULT_AUDIENCE),
+                summary=p.field("summary").strip(),
+                in_reply_to_id=int(reply) if reply.isdigit() and len(reply) < 20 else None,
+            ),
+        )
+    except Invalid as exc:
+        # Bad input loses nothing: the form comes back with what was typed.
+        return _compose_page(p, exc.status, error=exc.reason)
+    return p.redirect(p.next_url(f"{profile_path(p.user)}/{post.id}") + f"#post-{post.id}")
+
+
+@page(signed_in=False)
+async def thread(p: Page) -> web.StreamResponse:
+    post = await posts.get_post(p.ctx, p.me, _post_id(p))
+    if post.reblog_of_id is not None:
+        post = await posts.get_post(p.ctx, p.me, post.reblog_of_id)
+    canonical = f"{profile_path(post.account)}/{post.id}"
+    if p.request.path != canonical:
+        return p.redirect(canonical)
+    ancestors, descendants = await posts.context(p.ctx, p.me, post.id)
+    views = await post_views(p.ctx, p.me, [*ancestors, post, *descendants])
+    focus = next(v for v in views if v.id == post.id)
+    # A reply keeps an inward-facing parent's audience; otherwise it defaults to the parent's.
+    return p.render(
+        "thread.html",
+        title=f"Post by {post.account.display_name or post.account.username}",
+        ancestors=views[: len(ancestors)],
+        focus=focus,
+        descendants=views[len(ancestors) + 1 :],
+        audiences=audience.audiences(p.ctx),
+        chosen=post.visibility,
+        reply_text=f"@{post.account.acct()} " if p.me is not None and p.me.id != post.account_id else "",
+        history=await posts.history(p.ctx, p.me, post.id) if post.edited_at else [],
+    )
+
+
+@page()
+async def edit_form(p: Page) -> web.StreamResponse:
+    post = await posts.get_post(p.ctx, p.me, _post_id(p))
+    if post.account_id != p.user.id or post.reblog_of_id is not None:
+        raise NotFound("no such post of yours")
+    return p.render("edit.html", title="Edit post", post=post, text=post.source, summary=post.summary, error=None)
+
+
+@page()
+async def edit(p: Page) -> web.StreamResponse:
+    post_id = _post_id(p)
+    try:
+        post = await posts.edit_post(p.ctx, p.user, post_id, p.field("text"), summary=p.field("summary").strip())
+    except Invalid as exc:
+        post = await posts.get_post(p.ctx, p.me, post_id)
+        return p.render("edit.html", exc.status, title="Edit post", post=post, text=p.field("text"),
+                        summary=p.field("summary"), error=exc.reason)
+    return p.redirect(f"{profile_path(p.user)}/{post.id}")
+
+
+@page()
+async def delete(p: Page) -> web.StreamResponse:
+    await posts.delete_post(p.ctx, p.user, _post_id(p))
+    return p.redirect(p.next_url("/"))
+
+
+ACTIONS = {
+    "like": interactions.like,
+    "unlike": interactions.unlike,
+    "boost": interactions.boost,
+    "unboost": interactions.unboost,
+}
+
+
+@page()
+async def act(p: Page) -> web.StreamResponse:
+    action = ACTIONS.get(p.request.match_info["action"])
+    if action is None:
+        raise NotFound("no such action")
+    post_id = _post_id(p)
+    await action(p.ctx, p.user, post_id)
+    return p.redirect(p.next_url("/") + f"#post-{post_id}")
+
+
+def setup_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/compose", compose_form)
+    r.add_post("/posts", create)
+    r.add_get(r"/@{handle}/{post_id:\d+}", thread)
+    r.add_get(r"/posts/{post_id:\d+}/edit", edit_form)
+    r.add_post(r"/posts/{post_id:\d+}/edit", edit)
+    r.add_post(r"/posts/{post_id:\d+}/delete", delete)
+    r.add_post(r"/posts/{post_id:\d+}/{action}", act)

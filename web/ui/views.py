@@ -1,0 +1,77 @@
+"""What a page shows for a post or an account: plain view objects built from node calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from node import audience, posts
+from node.context import NodeContext
+from node.interactions import BOOSTABLE
+from node.post_views import extras
+from storage.errors import NotFound
+from storage.models import Account, Post
+
+
+def profile_path(account: Account) -> str:
+    return f"/@{account.acct()}"
+
+
+def full_handle(ctx: NodeContext, account: Account) -> str:
+    return f"@{account.username}@{account.domain or ctx.domain}"
+
+
+@dataclass(frozen=True)
+class PostView:
+    post: Post
+    author: Account
+    boosted_by: Account | None
+    mine: bool
+    liked: bool
+    boosted: bool
+    boostable: bool
+    tags: list[str] = field(default_factory=list)
+    kept_from: list[audience.KeptFrom] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return self.post.id
+
+    @property
+    def path(self) -> str:
+        return f"{profile_path(self.author)}/{self.post.id}"
+
+    @property
+    def author_path(self) -> str:
+        return profile_path(self.author)
+
+
+async def post_views(ctx: NodeContext, viewer: Account | None, page: list[Post]) -> list[PostView]:
+    """Each post of a page (a boost shown as its original, marked with who boosted it)."""
+    shown: list[tuple[Post, Account | None]] = []
+    for p in page:
+        if p.reblog_of_id is None:
+            shown.append((p, None))
+            continue
+        try:
+            shown.append((await posts.get_post(ctx, viewer, p.reblog_of_id), p.account))
+        except NotFound:
+            continue  # the original is gone or hidden from this viewer
+    more = await extras(ctx, viewer, [p.id for p, _ in shown])
+    out = []
+    for p, booster in shown:
+        mine = viewer is not None and viewer.id == p.account_id
+        kept = await audience.kept_from(ctx, p) if mine else []
+        out.append(
+            PostView(
+                post=p,
+                author=p.account,
+                boosted_by=booster,
+                mine=mine,
+                liked=p.id in more.liked,
+                boosted=p.id in more.boosted,
+                boostable=p.visibility in BOOSTABLE,
+                tags=more.tags.get(p.id, []),
+                kept_from=kept,
+            )
+        )
+    return out
