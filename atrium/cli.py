@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from atrium import cli_db, cli_policy, server
+from atrium import cli_db, cli_keys, cli_policy, server
 from atrium import demo as demo_cmd
 from node import accounts
 from node import settings as settings_mod
@@ -313,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_policy.add_commands(sub, data_dir_arg, _Parser, _data_dir)
     demo_cmd.register(sub)
     cli_db.register(sub)
+    cli_keys.register(sub)
     return p
 
 

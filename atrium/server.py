@@ -23,7 +23,6 @@ from aiohttp import web
 
 from federation.addresses import AddressPolicy, make_session
 from federation.fetch import Fetcher
-from federation.keys import load_private_key
 from federation.signatures import sign_request
 from node import metrics, shared_settings
 from node.actors import key_id
@@ -33,6 +32,7 @@ from node.federate import FANOUT
 from node.inbound import INBOX
 from node.inbox import handle_inbox
 from node.instance import get_instance
+from node.keys_rotation import InstanceKey
 from node.outbox import DELIVER, handle_fanout
 from node.policy import PolicyStore
 from node.ratelimit import Limits
@@ -86,17 +86,22 @@ async def federating(ctx: NodeContext, settings: Settings) -> AsyncIterator[Node
         client_tls.load_verify_locations(cafile=str(settings.path(settings.ca_file)))
     session = make_session(address_policy, ssl_context=client_tls)
     instance = await get_instance(ctx.db)
-    private_key = load_private_key(instance.private_key_pem)
+    # Held, not fixed: `atrium keys rotate --instance` reaches a running process (`follow`).
+    instance_key = InstanceKey(instance.private_key_pem)
     instance_key_id = key_id(ctx, None)
 
     def signer(method: str, url: str, headers: Mapping[str, str]) -> Mapping[str, str]:
-        return sign_request(method, url, headers, None, instance_key_id, private_key)
+        return sign_request(method, url, headers, None, instance_key_id, instance_key.key)
 
+    stop_key_sync = asyncio.Event()
+    key_sync = asyncio.create_task(instance_key.follow(ctx.db, stop_key_sync, POLICY_SYNC_SECONDS))
     ctx.session = session
     ctx.fetcher = Fetcher(session, signer, user_agent=f"Atrium ({ctx.base_url}/)")
     try:
         yield ctx
     finally:
+        stop_key_sync.set()
+        await key_sync
         ctx.session = None
         ctx.fetcher = None
         await session.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from contextlib import suppress
 from functools import cache
 
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from federation.keys import generate_rsa_keypair
 from node.context import NodeContext
 from node.federate import queue_fanout
 from node.passwords import hash_password, verify_password
+from node.ratelimit import RateLimited
 from storage.errors import Conflict, Forbidden, Invalid, NotFound
 from storage.models import ROLES, Account, Instance
 
@@ -128,7 +130,10 @@ async def claim_first_admin(
 
 
 async def authenticate(ctx: NodeContext, login: str, password: str) -> Account:
-    """The account for a username (or email) and password; one vague error for every failure."""
+    """The account for a username (or email) and password; one vague error for every failure.
+    Failures are counted per login name: past the limit, 429 until the window lets one more."""
+    login_key = login.strip().lower()
+    ctx.limits.signin_failures.check(login_key)
     async with ctx.db.reader() as s:
         account = await find_local(s, login)
         if account is None and "@" in login:
@@ -140,6 +145,8 @@ async def authenticate(ctx: NodeContext, login: str, password: str) -> Account:
     # Verify even for unknown users so timing does not reveal which usernames exist.
     ok = verify_password(account.password_hash if account else _dummy_hash(), password)
     if account is None or not ok:
+        with suppress(RateLimited):  # this attempt still gets its plain answer; the next waits
+            ctx.limits.signin_failures.take(login_key)
         raise Forbidden("wrong username or password", status=401)
     if account.disabled:
         raise Forbidden("this account is disabled")

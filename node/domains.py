@@ -30,7 +30,7 @@ def canonical_domain(value: str, scheme: str | None = None) -> str:
     elif ":" in raw:
         raise Invalid(f"not a domain: {value!r}")
     if port:
-        if not port.isdigit() or not 0 < int(port) < 65536:
+        if not (port.isascii() and port.isdigit()) or len(port) > 5 or not 0 < int(port) < 65536:
             raise Invalid(f"bad port in {value!r}")
         port = str(int(port))
         if (scheme == "https" and port == "443") or (scheme == "http" and port == "80"):

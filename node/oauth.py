@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import accounts
 from node.context import NodeContext
+from node.ratelimit import RateLimited
 from storage.errors import AtriumError
 from storage.models import Account, OAuthApp, OAuthCode, OAuthToken, utcnow
 
@@ -198,6 +199,8 @@ async def password_grant(
     scopes = _granted(app, scope)
     try:
         account = await accounts.authenticate(ctx, login, password)
+    except RateLimited:
+        raise  # 429 with Retry-After, not a plain invalid_grant: the client should wait
     except AtriumError as exc:
         raise OAuthError("invalid_grant", exc.reason, status=400) from exc
     async with ctx.db.session() as s:

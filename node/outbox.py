@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import builders
 from federation.addressing import NotFederated, address
 from node import accounts, audit, metrics
-from node.actors import account_uri, followers_uri, person_document
+from node.actors import account_uri, followers_uri, instance_document, person_document
 from node.context import NodeContext
 from node.sanitize import html_to_text
 from storage import jobs
@@ -131,6 +131,9 @@ async def handle_fanout(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
     if kind == "ActorUpdate":
         await _fanout_actor_update(ctx, p["account_id"], job.id)
         return
+    if kind == "InstanceUpdate":  # queued by node/keys_rotation.py
+        await _fanout_instance_update(ctx, job.id)
+        return
     async with ctx.db.session() as s:
         if kind in ("Create", "Update"):
             post = await s.get(Post, p["post_id"])
@@ -186,6 +189,28 @@ async def _fanout_actor_update(ctx: NodeContext, account_id: int, job_id: int) -
     async with ctx.db.session() as s:
         await deliver_to(ctx, s, await remote_followers(s, account.id), act, visibility="public",
                          signer=account, object_uri=str(doc["id"]))
+
+
+async def _fanout_instance_update(ctx: NodeContext, job_id: int) -> None:
+    """Update(Application) of the instance actor to every known peer (one inbox a domain,
+    the shared one where there is one): any peer may have cached the key of our fetches."""
+    doc = await instance_document(ctx)
+    act = builders.activity(
+        "Update", f"{doc['id']}#updates/{job_id}", str(doc["id"]), doc, to=["https://www.w3.org/ns/activitystreams#Public"]
+    )
+    async with ctx.db.session() as s:
+        one_a_domain: dict[str, Account] = {}
+        peers_accounts = await s.scalars(
+            select(Account)
+            .where(Account.domain.is_not(None), Account.disabled.is_not(True), Account.suspended.is_not(True))
+            .order_by(Account.id)
+        )
+        for account in peers_accounts:
+            known = one_a_domain.get(account.domain or "")
+            if known is None or (not known.shared_inbox_uri and account.shared_inbox_uri):
+                one_a_domain[account.domain or ""] = account
+        await deliver_to(ctx, s, one_a_domain.values(), act, visibility="public", signer=None,
+                         object_uri=str(doc["id"]))
 
 
 async def _fanout_announce(ctx: NodeContext, s: AsyncSession, p: dict[str, object], kind: str) -> None:

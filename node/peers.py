@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import jobs
 from storage.db import Database, insert_ignoring_conflicts
-from storage.models import Peer, utcnow
+from storage.models import Job, Peer, utcnow
 
 BREAKER_AFTER = 5  # consecutive failures
 BREAKER_MAX = timedelta(hours=1)
@@ -77,3 +77,14 @@ async def heard_from(db: Database, domain: str) -> None:
 async def all_peers(db: Database) -> list[Peer]:
     async with db.reader() as s:
         return list(await s.scalars(select(Peer).order_by(Peer.domain)))
+
+
+async def backlog(db: Database, queue: str = "deliver") -> dict[str, int]:
+    """Deliveries waiting (pending or running) for each peer domain: its queue depth."""
+    stmt = (
+        select(Job.target, func.count())
+        .where(Job.queue == queue, Job.status.in_(("pending", "running")), Job.target.is_not(None))
+        .group_by(Job.target)
+    )
+    async with db.reader() as s:
+        return {str(target): int(n) for target, n in (await s.execute(stmt)).all()}

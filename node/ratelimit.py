@@ -59,25 +59,41 @@ class TokenBuckets:
         while len(self._buckets) > self.max_tracked:
             self._buckets.popitem(last=False)
 
+    def check(self, key: str) -> None:
+        """Raise RateLimited if `key` has no token left, without spending one."""
+        if self.rate <= 0 or self.burst <= 0 or key not in self._buckets:
+            return
+        tokens, then = self._buckets[key]
+        tokens = min(float(self.burst), tokens + (self.clock() - then) * self.rate)
+        if tokens < 1.0:
+            raise RateLimited(f"too many {self.what} for {key}; try again later", (1.0 - tokens) / self.rate)
+
 
 @dataclass
 class Limits:
     """The node's rate limits. `Limits()` limits nothing: a context made without settings
     (benchmarks, tests, the CLI) is unthrottled; `atrium serve` uses `from_settings`, whose
-    defaults (`limits.*` in docs/configuration.md) apply to every real node."""
+    defaults (`limits.*` in docs/configuration.md) apply to every real node. The one exception
+    is failed sign-ins, limited everywhere: every way of signing in (web UI, OAuth password
+    grant, the authorize form) goes through node.accounts.authenticate, which counts them per
+    login name, so password guessing is bounded whichever door it knocks on."""
 
     inbox_per_peer_per_s: float = 0.0
     inbox_per_peer_burst: int = 0
     statuses_per_account_per_hour: float = 0.0
     statuses_per_account_burst: int = 0
+    signin_failures_per_15_min: int = 10
     clock: Callable[[], float] = time.monotonic
     inbox: TokenBuckets = field(init=False)
     statuses: TokenBuckets = field(init=False)
+    signin_failures: TokenBuckets = field(init=False)
 
     def __post_init__(self) -> None:
         self.inbox = TokenBuckets(self.inbox_per_peer_per_s, self.inbox_per_peer_burst, "deliveries", self.clock)
         self.statuses = TokenBuckets(self.statuses_per_account_per_hour / 3600.0, self.statuses_per_account_burst,
                                      "posts", self.clock)
+        self.signin_failures = TokenBuckets(self.signin_failures_per_15_min / 900.0, self.signin_failures_per_15_min,
+                                            "failed sign-ins", self.clock)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:

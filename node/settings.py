@@ -34,8 +34,8 @@ class Settings:
     tls_key: str | None = None
     ca_file: str | None = None
     audit_retention_days: int = 365
-    inbox_per_peer_per_s: int = 20
-    inbox_per_peer_burst: int = 200
+    inbox_per_peer_per_s: int = 200
+    inbox_per_peer_burst: int = 2000
     statuses_per_account_per_hour: int = 300
     statuses_per_account_burst: int = 300
     log_format: str = "text"
@@ -60,7 +60,7 @@ class Settings:
         if self.port is not None:
             return self.port
         _, _, port = self.domain.rpartition(":")
-        return int(port) if port.isdigit() and ":" in self.domain else 8000
+        return int(port) if port.isascii() and port.isdigit() and ":" in self.domain else 8000
 
 
 # key path in the file -> (type, description): the single source for validation and docs.
@@ -83,8 +83,8 @@ KEYS: dict[str, tuple[type, str]] = {
     ),
     "federation.ca_file": (str, "Extra PEM CA bundle trusted for peers' https (an organisation's own CA)."),
     "audit.retention_days": (int, "Days the audit trail keeps boundary decisions (default 365; 0 keeps them forever)."),
-    "limits.inbox_per_peer_per_s": (int, "Deliveries a second each peer domain may make to the inboxes (default 20; 0: no limit)."),
-    "limits.inbox_per_peer_burst": (int, "Deliveries a peer domain may make at once before the per-second rate applies (default 200)."),
+    "limits.inbox_per_peer_per_s": (int, "Deliveries a second each peer domain may make to the inboxes (default 200; 0: no limit)."),
+    "limits.inbox_per_peer_burst": (int, "Deliveries a peer domain may make at once before the per-second rate applies (default 2000)."),
     "limits.statuses_per_account_per_hour": (int, "Posts an hour each account may make through the API (default 300; 0: no limit)."),
     "limits.statuses_per_account_burst": (int, "Posts an account may make at once before the hourly rate applies (default 300)."),
     "log.format": (str, "`text` (default) or `json`: one JSON object per log line, with the request id."),
@@ -137,8 +137,8 @@ def load(data_dir: Path) -> Settings:
         tls_key=flat.get("server.tls_key"),  # type: ignore[arg-type]
         ca_file=flat.get("federation.ca_file"),  # type: ignore[arg-type]
         audit_retention_days=int(flat.get("audit.retention_days", 365)),  # type: ignore[call-overload]
-        inbox_per_peer_per_s=int(flat.get("limits.inbox_per_peer_per_s", 20)),  # type: ignore[call-overload]
-        inbox_per_peer_burst=int(flat.get("limits.inbox_per_peer_burst", 200)),  # type: ignore[call-overload]
+        inbox_per_peer_per_s=int(flat.get("limits.inbox_per_peer_per_s", 200)),  # type: ignore[call-overload]
+        inbox_per_peer_burst=int(flat.get("limits.inbox_per_peer_burst", 2000)),  # type: ignore[call-overload]
         statuses_per_account_per_hour=int(flat.get("limits.statuses_per_account_per_hour", 300)),  # type: ignore[call-overload]
         statuses_per_account_burst=int(flat.get("limits.statuses_per_account_burst", 300)),  # type: ignore[call-overload]
         log_format=_log_format(path, flat.get("log.format", "text")),

@@ -39,3 +39,16 @@ def new_id(at_ms: int | None = None) -> int:
 def id_floor(at_ms: int) -> int:
     """The smallest id that could have been made at `at_ms` (for time-based cursors)."""
     return at_ms << 16
+
+
+MAX_ID = 2**63 - 1  # ids are BIGINT
+
+
+def parse_id(raw: object) -> int | None:
+    """An id from request text: ASCII digits within BIGINT, else None. (`str.isdigit` also
+    accepts digits such as "²" that `int` refuses, and 20 digits overflow the column.)"""
+    text = str(raw)
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None

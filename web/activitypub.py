@@ -57,8 +57,14 @@ async def _signed_viewer(request: web.Request, ctx: NodeContext) -> Account | No
         if not ctx.policy().inbound(domain).allowed:
             return None
         signer = await remote.actor_by_key_id(ctx, parsed.key_id)
-        verify_request("GET", f"{ctx.base_url}{request.raw_path}", request.headers, None,
-                       load_public_key_pem(signer.public_key_pem or ""))
+        try:
+            verify_request("GET", f"{ctx.base_url}{request.raw_path}", request.headers, None,
+                           load_public_key_pem(signer.public_key_pem or ""))
+        except SignatureError:
+            # The peer may have rotated its key (same key id): re-fetch it once, as the inbox does.
+            signer = await remote.actor_by_key_id(ctx, parsed.key_id, refresh=True)
+            verify_request("GET", f"{ctx.base_url}{request.raw_path}", request.headers, None,
+                           load_public_key_pem(signer.public_key_pem or ""))
     except (SignatureError, AtriumError, FetchError, InvalidActivity, ValueError):
         return None  # an unusable signature is no signature: the request is anonymous
     return signer

@@ -17,7 +17,8 @@ from node import accounts, follows, posts
 from node.context import NodeContext
 from node.posts import NewPost
 from storage.db import Database
-from tests.api.conftest import SignIn, auth
+from tests.api.conftest import PASSWORD, SignIn, auth
+from web.api import serializers
 from web.keys import CTX
 
 Client = TestClient[Any, Any]
@@ -191,6 +192,25 @@ async def test_the_instance_advertises_where_to_stream(api: Client, sign_in: Sig
         seen = await _until(ws, "update", posted["id"])
     # Then the events arrive there
     assert seen[-1]["stream"] == ["user"]
+    # And the same host, spoken to over HTTP as Mastodon.py does, serves the server-sent-event form
+    async with aiohttp.ClientSession() as session, session.get(
+        f"http{streaming.removeprefix('ws')}/api/v1/streaming/user", headers=auth(alice)
+    ) as resp:
+        posted = await _post(api, alice, status="found you again")
+        async with asyncio.timeout(WAIT):
+            while (line := (await resp.content.readline()).decode()) != "event: update\n":
+                assert line, "the stream ended"
+            assert json.loads((await resp.content.readline()).decode().removeprefix("data: "))["id"] == posted["id"]
+
+
+def test_the_streaming_address_follows_the_node_scheme(db: Database) -> None:
+    # Given the same node served over HTTPS and over plain HTTP
+    secure = NodeContext(db=db, domain="atrium.example", scheme="https")
+    plain = NodeContext(db=db, domain="127.0.0.1:8080", scheme="http")
+    # Then clients are sent to wss:// and ws:// on the node itself, without a path (clients add
+    # /api/v1/streaming, or turn the scheme into https:// or http:// for server-sent events)
+    assert serializers.streaming_url(secure) == "wss://atrium.example"
+    assert serializers.streaming_url(plain) == "ws://127.0.0.1:8080"
 
 
 class _Collector(mastodon.StreamListener):  # type: ignore[misc]
@@ -237,3 +257,71 @@ async def test_mastodon_py_streams_over_the_websocket(api: Client, sign_in: Sign
     updates = [status for kind, status in got if kind == "update"]
     assert {str(u.id) for u in updates} == {posted["id"]} and len(updates) == 2
     assert [n.type for kind, n in got if kind == "notification"] == ["mention"]
+
+
+async def _updates_until(ws: ClientWebSocketResponse, marker: str, streams: int) -> list[dict[str, Any]]:
+    """Messages until the post `marker` has arrived on `streams` streams (it is posted last)."""
+    seen: list[dict[str, Any]] = []
+    while len([m for m in seen if m["event"] == "update" and json.loads(m["payload"])["id"] == marker]) < streams:
+        seen += await _until(ws, "update", marker)
+    return seen
+
+
+async def test_muted_and_blocked_accounts_never_reach_the_streams_of_who_muted_or_blocked_them(
+    api: Client, sign_in: SignIn
+) -> None:
+    # Given alice follows carol and dave (not bob: so dave's boost of him reaches her home),
+    # mutes bob and blocks carol
+    ctx: NodeContext = api.server.app[CTX]
+    for name in ("carol", "dave"):
+        await accounts.create_user(ctx, name, PASSWORD)
+    alice, bob, carol, dave = [await sign_in(n) for n in ("alice", "bob", "carol", "dave")]
+    people = {n: await accounts.get_local(ctx, n) for n in ("alice", "bob", "carol", "dave")}
+    for name in ("carol", "dave"):
+        await follows.follow(ctx, people["alice"], people[name].id)
+    assert (await api.post(f"/api/v1/accounts/{people['bob'].id}/mute", headers=auth(alice))).status == 200
+    assert (await api.post(f"/api/v1/accounts/{people['carol'].id}/block", headers=auth(alice))).status == 200
+    async with api.ws_connect(f"/api/v1/streaming?stream=user&access_token={alice}") as ws:
+        await _subscribe(ws, "public:local")
+        # When bob and carol post in public and mention her, and dave boosts a post of bob's
+        muted = await _post(api, bob, status="from the muted one")
+        mention = await _post(api, bob, status="@alice from the muted one")
+        blocked = await _post(api, carol, status="@alice from the blocked one")
+        boost = await api.post(f"/api/v1/statuses/{muted['id']}/reblog", headers=auth(dave))
+        assert boost.status == 200
+        # And then dave posts in public, which she does follow
+        marker = await _post(api, dave, status="still here")
+        seen = await _updates_until(ws, marker["id"], 2)
+    # Then dave's post arrived on both streams, and nothing of bob's or carol's on either,
+    # not even bob's post under dave's boost
+    assert sorted(m["stream"][0] for m in seen if json.loads(m["payload"])["id"] == marker["id"]) == [
+        "public:local", "user"]
+    statuses = [json.loads(m["payload"]) for m in seen if m["event"] == "update"]
+    assert not {muted["id"], mention["id"], blocked["id"]} & {s["id"] for s in statuses}
+    assert not [s for s in statuses if (s.get("reblog") or {}).get("id") == muted["id"]]
+    # And neither one's mention came as a notification
+    assert [m for m in seen if m["event"] == "notification"] == []
+
+
+async def test_a_mute_that_keeps_notifications_hides_the_posts_but_not_the_notifications(
+    api: Client, sign_in: SignIn
+) -> None:
+    # Given alice follows bob and mutes him with `notifications=false`
+    ctx: NodeContext = api.server.app[CTX]
+    alice, bob = await sign_in("alice"), await sign_in("bob")
+    alice_account, bob_account = await accounts.get_local(ctx, "alice"), await accounts.get_local(ctx, "bob")
+    await follows.follow(ctx, alice_account, bob_account.id)
+    muted = await api.post(f"/api/v1/accounts/{bob_account.id}/mute", data={"notifications": "false"},
+                           headers=auth(alice))
+    assert muted.status == 200
+    async with api.ws_connect(f"/api/v1/streaming?stream=user&access_token={alice}") as ws:
+        # When bob mentions her, then she posts herself
+        mention = await _post(api, bob, status="@alice you still hear this")
+        mine = await _post(api, alice, status="after the mention")
+        seen = await _until(ws, "update", mine["id"])
+        while not [m for m in seen if m["event"] == "notification"]:
+            seen.append(await _event(ws))
+    # Then the mention came as a notification, but bob's post itself never reached her feed
+    notes = [json.loads(m["payload"]) for m in seen if m["event"] == "notification"]
+    assert [(n["type"], n["status"]["id"]) for n in notes] == [("mention", mention["id"])]
+    assert mention["id"] not in _status_ids(seen)

@@ -108,7 +108,7 @@ async def lookup(request: web.Request) -> web.Response:
 def _bounded(raw: str | None, name: str, default: int, ceiling: int) -> int:
     if raw in (None, ""):
         return default
-    if not str(raw).isdigit() or len(str(raw)) > 9:
+    if not (str(raw).isascii() and str(raw).isdigit()) or len(str(raw)) > 9:
         raise Invalid(f"{name} must be a non-negative number")
     return min(int(str(raw)), ceiling)
 

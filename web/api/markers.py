@@ -8,6 +8,7 @@ from aiohttp import web
 
 from node import markers
 from storage.errors import Invalid
+from storage.ids import parse_id
 from web.api import serializers
 from web.api.auth import Params, ctx_of, params, require_user
 
@@ -33,9 +34,10 @@ def _positions(p: Params) -> dict[str, int]:
         if value is None:
             continue
         text = str(value)
-        if not text.isdigit() or len(text) > 19:
+        last_read = parse_id(text)
+        if last_read is None:
             raise Invalid(f"{timeline}[last_read_id] must be an id")
-        out[timeline] = int(text)
+        out[timeline] = last_read
     if not out:
         raise Invalid("name at least one of home[last_read_id], notifications[last_read_id]")
     return out

@@ -8,6 +8,7 @@ from aiohttp import web
 from node import accounts, notifications, posts
 from node.context import NodeContext
 from storage.errors import NotFound
+from storage.ids import parse_id
 from storage.models import Account, Notification
 from web.api import serializers
 from web.api.auth import Params, ctx_of, link_header, page_of, params, path_id, require_user, text_param
@@ -42,9 +43,10 @@ def _account_filter(p: Params) -> int | None:
     raw = text_param(p, "account_id")
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 19:
+    account_id = parse_id(raw)
+    if account_id is None:
         raise NotFound("Record not found")
-    return int(raw)
+    return account_id
 
 
 async def _render(ctx: NodeContext, viewer: Account, n: Notification) -> JSON:
@@ -90,9 +92,10 @@ async def dismiss_legacy(request: web.Request) -> web.Response:
     """`POST /api/v1/notifications/dismiss` with `id` in the body (Mastodon before 3.1)."""
     viewer = await require_user(request, "write:notifications")
     raw = text_param(await params(request), "id") or ""
-    if not raw.isdigit() or len(raw) > 19:
+    notification_id = parse_id(raw)
+    if notification_id is None:
         raise NotFound("Record not found")
-    await notifications.dismiss(ctx_of(request), viewer.id, int(raw))
+    await notifications.dismiss(ctx_of(request), viewer.id, notification_id)
     return web.json_response({})
 
 

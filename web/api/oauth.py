@@ -29,9 +29,8 @@ AUTHORIZE_FIELDS = ("client_id", "redirect_uri", "scope", "state", "code_challen
 
 def _oauth_error(exc: AtriumError) -> web.Response:
     code = exc.code if isinstance(exc, oauth.OAuthError) else "invalid_request"
-    return web.json_response(
-        {"error": code, "error_description": exc.reason}, status=exc.status, headers=NO_STORE
-    )
+    headers = {**NO_STORE, **getattr(exc, "headers", {})}  # e.g. Retry-After with a 429
+    return web.json_response({"error": code, "error_description": exc.reason}, status=exc.status, headers=headers)
 
 
 async def create_app(request: web.Request) -> web.Response:

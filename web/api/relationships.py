@@ -8,6 +8,7 @@ from aiohttp import web
 
 from node import blocks, follows, mutes, relationships
 from storage.errors import Invalid
+from storage.ids import parse_id
 from storage.models import Account
 from web.api import serializers
 from web.api.accounts import render_accounts
@@ -25,7 +26,7 @@ async def list_relationships(request: web.Request) -> web.Response:
     p = await params(request)
     raw = p.get("id", [])
     wanted = raw if isinstance(raw, list) else [raw]
-    ids = [int(str(i)) for i in wanted if str(i).isdigit() and len(str(i)) <= 19]
+    ids = [i for i in (parse_id(w) for w in wanted) if i is not None]
     ctx = ctx_of(request)
     known = {a.id for a in await relationships.existing(ctx, ids)}
     rels = await relationships.relationships(ctx, viewer, [i for i in ids if i in known])

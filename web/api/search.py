@@ -19,7 +19,7 @@ MAX_LIMIT = 40
 def _number(raw: str | None, name: str, default: int) -> int:
     if raw in (None, ""):
         return default
-    if not str(raw).isdigit() or len(str(raw)) > 9:
+    if not (str(raw).isascii() and str(raw).isdigit()) or len(str(raw)) > 9:
         raise Invalid(f"{name} must be a non-negative number")
     return int(str(raw))
 

@@ -9,6 +9,7 @@ from node.context import NodeContext
 from node.outbox import open_web_may_see
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound
+from storage.ids import parse_id
 from storage.models import Account, Post
 from web.api import serializers
 from web.api.auth import Params, ctx_of, flag, optional_user, params, path_id, require_user, text_param
@@ -73,9 +74,10 @@ def _optional_id(p: Params, name: str) -> int | None:
     raw = text_param(p, name)
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 19:
+    post_id = parse_id(raw)
+    if post_id is None:
         raise NotFound("Record not found")
-    return int(raw)
+    return post_id
 
 
 async def create(request: web.Request) -> web.Response:

@@ -1,5 +1,5 @@
 """The live readers of one process and the poller that feeds them (web/api/streaming.py
-speaks the protocol).
+speaks the protocols: WebSocket and server-sent events).
 
 How news reaches a socket: while anyone is connected, the hub polls the database once a second
 for what is new since it last looked (posts, home entries, edits by their history rows,
@@ -25,9 +25,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,16 +73,25 @@ def stream_key(name: str | None, tag: str | None) -> Key:
     return (name,)
 
 
+class Sink(Protocol):
+    """One reader's connection: a WebSocket or a server-sent event stream (web/api/streaming.py).
+    `send` raises ConnectionError or RuntimeError once the reader has gone."""
+
+    async def send(self, key: Key, event: str, payload: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 @dataclass(eq=False)
 class Subscriber:
-    ws: web.WebSocketResponse
+    sink: Sink
     viewer: Account
     grant: oauth.Grant
     streams: set[Key] = field(default_factory=set)
     sent: OrderedDict[int, set[Key]] = field(default_factory=OrderedDict)
 
     async def send(self, key: Key, event: str, payload: str) -> None:
-        await self.ws.send_str(json.dumps({"stream": list(key), "event": event, "payload": payload}))
+        await self.sink.send(key, event, payload)
 
     def remember(self, post_id: int, key: Key) -> None:
         self.sent.setdefault(post_id, set()).add(key)
@@ -140,7 +148,7 @@ class Hub:
 
     async def close(self) -> None:
         for sub in list(self.subscribers):
-            await sub.ws.close(code=1001, message=b"the node is shutting down")
+            await sub.sink.close()
         self.subscribers.clear()
         if self._task is not None:
             self._task.cancel()
@@ -264,12 +272,16 @@ class Hub:
             self.leave(sub)  # the socket closed under us
 
     async def _may_read(self, viewer: Account, post: Post) -> bool:
-        """What `GET /api/v1/statuses/:id` would show, minus authors the viewer mutes or blocks."""
+        """What `GET /api/v1/statuses/:id` would show, minus authors the viewer mutes or blocks
+        (as the author of the post or of what it boosts, as Mastodon's feeds leave them out)."""
         async with self.ctx.db.reader() as s:
             if not await posts.viewable(self.ctx, s, viewer, post):
                 return False
             hidden = set(await s.scalars(hidden_authors(viewer.id)))
-        return post.account_id not in hidden
+            if post.account_id in hidden:
+                return False
+            boosted = await s.get(Post, post.reblog_of_id) if post.reblog_of_id is not None else None
+        return boosted is None or boosted.account_id not in hidden
 
     async def _notification(self, viewer: Account, n: Notification) -> str | None:
         async with self.ctx.db.reader() as s:

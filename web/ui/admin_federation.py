@@ -43,7 +43,7 @@ async def federation_page(p: Page) -> web.StreamResponse:
         dead=[x for x in all_peers if x.dead],
         failing=[x for x in all_peers if not x.dead and x.consecutive_failures > 0],
         healthy=[x for x in all_peers if not x.dead and x.consecutive_failures == 0],
-        trust_of=lambda domain: policy.trust_of(domain)[0],
+        trust_of=lambda domain: policy.trust_of(domain)[0], backlog=await peers.backlog(p.ctx.db, DELIVER),
     )
 
 

@@ -29,6 +29,7 @@ ANON_CSRF_COOKIE = "atrium_csrf"
 JINJA = web.AppKey("ui_jinja", Environment)
 UNREAD_CAP = 20
 SESSION: web.RequestKey[SignedIn | None] = web.RequestKey("ui_session")
+NEW_ANON_CSRF: web.RequestKey[str] = web.RequestKey("ui_new_anon_csrf")  # the token made for this response
 
 
 def is_https(ctx: NodeContext) -> bool:
@@ -86,11 +87,11 @@ class Page:
         return self.request.cookies.get(ANON_CSRF_COOKIE) or self._new_anon_token()
 
     def _new_anon_token(self) -> str:
-        token = self.request.get("ui_new_anon_csrf")
+        token = self.request.get(NEW_ANON_CSRF)
         if token is None:
             token = secrets.token_urlsafe(24)
-            self.request["ui_new_anon_csrf"] = token
-        return str(token)
+            self.request[NEW_ANON_CSRF] = token
+        return token
 
     def render(self, template: str, status: int = 200, **values: Any) -> web.Response:
         env = self.request.app[JINJA]
@@ -99,7 +100,7 @@ class Page:
             unread=self.unread, **values
         )
         response = web.Response(text=html, content_type="text/html", status=status)
-        fresh = self.request.get("ui_new_anon_csrf")
+        fresh = self.request.get(NEW_ANON_CSRF)
         if fresh is not None:
             set_cookie(response, self.ctx, ANON_CSRF_COOKIE, str(fresh), max_age=None)
         return response

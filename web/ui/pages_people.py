@@ -8,6 +8,7 @@ from aiohttp import web
 from node import accounts, follows, remote, sessions, timelines
 from node.pagination import Page as Cursor
 from storage.errors import Forbidden, Invalid, NotFound
+from storage.ids import parse_id
 from storage.models import Account
 from web.ui.core import SESSION_COOKIE, Page, page, set_cookie
 from web.ui.views import full_handle, post_views, profile_path
@@ -26,9 +27,10 @@ async def _account(p: Page) -> Account:
 
 def _account_id(p: Page) -> int:
     raw = p.request.match_info["account_id"]
-    if not raw.isdigit() or len(raw) > 19:
+    account_id = parse_id(raw)
+    if account_id is None:
         raise NotFound("no such account")
-    return int(raw)
+    return account_id
 
 
 async def _relationship(p: Page, account: Account) -> dict[str, bool]:

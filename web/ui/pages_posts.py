@@ -9,6 +9,7 @@ from aiohttp import web
 from node import audience, interactions, posts
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound
+from storage.ids import parse_id
 from web.ui.core import Page, page
 from web.ui.pages_timelines import DEFAULT_AUDIENCE
 from web.ui.views import post_views, profile_path
@@ -16,9 +17,10 @@ from web.ui.views import post_views, profile_path
 
 def _post_id(p: Page) -> int:
     raw = p.request.match_info["post_id"]
-    if not raw.isdigit() or len(raw) > 19:
+    post_id = parse_id(raw)
+    if post_id is None:
         raise NotFound("no such post")
-    return int(raw)
+    return post_id
 
 
 def _compose_page(p: Page, status: int, *, error: str | None, reply_to: object = None) -> web.Response:
@@ -52,7 +54,7 @@ async def create(p: Page) -> web.StreamResponse:
                 text=p.field("text"),
                 visibility=p.field("visibility", DEFAULT_AUDIENCE),
                 summary=p.field("summary").strip(),
-                in_reply_to_id=int(reply) if reply.isdigit() and len(reply) < 20 else None,
+                in_reply_to_id=parse_id(reply) if reply else None,
             ),
         )
     except Invalid as exc:

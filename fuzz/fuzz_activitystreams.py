@@ -1,0 +1,6 @@
+"""atheris harness: `python -m fuzz.fuzz_activitystreams [libFuzzer options] [corpus dir]`, or fuzz/run.py."""
+
+from fuzz.harness import main
+
+if __name__ == "__main__":
+    main("activitystreams")
