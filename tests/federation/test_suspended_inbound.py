@@ -1,0 +1,38 @@
+"""A remote account suspended by this node's moderators: its inbound activities are refused at
+the inbox (with an audit entry), over real HTTP from a fake peer."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from node import audit, moderation
+from storage.models import Account
+from tests.federation.fake_peer import FakePeer
+from tests.federation.test_inbox import Node, alice_follows_mallory, node, peer  # noqa: F401 - the fixtures
+
+__all__ = ["alice_follows_mallory", "node", "peer"]
+
+
+async def test_a_suspended_remote_accounts_activities_are_refused(
+    node: Node, peer: FakePeer, alice_follows_mallory: Account  # noqa: F811
+) -> None:
+    # Given alice follows mallory on the peer, and mallory's post has arrived
+    first = peer.create("mallory", peer.note("mallory", 1, "hello"))
+    assert (await peer.post(node.inbox, first, as_actor="mallory"))[0] == 202
+    await node.process()
+    assert await node.post(peer.actor("mallory") + "/notes/1") is not None
+    async with node.ctx.db.session() as s:
+        mallory = await s.scalar(select(Account).where(Account.actor_uri == peer.actor("mallory")))
+        mod = Account(username="mod", domain=None, role="moderator", display_name="Mod", bio="", credentials_version=0)
+        s.add(mod)
+    assert mallory is not None
+    # When a moderator suspends her
+    await moderation.moderate_account(node.ctx, mod, mallory.id, "suspend", "spam")
+    # Then her next activity is refused at the inbox, stored nowhere, and the refusal is audited
+    second = peer.create("mallory", peer.note("mallory", 2, "more spam"))
+    status, body = await peer.post(node.inbox, second, as_actor="mallory")
+    assert status == 403 and "suspended" in body
+    await node.process()
+    assert await node.post(peer.actor("mallory") + "/notes/2") is None
+    refusals = [e async for e in audit.entries(node.ctx.db, decision="refused")]
+    assert [(e.rule, e.peer) for e in refusals] == [("moderation:suspended", peer.domain)]
