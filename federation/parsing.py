@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from federation.vocab import as_list, id_of
@@ -25,6 +26,7 @@ class InvalidActivity(ValueError):
         self.reason = reason
 
 
+@lru_cache(maxsize=4096)  # pure, and asked several times per inbound request for the same few URIs
 def origin(uri: str) -> str:
     """`scheme://host[:port]` of a URI, lowercased: what "same origin" compares."""
     try:

@@ -275,6 +275,7 @@ def verify_request(
     max_age: timedelta = DEFAULT_MAX_AGE,
     max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
     label: str | None = None,
+    parsed: ParsedSignature | None = None,
 ) -> VerifiedSignature:
     """Verify an incoming request's signature with the signer's `public_key`.
 
@@ -289,7 +290,8 @@ def verify_request(
     Raises `SignatureError` on any failure.
     """
     view = Headers(headers)
-    parsed = _parse(view, label)
+    # `parsed`: what parse_signature(headers, label=label) returned, when the caller has it.
+    parsed = parsed if parsed is not None else _parse(view, label)
     algorithm = _pin(parsed, public_key)
     method = method.upper()
     body = body if body is not None else b""

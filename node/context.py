@@ -6,9 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from node import inbox_log
 from node.events import EventBus
+from node.group_commit import GroupCommit
 from node.policy import Policy
 from node.ratelimit import Limits
+from node.signers import SignerCache
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -47,6 +50,15 @@ class NodeContext:
     limits: Limits = field(default_factory=Limits)
     # Live news of this process's writes (posts, edits, deletes, notifications) for streaming.
     events: EventBus = field(default_factory=EventBus)
+    # Inbound signers by key id, briefly (node.signers), and when each peer was last looked at
+    # for a breaker to close (node.inbound): the inbox's hot path stays off the database.
+    signers: SignerCache = field(default_factory=SignerCache)
+    peers_heard: dict[str, float] = field(default_factory=dict)
+    # Accepted activities are logged and queued in batches (node.inbox_log, node.group_commit).
+    inbox_writes: GroupCommit[inbox_log.Accepted, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.inbox_writes = GroupCommit(lambda batch: inbox_log.write(self.db, batch))
 
     @property
     def base_url(self) -> str:

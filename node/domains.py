@@ -4,12 +4,14 @@ dot, default port dropped."""
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 import idna
 
 from storage.errors import Invalid
 
 
+@lru_cache(maxsize=4096)  # pure; every inbound request asks it for the signer's and the actor's host
 def canonical_domain(value: str, scheme: str | None = None) -> str:
     """`Eng.Example.:443` with https → `eng.example`; `Bücher.example` → `xn--bcher-kva.example`."""
     raw = value.strip()

@@ -140,7 +140,8 @@ async def moderate_account(ctx: NodeContext, moderator: Account, account_id: int
             account.silenced = action == "silence"
         await _record(s, moderator, target=_acct_ref(account), action=action, reason=reason[:MAX_ANSWER],
                       peer=account.domain or "")
-        return account
+    ctx.signers.forget_actor(account.actor_uri)  # its next request is judged on the new state
+    return account
 
 
 async def moderated_accounts(ctx: NodeContext, moderator: Account, limit: int = 200) -> list[Account]:

@@ -69,7 +69,8 @@ async def upsert_actor(ctx: NodeContext, actor: IncomingActor) -> Account:
         account.disabled = actor.suspended  # its own server disabled it: so do we
         account.fetched_at = utcnow()
         await s.flush()
-        return account
+    ctx.signers.forget_actor(actor.id)  # a new key is used from the next request on
+    return account
 
 
 async def fetch_actor(ctx: NodeContext, uri: str, budget: FetchBudget | None = None) -> Account:

@@ -8,6 +8,7 @@ on writers.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -89,6 +90,7 @@ class Database:
             )
             self.read_engine = self.engine
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
@@ -98,7 +100,12 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A read-write unit of work: committed on success, rolled back on any error."""
-        async with self._writer() as session:
+        if self._write_lock is None:
+            async with self._writer() as session:
+                async with session.begin():
+                    yield session
+            return
+        async with self._write_lock, self._writer() as session:
             async with session.begin():
                 yield session
 

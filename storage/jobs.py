@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
@@ -77,6 +77,16 @@ async def enqueue_in(
     s.add(job)
     await s.flush()
     return job.id
+
+
+async def enqueue_many_in(s: AsyncSession, queue: str, payloads: list[bytes]) -> list[int]:
+    """Several jobs of one queue in the caller's transaction, with one multi-row insert."""
+    now = utcnow()
+    rows = [{"id": new_id(), "queue": queue, "payload": p, "status": "pending", "attempts": 0, "run_at": now,
+             "created_at": now, "updated_at": now} for p in payloads]
+    if rows:
+        await (await s.connection()).execute(insert(Job.__table__), rows)
+    return [r["id"] for r in rows]
 
 
 async def bring_forward(db: Database, queue: str, target: str) -> int:

@@ -56,6 +56,9 @@ async def handle_inbox(ctx: NodeContext, job: ClaimedJob) -> None:
         await _record(ctx, activity, f"ignored: unsupported type {activity.type}")
         return
     actor = await remote.actor_by_uri(ctx, activity.actor, fetch=False)
+    if actor.suspended:  # suspended since the inbox took it (the inbox's signer cache lags ≤10 s)
+        await _record(ctx, activity, f"refused: {actor.acct()} is suspended on this node")
+        return
     try:
         outcome = await handler(ctx, activity, actor)
     except (InvalidActivity, AtriumError) as exc:

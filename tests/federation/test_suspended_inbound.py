@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from node import audit, moderation
-from storage.models import Account
+from storage.models import Account, InboxEntry
 from tests.federation.fake_peer import FakePeer
 from tests.federation.test_inbox import Node, alice_follows_mallory, node, peer  # noqa: F401 - the fixtures
 
@@ -36,3 +36,24 @@ async def test_a_suspended_remote_accounts_activities_are_refused(
     assert await node.post(peer.actor("mallory") + "/notes/2") is None
     refusals = [e async for e in audit.entries(node.ctx.db, decision="refused")]
     assert [(e.rule, e.peer) for e in refusals] == [("moderation:suspended", peer.domain)]
+
+
+async def test_an_activity_queued_before_a_suspension_is_refused_by_the_worker(
+    node: Node, peer: FakePeer, alice_follows_mallory: Account  # noqa: F811
+) -> None:
+    # Given mallory's post accepted at the inbox (202) but not processed yet
+    note = peer.create("mallory", peer.note("mallory", 3, "queued before the ban"))
+    assert (await peer.post(node.inbox, note, as_actor="mallory"))[0] == 202
+    async with node.ctx.db.session() as s:
+        mallory = await s.scalar(select(Account).where(Account.actor_uri == peer.actor("mallory")))
+        mod = Account(username="mod", domain=None, role="moderator", display_name="Mod", bio="", credentials_version=0)
+        s.add(mod)
+    assert mallory is not None
+    # When a moderator suspends her before the inbox worker gets to it
+    await moderation.moderate_account(node.ctx, mod, mallory.id, "suspend", "spam")
+    await node.process()
+    # Then the worker refuses it from the account's state in the database: nothing is stored
+    assert await node.post(peer.actor("mallory") + "/notes/3") is None
+    async with node.ctx.db.reader() as s:
+        outcome = await s.scalar(select(InboxEntry.outcome).where(InboxEntry.activity_id == note["id"]))
+    assert outcome == "refused"
