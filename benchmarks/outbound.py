@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 import aiohttp
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from benchmarks.common import Databases, Result, rate_for
 from federation.addresses import AddressPolicy, make_session
@@ -95,15 +95,36 @@ class Outbound:
             concurrent=frozenset({DELIVER}),
         )
 
-    async def drain(self) -> None:
+    async def drain(self, expect: int, start: float, timeout: float = 1800.0) -> float:
+        """Run the worker as `atrium serve` does (`run_forever`: a rolling pool of deliveries,
+        claims as slots free) until the sink has counted `expect` deliveries; the seconds from
+        `start` to then. Then let every job's outcome be recorded, and stop the worker."""
         worker = self.worker()
-        while await worker.run_once():
-            pass
+        task = asyncio.create_task(worker.run_forever())
+        deadline = time.perf_counter() + timeout
+        try:
+            while (await self.sink.call("GET", "/stats"))["ok"] < expect:
+                if task.done():
+                    raise RuntimeError(f"the worker stopped: {task.exception()!r}")
+                if time.perf_counter() > deadline:
+                    raise RuntimeError(f"the sink did not get {expect} deliveries within {timeout:.0f} s")
+                await asyncio.sleep(0.01)
+            elapsed = time.perf_counter() - start
+            while await self._unfinished() and time.perf_counter() < deadline:
+                await asyncio.sleep(0.05)
+        finally:
+            worker.stop()
+            await task
         async with self.db.reader() as s:
             left = (await s.scalars(select(Job).where(Job.status != "done"))).all()
         if left:
             why = sorted({f"{j.queue}: {j.status}: {j.last_error}" for j in left})[:5]
             raise RuntimeError(f"{len(left)} jobs were not done after the benchmark ({self.engine}): {why}")
+        return elapsed
+
+    async def _unfinished(self) -> int:
+        async with self.db.reader() as s:
+            return int(await s.scalar(select(func.count()).select_from(Job).where(Job.status != "done")) or 0)
 
     # ---------------------------------------------------------------- ceilings
 
@@ -146,9 +167,7 @@ class Outbound:
                 await jobs.enqueue_in(s, DELIVER, json.dumps(payload).encode(), ordering_key=f"{obj} {self.sink.inbox(i)}",
                                       target=self.sink.domain(i))
         await self.sink.call("POST", "/reset")
-        start = time.perf_counter()
-        await self.drain()
-        elapsed = time.perf_counter() - start
+        elapsed = await self.drain(n, time.perf_counter())
         return n / elapsed, (await self.sink.call("GET", "/stats"))["ok"]
 
     async def followers(self, n: int, domains: int, shared_inbox: bool) -> None:
@@ -176,11 +195,10 @@ class Outbound:
                         visibility="public")
             s.add(post)
         await self.sink.call("POST", "/reset")
+        expected = domains if shared_inbox else followers
         start = time.perf_counter()
         await jobs.enqueue(self.db, FANOUT, json.dumps({"kind": "Create", "post_id": post.id}).encode())
-        await self.drain()
-        elapsed = time.perf_counter() - start
-        expected = domains if shared_inbox else followers
+        elapsed = await self.drain(expected, start)
         return elapsed, expected, (await self.sink.call("GET", "/stats"))["ok"]
 
 

@@ -91,6 +91,13 @@ async def record_many(s: AsyncSession, decisions: list[Decision]) -> None:
     await s.flush()
 
 
+async def append_many(db: Database, decisions: list[Decision]) -> list[None]:
+    """`record_many` in a transaction of its own (a group commit's batch writer)."""
+    async with db.session() as s:
+        await record_many(s, decisions)
+    return [None] * len(decisions)
+
+
 async def record_now(db: Database, **fields: str) -> None:
     async with db.session() as s:
         await record(s, **fields)  # type: ignore[arg-type]

@@ -6,13 +6,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from node import inbox_log
+from node import audit, inbox_log
 from node.events import EventBus
+from node.expiring import Expiring
 from node.group_commit import GroupCommit
 from node.policy import Policy
 from node.ratelimit import Limits
 from node.signers import SignerCache
+from node.signing import signing_keys
+from storage import jobs
 from storage.db import Database
+from storage.models import Peer
 
 if TYPE_CHECKING:
     import aiohttp
@@ -56,9 +60,19 @@ class NodeContext:
     peers_heard: dict[str, float] = field(default_factory=dict)
     # Accepted activities are logged and queued in batches (node.inbox_log, node.group_commit).
     inbox_writes: GroupCommit[inbox_log.Accepted, str] = field(init=False)
+    # Audit entries of concurrent deliveries, appended together (node.delivery).
+    audit_writes: GroupCommit[audit.Decision, None] = field(init=False)
+    # Deliveries' reads, shared (node.delivery): the ordering checks and signers' keys of
+    # concurrent deliveries in one query each, a peer's health row kept for a second.
+    order_checks: GroupCommit[tuple[int, str], bool] = field(init=False)
+    signer_reads: GroupCommit[int | None, tuple[str | None, str] | None] = field(init=False)
+    peer_rows: Expiring[str, Peer | None] = field(default_factory=lambda: Expiring(1.0))
 
     def __post_init__(self) -> None:
         self.inbox_writes = GroupCommit(lambda batch: inbox_log.write(self.db, batch))
+        self.audit_writes = GroupCommit(lambda batch: audit.append_many(self.db, batch))
+        self.order_checks = GroupCommit(lambda batch: jobs.earlier_unfinished_many(self.db, batch))
+        self.signer_reads = GroupCommit(lambda batch: signing_keys(self.db, batch))
 
     @property
     def base_url(self) -> str:

@@ -11,17 +11,16 @@ import json
 import random
 from datetime import timedelta
 
-from sqlalchemy import select
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from federation.delivery import deliver
 from federation.keys import load_private_key
 from node import accounts, audit, metrics, peers
 from node.actors import key_id
 from node.context import NodeContext
-from node.instance import get_instance
 from node.workers import PermanentFailure, RetryLater
 from storage import jobs
-from storage.models import Job, utcnow
+from storage.models import utcnow
 
 MAX_ATTEMPTS = 16
 ORDER_WAIT = timedelta(seconds=2)
@@ -37,8 +36,7 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
         raise RetryLater("this process has no HTTP session for deliveries")
     p = json.loads(job.payload)
     inbox, domain = p["inbox"], p["domain"]
-    row_key = await _ordering_key(ctx, job.id)
-    if row_key and await jobs.earlier_unfinished(ctx.db, job.id, row_key):
+    if job.ordering_key and await ctx.order_checks.submit((job.id, job.ordering_key)):
         # An Update or Delete never overtakes its Create to the same inbox.
         raise RetryLater("waiting for an earlier activity to this inbox", at=utcnow() + ORDER_WAIT)
     decision = ctx.policy().outbound("direct", domain)
@@ -48,31 +46,36 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
                                decision="refused", rule=decision.rule, reason=decision.reason)
         metrics.delivery(ctx, "refused")
         raise PermanentFailure(f"the policy no longer admits {domain}")
-    until = await peers.blocked_until(ctx.db, domain)
+    # A cached healthy row is trusted for a second; a cached open breaker never is (the peer
+    # may have been heard from since, by another process, and its backlog brought forward).
+    found, peer = ctx.peer_rows.get(domain)
+    if not found or peers.breaker_until(peer) is not None:
+        peer = ctx.peer_rows.put(domain, await peers.get(ctx.db, domain))
+    until = peers.breaker_until(peer)
     if until is not None:
         raise RetryLater(f"{domain} is failing; waiting for its breaker", at=until)
-    if p["signer"] is None:
-        instance = await get_instance(ctx.db)
-        private_pem, signer_key_id = instance.private_key_pem, key_id(ctx, None)
-    else:
-        signer = await accounts.ensure_keys(ctx, p["signer"])
-        private_pem, signer_key_id = signer.private_key_pem or "", key_id(ctx, signer)
-    outcome = await metrics.in_flight(ctx, deliver(ctx.session, inbox, p["body"].encode(), signer_key_id, load_private_key(private_pem)))
+    signer_key_id, private_key = await _signing_key(ctx, p["signer"])
+    outcome = await metrics.in_flight(ctx, deliver(ctx.session, inbox, p["body"].encode(), signer_key_id, private_key))
     obj = str(p.get("object", ""))
     if outcome.delivered:
-        await peers.record_success(ctx.db, domain)
-        await audit.record_now(ctx.db, direction="out", peer=domain, obj=obj, decision="delivered",
-                               rule="delivery", reason=f"{inbox} answered {outcome.status}")
+        if peers.success_is_news(peer):
+            await peers.record_success(ctx.db, domain)
+            ctx.peer_rows.forget(domain)
+        # Appended with the other deliveries finishing now, in one transaction.
+        await ctx.audit_writes.submit(audit.Decision("out", domain, obj, "delivered", "delivery",
+                                                     f"{inbox} answered {outcome.status}"))
         metrics.delivery(ctx, "delivered")
         return
     if outcome.kind == "final":
-        if outcome.status is not None:
+        if outcome.status is not None and peers.success_is_news(peer):
             await peers.record_success(ctx.db, domain)  # it answered: alive, just unwilling
+            ctx.peer_rows.forget(domain)
         await audit.record_now(ctx.db, direction="out", peer=domain, obj=obj, decision="dropped",
                                rule="delivery", reason=outcome.reason)
         metrics.delivery(ctx, "dropped")
         raise PermanentFailure(outcome.reason)
     await peers.record_failure(ctx.db, domain, outcome.reason)
+    ctx.peer_rows.forget(domain)
     if job.attempts >= MAX_ATTEMPTS:
         await audit.record_now(ctx.db, direction="out", peer=domain, obj=obj, decision="dropped",
                                rule="delivery", reason=f"gave up after {job.attempts} attempts: {outcome.reason}")
@@ -82,8 +85,16 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
     raise RetryLater(outcome.reason, at=outcome.retry_at or utcnow() + retry_delay(job.attempts))
 
 
-async def _ordering_key(ctx: NodeContext, job_id: int) -> str | None:
-
-
-    async with ctx.db.reader() as s:
-        return await s.scalar(select(Job.ordering_key).where(Job.id == job_id))
+async def _signing_key(ctx: NodeContext, account_id: int | None) -> tuple[str, RSAPrivateKey]:
+    """The key id and private key a delivery is signed with (None: the instance actor), read
+    fresh for every delivery (a rotation by another process applies at once), but in one
+    query for all the deliveries asking at the moment; parsed keys are cached by PEM."""
+    found = await ctx.signer_reads.submit(account_id)
+    if found is None and account_id is None:
+        raise RetryLater("the database holds no instance key; run `atrium init`")
+    if found is None:  # a local account's first delivery: its keys are made now
+        signer = await accounts.ensure_keys(ctx, account_id or 0)
+        found = signer.username, signer.private_key_pem or ""
+    username, private_pem = found
+    signer_key_id = key_id(ctx, None) if account_id is None else f"{ctx.actor_uri(username or '')}#main-key"
+    return signer_key_id, load_private_key(private_pem)

@@ -16,6 +16,7 @@ BREAKER_AFTER = 5  # consecutive failures
 BREAKER_MAX = timedelta(hours=1)
 DEAD_AFTER = timedelta(days=2)
 DEAD_RETRY = timedelta(hours=6)  # a dead peer is still tried now and then
+SUCCESS_GRANULARITY = timedelta(minutes=1)  # last_success_at is kept to about this
 
 
 async def _get(s: AsyncSession, domain: str) -> Peer:
@@ -29,13 +30,27 @@ async def _get(s: AsyncSession, domain: str) -> Peer:
     return peer
 
 
-async def blocked_until(db: Database, domain: str) -> datetime | None:
-    """When deliveries to `domain` may be tried again, or None if they may go now."""
+async def get(db: Database, domain: str) -> Peer | None:
     async with db.reader() as s:
-        peer = await s.get(Peer, domain)
+        return await s.get(Peer, domain)
+
+
+def breaker_until(peer: Peer | None) -> datetime | None:
+    """When deliveries to the peer may be tried again, or None if they may go now."""
     if peer is None or peer.breaker_until is None:
         return None
     return peer.breaker_until if peer.breaker_until > utcnow() else None
+
+
+async def blocked_until(db: Database, domain: str) -> datetime | None:
+    return breaker_until(await get(db, domain))
+
+
+def success_is_news(peer: Peer | None) -> bool:
+    """Would `record_success` change anything worth a write? Not for a healthy peer that
+    answered within the last minute: a busy peer's deliveries skip a write each."""
+    return (peer is None or bool(peer.consecutive_failures) or peer.dead or peer.breaker_until is not None
+            or peer.last_success_at is None or utcnow() - peer.last_success_at > SUCCESS_GRANULARITY)
 
 
 async def record_success(db: Database, domain: str) -> None:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from node import audit
+from node.group_commit import GroupCommit
 from storage import jobs
 from storage.db import Database
 from storage.models import utcnow
@@ -71,6 +72,8 @@ class JobWorker:
         self.idle_sleep = idle_sleep
         self._stop = asyncio.Event()
         self._slot_freed = asyncio.Event()
+        # Concurrent jobs that finish together are marked done in one transaction.
+        self._completions: GroupCommit[jobs.ClaimedJob, None] = GroupCommit(lambda done: jobs.complete_many(db, done))
 
     async def run_once(self) -> int:
         """Claim and process one batch of each queue; return how many jobs were handled."""
@@ -81,11 +84,21 @@ class JobWorker:
                 # One slow peer must not hold up the rest of the batch.
                 await asyncio.gather(*(self._process(job, handler) for job in claimed))
             else:
-                # In arrival order: an Update must not be handled before its Create.
-                for job in claimed:
-                    await self._process(job, handler)
+                await self._in_order(claimed, handler)
             handled += len(claimed)
         return handled
+
+    async def _in_order(self, claimed: list[jobs.ClaimedJob], handler: Handler) -> None:
+        """In arrival order (an Update must not be handled before its Create), marked done
+        together at the end: one transaction per batch, not per job. A crash in between
+        hands the batch out again when the leases end; handlers are idempotent."""
+        done: list[jobs.ClaimedJob] = []
+        try:
+            for job in claimed:
+                await self._process(job, handler, done)
+        finally:
+            if done:
+                await jobs.complete_many(self.db, done)
 
     async def _cycle(self) -> int:
         """One cycle of `run_forever`. Ordered queues go batch by batch as in `run_once`; a
@@ -96,8 +109,7 @@ class JobWorker:
         for queue, handler in self.handlers.items():
             if queue not in self.concurrent:
                 claimed = await jobs.claim(self.db, queue, limit=self.batch)
-                for job in claimed:
-                    await self._process(job, handler)
+                await self._in_order(claimed, handler)
                 handled += len(claimed)
                 continue
             flying = self._flying[queue]
@@ -124,7 +136,9 @@ class JobWorker:
         except Exception:  # noqa: BLE001
             log.exception("job %s on %s could not be recorded", job.id, job.queue)
 
-    async def _process(self, job: jobs.ClaimedJob, handler: Handler) -> None:
+    async def _process(self, job: jobs.ClaimedJob, handler: Handler, done: list[jobs.ClaimedJob] | None = None) -> None:
+        """Run one job; record a retry or failure now, its success now (through the group
+        commit) or, given `done`, by adding it there for the caller to record."""
         try:
             await handler(job)
         except RetryLater as exc:
@@ -143,7 +157,10 @@ class JobWorker:
             else:
                 await jobs.retry_at(self.db, job, utcnow() + backoff(job.attempts), reason)
         else:
-            await jobs.complete(self.db, job)
+            if done is not None:
+                done.append(job)
+            else:
+                await self._completions.submit(job)
 
     async def run_forever(self) -> None:
         failures = 0

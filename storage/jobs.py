@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
@@ -36,6 +36,7 @@ class ClaimedJob:
     lease_token: str
     lease_until: datetime
     target: str | None = None
+    ordering_key: str | None = None
 
 
 async def enqueue(
@@ -118,6 +119,18 @@ async def earlier_unfinished(db: Database, job_id: int, ordering_key: str) -> bo
     return found is not None
 
 
+async def earlier_unfinished_many(db: Database, asked: list[tuple[int, str]]) -> list[bool]:
+    """`earlier_unfinished` for several (job id, ordering key) pairs in one query."""
+    keys = {key for _, key in asked}
+    async with db.reader() as s:
+        first = dict((await s.execute(
+            select(Job.ordering_key, func.min(Job.id))
+            .where(Job.ordering_key.in_(keys), Job.status.in_(("pending", "running")))
+            .group_by(Job.ordering_key)
+        )).all())
+    return [key in first and first[key] < job_id for job_id, key in asked]
+
+
 def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(Job.status == "pending", Job.run_at <= now),
@@ -149,7 +162,7 @@ async def claim(
         statement = _claim_statement(db, queue, limit, now, until, token, exclude_targets)
         rows = (await s.execute(statement)).all()
     ordered = sorted(rows, key=lambda r: (r.run_at, r.id))
-    return [ClaimedJob(r.id, r.queue, r.payload, r.attempts, token, until, r.target) for r in ordered]
+    return [ClaimedJob(r.id, r.queue, r.payload, r.attempts, token, until, r.target, r.ordering_key) for r in ordered]
 
 
 def _claim_statement(
@@ -183,7 +196,7 @@ def _claim_statement(
             attempts=Job.attempts + 1,
             updated_at=now,
         )
-        .returning(Job.id, Job.queue, Job.payload, Job.attempts, Job.run_at, Job.target)
+        .returning(Job.id, Job.queue, Job.payload, Job.attempts, Job.run_at, Job.target, Job.ordering_key)
         .execution_options(synchronize_session=False)
     )
 
@@ -203,6 +216,20 @@ async def _finish(db: Database, job: ClaimedJob, **values: object) -> bool:
 async def complete(db: Database, job: ClaimedJob) -> bool:
     """Mark done. False when the lease was lost (another worker holds or finished the job)."""
     return await _finish(db, job, status="done", lease_until=None, lease_token=None)
+
+
+async def complete_many(db: Database, done: list[ClaimedJob]) -> list[None]:
+    """Mark several jobs done in one transaction (the workers' group commit); a job whose
+    lease was lost is left to its new holder, as `complete` does."""
+    stmt = (
+        update(Job.__table__)
+        .where(Job.id == bindparam("job_id"), Job.lease_token == bindparam("token"), Job.status == "running")
+        .values(status="done", lease_until=None, lease_token=None, updated_at=bindparam("now"))
+    )
+    now = utcnow()
+    async with db.session() as s:
+        await (await s.connection()).execute(stmt, [{"job_id": j.id, "token": j.lease_token, "now": now} for j in done])
+    return [None] * len(done)
 
 
 async def retry_at(db: Database, job: ClaimedJob, when: datetime, error: str) -> bool:

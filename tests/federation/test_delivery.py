@@ -185,3 +185,34 @@ async def test_an_update_never_overtakes_its_create(sender: tuple[NodeContext, A
             for row in (await s.scalars(select(Job).where(Job.status == "pending"))).all():
                 row.run_at = utcnow()
     assert [a["type"] for a in inbox.got] == ["Create", "Update"]
+
+
+async def test_a_healthy_peer_costs_no_health_write_per_delivery(sender: tuple[NodeContext, Account], inbox: Inbox) -> None:
+    # Given a peer that took a delivery a moment ago
+    ctx, alice = sender
+    domain = f"127.0.0.1:{inbox.port}"
+    await queue(ctx, alice, inbox, "Create", obj="https://eng.acme.test/n/1")
+    await worker(ctx).run_once()
+    async with ctx.db.reader() as s:
+        first = await s.get(Peer, domain)
+    assert first is not None and first.last_success_at is not None
+    # When it takes two more
+    for n in (2, 3):
+        await queue(ctx, alice, inbox, "Create", obj=f"https://eng.acme.test/n/{n}")
+    await worker(ctx).run_once()
+    # Then all three arrived, and its row was not written again within the minute
+    assert len(inbox.got) == 3
+    async with ctx.db.reader() as s:
+        later = await s.get(Peer, domain)
+    assert later is not None and later.last_success_at == first.last_success_at
+    # But a peer whose last success is older than that gets it recorded
+    async with ctx.db.session() as s:
+        row = await s.get(Peer, domain)
+        assert row is not None
+        row.last_success_at = utcnow() - peers.SUCCESS_GRANULARITY * 2
+    ctx.peer_rows.clear()
+    await queue(ctx, alice, inbox, "Create", obj="https://eng.acme.test/n/4")
+    await worker(ctx).run_once()
+    async with ctx.db.reader() as s:
+        newest = await s.get(Peer, domain)
+    assert newest is not None and newest.last_success_at is not None and newest.last_success_at > first.last_success_at

@@ -1,0 +1,50 @@
+"""The batched forms the workers use on their hot paths: several jobs marked done in one
+transaction (fenced by lease token as one by one), and ordering checks for several jobs in
+one query, answering exactly what `earlier_unfinished` answers for each."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from storage import jobs
+from storage.db import Database
+from storage.models import Job
+
+
+async def _status(db: Database, job_id: int) -> str:
+    async with db.reader() as s:
+        job = await s.get(Job, job_id)
+    assert job is not None
+    return job.status
+
+
+async def test_complete_many_marks_held_jobs_done_and_leaves_a_lost_lease_alone(db: Database) -> None:
+    # Given three claimed jobs, the third's lease lost to another worker (claimed again)
+    ids = [await jobs.enqueue(db, "q", b"%d" % i) for i in range(3)]
+    claimed = await jobs.claim(db, "q", limit=3, lease=timedelta(milliseconds=1))
+    assert {c.id for c in claimed} == set(ids)
+    stale = next(c for c in claimed if c.id == ids[2])
+    await asyncio.sleep(0.01)
+    again = await jobs.claim(db, "q", limit=3)  # every lease ran out: all three are claimed anew
+    fresh = [c for c in again if c.id != ids[2]]
+    # When the first two (current holder) and the stale third are completed together
+    await jobs.complete_many(db, [*fresh, stale])
+    # Then the first two are done, and the third still belongs to its new holder
+    assert [await _status(db, i) for i in ids] == ["done", "done", "running"]
+
+
+async def test_ordering_checks_in_one_query_match_the_single_check(db: Database) -> None:
+    # Given two jobs on key A (the first still pending), one on key B, one on key C already done
+    a1 = await jobs.enqueue(db, "deliver", b"a1", ordering_key="A")
+    a2 = await jobs.enqueue(db, "deliver", b"a2", ordering_key="A")
+    b1 = await jobs.enqueue(db, "deliver", b"b1", ordering_key="B")
+    c1 = await jobs.enqueue(db, "deliver", b"c1", ordering_key="C")
+    c2 = await jobs.enqueue(db, "deliver", b"c2", ordering_key="C")
+    claimed = await jobs.claim(db, "deliver", limit=5)
+    await jobs.complete(db, next(c for c in claimed if c.id == c1))
+    asked = [(a1, "A"), (a2, "A"), (b1, "B"), (c2, "C")]
+    # When asked together, then each answer is what the one-by-one check says
+    many = await jobs.earlier_unfinished_many(db, asked)
+    assert many == [await jobs.earlier_unfinished(db, i, k) for i, k in asked]
+    assert many == [False, True, False, False]
