@@ -39,8 +39,8 @@ async def _main(args: argparse.Namespace) -> int:
     sink = Child(["-m", "benchmarks.sink", "--ports", ",".join(map(str, ports)), "--control", str(control)],
                  log=out / "sink.log")
     started = time.time()
+    info = outbound.SinkInfo(ports, control)
     try:
-        info = outbound.SinkInfo(ports, control)
         for engine in engines:
             for family in ("outbound", "inbound", "timelines"):
                 if family not in only:
@@ -72,6 +72,7 @@ async def _main(args: argparse.Namespace) -> int:
                 errors.append(f"fedify: {type(exc).__name__}: {exc}")
             print(f"fedify: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     finally:
+        await info.close()
         sink.stop()
         await dbs.cleanup()
     doc = {

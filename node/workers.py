@@ -104,7 +104,7 @@ class JobWorker:
         """One cycle of `run_forever`. Ordered queues go batch by batch as in `run_once`; a
         concurrent queue keeps up to `batch` jobs in flight and claims more as any finishes,
         so a peer that accepts connections and never answers holds only its own slots (at most
-        about `per_target` of them) until its timeout, never the deliveries to everyone else."""
+        `per_target` of them) until its timeout, never the deliveries to everyone else."""
         handled = 0
         for queue, handler in self.handlers.items():
             if queue not in self.concurrent:
@@ -113,12 +113,14 @@ class JobWorker:
                 handled += len(claimed)
                 continue
             flying = self._flying[queue]
-            free = min(self.batch - len(flying), self.per_target)  # one claim adds ≤ per_target to a peer
+            free = self.batch - len(flying)
             if free <= 0:
                 continue
             per_target = Counter(t for t in flying.values() if t is not None)
             busy = [t for t, n in per_target.items() if n >= self.per_target]
-            claimed = await jobs.claim(self.db, queue, limit=free, exclude_targets=busy)
+            # One claim fills every free slot, each peer capped at per_target in flight.
+            claimed = await jobs.claim(self.db, queue, limit=free, exclude_targets=busy, per_target=self.per_target,
+                                       in_flight=per_target)
             for job in claimed:
                 task = asyncio.create_task(self._process_logged(job, handler))
                 flying[task] = job.target

@@ -11,12 +11,26 @@ the next holder's work.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningUpdate
 
@@ -25,6 +39,7 @@ from storage.ids import new_id
 from storage.models import Job, utcnow
 
 DEFAULT_LEASE = timedelta(seconds=60)
+CAPPED_LOOKAHEAD = 8  # a capped claim looks at this many times `limit` of the oldest due jobs
 
 
 @dataclass(frozen=True)
@@ -145,9 +160,14 @@ async def claim(
     limit: int = 1,
     lease: timedelta = DEFAULT_LEASE,
     exclude_targets: Collection[str] = (),
+    per_target: int | None = None,
+    in_flight: Mapping[str, int] | None = None,
 ) -> list[ClaimedJob]:
     """Claim up to `limit` due jobs of `queue`, oldest `run_at` first, each leased for `lease`,
-    skipping jobs for `exclude_targets` (peers that already have enough in flight)."""
+    skipping jobs for `exclude_targets` (peers that already have enough in flight). With
+    `per_target`, no target gets more than `per_target` minus its `in_flight` count from this
+    claim (jobs without a target are not capped): one claim can fill a whole pool of slots
+    without letting one peer take them all."""
     if lease <= timedelta(0):
         raise ValueError("lease must be positive")
     if limit < 1:
@@ -159,19 +179,42 @@ async def claim(
         await s.connection()
         now = utcnow()
         until = now + lease
-        statement = _claim_statement(db, queue, limit, now, until, token, exclude_targets)
+        statement = _claim_statement(db, queue, limit, now, until, token, exclude_targets, per_target, in_flight or {})
         rows = (await s.execute(statement)).all()
     ordered = sorted(rows, key=lambda r: (r.run_at, r.id))
     return [ClaimedJob(r.id, r.queue, r.payload, r.attempts, token, until, r.target, r.ordering_key) for r in ordered]
 
 
+def _capped(candidates: Select[Any], limit: int, per_target: int, in_flight: Mapping[str, int]) -> Select[Any]:
+    """The ids among `candidates` (id, target, run_at; already the oldest few) within each
+    target's cap, oldest first, at most `limit`."""
+    ranked = select(
+        candidates.c.id, candidates.c.target, candidates.c.run_at,
+        func.row_number().over(partition_by=candidates.c.target, order_by=(candidates.c.run_at, candidates.c.id)).label("rn"),
+    ).subquery("ranked")
+    caps = {t: per_target - n for t, n in in_flight.items() if n}
+    cap = case(caps, value=ranked.c.target, else_=per_target) if caps else literal(per_target)
+    return (select(ranked.c.id).where(or_(ranked.c.target.is_(None), ranked.c.rn <= cap))
+            .order_by(ranked.c.run_at, ranked.c.id).limit(limit))
+
+
 def _claim_statement(
     db: Database, queue: str, limit: int, now: datetime, until: datetime, token: str,
-    exclude_targets: Collection[str] = (),
+    exclude_targets: Collection[str] = (), per_target: int | None = None, in_flight: Mapping[str, int] | None = None,
 ) -> ReturningUpdate[Any]:
     candidates = select(Job.id).where(Job.queue == queue, _claimable(now))
     if exclude_targets:
         candidates = candidates.where(or_(Job.target.is_(None), Job.target.not_in(list(exclude_targets))))
+    if per_target is not None:
+        # The oldest few due jobs (locked, on PostgreSQL), then each target's cap applied to
+        # them with a window function (not allowed beside FOR UPDATE, hence two steps).
+        pool = candidates.add_columns(Job.target, Job.run_at).order_by(Job.run_at, Job.id).limit(limit * CAPPED_LOOKAHEAD)
+        if db.is_sqlite:
+            picked_ids = _capped(pool.subquery("pool"), limit, per_target, in_flight or {})
+        else:
+            locked = pool.with_for_update(skip_locked=True).cte("locked").prefix_with("MATERIALIZED")
+            picked_ids = _capped(locked, limit, per_target, in_flight or {})  # type: ignore[arg-type]
+        return _claim_update(update(Job).where(Job.id.in_(picked_ids.scalar_subquery())), now, until, token)
     candidates = candidates.order_by(Job.run_at, Job.id).limit(limit)
     stmt = update(Job)
     if db.is_sqlite:
@@ -185,6 +228,10 @@ def _claim_statement(
             candidates.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
         )
         stmt = stmt.where(Job.id == picked.c.id)
+    return _claim_update(stmt, now, until, token)
+
+
+def _claim_update(stmt: Update, now: datetime, until: datetime, token: str) -> ReturningUpdate[Any]:
     return (
         # Re-check in the UPDATE itself: under READ COMMITTED a row may have been claimed and
         # committed by another worker after this statement's snapshot was taken.

@@ -48,3 +48,24 @@ async def test_ordering_checks_in_one_query_match_the_single_check(db: Database)
     many = await jobs.earlier_unfinished_many(db, asked)
     assert many == [await jobs.earlier_unfinished(db, i, k) for i, k in asked]
     assert many == [False, True, False, False]
+
+
+async def test_a_capped_claim_fills_the_pool_without_letting_one_target_take_it(db: Database) -> None:
+    # Given 10 due jobs for peer A, 3 for peer B (2 of B's already in flight), 2 without a target
+    for i in range(10):
+        await jobs.enqueue(db, "deliver", b"a%d" % i, target="a.example")
+    for i in range(3):
+        await jobs.enqueue(db, "deliver", b"b%d" % i, target="b.example")
+    for i in range(2):
+        await jobs.enqueue(db, "deliver", b"n%d" % i)
+    # When one claim asks for 10 with at most 4 in flight per target
+    claimed = await jobs.claim(db, "deliver", limit=10, per_target=4, in_flight={"b.example": 2})
+    # Then A gets 4, B the 2 left of its cap, and the untargeted jobs come along: oldest first each
+    by_target: dict[str | None, list[bytes]] = {}
+    for c in claimed:
+        by_target.setdefault(c.target, []).append(c.payload)
+    assert by_target == {"a.example": [b"a0", b"a1", b"a2", b"a3"], "b.example": [b"b0", b"b1"], None: [b"n0", b"n1"]}
+    # And the next claim, with those in flight, takes only what the caps still allow
+    again = await jobs.claim(db, "deliver", limit=10, per_target=4, in_flight={"a.example": 4, "b.example": 4},
+                             exclude_targets=["a.example", "b.example"])
+    assert again == []
