@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -119,6 +120,12 @@ class Account(Base):
         """`user` for local accounts, `user@domain[:port]` for remote ones (as Mastodon's acct)."""
         return self.username if self.domain is None else f"{self.username}@{self.domain}"
 
+
+# The few moderated accounts, for timelines to leave out without scanning every account
+# (node/visibility.py writes exactly these predicates; migration 0006).
+Index("ix_accounts_suspended", Account.id, sqlite_where=text("suspended = 1"), postgresql_where=text("suspended = true"))
+Index("ix_accounts_moderated", Account.id, sqlite_where=text("suspended = 1 OR silenced = 1"),
+      postgresql_where=text("suspended = true OR silenced = true"))
 
 # One handle per (case-insensitive username, domain); local accounts have no domain.
 Index(
