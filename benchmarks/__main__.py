@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--quick] [--out DIR] [--only FAMILY,…] [--engines sqlite,postgresql]`."""
+"""`python -m benchmarks [--quick] [--out DIR] [--only FAMILY,…] [--engines sqlite,postgresql] [--profile]`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import CORE_UNDER_TEST, ROOT, Databases, Result, free_port, machine, pin_self, postgres_available
 
@@ -46,6 +47,7 @@ async def _main(args: argparse.Namespace) -> int:
                 if family not in only:
                     continue
                 t0 = time.perf_counter()
+                profiler = _profiler(args.profile)
                 try:
                     if family == "outbound":
                         results += await outbound.run(dbs, engine, info, args.quick, checks)
@@ -60,6 +62,7 @@ async def _main(args: argparse.Namespace) -> int:
                 except Exception as exc:  # noqa: BLE001 - report it, run the rest
                     traceback.print_exc()
                     errors.append(f"{family} on {engine}: {type(exc).__name__}: {exc}")
+                _write_profile(profiler, out / f"profile-{family}-{engine}.txt")
                 print(f"{family} on {engine}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
         if "fedify" in only:
             from benchmarks import fedify
@@ -97,12 +100,32 @@ async def _main(args: argparse.Namespace) -> int:
     return 1 if errors or bad_checks else 0
 
 
+def _profiler(wanted: bool) -> Any:
+    """A started pyinstrument profiler of the process under test, when asked for. (SQLAlchemy
+    runs statements in greenlets: their frames show as roots of their own in the profile.)"""
+    if not wanted:
+        return None
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.001, async_mode="disabled")
+    profiler.start()
+    return profiler
+
+
+def _write_profile(profiler: Any, path: Path) -> None:
+    if profiler is not None:
+        profiler.stop()
+        path.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for CI (seconds, not minutes)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results", help="where results go")
     parser.add_argument("--only", default="", help=f"comma-separated subset of {', '.join(FAMILIES)}")
     parser.add_argument("--engines", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile each family in the process under test (pyinstrument): DIR/profile-<family>-<engine>.txt")
     return asyncio.run(_main(parser.parse_args()))
 
 

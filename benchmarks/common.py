@@ -43,6 +43,15 @@ class Result:
             return None
         return self.value / self.ceiling if self.higher_is_better else self.ceiling / self.value
 
+    @property
+    def short_of_target(self) -> str | None:
+        """By how much a missed target was missed, in words; None when met or not applicable."""
+        if self.met is not False or self.target is None or self.value is None:
+            return None
+        if self.higher_is_better:
+            return f"{self.target - self.value:,.4g} {self.unit} short ({self.value / self.target:.1%} of the target)"
+        return f"{self.value - self.target:,.4g} {self.unit} over ({self.value / self.target:.2f}× the target)"
+
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("higher_is_better")
@@ -55,6 +64,7 @@ class Result:
             "ratio": _round(ratio, 4),
             "target": self.target,
             "met": self.met,
+            "short_of_target": self.short_of_target,
             "notes": d["notes"],
             "params": d["params"],
         }

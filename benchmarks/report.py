@@ -20,11 +20,12 @@ def _fmt(v: Any) -> str:
 
 
 def table_lines(doc: dict[str, Any]) -> list[str]:
-    lines = ["| name | value | unit | ceiling | ratio | target | met |", "|---|---:|---|---:|---:|---:|---|"]
+    lines = ["| name | value | unit | ceiling | ratio | target | met | short of target by |",
+             "|---|---:|---|---:|---:|---:|---|---|"]
     for r in doc["results"]:
         lines.append(
             f"| {r['name']} | {_fmt(r['value'])} | {r['unit']} | {_fmt(r['ceiling'])} | {_fmt(r['ratio'])} "
-            f"| {_fmt(r['target'])} | {_fmt(r['met'])} |"
+            f"| {_fmt(r['target'])} | {_fmt(r['met'])} | {r.get('short_of_target') or '—'} |"
         )
     return lines
 

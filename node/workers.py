@@ -12,10 +12,11 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.sql.base import Executable
 
 from node import audit
 from node.group_commit import GroupCommit
@@ -25,7 +26,10 @@ from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[jobs.ClaimedJob], Awaitable[None]]
+# A handler may return statements to commit together with its job's completion (one
+# transaction for a whole batch of jobs, instead of one of its own per job).
+Handler = Callable[[jobs.ClaimedJob], Awaitable[Sequence[Executable] | None]]
+Finished = tuple[jobs.ClaimedJob, Sequence[Executable]]
 # What a database that is restarting, unreachable or locked past the busy timeout raises.
 DATABASE_AWAY = (OperationalError, DBAPIError, ConnectionError, OSError)
 MAX_FAILURE_PAUSE = 5.0  # seconds between a failing worker's tries
@@ -73,7 +77,7 @@ class JobWorker:
         self._stop = asyncio.Event()
         self._slot_freed = asyncio.Event()
         # Concurrent jobs that finish together are marked done in one transaction.
-        self._completions: GroupCommit[jobs.ClaimedJob, None] = GroupCommit(lambda done: jobs.complete_many(db, done))
+        self._completions: GroupCommit[Finished, None] = GroupCommit(self._complete)
 
     async def run_once(self) -> int:
         """Claim and process one batch of each queue; return how many jobs were handled."""
@@ -92,13 +96,17 @@ class JobWorker:
         """In arrival order (an Update must not be handled before its Create), marked done
         together at the end: one transaction per batch, not per job. A crash in between
         hands the batch out again when the leases end; handlers are idempotent."""
-        done: list[jobs.ClaimedJob] = []
+        done: list[Finished] = []
         try:
             for job in claimed:
                 await self._process(job, handler, done)
         finally:
             if done:
-                await jobs.complete_many(self.db, done)
+                await self._complete(done)
+
+    async def _complete(self, done: list[Finished]) -> list[None]:
+        await jobs.complete_many(self.db, [job for job, _ in done], [f for _, finals in done for f in finals])
+        return [None] * len(done)
 
     async def _cycle(self) -> int:
         """One cycle of `run_forever`. Ordered queues go batch by batch as in `run_once`; a
@@ -138,11 +146,11 @@ class JobWorker:
         except Exception:  # noqa: BLE001
             log.exception("job %s on %s could not be recorded", job.id, job.queue)
 
-    async def _process(self, job: jobs.ClaimedJob, handler: Handler, done: list[jobs.ClaimedJob] | None = None) -> None:
+    async def _process(self, job: jobs.ClaimedJob, handler: Handler, done: list[Finished] | None = None) -> None:
         """Run one job; record a retry or failure now, its success now (through the group
         commit) or, given `done`, by adding it there for the caller to record."""
         try:
-            await handler(job)
+            finals = await handler(job)
         except RetryLater as exc:
             when = exc.at or utcnow() + backoff(job.attempts)
             await jobs.retry_at(self.db, job, when, str(exc))
@@ -160,9 +168,9 @@ class JobWorker:
                 await jobs.retry_at(self.db, job, utcnow() + backoff(job.attempts), reason)
         else:
             if done is not None:
-                done.append(job)
+                done.append((job, finals or ()))
             else:
-                await self._completions.submit(job)
+                await self._completions.submit((job, finals or ()))
 
     async def run_forever(self) -> None:
         failures = 0

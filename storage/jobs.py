@@ -11,7 +11,7 @@ the next holder's work.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from storage.db import Database
@@ -265,9 +266,11 @@ async def complete(db: Database, job: ClaimedJob) -> bool:
     return await _finish(db, job, status="done", lease_until=None, lease_token=None)
 
 
-async def complete_many(db: Database, done: list[ClaimedJob]) -> list[None]:
-    """Mark several jobs done in one transaction (the workers' group commit); a job whose
-    lease was lost is left to its new holder, as `complete` does."""
+async def complete_many(db: Database, done: list[ClaimedJob], finals: Sequence[Executable] = ()) -> list[None]:
+    """Mark several jobs done in one transaction (the workers' group commit), after running
+    `finals`: the statements their handlers asked to commit with their completion (a job's
+    recorded outcome, say). A job whose lease was lost is left to its new holder, as
+    `complete` does."""
     stmt = (
         update(Job.__table__)
         .where(Job.id == bindparam("job_id"), Job.lease_token == bindparam("token"), Job.status == "running")
@@ -275,7 +278,11 @@ async def complete_many(db: Database, done: list[ClaimedJob]) -> list[None]:
     )
     now = utcnow()
     async with db.session() as s:
-        await (await s.connection()).execute(stmt, [{"job_id": j.id, "token": j.lease_token, "now": now} for j in done])
+        conn = await s.connection()
+        for final in finals:
+            await conn.execute(final)
+        if done:
+            await conn.execute(stmt, [{"job_id": j.id, "token": j.lease_token, "now": now} for j in done])
     return [None] * len(done)
 
 

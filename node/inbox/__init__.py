@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import update
+from sqlalchemy import Update, update
 
 from federation.parsing import IncomingActivity, InvalidActivity, origin, parse_activity
 from node import remote
@@ -38,30 +38,30 @@ DISPATCH: dict[str, Handler] = {
 }
 
 
-async def _record(ctx: NodeContext, activity: IncomingActivity, outcome: str) -> None:
+def _record(activity: IncomingActivity, outcome: str) -> Update:
+    """The outcome in the inbox log: committed by the worker with the job's completion."""
     kind, _, reason = outcome.partition(":")
-    async with ctx.db.session() as s:
-        await s.execute(
-            update(InboxEntry)
-            .where(InboxEntry.origin == origin(activity.actor), InboxEntry.activity_id == activity.id)
-            .values(outcome=kind, reason=reason.strip() or None)
-        )
+    return (
+        update(InboxEntry)
+        .where(InboxEntry.origin == origin(activity.actor), InboxEntry.activity_id == activity.id)
+        .values(outcome=kind, reason=reason.strip() or None)
+    )
 
 
-async def handle_inbox(ctx: NodeContext, job: ClaimedJob) -> None:
+async def handle_inbox(ctx: NodeContext, job: ClaimedJob) -> list[Update]:
+    """Handle one queued activity; its outcome for the inbox log is returned for the worker to
+    commit together with the job's completion (node.workers)."""
     payload = json.loads(job.payload)
     activity = parse_activity(payload["activity"])
     handler = DISPATCH.get(activity.type)
     if handler is None:
-        await _record(ctx, activity, f"ignored: unsupported type {activity.type}")
-        return
+        return [_record(activity, f"ignored: unsupported type {activity.type}")]
     actor = await remote.actor_by_uri(ctx, activity.actor, fetch=False)
     if actor.suspended:  # suspended since the inbox took it (the inbox's signer cache lags ≤10 s)
-        await _record(ctx, activity, f"refused: {actor.acct()} is suspended on this node")
-        return
+        return [_record(activity, f"refused: {actor.acct()} is suspended on this node")]
     try:
         outcome = await handler(ctx, activity, actor)
     except (InvalidActivity, AtriumError) as exc:
         # The activity is unusable (or refers to what we refuse): record why, do not retry.
         outcome = f"refused: {getattr(exc, 'reason', str(exc))}"
-    await _record(ctx, activity, outcome)
+    return [_record(activity, outcome)]

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.common import Result
+
 ROOT = Path(__file__).resolve().parents[2]
 ENGINES = [e.strip() for e in os.environ.get("ATRIUM_TEST_ENGINES", "sqlite,postgresql").split(",") if e.strip()]
 POSTGRES_URL = os.environ.get("ATRIUM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -30,7 +32,7 @@ FIELDS = {"name", "value", "unit", "ceiling", "ratio", "target", "met"}
 def test_quick_run_has_every_entry_and_the_sink_counted_every_delivery(tmp_path: Path) -> None:
     out = tmp_path / "results"
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out), "--engines", ",".join(ENGINES)],
+        [sys.executable, "-m", "benchmarks", "--quick", "--profile", "--out", str(out), "--engines", ",".join(ENGINES)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "ATRIUM_BENCH_POSTGRES_URL": POSTGRES_URL},
     )
@@ -47,9 +49,23 @@ def test_quick_run_has_every_entry_and_the_sink_counted_every_delivery(tmp_path:
         for key in ("value", "ceiling", "ratio"):
             assert isinstance(r[key], (int, float)) and r[key] == r[key], (r["name"], key, r[key])
         assert (r["target"] is None) == (r["met"] is None), r
+        assert (r["short_of_target"] is not None) == (r["met"] is False), r
     sink_runs = [c for c in doc["checks"] if c["name"].startswith(("outbound_", "fanout_"))]
     assert len(sink_runs) == 3 * len(ENGINES)
     for c in sink_runs:
         assert c["sent"] > 0 and c["counted"] == c["sent"], c
     assert (out / "results.md").read_text().count("|") > 20
     assert (out / "ratios.png").read_bytes().startswith(b"\x89PNG")
+    # And --profile left a profile of the process under test for each family on each engine
+    for engine in ENGINES:
+        for family in ("outbound", "inbound", "timelines"):
+            assert (out / f"profile-{family}-{engine}.txt").stat().st_size > 500
+
+
+def test_a_missed_target_says_by_how_much() -> None:
+    rate = Result("x_per_s", 1500.0, "activities/s", 3000.0, True, target=2000.0, met=False)
+    latency = Result("x_ms", 7.5, "ms", 1.0, False, target=5.0, met=False)
+    met = Result("y_per_s", 2500.0, "activities/s", 3000.0, True, target=2000.0, met=True)
+    assert rate.to_json()["short_of_target"] == "500 activities/s short (75.0% of the target)"
+    assert latency.to_json()["short_of_target"] == "2.5 ms over (1.50× the target)"
+    assert met.to_json()["short_of_target"] is None
