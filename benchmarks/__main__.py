@@ -11,7 +11,16 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import CORE_UNDER_TEST, ROOT, Databases, Result, free_port, machine, pin_self, postgres_available
+from benchmarks.common import (
+    CORE_UNDER_TEST,
+    ROOT,
+    Databases,
+    Result,
+    free_ports,
+    machine,
+    pin_self,
+    postgres_available,
+)
 
 FAMILIES = ("outbound", "inbound", "timelines", "fedify")
 
@@ -35,8 +44,7 @@ async def _main(args: argparse.Namespace) -> int:
     checks: list[dict] = []
     dbs = Databases()
     n_domains = 10 if args.quick else 100
-    ports = [free_port() for _ in range(n_domains)]
-    control = free_port()
+    *ports, control = free_ports(n_domains + 1)
     sink = Child(["-m", "benchmarks.sink", "--ports", ",".join(map(str, ports)), "--control", str(control)],
                  log=out / "sink.log")
     started = time.time()

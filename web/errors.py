@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from federation.addresses import FetchError
 from federation.parsing import InvalidActivity
@@ -35,6 +35,11 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
         # A body aiohttp cannot parse (e.g. a multipart part with a malformed header) read by
         # any handler: the client's fault, so a 4xx, not a 500.
         return json_error(exc.code if 400 <= exc.code < 500 else 400, "the request body is malformed")
+    except IntegrityError as exc:
+        # Two requests raced to make the same thing (the loser's insert met a unique key):
+        # nothing of the loser was written; it may look again and retry.
+        log.info("write conflict: %s", str(exc).splitlines()[0][:200])
+        return json_error(409, "the request conflicts with a concurrent change; try again")
     except (OperationalError, DBAPIError, ConnectionError, OSError) as exc:
         # The database went away: say so and let the client retry; nothing was half-written
         # because every write is one transaction.
