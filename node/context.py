@@ -63,10 +63,10 @@ class NodeContext:
     # Audit entries of concurrent deliveries, appended together (node.delivery).
     audit_writes: GroupCommit[audit.Decision, None] = field(init=False)
     # Deliveries' reads, shared (node.delivery): the ordering checks and signers' keys of
-    # concurrent deliveries in one query each, a peer's health row kept for a second.
+    # concurrent deliveries in one query each, a peer's health row kept for five seconds.
     order_checks: GroupCommit[tuple[int, str], bool] = field(init=False)
     signer_reads: GroupCommit[int | None, tuple[str | None, str] | None] = field(init=False)
-    peer_rows: Expiring[str, Peer | None] = field(default_factory=lambda: Expiring(1.0))
+    peer_rows: Expiring[str, Peer | None] = field(default_factory=lambda: Expiring(5.0))
 
     def __post_init__(self) -> None:
         self.inbox_writes = GroupCommit(lambda batch: inbox_log.write(self.db, batch))

@@ -46,7 +46,8 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
                                decision="refused", rule=decision.rule, reason=decision.reason)
         metrics.delivery(ctx, "refused")
         raise PermanentFailure(f"the policy no longer admits {domain}")
-    # A cached healthy row is trusted for a second; a cached open breaker never is (the peer
+    # A cached healthy row is trusted for five seconds (a breaker opened meanwhile by another
+    # process costs a few more tries); a cached open breaker never is (the peer
     # may have been heard from since, by another process, and its backlog brought forward).
     found, peer = ctx.peer_rows.get(domain)
     if not found or peers.breaker_until(peer) is not None:

@@ -33,6 +33,7 @@ Finished = tuple[jobs.ClaimedJob, Sequence[Executable]]
 # What a database that is restarting, unreachable or locked past the busy timeout raises.
 DATABASE_AWAY = (OperationalError, DBAPIError, ConnectionError, OSError)
 MAX_FAILURE_PAUSE = 5.0  # seconds between a failing worker's tries
+CLAIM_FRACTION = 4  # the rolling pool claims again once a quarter of its slots are free
 
 
 def _first_line(exc: BaseException) -> str:
@@ -122,7 +123,9 @@ class JobWorker:
                 continue
             flying = self._flying[queue]
             free = self.batch - len(flying)
-            if free <= 0:
+            if free <= 0 or (flying and free < self.batch // CLAIM_FRACTION):
+                # Claim when a share of the pool is free, not for every slot as it frees: a
+                # claim is a write transaction, and one per delivery cost more than the rest.
                 continue
             per_target = Counter(t for t in flying.values() if t is not None)
             busy = [t for t, n in per_target.items() if n >= self.per_target]
