@@ -3,7 +3,7 @@ from the muter only. Nothing crosses the wire: a mute is private to the one who 
 
 from __future__ import annotations
 
-from sqlalchemy import Select, delete, select, union
+from sqlalchemy import BindParameter, Select, delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.context import NodeContext
@@ -48,7 +48,7 @@ async def mute_of(s: AsyncSession, account_id: int, target_id: int) -> Mute | No
     return await s.scalar(select(Mute).where(Mute.account_id == account_id, Mute.target_id == target_id))
 
 
-def hidden_authors(viewer_id: int) -> Select[tuple[int]]:
+def hidden_authors(viewer_id: int | BindParameter[int]) -> Select[tuple[int]]:
     """Accounts whose posts `viewer_id` never sees in timelines: those they mute or block.
     A sub-select, so a timeline query stays one statement."""
     return select(

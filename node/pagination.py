@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -52,17 +53,19 @@ class Page:
 
 
 async def paginate(
-    s: AsyncSession, stmt: Select[Any], id_col: InstrumentedAttribute[int], page: Page
+    s: AsyncSession, stmt: Select[Any], id_col: InstrumentedAttribute[int], page: Page,
+    params: Mapping[str, Any] | None = None,
 ) -> list[Any]:
-    """Run `stmt` (selecting one entity) one page at a time, newest first."""
+    """Run `stmt` (selecting one entity) one page at a time, newest first; `params` are the
+    values of its bound parameters, if it has any."""
     if page.max_id is not None:
         stmt = stmt.where(id_col < page.max_id)
     if page.since_id is not None:
         stmt = stmt.where(id_col > page.since_id)
     if page.min_id is not None:
         stmt = stmt.where(id_col > page.min_id).order_by(id_col.asc()).limit(page.limit)
-        rows = list((await s.scalars(stmt)).unique())
+        rows = list((await s.scalars(stmt, params)).unique())
         rows.reverse()
         return rows
     stmt = stmt.order_by(id_col.desc()).limit(page.limit)
-    return list((await s.scalars(stmt)).unique())
+    return list((await s.scalars(stmt, params)).unique())
