@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from node import audit, inbox_log
+from node import audit, inbox_log, peers
 from node.events import EventBus
 from node.expiring import Expiring
 from node.group_commit import GroupCommit
@@ -66,6 +66,7 @@ class NodeContext:
     # concurrent deliveries in one query each, a peer's health row kept for five seconds.
     order_checks: GroupCommit[tuple[int, str], bool] = field(init=False)
     signer_reads: GroupCommit[int | None, tuple[str | None, str] | None] = field(init=False)
+    peer_reads: GroupCommit[str, Peer | None] = field(init=False)
     peer_rows: Expiring[str, Peer | None] = field(default_factory=lambda: Expiring(5.0))
 
     def __post_init__(self) -> None:
@@ -73,6 +74,7 @@ class NodeContext:
         self.audit_writes = GroupCommit(lambda batch: audit.append_many(self.db, batch))
         self.order_checks = GroupCommit(lambda batch: jobs.earlier_unfinished_many(self.db, batch))
         self.signer_reads = GroupCommit(lambda batch: signing_keys(self.db, batch))
+        self.peer_reads = GroupCommit(lambda batch: peers.get_many(self.db, batch))
 
     @property
     def base_url(self) -> str:

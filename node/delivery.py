@@ -51,7 +51,7 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
     # may have been heard from since, by another process, and its backlog brought forward).
     found, peer = ctx.peer_rows.get(domain)
     if not found or peers.breaker_until(peer) is not None:
-        peer = ctx.peer_rows.put(domain, await peers.get(ctx.db, domain))
+        peer = ctx.peer_rows.put(domain, await ctx.peer_reads.submit(domain))
     until = peers.breaker_until(peer)
     if until is not None:
         raise RetryLater(f"{domain} is failing; waiting for its breaker", at=until)
