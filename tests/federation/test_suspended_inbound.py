@@ -13,6 +13,16 @@ from tests.federation.test_inbox import Node, alice_follows_mallory, node, peer 
 __all__ = ["alice_follows_mallory", "node", "peer"]
 
 
+async def _suspend(node: Node, peer: FakePeer, name: str) -> None:
+    """A moderator of the node suspends the peer's account `name`."""
+    async with node.ctx.db.session() as s:
+        account = await s.scalar(select(Account).where(Account.actor_uri == peer.actor(name)))
+        mod = Account(username="mod", domain=None, role="moderator", display_name="Mod", bio="", credentials_version=0)
+        s.add(mod)
+    assert account is not None
+    await moderation.moderate_account(node.ctx, mod, account.id, "suspend", "spam")
+
+
 async def test_a_suspended_remote_accounts_activities_are_refused(
     node: Node, peer: FakePeer, alice_follows_mallory: Account  # noqa: F811
 ) -> None:
@@ -21,13 +31,8 @@ async def test_a_suspended_remote_accounts_activities_are_refused(
     assert (await peer.post(node.inbox, first, as_actor="mallory"))[0] == 202
     await node.process()
     assert await node.post(peer.actor("mallory") + "/notes/1") is not None
-    async with node.ctx.db.session() as s:
-        mallory = await s.scalar(select(Account).where(Account.actor_uri == peer.actor("mallory")))
-        mod = Account(username="mod", domain=None, role="moderator", display_name="Mod", bio="", credentials_version=0)
-        s.add(mod)
-    assert mallory is not None
     # When a moderator suspends her
-    await moderation.moderate_account(node.ctx, mod, mallory.id, "suspend", "spam")
+    await _suspend(node, peer, "mallory")
     # Then her next activity is refused at the inbox, stored nowhere, and the refusal is audited
     second = peer.create("mallory", peer.note("mallory", 2, "more spam"))
     status, body = await peer.post(node.inbox, second, as_actor="mallory")
@@ -44,13 +49,8 @@ async def test_an_activity_queued_before_a_suspension_is_refused_by_the_worker(
     # Given mallory's post accepted at the inbox (202) but not processed yet
     note = peer.create("mallory", peer.note("mallory", 3, "queued before the ban"))
     assert (await peer.post(node.inbox, note, as_actor="mallory"))[0] == 202
-    async with node.ctx.db.session() as s:
-        mallory = await s.scalar(select(Account).where(Account.actor_uri == peer.actor("mallory")))
-        mod = Account(username="mod", domain=None, role="moderator", display_name="Mod", bio="", credentials_version=0)
-        s.add(mod)
-    assert mallory is not None
     # When a moderator suspends her before the inbox worker gets to it
-    await moderation.moderate_account(node.ctx, mod, mallory.id, "suspend", "spam")
+    await _suspend(node, peer, "mallory")
     await node.process()
     # Then the worker refuses it from the account's state in the database: nothing is stored
     assert await node.post(peer.actor("mallory") + "/notes/3") is None
