@@ -1,0 +1,66 @@
+"""The node's tables as SQLAlchemy 2 typed models, in modules by what they hold (base,
+social, federation, auth); every name is importable from here, and importing this module
+registers every table on `Base.metadata` (Alembic and the schema test read it).
+
+Ids are time-ordered 64-bit integers (`storage.ids.new_id`) so cursors page by id.
+A local account has `domain = None`; a remote one carries its canonical domain.
+"""
+
+from storage.models.auth import IdempotencyKey, OAuthApp, OAuthCode, OAuthToken, WebSession
+from storage.models.base import NOTIFICATION_TYPES, ROLES, VISIBILITIES, Base, UTCDateTime, utcnow
+from storage.models.federation import AuditEntry, AuditHead, InboxEntry, Job, NodeSetting, Peer, Tombstone
+from storage.models.social import (
+    Account,
+    Block,
+    Bookmark,
+    Follow,
+    Instance,
+    Like,
+    Marker,
+    Mention,
+    Mute,
+    Notification,
+    Post,
+    PostEdit,
+    PostTag,
+    Report,
+    Tag,
+    TimelineEntry,
+)
+
+__all__ = [
+    "Account",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Block",
+    "Bookmark",
+    "Follow",
+    "IdempotencyKey",
+    "InboxEntry",
+    "Instance",
+    "Job",
+    "Like",
+    "Marker",
+    "Mention",
+    "Mute",
+    "NOTIFICATION_TYPES",
+    "NodeSetting",
+    "Notification",
+    "OAuthApp",
+    "OAuthCode",
+    "OAuthToken",
+    "Peer",
+    "Post",
+    "PostEdit",
+    "PostTag",
+    "ROLES",
+    "Report",
+    "Tag",
+    "TimelineEntry",
+    "Tombstone",
+    "UTCDateTime",
+    "VISIBILITIES",
+    "WebSession",
+    "utcnow",
+]
