@@ -8,9 +8,9 @@ import getpass
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -37,6 +37,9 @@ class CliError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"atrium: {message} (see `{self.prog} --help`)\n")
+
+
+T = TypeVar("T")
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -155,10 +158,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 # --- user -------------------------------------------------------------------------------------
 
 
-def _with_ctx(args: argparse.Namespace, fn):  # type: ignore[no-untyped-def]
+def _with_ctx(args: argparse.Namespace, fn: Callable[[NodeContext], Awaitable[T]]) -> T:
     settings = _settings(args)
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run() -> T:
         db = Database(settings.resolved_database_url)
         try:
             await server.check_schema(db)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import or_, select
 
@@ -189,7 +190,7 @@ def cmd_audit_verify(args: argparse.Namespace, data_dir: Callable[[argparse.Name
     return 0
 
 
-def add_commands(sub: argparse._SubParsersAction, data_dir_arg: Callable[[argparse.ArgumentParser], None],
+def add_commands(sub: argparse._SubParsersAction[Any], data_dir_arg: Callable[[argparse.ArgumentParser], None],
                  parser_class: type[argparse.ArgumentParser], data_dir: Callable[[argparse.Namespace], Path]) -> None:
     policy = sub.add_parser("policy", help="check and explain the trust policy")
     psub = policy.add_subparsers(dest="policy_command", required=True, parser_class=parser_class)

@@ -49,7 +49,7 @@ import copy
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from pyld import jsonld as _pyld
 
@@ -209,7 +209,7 @@ def _full(doc: Mapping[str, Any]) -> dict[str, Any]:
         compacted = _pyld.compact(doc, copy.deepcopy(list(COMPACTION_CONTEXT)), pyld_options(doc))
     if isinstance(compacted, dict):
         compacted.pop("@context", None)
-    return compacted
+    return cast(dict[str, Any], compacted)  # pyld is untyped; compaction gives an object
 
 
 def _plain(doc: Mapping[str, Any], reason: str) -> NormalizedActivity:
@@ -226,9 +226,9 @@ def _load_failure(exc: BaseException) -> str | None:
         if isinstance(current, ContextNotBundled):
             return current.url
         details = getattr(current, "details", None)
-        if isinstance(details, dict) and isinstance(details.get("url"), str):
-            if not is_bundled(details["url"]):
-                return details["url"]
+        url = details.get("url") if isinstance(details, dict) else None
+        if isinstance(url, str) and not is_bundled(url):
+            return url
         current = current.__cause__ or current.__context__
     return None
 

@@ -122,7 +122,7 @@ COMPACTION_CONTEXT: Final[tuple[Any, ...]] = (
 # --------------------------------------------------------------------------- #
 
 
-class ContextNotBundled(_pyld.JsonLdError):
+class ContextNotBundled(_pyld.JsonLdError):  # type: ignore[misc]  # pyld is untyped
     """The document loader was asked for a URL it does not hold."""
 
     def __init__(self, url: str) -> None:
@@ -146,7 +146,7 @@ class LRU(OrderedDict[_K, _V]):
         super().__init__()
         self.maxsize = maxsize
 
-    def get(self, key: _K, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: _K, default: Any = None) -> Any:
         try:
             self.move_to_end(key)
         except KeyError:
@@ -200,7 +200,7 @@ def document_loader(url: str, options: Mapping[str, Any] | None = None) -> Remot
         "documentUrl": url,
         "document": copy.deepcopy(parsed_context(key)),
     }
-    doc["tag"] = "static"  # type: ignore[typeddict-unknown-key]  # read by pyld's ContextResolver
+    doc["tag"] = "static"  # read by pyld's ContextResolver
     return doc
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from federation.jsonld_terms import Defs, NotFast, Term, term_tables
 
@@ -68,7 +68,7 @@ class Shaper:
             verdicts[name] = verdict
         if isinstance(verdict, str):
             raise NotFast(verdict)
-        return verdict
+        return cast(Term | None, verdict)
 
     def node(self, obj: Mapping[str, Any], *, top: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {}

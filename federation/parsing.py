@@ -7,6 +7,7 @@ HTML stays raw here; the node sanitises before it stores or shows anything.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -91,7 +92,7 @@ class IncomingActivity:
     object: dict[str, object] | None  # embedded object, when one was sent
     to: tuple[str, ...]
     cc: tuple[str, ...]
-    raw: dict[str, object]
+    raw: dict[str, builtins.object]  # `object` is the field above in this class
 
 
 def parse_activity(doc: object) -> IncomingActivity:
@@ -154,14 +155,14 @@ def ap_to_post(doc: object) -> IncomingNote:
     note_id = _str(doc, "id", required=True)
     author = id_of(doc.get("attributedTo"))
     if author is None and isinstance(doc.get("attributedTo"), list):
-        author = next((id_of(x) for x in doc["attributedTo"] if id_of(x)), None)  # type: ignore[union-attr]
+        author = next((id_of(x) for x in doc["attributedTo"] if id_of(x)), None)
     if author is None:
         raise InvalidActivity("attributedTo is missing")
     assert note_id is not None
     origin(note_id)
     content = doc.get("content")
     if content is None and isinstance(doc.get("contentMap"), dict):
-        content = next(iter(doc["contentMap"].values()), "")  # type: ignore[union-attr]
+        content = next(iter(doc["contentMap"].values()), "")
     if content is None:
         content = ""
     if not isinstance(content, str):
@@ -177,7 +178,7 @@ def ap_to_post(doc: object) -> IncomingNote:
         if not isinstance(tag, dict):
             continue
         if tag.get("type") == "Mention" and isinstance(tag.get("href"), str):
-            mentions.append(tag["href"])  # type: ignore[arg-type]
+            mentions.append(tag["href"])
         elif tag.get("type") == "Hashtag" and isinstance(tag.get("name"), str):
             name = str(tag["name"]).lstrip("#").lower()
             if name and len(name) <= 100:
@@ -195,7 +196,7 @@ def ap_to_post(doc: object) -> IncomingNote:
         in_reply_to=id_of(doc.get("inReplyTo")),
         to=tuple(x for x in as_list(doc.get("to")) if isinstance(x, str)),
         cc=tuple(x for x in as_list(doc.get("cc")) if isinstance(x, str)),
-        scope=doc.get("audience_scope") if isinstance(doc.get("audience_scope"), str) else None,  # type: ignore[arg-type]
+        scope=doc.get("audience_scope") if isinstance(doc.get("audience_scope"), str) else None,
         published=_time(doc.get("published")),
         updated=_time(doc.get("updated")),
         mentions=tuple(dict.fromkeys(mentions)),
@@ -286,6 +287,6 @@ def parse_actor(doc: object) -> IncomingActor:
         public_key_pem=pem[:10_000],
         locked=bool(doc.get("manuallyApprovesFollowers")),
         also_known_as=tuple(x for x in as_list(doc.get("alsoKnownAs")) if isinstance(x, str)),
-        moved_to=doc.get("movedTo") if isinstance(doc.get("movedTo"), str) else None,  # type: ignore[arg-type]
+        moved_to=doc.get("movedTo") if isinstance(doc.get("movedTo"), str) else None,
         suspended=doc.get("suspended") is True,
     )

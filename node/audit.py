@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
-from storage.models import AuditEntry, AuditHead, utcnow
+from storage.models import AuditEntry, AuditHead, table_of, utcnow
 
 GENESIS = "0" * 64
 DIRECTIONS = ("out", "in", "admin")
@@ -86,7 +86,7 @@ async def record_many(s: AsyncSession, decisions: list[Decision]) -> None:
                      "decision": d.decision, "rule": rule, "reason": reason, "prev_hash": last_hash, "hash": digest})
         last_hash = digest
     # Core, not the ORM's bulk insert: nothing here needs the identity map, and it is half the cost.
-    await (await s.connection()).execute(insert(AuditEntry.__table__), rows)
+    await (await s.connection()).execute(insert(table_of(AuditEntry)), rows)
     head.last_id, head.last_hash = last_id, last_hash
     await s.flush()
 
@@ -100,7 +100,7 @@ async def append_many(db: Database, decisions: list[Decision]) -> list[None]:
 
 async def record_now(db: Database, **fields: str) -> None:
     async with db.session() as s:
-        await record(s, **fields)  # type: ignore[arg-type]
+        await record(s, **fields)
 
 
 def as_dict(e: AuditEntry) -> dict[str, object]:

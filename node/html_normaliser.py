@@ -209,8 +209,8 @@ class _Normaliser:
             end = _COMMENT_END_RE.search(s, i + 4)
             return n if end is None else end.end()
         if nxt in "!?" or (nxt == "/" and s[i + 2 : i + 3] not in _ASCII_LETTERS):
-            end = s.find(">", i + 2)  # bogus comment, doctype, CDATA, processing instruction
-            return n if end < 0 else end + 1
+            gt = s.find(">", i + 2)  # bogus comment, doctype, CDATA, processing instruction
+            return n if gt < 0 else gt + 1
         m = _TAG_RE.match(s, i)  # always matches: '<' or '</' then a letter
         if m is None or not m.group(4):
             return n  # EOF inside a tag: HTML drops it
@@ -227,8 +227,8 @@ class _Normaliser:
             close = _RAW_TEXT_END_RE[name].search(s, m.end())
             if close is None:
                 return n
-            end = s.find(">", close.end() - 1)
-            return n if end < 0 else end + 1
+            gt = s.find(">", close.end() - 1)
+            return n if gt < 0 else gt + 1
         if name == "plaintext":
             self.out.append(_text_out(s[m.end() :]))
             return n

@@ -20,7 +20,7 @@ from node import audit
 from storage import jobs
 from storage.db import Database
 from storage.ids import new_id
-from storage.models import InboxEntry, utcnow
+from storage.models import InboxEntry, table_of, utcnow
 
 INBOX = "inbox"
 QUEUED, DUPLICATE = "queued", "duplicate"
@@ -57,7 +57,7 @@ async def _write(db: Database, batch: list[Accepted]) -> list[str]:
     fresh: list[Accepted] = []
     async with db.session() as s:
         ids = {a.key[1] for a in batch}
-        seen = set((await s.execute(
+        seen: set[tuple[str, str]] = set((await s.execute(
             select(InboxEntry.origin, InboxEntry.activity_id)
             .where(InboxEntry.origin.in_({a.origin for a in batch}), InboxEntry.activity_id.in_(ids))
         )).all())
@@ -71,7 +71,7 @@ async def _write(db: Database, batch: list[Accepted]) -> list[str]:
         if not fresh:
             return outcomes
         now = utcnow()
-        await (await s.connection()).execute(insert(InboxEntry.__table__), [
+        await (await s.connection()).execute(insert(table_of(InboxEntry)), [
             {"id": new_id(), "origin": a.origin, "activity_id": a.key[1], "type": a.type[:64], "actor_uri": a.actor,
              "outcome": "queued", "received_at": now} for a in fresh])
         await audit.record_many(s, [audit.Decision("in", a.peer, a.activity_id, "accepted", a.rule, a.reason)

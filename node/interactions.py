@@ -43,11 +43,12 @@ async def like(ctx: NodeContext, account: Account, post_id: int) -> Post:
                 id=like_id,
                 account_id=account.id,
                 post_id=post.id,
-                uri=f"{ctx.actor_uri(account.username)}/likes/{like_id}",
+                uri=(like_uri := f"{ctx.actor_uri(account.username)}/likes/{like_id}"),
                 created_at=utcnow(),
             )
             s.add(like_row)
-            like = builders.activity("Like", like_row.uri, ctx.actor_uri(account.username), post.uri)
+            assert post.uri is not None  # every stored post has one: local posts get it at creation
+            like = builders.activity("Like", like_uri, ctx.actor_uri(account.username), post.uri)
             await _tell_author(ctx, s, account, post, like)
             await s.execute(
                 update(Post).where(Post.id == post.id).values(likes_count=Post.likes_count + 1)

@@ -89,7 +89,7 @@ def of(ctx: NodeContext) -> Metrics:
     if found is None:
         found = Metrics()
         setattr(ctx, _ATTR, found)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 # One-line hooks for node code.

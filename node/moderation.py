@@ -161,11 +161,11 @@ async def find_account(ctx: NodeContext, moderator: Account, handle: str) -> Acc
     user, _, domain = handle.strip().lstrip("@").partition("@")
     if not user:
         raise Invalid("type a username, or user@domain for someone on another server")
-    domain = domain.lower() or None
-    if domain == ctx.domain:
-        domain = None
+    remote = domain.lower() or None
+    if remote == ctx.domain:
+        remote = None
     stmt = select(Account).where(func.lower(Account.username) == user.lower())
-    stmt = stmt.where(Account.domain.is_(None) if domain is None else Account.domain == domain)
+    stmt = stmt.where(Account.domain.is_(None) if remote is None else Account.domain == remote)
     async with ctx.db.reader() as s:
         account = await s.scalar(stmt)
     if account is None:

@@ -48,7 +48,7 @@ async def mute_of(s: AsyncSession, account_id: int, target_id: int) -> Mute | No
     return await s.scalar(select(Mute).where(Mute.account_id == account_id, Mute.target_id == target_id))
 
 
-def hidden_authors(viewer_id: int | BindParameter[int]) -> Select[tuple[int]]:
+def hidden_authors(viewer_id: int | BindParameter[int]) -> Select[int]:
     """Accounts whose posts `viewer_id` never sees in timelines: those they mute or block.
     A sub-select, so a timeline query stays one statement."""
     return select(
@@ -59,6 +59,6 @@ def hidden_authors(viewer_id: int | BindParameter[int]) -> Select[tuple[int]]:
     )
 
 
-def silenced_senders(viewer_id: int) -> Select[tuple[int]]:
+def silenced_senders(viewer_id: int) -> Select[int]:
     """Accounts whose notifications `viewer_id` does not see: muted with `notifications`."""
     return select(Mute.target_id).where(Mute.account_id == viewer_id, Mute.notifications.is_(True))

@@ -76,7 +76,7 @@ async def remote_followers(s: AsyncSession, author_id: int) -> list[Recipient]:
         .join(Follow, Follow.follower_id == Account.id)
         .where(Follow.target_id == author_id, Follow.state == "accepted", Account.domain.is_not(None))
     )
-    return list(rows.all())  # type: ignore[arg-type]  # rows carry exactly Recipient's attributes
+    return list(rows.all())  # rows carry exactly Recipient's attributes
 
 
 async def deliver_to(
@@ -157,7 +157,7 @@ async def handle_fanout(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
                 note = await note_document(ctx, s, post, author)
             except NotFederated:
                 return
-            recipients = await _mentions(s, post.id)
+            recipients: list[Recipient] = list(await _mentions(s, post.id))
             if post.visibility in TO_FOLLOWERS:
                 recipients += await remote_followers(s, author.id)
             act = builders.activity(
@@ -175,7 +175,7 @@ async def handle_fanout(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
             author = await s.get(Account, p["author_id"])
             if author is None or p["visibility"] == "local":
                 return
-            recipients = list(await s.scalars(select(Account).where(Account.id.in_(p.get("mention_ids", [])))))
+            recipients = list[Recipient](await s.scalars(select(Account).where(Account.id.in_(p.get("mention_ids", [])))))
             if p["visibility"] in TO_FOLLOWERS:
                 recipients += await remote_followers(s, author.id)
             act = builders.activity(

@@ -336,9 +336,10 @@ class PolicyStore:
             return changed
         if await shared_settings.version(self.db, shared_settings.POLICY) <= self.version:
             return changed
-        shared = await shared_settings.read(self.db, shared_settings.POLICY)
-        if shared is None:
+        latest = await shared_settings.read(self.db, shared_settings.POLICY)
+        if latest is None:
             return changed
+        shared = latest
         self.version = shared.version  # an invalid one is reported once, not at every poll
         policy, problems = parse_policy(shared.value)
         if policy is None:

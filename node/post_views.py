@@ -39,11 +39,13 @@ async def extras(ctx: NodeContext, viewer: Account | None, post_ids: list[int]) 
                 (await s.scalars(select(Like.post_id).where(Like.account_id == viewer.id, Like.post_id.in_(post_ids)))).all()
             )
             boosted = frozenset(
-                (
+                post_id
+                for post_id in (
                     await s.scalars(
                         select(Post.reblog_of_id).where(Post.account_id == viewer.id, Post.reblog_of_id.in_(post_ids))
                     )
                 ).all()
+                if post_id is not None  # never, by the IN; said for the type
             )
         mentions: dict[int, list[Account]] = {}
         rows = await s.execute(

@@ -48,7 +48,7 @@ def _params(viewer: Account | None) -> dict[str, int] | None:
     return None if viewer is None else {"viewer_id": viewer.id}
 
 
-def _shared(viewer: Account | None, org_domains: frozenset[str]) -> Select[tuple[Post]]:
+def _shared(viewer: Account | None, org_domains: frozenset[str]) -> Select[Post]:
     return select(Post).where(
         Post.visibility.in_(timeline_visibilities(viewer, org_domains)),
         # `local` posts exist only where they were written; never show a peer's claim of one.

@@ -139,5 +139,5 @@ class Database:
 def insert_ignoring_conflicts(s: AsyncSession, model: type) -> Any:
     """`INSERT … ON CONFLICT DO NOTHING` for the session's engine (SQLite or PostgreSQL):
     idempotent writes without a read first."""
-    dialect = sqlite if s.bind.dialect.name == "sqlite" else postgresql
+    dialect = sqlite if s.get_bind().dialect.name == "sqlite" else postgresql
     return dialect.insert(model).on_conflict_do_nothing()

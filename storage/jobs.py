@@ -34,13 +34,16 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy.sql.selectable import CTE, Subquery
 
 from storage.db import Database
 from storage.ids import new_id
-from storage.models import Job, utcnow
+from storage.models import Job, table_of, utcnow
 
 DEFAULT_LEASE = timedelta(seconds=60)
 CAPPED_LOOKAHEAD = 8  # a capped claim looks at this many times `limit` of the oldest due jobs
+# A claim's UPDATE … RETURNING: id, queue, payload, attempts, run_at, target, ordering_key.
+ClaimStatement = ReturningUpdate[int, str, bytes, int, datetime, str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -99,11 +102,12 @@ async def enqueue_in(
 async def enqueue_many_in(s: AsyncSession, queue: str, payloads: list[bytes]) -> list[int]:
     """Several jobs of one queue in the caller's transaction, with one multi-row insert."""
     now = utcnow()
-    rows = [{"id": new_id(), "queue": queue, "payload": p, "status": "pending", "attempts": 0, "run_at": now,
-             "created_at": now, "updated_at": now} for p in payloads]
+    ids = [new_id() for _ in payloads]
+    rows = [{"id": i, "queue": queue, "payload": p, "status": "pending", "attempts": 0, "run_at": now,
+             "created_at": now, "updated_at": now} for i, p in zip(ids, payloads, strict=True)]
     if rows:
-        await (await s.connection()).execute(insert(Job.__table__), rows)
-    return [r["id"] for r in rows]
+        await (await s.connection()).execute(insert(table_of(Job)), rows)
+    return ids
 
 
 async def bring_forward(db: Database, queue: str, target: str) -> int:
@@ -186,7 +190,7 @@ async def claim(
     return [ClaimedJob(r.id, r.queue, r.payload, r.attempts, token, until, r.target, r.ordering_key) for r in ordered]
 
 
-def _capped(candidates: Select[Any], limit: int, per_target: int, in_flight: Mapping[str, int]) -> Select[Any]:
+def _capped(candidates: Subquery | CTE, limit: int, per_target: int, in_flight: Mapping[str, int]) -> Select[Any]:
     """The ids among `candidates` (id, target, run_at; already the oldest few) within each
     target's cap, oldest first, at most `limit`."""
     ranked = select(
@@ -202,7 +206,7 @@ def _capped(candidates: Select[Any], limit: int, per_target: int, in_flight: Map
 def _claim_statement(
     db: Database, queue: str, limit: int, now: datetime, until: datetime, token: str,
     exclude_targets: Collection[str] = (), per_target: int | None = None, in_flight: Mapping[str, int] | None = None,
-) -> ReturningUpdate[Any]:
+) -> ClaimStatement:
     candidates = select(Job.id).where(Job.queue == queue, _claimable(now))
     if exclude_targets:
         candidates = candidates.where(or_(Job.target.is_(None), Job.target.not_in(list(exclude_targets))))
@@ -214,7 +218,7 @@ def _claim_statement(
             picked_ids = _capped(pool.subquery("pool"), limit, per_target, in_flight or {})
         else:
             locked = pool.with_for_update(skip_locked=True).cte("locked").prefix_with("MATERIALIZED")
-            picked_ids = _capped(locked, limit, per_target, in_flight or {})  # type: ignore[arg-type]
+            picked_ids = _capped(locked, limit, per_target, in_flight or {})
         return _claim_update(update(Job).where(Job.id.in_(picked_ids.scalar_subquery())), now, until, token)
     candidates = candidates.order_by(Job.run_at, Job.id).limit(limit)
     stmt = update(Job)
@@ -232,7 +236,7 @@ def _claim_statement(
     return _claim_update(stmt, now, until, token)
 
 
-def _claim_update(stmt: Update, now: datetime, until: datetime, token: str) -> ReturningUpdate[Any]:
+def _claim_update(stmt: Update, now: datetime, until: datetime, token: str) -> ClaimStatement:
     return (
         # Re-check in the UPDATE itself: under READ COMMITTED a row may have been claimed and
         # committed by another worker after this statement's snapshot was taken.
@@ -272,7 +276,7 @@ async def complete_many(db: Database, done: list[ClaimedJob], finals: Sequence[E
     recorded outcome, say). A job whose lease was lost is left to its new holder, as
     `complete` does."""
     stmt = (
-        update(Job.__table__)
+        update(table_of(Job))
         .where(Job.id == bindparam("job_id"), Job.lease_token == bindparam("token"), Job.status == "running")
         .values(status="done", lease_until=None, lease_token=None, updated_at=bindparam("now"))
     )

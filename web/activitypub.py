@@ -12,7 +12,7 @@ from federation.addresses import FetchError
 from federation.addressing import NotFederated
 from federation.parsing import InvalidActivity
 from federation.signatures import SignatureError, load_public_key_pem, parse_signature, verify_request
-from federation.vocab import AP_CONTENT_TYPE
+from federation.vocab import AP_CONTENT_TYPE, CONTEXT
 from node import accounts, audit, inbound, remote
 from node.actors import account_uri, instance_document, person_document
 from node.context import NodeContext
@@ -100,7 +100,7 @@ async def note(request: web.Request) -> web.Response:
             doc = await note_document(ctx, s, post, author)
         except NotFederated as exc:
             raise NotFound("no such post") from exc
-    return ap_response({"@context": builders.CONTEXT, **doc})
+    return ap_response({"@context": CONTEXT, **doc})
 
 
 async def outbox(request: web.Request) -> web.Response:

@@ -23,7 +23,7 @@ from web.keys import CTX
 from web.logging_mw import request_id_middleware
 
 # The version of the shared trust policy in force in this process (set by `atrium serve`).
-POLICY_VERSION = web.AppKey("policy_version", Callable[[], int])
+POLICY_VERSION: web.AppKey[Callable[[], int]] = web.AppKey("policy_version")
 # The process's role (`atrium serve --role`), reported by the readiness check.
 ROLE = web.AppKey("role", str)
 READY_TIMEOUT = 5.0  # seconds: a database that takes longer is as good as away for a probe

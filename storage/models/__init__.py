@@ -7,7 +7,7 @@ A local account has `domain = None`; a remote one carries its canonical domain.
 """
 
 from storage.models.auth import IdempotencyKey, OAuthApp, OAuthCode, OAuthToken, WebSession
-from storage.models.base import NOTIFICATION_TYPES, ROLES, VISIBILITIES, Base, UTCDateTime, utcnow
+from storage.models.base import NOTIFICATION_TYPES, ROLES, VISIBILITIES, Base, UTCDateTime, table_of, utcnow
 from storage.models.federation import AuditEntry, AuditHead, InboxEntry, Job, NodeSetting, Peer, Tombstone
 from storage.models.social import (
     Account,
@@ -58,6 +58,7 @@ __all__ = [
     "Report",
     "Tag",
     "TimelineEntry",
+    "table_of",
     "Tombstone",
     "UTCDateTime",
     "VISIBILITIES",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import (
     DateTime,
+    Table,
     TypeDecorator,
 )
 from sqlalchemy.engine import Dialect
@@ -18,6 +20,12 @@ NOTIFICATION_TYPES = ("follow", "follow_request", "mention", "reply", "like", "b
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, for Core statements on hot paths (SQLAlchemy types
+    `__table__` as any FromClause; every class here is mapped to a plain Table)."""
+    return cast(Table, model.__table__)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -265,9 +265,11 @@ class Hub:
                 keys = [k for k in sorted(sub.streams) if k[0] in USER_STREAMS]
                 if n.account_id != sub.viewer.id or not keys:
                     continue
-                payload = await self._notification(sub.viewer, n)
-                for key in keys if payload is not None else ():
-                    await sub.send(key, "notification", payload)
+                notification = await self._notification(sub.viewer, n)
+                if notification is None:
+                    continue
+                for key in keys:
+                    await sub.send(key, "notification", notification)
         except (ConnectionError, RuntimeError):
             self.leave(sub)  # the socket closed under us
 

@@ -3,6 +3,8 @@
 Revision ID: 0006
 Revises: 0005
 """
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -13,8 +15,8 @@ depends_on = None
 
 # The same predicates the timeline queries write (node/visibility.py), so both SQLite and
 # PostgreSQL can prove the index covers them.
-SUSPENDED = {"sqlite_where": sa.text("suspended = 1"), "postgresql_where": sa.text("suspended = true")}
-MODERATED = {"sqlite_where": sa.text("suspended = 1 OR silenced = 1"),
+SUSPENDED: dict[str, Any] = {"sqlite_where": sa.text("suspended = 1"), "postgresql_where": sa.text("suspended = true")}
+MODERATED: dict[str, Any] = {"sqlite_where": sa.text("suspended = 1 OR silenced = 1"),
              "postgresql_where": sa.text("suspended = true OR silenced = true")}
 
 
