@@ -19,7 +19,7 @@ from atrium import demo as demo_cmd
 from node import accounts
 from node import settings as settings_mod
 from node.context import NodeContext
-from node.domains import canonical_domain
+from node.domains import served_domain
 from node.instance import create_instance
 from node.settings import Settings
 from node.version import VERSION
@@ -92,7 +92,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if data_dir.exists() and not data_dir.is_dir():
         raise CliError(f"{data_dir} exists and is not a directory")
     scheme = args.scheme
-    domain = canonical_domain(args.domain, scheme)
+    domain = served_domain(args.domain, scheme)
     database_url = args.database_url or settings_mod.DEFAULT_SQLITE_URL
     normalise_url(database_url)  # fail on a malformed URL before touching anything
     created_dir = not data_dir.exists()

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 from federation import jsonld
 from federation.addresses import FetchError
-from federation.parsing import InvalidActivity, origin, parse_activity
+from federation.parsing import InvalidActivity, host_of, origin, parse_activity
 from federation.signatures import SignatureError, parse_signature, verify_request
 from federation.vocab import id_of
 from node import audit, inbox_log, metrics, peers, remote
 from node.context import NodeContext
 from node.inbox_log import INBOX
-from storage.errors import AtriumError, Forbidden
+from storage.errors import AtriumError, Forbidden, Invalid
 
 __all__ = ["INBOX", "Received", "Unauthorized", "check_origins", "parse_body", "receive"]
 MAX_DEPTH = 64
@@ -91,7 +91,13 @@ async def receive(
         parsed = parse_signature(headers)
     except SignatureError as exc:
         raise Unauthorized(f"signature: {exc.reason}") from exc
-    key_domain = remote.domain_of(parsed.key_id)
+    try:
+        key_domain = remote.domain_of(parsed.key_id)
+    except Invalid as exc:  # a host in no canonical form (`0x7f.0.0.1`): another spelling, refused
+        await audit.record_now(ctx.db, direction="in", peer=host_of(parsed.key_id), obj=parsed.key_id,
+                               decision="refused", rule="canonical host name", reason=exc.reason)
+        metrics.inbox(ctx, "refused")
+        raise Forbidden(f"the key id's host: {exc.reason}") from exc
     ctx.limits.inbox.take(key_domain)  # before any fetch: a flood of key ids costs us nothing
     decision = ctx.policy().inbound(key_domain)
     metrics.decision(ctx, "in", decision.allowed)

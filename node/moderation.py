@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from node import audit, posts
 from node.accounts import check_username, create_user, find_local
 from node.context import NodeContext
+from node.domains import canonical_domain
 from node.federate import queue_fanout
 from storage.errors import Conflict, Forbidden, Invalid, NotFound
 from storage.models import ROLES, Account, Post, Report, utcnow
@@ -161,7 +162,7 @@ async def find_account(ctx: NodeContext, moderator: Account, handle: str) -> Acc
     user, _, domain = handle.strip().lstrip("@").partition("@")
     if not user:
         raise Invalid("type a username, or user@domain for someone on another server")
-    remote = domain.lower() or None
+    remote = canonical_domain(domain) if domain else None
     if remote == ctx.domain:
         remote = None
     stmt = select(Account).where(func.lower(Account.username) == user.lower())

@@ -19,8 +19,11 @@ from federation.addressing import NotFederated, address
 from node import accounts, audit, metrics
 from node.actors import account_uri, followers_uri, instance_document, person_document
 from node.context import NodeContext
+from node.domains import canonical_domain
+from node.policy import Decision, Policy
 from node.sanitize import html_to_text
 from storage import jobs
+from storage.errors import Invalid
 from storage.models import Account, Follow, Mention, Post, PostTag, Tag
 
 DELIVER = "deliver"
@@ -95,22 +98,23 @@ async def deliver_to(
     grouped); record each refusal in the audit trail; return the inboxes."""
     policy = ctx.policy()
     inboxes: dict[str, str] = {}
-    decided: dict[str, bool] = {}
+    decided: dict[str, str | None] = {}  # stored domain -> canonical one if admitted
     for account in recipients:
         if account.domain is None or account.disabled or account.suspended:  # suspended: node/moderation.py
             continue
         if account.domain not in decided:
-            decision = policy.outbound(visibility, account.domain, text)
-            decided[account.domain] = decision.allowed
+            domain, decision = _outbound(policy, visibility, account.domain, text)
+            decided[account.domain] = domain if decision.allowed else None
             metrics.decision(ctx, "out", decision.allowed)
             if not decision.allowed:
-                await audit.record(s, direction="out", peer=account.domain, obj=object_uri,
+                await audit.record(s, direction="out", peer=domain, obj=object_uri,
                                    decision="refused", rule=decision.rule, reason=decision.reason)
-        if not decided[account.domain]:
+        admitted = decided[account.domain]
+        if admitted is None:
             continue
         inbox = (account.shared_inbox_uri if shared_inbox else None) or account.inbox_uri
         if inbox:
-            inboxes.setdefault(inbox, account.domain)
+            inboxes.setdefault(inbox, admitted)
     body = json.dumps(activity)
     for inbox, domain in inboxes.items():
         payload = {"inbox": inbox, "domain": domain, "signer": signer.id if signer else None, "body": body,
@@ -119,6 +123,18 @@ async def deliver_to(
             s, DELIVER, json.dumps(payload).encode(), ordering_key=f"{object_uri} {inbox}"[:512], target=domain
         )
     return list(inboxes)
+
+
+def _outbound(policy: Policy, visibility: str, stored: str, text: str) -> tuple[str, Decision]:
+    """The canonical domain of a stored account and the policy's decision for it. A row stored
+    before the canonical form last changed keeps its old spelling (`[::ffff:7f00:1]:9301`), so
+    the policy is asked about today's form of it; a spelling that is no longer a domain is
+    refused."""
+    try:
+        domain = canonical_domain(stored)
+    except Invalid as exc:
+        return stored, Decision(False, "blocked", "canonical host name", exc.reason)
+    return domain, policy.outbound(visibility, domain, text)
 
 
 def post_text(post: Post) -> str:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from node import shared_settings
-from node.domains import canonical_domain
+from node.domains import canonical_domain, is_address
 from storage.db import Database
 from storage.errors import Invalid
 
@@ -35,7 +35,7 @@ SCANNED_CHARS = 100_000  # content rules look at this much of a post's text
 
 @dataclass(frozen=True)
 class PeerRule:
-    pattern: str  # canonical domain, `*.` wildcard, optional `:port`
+    pattern: str  # canonical domain (node/domains.py), `*.` wildcard, optional `:port`
     trust: str
     reject_media: bool = False
 
@@ -198,6 +198,9 @@ def parse_policy(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
             canon = canonical_domain(name[2:] if wildcard else name)
         except Invalid as exc:
             problems.append(PolicyProblem(line, f"peers.{name}: {exc.reason}"))
+            continue
+        if wildcard and is_address(canon):
+            problems.append(PolicyProblem(line, f"peers.{name}: a wildcard covers the subdomains of a name, not an IP address"))
             continue
         pattern = f"*.{canon}" if wildcard else canon
         if pattern in seen:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import text
 from node.context import NodeContext
+from node.domains import canonical_domain
 from node.events import Event
 from node.fanout import fan_out_home
 from node.federate import queue_fanout
@@ -52,7 +53,10 @@ async def _resolve_mentions(
 ) -> dict[text.MentionRef, Account]:
     found: dict[text.MentionRef, Account] = {}
     for ref in refs[:50]:  # a post naming hundreds of people is spam, not a conversation
-        domain = ref.domain.lower() if ref.domain else None
+        try:
+            domain = canonical_domain(ref.domain) if ref.domain else None
+        except Invalid:
+            continue  # no account is stored under a name that is no domain
         if domain == ctx.domain:
             domain = None
         stmt = select(Account).where(func.lower(Account.username) == ref.username.lower())

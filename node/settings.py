@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from node.domains import canonical_domain
+from node.domains import served_domain
 from storage.db import normalise_url
 from storage.errors import Invalid
 
@@ -123,9 +123,13 @@ def load(data_dir: Path) -> Settings:
     scheme = str(flat.get("scheme", "https"))
     if scheme not in ("https", "http"):
         raise Invalid(f"{path}: scheme must be https or http")
+    try:
+        domain = served_domain(str(flat["domain"]), scheme)
+    except Invalid as exc:
+        raise Invalid(f"{path}: domain: {exc.reason}") from exc
     return Settings(
         data_dir=data_dir.resolve(),
-        domain=canonical_domain(str(flat["domain"])),
+        domain=domain,
         scheme=scheme,
         database_url=str(flat.get("database_url", DEFAULT_SQLITE_URL)),
         host=str(flat.get("server.host", "127.0.0.1")),

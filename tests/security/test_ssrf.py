@@ -81,6 +81,7 @@ HOSTILE_KEY_HOSTS = [
     "10.0.0.1", "172.16.0.1", "192.168.1.1", "100.64.0.1", "169.254.169.254", "[fe80::1]", "[fd00::1]",
     "internal.test", "metadata.test", "loopback.test", "mapped.test", "mixed.test",
 ]
+LEGACY_SPELLINGS = {"127.1", "2130706433", "0x7f000001", "0177.0.0.1", "017700000001"}
 
 
 @pytest.mark.parametrize("host", HOSTILE_KEY_HOSTS)
@@ -92,8 +93,12 @@ async def test_a_key_id_pointing_inside_is_refused_without_a_connection(
     activity = {"id": f"{actor}/a/1", "type": "Follow", "actor": actor, "object": "https://social.example/users/a"}
     # When it is posted to a production node's inbox
     answer = await post_signed(node.inbox, activity, f"{actor}#main-key", rsa_key())
-    # Then it is refused for want of a key, and no connection went anywhere but the test's own
-    assert answer.status == 401 and "signer's key" in answer.error, answer.text
+    # Then it is refused — for want of a key, or before that for a legacy spelling of an address
+    # (node/domains.py) — and no connection went anywhere but the test's own
+    if host in LEGACY_SPELLINGS:
+        assert answer.status == 403 and "legacy spelling of the IPv4 address 127.0.0.1" in answer.error, answer.text
+    else:
+        assert answer.status == 401 and "signer's key" in answer.error, answer.text
     assert net_guard.non_loopback_connects() == [] and net_guard.blocked == []
     assert all(not name[0].isdigit() and not name.startswith("[") for name in resolver.asked)
 
