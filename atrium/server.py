@@ -71,7 +71,6 @@ def context_for(settings: Settings, db: Database, store: PolicyStore | None = No
         max_post_chars=settings.max_post_chars,
         limits=Limits.from_settings(settings),
         policy=lambda: policies.policy,
-        org_domains=lambda: policies.policy.organization_domains(),
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from node.context import NodeContext
+from node.organization import OrgDomains
 from node.outbox import post_text
 from node.visibility import VISIBILITIES
 from storage.models import Account, Follow, Mention, Post
@@ -45,13 +46,23 @@ def _outside_peers(ctx: NodeContext) -> tuple[bool, bool]:
     return partners, policy.mode == "open"
 
 
+def _sibling_nodes(org: OrgDomains) -> str:
+    """The organisation's other nodes in words: named ones counted, wildcards spelled out."""
+    named = [p for p in org.patterns if not p.startswith("*.")]
+    parts = [f"{len(named)} sibling node{'s' if len(named) != 1 else ''}"] if named else []
+    parts += [f"every node under {p[2:]}" for p in org.patterns if p.startswith("*.")]
+    if org.everyone_unnamed:
+        parts.append("every server the policy does not name")
+    return " and ".join(parts)
+
+
 def audiences(ctx: NodeContext) -> list[Audience]:
     """Each visibility with a sentence saying where a post with it will go, from this node."""
-    org = sorted(ctx.org_domains())
+    org = ctx.org_domains()
     partners, open_mode = _outside_peers(ctx)
     outside = "other servers" if open_mode else "partner nodes" if partners else ""
     org_words = (
-        f"everyone in the organisation: people on {ctx.domain} and on {len(org)} sibling node{'s' if len(org) != 1 else ''}"
+        f"everyone in the organisation: people on {ctx.domain} and on {_sibling_nodes(org)}"
         if org
         else f"everyone in the organisation (today only people on {ctx.domain}: no sibling node is trusted)"
     )

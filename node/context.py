@@ -10,6 +10,7 @@ from node import audit, inbox_log, peers
 from node.events import EventBus
 from node.expiring import Expiring
 from node.group_commit import GroupCommit
+from node.organization import OrgDomains
 from node.policy import Policy
 from node.ratelimit import Limits
 from node.signers import SignerCache
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
 _NOBODY = Policy(mode="allowlist")
 
 
-def _no_peers() -> frozenset[str]:
-    return frozenset()
-
-
 def _closed_policy() -> Policy:
     return _NOBODY
 
@@ -40,8 +37,6 @@ class NodeContext:
     domain: str
     scheme: str = "https"
     max_post_chars: int = 5000
-    # Domains this node trusts as `organization` (from the trust policy; none by default).
-    org_domains: Callable[[], frozenset[str]] = field(default=_no_peers)
     # The trust policy in force (reloaded from policy.toml by the serving process).
     policy: Callable[[], Policy] = field(default=_closed_policy)
     # Signed fetches from peers; None where the node does not federate (unit tests).
@@ -75,6 +70,11 @@ class NodeContext:
         self.order_checks = GroupCommit(lambda batch: jobs.earlier_unfinished_many(self.db, batch))
         self.signer_reads = GroupCommit(lambda batch: signing_keys(self.db, batch))
         self.peer_reads = GroupCommit(lambda batch: peers.get_many(self.db, batch))
+
+    def org_domains(self) -> OrgDomains:
+        """The peers of the organisation under the policy in force (node/organization.py):
+        derived from `policy`, never configured apart from it."""
+        return self.policy().organization_domains()
 
     @property
     def base_url(self) -> str:

@@ -14,10 +14,12 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 from node import shared_settings
 from node.domains import canonical_domain, is_address
+from node.organization import OrgDomains
 from storage.db import Database
 from storage.errors import Invalid
 
@@ -105,8 +107,14 @@ class Policy:
             return self.default_trust, "default_trust (open mode)"
         return "blocked", "mode = allowlist (unknown domain)"
 
-    def organization_domains(self) -> frozenset[str]:
-        return frozenset(r.pattern for r in self.peers if r.trust == "organization" and "*" not in r.pattern)
+    def organization_domains(self) -> OrgDomains:
+        """The organisation's peers: every domain `trust_of` gives `organization`, exact or by
+        wildcard, as a check and as SQL (node/organization.py). Made once per policy."""
+        return self._organization
+
+    @cached_property
+    def _organization(self) -> OrgDomains:
+        return OrgDomains(self)
 
     def outbound(self, visibility: str, domain: str | None, text: str = "") -> Decision:
         """May a post of `visibility` (and `text`) go to `domain`? The one function every way

@@ -12,8 +12,9 @@ from sqlalchemy.orm import aliased
 
 from node.context import NodeContext
 from node.mutes import hidden_authors
+from node.organization import OrgDomains
 from node.pagination import Page, paginate
-from node.visibility import in_shared_timelines, not_suspended, timeline_visibilities, visible_clause
+from node.visibility import in_organization, in_shared_timelines, not_suspended, timeline_visibilities, visible_clause
 from storage.models import Account, Post, PostTag, Tag, TimelineEntry
 
 # The viewer's filters are built once, the viewer's id a bound parameter: building them for
@@ -48,7 +49,7 @@ def _params(viewer: Account | None) -> dict[str, int] | None:
     return None if viewer is None else {"viewer_id": viewer.id}
 
 
-def _shared(viewer: Account | None, org_domains: frozenset[str]) -> Select[Post]:
+def _shared(viewer: Account | None, org_domains: OrgDomains) -> Select[Post]:
     return select(Post).where(
         Post.visibility.in_(timeline_visibilities(viewer, org_domains)),
         # `local` posts exist only where they were written; never show a peer's claim of one.
@@ -84,23 +85,29 @@ async def federated(ctx: NodeContext, viewer: Account | None, page: Page) -> lis
         return await paginate(s, stmt, Post.id, page, _params(viewer))
 
 
-async def organization(ctx: NodeContext, viewer: Account | None, page: Page) -> list[Post]:
-    """Public and `organization` posts written on this node or on peers trusted as
-    `organization`. Only members of the organisation (local users, users on those peers) read it."""
-    org = ctx.org_domains()
-    if viewer is None or not (viewer.domain is None or viewer.domain in org):
-        return []
-    stmt = (
+def organization_posts(org: OrgDomains) -> Select[tuple[Post]]:
+    """The Organisation timeline's posts (before the viewer's mutes): the author's domain is
+    matched against the policy's rules on the author's row, joined by its primary key."""
+    return (
         select(Post)
         .join(Account, Account.id == Post.account_id)
         .where(
             Post.visibility.in_(("public", "organization")),
             Post.reblog_of_id.is_(None),
-            (Account.domain.is_(None) | Account.domain.in_(org)) if org else Account.domain.is_(None),
+            org.members(Account.domain),
             in_shared_timelines(),
-            *_unmuted(viewer),
         )
     )
+
+
+async def organization(ctx: NodeContext, viewer: Account | None, page: Page) -> list[Post]:
+    """Public and `organization` posts written on this node or on peers trusted as
+    `organization` (exact or by wildcard: node/organization.py). Only members of the
+    organisation (local users, users on those peers) read it."""
+    org = ctx.org_domains()
+    if not in_organization(viewer, org):
+        return []
+    stmt = organization_posts(org).where(*_unmuted(viewer))
     async with ctx.db.reader() as s:
         return await paginate(s, stmt, Post.id, page, _params(viewer))
 

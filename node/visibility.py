@@ -6,7 +6,8 @@
 | unlisted       | anyone (kept out of public timelines)                              |
 | followers      | the author, accepted followers, mentioned accounts                 |
 | direct         | the author and mentioned accounts                                  |
-| organization   | local users and users on peers trusted as `organization`           |
+| organization   | local users and users on peers trusted as `organization` (by any   |
+|                | rule the policy decides with: exact, wildcard, default_trust)      |
 | local          | local users, for posts written on this node                        |
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
+from node.organization import OrgDomains
 from storage.models import Account, Follow, Mention, Post
 
 VISIBILITIES = ("public", "unlisted", "followers", "direct", "organization", "local")
@@ -21,8 +23,8 @@ VISIBILITIES = ("public", "unlisted", "followers", "direct", "organization", "lo
 TIMELINE_VISIBILITIES = ("public", "organization", "local")
 
 
-def in_organization(viewer: Account | None, org_domains: frozenset[str]) -> bool:
-    return viewer is not None and (viewer.domain is None or viewer.domain in org_domains)
+def in_organization(viewer: Account | None, org_domains: OrgDomains) -> bool:
+    return viewer is not None and (viewer.domain is None or org_domains.contains(viewer.domain))
 
 
 def can_view(
@@ -31,7 +33,7 @@ def can_view(
     *,
     follows_author: bool,
     mentioned: bool,
-    org_domains: frozenset[str],
+    org_domains: OrgDomains,
 ) -> bool:
     if viewer is not None and viewer.id == post.account_id:
         return True
@@ -49,7 +51,7 @@ def can_view(
     return False
 
 
-def visible_clause(viewer: Account | None, org_domains: frozenset[str]) -> ColumnElement[bool]:
+def visible_clause(viewer: Account | None, org_domains: OrgDomains) -> ColumnElement[bool]:
     """SQL for "`Post` is visible to `viewer`" — the list form of `can_view`."""
     clauses: list[ColumnElement[bool]] = [Post.visibility.in_(("public", "unlisted"))]
     if viewer is None:
@@ -94,12 +96,12 @@ def in_shared_timelines() -> ColumnElement[bool]:
     )
 
 
-def timeline_visibilities(viewer: Account | None, org_domains: frozenset[str]) -> tuple[str, ...]:
+def timeline_visibilities(viewer: Account | None, org_domains: OrgDomains) -> tuple[str, ...]:
     """The visibilities a viewer sees in shared timelines (local, organisation, hashtag)."""
     if viewer is None:
         return ("public",)
     if viewer.domain is None:
         return TIMELINE_VISIBILITIES
-    if viewer.domain in org_domains:
+    if org_domains.contains(viewer.domain):
         return ("public", "organization")
     return ("public",)

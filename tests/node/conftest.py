@@ -9,6 +9,7 @@ import pytest
 
 from node.context import NodeContext
 from node.passwords import hash_password
+from node.policy import PeerRule, Policy
 from storage.db import Database
 from storage.models import Account
 
@@ -28,7 +29,9 @@ def _password_hash() -> str:
 
 @pytest.fixture
 def ctx(db: Database) -> NodeContext:
-    return NodeContext(db=db, domain=DOMAIN, scheme="https", org_domains=lambda: frozenset({ORG_PEER}))
+    # The sibling node is trusted as `organization`; every other domain is unknown (allowlist).
+    policy = Policy(mode="allowlist", peers=(PeerRule(ORG_PEER, "organization"),))
+    return NodeContext(db=db, domain=DOMAIN, scheme="https", policy=lambda: policy)
 
 
 @pytest.fixture

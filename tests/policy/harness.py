@@ -174,7 +174,7 @@ async def network(database: str, rules: tuple[ContentRule, ...] = ()) -> AsyncIt
         stack.push_async_callback(session.close)
         port = free_port()
         ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy,
-                          org_domains=policy.organization_domains, fetcher=Fetcher(session, None), session=session)
+                          fetcher=Fetcher(session, None), session=session)
         async with db.session() as s:
             # Peers the node has talked to before. (On PostgreSQL, concurrent first deliveries to a
             # peer never seen race to create its row in node/peers.py `_get`; not what this tests.)

@@ -93,14 +93,33 @@ def test_defaults() -> None:
     assert Policy(mode="open", default_trust="limited").trust_of("a.example") == ("limited", "default_trust (open mode)")
 
 
-def test_organization_domains_are_the_exact_organization_peers() -> None:
+def test_the_organization_is_every_domain_trusted_as_organization_wildcards_included() -> None:
+    # Given organisation peers named exactly and by a wildcard, and a more specific partner
+    # rule under the wildcard
     p = Policy(peers=(
         PeerRule("sales.acme.example", "organization"),
         PeerRule("127.0.0.1:8002", "organization"),
-        PeerRule("*.acme.example", "organization"),  # a wildcard names no domain
+        PeerRule("*.acme.example", "organization"),
+        PeerRule("x.acme.example", "partner"),
         PeerRule("partner.example", "partner"),
     ))
-    assert p.organization_domains() == frozenset({"sales.acme.example", "127.0.0.1:8002"})
+    org = p.organization_domains()
+    # Then the organisation is what trust_of calls `organization`: the wildcard's hosts on any
+    # port, but not the domain itself, nor the host a more specific rule gives another trust
+    members = {"sales.acme.example", "eng.acme.example", "eng.acme.example:8443", "a.b.acme.example", "127.0.0.1:8002"}
+    others = {"x.acme.example", "x.acme.example:8443", "acme.example", "acme.example.evil", "127.0.0.1:8003", "partner.example"}
+    assert {d for d in members | others if org.contains(d)} == members
+    assert all(org.contains(d) == (p.trust_of(d)[0] == "organization") for d in members | others)
+    assert org.patterns == ("sales.acme.example", "127.0.0.1:8002", "*.acme.example") and org
+    assert not org.contains(None)  # this node's own accounts are not a peer
+
+
+def test_open_mode_with_organization_as_default_makes_every_unnamed_domain_a_member() -> None:
+    p = Policy(mode="open", default_trust="organization", peers=(PeerRule("partner.example", "partner"),))
+    org = p.organization_domains()
+    assert org.contains("anyone.example") and not org.contains("partner.example")
+    assert org.everyone_unnamed and org.patterns == ()
+    assert not Policy(mode="allowlist", default_trust="organization").organization_domains()
 
 
 # --------------------------------------------------------------------------- content rules
