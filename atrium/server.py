@@ -21,10 +21,9 @@ from functools import partial
 
 from aiohttp import web
 
-from federation.addresses import AddressPolicy, make_session
-from federation.fetch import Fetcher
+from federation.addresses import AddressPolicy
 from federation.signatures import sign_request
-from node import metrics, shared_settings
+from node import contact, metrics, shared_settings
 from node.actors import key_id
 from node.context import NodeContext
 from node.delivery import handle_delivery
@@ -76,14 +75,14 @@ def context_for(settings: Settings, db: Database, store: PolicyStore | None = No
 
 @asynccontextmanager
 async def federating(ctx: NodeContext, settings: Settings) -> AsyncIterator[NodeContext]:
-    """Give `ctx` its address-guarded HTTP session and a fetcher signing as the instance actor."""
+    """Give `ctx` its outbound gate (the node's only HTTP session: address-guarded, and asking
+    the trust policy before every request) and a fetcher signing as the instance actor."""
     address_policy = AddressPolicy.for_node(
         settings.allowed_private_networks, scheme=settings.scheme, domain=settings.domain
     )
     client_tls = ssl.create_default_context()
     if settings.ca_file:
         client_tls.load_verify_locations(cafile=str(settings.path(settings.ca_file)))
-    session = make_session(address_policy, ssl_context=client_tls)
     instance = await get_instance(ctx.db)
     # Held, not fixed: `atrium keys rotate --instance` reaches a running process (`follow`).
     instance_key = InstanceKey(instance.private_key_pem)
@@ -94,16 +93,14 @@ async def federating(ctx: NodeContext, settings: Settings) -> AsyncIterator[Node
 
     stop_key_sync = asyncio.Event()
     key_sync = asyncio.create_task(instance_key.follow(ctx.db, stop_key_sync, POLICY_SYNC_SECONDS))
-    ctx.session = session
-    ctx.fetcher = Fetcher(session, signer, user_agent=f"Atrium ({ctx.base_url}/)")
+    contact.open_gate(ctx, address_policy, signer=signer, ssl_context=client_tls,
+                      user_agent=f"Atrium ({ctx.base_url}/)")
     try:
         yield ctx
     finally:
         stop_key_sync.set()
         await key_sync
-        ctx.session = None
-        ctx.fetcher = None
-        await session.close()
+        await contact.close_gate(ctx)
 
 
 def job_handlers(ctx: NodeContext) -> dict[str, Handler]:

@@ -27,11 +27,10 @@ from sqlalchemy import func, select
 
 from benchmarks.common import Databases, Result, free_port, rate_for
 from benchmarks.procs import Child
-from federation.addresses import AddressPolicy, make_session
-from federation.fetch import Fetcher
+from federation.addresses import AddressPolicy
 from federation.parsing import parse_activity
 from federation.signatures import load_public_key_pem, sign_request, verify_request
-from node import remote
+from node import contact, remote
 from node.context import NodeContext
 from node.inbound import INBOX, parse_body
 from node.inbox import handle_inbox
@@ -71,10 +70,9 @@ class InboundNode:
     async def __aenter__(self) -> InboundNode:
         self.db = await self.dbs.make(self.engine)
         self.port = free_port()
-        self.session = make_session(AddressPolicy(allow_loopback=True, allow_http=True))
         policy = Policy(mode="open", default_trust="public")
-        self.ctx = NodeContext(db=self.db, domain=f"127.0.0.1:{self.port}", scheme="http", policy=lambda: policy,
-                               fetcher=Fetcher(self.session, None), session=self.session)
+        self.ctx = NodeContext(db=self.db, domain=f"127.0.0.1:{self.port}", scheme="http", policy=lambda: policy)
+        contact.open_gate(self.ctx, AddressPolicy(allow_loopback=True, allow_http=True))
         self.runner = web.AppRunner(create_app(self.ctx), access_log=None)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", self.port, backlog=1024).start()
@@ -83,7 +81,7 @@ class InboundNode:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.runner.cleanup()
-        await self.session.close()
+        await contact.close_gate(self.ctx)
         await self.db.dispose()
 
     async def follow(self, actor: str) -> None:

@@ -22,7 +22,7 @@ from federation.addresses import AddressPolicy, make_session
 from federation.keys import load_private_key
 from federation.signatures import sign_request
 from federation.vocab import AP_CONTENT_TYPE
-from node import accounts, peers
+from node import accounts, contact, peers
 from node.actors import key_id
 from node.context import NodeContext
 from node.delivery import handle_delivery
@@ -76,9 +76,11 @@ class Outbound:
 
     async def __aenter__(self) -> Outbound:
         self.db = await self.dbs.make(self.engine)
+        # A raw session for the ceiling (`post_rate`); the node itself sends through its gate.
         self.session = make_session(AddressPolicy(allow_loopback=True, allow_http=True))
         policy = Policy(mode="open", default_trust="public")
-        self.ctx = NodeContext(db=self.db, domain=DOMAIN, policy=lambda: policy, session=self.session)
+        self.ctx = NodeContext(db=self.db, domain=DOMAIN, policy=lambda: policy)
+        contact.open_gate(self.ctx, AddressPolicy(allow_loopback=True, allow_http=True))
         async with self.db.session() as s:
             author = Account(username="author", domain=None)
             s.add(author)
@@ -95,6 +97,7 @@ class Outbound:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.session.close()
+        await contact.close_gate(self.ctx)
         await self.db.dispose()
 
     def worker(self) -> JobWorker:

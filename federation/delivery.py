@@ -1,4 +1,6 @@
-"""Delivering one activity to one inbox: sign, POST, and say what the answer means.
+"""Delivering one activity to one inbox: sign, POST through the node's outbound gate
+(`federation.gate`, which asks whether the inbox's host may be contacted at all), and say what
+the answer means.
 
 Pure HTTP: no database. The node's delivery worker turns an `Outcome` into done, retry at a
 time, or failed for good, and keeps each peer's health.
@@ -14,6 +16,7 @@ import aiohttp
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from federation.addresses import FetchError, refusal_in
+from federation.gate import ContactRefused, OutboundGate, Purpose
 from federation.signatures import sign_request
 from federation.vocab import AP_CONTENT_TYPE
 
@@ -23,7 +26,9 @@ MAX_RETRY_AFTER = timedelta(days=1)
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # "delivered" | "retry" | "final"
+    # "delivered" | "retry" | "final" | "refused" (the node's trust policy refused contact with
+    # the inbox's host at the gate, which audited it: final, and not to be audited again)
+    kind: str
     status: int | None
     reason: str
     retry_at: datetime | None = None  # set when the peer said when (Retry-After)
@@ -63,7 +68,7 @@ def classify(status: int, retry_after: str | None, now: datetime) -> Outcome:
 
 
 async def deliver(
-    session: aiohttp.ClientSession,
+    gate: OutboundGate,
     inbox: str,
     body: bytes,
     key_id: str,
@@ -75,15 +80,20 @@ async def deliver(
         "POST", inbox, {"Content-Type": AP_CONTENT_TYPE, "Accept": AP_CONTENT_TYPE}, body, key_id, private_key
     )
     try:
-        async with session.post(
-            inbox, data=body, headers=headers, allow_redirects=False, timeout=DELIVERY_TIMEOUT
+        async with gate.request(
+            "POST", inbox, purpose=Purpose.DELIVERY, data=body, headers=headers, timeout=DELIVERY_TIMEOUT
         ) as response:
             # Read a little of the answer so the connection can be reused; ignore the rest.
             await response.content.read(4096)
             return classify(response.status, response.headers.get("Retry-After"), now or datetime.now(UTC))
+    except ContactRefused as exc:
+        return Outcome("refused", None, exc.reason)
     except (TimeoutError, aiohttp.ClientError, OSError, FetchError) as exc:
         refused = refusal_in(exc)
         if refused is not None:
             # Our own address policy said no: retrying will not change that.
             return Outcome("final", None, str(refused))
+        if isinstance(exc, FetchError) and exc.status in (400, 403):
+            # An inbox URL the node will never use (another scheme, user-info, an odd literal).
+            return Outcome("final", None, str(exc))
         return Outcome("retry", None, f"{type(exc).__name__}: {exc}"[:500])

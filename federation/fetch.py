@@ -3,11 +3,14 @@
 `Fetcher.fetch_object(url)` makes a signed GET asking for ActivityStreams, and returns the
 document only if every guard holds:
 
-* the URL is one the node's address policy admits (https; http on development nodes; no
-  user-info; a canonical IP literal or a name), and every connection — redirects included —
-  goes through the session's guarded resolver and socket factory (`federation.addresses`);
+* every request — each redirect hop included — goes through the node's outbound gate
+  (`federation.gate`): the URL must be one the node's address policy admits (https; http on
+  development nodes; no user-info; a canonical IP literal or a name), the node's trust policy
+  is asked whether the host may be contacted at all, and every connection goes through the
+  guarded resolver and socket factory (`federation.addresses`);
 * redirects are followed by hand, at most `max_redirects`, and only within the origin first
-  asked for (a peer answers for its own origin, not for someone else's);
+  asked for (a peer answers for its own origin, not for someone else's) — WebFinger excepted,
+  whose every hop the gate asks about again;
 * the response is `200` with an ActivityStreams content type: `application/activity+json`, or
   `application/ld+json` with the ActivityStreams profile. Plain `application/json` is refused:
   every ActivityPub server we federate with (Mastodon, GoToSocial, Akkoma, Misskey, Atrium)
@@ -43,7 +46,8 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from federation.addresses import AddressPolicy, FetchError, policy_of, refusal_in
+from federation.addresses import FetchError, refusal_in
+from federation.gate import OutboundGate, Purpose
 
 __all__ = [
     "ACCEPT_ACTIVITY",
@@ -52,6 +56,7 @@ __all__ = [
     "FetchBudget",
     "FetchError",
     "Fetcher",
+    "Purpose",
     "Signer",
 ]
 
@@ -104,12 +109,12 @@ def _without_fragment(url: str) -> str:
 
 
 class Fetcher:
-    """Fetches JSON documents from peers through a `make_session` session (whose address
-    policy it also applies to URLs). Holds no connection of its own."""
+    """Fetches JSON documents from peers through the node's outbound gate. Holds no
+    connection of its own."""
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        gate: OutboundGate,
         signer: Signer | None,
         max_bytes: int = 1_000_000,
         deadline: float = 10.0,
@@ -118,8 +123,10 @@ class Fetcher:
         max_depth: int = 64,
         user_agent: str = "Atrium",
     ) -> None:
-        self._session = session
-        self._policy: AddressPolicy = policy_of(session)
+        if not isinstance(gate, OutboundGate):
+            raise TypeError("a Fetcher sends through an OutboundGate (federation.gate), nothing else")
+        self._gate = gate
+        self._policy = gate.address_policy
         self._signer = signer
         self.max_bytes = max_bytes
         self.deadline = deadline
@@ -127,10 +134,13 @@ class Fetcher:
         self.max_depth = max_depth
         self.user_agent = user_agent
 
-    async def fetch_object(self, url: str, *, budget: FetchBudget | None = None) -> dict[str, Any]:
+    async def fetch_object(
+        self, url: str, *, purpose: Purpose = Purpose.OBJECT, budget: FetchBudget | None = None
+    ) -> dict[str, Any]:
         """The ActivityStreams document at `url`, signed if the fetcher has a signer."""
         final_url, document = await self._fetch(
             url,
+            purpose=purpose,
             accept=ACCEPT_ACTIVITY,
             acceptable=_activity_type,
             expected="activity+json, or ld+json with the ActivityStreams profile",
@@ -149,6 +159,7 @@ class Fetcher:
         self,
         url: str,
         *,
+        purpose: Purpose = Purpose.OBJECT,
         budget: FetchBudget | None = None,
         accept: str = ACCEPT_JSON,
         signed: bool = False,
@@ -156,9 +167,11 @@ class Fetcher:
     ) -> dict[str, Any]:
         """A JSON object (WebFinger, NodeInfo): the same guards, no `id` check, unsigned
         unless `signed`. `cross_origin_redirects` lets WebFinger follow a domain that
-        delegates to another host (each hop still checked, never from https to http)."""
+        delegates to another host (each hop still checked and asked about at the gate,
+        never from https to http)."""
         _, document = await self._fetch(
             url,
+            purpose=purpose,
             accept=accept,
             acceptable=_json_type,
             expected="application/json or application/*+json",
@@ -172,6 +185,7 @@ class Fetcher:
         self,
         url: str,
         *,
+        purpose: Purpose,
         accept: str,
         acceptable: ContentTypeCheck,
         expected: str,
@@ -189,8 +203,8 @@ class Fetcher:
                         budget.spend(current_str)
                     headers = await self._headers(current, accept, signed)
                     try:
-                        async with self._session.get(
-                            current, headers=headers, allow_redirects=False, auto_decompress=False
+                        async with self._gate.request(
+                            "GET", current, purpose=purpose, headers=headers, auto_decompress=False
                         ) as response:
                             if response.status in REDIRECT_STATUSES:
                                 current = self._redirect_target(

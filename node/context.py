@@ -20,9 +20,8 @@ from storage.db import Database
 from storage.models import Peer
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from federation.fetch import Fetcher
+    from federation.gate import OutboundGate
 
 _NOBODY = Policy(mode="allowlist")
 
@@ -39,10 +38,12 @@ class NodeContext:
     max_post_chars: int = 5000
     # The trust policy in force (reloaded from policy.toml by the serving process).
     policy: Callable[[], Policy] = field(default=_closed_policy)
-    # Signed fetches from peers; None where the node does not federate (unit tests).
+    # The node's only way out (federation.gate): every request to another host asks the
+    # trust policy first (node.contact). None where the node does not federate (unit tests);
+    # node.contact.open_gate sets it and the fetcher together.
+    gate: OutboundGate | None = None
+    # Signed fetches from peers, through the gate.
     fetcher: Fetcher | None = None
-    # The address-guarded HTTP session deliveries go out on (the fetcher's own).
-    session: aiohttp.ClientSession | None = None
     # key id -> when it was last re-fetched after a failed verification (per process)
     key_refreshes: dict[str, float] = field(default_factory=dict)
     # Per-peer inbox and per-account posting rate limits (settings `limits.*`)

@@ -32,8 +32,8 @@ def retry_delay(attempt: int) -> timedelta:
 
 
 async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
-    if ctx.session is None:
-        raise RetryLater("this process has no HTTP session for deliveries")
+    if ctx.gate is None:
+        raise RetryLater("this process has no outbound gate for deliveries")
     p = json.loads(job.payload)
     inbox, domain = p["inbox"], p["domain"]
     if job.ordering_key and await ctx.order_checks.submit((job.id, job.ordering_key)):
@@ -56,8 +56,12 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
     if until is not None:
         raise RetryLater(f"{domain} is failing; waiting for its breaker", at=until)
     signer_key_id, private_key = await _signing_key(ctx, p["signer"])
-    outcome = await metrics.in_flight(ctx, deliver(ctx.session, inbox, p["body"].encode(), signer_key_id, private_key))
+    outcome = await metrics.in_flight(ctx, deliver(ctx.gate, inbox, p["body"].encode(), signer_key_id, private_key))
     obj = str(p.get("object", ""))
+    if outcome.kind == "refused":
+        # The gate refused the inbox's host and audited it: one entry per refused delivery.
+        metrics.delivery(ctx, "refused")
+        raise PermanentFailure(outcome.reason)
     if outcome.delivered:
         if peers.success_is_news(peer):
             await peers.record_success(ctx.db, domain)

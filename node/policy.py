@@ -2,7 +2,9 @@
 
 `DATA_DIR/policy.toml` is parsed into a `Policy`; `PolicyStore` reloads it when the file
 changes and keeps the previous policy in force when the new one is invalid. Every way out of
-the node asks `Policy.outbound`, every way in `Policy.inbound`: one function each.
+the node asks `Policy.outbound`, every way in `Policy.inbound`: one function each. Every
+request the node itself makes to another host first asks `Policy.contact` (through the
+outbound gate, `node.contact`).
 """
 
 from __future__ import annotations
@@ -137,6 +139,15 @@ class Policy:
                     f"the text matches {content_rule.name!r}, kept from peers trusted below {content_rule.below}",
                 )
         return Decision(True, trust, rule, f"{domain or 'an anonymous reader'} is trusted as {trust}")
+
+    def contact(self, domain: str) -> Decision:
+        """May this node contact `domain` at all — fetch from it, look someone up there,
+        deliver to it? Asked by the outbound gate before every request (node.contact);
+        whether a given post may go there stays `outbound`'s question."""
+        trust, rule = self.trust_of(domain)
+        if trust == "blocked":
+            return Decision(False, trust, rule, f"{domain} is blocked")
+        return Decision(True, trust, rule, f"{domain} is trusted as {trust}")
 
     def inbound(self, domain: str) -> Decision:
         """May `domain` send us anything at all?"""

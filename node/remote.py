@@ -1,7 +1,9 @@
 """Remote actors: find them by URI, key id or handle, fetch and cache their documents.
 
 A public key changes only by a fetch from the actor's own origin (never from what another
-server says), and a key that fails verification is re-fetched at most once a minute.
+server says), and a key that fails verification is re-fetched at most once a minute. Every
+fetch goes through the node's outbound gate, which asks the trust policy about each host
+first — the WebFinger host, then the host its `href` names (node.contact).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from urllib.parse import quote, urldefrag
 from sqlalchemy import func, or_, select
 
 from federation.fetch import FetchBudget, Fetcher
+from federation.gate import Purpose
 from federation.parsing import IncomingActor, InvalidActivity, host_of, origin, parse_actor
 from node.context import NodeContext
 from node.domains import canonical_domain
@@ -73,8 +76,15 @@ async def upsert_actor(ctx: NodeContext, actor: IncomingActor) -> Account:
     return account
 
 
-async def fetch_actor(ctx: NodeContext, uri: str, budget: FetchBudget | None = None) -> Account:
-    document = await _fetcher(ctx).fetch_object(uri, budget=budget)
+async def fetch_actor(
+    ctx: NodeContext, uri: str, budget: FetchBudget | None = None, *, purpose: Purpose = Purpose.ACTOR
+) -> Account:
+    document = await _fetcher(ctx).fetch_object(uri, purpose=purpose, budget=budget)
+    return await actor_from_document(ctx, uri, document)
+
+
+async def actor_from_document(ctx: NodeContext, uri: str, document: dict[str, object]) -> Account:
+    """Store the actor `document`, just fetched from `uri`, if it is a usable actor of that URI."""
     try:
         actor = parse_actor(document)
     except InvalidActivity as exc:
@@ -116,12 +126,12 @@ async def actor_by_key_id(ctx: NodeContext, key_id: str, *, refresh: bool = Fals
             return account  # rate limit: a flood of bad signatures must not become a flood of fetches
         ctx.key_refreshes[key_id] = now
     fetcher = _fetcher(ctx)
-    document = await fetcher.fetch_object(urldefrag(key_id)[0])
+    document = await fetcher.fetch_object(urldefrag(key_id)[0], purpose=Purpose.KEY)
     if document.get("type") not in ("Person", "Service", "Application", "Group", "Organization"):
         owner = document.get("owner")
         if not isinstance(owner, str) or origin(owner) != origin(key_id):
             raise PeerUnavailable(f"key {key_id} names no owner on its own origin")
-        document = await fetcher.fetch_object(owner)
+        document = await fetcher.fetch_object(owner, purpose=Purpose.KEY)
     try:
         actor = parse_actor(document)
     except InvalidActivity as exc:
@@ -131,30 +141,44 @@ async def actor_by_key_id(ctx: NodeContext, key_id: str, *, refresh: bool = Fals
     return await upsert_actor(ctx, actor)
 
 
-async def resolve_handle(ctx: NodeContext, handle: str) -> Account:
-    """`user@domain[:port]` → the account, looked up by WebFinger when not known yet."""
+def _split_handle(handle: str) -> tuple[str, str]:
+    """(user, canonical domain) of `user@domain[:port]` (a leading `@` allowed)."""
     handle = handle.strip().lstrip("@")
     user, sep, host = handle.partition("@")
     if not sep or not user or not host:
         raise Invalid(f"not a handle: {handle!r} (expected user@domain)")
-    domain = canonical_domain(host)
-    if domain == ctx.domain:
-        async with ctx.db.reader() as s:
-            local = await s.scalar(
-                select(Account).where(func.lower(Account.username) == user.lower(), Account.domain.is_(None))
-            )
-        if local is None:
-            raise NotFound(f"no such user: {user}")
-        return local
+    return user, canonical_domain(host)
+
+
+async def known_handle(ctx: NodeContext, handle: str) -> Account | None:
+    """The account `user@domain[:port]` names as this node already stores it (a local user
+    for this node's own domain), however old the copy; None when it is not known. Contacts
+    no one: what an anonymous visitor's lookup may use."""
+    user, domain = _split_handle(handle)
+    where = Account.domain.is_(None) if domain == ctx.domain else Account.domain == domain
     async with ctx.db.reader() as s:
-        known = await s.scalar(
-            select(Account).where(func.lower(Account.username) == user.lower(), Account.domain == domain)
-        )
+        return await s.scalar(select(Account).where(func.lower(Account.username) == user.lower(), where))
+
+
+async def resolve_handle(ctx: NodeContext, handle: str) -> Account:
+    """`user@domain[:port]` → the account, looked up by WebFinger when not known yet.
+
+    Only for a signed-in person or the node's own work: an anonymous visitor gets what
+    `known_handle` finds. The gate asks the policy about the handle's host, about any host a
+    WebFinger redirect leads to, and about the host of the actor the answer points at."""
+    user, domain = _split_handle(handle)
+    known = await known_handle(ctx, handle)
+    if domain == ctx.domain:
+        if known is None:
+            raise NotFound(f"no such user: {user}")
+        return known
     if known is not None and known.fetched_at and utcnow() - known.fetched_at < REFETCH_AFTER:
         return known
     scheme = "http" if ctx.scheme == "http" else "https"
     url = f"{scheme}://{domain}/.well-known/webfinger?resource=" + quote(f"acct:{user}@{domain}")
-    jrd = await _fetcher(ctx).fetch_json(url, accept="application/jrd+json, application/json")
+    jrd = await _fetcher(ctx).fetch_json(
+        url, purpose=Purpose.WEBFINGER, accept="application/jrd+json, application/json", cross_origin_redirects=True
+    )
     links = jrd.get("links")
     href = None
     if isinstance(links, list):
@@ -168,5 +192,5 @@ async def resolve_handle(ctx: NodeContext, handle: str) -> Account:
                 href = link["href"]
                 break
     if href is None:
-        raise NotFound(f"{handle} has no ActivityPub actor")
+        raise NotFound(f"{user}@{domain} has no ActivityPub actor")
     return await fetch_actor(ctx, href)

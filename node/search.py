@@ -1,5 +1,7 @@
 """Search: accounts, hashtags and posts known here, and resolving what is not known yet —
-a remote handle by WebFinger, a post or actor URL by a signed fetch from its own origin."""
+a remote handle by WebFinger, a post or actor URL by a signed fetch from its own origin.
+Resolving is for signed-in people only, and every request it makes goes through the node's
+outbound gate, which asks the trust policy about each host first and audits a refusal."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from sqlalchemy import and_, func, or_, select
 
 from federation.addresses import FetchError
 from federation.fetch import ACCEPT_ACTIVITY, FetchBudget
+from federation.gate import Purpose
 from federation.parsing import InvalidActivity, origin
 from node import posts, remote
 from node.context import NodeContext
@@ -145,17 +148,16 @@ async def _by_url(ctx: NodeContext, viewer: Account | None, url: str, *, resolve
     if known is not None or not resolve or ctx.fetcher is None:
         return known
     try:
-        if not ctx.policy().inbound(remote.domain_of(url)).allowed:
-            return None
         # A web address (`/@user/1`) answers with a document whose id is its canonical URI:
         # read the id, keep it only on the same origin, then fetch that URI as federation does.
-        document = await ctx.fetcher.fetch_json(url, accept=ACCEPT_ACTIVITY, signed=True)
+        # (A host the policy does not admit is refused, and audited, at the gate.)
+        document = await ctx.fetcher.fetch_json(url, purpose=Purpose.LOOKUP, accept=ACCEPT_ACTIVITY, signed=True)
         object_id = document.get("id")
         if not isinstance(object_id, str) or origin(object_id) != origin(url):
             return None
         if document.get("type") in ACTOR_TYPES:
             return await remote.actor_by_uri(ctx, object_id)
-        post = await fetch_note(ctx, object_id, FetchBudget(MAX_THREAD_FETCHES), set())
+        post = await fetch_note(ctx, object_id, FetchBudget(MAX_THREAD_FETCHES), set(), purpose=Purpose.LOOKUP)
         if post is None:
             return None
         return await posts.get_post(ctx, viewer, post.id)

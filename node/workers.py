@@ -1,9 +1,11 @@
 """Background workers that run beside the web server: each has `run_once()` so tests can step it.
 
 `JobWorker` claims jobs of the durable queue and dispatches each queue to its handler.
-A handler that raises `RetryLater` is retried at the time it names; any other exception is
-retried with exponential backoff until `max_attempts`, then failed with its reason. The
-worker itself never dies of a handler's error.
+A handler that raises `RetryLater` is retried at the time it names; `PermanentFailure`, or an
+expected failure that no retry can mend — an error carrying a 4xx status (`AtriumError`, a
+`FetchError` such as a contact the policy refused, an invalid document) — fails the job at
+once with its reason; any other exception is retried with exponential backoff until
+`max_attempts`, then failed with its reason. The worker itself never dies of a handler's error.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql.base import Executable
 
+from federation.addresses import FetchError
+from federation.parsing import InvalidActivity
 from node import audit
 from node.group_commit import GroupCommit
 from storage import jobs
 from storage.db import Database
+from storage.errors import AtriumError
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,13 @@ CLAIM_FRACTION = 4  # the rolling pool claims again once a quarter of its slots 
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def _final(exc: BaseException) -> bool:
+    """An expected failure that retrying cannot mend: an error of ours with a 4xx status (a
+    refusal, an invalid document, something gone). 5xx ones (a peer failing, the database
+    away) may pass, and are retried."""
+    return isinstance(exc, AtriumError | FetchError | InvalidActivity) and 400 <= exc.status < 500
 
 
 class RetryLater(Exception):
@@ -160,6 +172,10 @@ class JobWorker:
         except PermanentFailure as exc:
             await jobs.fail(self.db, job, str(exc))
         except Exception as exc:  # noqa: BLE001 - a handler bug must not kill the worker
+            if _final(exc):
+                log.info("job %s on %s ended: %s", job.id, job.queue, _first_line(exc))
+                await jobs.fail(self.db, job, f"{type(exc).__name__}: {exc}")
+                return
             if isinstance(exc, DATABASE_AWAY):  # an outage, not a bug: no traceback
                 log.warning("job %s on %s failed: %s", job.id, job.queue, _first_line(exc))
             else:

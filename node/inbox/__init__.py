@@ -2,7 +2,10 @@
 
 Handlers are idempotent (an activity may be processed twice after a crash) and never raise
 for an activity they merely cannot use: they return an outcome that is recorded in the inbox
-log. Unknown types are recorded as ignored.
+log. Unknown types are recorded as ignored. What a handler raises for an expected failure —
+an invalid document, a refusal, a fetch the gate refused or that failed (a peer answering 500
+or garbage, a timeout) — ends the job as `refused` with its reason, never as a retry: retrying
+would only repeat the request to wherever the activity pointed.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import Update, update
 
+from federation.addresses import FetchError
 from federation.parsing import IncomingActivity, InvalidActivity, origin, parse_activity
 from node import remote
 from node.context import NodeContext
@@ -61,7 +65,8 @@ async def handle_inbox(ctx: NodeContext, job: ClaimedJob) -> list[Update]:
         return [_record(activity, f"refused: {actor.acct()} is suspended on this node")]
     try:
         outcome = await handler(ctx, activity, actor)
-    except (InvalidActivity, AtriumError) as exc:
-        # The activity is unusable (or refers to what we refuse): record why, do not retry.
-        outcome = f"refused: {getattr(exc, 'reason', str(exc))}"
+    except (InvalidActivity, AtriumError, FetchError) as exc:
+        # The activity is unusable, refers to what we refuse, or to what could not be had:
+        # record why, do not retry.
+        outcome = f"refused: {exc.reason}"
     return [_record(activity, outcome)]

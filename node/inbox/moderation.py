@@ -6,6 +6,7 @@ import json
 
 from sqlalchemy import select
 
+from federation.gate import Purpose
 from federation.parsing import IncomingActivity, InvalidActivity
 from federation.vocab import as_list, id_of
 from node import follows, remote
@@ -67,7 +68,11 @@ async def on_flag(ctx: NodeContext, activity: IncomingActivity, actor: Account) 
 
 async def on_move(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
     """An account moved: verified by the new account listing the old one in `alsoKnownAs`
-    (fetched from the new account's own server), then local followers follow the new one."""
+    (fetched from the new account's own server), then local followers follow the new one.
+
+    The fetch goes through the outbound gate, so a target on a host the policy does not admit
+    is refused (and audited) before any connection; a refused or failed fetch raises a
+    FetchError, which the inbox worker records as the activity's refusal (node.inbox)."""
 
     if activity.object_id != actor.actor_uri:
         raise Forbidden("an actor may move only itself")
@@ -77,12 +82,10 @@ async def on_move(ctx: NodeContext, activity: IncomingActivity, actor: Account) 
     fetcher = ctx.fetcher
     if fetcher is None:
         return "ignored: this node does not federate"
-    document = await fetcher.fetch_object(target_uri)
+    document = await fetcher.fetch_object(target_uri, purpose=Purpose.MOVE_CHECK)
     if actor.actor_uri not in [x for x in as_list(document.get("alsoKnownAs")) if isinstance(x, str)]:
         raise Forbidden("the new account does not list the old one in alsoKnownAs")
-    if not ctx.policy().inbound(remote.domain_of(target_uri)).allowed:
-        raise Forbidden("the new account's server is not admitted by this node's policy")
-    new_account = await remote.fetch_actor(ctx, target_uri)
+    new_account = await remote.actor_from_document(ctx, target_uri, document)
     async with ctx.db.reader() as s:
         follower_ids = (
             await s.scalars(

@@ -7,6 +7,7 @@ from sqlalchemy import delete, insert, select, update
 from federation.addresses import FetchError
 from federation.addressing import visibility_of
 from federation.fetch import FetchBudget
+from federation.gate import Purpose
 from federation.parsing import IncomingActivity, IncomingNote, InvalidActivity, ap_to_post, origin, parse_actor
 from node import audit, remote, sanitize
 from node.accounts import find_local
@@ -72,14 +73,17 @@ async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account
         return "ignored: nobody on this node follows, is mentioned, or is replied to"
     if note.in_reply_to and parent is None:
         # Best effort: bring in the conversation this reply belongs to, within a budget.
-        await fetch_note(ctx, note.in_reply_to, FetchBudget(MAX_THREAD_FETCHES), {note.id})
+        await fetch_note(ctx, note.in_reply_to, FetchBudget(MAX_THREAD_FETCHES), {note.id}, purpose=Purpose.REPLY_FETCH)
     await store_note(ctx, note, actor, mentioned)
     return "done"
 
 
-async def fetch_note(ctx: NodeContext, uri: str, budget: FetchBudget, seen: set[str], depth: int = 0) -> Post | None:
+async def fetch_note(
+    ctx: NodeContext, uri: str, budget: FetchBudget, seen: set[str], depth: int = 0, *, purpose: Purpose
+) -> Post | None:
     """A note by URI: from storage, else fetched (with its own parents, while the budget
-    lasts). Anything unusable — gone, refused, not a note, a cycle — is None, never an error."""
+    lasts). Anything unusable — gone, refused, not a note, a cycle — is None, never an error.
+    A host the policy does not admit is refused at the gate, which audits it with `purpose`."""
     if uri in seen or depth > MAX_THREAD_FETCHES or ctx.fetcher is None:
         return None
     seen.add(uri)
@@ -88,14 +92,12 @@ async def fetch_note(ctx: NodeContext, uri: str, budget: FetchBudget, seen: set[
         if known is not None or await s.get(Tombstone, uri) is not None:
             return known
     try:
-        if not ctx.policy().inbound(remote.domain_of(uri)).allowed:
-            return None
-        note = ap_to_post(await ctx.fetcher.fetch_object(uri, budget=budget))
+        note = ap_to_post(await ctx.fetcher.fetch_object(uri, purpose=purpose, budget=budget))
         if note.id != uri or origin(note.attributed_to) != origin(note.id):
             return None
         author = await remote.actor_by_uri(ctx, note.attributed_to, budget=budget)
         if note.in_reply_to:
-            await fetch_note(ctx, note.in_reply_to, budget, seen, depth + 1)
+            await fetch_note(ctx, note.in_reply_to, budget, seen, depth + 1, purpose=Purpose.REPLY_FETCH)
         return await store_note(ctx, note, author, await _local_mentions(ctx, note.mentions), notify_people=False)
     except (FetchError, InvalidActivity, AtriumError):
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 
 from federation.fetch import FetchBudget
+from federation.gate import Purpose
 from federation.parsing import IncomingActivity, InvalidActivity
 from federation.vocab import id_of
 from node.context import NodeContext
@@ -45,7 +46,9 @@ async def on_announce(ctx: NodeContext, activity: IncomingActivity, actor: Accou
     if followed is None and (original is None or not original.local):
         return "ignored: nobody here follows the booster and the post is not ours"
     if original is None and activity.object_id:
-        original = await fetch_note(ctx, activity.object_id, FetchBudget(MAX_THREAD_FETCHES), set())
+        original = await fetch_note(
+            ctx, activity.object_id, FetchBudget(MAX_THREAD_FETCHES), set(), purpose=Purpose.BOOST_FETCH
+        )
     if original is None:
         return "ignored: the boosted post could not be had"
     async with ctx.db.session() as s:

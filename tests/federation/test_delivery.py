@@ -12,9 +12,9 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from federation.addresses import AddressPolicy, make_session
+from federation.addresses import AddressPolicy
 from federation.delivery import classify, parse_retry_after
-from node import peers
+from node import contact, peers
 from node.context import NodeContext
 from node.delivery import handle_delivery
 from node.outbox import DELIVER
@@ -86,13 +86,13 @@ async def inbox() -> AsyncIterator[Inbox]:
 async def sender(db: Database, inbox: Inbox) -> AsyncIterator[tuple[NodeContext, Account]]:
     domain = f"127.0.0.1:{inbox.port}"
     policy = Policy(peers=(PeerRule(domain, "public"),))
-    session = make_session(AddressPolicy(allow_loopback=True, allow_http=True))
-    ctx = NodeContext(db=db, domain="eng.acme.test", policy=lambda: policy, session=session)
+    ctx = NodeContext(db=db, domain="eng.acme.test", policy=lambda: policy)
+    contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
     async with db.session() as s:
         alice = Account(username="alice", domain=None)
         s.add(alice)
     yield ctx, alice
-    await session.close()
+    await contact.close_gate(ctx)
 
 
 async def queue(ctx: NodeContext, alice: Account, inbox: Inbox, kind: str, obj: str = "https://eng.acme.test/n/1") -> int:

@@ -31,8 +31,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from federation.addresses import AddressPolicy, make_session
+from federation.addresses import AddressPolicy
 from federation.fetch import ACCEPT_ACTIVITY, AS_PROFILE, FetchBudget, Fetcher, FetchError
+from federation.gate import OutboundGate
+from tests.federation.canary import admit_anyone
 from tests.federation.test_addresses import (
     NetGuard,
     RecordingResolver,
@@ -252,8 +254,8 @@ def resolver() -> RecordingResolver:
 
 @pytest.fixture
 async def fetcher(resolver: RecordingResolver) -> AsyncIterator[Fetcher]:
-    async with make_session(DEV_POLICY, resolver) as session:
-        yield Fetcher(session, None, max_bytes=MAX_BYTES, deadline=2.0)
+    async with OutboundGate(DEV_POLICY, admit_anyone, resolver=resolver) as gate:
+        yield Fetcher(gate, None, max_bytes=MAX_BYTES, deadline=2.0)
 
 
 async def refused(coro: Any) -> FetchError:
@@ -300,10 +302,10 @@ async def test_https_with_the_peers_name(net_guard: NetGuard) -> None:
     async for tls_peer in _serve(server_context):
         client_context = ssl.create_default_context(cadata=ca)
         resolver = RecordingResolver.of(peer_test="127.0.0.1", wrong_test="127.0.0.1")
-        async with make_session(
-            AddressPolicy(allow_loopback=True), resolver, client_context
-        ) as session:
-            fetcher = Fetcher(session, None)
+        async with OutboundGate(
+            AddressPolicy(allow_loopback=True), admit_anyone, resolver=resolver, ssl_context=client_context
+        ) as gate:
+            fetcher = Fetcher(gate, None)
             # When it is fetched over https through the guarded connector
             document = await fetcher.fetch_object(tls_peer.url("/note", scheme="https"))
             # Then the certificate is checked against the name, not the address
@@ -419,9 +421,9 @@ async def test_every_redirect_hop_is_checked_like_a_first_url(
     resolver = RecordingResolver.of(peer_test="203.0.113.7", other_test="203.0.113.7")
     policy = AddressPolicy([ipaddress.ip_network("203.0.113.7/32")], allow_http=True)
     first = f"/redirect?to={target.format(port=peer.port)}"
-    async with make_session(policy, resolver) as session:
+    async with OutboundGate(policy, admit_anyone, resolver=resolver) as gate:
         # When it is followed with cross-origin redirects allowed
-        fetch = Fetcher(session, None).fetch_json(peer.url(first), cross_origin_redirects=True)
+        fetch = Fetcher(gate, None).fetch_json(peer.url(first), cross_origin_redirects=True)
         failure = await refused(fetch)
     # Then the hop is refused like a first URL would be, before it is requested
     assert failure.status == status and peer.hits == [first]
@@ -445,8 +447,8 @@ async def test_gzip_bomb_is_refused_without_inflating_it(
     # Given a 64 KiB gzip body that inflates to 64 MiB, under a 200 kB cap (so the compressed
     # body itself is within the cap)
     assert len(gzip_bomb()) < 200_000
-    async with make_session(DEV_POLICY, resolver) as session:
-        fetcher = Fetcher(session, None, max_bytes=200_000)
+    async with OutboundGate(DEV_POLICY, admit_anyone, resolver=resolver) as gate:
+        fetcher = Fetcher(gate, None, max_bytes=200_000)
         # When it is fetched
         tracemalloc.start()
         try:
@@ -472,8 +474,8 @@ async def test_slow_peer_hits_the_deadline(
     resolver: RecordingResolver, peer: Peer, path: str
 ) -> None:
     # Given a peer that drips its body a byte every 50 ms, or never answers
-    async with make_session(DEV_POLICY, resolver) as session:
-        fetcher = Fetcher(session, None, deadline=0.5)
+    async with OutboundGate(DEV_POLICY, admit_anyone, resolver=resolver) as gate:
+        fetcher = Fetcher(gate, None, deadline=0.5)
         started = time.monotonic()
         # When it is fetched with a half-second deadline
         failure = await refused(fetcher.fetch_object(peer.url(path)))
@@ -519,8 +521,8 @@ async def test_signer_is_called_and_its_headers_sent(
         return sign(method, url, headers)
 
     # Given a fetcher with a signer
-    async with make_session(DEV_POLICY, resolver) as session:
-        fetcher = Fetcher(session, sign_async if asynchronous else sign)
+    async with OutboundGate(DEV_POLICY, admit_anyone, resolver=resolver) as gate:
+        fetcher = Fetcher(gate, sign_async if asynchronous else sign)
         # When an object behind a same-origin redirect is fetched
         await fetcher.fetch_object(peer.url("/redirect?to=/note"))
         # Then every request was signed for its own method and URL, with the headers sent
@@ -550,7 +552,7 @@ async def test_fetch_json_for_webfinger_and_nodeinfo(fetcher: Fetcher, peer: Pee
     assert failure.status == 413
 
 
-async def test_fetcher_needs_a_guarded_session() -> None:
+async def test_fetcher_needs_the_outbound_gate() -> None:
     async with aiohttp.ClientSession() as plain:
         with pytest.raises(TypeError):
             Fetcher(plain, None)
@@ -578,10 +580,10 @@ async def test_name_resolving_inside_is_refused_before_connect(
 ) -> None:
     # Given evil.test resolving to an internal address, and a node that admits no loopback
     resolver = RecordingResolver.of(evil_test=address)
-    async with make_session(AddressPolicy(allow_http=True), resolver) as session:
+    async with OutboundGate(AddressPolicy(allow_http=True), admit_anyone, resolver=resolver) as gate:
         # When an object is fetched from it
         failure = await refused(
-            Fetcher(session, None).fetch_object(peer.url("/note", host="evil.test"))
+            Fetcher(gate, None).fetch_object(peer.url("/note", host="evil.test"))
         )
     # Then it is refused by the address policy before any socket connects anywhere
     assert failure.status == 403 and "evil.test" in failure.reason
@@ -611,10 +613,10 @@ async def test_loopback_literals_in_any_form_are_refused(
     # Given a node that admits no loopback, and a URL naming loopback as a decimal, octal, hex,
     # short or IPv6 literal
     resolver = RecordingResolver({})
-    async with make_session(AddressPolicy(allow_http=True), resolver) as session:
+    async with OutboundGate(AddressPolicy(allow_http=True), admit_anyone, resolver=resolver) as gate:
         # When it is fetched
         failure = await refused(
-            Fetcher(session, None).fetch_object(f"http://{host}:{peer.port}/note")
+            Fetcher(gate, None).fetch_object(f"http://{host}:{peer.port}/note")
         )
     # Then it is refused: nothing resolved, nothing connected
     assert failure.status == 403
@@ -637,10 +639,10 @@ async def test_dns_rebinding_connects_only_to_the_checked_answer(
     net_guard.expect_blocked = True
     resolver = RecordingResolver({"rebind.test": [["203.0.113.5"], ["127.0.0.1"]]})
     policy = AddressPolicy([ipaddress.ip_network("203.0.113.0/24")], allow_http=True)
-    async with make_session(policy, resolver) as session:
+    async with OutboundGate(policy, admit_anyone, resolver=resolver) as gate:
         # When an object is fetched from it
         failure = await refused(
-            Fetcher(session, None).fetch_object(peer.url("/note", host="rebind.test"))
+            Fetcher(gate, None).fetch_object(peer.url("/note", host="rebind.test"))
         )
     # Then the connection went to the address that was checked, and loopback was never reached
     assert failure.status == 502
@@ -653,8 +655,8 @@ async def test_dns_rebinding_when_the_checked_answer_works(peer: Peer, net_guard
     net_guard.nat["203.0.113.7"] = "127.0.0.1"
     resolver = RecordingResolver({"rebind.test": [["203.0.113.7"], ["127.0.0.1"]]})
     policy = AddressPolicy([ipaddress.ip_network("203.0.113.7/32")], allow_http=True)
-    async with make_session(policy, resolver) as session:
-        document = await Fetcher(session, None).fetch_object(peer.url("/note", host="rebind.test"))
+    async with OutboundGate(policy, admit_anyone, resolver=resolver) as gate:
+        document = await Fetcher(gate, None).fetch_object(peer.url("/note", host="rebind.test"))
     # Then the fetch used the checked answer only, never a second look-up's 127.0.0.1
     assert document["id"] == peer.url("/note", host="rebind.test")
     assert net_guard.connects == [("203.0.113.7", peer.port)]
@@ -665,9 +667,9 @@ async def test_an_answer_mixing_outside_and_inside_is_refused(
 ) -> None:
     resolver = RecordingResolver({"mixed.test": [["203.0.113.5", "127.0.0.1"]]})
     policy = AddressPolicy([ipaddress.ip_network("203.0.113.0/24")], allow_http=True)
-    async with make_session(policy, resolver) as session:
+    async with OutboundGate(policy, admit_anyone, resolver=resolver) as gate:
         failure = await refused(
-            Fetcher(session, None).fetch_object(peer.url("/note", host="mixed.test"))
+            Fetcher(gate, None).fetch_object(peer.url("/note", host="mixed.test"))
         )
     assert failure.status == 403 and net_guard.connects == [] and peer.hits == []
 
@@ -690,9 +692,9 @@ async def test_redirect_to_loopback_from_an_admitted_peer_is_refused(
     resolver = RecordingResolver.of(peer_test="203.0.113.7")
     policy = AddressPolicy([ipaddress.ip_network("203.0.113.7/32")], allow_http=True)
     first = f"/redirect?to={target.format(port=peer.port)}"
-    async with make_session(policy, resolver) as session:
+    async with OutboundGate(policy, admit_anyone, resolver=resolver) as gate:
         # When an object is fetched there
-        failure = await refused(Fetcher(session, None).fetch_object(peer.url(first)))
+        failure = await refused(Fetcher(gate, None).fetch_object(peer.url(first)))
     # Then the redirect is refused: loopback is never connected to
     assert failure.status == 403
     assert set(net_guard.connects) == {("203.0.113.7", peer.port)}
@@ -719,8 +721,8 @@ async def test_plain_http_only_for_development_nodes(
     peer: Peer, resolver: RecordingResolver, net_guard: NetGuard
 ) -> None:
     # Given a production node that admits loopback (say, a sidecar) but not http
-    async with make_session(AddressPolicy(allow_loopback=True), resolver) as session:
-        failure = await refused(Fetcher(session, None).fetch_object(peer.url("/note")))
+    async with OutboundGate(AddressPolicy(allow_loopback=True), admit_anyone, resolver=resolver) as gate:
+        failure = await refused(Fetcher(gate, None).fetch_object(peer.url("/note")))
     # Then plain http is refused before anything is resolved
     assert failure.status == 403 and resolver.asked == [] and net_guard.connects == []
 

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 import trustme
 
-from federation.addresses import AddressPolicy, FetchError, make_session
+from federation.addresses import AddressPolicy, FetchError
 from federation.fetch import Fetcher
+from federation.gate import OutboundGate
 from node import posts
 from node.posts import NewPost
+from tests.federation.canary import admit_anyone
 from tests.federation.nodes import ATRIUM, NodeProcess, eventually
 from tests.federation.test_multinode import follow_remote, following, home_texts
 
@@ -77,9 +79,6 @@ async def test_follow_and_post_over_https(https_pair: tuple[HttpsNode, HttpsNode
 async def test_a_peer_with_an_untrusted_certificate_is_refused(https_pair: tuple[HttpsNode, HttpsNode]) -> None:
     eng, _ = https_pair
     # A client that does not trust the organisation's CA cannot talk to eng
-    session = make_session(AddressPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),)))
-    try:
+    async with OutboundGate(AddressPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),)), admit_anyone) as gate:
         with pytest.raises(FetchError):
-            await Fetcher(session, None).fetch_object(f"{eng.base_url}/users/alice")
-    finally:
-        await session.close()
+            await Fetcher(gate, None).fetch_object(f"{eng.base_url}/users/alice")

@@ -14,11 +14,10 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from federation.addresses import AddressPolicy, make_session
-from federation.fetch import Fetcher
+from federation.addresses import AddressPolicy
 from federation.parsing import parse_actor
 from federation.vocab import PUBLIC
-from node import remote
+from node import contact, remote
 from node.context import NodeContext
 from node.inbox import handle_inbox
 from node.policy import PeerRule, Policy
@@ -66,9 +65,8 @@ async def peer() -> AsyncIterator[FakePeer]:
 async def node(db: Database, peer: FakePeer) -> AsyncIterator[Node]:
     port = free_port()
     policy = [Policy(mode="allowlist", peers=(PeerRule(peer.domain, "public"),))]
-    session = make_session(AddressPolicy(allow_loopback=True, allow_http=True))
-    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy[0],
-                      fetcher=Fetcher(session, None), session=session)
+    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy[0])
+    contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
     runner = web.AppRunner(create_app(ctx))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -76,7 +74,7 @@ async def node(db: Database, peer: FakePeer) -> AsyncIterator[Node]:
         yield Node(ctx, f"http://127.0.0.1:{port}/inbox", policy)
     finally:
         await runner.cleanup()
-        await session.close()
+        await contact.close_gate(ctx)
 
 
 @pytest.fixture

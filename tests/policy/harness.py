@@ -21,10 +21,10 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 
-from federation.addresses import AddressPolicy, make_session
-from federation.fetch import Fetcher
+from federation.addresses import AddressPolicy
 from federation.signatures import sign_request
 from federation.vocab import AP_CONTENT_TYPE
+from node import contact
 from node.audit import GENESIS
 from node.context import NodeContext
 from node.delivery import handle_delivery
@@ -170,11 +170,10 @@ async def network(database: str, rules: tuple[ContentRule, ...] = ()) -> AsyncIt
         policy = matrix_policy({trust: peer.domain for trust, peer in peers.items()}, rules)
         db = Database(database)
         stack.push_async_callback(db.dispose)
-        session = make_session(AddressPolicy(allow_loopback=True, allow_http=True))
-        stack.push_async_callback(session.close)
         port = free_port()
-        ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy,
-                          fetcher=Fetcher(session, None), session=session)
+        ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy)
+        contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
+        stack.push_async_callback(contact.close_gate, ctx)
         async with db.session() as s:
             # Peers the node has talked to before. (On PostgreSQL, concurrent first deliveries to a
             # peer never seen race to create its row in node/peers.py `_get`; not what this tests.)

@@ -15,11 +15,10 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from federation.addresses import AddressPolicy, make_session
-from federation.fetch import Fetcher
+from federation.addresses import AddressPolicy
 from federation.signatures import sign_request
 from federation.vocab import AP_CONTENT_TYPE
-from node import accounts, remote
+from node import accounts, contact, remote
 from node.context import NodeContext
 from node.policy import PeerRule, Policy
 from node.ratelimit import Limits
@@ -59,9 +58,8 @@ async def other_peer() -> AsyncIterator[FakePeer]:
 async def node(db: Database, peer: FakePeer, other_peer: FakePeer, limits: Limits) -> AsyncIterator[Node]:
     port = free_port()
     policy = [Policy(mode="allowlist", peers=(PeerRule(peer.domain, "public"), PeerRule(other_peer.domain, "public")))]
-    session = make_session(AddressPolicy(allow_loopback=True, allow_http=True))
-    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy[0],
-                      fetcher=Fetcher(session, None), session=session, limits=limits)
+    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy[0], limits=limits)
+    contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
     await accounts.create_user(ctx, "alice", PASSWORD)
     await accounts.create_user(ctx, "bob", PASSWORD)
     runner = web.AppRunner(create_app(ctx))
@@ -71,7 +69,7 @@ async def node(db: Database, peer: FakePeer, other_peer: FakePeer, limits: Limit
         yield Node(ctx, f"http://127.0.0.1:{port}/inbox", policy)
     finally:
         await runner.cleanup()
-        await session.close()
+        await contact.close_gate(ctx)
 
 
 @pytest.fixture

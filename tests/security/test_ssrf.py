@@ -17,9 +17,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from federation.addresses import AddressPolicy, make_session
-from federation.fetch import Fetcher
-from node import accounts
+from federation.addresses import AddressPolicy
+from node import accounts, contact
 from node.context import NodeContext
 from node.policy import Policy
 from storage.db import Database
@@ -49,10 +48,9 @@ async def _production_node(db: Database, resolver: RecordingResolver, networks: 
     domain passes the trust policy and reaches the fetch: the address guard is all that stands."""
     port = free_port()
     address_policy = AddressPolicy.for_node(networks, scheme="https", domain="social.example")
-    session = make_session(address_policy, resolver)
     policy = Policy(mode="open", default_trust="public")
-    ctx = NodeContext(db=db, domain="social.example", scheme="https", policy=lambda: policy,
-                      fetcher=Fetcher(session, None), session=session)
+    ctx = NodeContext(db=db, domain="social.example", scheme="https", policy=lambda: policy)
+    contact.open_gate(ctx, address_policy, resolver=resolver)
     runner = web.AppRunner(create_app(ctx))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -60,7 +58,7 @@ async def _production_node(db: Database, resolver: RecordingResolver, networks: 
         yield Node(ctx, f"http://127.0.0.1:{port}/inbox", [policy])
     finally:
         await runner.cleanup()
-        await session.close()
+        await contact.close_gate(ctx)
 
 
 @pytest.fixture

@@ -3,26 +3,51 @@ and the signed-in person's own profile and password settings."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from aiohttp import web
 
+from federation.addresses import FetchError
 from node import accounts, follows, remote, sessions, timelines
 from node.pagination import Page as Cursor
-from storage.errors import Forbidden, Invalid, NotFound
+from storage.errors import AtriumError, Forbidden, Invalid, NotFound
 from storage.ids import parse_id
 from storage.models import Account
 from web.ui.core import SESSION_COOKIE, Page, page, set_cookie
 from web.ui.views import full_handle, post_views, profile_path
 
 
+class NotKnownHere(NotFound):
+    """An anonymous visitor asked for a remote account this node does not store. Looking it
+    up would make the node contact its host, which only a signed-in person may ask for."""
+
+    def __init__(self, handle: str) -> None:
+        super().__init__(f"{handle} is not known on this node")
+        self.handle = handle
+
+
 async def _account(p: Page) -> Account:
     handle = p.request.match_info["handle"].lstrip("@")
-    if "@" in handle:
-        account = await remote.resolve_handle(p.ctx, handle)
-    else:
+    if "@" not in handle:
         account = await accounts.get_local(p.ctx, handle)
+    elif p.me is None:
+        found = await remote.known_handle(p.ctx, handle)
+        if found is None:
+            raise NotKnownHere(handle)
+        account = found
+    else:
+        try:
+            account = await remote.resolve_handle(p.ctx, handle)
+        except FetchError as exc:  # refused at the gate, or the peer failed: a page, not a traceback
+            raise AtriumError(f"{handle} could not be looked up: {exc.reason}", status=exc.status) from exc
     if account.disabled or account.suspended:
         raise NotFound("no such user")
     return account
+
+
+def _not_known(p: Page, exc: NotKnownHere) -> web.Response:
+    return p.render("unknown_account.html", 404, title="Not found", handle=exc.handle,
+                    signin="/signin?next=" + quote(p.request.path_qs, safe="/"))
 
 
 def _account_id(p: Page) -> int:
@@ -41,7 +66,10 @@ async def _relationship(p: Page, account: Account) -> dict[str, bool]:
 
 @page(signed_in=False)
 async def profile(p: Page) -> web.StreamResponse:
-    account = await _account(p)
+    try:
+        account = await _account(p)
+    except NotKnownHere as exc:
+        return _not_known(p, exc)
     cursor = Cursor.parse(max_id=p.request.query.get("max_id"))
     raw = await timelines.account(p.ctx, p.me, account.id, cursor)
     return p.render(
@@ -56,7 +84,10 @@ async def profile(p: Page) -> web.StreamResponse:
 
 
 async def _people_page(p: Page, which: str) -> web.StreamResponse:
-    account = await _account(p)
+    try:
+        account = await _account(p)
+    except NotKnownHere as exc:
+        return _not_known(p, exc)
     cursor = Cursor.parse(max_id=p.request.query.get("max_id"), limit=40)
     listing = follows.followers if which == "followers" else follows.following
     people = await listing(p.ctx, account.id, cursor)

@@ -1,0 +1,131 @@
+"""The node's one way out: every request it makes to another host passes here.
+
+`OutboundGate` owns the node's only outbound HTTP session (built by
+`federation.addresses.make_session`, so the address guard holds at the resolver and the
+socket) and sends each request through `request()`, which first
+
+1. checks the URL against the address policy (`AddressPolicy.check_url`: scheme, user-info,
+   IP literals in odd forms), then
+2. awaits `admit(url, purpose)`, a callable the node passes in: it asks the trust policy
+   whether this host may be contacted at all, audits a refusal and raises `ContactRefused`.
+   This layer knows nothing of policy; it only guarantees that the question is asked, for
+   every request, before any connection is made.
+
+The gate never follows a redirect itself: a caller that follows one (the fetcher, by hand)
+makes the next hop through `request()` again, so the new host is asked again — and so is the
+host a WebFinger `href` names. `tests/security/test_one_http_client.py` fails if any other
+module of the application builds or calls an HTTP client.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from enum import StrEnum
+from types import TracebackType
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+from yarl import URL
+
+from federation.addresses import AddressPolicy, FetchError, make_session
+
+__all__ = ["Admit", "ContactRefused", "OutboundGate", "Purpose"]
+
+
+class Purpose(StrEnum):
+    """Why the node contacts a host: named in the audit entry of a refusal."""
+
+    WEBFINGER = "webfinger"  # a handle looked up (`user@host` to its actor)
+    ACTOR = "actor"  # an actor document
+    KEY = "key"  # a signer's key (inbox, signed GETs)
+    OBJECT = "object"  # a post or other object
+    COLLECTION = "collection"  # an outbox, followers, replies… collection
+    LOOKUP = "lookup"  # a URL a signed-in user asked the node to resolve (search)
+    MOVE_CHECK = "move-check"  # the target of a Move, read for its alsoKnownAs
+    REPLY_FETCH = "reply-fetch"  # the post a reply answers, and its thread
+    BOOST_FETCH = "boost-fetch"  # the post a boost shares
+    DELIVERY = "delivery"  # an activity POSTed to an inbox
+    MEDIA = "media"  # an attachment or avatar
+
+
+# Raises ContactRefused (or any FetchError) to refuse; returns to admit.
+Admit = Callable[[URL, Purpose], Awaitable[None]]
+
+
+class ContactRefused(FetchError):
+    """The node's trust policy refused contact with a host (403), before any connection.
+
+    `rule` names the policy rule that decided, `host` the canonical host asked about; the
+    refusal has been audited by whoever raised it, so callers must not audit it again."""
+
+    def __init__(self, reason: str, *, rule: str, host: str, purpose: Purpose) -> None:
+        super().__init__(reason, 403)
+        self.rule = rule
+        self.host = host
+        self.purpose = purpose
+
+
+class OutboundGate:
+    """The node's only outbound HTTP session, behind one question per request.
+
+    Build it inside the running event loop; close it with `close()` (or `async with`).
+    """
+
+    def __init__(
+        self,
+        address_policy: AddressPolicy,
+        admit: Admit,
+        *,
+        resolver: AbstractResolver | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.address_policy = address_policy
+        self._admit = admit
+        self._session = make_session(address_policy, resolver, ssl_context)
+
+    @asynccontextmanager
+    async def request(
+        self,
+        method: str,
+        url: str | URL,
+        *,
+        purpose: Purpose,
+        headers: Mapping[str, str] | None = None,
+        data: bytes | None = None,
+        timeout: aiohttp.ClientTimeout | None = None,
+        auto_decompress: bool = True,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """One request to `url`, once the address policy and `admit` agree; redirects are
+        answered as they are, never followed. Raises FetchError (ContactRefused for a host
+        the policy refuses) before any connection, aiohttp's errors after."""
+        if not isinstance(purpose, Purpose):
+            raise TypeError(f"purpose must be a Purpose, not {purpose!r}")
+        target = self.address_policy.check_url(url)
+        await self._admit(target, purpose)
+        async with self._session.request(
+            method,
+            target,
+            headers=dict(headers or {}),
+            data=data,
+            allow_redirects=False,
+            auto_decompress=auto_decompress,
+            timeout=timeout if timeout is not None else self._session.timeout,
+        ) as response:
+            yield response
+
+    @property
+    def closed(self) -> bool:
+        return self._session.closed
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    async def __aenter__(self) -> OutboundGate:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()

@@ -1,0 +1,89 @@
+"""Whether this node may contact a host at all: the question the outbound gate
+(`federation.gate`) asks before every request the node makes — WebFinger, actor, key, object
+and collection fetches, `Move` checks, reply and boost fetches, URL lookups, deliveries.
+
+The host is put in its canonical form (`node.domains.canonical_domain`, the form every policy
+rule is compared in), and the trust policy's `contact` answers: a host whose trust is
+`blocked` — which, in allowlist mode, is any host the policy does not name — is refused. A
+host with no canonical form is refused too. A refusal is audited (direction `out`, decision
+`refused`, the rule, the host, and the purpose in the reason) and raised as `ContactRefused`,
+a 403 `FetchError` that carries the rule. Whether a given post may go to an admitted host
+stays `Policy.outbound`'s question, at fan-out and at delivery.
+
+`open_gate(ctx, …)` gives a context its gate (the node's only outbound HTTP session) and a
+fetcher that sends through it.
+"""
+
+from __future__ import annotations
+
+import ssl
+from functools import partial
+
+from aiohttp.abc import AbstractResolver
+from yarl import URL
+
+from federation.addresses import AddressPolicy
+from federation.fetch import Fetcher, Signer
+from federation.gate import ContactRefused, OutboundGate, Purpose
+from federation.parsing import InvalidActivity
+from node import audit, metrics
+from node.context import NodeContext
+from node.policy import Decision
+from node.remote import domain_of
+from storage.errors import Invalid
+
+__all__ = ["ContactRefused", "Purpose", "admit", "close_gate", "open_gate"]
+
+NO_CANONICAL_FORM = "canonical host"  # the rule named when a host has no canonical form
+
+
+def _raw_host(url: URL) -> str:
+    host = url.raw_host or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{url.explicit_port}" if url.explicit_port is not None else host
+
+
+async def admit(ctx: NodeContext, url: URL, purpose: Purpose) -> None:
+    """Return if the policy in force lets this node contact `url`'s host; otherwise audit
+    the refusal and raise `ContactRefused` naming the rule."""
+    try:
+        host = domain_of(str(url))
+    except (Invalid, InvalidActivity) as exc:
+        host = _raw_host(url)
+        decision = Decision(False, "blocked", NO_CANONICAL_FORM, f"{host} has no canonical form: {exc.reason}")
+    else:
+        decision = ctx.policy().contact(host)
+    if decision.allowed:
+        return
+    metrics.decision(ctx, "out", False)
+    await ctx.audit_writes.submit(
+        audit.Decision("out", host, str(url), "refused", decision.rule, f"{purpose}: {decision.reason}")
+    )
+    raise ContactRefused(
+        f"{purpose} refused by this node's policy: {decision.reason} ({decision.rule})",
+        rule=decision.rule, host=host, purpose=purpose,
+    )
+
+
+def open_gate(
+    ctx: NodeContext,
+    address_policy: AddressPolicy,
+    *,
+    signer: Signer | None = None,
+    resolver: AbstractResolver | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    user_agent: str = "Atrium",
+) -> OutboundGate:
+    """Give `ctx` its outbound gate and a fetcher sending through it (signing with `signer`,
+    the instance actor's, when given). Call inside the event loop; `close_gate` closes it."""
+    gate = OutboundGate(address_policy, partial(admit, ctx), resolver=resolver, ssl_context=ssl_context)
+    ctx.gate = gate
+    ctx.fetcher = Fetcher(gate, signer, user_agent=user_agent)
+    return gate
+
+
+async def close_gate(ctx: NodeContext) -> None:
+    gate, ctx.gate, ctx.fetcher = ctx.gate, None, None
+    if gate is not None:
+        await gate.close()
