@@ -10,7 +10,7 @@ visibility checks and the outbound policy can never disagree.
 The SQL is written from the rules, not from a list of known domains: exact matches and
 `LIKE '%.suffix'` for wildcards, minus the more specific rules of another trust. It is a filter
 on the author's row, which the timelines join by primary key: their index scans stay as
-they are (tests/storage/test_plans.py).
+they are (tests/storage/test_organization_plan.py).
 """
 
 from __future__ import annotations

@@ -110,9 +110,11 @@ async def test_a_wildcard_organisation_peer_fetches_organisation_posts_and_an_ou
 
 
 async def _deliver(acme: Acme, peer: NamedPeer, name: str, n: int, text: str, *, organization: bool) -> str:
-    me = peer.actor(name)
-    note = peer.note(name, n, f"<p>{text}</p>", **(
-        {"to": [f"{me}/followers"], "cc": [], "audience_scope": "organization"} if organization else {}))
+    followers = f"{peer.actor(name)}/followers"
+    if organization:  # as an Atrium node writes it (federation/addressing.py)
+        note = peer.note(name, n, f"<p>{text}</p>", to=[followers], cc=[], audience_scope="organization")
+    else:
+        note = peer.note(name, n, f"<p>{text}</p>")
     status, _ = await peer.post(acme.node.inbox, peer.create(name, note) | {"@context": CONTEXT}, as_actor=name)
     assert status == 202
     return str(note["id"])

@@ -12,7 +12,7 @@ from storage.errors import Invalid, NotFound
 from storage.ids import parse_id
 from web.ui.core import Page, page
 from web.ui.pages_timelines import DEFAULT_AUDIENCE
-from web.ui.views import post_views, profile_path
+from web.ui.views import open_web_may_see, post_views, profile_path
 
 
 def _post_id(p: Page) -> int:
@@ -68,6 +68,8 @@ async def thread(p: Page) -> web.StreamResponse:
     post = await posts.get_post(p.ctx, p.me, _post_id(p))
     if post.reblog_of_id is not None:
         post = await posts.get_post(p.ctx, p.me, post.reblog_of_id)
+    if not open_web_may_see(p.ctx, p.me, post):
+        raise NotFound("no such post")
     canonical = f"{profile_path(post.account)}/{post.id}"
     if p.request.path != canonical:
         return p.redirect(canonical)

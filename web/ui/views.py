@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from node import audience, posts
+from node import audience, outbox, posts
 from node.context import NodeContext
 from node.interactions import BOOSTABLE
 from node.post_views import extras
@@ -45,17 +45,27 @@ class PostView:
         return profile_path(self.author)
 
 
+def open_web_may_see(ctx: NodeContext, viewer: Account | None, post: Post) -> bool:
+    """A page read without signing in is read by the open web: the trust policy's content
+    rules keep from it what they keep from any reader trusted `public` (as the client API and
+    the ActivityPub routes do)."""
+    return viewer is not None or outbox.open_web_may_see(ctx, post)
+
+
 async def post_views(ctx: NodeContext, viewer: Account | None, page: list[Post]) -> list[PostView]:
     """Each post of a page (a boost shown as its original, marked with who boosted it)."""
     shown: list[tuple[Post, Account | None]] = []
     for p in page:
         if p.reblog_of_id is None:
-            shown.append((p, None))
+            if open_web_may_see(ctx, viewer, p):
+                shown.append((p, None))
             continue
         try:
-            shown.append((await posts.get_post(ctx, viewer, p.reblog_of_id), p.account))
+            original = await posts.get_post(ctx, viewer, p.reblog_of_id)
         except NotFound:
             continue  # the original is gone or hidden from this viewer
+        if open_web_may_see(ctx, viewer, original):
+            shown.append((original, p.account))
     more = await extras(ctx, viewer, [p.id for p, _ in shown])
     out = []
     for p, booster in shown:
