@@ -39,20 +39,21 @@ def canonical_domain(value: str, scheme: str | None = None) -> str:
     `scheme` is accepted from callers that read the host from a URL; it changes nothing,
     since ports 80 and 443 are dropped whatever the scheme.
     """
-    del scheme
+    return _canonical(value)
+
+
+def _canonical(value: str) -> str:
     raw = value.strip()
     if not raw or any(c in raw for c in "/@?#% \t\\"):
         raise Invalid(f"not a domain: {value!r}")
     host, port = _split_port(raw, value)
-    if port in DEFAULT_PORTS:
-        port = ""
     name = _bracketed(host, value) if host.startswith("[") else _name(host, value)
-    return f"{name}:{port}" if port else name
+    return name if port in ("", *DEFAULT_PORTS) else f"{name}:{port}"
 
 
 def is_address(domain: str) -> bool:
     """Whether a canonical domain is an IP address (with or without a port), not a name."""
-    return domain.startswith("[") or domain.split(":", 1)[0].rsplit(".", 1)[-1].isdigit()
+    return domain.startswith("[") or domain.partition(":")[0].rpartition(".")[2].isdigit()
 
 
 def served_domain(value: str, scheme: str) -> str:
@@ -67,10 +68,10 @@ def served_domain(value: str, scheme: str) -> str:
 def _split_port(raw: str, value: str) -> tuple[str, str]:
     """(host, port as a decimal number or "") of `host[:port]` or `[v6][:port]`."""
     if raw.startswith("["):
-        end = raw.find("]")
-        if end < 0:
+        inside, closed, rest = raw.partition("]")
+        if not closed:
             raise Invalid(f"not a domain: {value!r}")
-        host, rest = raw[: end + 1], raw[end + 1 :]
+        host = inside + closed
         if not rest:
             return host, ""
         if not rest.startswith(":"):
@@ -102,26 +103,17 @@ def _bracketed(host: str, value: str) -> str:
 
 def _name(host: str, value: str) -> str:
     try:
-        # IDNA first: UTS #46 maps full-width digits and dots to ASCII ones, so the literal
-        # check below must see what IDNA made of the name.
-        name = host.lower() if host.isascii() else idna.encode(host, uts46=True).decode("ascii")
+        # UTS #46 maps case, full-width letters, digits and dots: the literal check below must
+        # see what the name means, not how it was typed.
+        name = idna.encode(host, uts46=True).decode().removesuffix(".")
     except idna.IDNAError as exc:
         raise Invalid(f"not a domain: {value!r} ({exc})") from exc
-    name = name.removesuffix(".")
-    if not name or name.endswith("."):
-        raise Invalid(f"not a domain: {value!r} (an empty label)")
     try:
         address = parse_ip_literal(name)
     except ValueError as exc:
         raise Invalid(f"not a domain: {value!r} (a number that is no IPv4 address)") from exc
-    if address is not None:
-        if str(address) != name:
-            raise Invalid(
-                f"not a domain: {value!r} is a legacy spelling of the IPv4 address {address}; "
-                f"write {address}"
-            )
-        return name
-    try:
-        return idna.encode(name, uts46=True).decode("ascii")
-    except idna.IDNAError as exc:
-        raise Invalid(f"not a domain: {value!r} ({exc})") from exc
+    if address is not None and str(address) != name:
+        raise Invalid(
+            f"not a domain: {value!r} is a legacy spelling of the IPv4 address {address}; write {address}"
+        )
+    return name

@@ -25,6 +25,13 @@ from storage.errors import Invalid
 SEEDED = settings(derandomize=True, max_examples=200, deadline=None,
                   suppress_health_check=[HealthCheck.too_slow])
 
+
+@pytest.fixture(autouse=True)
+def _uncached() -> None:
+    """Each test computes its names afresh: the cache of `canonical_domain` outlives a test (and
+    a mutation test forks from a process that filled it)."""
+    canonical_domain.cache_clear()
+
 VISIBILITIES = ("public", "unlisted", "followers", "direct", "organization", "local")
 
 # Unicode labels whose every letter has one upper-case letter that UTS #46 maps back to it

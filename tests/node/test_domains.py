@@ -13,6 +13,13 @@ from node.domains import canonical_domain, is_address, served_domain
 from node.policy import parse_policy
 from storage.errors import Invalid
 
+
+@pytest.fixture(autouse=True)
+def _uncached() -> None:
+    """Each test computes its names afresh: the cache of `canonical_domain` outlives a test (and
+    a mutation test forks from a process that filled it)."""
+    canonical_domain.cache_clear()
+
 # spelling -> canonical name, by hand
 CANONICAL = {
     "example.com": "example.com",
@@ -81,8 +88,10 @@ REFUSED = {
     "256.0.0.1": "a number that is no IPv4 address",
     "08.0.0.1": "a number that is no IPv4 address",
     "example.123": "a number that is no IPv4 address",
-    "a..": "an empty label",
-    ".": "an empty label",
+    "a..": "Empty Label",
+    ".": "Empty Label",
+    "。": "Empty Label",
+    ":443": "Empty",
     "a..example": "Empty Label",
     "-a.example": "hyphen",
     "under_score.example": "not allowed",
@@ -91,11 +100,13 @@ REFUSED = {
     "example.com:65536": "bad port",
     "example.com:123456": "bad port",
     "example.com:00000": "bad port",
+    "example.com:" + "9" * 5000: "bad port",  # never handed to int(): it refuses over 4300 digits
     "example.com:８０": "bad port",
     "example.com:+80": "bad port",
     "example.com:8x": "bad port",
     "[::1]:": "bad port",
     "[::1]:x": "bad port",
+    "[::1]:80]": "bad port",
     "::1": "written in brackets",
     "a:b:c": "written in brackets",
     "[::1": "not a domain",
@@ -156,9 +167,9 @@ def test_a_node_cannot_be_served_on_the_other_schemes_default_port(value: str, s
 
 
 def test_the_nodes_own_domain_is_refused_like_any_other_spelling() -> None:
-    with pytest.raises(Invalid, match="legacy spelling"):
+    with pytest.raises(Invalid, match="'127.1:8001' is a legacy spelling"):
         served_domain("127.1:8001", "http")
-    with pytest.raises(Invalid, match="bad port"):
+    with pytest.raises(Invalid, match="bad port in 'example.com:x'"):
         served_domain("example.com:x", "https")
 
 
@@ -245,3 +256,12 @@ def test_the_table_in_the_policy_documentation_is_what_the_code_does() -> None:
         expected = re.findall(r"`([^`]+)`", canonical)[0]
         for spelling in re.findall(r"`([^`]+)`", written):
             assert canonical_domain(spelling) == expected, spelling
+
+
+def test_every_rule_that_is_no_canonical_host_is_reported_not_only_the_first() -> None:
+    text = ('[peers."*.127.0.0.1"]\ntrust = "blocked"\n[peers."127.1"]\ntrust = "blocked"\n'
+            '[peers."*.[::1]"]\ntrust = "blocked"\n[peers."ok.example"]\ntrust = "partner"\n')
+    policy, problems = parse_policy(text)
+    assert policy is None
+    assert [(p.line, p.message.partition(": ")[0]) for p in problems] == [
+        (1, "peers.*.127.0.0.1"), (3, "peers.127.1"), (5, "peers.*.[::1]")]
