@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql.base import Executable
 
-from node import audit
+from node import audit, shared_limits
 from node.group_commit import GroupCommit
 from storage import jobs
 from storage.db import Database
@@ -220,7 +220,8 @@ class JobWorker:
 
 
 class MaintenanceWorker:
-    """Housekeeping: forget finished jobs after a while; apply the audit trail's retention."""
+    """Housekeeping: forget finished jobs after a while, and limits' rows that hold nothing back;
+    apply the audit trail's retention."""
 
     def __init__(
         self,
@@ -238,6 +239,7 @@ class MaintenanceWorker:
 
     async def run_once(self) -> int:
         removed = await jobs.purge_done(self.db, self.keep_done)
+        removed += await shared_limits.prune(self.db)
         if self.audit_retention_days > 0:
             removed += await audit.purge_older_than(self.db, self.audit_retention_days)
         return removed
