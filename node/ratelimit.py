@@ -33,6 +33,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from node.settings import Settings
 from node.shared_limits import SharedBuckets, SigninLimit
@@ -45,6 +46,7 @@ MAX_TRACKED = 10_000  # buckets kept; the least recently used is forgotten beyon
 IPV6_PREFIX = 64  # one IPv6 client holds a whole /64: limits key on it, not on each address
 
 
+@lru_cache(maxsize=MAX_TRACKED)  # parsing an address costs more than the bucket: once per address
 def address_key(address: str) -> str:
     """What a limit on a client address counts: the address (an IPv4-mapped IPv6 one as
     IPv4), an IPv6 address's /64, anything else (a proxy's `unknown`) as it is."""

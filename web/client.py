@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from functools import lru_cache
 
 from aiohttp import web
 
@@ -25,6 +26,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 CLIENT = web.RequestKey("client_address", str)
 
 
+@lru_cache(maxsize=10_000)  # the inbox's hot path: parse each address once
 def plain(address: str) -> str:
     """An address as one spelling: brackets and a port dropped, IPv4-mapped IPv6 as IPv4,
     IPv6 compressed. What is not an address (a proxy's `unknown`) is kept as it came."""
