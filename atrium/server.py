@@ -12,6 +12,7 @@ the node's identity and the trust policy in force (node/shared_settings.py), the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import ssl
@@ -35,7 +36,8 @@ from node.keys_rotation import InstanceKey
 from node.outbox import DELIVER, handle_fanout
 from node.policy import PolicyStore
 from node.ratelimit import Limits
-from node.settings import POLICY_FILE, Settings
+from node.serving import ServingProcesses
+from node.settings import POLICY_FILE, Settings, parse_networks
 from node.workers import Handler, JobWorker, MaintenanceWorker
 from storage import migrate
 from storage.db import Database
@@ -69,6 +71,8 @@ def context_for(settings: Settings, db: Database, store: PolicyStore | None = No
         scheme=settings.scheme,
         max_post_chars=settings.max_post_chars,
         limits=Limits.from_settings(settings),
+        trusted_proxies=parse_networks(settings.trusted_proxies),
+        proxy_header=settings.proxy_header,
         policy=lambda: policies.policy,
     )
 
@@ -169,6 +173,12 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
             stop = asyncio.Event()
             tasks = [asyncio.create_task(w.run_forever()) for w in workers]
             tasks.append(asyncio.create_task(store.follow(stop, POLICY_SYNC_SECONDS)))
+            serving: ServingProcesses | None = None
+            if role in ("all", "web"):
+                # The inbox limits are split between the processes serving the node (node/serving.py).
+                serving = ServingProcesses(db, role, f"{host}:{port}", ctx.limits.share)
+                await serving.join()
+                tasks.append(asyncio.create_task(serving.follow(stop)))
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
@@ -183,6 +193,9 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
             for w in workers:
                 w.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if serving is not None:
+                with contextlib.suppress(Exception):  # a database already gone: the row goes stale
+                    await serving.leave()
             await runner.cleanup()
     finally:
         await db.dispose()

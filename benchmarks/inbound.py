@@ -35,6 +35,7 @@ from node.context import NodeContext
 from node.inbound import INBOX, parse_body
 from node.inbox import handle_inbox
 from node.policy import Policy
+from node.ratelimit import Limits
 from node.workers import JobWorker
 from storage.models import Account, Follow, InboxEntry
 from web.app import create_app
@@ -71,7 +72,12 @@ class InboundNode:
         self.db = await self.dbs.make(self.engine)
         self.port = free_port()
         policy = Policy(mode="open", default_trust="public")
-        self.ctx = NodeContext(db=self.db, domain=f"127.0.0.1:{self.port}", scheme="http", policy=lambda: policy)
+        # The inbox limits on, as on a served node, with budgets this load never reaches: the
+        # figures include their cost (both are in-process buckets, node/ratelimit.py).
+        limits = Limits(inbox_per_address_per_s=1e9, inbox_per_address_burst=10**9,
+                        inbox_per_peer_per_s=1e9, inbox_per_peer_burst=10**9)
+        self.ctx = NodeContext(db=self.db, domain=f"127.0.0.1:{self.port}", scheme="http", policy=lambda: policy,
+                               limits=limits)
         contact.open_gate(self.ctx, AddressPolicy(allow_loopback=True, allow_http=True))
         self.runner = web.AppRunner(create_app(self.ctx), access_log=None)
         await self.runner.setup()

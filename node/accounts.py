@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from contextlib import suppress
 from functools import cache
 
 from sqlalchemy import func, select
@@ -16,7 +15,6 @@ from federation.keys import generate_rsa_keypair
 from node.context import NodeContext
 from node.federate import queue_fanout
 from node.passwords import hash_password, verify_password
-from node.ratelimit import RateLimited
 from storage.errors import Conflict, Forbidden, Invalid, NotFound
 from storage.models import ROLES, Account, Instance
 
@@ -129,11 +127,15 @@ async def claim_first_admin(
         return await _insert_user(s, username, password_hash, "admin", None, None, False)
 
 
-async def authenticate(ctx: NodeContext, login: str, password: str) -> Account:
+async def authenticate(ctx: NodeContext, login: str, password: str, *, client: str) -> Account:
     """The account for a username (or email) and password; one vague error for every failure.
-    Failures are counted per login name: past the limit, 429 until the window lets one more."""
-    login_key = login.strip().lower()
-    ctx.limits.signin_failures.check(login_key)
+
+    Every way of signing in comes through here, naming the client's address (web/client.py):
+    a try is counted per (login, address) and per address, never per login alone, so a wrong
+    password from one address never stops the right one from another; past the free tries,
+    the waits grow (RateLimited, 429 with Retry-After) and the password is not even checked.
+    A right password clears its (login, address) count (node/shared_limits.py)."""
+    await ctx.limits.signin_attempt(ctx.db, login, client)
     async with ctx.db.reader() as s:
         account = await find_local(s, login)
         if account is None and "@" in login:
@@ -145,9 +147,8 @@ async def authenticate(ctx: NodeContext, login: str, password: str) -> Account:
     # Verify even for unknown users so timing does not reveal which usernames exist.
     ok = verify_password(account.password_hash if account else _dummy_hash(), password)
     if account is None or not ok:
-        with suppress(RateLimited):  # this attempt still gets its plain answer; the next waits
-            ctx.limits.signin_failures.take(login_key)
-        raise Forbidden("wrong username or password", status=401)
+        raise Forbidden("wrong username or password", status=401)  # the try stays counted
+    await ctx.limits.signin_succeeded(ctx.db, login, client)
     if account.disabled:
         raise Forbidden("this account is disabled")
     if account.suspended:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 from typing import TYPE_CHECKING
 
 from node import audit, inbox_log, peers
@@ -46,8 +47,11 @@ class NodeContext:
     fetcher: Fetcher | None = None
     # key id -> when it was last re-fetched after a failed verification (per process)
     key_refreshes: dict[str, float] = field(default_factory=dict)
-    # Per-peer inbox and per-account posting rate limits (settings `limits.*`)
+    # The inbox, posting and sign-in limits (settings `limits.*`; node/ratelimit.py)
     limits: Limits = field(default_factory=Limits)
+    # Reverse proxies whose client-address header is believed, and that header (web/client.py)
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    proxy_header: str = "X-Forwarded-For"
     # Live news of this process's writes (posts, edits, deletes, notifications) for streaming.
     events: EventBus = field(default_factory=EventBus)
     # Inbound signers by key id, briefly (node.signers), and when each peer was last looked at

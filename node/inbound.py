@@ -1,11 +1,14 @@
 """The thin inbound path: verify, check origins, ask the policy, dedupe, queue. Nothing heavy
 happens here; the `inbox` worker (node.inbox) does the rest.
 
-    size cap (web) → signature parsed → key id on a blocked peer refused before any fetch →
-    signer's key (node.signers, else the database, else fetched) → signature, digest, date
-    verified (a failing key is re-fetched once, rate-limited) → signer is the actor, ids on
-    the actor's origin → inbound policy → dedupe on (actor origin, activity id), logged,
-    audited and queued with the other requests of the moment in one transaction → 202
+    size cap (web) → charged to the client address → signature parsed → key id on a blocked
+    peer refused before any fetch → signer's key (node.signers, else the database, else
+    fetched) → signature, digest, date verified (a failing key is re-fetched once,
+    rate-limited) → signer is the actor, ids on the actor's origin → charged to the verified
+    peer domain → inbound policy → dedupe on (actor origin, activity id), logged, audited and
+    queued with the other requests of the moment in one transaction → 202
+
+The two limits (node/ratelimit.py) are in-process: no database round trip per request.
 """
 
 from __future__ import annotations
@@ -85,8 +88,12 @@ def check_origins(activity_type: str, actor: str, activity_id: str, obj: object)
 
 
 async def receive(
-    ctx: NodeContext, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ctx: NodeContext, method: str, url: str, headers: Mapping[str, str], body: bytes, client: str
 ) -> Received:
+    """`client` is the request's client address (web/client.py), charged before anything is
+    read: a flood from one address costs no key fetch and no signature check. The key id
+    names a domain nobody has proven yet, so nothing is charged to it."""
+    ctx.limits.inbox_from(client)
     try:
         parsed = parse_signature(headers)
     except SignatureError as exc:
@@ -98,7 +105,6 @@ async def receive(
                                decision="refused", rule="canonical host name", reason=exc.reason)
         metrics.inbox(ctx, "refused")
         raise Forbidden(f"the key id's host: {exc.reason}") from exc
-    ctx.limits.inbox.take(key_domain)  # before any fetch: a flood of key ids costs us nothing
     decision = ctx.policy().inbound(key_domain)
     metrics.decision(ctx, "in", decision.allowed)
     if not decision.allowed:
@@ -132,6 +138,9 @@ async def receive(
     activity = parse_activity(parse_body(body))
     if activity.actor != signer.actor_uri:
         raise Forbidden("the signer is not the activity's actor")
+    # Verified: the signer's key is on this domain and signed this request. Only now may a
+    # delivery spend the peer's allowance, so a forged key id never spends another's.
+    ctx.limits.inbox_by(remote.domain_of(activity.actor))
     if signer.suspended:  # suspended by this node's moderators (node/moderation.py)
         await audit.record_now(ctx.db, direction="in", peer=signer.domain or "", obj=activity.id,
                                decision="refused", rule="moderation:suspended", reason=f"{signer.acct()} is suspended")

@@ -193,12 +193,13 @@ async def _issue(s: AsyncSession, app: OAuthApp, account: Account | None, scopes
 
 
 async def password_grant(
-    ctx: NodeContext, app: OAuthApp, login: str, password: str, scope: str | None
+    ctx: NodeContext, app: OAuthApp, login: str, password: str, scope: str | None, *, client: str
 ) -> IssuedToken:
-    """Resource owner password grant: `login` is a username or an email address."""
+    """Resource owner password grant: `login` is a username or an email address; `client`
+    the address the request came from (the sign-in limits count it)."""
     scopes = _granted(app, scope)
     try:
-        account = await accounts.authenticate(ctx, login, password)
+        account = await accounts.authenticate(ctx, login, password, client=client)
     except RateLimited:
         raise  # 429 with Retry-After, not a plain invalid_grant: the client should wait
     except AtriumError as exc:

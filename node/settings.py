@@ -5,6 +5,7 @@ Every key is documented in docs/configuration.md (a test fails if one is missing
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -34,6 +35,10 @@ class Settings:
     tls_key: str | None = None
     ca_file: str | None = None
     audit_retention_days: int = 365
+    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
+    proxy_header: str = "X-Forwarded-For"
+    inbox_per_address_per_s: int = 200
+    inbox_per_address_burst: int = 2000
     inbox_per_peer_per_s: int = 200
     inbox_per_peer_burst: int = 2000
     statuses_per_account_per_hour: int = 300
@@ -77,14 +82,21 @@ KEYS: dict[str, tuple[type, str]] = {
     "posts.max_chars": (int, "Longest post text accepted, in characters (default 5000)."),
     "server.tls_cert": (str, "PEM certificate chain to serve https with directly (else put a TLS proxy in front)."),
     "server.tls_key": (str, "PEM private key for server.tls_cert."),
+    "server.trusted_proxies": (
+        list,
+        "Addresses or CIDR ranges of the reverse proxies in front of this process, whose client-address header is believed (default none).",
+    ),
+    "server.proxy_header": (str, "The header those proxies name the client in: `X-Forwarded-For` (default) or `Forwarded`."),
     "federation.allowed_private_networks": (
         list,
         "CIDR ranges of private addresses this node may fetch from and deliver to.",
     ),
     "federation.ca_file": (str, "Extra PEM CA bundle trusted for peers' https (an organisation's own CA)."),
     "audit.retention_days": (int, "Days the audit trail keeps boundary decisions (default 365; 0 keeps them forever)."),
-    "limits.inbox_per_peer_per_s": (int, "Deliveries a second each peer domain may make to the inboxes (default 200; 0: no limit)."),
-    "limits.inbox_per_peer_burst": (int, "Deliveries a peer domain may make at once before the per-second rate applies (default 2000)."),
+    "limits.inbox_per_address_per_s": (int, "Requests a second each client address may make to the inboxes, before any check (default 200; 0: no limit)."),
+    "limits.inbox_per_address_burst": (int, "Requests a client address may make at once before the per-second rate applies (default 2000)."),
+    "limits.inbox_per_peer_per_s": (int, "Verified deliveries a second each peer domain may make to the inboxes (default 200; 0: no limit)."),
+    "limits.inbox_per_peer_burst": (int, "Verified deliveries a peer domain may make at once before the per-second rate applies (default 2000)."),
     "limits.statuses_per_account_per_hour": (int, "Posts an hour each account may make through the API (default 300; 0: no limit)."),
     "limits.statuses_per_account_burst": (int, "Posts an account may make at once before the hourly rate applies (default 300)."),
     "log.format": (str, "`text` (default) or `json`: one JSON object per log line, with the request id."),
@@ -141,6 +153,10 @@ def load(data_dir: Path) -> Settings:
         tls_key=flat.get("server.tls_key"),  # type: ignore[arg-type]
         ca_file=flat.get("federation.ca_file"),  # type: ignore[arg-type]
         audit_retention_days=int(flat.get("audit.retention_days", 365)),  # type: ignore[call-overload]
+        trusted_proxies=_networks(path, flat.get("server.trusted_proxies", [])),
+        proxy_header=_proxy_header(path, flat.get("server.proxy_header", "X-Forwarded-For")),
+        inbox_per_address_per_s=int(flat.get("limits.inbox_per_address_per_s", 200)),  # type: ignore[call-overload]
+        inbox_per_address_burst=int(flat.get("limits.inbox_per_address_burst", 2000)),  # type: ignore[call-overload]
         inbox_per_peer_per_s=int(flat.get("limits.inbox_per_peer_per_s", 200)),  # type: ignore[call-overload]
         inbox_per_peer_burst=int(flat.get("limits.inbox_per_peer_burst", 2000)),  # type: ignore[call-overload]
         statuses_per_account_per_hour=int(flat.get("limits.statuses_per_account_per_hour", 300)),  # type: ignore[call-overload]
@@ -148,6 +164,31 @@ def load(data_dir: Path) -> Settings:
         log_format=_log_format(path, flat.get("log.format", "text")),
         metrics_token=flat.get("metrics.token") or None,  # type: ignore[arg-type]
     )
+
+
+PROXY_HEADERS = ("X-Forwarded-For", "Forwarded")
+
+
+def parse_networks(values: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Addresses and CIDR ranges as networks (an address is a network of one)."""
+    return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values)
+
+
+def _networks(path: Path, value: object) -> tuple[str, ...]:
+    values = tuple(str(v) for v in value) if isinstance(value, list) else ()
+    for v in values:
+        try:
+            parse_networks((v,))
+        except ValueError:
+            raise Invalid(f"{path}: server.trusted_proxies: {v!r} is not an IP address or CIDR range") from None
+    return values
+
+
+def _proxy_header(path: Path, value: object) -> str:
+    for name in PROXY_HEADERS:
+        if str(value).lower() == name.lower():
+            return name
+    raise Invalid(f"{path}: server.proxy_header must be X-Forwarded-For or Forwarded")
 
 
 def _log_format(path: Path, value: object) -> str:
@@ -182,6 +223,10 @@ host = {_toml_str(settings.host)}
 # tls_cert = "tls/cert.pem"
 # {d['server.tls_key'][1]}
 # tls_key = "tls/key.pem"
+# {d['server.trusted_proxies'][1]}
+# trusted_proxies = ["127.0.0.1"]
+# {d['server.proxy_header'][1]}
+# proxy_header = "X-Forwarded-For"
 
 [posts]
 # {d['posts.max_chars'][1]}
@@ -198,6 +243,10 @@ allowed_private_networks = []
 retention_days = {settings.audit_retention_days}
 
 [limits]
+# {d['limits.inbox_per_address_per_s'][1]}
+inbox_per_address_per_s = {settings.inbox_per_address_per_s}
+# {d['limits.inbox_per_address_burst'][1]}
+inbox_per_address_burst = {settings.inbox_per_address_burst}
 # {d['limits.inbox_per_peer_per_s'][1]}
 inbox_per_peer_per_s = {settings.inbox_per_peer_per_s}
 # {d['limits.inbox_per_peer_burst'][1]}

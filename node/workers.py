@@ -22,7 +22,7 @@ from sqlalchemy.sql.base import Executable
 
 from federation.addresses import FetchError
 from federation.parsing import InvalidActivity
-from node import audit
+from node import audit, shared_limits
 from node.group_commit import GroupCommit
 from storage import jobs
 from storage.db import Database
@@ -236,7 +236,8 @@ class JobWorker:
 
 
 class MaintenanceWorker:
-    """Housekeeping: forget finished jobs after a while; apply the audit trail's retention."""
+    """Housekeeping: forget finished jobs after a while, and limits' rows that hold nothing back;
+    apply the audit trail's retention."""
 
     def __init__(
         self,
@@ -254,6 +255,7 @@ class MaintenanceWorker:
 
     async def run_once(self) -> int:
         removed = await jobs.purge_done(self.db, self.keep_done)
+        removed += await shared_limits.prune(self.db)
         if self.audit_retention_days > 0:
             removed += await audit.purge_older_than(self.db, self.audit_retention_days)
         return removed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 class AtriumError(Exception):
     """Base error: `status` is the HTTP status a handler should answer with, `reason` the text."""
@@ -35,3 +37,17 @@ class Unavailable(AtriumError):
     """The database or another dependency cannot be reached."""
 
     status = 503
+
+
+class RateLimited(AtriumError):
+    """429 with the seconds to wait in Retry-After (RFC 9110 §10.2.3, an integer)."""
+
+    status = 429
+
+    def __init__(self, reason: str, retry_after: float) -> None:
+        super().__init__(reason)
+        self.retry_after = max(1, math.ceil(retry_after))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

@@ -20,6 +20,7 @@ from node.outbox import note_document, post_text
 from node.posts import viewable
 from storage.errors import AtriumError, NotFound
 from storage.models import Account, Follow, Post
+from web.client import client_address
 from web.keys import CTX
 
 PAGE_SIZE = 20
@@ -163,7 +164,8 @@ async def inbox(request: web.Request) -> web.Response:
     if "username" in request.match_info:
         await _local(request)
     body = await request.read()  # the app's client_max_size caps it (1 MB): 413 beyond
-    received = await inbound.receive(ctx, "POST", f"{ctx.base_url}{request.raw_path}", request.headers, body)
+    received = await inbound.receive(ctx, "POST", f"{ctx.base_url}{request.raw_path}", request.headers, body,
+                                     client_address(request))
     return web.json_response({"status": received.outcome}, status=202)
 
 

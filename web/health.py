@@ -38,6 +38,8 @@ async def live(request: web.Request) -> web.Response:
 async def ready(request: web.Request) -> web.Response:
     ctx = request.config_dict[CTX]
     body: dict[str, object] = {"role": request.config_dict.get(ROLE, "all")}
+    if body["role"] != "worker":  # how many share the inbox limits (node/serving.py)
+        body["serving_processes"] = ctx.limits.serving_processes
     version = request.config_dict.get(POLICY_VERSION)
     if version is not None:
         body["policy_version"] = version()

@@ -12,10 +12,13 @@ set -eu
 data=${ATRIUM_DATA_DIR:-/data}
 if [ ! -f "$data/atrium.toml" ]; then
   atrium init --data-dir "$data" --domain "${ATRIUM_DOMAIN:?}" --database-url "${ATRIUM_DATABASE_URL:?}"
-  # Peers are reached through the TLS proxy on a private network, with the proxy's own CA.
+  # Peers are reached through the TLS proxy on a private network, with the proxy's own CA;
+  # everyone reaches this node through that proxy too, so its X-Forwarded-For names the
+  # client that the inbox and sign-in limits count.
   sed -i \
     -e "s|^allowed_private_networks = \[\]|allowed_private_networks = [\"${ATRIUM_PRIVATE_NETWORKS:?}\"]|" \
     -e "s|^# ca_file = .*|ca_file = \"${ATRIUM_CA_FILE:?}\"|" \
+    -e "s|^# trusted_proxies = .*|trusted_proxies = [\"${ATRIUM_PRIVATE_NETWORKS:?}\"]|" \
     "$data/atrium.toml"
 fi
 waited=0

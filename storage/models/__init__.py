@@ -1,5 +1,5 @@
 """The node's tables as SQLAlchemy 2 typed models, in modules by what they hold (base,
-social, federation, auth); every name is importable from here, and importing this module
+social, federation, auth, limits); every name is importable from here, and importing this module
 registers every table on `Base.metadata` (Alembic and the schema test read it).
 
 Ids are time-ordered 64-bit integers (`storage.ids.new_id`) so cursors page by id.
@@ -9,6 +9,7 @@ A local account has `domain = None`; a remote one carries its canonical domain.
 from storage.models.auth import IdempotencyKey, OAuthApp, OAuthCode, OAuthToken, WebSession
 from storage.models.base import NOTIFICATION_TYPES, ROLES, VISIBILITIES, Base, UTCDateTime, table_of, utcnow
 from storage.models.federation import AuditEntry, AuditHead, InboxEntry, Job, NodeSetting, Peer, Tombstone
+from storage.models.limits import LimitState, ServingProcess
 from storage.models.social import (
     Account,
     Block,
@@ -41,6 +42,7 @@ __all__ = [
     "Instance",
     "Job",
     "Like",
+    "LimitState",
     "Marker",
     "Mention",
     "Mute",
@@ -56,6 +58,7 @@ __all__ = [
     "PostTag",
     "ROLES",
     "Report",
+    "ServingProcess",
     "Tag",
     "TimelineEntry",
     "table_of",

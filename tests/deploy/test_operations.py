@@ -79,6 +79,7 @@ def test_the_compose_init_script_installs_a_node_then_upgrades_it(tmp_path: Path
     settings = load(data)
     assert settings.database_url == pg_databases[0] and settings.domain == "eng.acme.example"
     assert settings.allowed_private_networks == ("172.28.0.0/16",) and settings.ca_file == str(ca)
+    assert settings.trusted_proxies == ("172.28.0.0/16",)  # the proxy names each client
     assert "One-time setup token" in first.stdout and "valid" in first.stdout
     assert (data / "policy.toml").read_text() == Path(env["ATRIUM_POLICY_FILE"]).read_text()
     create(data, "alice")

@@ -17,8 +17,8 @@ async def test_create_user_and_sign_in_by_username_or_email(ctx: NodeContext) ->
     # Given a new user with an email
     await accounts.create_user(ctx, "Alice", "s3cret-pass", email="alice@acme.test", display_name="Alice A.")
     # When she signs in by username (any case) or by email
-    by_name = await accounts.authenticate(ctx, "alice", "s3cret-pass")
-    by_email = await accounts.authenticate(ctx, "ALICE@acme.test", "s3cret-pass")
+    by_name = await accounts.authenticate(ctx, "alice", "s3cret-pass", client="127.0.0.1")
+    by_email = await accounts.authenticate(ctx, "ALICE@acme.test", "s3cret-pass", client="127.0.0.1")
     # Then both find her account, and the password is not stored in the clear
     assert by_name.id == by_email.id
     assert by_name.display_name == "Alice A."
@@ -28,9 +28,9 @@ async def test_create_user_and_sign_in_by_username_or_email(ctx: NodeContext) ->
 
 async def test_wrong_password_and_unknown_user_get_the_same_answer(ctx: NodeContext, alice: Account) -> None:
     with pytest.raises(Forbidden) as wrong:
-        await accounts.authenticate(ctx, "alice", "not her password")
+        await accounts.authenticate(ctx, "alice", "not her password", client="127.0.0.1")
     with pytest.raises(Forbidden) as unknown:
-        await accounts.authenticate(ctx, "nobody", "whatever-else")
+        await accounts.authenticate(ctx, "nobody", "whatever-else", client="127.0.0.1")
     assert wrong.value.status == unknown.value.status == 401
     assert wrong.value.reason == unknown.value.reason
 
@@ -64,17 +64,17 @@ async def test_disable_blocks_sign_in_and_voids_credentials(ctx: NodeContext, al
     # Then she cannot sign in and her earlier sessions/tokens are void (version bumped)
     assert disabled.disabled and disabled.credentials_version == before + 1
     with pytest.raises(Forbidden, match="disabled"):
-        await accounts.authenticate(ctx, "alice", PASSWORD)
+        await accounts.authenticate(ctx, "alice", PASSWORD, client="127.0.0.1")
     # And enabling her lets her in again
     await accounts.enable(ctx, "alice")
-    assert (await accounts.authenticate(ctx, "alice", PASSWORD)).id == alice.id
+    assert (await accounts.authenticate(ctx, "alice", PASSWORD, client="127.0.0.1")).id == alice.id
 
 
 async def test_set_password_and_role(ctx: NodeContext, alice: Account) -> None:
     await accounts.set_password(ctx, "alice", "a-brand-new-password")
     with pytest.raises(Forbidden):
-        await accounts.authenticate(ctx, "alice", PASSWORD)
-    assert (await accounts.authenticate(ctx, "alice", "a-brand-new-password")).id == alice.id
+        await accounts.authenticate(ctx, "alice", PASSWORD, client="127.0.0.1")
+    assert (await accounts.authenticate(ctx, "alice", "a-brand-new-password", client="127.0.0.1")).id == alice.id
     assert (await accounts.set_role(ctx, "alice", "moderator")).role == "moderator"
     with pytest.raises(Invalid):
         await accounts.set_role(ctx, "alice", "overlord")

@@ -90,7 +90,7 @@ async def test_a_suspended_local_user_cannot_sign_in_and_their_posts_vanish(
     post = await write(ctx, alice, "hello")
     await moderation.moderate_account(ctx, mod, alice.id, "suspend")
     with pytest.raises(Forbidden, match="suspended"):
-        await accounts.authenticate(ctx, "alice", PASSWORD)
+        await accounts.authenticate(ctx, "alice", PASSWORD, client="127.0.0.1")
     assert post.id not in ids(await timelines.home(ctx, bob, Page()))
     assert (await accounts.get_account(ctx, alice.id)).credentials_version == 1  # sessions void
 

@@ -20,8 +20,8 @@ from tests.security.conftest import post_signed
 
 @pytest.fixture
 def limits() -> Limits:
-    # 5 deliveries at once per peer domain, then (practically) none: the flood test counts
-    return Limits(inbox_per_peer_per_s=0.001, inbox_per_peer_burst=5)
+    # 5 requests at once per client address, then (practically) none: the flood test counts
+    return Limits(inbox_per_address_per_s=0.001, inbox_per_address_burst=5)
 
 
 async def test_a_hundred_thousand_recipients_are_refused_at_the_door(node: Node, peer: FakePeer) -> None:
@@ -56,7 +56,7 @@ async def test_a_gzip_bomb_is_refused_without_storing_anything(node: Node, peer:
 
 
 async def test_a_flood_of_unknown_key_ids_costs_at_most_the_burst_in_fetches(node: Node, peer: FakePeer) -> None:
-    # Given a peer that signs with a new, unknown key id every time
+    # Given a peer that signs with a new, unknown key id every time, from one address
     activity = peer.create("mallory", peer.note("mallory", 3, "x"))
     statuses = []
     for n in range(30):

@@ -17,6 +17,7 @@ from node import accounts, oauth
 from storage.errors import AtriumError
 from web.api import serializers
 from web.api.auth import Params, ctx_of, params, text_param
+from web.client import client_address
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 PAGE_HEADERS = {
@@ -76,7 +77,8 @@ async def token(request: web.Request) -> web.Response:
             app = await oauth.authenticate_app(ctx, client_id, secret)
             if grant_type == "password":
                 issued = await oauth.password_grant(
-                    ctx, app, text_param(p, "username") or "", text_param(p, "password") or "", scope
+                    ctx, app, text_param(p, "username") or "", text_param(p, "password") or "", scope,
+                    client=client_address(request),
                 )
             elif grant_type == "client_credentials":
                 issued = await oauth.client_credentials_grant(ctx, app, scope)
@@ -153,14 +155,17 @@ async def authorize(request: web.Request) -> web.Response:
     except AtriumError as exc:
         return _page("Authorization failed", f"<p>{html.escape(exc.reason)}</p>", exc.status)
     try:
-        account = await accounts.authenticate(ctx, text_param(p, "username") or "", text_param(p, "password") or "")
+        account = await accounts.authenticate(ctx, text_param(p, "username") or "", text_param(p, "password") or "",
+                                              client=client_address(request))
         code = await oauth.create_code(
             ctx, app, account, fields["redirect_uri"], fields["scope"],
             fields["code_challenge"] or None, fields["code_challenge_method"] or None,
         )
     except AtriumError as exc:
         form = _consent_form(app.name, fields["scope"], fields, exc.reason)
-        return _page("Authorize an app", form, 401 if exc.status == 401 else exc.status)
+        page = _page("Authorize an app", form, exc.status)
+        page.headers.update(getattr(exc, "headers", {}))  # a 429's Retry-After
+        return page
     if fields["redirect_uri"] == oauth.OOB:
         return _page(
             "Authorization code",

@@ -82,7 +82,7 @@ def _optional_id(p: Params, name: str) -> int | None:
 
 async def create(request: web.Request) -> web.Response:
     author = await require_user(request, "write:statuses")
-    ctx_of(request).limits.statuses.take(f"account {author.id}")
+    await ctx_of(request).limits.post_by(ctx_of(request).db, author.id)
     p = await params(request)
     if p.get("media_ids"):
         raise Invalid("media attachments are not supported yet")

@@ -6,16 +6,10 @@ from aiohttp import web
 
 from node import accounts, sessions
 from node.instance import get_instance, has_admin
-from storage.errors import AtriumError, Forbidden
+from storage.errors import AtriumError, Forbidden, RateLimited
 from storage.models import Account
+from web.client import client_address
 from web.ui.core import ANON_CSRF_COOKIE, SESSION_COOKIE, Page, page, set_cookie
-from web.ui.ratelimit import FailureLimiter
-
-LIMITER = web.AppKey("ui_signin_limiter", FailureLimiter)
-# Per account name: a handful of guesses; per address: more, since offices share one.
-PER_NAME = (5, 300.0)
-PER_ADDRESS = (30, 300.0)
-NAME_LIMITER = web.AppKey("ui_signin_name_limiter", FailureLimiter)
 
 
 async def _start_session(p: Page, account: Account, to: str) -> web.Response:
@@ -39,28 +33,27 @@ async def signin_form(p: Page) -> web.StreamResponse:
                     setup_pending=await _setup_pending(p))
 
 
+def too_many(exc: RateLimited) -> str:
+    """The sign-in refusal's words: how long to wait, in the unit a person reads."""
+    wait = exc.retry_after
+    return f"Too many failed attempts. Try again in {wait} second(s)." if wait < 120 else \
+        f"Too many failed attempts. Try again in {(wait + 59) // 60} minute(s)."
+
+
 @page(signed_in=False)
 async def signin(p: Page) -> web.StreamResponse:
     login = p.field("login").strip()[:320]
     password = p.field("password")
-    name_key = login.lower()
-    address_key = p.request.remote or "unknown"
-    wait = max(p.request.app[NAME_LIMITER].retry_after(name_key), p.request.app[LIMITER].retry_after(address_key))
-    if wait:
-        response = p.render(
-            "signin.html", 429, title="Sign in", next=p.next_url(), login=login,
-            error=f"Too many failed attempts. Try again in {(wait + 59) // 60} minute(s).", setup_pending=False,
-        )
-        response.headers["Retry-After"] = str(wait)
-        return response
     try:
-        account = await accounts.authenticate(p.ctx, login, password)
+        account = await accounts.authenticate(p.ctx, login, password, client=client_address(p.request))
+    except RateLimited as exc:
+        response = p.render("signin.html", 429, title="Sign in", next=p.next_url(), login=login,
+                            error=too_many(exc), setup_pending=False)
+        response.headers.update(exc.headers)
+        return response
     except Forbidden as exc:
-        p.request.app[NAME_LIMITER].fail(name_key)
-        p.request.app[LIMITER].fail(address_key)
         return p.render("signin.html", exc.status, title="Sign in", next=p.next_url(), login=login, error=exc.reason,
                         setup_pending=False)
-    p.request.app[NAME_LIMITER].clear(name_key)
     return await _start_session(p, account, p.next_url())
 
 
@@ -94,21 +87,20 @@ async def setup(p: Page) -> web.StreamResponse:
     password = p.field("password")
     if password != p.field("password_again"):
         return p.render("setup.html", 422, title="Set up this node", username=username, error="The two passwords differ.")
-    address_key = "setup:" + (p.request.remote or "unknown")
-    if p.request.app[LIMITER].retry_after(address_key):
-        return p.render("setup.html", 429, title="Set up this node", username=username, error="Too many attempts; wait a few minutes.")
+    # A wrong setup token is a failed sign-in from this address, limited like one.
+    client = client_address(p.request)
     try:
+        await p.ctx.limits.signin_attempt(p.ctx.db, None, client)
         account = await accounts.claim_first_admin(p.ctx, p.field("token").strip(), username, password)
     except AtriumError as exc:
-        if isinstance(exc, Forbidden):
-            p.request.app[LIMITER].fail(address_key)
-        return p.render("setup.html", exc.status, title="Set up this node", username=username, error=exc.reason)
+        response = p.render("setup.html", exc.status, title="Set up this node", username=username, error=exc.reason)
+        response.headers.update(getattr(exc, "headers", {}))
+        return response
+    await p.ctx.limits.signin_succeeded(p.ctx.db, None, client)
     return await _start_session(p, account, "/")
 
 
 def setup_routes(app: web.Application) -> None:
-    app[LIMITER] = FailureLimiter(*PER_ADDRESS)
-    app[NAME_LIMITER] = FailureLimiter(*PER_NAME)
     r = app.router
     r.add_get("/signin", signin_form)
     r.add_post("/signin", signin)

@@ -10,10 +10,12 @@ from aiohttp import web
 from federation.addresses import FetchError
 from node import accounts, follows, remote, sessions, timelines
 from node.pagination import Page as Cursor
-from storage.errors import AtriumError, Forbidden, Invalid, NotFound
+from storage.errors import AtriumError, Forbidden, Invalid, NotFound, RateLimited
 from storage.ids import parse_id
 from storage.models import Account
+from web.client import client_address
 from web.ui.core import SESSION_COOKIE, Page, page, set_cookie
+from web.ui.pages_auth import too_many
 from web.ui.views import full_handle, post_views, profile_path
 
 
@@ -165,7 +167,12 @@ async def change_password(p: Page) -> web.StreamResponse:
     if len(new) < 8:
         return _settings(p, 422, error="Choose a password of at least 8 characters.")
     try:
-        await accounts.authenticate(p.ctx, p.user.username, p.field("current_password"))
+        await accounts.authenticate(p.ctx, p.user.username, p.field("current_password"),
+                                    client=client_address(p.request))
+    except RateLimited as exc:
+        response = _settings(p, 429, error=too_many(exc))
+        response.headers.update(exc.headers)
+        return response
     except Forbidden:
         return _settings(p, 403, error="Your current password is not right.")
     account = await accounts.set_password(p.ctx, p.user.username, new)

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from node import audience, interactions, posts
 from node.posts import NewPost
-from storage.errors import Invalid, NotFound
+from storage.errors import Invalid, NotFound, RateLimited
 from storage.ids import parse_id
 from web.ui.core import Page, page
 from web.ui.pages_timelines import DEFAULT_AUDIENCE
@@ -46,6 +46,12 @@ async def compose_form(p: Page) -> web.StreamResponse:
 @page()
 async def create(p: Page) -> web.StreamResponse:
     reply = p.field("in_reply_to")
+    try:
+        await p.ctx.limits.post_by(p.ctx.db, p.user.id)  # the same allowance as the client API's
+    except RateLimited as exc:
+        response = _compose_page(p, exc.status, error=exc.reason)
+        response.headers.update(exc.headers)
+        return response
     try:
         post = await posts.create_post(
             p.ctx,

@@ -1,0 +1,86 @@
+"""The processes serving a node's HTTP, as the database knows them: how the inbox's
+in-process limits learn how many shares the node's budget is split into (node/ratelimit.py).
+
+Each `atrium serve --role web` (or `all`) process keeps a row in `serving_processes`, refreshed
+every HEARTBEAT seconds and removed when it stops. Those refreshed within STALE seconds are
+alive; each process counts them at every heartbeat and holds 1/N of every inbox limit. A
+process that dies without a word is out of the count within STALE seconds; until then its
+share is unused (the node refuses a little early, never admits more).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, update
+
+from storage.db import Database
+from storage.models import ServingProcess, utcnow
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT = 2.0  # seconds between a process's refreshes of its row (and its count of the others)
+STALE = 3 * HEARTBEAT  # a row not refreshed for this long is a process gone
+FORGET = timedelta(hours=1)  # rows of processes gone this long are deleted
+
+
+class ServingProcesses:
+    """This process's row, and the count of the live ones handed to `on_count`."""
+
+    def __init__(self, db: Database, role: str, address: str, on_count: Callable[[int], None]) -> None:
+        self.db = db
+        self.id = secrets.token_hex(16)
+        self.role = role
+        self.address = address
+        self.on_count = on_count
+        self.count = 1
+
+    async def join(self) -> int:
+        """Register this process and learn how many serve the node (itself included)."""
+        async with self.db.session() as s:
+            s.add(ServingProcess(id=self.id, role=self.role, address=self.address[:255], pid=os.getpid()))
+        return await self._recount()
+
+    async def beat(self) -> int:
+        """Refresh this process's row (again, if something removed it) and recount."""
+        now = utcnow()
+        async with self.db.session() as s:
+            result = await s.execute(update(ServingProcess).where(ServingProcess.id == self.id).values(seen_at=now))
+            if not result.rowcount:  # type: ignore[attr-defined]
+                s.add(ServingProcess(id=self.id, role=self.role, address=self.address[:255], pid=os.getpid()))
+            await s.execute(delete(ServingProcess).where(ServingProcess.seen_at < now - FORGET))
+        return await self._recount()
+
+    async def _recount(self) -> int:
+        since = utcnow() - timedelta(seconds=STALE)
+        async with self.db.reader() as s:
+            alive = await s.scalar(select(func.count()).select_from(ServingProcess)
+                                   .where(ServingProcess.seen_at >= since))
+        self.count = max(1, int(alive or 0))
+        self.on_count(self.count)
+        return self.count
+
+    async def follow(self, stop: asyncio.Event, every: float = HEARTBEAT) -> None:
+        """Beat every `every` seconds until `stop`; a failed beat is logged and the last count
+        kept (the others see this process as gone after STALE and take up its share)."""
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), every)
+            except TimeoutError:
+                pass
+            if stop.is_set():
+                break
+            try:
+                await self.beat()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("could not refresh this process in serving_processes: %s", exc)
+
+    async def leave(self) -> None:
+        """Remove this process's row, so the others take up its share at their next beat."""
+        async with self.db.session() as s:
+            await s.execute(delete(ServingProcess).where(ServingProcess.id == self.id))
