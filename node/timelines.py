@@ -85,7 +85,7 @@ async def federated(ctx: NodeContext, viewer: Account | None, page: Page) -> lis
         return await paginate(s, stmt, Post.id, page, _params(viewer))
 
 
-def organization_posts(org: OrgDomains) -> Select[tuple[Post]]:
+def organization_posts(org: OrgDomains) -> Select[Post]:
     """The Organisation timeline's posts (before the viewer's mutes): the author's domain is
     matched against the policy's rules on the author's row, joined by its primary key."""
     return (

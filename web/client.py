@@ -73,7 +73,7 @@ def recorded_chain(request: web.BaseRequest, header: str) -> list[str]:
 def client_address(request: web.Request) -> str:
     """The request's client address (see the module's doc); worked out once per request."""
     known = request.get(CLIENT)
-    if known is not None:
+    if isinstance(known, str):
         return known
     ctx = request.config_dict[CTX]
     peer = plain(request.remote or "unknown")
