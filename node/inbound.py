@@ -1,9 +1,10 @@
 """The thin inbound path: verify, check origins, ask the policy, dedupe, queue. Nothing heavy
 happens here; the `inbox` worker (node.inbox) does the rest.
 
-    size cap (web) → signature parsed → key id on a blocked peer refused before any fetch →
-    signer's key (node.signers, else the database, else fetched) → signature, digest, date
-    verified (a failing key is re-fetched once, rate-limited) → signer is the actor, ids on
+    size cap (web) → signature parsed → key id on a peer the policy does not admit refused
+    before any fetch, audited (node.admission; the web layer asks it of every signed request
+    first) → signer's key (node.signers, else the database, else fetched) → signature, digest,
+    date verified (a failing key is re-fetched once, rate-limited) → signer is the actor, ids on
     the actor's origin → inbound policy → dedupe on (actor origin, activity id), logged,
     audited and queued with the other requests of the moment in one transaction → 202
 """
@@ -14,13 +15,14 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from federation import jsonld
 from federation.addresses import FetchError
 from federation.parsing import InvalidActivity, origin, parse_activity
 from federation.signatures import SignatureError, parse_signature, verify_request
 from federation.vocab import id_of
-from node import audit, inbox_log, metrics, peers, remote
+from node import admission, audit, inbox_log, metrics, peers, remote
 from node.context import NodeContext
 from node.inbox_log import INBOX
 from storage.errors import AtriumError, Forbidden
@@ -91,16 +93,14 @@ async def receive(
         parsed = parse_signature(headers)
     except SignatureError as exc:
         raise Unauthorized(f"signature: {exc.reason}") from exc
-    key_domain = remote.domain_of(parsed.key_id)
-    ctx.limits.inbox.take(key_domain)  # before any fetch: a flood of key ids costs us nothing
-    decision = ctx.policy().inbound(key_domain)
-    metrics.decision(ctx, "in", decision.allowed)
-    if not decision.allowed:
-        # Refused before any fetch: a blocked peer cannot make us talk to it.
-        await audit.record_now(ctx.db, direction="in", peer=key_domain, obj=parsed.key_id,
-                               decision="refused", rule=decision.rule, reason=decision.reason)
+    try:
+        # Refused before any fetch: a blocked peer cannot make us talk to it (audited there).
+        key_domain = await admission.admit_signer(ctx, parsed.key_id, f"signed {method} {urlsplit(url).path}")
+    except Forbidden:
         metrics.inbox(ctx, "refused")
-        raise Forbidden(f"{key_domain} is not admitted by this node's policy")
+        raise
+    ctx.limits.inbox.take(key_domain)  # before any fetch: a flood of key ids costs us nothing
+    metrics.decision(ctx, "in", True)
     hit = ctx.signers.get(parsed.key_id)
     if hit is not None:
         signer, key = hit.account, hit.key
