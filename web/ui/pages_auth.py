@@ -8,7 +8,7 @@ from node import accounts, sessions
 from node.instance import get_instance, has_admin
 from storage.errors import AtriumError, Forbidden
 from storage.models import Account
-from web.ui.core import ANON_CSRF_COOKIE, SESSION_COOKIE, Page, page, set_cookie
+from web.ui.core import Page, cookies_of, del_cookie, page, set_cookie
 from web.ui.ratelimit import FailureLimiter
 
 LIMITER = web.AppKey("ui_signin_limiter", FailureLimiter)
@@ -21,8 +21,8 @@ NAME_LIMITER = web.AppKey("ui_signin_name_limiter", FailureLimiter)
 async def _start_session(p: Page, account: Account, to: str) -> web.Response:
     token, _ = await sessions.create(p.ctx, account, p.request.headers.get("User-Agent", ""))
     response = p.redirect(to)
-    set_cookie(response, p.ctx, SESSION_COOKIE, token, max_age=int(sessions.LIFETIME.total_seconds()))
-    response.del_cookie(ANON_CSRF_COOKIE, path="/")
+    set_cookie(response, p.ctx, cookies_of(p.ctx).session, token, max_age=int(sessions.LIFETIME.total_seconds()))
+    del_cookie(response, p.ctx, cookies_of(p.ctx).csrf)
     return response
 
 
@@ -66,11 +66,11 @@ async def signin(p: Page) -> web.StreamResponse:
 
 @page(signed_in=False)
 async def signout(p: Page) -> web.StreamResponse:
-    token = p.request.cookies.get(SESSION_COOKIE, "")
+    token = p.request.cookies.get(cookies_of(p.ctx).session, "")
     if token:
         await sessions.revoke(p.ctx, token)
     response = p.redirect("/signin")
-    response.del_cookie(SESSION_COOKIE, path="/")
+    del_cookie(response, p.ctx, cookies_of(p.ctx).session)
     return response
 
 
