@@ -46,9 +46,10 @@ def _port_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def loopback_hosts(count: int) -> list[str]:
-    """127.0.0.1, 127.0.0.2, ... where the system answers on all of 127/8 (Linux), so that
-    a browser keeps one sign-in per node (cookies are per host, not per port); else
-    127.0.0.1 for every node, told apart by port alone."""
+    """127.0.0.1, 127.0.0.2, ... where the system answers on all of 127/8 (Linux), else
+    127.0.0.1 for every node, told apart by port alone. Sign-ins do not depend on it: a
+    browser keeps cookies by host, not port, but each node's cookie names carry its host and
+    port (web/ui/core.py), so nodes on one address keep separate sign-ins too."""
     hosts = [f"127.0.0.{i + 1}" for i in range(count)]
     return hosts if all(_port_free(0, h) for h in hosts) else ["127.0.0.1"] * count
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from federation import builders
+from node import audit
 from node.actors import account_uri
 from node.blocks import is_blocked
 from node.context import NodeContext
@@ -67,10 +68,20 @@ async def follow(ctx: NodeContext, follower: Account, target_id: int) -> Follow:
         )
         if existing is not None:
             return existing
-        if target.domain is not None:
+        if target.domain is None:
+            state = "pending" if target.locked else "accepted"
+            f = Follow(follower_id=follower.id, target_id=target.id, state=state, created_at=utcnow())
+            s.add(f)
+            await s.flush()
+            if state == "accepted":
+                await _backfill_home(s, follower, target)
+                await notify(s, target, "follow", follower.id)
+            else:
+                await notify(s, target, "follow_request", follower.id)
+            return f
+        decision = ctx.policy().outbound("direct", target.domain)
+        if decision.allowed:
             # A remote follow stays pending until the peer's Accept arrives.
-            if not ctx.policy().outbound("direct", target.domain).allowed:
-                raise Forbidden(f"this node's policy does not admit {target.domain}")
             follow_id = new_id()
             f = Follow(
                 id=follow_id,
@@ -84,16 +95,10 @@ async def follow(ctx: NodeContext, follower: Account, target_id: int) -> Follow:
             await s.flush()
             await send_one(ctx, s, target, _follow_activity(ctx, f, follower, target), follower, f.uri or "")
             return f
-        state = "pending" if target.locked else "accepted"
-        f = Follow(follower_id=follower.id, target_id=target.id, state=state, created_at=utcnow())
-        s.add(f)
-        await s.flush()
-        if state == "accepted":
-            await _backfill_home(s, follower, target)
-            await notify(s, target, "follow", follower.id)
-        else:
-            await notify(s, target, "follow_request", follower.id)
-        return f
+        # Refused: audited in this transaction, which commits before the refusal is raised.
+        await audit.record(s, direction="out", peer=target.domain, obj=target.actor_uri or "",
+                           decision="refused", rule=decision.rule, reason=f"follow: {decision.reason}")
+    raise Forbidden(f"this node's policy does not admit {target.domain}")
 
 
 def _follow_activity(ctx: NodeContext, f: Follow, follower: Account, target: Account) -> dict[str, object]:

@@ -1,8 +1,9 @@
 """The thin inbound path: verify, check origins, ask the policy, dedupe, queue. Nothing heavy
 happens here; the `inbox` worker (node.inbox) does the rest.
 
-    size cap (web) → charged to the client address → signature parsed → key id on a blocked
-    peer refused before any fetch → signer's key (node.signers, else the database, else
+    size cap (web) → charged to the client address → signature parsed → key id on a peer the
+    policy does not admit refused before any fetch, audited (node.admission; the web layer asks
+    it of every signed request first) → signer's key (node.signers, else the database, else
     fetched) → signature, digest, date verified (a failing key is re-fetched once,
     rate-limited) → signer is the actor, ids on the actor's origin → charged to the verified
     peer domain → inbound policy → dedupe on (actor origin, activity id), logged, audited and
@@ -17,16 +18,17 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from federation import jsonld
 from federation.addresses import FetchError
-from federation.parsing import InvalidActivity, host_of, origin, parse_activity
+from federation.parsing import InvalidActivity, origin, parse_activity
 from federation.signatures import SignatureError, parse_signature, verify_request
 from federation.vocab import id_of
-from node import audit, inbox_log, metrics, peers, remote
+from node import admission, audit, inbox_log, metrics, peers, remote
 from node.context import NodeContext
 from node.inbox_log import INBOX
-from storage.errors import AtriumError, Forbidden, Invalid
+from storage.errors import AtriumError, Forbidden
 
 __all__ = ["INBOX", "Received", "Unauthorized", "check_origins", "parse_body", "receive"]
 MAX_DEPTH = 64
@@ -99,20 +101,12 @@ async def receive(
     except SignatureError as exc:
         raise Unauthorized(f"signature: {exc.reason}") from exc
     try:
-        key_domain = remote.domain_of(parsed.key_id)
-    except Invalid as exc:  # a host in no canonical form (`0x7f.0.0.1`): another spelling, refused
-        await audit.record_now(ctx.db, direction="in", peer=host_of(parsed.key_id), obj=parsed.key_id,
-                               decision="refused", rule="canonical host name", reason=exc.reason)
+        # Refused before any fetch: a blocked peer cannot make us talk to it (audited there).
+        await admission.admit_signer(ctx, parsed.key_id, f"signed {method} {urlsplit(url).path}")
+    except Forbidden:
         metrics.inbox(ctx, "refused")
-        raise Forbidden(f"the key id's host: {exc.reason}") from exc
-    decision = ctx.policy().inbound(key_domain)
-    metrics.decision(ctx, "in", decision.allowed)
-    if not decision.allowed:
-        # Refused before any fetch: a blocked peer cannot make us talk to it.
-        await audit.record_now(ctx.db, direction="in", peer=key_domain, obj=parsed.key_id,
-                               decision="refused", rule=decision.rule, reason=decision.reason)
-        metrics.inbox(ctx, "refused")
-        raise Forbidden(f"{key_domain} is not admitted by this node's policy")
+        raise
+    metrics.decision(ctx, "in", True)
     hit = ctx.signers.get(parsed.key_id)
     if hit is not None:
         signer, key = hit.account, hit.key

@@ -13,7 +13,7 @@ from federation.addressing import NotFederated
 from federation.parsing import InvalidActivity
 from federation.signatures import SignatureError, load_public_key_pem, parse_signature, verify_request
 from federation.vocab import AP_CONTENT_TYPE, CONTEXT
-from node import accounts, audit, inbound, remote
+from node import accounts, admission, audit, inbound, remote
 from node.actors import account_uri, instance_document, person_document
 from node.context import NodeContext
 from node.outbox import note_document, post_text
@@ -49,14 +49,17 @@ async def instance_actor(request: web.Request) -> web.Response:
 
 
 async def _signed_viewer(request: web.Request, ctx: NodeContext) -> Account | None:
-    """The remote actor a signed GET comes from, verified; None for an unsigned request."""
+    """The remote actor a signed GET comes from, verified; None for an unsigned request. A
+    signer the policy does not admit was refused with 403 before the handler ran (web.signed);
+    asked again here so that no key is ever fetched from it, whoever calls this."""
     if "Signature" not in request.headers and "Signature-Input" not in request.headers:
         return None
     try:
         parsed = parse_signature(request.headers)
-        domain = remote.domain_of(parsed.key_id)
-        if not ctx.policy().inbound(domain).allowed:
-            return None
+    except SignatureError:
+        return None  # an unusable signature is no signature: the request is anonymous
+    await admission.admit_signer(ctx, parsed.key_id, f"signed {request.method} {request.path}")
+    try:
         signer = await remote.actor_by_key_id(ctx, parsed.key_id)
         try:
             verify_request("GET", f"{ctx.base_url}{request.raw_path}", request.headers, None,

@@ -9,12 +9,13 @@ from web import activitypub, api, health, metrics, nodeinfo, openapi, wellknown
 from web.errors import error_middleware
 from web.keys import CTX
 from web.logging_mw import request_id_middleware
+from web.signed import signed_request_middleware
 from web.ui import admin as ui_admin
 from web.ui import app as ui
 
 
 def create_app(ctx: NodeContext, *, client_max_size: int = 1024 * 1024) -> web.Application:
-    app = web.Application(middlewares=[request_id_middleware, metrics.latency_middleware, error_middleware], client_max_size=client_max_size)
+    app = web.Application(middlewares=[request_id_middleware, metrics.latency_middleware, error_middleware, signed_request_middleware], client_max_size=client_max_size)
     app[CTX] = ctx
     nodeinfo.setup(app)
     wellknown.setup(app)

@@ -17,7 +17,7 @@ from sqlalchemy import Update, update
 
 from federation.addresses import FetchError
 from federation.parsing import IncomingActivity, InvalidActivity, origin, parse_activity
-from node import remote
+from node import audit, remote
 from node.context import NodeContext
 from node.inbox import follows, moderation, notes, reactions
 from storage.errors import AtriumError
@@ -52,6 +52,13 @@ def _record(activity: IncomingActivity, outcome: str) -> Update:
     )
 
 
+async def _refused(ctx: NodeContext, activity: IncomingActivity, peer: str, rule: str, reason: str) -> list[Update]:
+    """Refused by the worker for what changed after the inbox took it: audited like the
+    inbox's own refusals, and recorded in the inbox log."""
+    await ctx.audit_writes.submit(audit.Decision("in", peer, activity.id, "refused", rule, reason))
+    return [_record(activity, f"refused: {reason}")]
+
+
 async def handle_inbox(ctx: NodeContext, job: ClaimedJob) -> list[Update]:
     """Handle one queued activity; its outcome for the inbox log is returned for the worker to
     commit together with the job's completion (node.workers)."""
@@ -62,7 +69,14 @@ async def handle_inbox(ctx: NodeContext, job: ClaimedJob) -> list[Update]:
         return [_record(activity, f"ignored: unsupported type {activity.type}")]
     actor = await remote.actor_by_uri(ctx, activity.actor, fetch=False)
     if actor.suspended:  # suspended since the inbox took it (the inbox's signer cache lags ≤10 s)
-        return [_record(activity, f"refused: {actor.acct()} is suspended on this node")]
+        return await _refused(ctx, activity, actor.domain or "", "moderation:suspended",
+                              f"{actor.acct()} is suspended on this node")
+    # The policy may have changed since the inbox took it: a peer blocked since then gets
+    # nothing in, its Follow no Accept (deliveries ask again the same way, node.delivery).
+    decision = ctx.policy().inbound(remote.domain_of(activity.actor))
+    if not decision.allowed:
+        return await _refused(ctx, activity, remote.domain_of(activity.actor), decision.rule,
+                              f"{decision.reason} (since the inbox took it)")
     try:
         outcome = await handler(ctx, activity, actor)
     except (InvalidActivity, AtriumError, FetchError) as exc:

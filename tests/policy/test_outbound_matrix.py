@@ -249,17 +249,7 @@ ANONYMOUS: dict[tuple[str, str, str], bool] = {
 
 # Cells where the node does not do what the table says, each with why. The test fails when a
 # cell here starts to match (remove it then) or when any other cell does not.
-_SIGNED_BY_BLOCKED = (
-    "a GET signed by a blocked (or unknown, in allowlist mode) domain is served as if unsigned "
-    "(web/activitypub.py `_signed_viewer` returns None for it), so public and unlisted posts "
-    "reach it; docs/policy.md says a blocked peer's requests are refused"
-)
-KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {
-    (visibility, trust, way, "plain"): _SIGNED_BY_BLOCKED
-    for trust in ("blocked", "unknown")
-    for way, visibilities in (("fetch_follower", ("public", "unlisted")), ("fetch_mentioned", ("public", "unlisted")), ("outbox", ("public",)))
-    for visibility in visibilities
-}
+KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {}
 
 # (visibility, trust, way, content) -> crossed: the rows above, cell by cell.
 EXPECTED = {

@@ -17,7 +17,7 @@ from node.context import NodeContext
 from storage.db import Database
 from tests.federation.nodes import ATRIUM
 from tests.ui.conftest import UINode, compose, new_context, post_card, sign_in
-from web.ui.core import SESSION_COOKIE, set_cookie
+from web.ui.core import cookie_names, cookies_of, set_cookie
 from web.ui.render import CSP
 
 
@@ -49,20 +49,25 @@ def test_every_page_carries_a_strict_csp_and_the_browser_reports_no_violation(no
 def test_the_session_cookie_is_httponly_and_samesite(node: UINode, context: BrowserContext) -> None:
     page = context.new_page()
     sign_in(page, node, "alice")
-    cookie = next(c for c in context.cookies() if c["name"] == SESSION_COOKIE)
+    name = cookie_names(node.domain, "http").session
+    cookie = next(c for c in context.cookies() if c["name"] == name)
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Lax"
     assert cookie["secure"] is False  # this test node speaks plain http
-    assert page.evaluate("document.cookie").find(SESSION_COOKIE) == -1
+    assert page.evaluate("document.cookie").find(name) == -1
 
 
 def test_the_session_cookie_is_secure_on_https(tmp_path: Path) -> None:
-    # Given a node served over https, the cookie it sets carries Secure
+    # Given a node served over https, the cookie it sets carries Secure, and the `__Host-`
+    # prefix with which a browser takes it only from this host, for path / (no Domain)
     response = web.Response()
     ctx = NodeContext(db=Database(f"sqlite+aiosqlite:///{tmp_path}/unused.db"), domain="x.example", scheme="https")
-    set_cookie(response, ctx, SESSION_COOKIE, "token", max_age=60)
-    header = response.cookies[SESSION_COOKIE].OutputString()
+    name = cookies_of(ctx).session
+    set_cookie(response, ctx, name, "token", max_age=60)
+    header = response.cookies[name].OutputString()
+    assert name == "__Host-atrium_session_x.example"
     assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
+    assert "Path=/" in header and "Domain" not in header
 
 
 def test_a_form_posted_without_its_csrf_token_changes_nothing(node: UINode, context: BrowserContext) -> None:
@@ -84,7 +89,7 @@ def test_sign_in_needs_the_form_token_too(node: UINode, browser: Browser) -> Non
     try:
         answer = fresh.request.post(node.url + "/signin", form={"login": "alice", "password": "alice-password"}, max_redirects=0)
         assert answer.status == 403
-        assert not [c for c in fresh.cookies() if c["name"] == SESSION_COOKIE]
+        assert not [c for c in fresh.cookies() if c["name"] == cookie_names(node.domain, "http").session]
     finally:
         fresh.close()
 
@@ -120,7 +125,7 @@ def test_disabling_an_account_signs_its_browsers_out(node: UINode, context: Brow
 def test_signing_out_ends_the_session(node: UINode, context: BrowserContext) -> None:
     page = context.new_page()
     sign_in(page, node, "lena")
-    old = next(c for c in context.cookies() if c["name"] == SESSION_COOKIE)
+    old = next(c for c in context.cookies() if c["name"] == cookie_names(node.domain, "http").session)
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile("/signin"))
     # A copy of the old cookie is worth nothing now

@@ -4,10 +4,11 @@ errors and rendering with the security headers."""
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from functools import wraps
+from functools import cache, wraps
 from typing import Any
 from urllib.parse import quote
 
@@ -24,8 +25,6 @@ from storage.models import Account
 from web.keys import CTX
 from web.ui.render import PAGE_HEADERS
 
-SESSION_COOKIE = "atrium_session"
-ANON_CSRF_COOKIE = "atrium_csrf"
 JINJA = web.AppKey("ui_jinja", Environment)
 UNREAD_CAP = 20
 SESSION: web.RequestKey[SignedIn | None] = web.RequestKey("ui_session")
@@ -36,15 +35,43 @@ def is_https(ctx: NodeContext) -> bool:
     return ctx.scheme == "https"
 
 
+@dataclass(frozen=True)
+class CookieNames:
+    session: str
+    csrf: str  # the form token of a visitor not signed in
+
+
+@cache
+def cookie_names(domain: str, scheme: str) -> CookieNames:
+    """The node's own cookie names. A browser keeps cookies by host, not by host and port, so
+    two nodes on one host (127.0.0.1:8001 and :8002) that used one name would overwrite each
+    other's sign-in: the name carries the node's host and port (`atrium_session_127.0.0.1_8001`;
+    every character a cookie name may not hold, `:` and `[]` among them, becomes `_`). Over
+    https it also carries the `__Host-` prefix, with which a browser accepts the cookie only
+    from this very host, Secure and for path `/` (no sibling subdomain can plant one)."""
+    token = re.sub(r"[^a-z0-9.-]+", "_", domain.lower())
+    prefix = "__Host-" if scheme == "https" else ""
+    return CookieNames(f"{prefix}atrium_session_{token}", f"{prefix}atrium_csrf_{token}")
+
+
+def cookies_of(ctx: NodeContext) -> CookieNames:
+    return cookie_names(ctx.domain, ctx.scheme)
+
+
 def set_cookie(response: web.StreamResponse, ctx: NodeContext, name: str, value: str, *, max_age: int | None) -> None:
     response.set_cookie(
         name, value, max_age=max_age, path="/", httponly=True, samesite="Lax", secure=is_https(ctx)
     )
 
 
+def del_cookie(response: web.StreamResponse, ctx: NodeContext, name: str) -> None:
+    # Said as it was set: a browser ignores a `__Host-` cookie's removal that is not Secure.
+    response.del_cookie(name, path="/", httponly=True, samesite="Lax", secure=is_https(ctx))
+
+
 async def current_session(request: web.Request) -> SignedIn | None:
     if SESSION not in request:
-        token = request.cookies.get(SESSION_COOKIE, "")
+        token = request.cookies.get(cookies_of(request.app[CTX]).session, "")
         request[SESSION] = await sessions.lookup(request.app[CTX], token) if token else None
     return request[SESSION]
 
@@ -84,7 +111,7 @@ class Page:
     def csrf_token(self) -> str:
         if self.session is not None:
             return self.session.csrf_token
-        return self.request.cookies.get(ANON_CSRF_COOKIE) or self._new_anon_token()
+        return self.request.cookies.get(cookies_of(self.ctx).csrf) or self._new_anon_token()
 
     def _new_anon_token(self) -> str:
         token = self.request.get(NEW_ANON_CSRF)
@@ -102,7 +129,7 @@ class Page:
         response = web.Response(text=html, content_type="text/html", status=status)
         fresh = self.request.get(NEW_ANON_CSRF)
         if fresh is not None:
-            set_cookie(response, self.ctx, ANON_CSRF_COOKIE, str(fresh), max_age=None)
+            set_cookie(response, self.ctx, cookies_of(self.ctx).csrf, str(fresh), max_age=None)
         return response
 
     def redirect(self, location: str) -> web.Response:
@@ -116,7 +143,7 @@ def _csrf_ok(request: web.Request, session: SignedIn | None, form: Mapping[str, 
     given = form.get("csrf")
     if not isinstance(given, str) or not given:
         return False
-    expected = session.csrf_token if session else request.cookies.get(ANON_CSRF_COOKIE, "")
+    expected = session.csrf_token if session else request.cookies.get(cookies_of(request.app[CTX]).csrf, "")
     return bool(expected) and hmac.compare_digest(given, expected)
 
 

@@ -9,14 +9,14 @@ from node.instance import get_instance, has_admin
 from storage.errors import AtriumError, Forbidden, RateLimited
 from storage.models import Account
 from web.client import client_address
-from web.ui.core import ANON_CSRF_COOKIE, SESSION_COOKIE, Page, page, set_cookie
+from web.ui.core import Page, cookies_of, del_cookie, page, set_cookie
 
 
 async def _start_session(p: Page, account: Account, to: str) -> web.Response:
     token, _ = await sessions.create(p.ctx, account, p.request.headers.get("User-Agent", ""))
     response = p.redirect(to)
-    set_cookie(response, p.ctx, SESSION_COOKIE, token, max_age=int(sessions.LIFETIME.total_seconds()))
-    response.del_cookie(ANON_CSRF_COOKIE, path="/")
+    set_cookie(response, p.ctx, cookies_of(p.ctx).session, token, max_age=int(sessions.LIFETIME.total_seconds()))
+    del_cookie(response, p.ctx, cookies_of(p.ctx).csrf)
     return response
 
 
@@ -59,11 +59,11 @@ async def signin(p: Page) -> web.StreamResponse:
 
 @page(signed_in=False)
 async def signout(p: Page) -> web.StreamResponse:
-    token = p.request.cookies.get(SESSION_COOKIE, "")
+    token = p.request.cookies.get(cookies_of(p.ctx).session, "")
     if token:
         await sessions.revoke(p.ctx, token)
     response = p.redirect("/signin")
-    response.del_cookie(SESSION_COOKIE, path="/")
+    del_cookie(response, p.ctx, cookies_of(p.ctx).session)
     return response
 
 

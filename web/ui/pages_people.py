@@ -14,7 +14,7 @@ from storage.errors import AtriumError, Forbidden, Invalid, NotFound, RateLimite
 from storage.ids import parse_id
 from storage.models import Account
 from web.client import client_address
-from web.ui.core import SESSION_COOKIE, Page, page, set_cookie
+from web.ui.core import Page, cookies_of, page, set_cookie
 from web.ui.pages_auth import too_many
 from web.ui.views import full_handle, post_views, profile_path
 
@@ -179,7 +179,7 @@ async def change_password(p: Page) -> web.StreamResponse:
     # Every other session is void now (credentials_version moved); this browser gets a new one.
     token, _ = await sessions.create(p.ctx, account, p.request.headers.get("User-Agent", ""))
     response = p.redirect("/settings?done=password")
-    set_cookie(response, p.ctx, SESSION_COOKIE, token, max_age=int(sessions.LIFETIME.total_seconds()))
+    set_cookie(response, p.ctx, cookies_of(p.ctx).session, token, max_age=int(sessions.LIFETIME.total_seconds()))
     return response
 
 
