@@ -64,6 +64,7 @@ AS_PROFILE = "https://www.w3.org/ns/activitystreams"
 ACCEPT_ACTIVITY = f'application/activity+json, application/ld+json; profile="{AS_PROFILE}"'
 ACCEPT_JSON = "application/jrd+json, application/json"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+USER_AGENT = "Atrium"
 
 # A signer gets the method, the URL and the headers about to be sent, and returns the headers
 # to add (Signature, Date, …). It may be a coroutine function.
@@ -121,7 +122,7 @@ class Fetcher:
         max_redirects: int = 3,
         *,
         max_depth: int = 64,
-        user_agent: str = "Atrium",
+        user_agent: str = USER_AGENT,
     ) -> None:
         if not isinstance(gate, OutboundGate):
             raise TypeError("a Fetcher sends through an OutboundGate (federation.gate), nothing else")

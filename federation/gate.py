@@ -20,10 +20,11 @@ module of the application builds or calls an HTTP client.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from enum import StrEnum
 from types import TracebackType
+from typing import Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -85,8 +86,7 @@ class OutboundGate:
         self._admit = admit
         self._session = make_session(address_policy, resolver, ssl_context)
 
-    @asynccontextmanager
-    async def request(
+    def request(
         self,
         method: str,
         url: str | URL,
@@ -96,24 +96,26 @@ class OutboundGate:
         data: bytes | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
         auto_decompress: bool = True,
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """One request to `url`, once the address policy and `admit` agree; redirects are
-        answered as they are, never followed. Raises FetchError (ContactRefused for a host
-        the policy refuses) before any connection, aiohttp's errors after."""
+    ) -> AbstractAsyncContextManager[aiohttp.ClientResponse]:
+        """`async with gate.request(…) as response`: one request to `url`, once the address
+        policy and `admit` agree; a redirect is answered as it is, never followed. Raises
+        FetchError (ContactRefused for a host the policy refuses) before any connection,
+        aiohttp's errors after."""
         if not isinstance(purpose, Purpose):
             raise TypeError(f"purpose must be a Purpose, not {purpose!r}")
+        options: dict[str, Any] = {"headers": dict(headers or {}), "data": data, "auto_decompress": auto_decompress}
+        if timeout is not None:
+            options["timeout"] = timeout
+        return _Request(self, method, url, purpose, options)
+
+    async def _admitted(self, url: str | URL, purpose: Purpose) -> URL:
+        """The URL to request, once both policies have agreed to it."""
         target = self.address_policy.check_url(url)
         await self._admit(target, purpose)
-        async with self._session.request(
-            method,
-            target,
-            headers=dict(headers or {}),
-            data=data,
-            allow_redirects=False,
-            auto_decompress=auto_decompress,
-            timeout=timeout if timeout is not None else self._session.timeout,
-        ) as response:
-            yield response
+        return target
+
+    def _send(self, method: str, target: URL, options: dict[str, Any]) -> AbstractAsyncContextManager[aiohttp.ClientResponse]:
+        return self._session.request(method, target, allow_redirects=False, **options)
 
     @property
     def closed(self) -> bool:
@@ -129,3 +131,22 @@ class OutboundGate:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+class _Request(AbstractAsyncContextManager[aiohttp.ClientResponse]):
+    """One request through the gate: asked about on entry, sent only if admitted."""
+
+    def __init__(self, gate: OutboundGate, method: str, url: str | URL, purpose: Purpose, options: dict[str, Any]) -> None:
+        self._gate, self._method, self._url, self._purpose, self._options = gate, method, url, purpose, options
+        self._sent: AbstractAsyncContextManager[aiohttp.ClientResponse] | None = None
+
+    async def __aenter__(self) -> aiohttp.ClientResponse:
+        target = await self._gate._admitted(self._url, self._purpose)
+        self._sent = self._gate._send(self._method, target, self._options)
+        return await self._sent.__aenter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        assert self._sent is not None
+        return await self._sent.__aexit__(exc_type, exc, tb)

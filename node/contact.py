@@ -23,12 +23,11 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from federation.addresses import AddressPolicy
-from federation.fetch import Fetcher, Signer
+from federation.fetch import USER_AGENT, Fetcher, Signer
 from federation.gate import ContactRefused, OutboundGate, Purpose
 from federation.parsing import InvalidActivity
 from node import audit, metrics
 from node.context import NodeContext
-from node.policy import Decision
 from node.remote import domain_of
 from storage.errors import Invalid
 
@@ -51,19 +50,15 @@ async def admit(ctx: NodeContext, url: URL, purpose: Purpose) -> None:
         host = domain_of(str(url))
     except (Invalid, InvalidActivity) as exc:
         host = _raw_host(url)
-        decision = Decision(False, "blocked", NO_CANONICAL_FORM, f"{host} has no canonical form: {exc.reason}")
+        rule, reason = NO_CANONICAL_FORM, f"{host} has no canonical form: {exc.reason}"
     else:
         decision = ctx.policy().contact(host)
-    if decision.allowed:
-        return
+        if decision.allowed:
+            return
+        rule, reason = decision.rule, decision.reason
     metrics.decision(ctx, "out", False)
-    await ctx.audit_writes.submit(
-        audit.Decision("out", host, str(url), "refused", decision.rule, f"{purpose}: {decision.reason}")
-    )
-    raise ContactRefused(
-        f"{purpose} refused by this node's policy: {decision.reason} ({decision.rule})",
-        rule=decision.rule, host=host, purpose=purpose,
-    )
+    await ctx.audit_writes.submit(audit.Decision("out", host, str(url), "refused", rule, f"{purpose}: {reason}"))
+    raise ContactRefused(f"{purpose} refused by this node's policy: {reason} ({rule})", rule=rule, host=host, purpose=purpose)
 
 
 def open_gate(
@@ -73,7 +68,7 @@ def open_gate(
     signer: Signer | None = None,
     resolver: AbstractResolver | None = None,
     ssl_context: ssl.SSLContext | None = None,
-    user_agent: str = "Atrium",
+    user_agent: str = USER_AGENT,
 ) -> OutboundGate:
     """Give `ctx` its outbound gate and a fetcher sending through it (signing with `signer`,
     the instance actor's, when given). Call inside the event loop; `close_gate` closes it."""

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Mutation testing of node/policy.py with mutmut 3, against tests/node/test_policy.py and
-# tests/policy/ (and of node/domains.py with mutmut-domains.toml). Runs in a scratch copy of the project (mutmut writes a `mutants/` tree next
-# to the sources): the working tree and pyproject.toml stay untouched.
+# Mutation testing with mutmut 3: node/policy.py against tests/node/test_policy.py and
+# tests/policy/ (tests/policy/mutmut.toml, the default), the matrices alone
+# (mutmut-matrices.toml), the canonical host name — node/domains.py — (mutmut-domains.toml),
+# or the outbound gate — federation/gate.py and node/contact.py — against its own tests
+# (mutmut-gate.toml). Runs in a scratch copy of the project (mutmut writes a `mutants/` tree
+# next to the sources): the working tree and pyproject.toml stay untouched. Results and
+# survivors: tests/policy/MUTANTS.md.
 #
 #   tests/policy/run_mutmut.sh                 # run, then print the counts and the survivors
 #   MUTMUT_WORKDIR=/tmp/mm tests/policy/run_mutmut.sh   # reuse a scratch dir (mutmut resumes)
@@ -9,6 +13,8 @@
 #                                              # another configuration, some mutants only
 #   MUTMUT_CONFIG=tests/policy/mutmut-domains.toml tests/policy/run_mutmut.sh
 #                                              # node/domains.py, the canonical host name
+#   MUTMUT_CONFIG=tests/policy/mutmut-gate.toml tests/policy/run_mutmut.sh --max-children 1
+#                                              # the outbound gate (one child: a shared machine)
 #
 # The matrices run on SQLite only here (ATRIUM_TEST_ENGINES=sqlite): a mutant in the policy
 # module does not depend on the engine, and PostgreSQL would double the time.

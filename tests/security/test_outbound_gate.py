@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from sqlalchemy import func, select
 
 from federation.addresses import AddressPolicy
 from federation.gate import ContactRefused, Purpose
-from node import accounts, contact, remote
+from node import accounts, contact, metrics, remote
 from node.context import NodeContext
 from node.delivery import handle_delivery
 from node.inbox import handle_inbox
@@ -38,6 +39,8 @@ from storage.models import Account, AuditEntry, Follow, InboxEntry, Job, utcnow
 from tests.federation.canary import Canary, running_canary
 from tests.federation.fake_peer import FakePeer, rsa_key
 from tests.federation.nodes import free_port
+from tests.federation.test_addresses import RecordingResolver
+from tests.federation.test_fetch import _serve, _tls_pair
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -107,6 +110,7 @@ class Net:
     other: Peer
     canary: Canary
     canary_rule: str  # the rule that refuses the canary
+    resolver: RecordingResolver  # the node's resolver: answers nothing, records every name asked
 
     @property
     def base(self) -> str:
@@ -171,7 +175,8 @@ async def net(request: pytest.FixtureRequest, db: Database) -> AsyncIterator[Net
         policy, rule = policy_for(request.param, peer.fake, other.fake, canary)
         port = free_port()
         ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy)
-        contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
+        resolver = RecordingResolver({})  # every peer here is an IP literal: no name is ever resolved
+        contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True), resolver=resolver)
         stack.push_async_callback(contact.close_gate, ctx)
         await create_instance(db, ctx.domain)  # the sign-in page reads it
         await accounts.create_user(ctx, "alice", PASSWORD)
@@ -179,7 +184,7 @@ async def net(request: pytest.FixtureRequest, db: Database) -> AsyncIterator[Net
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         await web.TCPSite(runner, "127.0.0.1", port).start()
-        yield Net(ctx, peer, other, canary, rule)
+        yield Net(ctx, peer, other, canary, rule, resolver)
 
 
 @pytest.fixture
@@ -216,6 +221,42 @@ async def search(http: aiohttp.ClientSession, headers: dict[str, str], q: str) -
         assert r.status == 200, await r.text()
         body: dict[str, list[object]] = await r.json()
         return body
+
+
+# --- the gate a node opens ---------------------------------------------------------------
+
+
+async def test_a_nodes_gate_signs_names_resolves_and_trusts_as_it_was_told(db: Database) -> None:
+    # Given a node whose gate is opened with a signer, a user agent, a resolver and the CA of
+    # an https peer (as `atrium serve` opens it with the instance key and `federation.ca_file`)
+    ca, server_tls = _tls_pair("peer.test")
+    async for peer in _serve(server_tls):
+        ctx = NodeContext(db=db, domain="eng.acme.test", policy=lambda: Policy(mode="open"))
+        resolver = RecordingResolver.of(peer_test="127.0.0.1")
+
+        def signer(method: str, url: str, headers: object) -> dict[str, str]:
+            return {"Signature": f"signed {method} {url}"}
+
+        gate = contact.open_gate(ctx, AddressPolicy(allow_loopback=True), signer=signer, resolver=resolver,
+                                 ssl_context=ssl.create_default_context(cadata=ca), user_agent="Atrium (test)")
+        assert ctx.gate is gate and ctx.fetcher is not None
+        # When the node fetches a note from the peer, by name, over https
+        url = peer.url("/note", scheme="https")
+        document = await ctx.fetcher.fetch_object(url, purpose=Purpose.OBJECT)
+        # Then the name was resolved by that resolver, the certificate checked against that CA,
+        # and the request signed by that signer and named by that user agent
+        assert document["id"] == url and resolver.asked == ["peer.test"]
+        assert peer.seen[0]["Signature"] == f"signed GET {url}" and peer.seen[0]["User-Agent"] == "Atrium (test)"
+        # And closing it closes the session and leaves the context without a way out
+        await contact.close_gate(ctx)
+        assert gate.closed and ctx.gate is None and ctx.fetcher is None
+        await contact.close_gate(ctx)  # closing twice is harmless
+        plain = contact.open_gate(ctx, AddressPolicy(allow_loopback=True))
+        try:
+            assert ctx.fetcher.user_agent == "Atrium"  # type: ignore[union-attr]
+        finally:
+            await contact.close_gate(ctx)
+        assert plain.closed
 
 
 # --- (a) an anonymous visitor's lookup contacts no one ------------------------------------
@@ -383,10 +424,14 @@ async def test_a_key_on_a_refused_host_is_not_fetched(net: Net) -> None:
     # When the node is asked for the key's owner
     with pytest.raises(ContactRefused) as refused:
         await remote.actor_by_key_id(net.ctx, key_id)
-    # Then the gate refuses it before any connection, with the rule, and audits it
+    # Then the gate refuses it before any connection, with the rule, audits and counts it
     assert refused.value.status == 403 and refused.value.rule == net.canary_rule
+    assert (refused.value.host, refused.value.purpose) == (net.canary.domain, Purpose.KEY)
     assert net.canary.connections == []
     net.assert_refused(await net.refusals(net.canary.domain), Purpose.KEY)
+    counted = metrics.of(net.ctx).registry.get_sample_value(
+        "atrium_policy_decisions_total", {"direction": "out", "decision": "refused"})
+    assert counted == 1
 
 
 async def test_a_reply_to_a_post_on_a_refused_host_fetches_no_parent(net: Net) -> None:
@@ -418,6 +463,23 @@ async def test_a_boost_of_a_post_on_a_refused_host_fetches_nothing(net: Net) -> 
     outcome, _ = await net.inbox_outcome(str(boost["id"]))
     assert outcome == "ignored" and net.canary.connections == []
     net.assert_refused(await net.refusals(net.canary.domain), Purpose.BOOST_FETCH)
+
+
+async def test_a_host_with_no_canonical_form_is_refused_before_it_is_resolved(net: Net) -> None:
+    # Given URLs whose host the address rules accept but that have no canonical form (no
+    # policy rule could name them, so none could admit them)
+    for host in ("bad_name.test", "a" * 64 + ".test"):
+        # When the node is asked to fetch an actor there
+        with pytest.raises(ContactRefused) as refused:
+            await remote.actor_by_uri(net.ctx, f"http://{host}/users/x")
+        # Then the gate refuses it, in every mode, naming why
+        assert refused.value.rule == contact.NO_CANONICAL_FORM and refused.value.host == host
+    # And nothing was resolved, and each refusal is audited under the host as written
+    assert net.resolver.asked == []
+    for host in ("bad_name.test", "a" * 64 + ".test"):
+        [entry] = await net.refusals(host)
+        assert (entry.direction, entry.rule, entry.object) == ("out", "canonical host", f"http://{host}/users/x")
+        assert entry.reason.startswith(f"actor: {host} has no canonical form: not a domain")
 
 
 # --- (f) deliveries go through the gate: one audit entry per refused delivery -------------
