@@ -18,11 +18,10 @@ from urllib.parse import urlsplit
 from federation.parsing import InvalidActivity
 from node import audit, metrics, remote
 from node.context import NodeContext
+from node.domains import NO_CANONICAL_RULE
 from storage.errors import Forbidden, Invalid
 
-# The audit trail's rule for a key id whose host cannot be put in canonical form: no rule of
-# the policy can name such a host, so none may admit it.
-NO_CANONICAL_HOST = "key id without a canonical host"
+NO_CANONICAL_HOST = NO_CANONICAL_RULE  # the audit trail's rule for such a key id
 
 
 def _claimed_host(key_id: str) -> str:

@@ -28,12 +28,13 @@ from federation.gate import ContactRefused, OutboundGate, Purpose
 from federation.parsing import InvalidActivity
 from node import audit, metrics
 from node.context import NodeContext
+from node.domains import NO_CANONICAL_RULE
 from node.remote import domain_of
 from storage.errors import Invalid
 
 __all__ = ["ContactRefused", "Purpose", "admit", "close_gate", "open_gate"]
 
-NO_CANONICAL_FORM = "canonical host"  # the rule named when a host has no canonical form
+NO_CANONICAL_FORM = NO_CANONICAL_RULE  # the rule named when a host has no canonical form
 
 
 def _raw_host(url: URL) -> str:

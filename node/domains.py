@@ -28,6 +28,9 @@ from federation.addresses import parse_ip_literal
 from storage.errors import Invalid
 
 DEFAULT_PORTS = ("80", "443")
+# The rule the audit trail names when a host has no canonical form (a key id, a contact, a
+# delivery): no rule of the policy can name such a host, so none may admit it.
+NO_CANONICAL_RULE = "canonical host name"
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 

@@ -19,7 +19,7 @@ from federation.addressing import NotFederated, address
 from node import accounts, audit, metrics
 from node.actors import account_uri, followers_uri, instance_document, person_document
 from node.context import NodeContext
-from node.domains import canonical_domain
+from node.domains import NO_CANONICAL_RULE, canonical_domain
 from node.policy import Decision, Policy
 from node.sanitize import html_to_text
 from storage import jobs
@@ -133,7 +133,7 @@ def _outbound(policy: Policy, visibility: str, stored: str, text: str) -> tuple[
     try:
         domain = canonical_domain(stored)
     except Invalid as exc:
-        return stored, Decision(False, "blocked", "canonical host name", exc.reason)
+        return stored, Decision(False, "blocked", NO_CANONICAL_RULE, exc.reason)
     return domain, policy.outbound(visibility, domain, text)
 
 

@@ -21,9 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
 from federation.addresses import AddressPolicy, address_category, make_session
-from federation.fetch import Fetcher
 from federation.vocab import AP_CONTENT_TYPE
-from node import posts
+from node import contact, posts
 from node.context import NodeContext
 from node.delivery import handle_delivery
 from node.federate import FANOUT
@@ -113,11 +112,10 @@ async def open_node(db: Database, policy_toml: str) -> AsyncIterator[Node]:
     policy, problems = parse_policy(policy_toml)
     assert problems == [] and policy is not None, problems
     async with AsyncExitStack() as stack:
-        session = make_session(AddressPolicy(allow_loopback=True, allow_http=True))
-        stack.push_async_callback(session.close)
         port = free_port()
-        ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy,
-                          org_domains=policy.organization_domains, fetcher=Fetcher(session, None), session=session)
+        ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy)
+        contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
+        stack.push_async_callback(contact.close_gate, ctx)
         runner = web.AppRunner(create_app(ctx))
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

@@ -47,10 +47,9 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from federation.addresses import AddressPolicy, make_session
-from federation.fetch import Fetcher
+from federation.addresses import AddressPolicy
 from federation.vocab import AP_CONTENT_TYPE
-from node import accounts, bookmarks, moderation, posts
+from node import accounts, bookmarks, contact, moderation, posts
 from node.context import NodeContext
 from node.instance import create_instance
 from node.policy import parse_policy
@@ -283,11 +282,10 @@ async def _node(stack: AsyncExitStack, database: str) -> tuple[NodeContext, web.
     assert policy is not None, problems
     db = Database(database)
     stack.push_async_callback(db.dispose)
-    session = make_session(AddressPolicy(allow_loopback=True, allow_http=True), resolver=LoopbackNames())
-    stack.push_async_callback(session.close)
     port = free_port()
-    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy,
-                      fetcher=Fetcher(session, None), session=session)
+    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy)
+    contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True), resolver=LoopbackNames())
+    stack.push_async_callback(contact.close_gate, ctx)
     await create_instance(db, ctx.domain)  # the web UI's sign-in needs the node's own row
     app = create_app(ctx)
     runner = web.AppRunner(app)

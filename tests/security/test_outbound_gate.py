@@ -478,7 +478,7 @@ async def test_a_host_with_no_canonical_form_is_refused_before_it_is_resolved(ne
     assert net.resolver.asked == []
     for host in ("bad_name.test", "a" * 64 + ".test"):
         [entry] = await net.refusals(host)
-        assert (entry.direction, entry.rule, entry.object) == ("out", "canonical host", f"http://{host}/users/x")
+        assert (entry.direction, entry.rule, entry.object) == ("out", "canonical host name", f"http://{host}/users/x")
         assert entry.reason.startswith(f"actor: {host} has no canonical form: not a domain")
 
 
