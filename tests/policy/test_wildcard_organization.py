@@ -24,11 +24,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from federation.addresses import AddressPolicy, make_session
-from federation.fetch import Fetcher
+from federation.addresses import AddressPolicy
 from federation.signatures import sign_request
 from federation.vocab import AP_CONTENT_TYPE, CONTEXT
-from node import accounts, posts, remote
+from node import accounts, contact, posts, remote
 from node.context import NodeContext
 from node.instance import create_instance
 from node.policy import parse_policy
@@ -70,11 +69,10 @@ async def acme(db: Database) -> AsyncIterator[Acme]:
         x = await stack.enter_async_context(running_named_peer("x.acme.localhost", free_port()))
         sales.add_actor("sam")
         x.add_actor("xavier")
-        session = make_session(AddressPolicy(allow_loopback=True, allow_http=True), resolver=LoopbackNames())
-        stack.push_async_callback(session.close)
         port = free_port()
-        ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy,
-                          fetcher=Fetcher(session, None), session=session)
+        ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy)
+        contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True), resolver=LoopbackNames())
+        stack.push_async_callback(contact.close_gate, ctx)
         await create_instance(db, ctx.domain)  # the web UI's sign-in needs the node's own row
         await accounts.create_user(ctx, "alice", PASSWORD)
         runner = web.AppRunner(create_app(ctx))

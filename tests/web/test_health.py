@@ -19,7 +19,7 @@ async def test_a_node_at_the_schema_head_is_live_and_ready(db: Database, serve: 
         ready = await client.get("/health/ready")
         assert ready.status == 200
         assert await ready.json() == {"status": "ready", "database": "ok", "schema": migrate.head_revision(),
-                                      "role": "all", "policy_version": 7}
+                                      "role": "all", "serving_processes": 1, "policy_version": 7}
         # The older health route still answers as before
         old = await client.get("/health")
         assert (old.status, (await old.json())["status"]) == (200, "ok")
