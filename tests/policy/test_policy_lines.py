@@ -4,9 +4,13 @@ key on the line of its table. Written every way TOML allows."""
 
 from __future__ import annotations
 
+import json
+import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from node.policy import parse_policy
 from node.toml_lines import KeyLines
@@ -129,3 +133,51 @@ def test_policy_check_prints_the_line_of_the_bad_value(tmp_path: Path, capsys: p
     # Then the report points at line 3
     assert code != 0
     assert err.startswith(f"{path}:3: peers.sales.acme.example: trust must be one of"), err
+
+
+# Any key a peer table may have, spelt any way: dots, quotes, spaces, non-ASCII, escapes.
+_names = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]) | st.sampled_from('."\\\' '),
+                 min_size=1, max_size=12)
+_styles = st.sampled_from(["table", "inline", "dotted", "top-dotted"])
+
+
+@settings(derandomize=True, max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_names, _styles, st.integers(0, 2)), min_size=1, max_size=6, unique_by=lambda t: t[0]),
+       st.sampled_from(["trust", "reject_media", "x.y", "ünï"]))
+def test_every_key_is_found_on_the_line_it_is_written(peers: list[tuple[str, str, int]], key: str) -> None:
+    # Given peers written in every style, with blank lines and comments between them: top-level
+    # dotted keys and inline tables first, then [peers."NAME"] tables, then one [peers] table
+    # of dotted keys
+    quoted_key = ".".join(json.dumps(part, ensure_ascii=False) for part in key.split("."))  # a JSON string is a TOML string
+    parts: dict[str, list[str]] = {"top": [], "tables": [], "peers": []}
+    where: dict[str, tuple[str, int]] = {}
+    for name, style, gap in peers:
+        quoted = json.dumps(name, ensure_ascii=False)
+        part = {"top-dotted": "top", "inline": "top", "table": "tables", "dotted": "peers"}[style]
+        parts[part] += ["", "# peers.x.trust = 1"][:gap]
+        parts[part] += {
+            "top-dotted": [f"peers.{quoted}.{quoted_key} = 1"],
+            "inline": [f"peers.{quoted} = {{ {quoted_key} = 1 }}"],
+            "table": [f"[peers.{quoted}]", "# trust = 1", f"{quoted_key} = 1"],
+            "dotted": [f"{quoted}.{quoted_key} = 1"],
+        }[style]
+        where[name] = (part, len(parts[part]))
+    if parts["peers"]:
+        parts["peers"].insert(0, "[peers]")
+        where = {n: (part, line + (part == "peers")) for n, (part, line) in where.items()}
+    offset = {"top": 0, "tables": len(parts["top"]), "peers": len(parts["top"]) + len(parts["tables"])}
+    text = "\n".join(parts["top"] + parts["tables"] + parts["peers"]) + "\n"
+    assume(_valid(text))  # a [peers] table after top-level dotted peers.… keys is no TOML
+    # Then each peer's key is found on its own line, whatever its spelling
+    found = KeyLines(text)
+    for name, (part, line) in where.items():
+        assert found.line("peers", name, *key.split(".")) == offset[part] + line, (name, text)
+
+
+def _valid(text: str) -> bool:
+    """Some styles may not mix for one name (a table defined twice): such a file is no TOML."""
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return False
+    return True
