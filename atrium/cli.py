@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from atrium import cli_db, cli_keys, cli_policy, server
@@ -20,10 +21,10 @@ from node import accounts
 from node import settings as settings_mod
 from node.context import NodeContext
 from node.domains import served_domain
-from node.instance import create_instance
+from node.instance import create_instance, get_instance
 from node.settings import Settings
 from node.version import VERSION
-from storage import migrate
+from storage import migrate, pg_database
 from storage.db import Database, normalise_url
 from storage.errors import AtriumError
 from storage.models import ROLES
@@ -70,19 +71,26 @@ def _password(args: argparse.Namespace) -> str:
 # --- init -------------------------------------------------------------------------------------
 
 
-async def _init_database(url: str, domain: str) -> str:
-    db = Database(url)
+async def _init_database(url: str, domain: str) -> tuple[str, bool]:
+    """The setup token, and whether a PostgreSQL database had to be created for the node."""
+    created = await pg_database.create_if_missing(url)
     try:
-        before = await migrate.current_revision(db)
-        await migrate.upgrade(db)
+        db = Database(url)
         try:
-            return await create_instance(db, domain)
-        except BaseException:
-            if before is None:  # we made the schema: take it away again
-                await migrate.downgrade(db, "base")
-            raise
-    finally:
-        await db.dispose()
+            before = await migrate.current_revision(db)
+            await migrate.upgrade(db)
+            try:
+                return await create_instance(db, domain), created
+            except BaseException:
+                if before is None:  # we made the schema: take it away again
+                    await migrate.downgrade(db, "base")
+                raise
+        finally:
+            await db.dispose()
+    except BaseException:
+        if created:  # and the database, if we made that too
+            await pg_database.drop(url)
+        raise
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -99,12 +107,15 @@ def cmd_init(args: argparse.Namespace) -> int:
     before = set(os.listdir(data_dir)) if not created_dir else set()
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=data_dir.resolve(), domain=domain, scheme=scheme, database_url=database_url)
+    created = False  # a PostgreSQL database made for this node, to drop again on failure
     try:
-        token = asyncio.run(_init_database(settings.resolved_database_url, domain))
+        token, created = asyncio.run(_init_database(settings.resolved_database_url, domain))
         _write_atomic(data_dir / settings_mod.POLICY_FILE, settings_mod.DEFAULT_POLICY)
         # The settings file last: its presence is what marks the directory as a node.
         _write_atomic(data_dir / settings_mod.SETTINGS_FILE, settings_mod.render(settings))
     except BaseException:
+        if created:
+            asyncio.run(pg_database.drop(settings.resolved_database_url))
         if created_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
         else:
@@ -113,9 +124,13 @@ def cmd_init(args: argparse.Namespace) -> int:
                 shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         raise
     print(f"Created Atrium node {domain} in {data_dir}")
+    if created:
+        url = make_url(settings.resolved_database_url)
+        print(f"  database: created {url.database} on {url.host}:{url.port or 5432}")
     print(f"  settings: {data_dir / settings_mod.SETTINGS_FILE}")
     print(f"  policy:   {data_dir / settings_mod.POLICY_FILE} (admits no peer yet)")
-    print(f"One-time setup token (shown once; the first sign-in uses it to become admin): {token}")
+    print("One-time setup token (shown once; the web UI's first-run page asks for it to make the first admin,"
+          f" unless `atrium user create NAME --admin` makes one first): {token}")
     print(f"Next: atrium serve --data-dir {data_dir}")
     return 0
 
@@ -176,6 +191,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     password = _password(args)
 
     async def run(ctx: NodeContext) -> None:
+        token_pending = (await get_instance(ctx.db)).setup_token_hash is not None
         a = await accounts.create_user(
             ctx,
             args.username,
@@ -185,6 +201,8 @@ def cmd_user_create(args: argparse.Namespace) -> int:
             email=args.email,
         )
         print(f"created {a.role} {a.username}@{ctx.domain}")
+        if a.role == "admin" and token_pending:
+            print("the setup token `atrium init` printed is no longer needed, and no longer works: sign in as this admin")
 
     _with_ctx(args, run)
     return 0

@@ -74,7 +74,10 @@ async def create_user(
     password_hash = hash_password(password)
     try:
         async with ctx.db.session() as s:
-            return await _insert_user(s, username, password_hash, role, display_name, email, locked)
+            account = await _insert_user(s, username, password_hash, role, display_name, email, locked)
+            if role == "admin":
+                await _retire_setup_token(s)
+            return account
     except IntegrityError as exc:
         raise Conflict(f"user {username!r} already exists") from exc
 
@@ -105,6 +108,15 @@ async def _insert_user(
     s.add(account)
     await s.flush()
     return account
+
+
+async def _retire_setup_token(s: AsyncSession) -> None:
+    """An admin was made another way (`atrium user create --admin`, `set-role admin`): the
+    one-time setup token has nothing left to do, and must not make an admin later either (say,
+    once this one is demoted), from a log it was printed in."""
+    instance = await s.get(Instance, 1, with_for_update=True)
+    if instance is not None:
+        instance.setup_token_hash = None
 
 
 async def claim_first_admin(
@@ -176,6 +188,8 @@ async def _update_local(ctx: NodeContext, username: str, **changes: object) -> A
             raise NotFound(f"no such user: {username}")
         for key, value in changes.items():
             setattr(account, key, value)
+        if changes.get("role") == "admin":
+            await _retire_setup_token(s)
         return account
 
 

@@ -16,12 +16,13 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 from node import shared_settings
 from node.domains import canonical_domain, is_address
 from node.organization import OrgDomains
+from node.toml_lines import KeyLines
 from storage.db import Database
 from storage.errors import Invalid
 
@@ -166,51 +167,46 @@ class PolicyProblem:
         return f"line {self.line}: {self.message}" if self.line else self.message
 
 
-def _line_of(text: str, needle: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), 1):
-        if needle in line:
-            return number
-    return None
-
-
 def parse_policy(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
-    """The policy, or None and every problem found (each with its line where one is known)."""
+    """The policy, or None and every problem found, each with the line of the key it is about
+    (a missing key: the line of its table)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         return None, [PolicyProblem(int(match.group(1)) if match else None, f"not valid TOML: {exc}")]
+    lines = KeyLines(text)
     problems: list[PolicyProblem] = []
     for key in raw:
         if key not in TOP_KEYS:
-            problems.append(PolicyProblem(_line_of(text, key), f"unknown key {key!r}; known: {', '.join(sorted(TOP_KEYS))}"))
+            problems.append(PolicyProblem(lines.line(key), f"unknown key {key!r}; known: {', '.join(sorted(TOP_KEYS))}"))
     mode = raw.get("mode", "allowlist")
     if mode not in MODES:
-        problems.append(PolicyProblem(_line_of(text, "mode"), f"mode must be one of {', '.join(MODES)}, not {mode!r}"))
+        problems.append(PolicyProblem(lines.line("mode"), f"mode must be one of {', '.join(MODES)}, not {mode!r}"))
     default_trust = raw.get("default_trust", "public")
     if default_trust not in TRUST_LEVELS:
-        problems.append(PolicyProblem(_line_of(text, "default_trust"), f"default_trust must be one of {', '.join(TRUST_LEVELS)}, not {default_trust!r}"))
+        problems.append(PolicyProblem(lines.line("default_trust"), f"default_trust must be one of {', '.join(TRUST_LEVELS)}, not {default_trust!r}"))
     peers_raw = raw.get("peers", {})
     rules: list[PeerRule] = []
     if not isinstance(peers_raw, dict):
-        problems.append(PolicyProblem(_line_of(text, "peers"), "peers must be a table of domains"))
+        problems.append(PolicyProblem(lines.line("peers"), "peers must be a table of domains"))
         peers_raw = {}
     seen: dict[str, str] = {}
     for name, table in peers_raw.items():
-        line = _line_of(text, f'"{name}"') or _line_of(text, name)
+        line = lines.line("peers", name)
         if not isinstance(table, dict):
             problems.append(PolicyProblem(line, f"peers.{name} must be a table with a trust key"))
             continue
         for key in table:
             if key not in PEER_KEYS:
-                problems.append(PolicyProblem(_line_of(text, key) or line, f"peers.{name}: unknown key {key!r}; known: {', '.join(sorted(PEER_KEYS))}"))
+                problems.append(PolicyProblem(lines.line("peers", name, key), f"peers.{name}: unknown key {key!r}; known: {', '.join(sorted(PEER_KEYS))}"))
         trust = table.get("trust")
         if trust not in TRUST_LEVELS:
-            problems.append(PolicyProblem(line, f"peers.{name}: trust must be one of {', '.join(TRUST_LEVELS)}, not {trust!r}"))
+            problems.append(PolicyProblem(lines.line("peers", name, "trust"), f"peers.{name}: trust must be one of {', '.join(TRUST_LEVELS)}, not {trust!r}"))
             continue
         reject_media = table.get("reject_media", False)
         if not isinstance(reject_media, bool):
-            problems.append(PolicyProblem(line, f"peers.{name}: reject_media must be true or false"))
+            problems.append(PolicyProblem(lines.line("peers", name, "reject_media"), f"peers.{name}: reject_media must be true or false"))
             continue
         wildcard = name.startswith("*.")
         try:
@@ -227,47 +223,47 @@ def parse_policy(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
             continue
         seen[pattern] = name
         rules.append(PeerRule(pattern, trust, reject_media))
-    content_rules = _parse_rules(text, raw.get("rules", []), problems)
+    content_rules = _parse_rules(lines, raw.get("rules", []), problems)
     if problems:
         return None, problems
     return Policy(mode=mode, default_trust=default_trust, peers=tuple(rules), rules=tuple(content_rules)), []
 
 
-def _parse_rules(text: str, raw: object, problems: list[PolicyProblem]) -> list[ContentRule]:
+def _parse_rules(lines: KeyLines, raw: object, problems: list[PolicyProblem]) -> list[ContentRule]:
     if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
-        problems.append(PolicyProblem(_line_of(text, "rules"), "rules must be an array of tables: [[rules]]"))
+        problems.append(PolicyProblem(lines.line("rules"), "rules must be an array of tables: [[rules]]"))
         return []
     out: list[ContentRule] = []
     names: set[str] = set()
     for n, table in enumerate(raw, 1):
+        line = partial(lines.line, "rules", n - 1)
         name = table.get("name")
-        line = _line_of(text, f'"{name}"') if isinstance(name, str) else _line_of(text, "[[rules]]")
         where = f"rules #{n}" + (f" ({name})" if isinstance(name, str) else "")
         for key in table:
             if key not in RULE_KEYS:
-                problems.append(PolicyProblem(_line_of(text, key) or line, f"{where}: unknown key {key!r}; known: {', '.join(sorted(RULE_KEYS))}"))
+                problems.append(PolicyProblem(line(key), f"{where}: unknown key {key!r}; known: {', '.join(sorted(RULE_KEYS))}"))
         if not isinstance(name, str) or not name:
-            problems.append(PolicyProblem(line, f"{where}: name is required"))
+            problems.append(PolicyProblem(line("name"), f"{where}: name is required"))
             continue
         if name in names:
-            problems.append(PolicyProblem(line, f"{where}: another rule has the same name"))
+            problems.append(PolicyProblem(line("name"), f"{where}: another rule has the same name"))
         names.add(name)
         pattern = table.get("pattern")
         below = table.get("below", "organization")
         action = table.get("action", "refuse")
         if not isinstance(pattern, str) or not pattern:
-            problems.append(PolicyProblem(line, f"{where}: pattern is required"))
+            problems.append(PolicyProblem(line("pattern"), f"{where}: pattern is required"))
             continue
         try:
             re.compile(pattern)
         except re.error as exc:
-            problems.append(PolicyProblem(_line_of(text, pattern) or line, f"{where}: pattern is not a valid regular expression: {exc}"))
+            problems.append(PolicyProblem(line("pattern"), f"{where}: pattern is not a valid regular expression: {exc}"))
             continue
         if below not in TRUST_LEVELS:
-            problems.append(PolicyProblem(line, f"{where}: below must be one of {', '.join(TRUST_LEVELS)}"))
+            problems.append(PolicyProblem(line("below"), f"{where}: below must be one of {', '.join(TRUST_LEVELS)}"))
             continue
         if action not in RULE_ACTIONS:
-            problems.append(PolicyProblem(line, f"{where}: action must be one of {', '.join(RULE_ACTIONS)}"))
+            problems.append(PolicyProblem(line("action"), f"{where}: action must be one of {', '.join(RULE_ACTIONS)}"))
             continue
         out.append(ContentRule(name, pattern, below, action))
     return out

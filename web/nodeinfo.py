@@ -1,8 +1,13 @@
-"""NodeInfo 2.1 (with the audiences this node honours) and the health endpoint."""
+"""NodeInfo 2.0 and 2.1 (with the audiences this node honours) and the health endpoint.
+
+Both versions are served from one document: some servers read only 2.0, whose schema is 2.1's
+without `software.repository` and `software.homepage` (both refuse any key they do not name).
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aiohttp import web
 
@@ -11,21 +16,38 @@ from node.version import VERSION
 from node.visibility import VISIBILITIES
 from web.keys import CTX
 
-NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
-NODEINFO_TYPE = f'application/json; profile="{NODEINFO_SCHEMA}#"'
+SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/{version}"
+VERSIONS = ("2.1", "2.0")  # newest first: a reader taking the first link it knows gets 2.1
 
 
 async def well_known(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     return web.json_response(
-        {"links": [{"rel": NODEINFO_SCHEMA, "href": f"{ctx.base_url}/nodeinfo/2.1"}]}
+        {"links": [{"rel": SCHEMA.format(version=v), "href": f"{ctx.base_url}/nodeinfo/{v}"} for v in VERSIONS]}
     )
 
 
 async def nodeinfo_21(request: web.Request) -> web.Response:
+    return _response("2.1", await _document(request))
+
+
+async def nodeinfo_20(request: web.Request) -> web.Response:
+    body = await _document(request)
+    body["software"] = {k: v for k, v in body["software"].items() if k in ("name", "version")}
+    return _response("2.0", body)
+
+
+def _response(version: str, body: dict[str, Any]) -> web.Response:
+    body["version"] = version
+    content_type = f'application/json; profile="{SCHEMA.format(version=version)}#"'
+    return web.Response(body=json.dumps(body).encode(), headers={"Content-Type": content_type})
+
+
+async def _document(request: web.Request) -> dict[str, Any]:
+    """The 2.1 document; 2.0 is this less what 2.1 added."""
     ctx = request.app[CTX]
     u = await stats.usage(ctx)
-    body = {
+    return {
         "version": "2.1",
         "software": {
             "name": "atrium",
@@ -46,7 +68,6 @@ async def nodeinfo_21(request: web.Request) -> web.Response:
             "atrium": {"visibilities": list(VISIBILITIES)},
         },
     }
-    return web.Response(text=json.dumps(body), headers={"Content-Type": NODEINFO_TYPE})
 
 
 async def health(request: web.Request) -> web.Response:
@@ -60,4 +81,5 @@ async def health(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     app.router.add_get("/.well-known/nodeinfo", well_known)
     app.router.add_get("/nodeinfo/2.1", nodeinfo_21)
+    app.router.add_get("/nodeinfo/2.0", nodeinfo_20)
     app.router.add_get("/health", health)

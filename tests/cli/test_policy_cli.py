@@ -70,7 +70,7 @@ def test_check_lists_every_mistake_with_its_line(node_dir: Path, capsys: pytest.
     code, _, err = run(capsys, "policy", "check", "--data-dir", str(node_dir))
     assert code == 1
     assert "policy.toml:1: mode must be one of" in err
-    assert "policy.toml:2: peers.x.example: trust must be one of" in err
+    assert "policy.toml:3: peers.x.example: trust must be one of" in err
     assert "Traceback" not in err
 
 

@@ -250,7 +250,7 @@ def manifests() -> list[dict[str, Any]]:
 def test_kubernetes_manifests_validate_against_the_kubernetes_schemas() -> None:
     docs = manifests()
     kinds = sorted(d["kind"] for d in docs)
-    assert kinds == ["ConfigMap", "Deployment", "Deployment", "Ingress", "Job", "Job", "Namespace", "Secret", "Secret", "Service"]
+    assert kinds == ["ConfigMap", "Deployment", "Deployment", "Ingress", "Job", "Job", "Namespace", "Secret", "Secret", "Secret", "Service"]
     for doc in docs:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
     # The check has teeth: a port given as words is refused
@@ -292,13 +292,7 @@ def test_kubernetes_containers_run_commands_the_cli_accepts_with_real_probes(tmp
                 assert mounts.get(str(Path(data_dir).parent)) in volumes  # a writable scratch directory
                 continue
             # The node's directory holds atrium.toml from the Secret and policy.toml from the ConfigMap
-            sources = volumes[mounts[data_dir]]["projected"]["sources"]
-            files: dict[str, str] = {}
-            for src in sources:
-                kind_key, ref = ("secret", src["secret"]) if "secret" in src else ("configMap", src["configMap"])
-                store = secrets[ref["name"]]["stringData"] if kind_key == "secret" else config_maps[ref["name"]]["data"]
-                for item in ref["items"]:
-                    files[item["path"]] = store[item["key"]]
+            files = _node_files(volumes[mounts[data_dir]], secrets, config_maps)
             settings = check_node_dir(tmp_path, files["atrium.toml"], files["policy.toml"])
             secret = next(s for s in secrets.values() if "database-url" in s.get("stringData", {}))
             assert settings.database_url == secret["stringData"]["database-url"]
@@ -311,6 +305,76 @@ def test_kubernetes_containers_run_commands_the_cli_accepts_with_real_probes(tmp
                 get = c[probe]["httpGet"]
                 assert get["port"] in ports and get["path"] in routes(args.role)
     assert sorted(roles) == ["web", "worker"]
+
+
+def _node_files(volume: dict[str, Any], secrets: dict[str, Any], config_maps: dict[str, Any]) -> dict[str, str]:
+    """The files of a projected volume, by path, from the Secrets and ConfigMaps it names."""
+    files: dict[str, str] = {}
+    for src in volume["projected"]["sources"]:
+        kind_key, ref = ("secret", src["secret"]) if "secret" in src else ("configMap", src["configMap"])
+        store = secrets[ref["name"]]["stringData"] if kind_key == "secret" else config_maps[ref["name"]]["data"]
+        for item in ref["items"]:
+            files[item["path"]] = store[item["key"]]
+    return files
+
+
+def check_metrics_scraping(docs: list[dict[str, Any]], tmp_path: Path) -> None:
+    """Every serving pod can be scraped from inside the cluster: its atrium.toml sets
+    metrics.token (without it /metrics answers loopback only, and a scraper in another pod gets
+    403), a Secret of its own holds the same token for the scraper, and the pod is annotated
+    for discovery with the port and path it really serves /metrics on."""
+    secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
+    config_maps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    for deployment in (d for d in docs if d["kind"] == "Deployment"):
+        name, template = deployment["metadata"]["name"], deployment["spec"]["template"]
+        (container,) = template["spec"]["containers"]
+        args = parse_atrium(container["args"])
+        volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        files = _node_files(volumes[mounts[DATA_DIR]], secrets, config_maps)
+        token = check_node_dir(tmp_path, files["atrium.toml"], files["policy.toml"]).metrics_token
+        assert token, f"{name}: atrium.toml sets no metrics.token, so in-cluster scraping of /metrics is refused"
+        for_scraper = [s for s in secrets.values() if set(s.get("stringData", {})) == {"token"}]
+        assert [s["stringData"]["token"] for s in for_scraper] == [token], f"{name}: no Secret gives the scraper this token"
+        annotations = template["metadata"].get("annotations", {})
+        assert annotations.get("prometheus.io/scrape") == "true", f"{name}: not annotated for scraping"
+        assert int(annotations["prometheus.io/port"]) == serve_port(args)
+        assert annotations["prometheus.io/path"] == "/metrics" and "/metrics" in routes(args.role)
+
+
+def test_kubernetes_pods_can_be_scraped_with_the_metrics_token(tmp_path: Path) -> None:
+    # Given the manifests as shipped: every pod can be scraped with the token
+    docs = manifests()
+    check_metrics_scraping(docs, tmp_path)
+    # And the check has teeth: without the token in atrium.toml, it fails
+    settings = next(d for d in docs if d["metadata"]["name"] == "atrium-eng")["stringData"]
+    without = copy.deepcopy(docs)
+    node_secret = next(d for d in without if d["metadata"]["name"] == "atrium-eng")
+    node_secret["stringData"]["atrium.toml"] = settings["atrium.toml"].split("[metrics]")[0]
+    with pytest.raises(AssertionError, match="no metrics.token"):
+        check_metrics_scraping(without, tmp_path)
+    # as it does when the scraper's Secret holds another token, or a pod is not annotated
+    other = copy.deepcopy(docs)
+    next(d for d in other if d["metadata"]["name"] == "atrium-eng-metrics")["stringData"]["token"] = "stale"
+    with pytest.raises(AssertionError, match="no Secret gives the scraper"):
+        check_metrics_scraping(other, tmp_path)
+    hidden = copy.deepcopy(docs)
+    next(d for d in hidden if d["kind"] == "Deployment")["spec"]["template"]["metadata"].pop("annotations")
+    with pytest.raises(AssertionError, match="not annotated"):
+        check_metrics_scraping(hidden, tmp_path)
+
+
+def test_the_documented_scrape_job_reads_the_token_from_its_secret() -> None:
+    doc = (ROOT / "docs" / "operations.md").read_text()
+    section = doc.split("### Kubernetes", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None
+    job = yaml.safe_load(block.group(1))["scrape_configs"][0]
+    secret = _by("Secret")["atrium-eng-metrics"]
+    assert job["authorization"]["credentials_file"].endswith(f"/{secret['metadata']['name']}/token")
+    assert job["kubernetes_sd_configs"][0]["namespaces"]["names"] == [secret["metadata"]["namespace"]]
+    keep = job["relabel_configs"][0]
+    assert keep["source_labels"] == ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"] and keep["action"] == "keep"
 
 
 def test_kubernetes_service_and_ingress_reach_the_web_pods() -> None:

@@ -98,11 +98,11 @@ def test_content_rules_keep_matching_text_from_peers_below_the_level() -> None:
     "text, line, fragment",
     [
         ('mode = "closed"\n', 1, "mode must be one of"),
-        ('mode = "allowlist"\n\n[peers."x.example"]\ntrust = "friend"\n', 3, "trust must be one of"),
+        ('mode = "allowlist"\n\n[peers."x.example"]\ntrust = "friend"\n', 4, "trust must be one of"),
         ('[peers."x.example"]\ntrust = "partner"\nreject_mdia = true\n', 3, "unknown key 'reject_mdia'"),
         ('[peers."bad domain"]\ntrust = "partner"\n', 1, "not a domain"),
         ('[[rules]]\nname = "r"\npattern = "(unclosed"\n', 3, "not a valid regular expression"),
-        ('[[rules]]\nname = "r"\npattern = "x"\nbelow = "boss"\n', 2, "below must be one of"),
+        ('[[rules]]\nname = "r"\npattern = "x"\nbelow = "boss"\n', 4, "below must be one of"),
         ("mode = \n", 1, "not valid TOML"),
         ('[peers."A.example"]\ntrust = "partner"\n[peers."a.example."]\ntrust = "public"\n', 3, "same domain"),
     ],

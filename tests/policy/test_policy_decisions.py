@@ -329,12 +329,12 @@ PROBLEMS = {
         (3, "peers.x.example: unknown key 'reject_mdia'; known: reject_media, trust")],
     '[peers."x.example"]\ncolour = 1\ntrust = "partner"\n': [(2, "peers.x.example: unknown key 'colour'; known: reject_media, trust")],
     '\n[peers."x.example"]\ntrust = "friend"\n': [
-        (2, "peers.x.example: trust must be one of organization, partner, public, limited, blocked, not 'friend'")],
+        (3, "peers.x.example: trust must be one of organization, partner, public, limited, blocked, not 'friend'")],
     '[peers."x.example"]\nreject_media = true\n': [
         (1, "peers.x.example: trust must be one of organization, partner, public, limited, blocked, not None")],
     '\n\n[peers.localhost]\ntrust = "friend"\n': [
-        (3, "peers.localhost: trust must be one of organization, partner, public, limited, blocked, not 'friend'")],
-    '[peers."x.example"]\ntrust = "partner"\nreject_media = "yes"\n': [(1, "peers.x.example: reject_media must be true or false")],
+        (4, "peers.localhost: trust must be one of organization, partner, public, limited, blocked, not 'friend'")],
+    '[peers."x.example"]\ntrust = "partner"\nreject_media = "yes"\n': [(3, "peers.x.example: reject_media must be true or false")],
     '\n[peers."bad domain"]\ntrust = "partner"\n': [(2, "peers.bad domain: not a domain: 'bad domain'")],
     '[peers."*.bad domain"]\ntrust = "partner"\n': [(1, "peers.*.bad domain: not a domain: 'bad domain'")],
     '[peers."A.example"]\ntrust = "partner"\n[peers."a.example."]\ntrust = "public"\n': [
@@ -348,14 +348,14 @@ PROBLEMS = {
     '[[rules]]\nname = "a"\npattern = "x"\n[[rules]]\nname = "b"\npattern = "y"\ncolour = 2\n': [
         (7, "rules #2 (b): unknown key 'colour'; known: action, below, name, pattern")],
     '[[rules]]\nname = "a"\npattern = "x"\n\n[[rules]]\nname = "a"\npattern = "y"\n': [
-        (2, "rules #2 (a): another rule has the same name")],
-    '[[rules]]\nname = "r"\n': [(2, "rules #1 (r): pattern is required")],
-    '[[rules]]\nname = "r"\npattern = ""\n': [(2, "rules #1 (r): pattern is required")],
+        (6, "rules #2 (a): another rule has the same name")],
+    '[[rules]]\nname = "r"\n': [(1, "rules #1 (r): pattern is required")],
+    '[[rules]]\nname = "r"\npattern = ""\n': [(3, "rules #1 (r): pattern is required")],
     '[[rules]]\nname = "r"\npattern = "(unclosed"\n': [
         (3, "rules #1 (r): pattern is not a valid regular expression: missing ), unterminated subpattern at position 0")],
     '[[rules]]\nname = "r"\npattern = "x"\nbelow = "boss"\n': [
-        (2, "rules #1 (r): below must be one of organization, partner, public, limited, blocked")],
-    '[[rules]]\nname = "r"\npattern = "x"\naction = "shout"\n': [(2, "rules #1 (r): action must be one of refuse")],
+        (4, "rules #1 (r): below must be one of organization, partner, public, limited, blocked")],
+    '[[rules]]\nname = "r"\npattern = "x"\naction = "shout"\n': [(4, "rules #1 (r): action must be one of refuse")],
 }
 
 
@@ -416,7 +416,7 @@ below = "nobody"
 def test_every_problem_is_reported_at_once() -> None:
     text = 'mode = "closed"\ndefault_trust = "x"\n[peers."a.example"]\ntrust = "y"\n[[rules]]\nname = "r"\n'
     _, problems = parse_policy(text)
-    assert [p.line for p in problems] == [1, 2, 3, 6]
+    assert [p.line for p in problems] == [1, 2, 4, 5]
 
 
 def test_a_problem_reads_with_its_line_when_it_has_one() -> None:
@@ -455,9 +455,9 @@ def test_the_store_reloads_a_changed_file_and_keeps_a_valid_policy(tmp_path: Pat
     assert store.policy.trust_of("a.example")[0] == "partner"
     levels = "must be one of organization, partner, public, limited, blocked"
     a, b = f"peers.a.example: trust {levels}, not 'everyone'", f"peers.b.example: trust {levels}, not 'anyone'"
-    assert [(p.line, p.message) for p in store.problems] == [(1, a), (3, b)]
+    assert [(p.line, p.message) for p in store.problems] == [(2, a), (4, b)]
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
-        ("ERROR", f"policy {path} refused, the previous one stays in force: line 1: {a}; line 3: {b}")]
+        ("ERROR", f"policy {path} refused, the previous one stays in force: line 2: {a}; line 4: {b}")]
     # A file that is not valid UTF-8 is read with replacement characters, not refused
     _write(path, b'[peers."a.example"]\ntrust = "organization" # \xff\n', 3)
     assert store.policy.trust_of("a.example")[0] == "organization"
