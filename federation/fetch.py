@@ -205,7 +205,7 @@ class Fetcher:
                     headers = await self._headers(current, accept, signed)
                     try:
                         async with self._gate.request(
-                            "GET", current, purpose=purpose, headers=headers, auto_decompress=False
+                            "GET", current, purpose=purpose, headers=headers
                         ) as response:
                             if response.status in REDIRECT_STATUSES:
                                 current = self._redirect_target(

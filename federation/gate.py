@@ -95,15 +95,15 @@ class OutboundGate:
         headers: Mapping[str, str] | None = None,
         data: bytes | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
-        auto_decompress: bool = True,
     ) -> AbstractAsyncContextManager[aiohttp.ClientResponse]:
         """`async with gate.request(…) as response`: one request to `url`, once the address
         policy and `admit` agree; a redirect is answered as it is, never followed. Raises
         FetchError (ContactRefused for a host the policy refuses) before any connection,
-        aiohttp's errors after."""
+        aiohttp's errors after. Bodies come as sent, never inflated: a caller that reads one
+        bounds it itself (`federation.fetch` inflates gzip in bounded steps)."""
         if not isinstance(purpose, Purpose):
             raise TypeError(f"purpose must be a Purpose, not {purpose!r}")
-        options: dict[str, Any] = {"headers": dict(headers or {}), "data": data, "auto_decompress": auto_decompress}
+        options: dict[str, Any] = {"headers": dict(headers or {}), "data": data}
         if timeout is not None:
             options["timeout"] = timeout
         return _Request(self, method, url, purpose, options)
@@ -115,7 +115,7 @@ class OutboundGate:
         return target
 
     def _send(self, method: str, target: URL, options: dict[str, Any]) -> AbstractAsyncContextManager[aiohttp.ClientResponse]:
-        return self._session.request(method, target, allow_redirects=False, **options)
+        return self._session.request(method, target, allow_redirects=False, auto_decompress=False, **options)
 
     @property
     def closed(self) -> bool:
@@ -138,7 +138,8 @@ class _Request(AbstractAsyncContextManager[aiohttp.ClientResponse]):
 
     def __init__(self, gate: OutboundGate, method: str, url: str | URL, purpose: Purpose, options: dict[str, Any]) -> None:
         self._gate, self._method, self._url, self._purpose, self._options = gate, method, url, purpose, options
-        self._sent: AbstractAsyncContextManager[aiohttp.ClientResponse] | None = None
+
+    _sent: AbstractAsyncContextManager[aiohttp.ClientResponse]  # set on entry, once admitted
 
     async def __aenter__(self) -> aiohttp.ClientResponse:
         target = await self._gate._admitted(self._url, self._purpose)
@@ -148,5 +149,4 @@ class _Request(AbstractAsyncContextManager[aiohttp.ClientResponse]):
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool | None:
-        assert self._sent is not None
         return await self._sent.__aexit__(exc_type, exc, tb)

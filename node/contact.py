@@ -37,20 +37,13 @@ __all__ = ["ContactRefused", "Purpose", "admit", "close_gate", "open_gate"]
 NO_CANONICAL_FORM = NO_CANONICAL_RULE  # the rule named when a host has no canonical form
 
 
-def _raw_host(url: URL) -> str:
-    host = url.raw_host or ""
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{host}:{url.explicit_port}" if url.explicit_port is not None else host
-
-
 async def admit(ctx: NodeContext, url: URL, purpose: Purpose) -> None:
     """Return if the policy in force lets this node contact `url`'s host; otherwise audit
     the refusal and raise `ContactRefused` naming the rule."""
     try:
         host = domain_of(str(url))
     except (Invalid, InvalidActivity) as exc:
-        host = _raw_host(url)
+        host = url.host_port_subcomponent or str(url)  # as written: it has no other form
         rule, reason = NO_CANONICAL_FORM, f"{host} has no canonical form: {exc.reason}"
     else:
         decision = ctx.policy().contact(host)

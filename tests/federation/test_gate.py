@@ -8,9 +8,12 @@ asked.
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import json
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -58,10 +61,19 @@ class Peer:
             await request.read()
             return web.Response(status=202)
 
+        async def gzipped(request: web.Request) -> web.Response:
+            return web.Response(body=gzip.compress(b"inflated"), headers={"Content-Encoding": "gzip"})
+
+        async def slow(request: web.Request) -> web.Response:
+            await asyncio.sleep(2.0)
+            return web.Response(text="late")
+
         app = web.Application(middlewares=[record])
         app.router.add_get("/note", note)
         app.router.add_get("/go", go)
         app.router.add_post("/inbox", inbox)
+        app.router.add_get("/slow", slow)
+        app.router.add_get("/gzip", gzipped)
         return app
 
 
@@ -152,10 +164,28 @@ async def test_the_address_policy_is_checked_before_the_trust_policy(gate: Outbo
 
 
 async def test_a_purpose_is_a_purpose_not_a_string(gate: OutboundGate, admit: RecordingAdmit, peer: Peer) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="purpose must be a Purpose, not 'object'"):
         async with gate.request("GET", peer.url("/note"), purpose="object"):  # type: ignore[arg-type]
             pass
     assert admit.asked == [] and peer.requests == []
+
+
+async def test_a_request_keeps_the_time_it_is_given(gate: OutboundGate, peer: Peer) -> None:
+    # When a request with a short timeout meets a peer that takes long to answer
+    with pytest.raises(TimeoutError):
+        async with gate.request("GET", peer.url("/slow"), purpose=Purpose.OBJECT,
+                                timeout=aiohttp.ClientTimeout(total=0.3)) as response:
+            await response.read()
+    # Then it gives up at that time; without one, the session's (longer) timeout applies
+    async with gate.request("GET", peer.url("/slow"), purpose=Purpose.OBJECT) as response:
+        assert (response.status, await response.text()) == (200, "late")
+
+
+async def test_bodies_come_as_sent_never_inflated(gate: OutboundGate, peer: Peer) -> None:
+    # A gzip body is handed over as gzip: whoever reads it bounds the inflation (federation.fetch)
+    async with gate.request("GET", peer.url("/gzip"), purpose=Purpose.OBJECT) as response:
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(await response.read()) == b"inflated"
 
 
 async def test_a_delivery_goes_through_the_gate(

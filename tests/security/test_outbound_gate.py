@@ -468,7 +468,8 @@ async def test_a_boost_of_a_post_on_a_refused_host_fetches_nothing(net: Net) -> 
 async def test_a_host_with_no_canonical_form_is_refused_before_it_is_resolved(net: Net) -> None:
     # Given URLs whose host the address rules accept but that have no canonical form (no
     # policy rule could name them, so none could admit them)
-    for host in ("bad_name.test", "a" * 64 + ".test"):
+    hosts = ("bad_name.test", "bad_name.test:8080", "a" * 64 + ".test")
+    for host in hosts:
         # When the node is asked to fetch an actor there
         with pytest.raises(ContactRefused) as refused:
             await remote.actor_by_uri(net.ctx, f"http://{host}/users/x")
@@ -476,7 +477,7 @@ async def test_a_host_with_no_canonical_form_is_refused_before_it_is_resolved(ne
         assert refused.value.rule == contact.NO_CANONICAL_FORM and refused.value.host == host
     # And nothing was resolved, and each refusal is audited under the host as written
     assert net.resolver.asked == []
-    for host in ("bad_name.test", "a" * 64 + ".test"):
+    for host in hosts:
         [entry] = await net.refusals(host)
         assert (entry.direction, entry.rule, entry.object) == ("out", "canonical host name", f"http://{host}/users/x")
         assert entry.reason.startswith(f"actor: {host} has no canonical form: not a domain")
