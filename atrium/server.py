@@ -28,13 +28,12 @@ from node import contact, metrics, shared_settings
 from node.actors import key_id
 from node.context import NodeContext
 from node.delivery import handle_delivery
-from node.federate import FANOUT
-from node.inbound import INBOX
 from node.inbox import handle_inbox
 from node.instance import get_instance
 from node.keys_rotation import InstanceKey
-from node.outbox import DELIVER, handle_fanout
+from node.outbox import handle_fanout
 from node.policy import PolicyStore
+from node.queues import DELIVER, FANOUT, INBOX
 from node.ratelimit import Limits
 from node.serving import ServingProcesses
 from node.settings import POLICY_FILE, Settings, parse_networks

@@ -26,9 +26,9 @@ from node import accounts, contact, peers
 from node.actors import key_id
 from node.context import NodeContext
 from node.delivery import handle_delivery
-from node.federate import FANOUT
-from node.outbox import DELIVER, handle_fanout
+from node.outbox import handle_fanout
 from node.policy import Policy
+from node.queues import DELIVER, FANOUT, Delivery, PostCreated
 from node.workers import JobWorker
 from storage import jobs
 from storage.ids import new_id
@@ -174,17 +174,26 @@ class Outbound:
     # ---------------------------------------------------------------- benchmarks
 
     async def deliveries(self, n: int) -> tuple[float, int]:
+        """`n` deliveries, each of its own post (so each is judged again on a post it reads at
+        delivery, node.delivery_check), to the sink's domains in turn."""
         body = json.dumps(BODY)
+        ids = [new_id() for _ in range(n)]
         async with self.db.session() as s:
+            await s.execute(insert(Post), [
+                {"id": ids[i], "account_id": self.author.id, "local": True, "uri": self.obj(i), "source": "benchmark text",
+                 "content_html": "<p>benchmark text</p>", "visibility": "public"} for i in range(n)])
             for i in range(n):
-                obj = f"https://{DOMAIN}/users/author/statuses/{i}"
-                payload = {"inbox": self.sink.inbox(i), "domain": self.sink.domain(i), "signer": self.author.id,
-                           "body": body, "object": obj}
-                await jobs.enqueue_in(s, DELIVER, json.dumps(payload).encode(), ordering_key=f"{obj} {self.sink.inbox(i)}",
+                delivery = Delivery(self.sink.inbox(i), self.sink.domain(i), self.author.id, body, self.obj(i),
+                                    "public", ids[i], carries_post=True)
+                await jobs.enqueue_in(s, DELIVER, delivery.to_json(), ordering_key=f"{self.obj(i)} {self.sink.inbox(i)}",
                                       target=self.sink.domain(i))
         await self.sink.call("POST", "/reset")
         elapsed = await self.drain(n, time.perf_counter())
         return n / elapsed, (await self.sink.call("GET", "/stats"))["ok"]
+
+    @staticmethod
+    def obj(i: int) -> str:
+        return f"https://{DOMAIN}/users/author/statuses/{i}"
 
     async def followers(self, n: int, domains: int, shared_inbox: bool) -> None:
         rows, follows = [], []
@@ -213,7 +222,7 @@ class Outbound:
         await self.sink.call("POST", "/reset")
         expected = domains if shared_inbox else followers
         start = time.perf_counter()
-        await jobs.enqueue(self.db, FANOUT, json.dumps({"kind": "Create", "post_id": post.id}).encode())
+        await jobs.enqueue(self.db, FANOUT, PostCreated(post.id).to_json())
         elapsed = await self.drain(expected, start)
         return elapsed, expected, (await self.sink.call("GET", "/stats"))["ok"]
 

@@ -15,6 +15,7 @@ from federation.keys import generate_rsa_keypair
 from node.context import NodeContext
 from node.federate import queue_fanout
 from node.passwords import hash_password, verify_password
+from node.queues import ActorUpdated
 from storage.errors import Conflict, Forbidden, Invalid, NotFound
 from storage.models import ROLES, Account, Instance
 
@@ -202,7 +203,7 @@ async def disable(ctx: NodeContext, username: str) -> Account:
         account.disabled = True
         account.credentials_version += 1
         # Tell the peers that follow it (an Update of the actor, marked suspended).
-        await queue_fanout(s, "ActorUpdate", account_id=account.id)
+        await queue_fanout(s, ActorUpdated(account.id))
         return account
 
 
@@ -212,7 +213,7 @@ async def enable(ctx: NodeContext, username: str) -> Account:
         if account is None:
             raise NotFound(f"no such user: {username}")
         account.disabled = False
-        await queue_fanout(s, "ActorUpdate", account_id=account.id)
+        await queue_fanout(s, ActorUpdated(account.id))
         return account
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 from typing import TYPE_CHECKING
 
-from node import audit, inbox_log, peers
+from node import audit, delivery_check, inbox_log, peers
 from node.events import EventBus
 from node.expiring import Expiring
 from node.group_commit import GroupCommit
@@ -16,7 +16,6 @@ from node.policy import Policy
 from node.ratelimit import Limits
 from node.signers import SignerCache
 from node.signing import signing_keys
-from storage import jobs
 from storage.db import Database
 from storage.models import Peer
 
@@ -62,9 +61,10 @@ class NodeContext:
     inbox_writes: GroupCommit[inbox_log.Accepted, str] = field(init=False)
     # Audit entries of concurrent deliveries, appended together (node.delivery).
     audit_writes: GroupCommit[audit.Decision, None] = field(init=False)
-    # Deliveries' reads, shared (node.delivery): the ordering checks and signers' keys of
-    # concurrent deliveries in one query each, a peer's health row kept for five seconds.
-    order_checks: GroupCommit[tuple[int, str], bool] = field(init=False)
+    # Deliveries' reads, shared (node.delivery): the ordering checks and the posts judged again
+    # (node.delivery_check) of concurrent deliveries in one transaction, their signers' keys
+    # in one query, a peer's health row kept for five seconds.
+    delivery_reads: GroupCommit[delivery_check.Asked, delivery_check.Found] = field(init=False)
     signer_reads: GroupCommit[int | None, tuple[str | None, str] | None] = field(init=False)
     peer_reads: GroupCommit[str, Peer | None] = field(init=False)
     peer_rows: Expiring[str, Peer | None] = field(default_factory=lambda: Expiring(5.0))
@@ -72,7 +72,7 @@ class NodeContext:
     def __post_init__(self) -> None:
         self.inbox_writes = GroupCommit(lambda batch: inbox_log.write(self.db, batch))
         self.audit_writes = GroupCommit(lambda batch: audit.append_many(self.db, batch))
-        self.order_checks = GroupCommit(lambda batch: jobs.earlier_unfinished_many(self.db, batch))
+        self.delivery_reads = GroupCommit(lambda batch: delivery_check.read_many(self.db, batch))
         self.signer_reads = GroupCommit(lambda batch: signing_keys(self.db, batch))
         self.peer_reads = GroupCommit(lambda batch: peers.get_many(self.db, batch))
 

@@ -3,11 +3,14 @@
 Retries follow Mastodon's curve (about 16 attempts over two to three days); 429 and 503
 honour Retry-After; a 4xx other than 401, 408 and 429 is final; a peer whose breaker is open
 is not tried until it closes.
+
+Before anything is sent the trust policy is asked again, as at fan-out, about the post as it
+is now (node.delivery_check): a refusal then is final and audited once; the outbound gate then
+asks whether the inbox's host may be contacted at all (and audits its own refusal).
 """
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import timedelta
 
@@ -15,15 +18,17 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from federation.delivery import deliver
 from federation.keys import load_private_key
-from node import accounts, audit, metrics, peers
+from node import accounts, audit, delivery_check, metrics, peers
 from node.actors import key_id
 from node.context import NodeContext
+from node.queues import Delivery
 from node.workers import PermanentFailure, RetryLater
 from storage import jobs
 from storage.models import utcnow
 
 MAX_ATTEMPTS = 16
 ORDER_WAIT = timedelta(seconds=2)
+NOTHING_READ = delivery_check.Found(False, None)  # a delivery with no order to keep and no post
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -34,18 +39,23 @@ def retry_delay(attempt: int) -> timedelta:
 async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
     if ctx.gate is None:
         raise RetryLater("this process has no outbound gate for deliveries")
-    p = json.loads(job.payload)
-    inbox, domain = p["inbox"], p["domain"]
-    if job.ordering_key and await ctx.order_checks.submit((job.id, job.ordering_key)):
+    d = Delivery.from_json(job.payload)
+    facts = NOTHING_READ
+    if job.ordering_key or d.post_id is not None:
+        facts = await ctx.delivery_reads.submit(delivery_check.Asked(job.id, job.ordering_key, d.post_id))
+    if facts.earlier_unfinished:
         # An Update or Delete never overtakes its Create to the same inbox.
         raise RetryLater("waiting for an earlier activity to this inbox", at=utcnow() + ORDER_WAIT)
-    decision = ctx.policy().outbound("direct", domain)
+    # The same question as at fan-out, under the policy in force now, about the post as it is
+    # now: a peer downgraded or a content rule added since stops what was queued for it.
+    domain, decision = delivery_check.recheck(ctx.policy(), d, facts.post)
     if not decision.allowed:
-        # The policy changed since the fan-out: what it now refuses is not sent.
-        await audit.record_now(ctx.db, direction="out", peer=domain, obj=str(p.get("object", "")),
-                               decision="refused", rule=decision.rule, reason=decision.reason)
+        metrics.decision(ctx, "out", False)
+        await ctx.audit_writes.submit(audit.Decision("out", domain, d.object, "refused", decision.rule,
+                                                     f"{decision.reason} (at delivery)"))
         metrics.delivery(ctx, "refused")
-        raise PermanentFailure(f"the policy no longer admits {domain}")
+        raise PermanentFailure(f"the policy no longer admits this to {domain}: {decision.reason}")
+    inbox, obj = d.inbox, d.object
     # A cached healthy row is trusted for five seconds (a breaker opened meanwhile by another
     # process costs a few more tries); a cached open breaker never is (the peer
     # may have been heard from since, by another process, and its backlog brought forward).
@@ -55,9 +65,8 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
     until = peers.breaker_until(peer)
     if until is not None:
         raise RetryLater(f"{domain} is failing; waiting for its breaker", at=until)
-    signer_key_id, private_key = await _signing_key(ctx, p["signer"])
-    outcome = await metrics.in_flight(ctx, deliver(ctx.gate, inbox, p["body"].encode(), signer_key_id, private_key))
-    obj = str(p.get("object", ""))
+    signer_key_id, private_key = await _signing_key(ctx, d.signer)
+    outcome = await metrics.in_flight(ctx, deliver(ctx.gate, inbox, d.body.encode(), signer_key_id, private_key))
     if outcome.kind == "refused":
         # The gate refused the inbox's host and audited it: one entry per refused delivery.
         metrics.delivery(ctx, "refused")

@@ -3,14 +3,13 @@ transaction, so the change is federated if and only if it is committed."""
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.queues import FANOUT, FanoutJob
 from storage import jobs
 
-FANOUT = "fanout"
+__all__ = ["FANOUT", "queue_fanout"]
 
 
-async def queue_fanout(s: AsyncSession, kind: str, **fields: object) -> None:
-    await jobs.enqueue_in(s, FANOUT, json.dumps({"kind": kind, **fields}).encode())
+async def queue_fanout(s: AsyncSession, job: FanoutJob) -> None:
+    await jobs.enqueue_in(s, FANOUT, job.to_json())

@@ -27,7 +27,7 @@ from federation.signatures import SignatureError, parse_signature, verify_reques
 from federation.vocab import id_of
 from node import admission, audit, inbox_log, metrics, peers, remote
 from node.context import NodeContext
-from node.inbox_log import INBOX
+from node.queues import INBOX
 from storage.errors import AtriumError, Forbidden
 
 __all__ = ["INBOX", "Received", "Unauthorized", "check_origins", "parse_body", "receive"]

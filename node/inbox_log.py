@@ -10,19 +10,18 @@ the race is a duplicate.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from node import audit
+from node.queues import INBOX, InboxJob
 from storage import jobs
 from storage.db import Database
 from storage.ids import new_id
 from storage.models import InboxEntry, table_of, utcnow
 
-INBOX = "inbox"
 QUEUED, DUPLICATE = "queued", "duplicate"
 
 
@@ -76,6 +75,5 @@ async def _write(db: Database, batch: list[Accepted]) -> list[str]:
              "outcome": "queued", "received_at": now} for a in fresh])
         await audit.record_many(s, [audit.Decision("in", a.peer, a.activity_id, "accepted", a.rule, a.reason)
                                     for a in fresh])
-        await jobs.enqueue_many_in(s, INBOX, [json.dumps({"actor": a.actor, "activity": a.raw}).encode()
-                                              for a in fresh])
+        await jobs.enqueue_many_in(s, INBOX, [InboxJob(a.actor, a.raw).to_json() for a in fresh])
     return outcomes

@@ -12,6 +12,7 @@ from node.federate import queue_fanout
 from node.notifications import notify
 from node.outbox import send_one
 from node.posts import load_visible
+from node.queues import Boosted, Unboosted
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
 from storage.models import Account, Like, Post, utcnow
@@ -119,7 +120,7 @@ async def boost(ctx: NodeContext, account: Account, post_id: int) -> Post:
         )
         await fan_out_home(s, boost_post, [])
         await notify(s, original.account, "boost", account.id, original.id)
-        await queue_fanout(s, "Announce", booster_id=account.id, original_id=original.id, announce_uri=boost_post.uri)
+        await queue_fanout(s, Boosted(account.id, original.id, boost_post.uri or ""))
     return boost_post
 
 
@@ -136,7 +137,7 @@ async def unboost(ctx: NodeContext, account: Account, post_id: int) -> Post:
             select(Post).where(Post.account_id == account.id, Post.reblog_of_id == original.id)
         )
         if mine is not None:
-            await queue_fanout(s, "UndoAnnounce", booster_id=account.id, original_id=original.id, announce_uri=mine.uri)
+            await queue_fanout(s, Unboosted(account.id, original.id, mine.uri or ""))
             await s.delete(mine)
             await s.execute(
                 update(Post)

@@ -20,14 +20,12 @@ from node.accounts import find_local
 from node.context import NodeContext
 from node.federate import queue_fanout
 from node.instance import get_instance
+from node.queues import ActorUpdated, InstanceUpdated
 from storage.db import Database
 from storage.errors import NotFound, Unavailable
 from storage.models import Account, Instance
 
 log = logging.getLogger("atrium.keys")
-
-INSTANCE_UPDATE = "InstanceUpdate"  # the fan-out kind announcing the instance actor
-
 
 @dataclass(frozen=True)
 class Rotated:
@@ -45,7 +43,7 @@ async def rotate_account(ctx: NodeContext, username: str) -> Rotated:
             raise NotFound(f"no such user: {username}")
         account.private_key_pem = private_pem
         account.public_key_pem = public_pem
-        await queue_fanout(s, "ActorUpdate", account_id=account.id)
+        await queue_fanout(s, ActorUpdated(account.id))
         return Rotated(account.username)
 
 
@@ -58,7 +56,7 @@ async def rotate_instance(ctx: NodeContext) -> Rotated:
             raise Unavailable("this node has no instance row: run `atrium init`")
         instance.private_key_pem = private_pem
         instance.public_key_pem = public_pem
-        await queue_fanout(s, INSTANCE_UPDATE)
+        await queue_fanout(s, InstanceUpdated())
     return Rotated(None)
 
 

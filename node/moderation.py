@@ -27,6 +27,7 @@ from node.accounts import check_username, create_user, find_local
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.federate import queue_fanout
+from node.queues import ActorUpdated
 from storage.errors import Conflict, Forbidden, Invalid, NotFound
 from storage.models import ROLES, Account, Post, Report, utcnow
 
@@ -90,7 +91,7 @@ async def set_disabled(ctx: NodeContext, admin: Account, username: str, disabled
             account.disabled = disabled
             if disabled:
                 account.credentials_version += 1
-            await queue_fanout(s, "ActorUpdate", account_id=account.id)
+            await queue_fanout(s, ActorUpdated(account.id))
         await _record(s, admin, target=_acct_ref(account), action="disable-user" if disabled else "enable-user", reason="")
         return account
 
@@ -136,7 +137,7 @@ async def moderate_account(ctx: NodeContext, moderator: Account, account_id: int
             if account.is_local:
                 if account.suspended:
                     account.credentials_version += 1  # its sessions and tokens end now
-                await queue_fanout(s, "ActorUpdate", account_id=account.id)  # peers learn of it
+                await queue_fanout(s, ActorUpdated(account.id))  # peers learn of it
         else:
             account.silenced = action == "silence"
         await _record(s, moderator, target=_acct_ref(account), action=action, reason=reason[:MAX_ANSWER],

@@ -8,8 +8,8 @@ job (`handle_fanout`), the network in the `deliver` job (node.delivery).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,14 +19,23 @@ from federation.addressing import NotFederated, address
 from node import accounts, audit, metrics
 from node.actors import account_uri, followers_uri, instance_document, person_document
 from node.context import NodeContext
-from node.domains import NO_CANONICAL_RULE, canonical_domain
-from node.policy import Decision, Policy
-from node.sanitize import html_to_text
+from node.delivery_check import decide, stamp, text_of
+from node.queues import DELIVER as DELIVER  # where the queue's name was first defined
+from node.queues import (
+    ActorUpdated,
+    Boosted,
+    Delivery,
+    FanoutJob,
+    InstanceUpdated,
+    PostCreated,
+    PostDeleted,
+    PostEdited,
+    Unboosted,
+    parse_fanout,
+)
 from storage import jobs
-from storage.errors import Invalid
 from storage.models import Account, Follow, Mention, Post, PostTag, Tag
 
-DELIVER = "deliver"
 # Visibilities whose activities go to the author's remote followers.
 TO_FOLLOWERS = ("public", "unlisted", "followers", "organization")
 
@@ -93,9 +102,16 @@ async def deliver_to(
     object_uri: str,
     shared_inbox: bool = True,
     text: str = "",
+    post: Post | None = None,
+    carries_post: bool = False,
 ) -> list[str]:
     """Queue `activity` for each recipient's inbox the trust policy admits (shared inboxes
-    grouped); record each refusal in the audit trail; return the inboxes."""
+    grouped); record each refusal in the audit trail; return the inboxes.
+
+    The policy is asked about `visibility` and `text`: `post`'s (the post the activity is
+    about, if any), which each delivery names so that it is judged again, on the post as it is
+    then, when it is sent (node.delivery_check); `carries_post`: the activity carries the
+    post's text (a Create or Update)."""
     policy = ctx.policy()
     inboxes: dict[str, str] = {}
     decided: dict[str, str | None] = {}  # stored domain -> canonical one if admitted
@@ -103,7 +119,7 @@ async def deliver_to(
         if account.domain is None or account.disabled or account.suspended:  # suspended: node/moderation.py
             continue
         if account.domain not in decided:
-            domain, decision = _outbound(policy, visibility, account.domain, text)
+            domain, decision = decide(policy, visibility, account.domain, text)
             decided[account.domain] = domain if decision.allowed else None
             metrics.decision(ctx, "out", decision.allowed)
             if not decision.allowed:
@@ -116,30 +132,20 @@ async def deliver_to(
         if inbox:
             inboxes.setdefault(inbox, admitted)
     body = json.dumps(activity)
+    signer_id = signer.id if signer else None
+    post_id = post.id if post is not None else None
+    version = stamp(post.edited_at) if post is not None and carries_post else None
     for inbox, domain in inboxes.items():
-        payload = {"inbox": inbox, "domain": domain, "signer": signer.id if signer else None, "body": body,
-                   "object": object_uri}
+        delivery = Delivery(inbox, domain, signer_id, body, object_uri, visibility, post_id, carries_post, version)
         await jobs.enqueue_in(
-            s, DELIVER, json.dumps(payload).encode(), ordering_key=f"{object_uri} {inbox}"[:512], target=domain
+            s, DELIVER, delivery.to_json(), ordering_key=f"{object_uri} {inbox}"[:512], target=domain
         )
     return list(inboxes)
 
 
-def _outbound(policy: Policy, visibility: str, stored: str, text: str) -> tuple[str, Decision]:
-    """The canonical domain of a stored account and the policy's decision for it. A row stored
-    before the canonical form last changed keeps its old spelling (`[::ffff:7f00:1]:9301`), so
-    the policy is asked about today's form of it; a spelling that is no longer a domain is
-    refused."""
-    try:
-        domain = canonical_domain(stored)
-    except Invalid as exc:
-        return stored, Decision(False, "blocked", NO_CANONICAL_RULE, exc.reason)
-    return domain, policy.outbound(visibility, domain, text)
-
-
 def post_text(post: Post) -> str:
     """What content rules read: the text as written, or as shown for a post from elsewhere."""
-    return post.source or html_to_text(post.content_html)
+    return text_of(post.source, post.content_html)
 
 
 def open_web_may_see(ctx: NodeContext, post: Post) -> bool:
@@ -153,62 +159,59 @@ def activity_id(ctx: NodeContext, author: Account, post_id: int, kind: str, stam
 
 
 async def handle_fanout(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
-    """The `fanout` job: build the activity for a changed post and queue its deliveries."""
-    p = json.loads(job.payload)
-    kind = p["kind"]
-    if kind == "ActorUpdate":
-        await _fanout_actor_update(ctx, p["account_id"], job.id)
-        return
-    if kind == "InstanceUpdate":  # queued by node/keys_rotation.py
-        await _fanout_instance_update(ctx, job.id)
-        return
+    """The `fanout` job: build the activity of a local change and queue its deliveries."""
+    record = parse_fanout(job.payload)
+    await FANOUT_DISPATCH[type(record)](ctx, record, job.id)
+
+
+async def _fanout_post(ctx: NodeContext, job: PostCreated | PostEdited, job_id: int) -> None:
     async with ctx.db.session() as s:
-        if kind in ("Create", "Update"):
-            post = await s.get(Post, p["post_id"])
-            if post is None:
-                return  # deleted since: its Delete fan-out speaks for it
-            author = await s.get(Account, post.account_id)
-            assert author is not None
-            try:
-                note = await note_document(ctx, s, post, author)
-            except NotFederated:
-                return
-            recipients: list[Recipient] = list(await _mentions(s, post.id))
-            if post.visibility in TO_FOLLOWERS:
-                recipients += await remote_followers(s, author.id)
-            act = builders.activity(
-                kind,
-                activity_id(ctx, author, post.id, kind, job.id),
-                account_uri(ctx, author),
-                note,
-                to=note["to"],  # type: ignore[arg-type]
-                cc=note["cc"],  # type: ignore[arg-type]
-                published=post.edited_at if kind == "Update" and post.edited_at else post.created_at,
-            )
-            await deliver_to(ctx, s, recipients, act, visibility=post.visibility, signer=author,
-                             object_uri=str(note["id"]), text=post_text(post))
-        elif kind == "Delete":
-            author = await s.get(Account, p["author_id"])
-            if author is None or p["visibility"] == "local":
-                return
-            recipients = list[Recipient](await s.scalars(select(Account).where(Account.id.in_(p.get("mention_ids", [])))))
-            if p["visibility"] in TO_FOLLOWERS:
-                recipients += await remote_followers(s, author.id)
-            act = builders.activity(
-                "Delete",
-                f"{p['uri']}#delete",
-                account_uri(ctx, author),
-                builders.tombstone(p["uri"]),
-                to=["https://www.w3.org/ns/activitystreams#Public"] if p["visibility"] in ("public", "unlisted") else [],
-            )
-            await deliver_to(ctx, s, recipients, act, visibility=p["visibility"], signer=author, object_uri=p["uri"])
-        elif kind in ("Announce", "UndoAnnounce"):
-            await _fanout_announce(ctx, s, p, kind)
+        post = await s.get(Post, job.post_id)
+        if post is None:
+            return  # deleted since: its Delete fan-out speaks for it
+        author = await s.get(Account, post.account_id)
+        assert author is not None
+        try:
+            note = await note_document(ctx, s, post, author)
+        except NotFederated:
+            return
+        recipients: list[Recipient] = list(await _mentions(s, post.id))
+        if post.visibility in TO_FOLLOWERS:
+            recipients += await remote_followers(s, author.id)
+        act = builders.activity(
+            job.KIND,
+            activity_id(ctx, author, post.id, job.KIND, job_id),
+            account_uri(ctx, author),
+            note,
+            to=note["to"],  # type: ignore[arg-type]
+            cc=note["cc"],  # type: ignore[arg-type]
+            published=post.edited_at if isinstance(job, PostEdited) and post.edited_at else post.created_at,
+        )
+        await deliver_to(ctx, s, recipients, act, visibility=post.visibility, signer=author,
+                         object_uri=str(note["id"]), text=post_text(post), post=post, carries_post=True)
 
 
+async def _fanout_delete(ctx: NodeContext, job: PostDeleted, job_id: int) -> None:
+    async with ctx.db.session() as s:
+        author = await s.get(Account, job.author_id)
+        if author is None or job.visibility == "local":
+            return
+        recipients = list[Recipient](await s.scalars(select(Account).where(Account.id.in_(job.mention_ids))))
+        if job.visibility in TO_FOLLOWERS:
+            recipients += await remote_followers(s, author.id)
+        act = builders.activity(
+            "Delete",
+            f"{job.uri}#delete",
+            account_uri(ctx, author),
+            builders.tombstone(job.uri),
+            to=["https://www.w3.org/ns/activitystreams#Public"] if job.visibility in ("public", "unlisted") else [],
+        )
+        # The post is gone: its deliveries are judged again on the audience it had.
+        await deliver_to(ctx, s, recipients, act, visibility=job.visibility, signer=author, object_uri=job.uri)
 
-async def _fanout_actor_update(ctx: NodeContext, account_id: int, job_id: int) -> None:
-    account = await accounts.get_account(ctx, account_id)
+
+async def _fanout_actor_update(ctx: NodeContext, job: ActorUpdated, job_id: int) -> None:
+    account = await accounts.get_account(ctx, job.account_id)
     # Built before the write transaction: it may make the account's keys (its own transaction).
     doc = await person_document(ctx, account)
     act = builders.activity(
@@ -219,7 +222,7 @@ async def _fanout_actor_update(ctx: NodeContext, account_id: int, job_id: int) -
                          signer=account, object_uri=str(doc["id"]))
 
 
-async def _fanout_instance_update(ctx: NodeContext, job_id: int) -> None:
+async def _fanout_instance_update(ctx: NodeContext, job: InstanceUpdated, job_id: int) -> None:
     """Update(Application) of the instance actor to every known peer (one inbox a domain,
     the shared one where there is one): any peer may have cached the key of our fetches."""
     doc = await instance_document(ctx)
@@ -241,32 +244,55 @@ async def _fanout_instance_update(ctx: NodeContext, job_id: int) -> None:
                          object_uri=str(doc["id"]))
 
 
-async def _fanout_announce(ctx: NodeContext, s: AsyncSession, p: dict[str, object], kind: str) -> None:
-    booster = await s.get(Account, p["booster_id"])
-    original = await s.get(Post, p["original_id"])
-    if booster is None or original is None or original.uri is None:
-        return
-    visibility = original.visibility
-    if visibility == "local":
-        return
-    original_author = await s.get(Account, original.account_id)
-    announce_id = str(p["announce_uri"])
-    announce = builders.activity(
-        "Announce",
-        announce_id,
-        account_uri(ctx, booster),
-        original.uri,
-        to=["https://www.w3.org/ns/activitystreams#Public"] if visibility == "public" else [followers_uri(ctx, booster.username)],
-        cc=[followers_uri(ctx, booster.username)] + ([account_uri(ctx, original_author)] if original_author else []),
-    )
-    act = announce
-    if kind == "UndoAnnounce":
-        act = builders.activity("Undo", f"{announce_id}#undo", account_uri(ctx, booster), announce)
-    recipients = await remote_followers(s, booster.id)
-    if original_author is not None:
-        recipients.append(original_author)
-    await deliver_to(ctx, s, recipients, act, visibility=visibility, signer=booster, object_uri=announce_id,
-                     text=post_text(original))
+async def _fanout_announce(ctx: NodeContext, job: Boosted | Unboosted, job_id: int) -> None:
+    async with ctx.db.session() as s:
+        booster = await s.get(Account, job.booster_id)
+        original = await s.get(Post, job.original_id)
+        if booster is None or original is None or original.uri is None:
+            return
+        visibility = original.visibility
+        if visibility == "local":
+            return
+        original_author = await s.get(Account, original.account_id)
+        announce_id = job.announce_uri
+        announce = builders.activity(
+            "Announce",
+            announce_id,
+            account_uri(ctx, booster),
+            original.uri,
+            to=["https://www.w3.org/ns/activitystreams#Public"] if visibility == "public" else [followers_uri(ctx, booster.username)],
+            cc=[followers_uri(ctx, booster.username)] + ([account_uri(ctx, original_author)] if original_author else []),
+        )
+        act = announce
+        if isinstance(job, Unboosted):
+            act = builders.activity("Undo", f"{announce_id}#undo", account_uri(ctx, booster), announce)
+        recipients = await remote_followers(s, booster.id)
+        if original_author is not None:
+            recipients.append(original_author)
+        await deliver_to(ctx, s, recipients, act, visibility=visibility, signer=booster, object_uri=announce_id,
+                         text=post_text(original), post=original)
+
+
+_J = TypeVar("_J", bound=FanoutJob)
+FanoutHandler = Callable[[NodeContext, Any, int], Awaitable[None]]
+
+
+def _route(record: type[_J], handler: Callable[[NodeContext, _J, int], Awaitable[None]]) -> tuple[type[_J], FanoutHandler]:
+    """One row of the dispatch table, its handler checked against its record's type."""
+    return record, handler
+
+
+_ROUTES = (  # each row inferred on its own, so that its handler is checked against its record
+    _route(PostCreated, _fanout_post),
+    _route(PostEdited, _fanout_post),
+    _route(PostDeleted, _fanout_delete),
+    _route(Boosted, _fanout_announce),
+    _route(Unboosted, _fanout_announce),
+    _route(ActorUpdated, _fanout_actor_update),
+    _route(InstanceUpdated, _fanout_instance_update),
+)
+# The fan-out queue's dispatch table: one handler per kind of record (node.queues).
+FANOUT_DISPATCH: dict[type[FanoutJob], FanoutHandler] = dict(_ROUTES)
 
 
 async def send_one(

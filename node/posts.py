@@ -15,6 +15,7 @@ from node.events import Event
 from node.fanout import fan_out_home
 from node.federate import queue_fanout
 from node.notifications import notify
+from node.queues import PostCreated, PostDeleted, PostEdited, Unboosted
 from node.visibility import VISIBILITIES, can_view
 from storage.db import insert_ignoring_conflicts
 from storage.errors import Forbidden, Invalid, NotFound
@@ -205,7 +206,7 @@ async def create_post(ctx: NodeContext, author: Account, new: NewPost) -> Post:
             if replied_to is None or account.id != replied_to.id:
                 await notify(s, account, "mention", author.id, post_id)
         if visibility != "local":
-            await queue_fanout(s, "Create", post_id=post_id)
+            await queue_fanout(s, PostCreated(post_id))
     ctx.events.publish(Event("post", post_id=post.id))
     return post
 
@@ -256,7 +257,7 @@ async def edit_post(
             post.sensitive = bool(sensitive) or bool(post.summary)
         post.edited_at = utcnow()
         if post.visibility != "local":
-            await queue_fanout(s, "Update", post_id=post.id)
+            await queue_fanout(s, PostEdited(post.id))
     ctx.events.publish(Event("edit", post_id=post.id))
     return post
 
@@ -291,19 +292,10 @@ async def delete_post(ctx: NodeContext, actor: Account, post_id: int) -> Post:
                 .values(boosts_count=Post.boosts_count - 1)
             )
             if post.local:
-                await queue_fanout(
-                    s, "UndoAnnounce", booster_id=post.account_id, original_id=post.reblog_of_id, announce_uri=post.uri
-                )
+                await queue_fanout(s, Unboosted(post.account_id, post.reblog_of_id, post.uri or ""))
         elif post.local and post.visibility != "local":
             mention_ids = (await s.scalars(select(Mention.account_id).where(Mention.post_id == post.id))).all()
-            await queue_fanout(
-                s,
-                "Delete",
-                uri=post.uri,
-                author_id=post.account_id,
-                visibility=post.visibility,
-                mention_ids=list(mention_ids),
-            )
+            await queue_fanout(s, PostDeleted(post.uri or "", post.account_id, post.visibility, tuple(mention_ids)))
         await s.delete(post)
     ctx.events.publish(Event("delete", post_id=post.id, deleted=post))
     return post

@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import CTE, Subquery
 
 from storage.db import Database
@@ -141,14 +142,20 @@ async def earlier_unfinished(db: Database, job_id: int, ordering_key: str) -> bo
 
 async def earlier_unfinished_many(db: Database, asked: list[tuple[int, str]]) -> list[bool]:
     """`earlier_unfinished` for several (job id, ordering key) pairs in one query."""
-    keys = {key for _, key in asked}
     async with db.reader() as s:
-        first = dict((await s.execute(
-            select(Job.ordering_key, func.min(Job.id))
-            .where(Job.ordering_key.in_(keys), Job.status.in_(("pending", "running")))
-            .group_by(Job.ordering_key)
-        )).all())
+        first = {key: job_id for job_id, key in (await s.execute(first_unfinished({key for _, key in asked}))).all()}
     return [key in first and first[key] < job_id for job_id, key in asked]
+
+
+def first_unfinished(keys: Collection[str] | BindParameter[Any]) -> Select[int, str | None]:
+    """The oldest job still to be done of each of `keys` that has one, (job id, ordering key)
+    a row: a job waits while an older one of its key is listed. (A query, for callers that
+    read more in the same statement; `keys` may be an expanding bind parameter.)"""
+    return (
+        select(func.min(Job.id).label("first_id"), Job.ordering_key)
+        .where(Job.ordering_key.in_(keys), Job.status.in_(("pending", "running")))
+        .group_by(Job.ordering_key)
+    )
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:

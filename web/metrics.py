@@ -16,9 +16,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from node import metrics
-from node.federate import FANOUT
-from node.inbound import INBOX
-from node.outbox import DELIVER
+from node.queues import DELIVER, FANOUT, INBOX
 from web.keys import CTX
 
 METRICS_TOKEN = web.AppKey("metrics_token", str)

@@ -10,7 +10,6 @@ would only repeat the request to wherever the activity pointed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import Update, update
@@ -20,6 +19,7 @@ from federation.parsing import IncomingActivity, InvalidActivity, origin, parse_
 from node import audit, remote
 from node.context import NodeContext
 from node.inbox import follows, moderation, notes, reactions
+from node.queues import InboxJob
 from storage.errors import AtriumError
 from storage.jobs import ClaimedJob
 from storage.models import Account, InboxEntry
@@ -62,8 +62,7 @@ async def _refused(ctx: NodeContext, activity: IncomingActivity, peer: str, rule
 async def handle_inbox(ctx: NodeContext, job: ClaimedJob) -> list[Update]:
     """Handle one queued activity; its outcome for the inbox log is returned for the worker to
     commit together with the job's completion (node.workers)."""
-    payload = json.loads(job.payload)
-    activity = parse_activity(payload["activity"])
+    activity = parse_activity(InboxJob.from_json(job.payload).activity)
     handler = DISPATCH.get(activity.type)
     if handler is None:
         return [_record(activity, f"ignored: unsupported type {activity.type}")]

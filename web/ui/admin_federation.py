@@ -7,8 +7,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from node import audit, peers, shared_settings
-from node.inbound import INBOX
-from node.outbox import DELIVER
+from node.queues import DELIVER, INBOX
 from storage import jobs
 from web.ui.core import Page, page
 
