@@ -36,6 +36,7 @@ class FakePeer:
     port: int
     keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # each request's headers, as `requests`
     received: list[dict[str, object]] = field(default_factory=list)
     also_known_as: dict[str, list[str]] = field(default_factory=dict)
     objects: dict[str, dict[str, object]] = field(default_factory=dict)  # URI -> document served
@@ -129,6 +130,7 @@ class FakePeer:
         @web.middleware
         async def record(request: web.Request, handler):  # type: ignore[no-untyped-def]
             self.requests.append((request.method, request.path))
+            self.headers.append(dict(request.headers))
             return await handler(request)
 
         async def object_route(request: web.Request) -> web.Response:
