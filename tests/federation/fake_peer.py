@@ -40,6 +40,7 @@ class FakePeer:
     received: list[dict[str, object]] = field(default_factory=list)
     also_known_as: dict[str, list[str]] = field(default_factory=dict)
     objects: dict[str, dict[str, object]] = field(default_factory=dict)  # URI -> document served
+    actor_extra: dict[str, dict[str, object]] = field(default_factory=dict)  # name -> more actor fields
 
     @property
     def base(self) -> str:
@@ -73,6 +74,7 @@ class FakePeer:
             "endpoints": {"sharedInbox": f"{self.base}/inbox"},
             "publicKey": {"id": self.key_id(name), "owner": uri, "publicKeyPem": public_pem(self.keys[name])},
             "alsoKnownAs": self.also_known_as.get(name, []),
+            **self.actor_extra.get(name, {}),
         }
 
     def note(self, name: str, n: int, text: str, *, to: list[str] | None = None, cc: list[str] | None = None, **extra: object) -> dict[str, object]:
