@@ -96,8 +96,7 @@ async def federating(ctx: NodeContext, settings: Settings) -> AsyncIterator[Node
 
     stop_key_sync = asyncio.Event()
     key_sync = asyncio.create_task(instance_key.follow(ctx.db, stop_key_sync, POLICY_SYNC_SECONDS))
-    contact.open_gate(ctx, address_policy, signer=signer, ssl_context=client_tls,
-                      user_agent=f"Atrium ({ctx.base_url}/)")
+    contact.open_gate(ctx, address_policy, signer=signer, ssl_context=client_tls)
     try:
         yield ctx
     finally:

@@ -36,6 +36,7 @@ class ActorData:
     locked: bool
     published: datetime
     suspended: bool = False
+    discoverable: bool = False  # Mastodon's: may the account be featured and suggested
 
 
 def actor_to_ap(a: ActorData) -> dict[str, object]:
@@ -54,7 +55,7 @@ def actor_to_ap(a: ActorData) -> dict[str, object]:
         "featured": a.featured,
         "endpoints": {"sharedInbox": a.shared_inbox},
         "manuallyApprovesFollowers": a.locked,
-        "discoverable": a.type == "Person",
+        "discoverable": a.discoverable,
         "published": iso(a.published),
         "publicKey": {"id": f"{a.id}#main-key", "owner": a.id, "publicKeyPem": a.public_key_pem},
         # Mastodon's flag for an account its server has disabled.

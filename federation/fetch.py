@@ -64,7 +64,6 @@ AS_PROFILE = "https://www.w3.org/ns/activitystreams"
 ACCEPT_ACTIVITY = f'application/activity+json, application/ld+json; profile="{AS_PROFILE}"'
 ACCEPT_JSON = "application/jrd+json, application/json"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-USER_AGENT = "Atrium"
 
 # A signer gets the method, the URL and the headers about to be sent, and returns the headers
 # to add (Signature, Date, …). It may be a coroutine function.
@@ -122,7 +121,6 @@ class Fetcher:
         max_redirects: int = 3,
         *,
         max_depth: int = 64,
-        user_agent: str = USER_AGENT,
     ) -> None:
         if not isinstance(gate, OutboundGate):
             raise TypeError("a Fetcher sends through an OutboundGate (federation.gate), nothing else")
@@ -133,7 +131,6 @@ class Fetcher:
         self.deadline = deadline
         self.max_redirects = max_redirects
         self.max_depth = max_depth
-        self.user_agent = user_agent
 
     async def fetch_object(
         self, url: str, *, purpose: Purpose = Purpose.OBJECT, budget: FetchBudget | None = None
@@ -228,7 +225,6 @@ class Fetcher:
         headers = {
             "Accept": accept,
             "Accept-Encoding": "gzip",
-            "User-Agent": self.user_agent,
             "Host": url.host_port_subcomponent or "",
         }
         if signed and self._signer is not None:

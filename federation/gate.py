@@ -13,7 +13,11 @@ socket) and sends each request through `request()`, which first
 
 The gate never follows a redirect itself: a caller that follows one (the fetcher, by hand)
 makes the next hop through `request()` again, so the new host is asked again — and so is the
-host a WebFinger `href` names. `tests/security/test_one_http_client.py` fails if any other
+host a WebFinger `href` names.
+
+The gate also names the node on every request it sends: its `User-Agent` is the one the gate
+was built with (`node.contact.open_gate` derives it from the node's own base URL), replacing
+any a caller passed, so a delivery says who sent it as a fetch does. `tests/security/test_one_http_client.py` fails if any other
 module of the application builds or calls an HTTP client.
 """
 
@@ -32,7 +36,10 @@ from yarl import URL
 
 from federation.addresses import AddressPolicy, FetchError, make_session
 
-__all__ = ["Admit", "ContactRefused", "OutboundGate", "Purpose"]
+__all__ = ["DEFAULT_USER_AGENT", "Admit", "ContactRefused", "OutboundGate", "Purpose"]
+
+# The name of a gate built below the node (tests, tools); a node's gate names the node.
+DEFAULT_USER_AGENT = "Atrium"
 
 
 class Purpose(StrEnum):
@@ -79,10 +86,12 @@ class OutboundGate:
         address_policy: AddressPolicy,
         admit: Admit,
         *,
+        user_agent: str = DEFAULT_USER_AGENT,
         resolver: AbstractResolver | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.address_policy = address_policy
+        self.user_agent = user_agent
         self._admit = admit
         self._session = make_session(address_policy, resolver, ssl_context)
 
@@ -96,14 +105,17 @@ class OutboundGate:
         data: bytes | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
     ) -> AbstractAsyncContextManager[aiohttp.ClientResponse]:
-        """`async with gate.request(…) as response`: one request to `url`, once the address
-        policy and `admit` agree; a redirect is answered as it is, never followed. Raises
+        """`async with gate.request(…) as response`: one request to `url`, named by the gate's
+        User-Agent, once the address policy and `admit` agree; a redirect is answered as it
+        is, never followed. Raises
         FetchError (ContactRefused for a host the policy refuses) before any connection,
         aiohttp's errors after. Bodies come as sent, never inflated: a caller that reads one
         bounds it itself (`federation.fetch` inflates gzip in bounded steps)."""
         if not isinstance(purpose, Purpose):
             raise TypeError(f"purpose must be a Purpose, not {purpose!r}")
-        options: dict[str, Any] = {"headers": dict(headers or {}), "data": data}
+        sent = {name: value for name, value in (headers or {}).items() if name.lower() != "user-agent"}
+        sent["User-Agent"] = self.user_agent  # set here so no caller can forget it
+        options: dict[str, Any] = {"headers": sent, "data": data}
         if timeout is not None:
             options["timeout"] = timeout
         return _Request(self, method, url, purpose, options)

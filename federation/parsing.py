@@ -224,6 +224,9 @@ class IncomingActor:
     also_known_as: tuple[str, ...]
     moved_to: str | None
     suspended: bool = False
+    # Mastodon's `discoverable` (may the account be featured and suggested): None when the
+    # document does not say, as Mastodon's API shows it.
+    discoverable: bool | None = None
 
 
 ACTOR_TYPES = ("Person", "Service", "Application", "Group", "Organization")
@@ -289,4 +292,5 @@ def parse_actor(doc: object) -> IncomingActor:
         also_known_as=tuple(x for x in as_list(doc.get("alsoKnownAs")) if isinstance(x, str)),
         moved_to=doc.get("movedTo") if isinstance(doc.get("movedTo"), str) else None,
         suspended=doc.get("suspended") is True,
+        discoverable=discoverable if isinstance(discoverable := doc.get("discoverable"), bool) else None,
     )

@@ -9,6 +9,9 @@ from node.instance import get_instance
 from storage.models import Account
 
 INSTANCE_ACTOR = "actor"  # the instance actor's path segment: /actor
+# Every local person is discoverable (their actor documents say so, and the client API shows
+# it): a node of one organisation has no per-account setting to hide from its directory.
+LOCAL_DISCOVERABLE = True
 
 
 def followers_uri(ctx: NodeContext, username: str) -> str:
@@ -53,6 +56,7 @@ async def person_document(ctx: NodeContext, account: Account) -> dict[str, objec
             locked=account.locked,
             published=account.created_at,
             suspended=account.disabled or account.suspended,
+            discoverable=LOCAL_DISCOVERABLE,
         )
     )
 

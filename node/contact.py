@@ -11,7 +11,9 @@ a 403 `FetchError` that carries the rule. Whether a given post may go to an admi
 stays `Policy.outbound`'s question, at fan-out and at delivery.
 
 `open_gate(ctx, …)` gives a context its gate (the node's only outbound HTTP session) and a
-fetcher that sends through it.
+fetcher that sends through it. The gate names the node on every request it sends, deliveries
+included: `User-Agent: Atrium/VERSION (+https://DOMAIN/)`, from the node's own scheme and
+domain, as Mastodon names itself (some servers refuse generic agents).
 """
 
 from __future__ import annotations
@@ -23,16 +25,17 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from federation.addresses import AddressPolicy
-from federation.fetch import USER_AGENT, Fetcher, Signer
+from federation.fetch import Fetcher, Signer
 from federation.gate import ContactRefused, OutboundGate, Purpose
 from federation.parsing import InvalidActivity
 from node import audit, metrics
 from node.context import NodeContext
 from node.domains import NO_CANONICAL_RULE
 from node.remote import domain_of
+from node.version import VERSION
 from storage.errors import Invalid
 
-__all__ = ["ContactRefused", "Purpose", "admit", "close_gate", "open_gate"]
+__all__ = ["ContactRefused", "Purpose", "admit", "close_gate", "open_gate", "user_agent"]
 
 NO_CANONICAL_FORM = NO_CANONICAL_RULE  # the rule named when a host has no canonical form
 
@@ -55,6 +58,11 @@ async def admit(ctx: NodeContext, url: URL, purpose: Purpose) -> None:
     raise ContactRefused(f"{purpose} refused by this node's policy: {reason} ({rule})", rule=rule, host=host, purpose=purpose)
 
 
+def user_agent(ctx: NodeContext) -> str:
+    """How this node names itself to the hosts it contacts."""
+    return f"Atrium/{VERSION} (+{ctx.base_url}/)"
+
+
 def open_gate(
     ctx: NodeContext,
     address_policy: AddressPolicy,
@@ -62,13 +70,14 @@ def open_gate(
     signer: Signer | None = None,
     resolver: AbstractResolver | None = None,
     ssl_context: ssl.SSLContext | None = None,
-    user_agent: str = USER_AGENT,
 ) -> OutboundGate:
     """Give `ctx` its outbound gate and a fetcher sending through it (signing with `signer`,
     the instance actor's, when given). Call inside the event loop; `close_gate` closes it."""
-    gate = OutboundGate(address_policy, partial(admit, ctx), resolver=resolver, ssl_context=ssl_context)
+    gate = OutboundGate(
+        address_policy, partial(admit, ctx), user_agent=user_agent(ctx), resolver=resolver, ssl_context=ssl_context
+    )
     ctx.gate = gate
-    ctx.fetcher = Fetcher(gate, signer, user_agent=user_agent)
+    ctx.fetcher = Fetcher(gate, signer)
     return gate
 
 

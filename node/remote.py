@@ -67,6 +67,7 @@ async def upsert_actor(ctx: NodeContext, actor: IncomingActor) -> Account:
         account.shared_inbox_uri = actor.shared_inbox
         account.followers_uri = actor.followers
         account.locked = actor.locked
+        account.discoverable = actor.discoverable
         account.key_id = actor.key_id
         account.public_key_pem = actor.public_key_pem
         account.disabled = actor.suspended  # its own server disabled it: so do we

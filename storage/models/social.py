@@ -48,6 +48,9 @@ class Account(Base):
     role: Mapped[str] = mapped_column(String(16), default="user")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Remote accounts: what their actor document says (None when it says nothing). A local
+    # account's is what its own actor document says (node/actors.py), not stored.
+    discoverable: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # Made lazily on first need: RSA generation costs ~46 ms, bulk creation must not wait on it.

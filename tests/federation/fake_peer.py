@@ -36,9 +36,11 @@ class FakePeer:
     port: int
     keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # each request's headers, as `requests`
     received: list[dict[str, object]] = field(default_factory=list)
     also_known_as: dict[str, list[str]] = field(default_factory=dict)
     objects: dict[str, dict[str, object]] = field(default_factory=dict)  # URI -> document served
+    actor_extra: dict[str, dict[str, object]] = field(default_factory=dict)  # name -> more actor fields
 
     @property
     def base(self) -> str:
@@ -72,6 +74,7 @@ class FakePeer:
             "endpoints": {"sharedInbox": f"{self.base}/inbox"},
             "publicKey": {"id": self.key_id(name), "owner": uri, "publicKeyPem": public_pem(self.keys[name])},
             "alsoKnownAs": self.also_known_as.get(name, []),
+            **self.actor_extra.get(name, {}),
         }
 
     def note(self, name: str, n: int, text: str, *, to: list[str] | None = None, cc: list[str] | None = None, **extra: object) -> dict[str, object]:
@@ -129,6 +132,7 @@ class FakePeer:
         @web.middleware
         async def record(request: web.Request, handler):  # type: ignore[no-untyped-def]
             self.requests.append((request.method, request.path))
+            self.headers.append(dict(request.headers))
             return await handler(request)
 
         async def object_route(request: web.Request) -> web.Response:

@@ -32,6 +32,7 @@ from node.inbox import handle_inbox
 from node.instance import create_instance
 from node.outbox import DELIVER
 from node.policy import PeerRule, Policy
+from node.version import VERSION
 from node.workers import JobWorker
 from storage import jobs
 from storage.db import Database
@@ -227,8 +228,7 @@ async def search(http: aiohttp.ClientSession, headers: dict[str, str], q: str) -
 
 
 async def test_a_nodes_gate_signs_names_resolves_and_trusts_as_it_was_told(db: Database) -> None:
-    # Given a node whose gate is opened with a signer, a user agent, a resolver and the CA of
-    # an https peer (as `atrium serve` opens it with the instance key and `federation.ca_file`)
+    # Given a node whose gate is opened with a signer, a resolver and the CA of an https peer (as `atrium serve` opens it with the instance key and `federation.ca_file`)
     ca, server_tls = _tls_pair("peer.test")
     async for peer in _serve(server_tls):
         ctx = NodeContext(db=db, domain="eng.acme.test", policy=lambda: Policy(mode="open"))
@@ -238,22 +238,23 @@ async def test_a_nodes_gate_signs_names_resolves_and_trusts_as_it_was_told(db: D
             return {"Signature": f"signed {method} {url}"}
 
         gate = contact.open_gate(ctx, AddressPolicy(allow_loopback=True), signer=signer, resolver=resolver,
-                                 ssl_context=ssl.create_default_context(cadata=ca), user_agent="Atrium (test)")
+                                 ssl_context=ssl.create_default_context(cadata=ca))
         assert ctx.gate is gate and ctx.fetcher is not None
         # When the node fetches a note from the peer, by name, over https
         url = peer.url("/note", scheme="https")
         document = await ctx.fetcher.fetch_object(url, purpose=Purpose.OBJECT)
         # Then the name was resolved by that resolver, the certificate checked against that CA,
-        # and the request signed by that signer and named by that user agent
+        # and the request signed by that signer and named after the node
         assert document["id"] == url and resolver.asked == ["peer.test"]
-        assert peer.seen[0]["Signature"] == f"signed GET {url}" and peer.seen[0]["User-Agent"] == "Atrium (test)"
+        assert peer.seen[0]["Signature"] == f"signed GET {url}"
+        assert peer.seen[0]["User-Agent"] == f"Atrium/{VERSION} (+https://eng.acme.test/)"
         # And closing it closes the session and leaves the context without a way out
         await contact.close_gate(ctx)
         assert gate.closed and ctx.gate is None and ctx.fetcher is None
         await contact.close_gate(ctx)  # closing twice is harmless
         plain = contact.open_gate(ctx, AddressPolicy(allow_loopback=True))
         try:
-            assert ctx.fetcher.user_agent == "Atrium"  # type: ignore[union-attr]
+            assert plain.user_agent == f"Atrium/{VERSION} (+https://eng.acme.test/)"
         finally:
             await contact.close_gate(ctx)
         assert plain.closed

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from node import oauth, text
+from node.actors import LOCAL_DISCOVERABLE
 from node.context import NodeContext
 from node.post_views import PostExtras
 from node.relationships import Counts, Relationship
@@ -79,7 +80,9 @@ def account(ctx: NodeContext, a: Account, counts: Counts | None = None) -> JSON:
         "display_name": a.display_name,
         "locked": a.locked,
         "bot": False,
-        "discoverable": None,
+        # A local account: what its actor document says (node/actors.py); a remote one: what
+        # its own document said, None if it said nothing.
+        "discoverable": LOCAL_DISCOVERABLE if local else a.discoverable,
         "indexable": False,
         "group": False,
         "created_at": timestamp(a.created_at),
@@ -117,7 +120,7 @@ def credential_account(
             "fields": [],
             "follow_requests_count": follow_requests_count,
             "hide_collections": False,
-            "discoverable": None,
+            "discoverable": LOCAL_DISCOVERABLE,
             "indexable": False,
             "attribution_domains": [],
         },
