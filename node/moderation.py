@@ -28,6 +28,7 @@ from node.context import NodeContext
 from node.domains import canonical_domain
 from node.federate import queue_fanout
 from node.queues import ActorUpdated
+from storage.db import lock_for_transaction
 from storage.errors import Conflict, Forbidden, Invalid, NotFound
 from storage.models import ROLES, Account, Post, Report, utcnow
 
@@ -35,6 +36,7 @@ STAFF = ("moderator", "admin")
 ACCOUNT_ACTIONS = ("suspend", "unsuspend", "silence", "unsilence")
 MAX_ANSWER = 2000
 MAX_COMMENT = 2000
+_REPORT_NUMBER_LOCK = 0x5245504F5254  # "REPORT": the advisory lock numbering reports
 
 
 def is_staff(account: Account | None) -> bool:
@@ -187,6 +189,15 @@ class ReportView:
     missing_posts: int  # reported posts since removed
 
 
+async def next_report_number(s: AsyncSession) -> int:
+    """The number the report about to be added in `s` takes: one more than the last. Writers
+    numbering reports wait for each other until their transaction ends, so two reports
+    filed at once never take the same number (the unique constraint is the backstop)."""
+    await lock_for_transaction(s, _REPORT_NUMBER_LOCK)
+    last = await s.scalar(select(func.max(Report.number)))
+    return (last or 0) + 1
+
+
 async def file_report(ctx: NodeContext, reporter: Account, post_id: int, comment: str) -> Report:
     """A local user reports a post they can see to this node's moderators."""
     if len(comment) > MAX_COMMENT:
@@ -195,7 +206,8 @@ async def file_report(ctx: NodeContext, reporter: Account, post_id: int, comment
         post = await posts.load_visible(ctx, s, reporter, post_id)
         if post.account_id == reporter.id:
             raise Invalid("you cannot report your own post")
-        report = Report(reporter_id=reporter.id, target_id=post.account_id, post_ids=json.dumps([post.id]),
+        report = Report(number=await next_report_number(s), reporter_id=reporter.id, target_id=post.account_id,
+                        post_ids=json.dumps([post.id]),
                         comment=comment.strip(), uri=None, resolved=False, resolution="", created_at=utcnow())
         s.add(report)
         await s.flush()
@@ -256,5 +268,5 @@ async def resolve_report(ctx: NodeContext, moderator: Account, report_id: int, a
                       reason=answer, peer=(reporter.domain or "") if reporter else "")
     if answer and reporter is not None and reporter.is_local and not reporter.suspended:
         await posts.create_post(ctx, moderator, posts.NewPost(
-            text=f"@{reporter.username} About your report #{report_id}: {answer}", visibility="direct"))
+            text=f"@{reporter.username} About your report #{report.number}: {answer}", visibility="direct"))
     return await get_report(ctx, moderator, report_id)

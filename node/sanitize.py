@@ -3,6 +3,7 @@
 - `sanitize_html(html)` makes HTML from a remote server safe to store and show.
 - `html_to_text(html)` turns it, or HTML from `node.text.render`, into plain text (search,
   notifications, previews).
+- `relink(html, hrefs)` points chosen links of such (stored) HTML elsewhere, for showing it.
 
 Everything goes through one nh3 (ammonia) allowlist, this module's, which `node.text.render`
 uses too: p, br, a, span, strong, em, b, i, u, del, s, code, pre, blockquote, ul, ol, li,
@@ -26,8 +27,9 @@ if nh3 fails, they fall back to the text with all markup stripped and escaped.
 from __future__ import annotations
 
 import functools
+import html as _html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import nh3
@@ -45,6 +47,7 @@ from node.html_normaliser import (
 __all__ = [
     "MAX_INPUT_CHARS",
     "html_to_text",
+    "relink",
     "sanitize_html",
 ]
 
@@ -186,6 +189,40 @@ def sanitize_html(html: str) -> str:
     except BaseException as exc:  # noqa: BLE001 - see _reraise_unless_recoverable
         _reraise_unless_recoverable(exc)
         return _fallback_html(_markup_to_text_fast(html))
+
+
+# --------------------------------------------------------------------------------------------
+# Links pointed elsewhere
+
+# An <a> start tag in sanitised output (html5ever writes every attribute value in double
+# quotes and escapes '"' inside them, so a quote always delimits a value), and its href.
+_CLEAN_A_TAG_RE = re.compile(r'<a\s(?:[^>"]++|"[^"]*+")*+>')
+_HREF_ATTR_RE = re.compile(r'\shref="([^"]*+)"')
+_TARGET_ATTR_RE = re.compile(r'\starget="[^"]*+"')
+
+
+def relink(html: str, hrefs: Mapping[str, str]) -> str:
+    """Stored HTML (sanitize_html's or node.text.render's output) with each link whose href
+    is a key of `hrefs` pointing to its value instead, and opening in the same tab.
+
+    For showing only: the stored HTML is what federation and the client API serve. A
+    regular expression is enough (and cheap) because the input is html5ever's serialisation,
+    whose shape is known; values of `hrefs` are escaped here."""
+    if not hrefs or "<a" not in html:
+        return html
+
+    def one(m: re.Match[str]) -> str:
+        tag = m.group(0)
+        found = _HREF_ATTR_RE.search(tag)
+        if found is None:
+            return tag
+        target = hrefs.get(_html.unescape(found.group(1)))
+        if target is None:
+            return tag
+        tag = tag[: found.start()] + f' href="{_html.escape(target)}"' + tag[found.end() :]
+        return _TARGET_ATTR_RE.sub("", tag)
+
+    return _CLEAN_A_TAG_RE.sub(one, html)
 
 
 # --------------------------------------------------------------------------------------------

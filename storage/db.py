@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -141,3 +141,12 @@ def insert_ignoring_conflicts(s: AsyncSession, model: type) -> Any:
     idempotent writes without a read first."""
     dialect = sqlite if s.get_bind().dialect.name == "sqlite" else postgresql
     return dialect.insert(model).on_conflict_do_nothing()
+
+
+async def lock_for_transaction(s: AsyncSession, key: int) -> None:
+    """Serialise the writers that take the same `key` until the session's transaction ends:
+    on PostgreSQL a transaction-level advisory lock; on SQLite nothing to do, as every writer
+    already holds the database's write lock (BEGIN IMMEDIATE). For what a unique constraint
+    alone would only refuse, such as the next number of a sequence read as max + 1."""
+    if s.get_bind().dialect.name != "sqlite":
+        await s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -14,6 +14,7 @@ from node.accounts import find_local
 from node.blocks import sever
 from node.context import NodeContext
 from node.inbox.follows import local_username
+from node.moderation import next_report_number
 from storage.errors import Forbidden
 from storage.models import Account, Block, Follow, Post, Report, utcnow
 
@@ -54,6 +55,7 @@ async def on_flag(ctx: NodeContext, activity: IncomingActivity, actor: Account) 
         content = activity.raw.get("content")
         s.add(
             Report(
+                number=await next_report_number(s),
                 reporter_id=actor.id,
                 target_id=target.id,
                 post_ids=json.dumps(post_ids),

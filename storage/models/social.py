@@ -283,8 +283,12 @@ class Report(Base):
     """A report to this node's moderators (from a local user or a peer's Flag)."""
 
     __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("number", name="ux_reports_number"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    # What people read (#12): 1, 2, 3... on this node, in the order reports came
+    # (node/moderation.py assigns it; the client API keeps `id`).
+    number: Mapped[int] = mapped_column(Integer)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     target_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     post_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of reported post ids

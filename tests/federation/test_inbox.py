@@ -230,8 +230,8 @@ async def test_a_flag_becomes_a_report_for_moderators(node: Node, peer: FakePeer
     await node.process()
     async with node.ctx.db.reader() as s:
         reports = (await s.scalars(select(Report))).all()
-    assert [(r.target_id, json.loads(r.post_ids), r.comment) for r in reports] == [
-        (alice_follows_mallory.id, [offending.id], "please look at this")
+    assert [(r.number, r.target_id, json.loads(r.post_ids), r.comment) for r in reports] == [
+        (1, alice_follows_mallory.id, [offending.id], "please look at this")
     ]
 
 

@@ -141,7 +141,7 @@ async def test_a_remote_reporters_answer_stays_on_the_node(
     ctx: NodeContext, alice: Account, mod: Account, pat_at_partner: Account
 ) -> None:
     async with ctx.db.session() as s:
-        report = Report(reporter_id=pat_at_partner.id, target_id=alice.id, post_ids="[]", comment="from afar")
+        report = Report(number=1, reporter_id=pat_at_partner.id, target_id=alice.id, post_ids="[]", comment="from afar")
         s.add(report)
     done = await moderation.resolve_report(ctx, mod, report.id, "Thanks, handled.")
     assert done.report.resolution == "resolved by @mod: Thanks, handled."

@@ -38,7 +38,7 @@ async def reports_page(p: Page) -> web.StreamResponse:
 @page(roles=MODERATORS)
 async def report_page(p: Page) -> web.StreamResponse:
     view = await moderation.get_report(p.ctx, p.user, _id(p, "report_id"))
-    return p.render("admin/report.html", title=f"Report #{view.report.id}", r=view,
+    return p.render("admin/report.html", title=f"Report #{view.report.number}", r=view,
                     done=p.request.query.get("done"), error=None)
 
 
@@ -49,7 +49,7 @@ async def resolve(p: Page) -> web.StreamResponse:
         await moderation.resolve_report(p.ctx, p.user, report_id, p.field("answer"))
     except Invalid as exc:
         view = await moderation.get_report(p.ctx, p.user, report_id)
-        return p.render("admin/report.html", exc.status, title=f"Report #{report_id}", r=view, done=None,
+        return p.render("admin/report.html", exc.status, title=f"Report #{view.report.number}", r=view, done=None,
                         error=exc.reason)
     return p.redirect(f"/admin/reports/{report_id}?done=resolved")
 
@@ -93,13 +93,14 @@ async def report_form(p: Page) -> web.StreamResponse:
 async def file_report(p: Page) -> web.StreamResponse:
     post_id = _id(p, "post_id")
     try:
-        await moderation.file_report(p.ctx, p.user, post_id, p.field("comment"))
+        report = await moderation.file_report(p.ctx, p.user, post_id, p.field("comment"))
     except Invalid as exc:
         post = await posts.get_post(p.ctx, p.user, post_id)
         return p.render("admin/report_new.html", exc.status, title="Report a post", post=post, error=exc.reason,
                         sent=False)
     post = await posts.get_post(p.ctx, p.user, post_id)
-    return p.render("admin/report_new.html", title="Report sent", post=post, error=None, sent=True)
+    return p.render("admin/report_new.html", title=f"Report #{report.number} sent", post=post, error=None, sent=True,
+                    number=report.number)
 
 
 def setup_routes(app: web.Application) -> None:

@@ -43,8 +43,13 @@ async def browser_negotiation(request: web.Request, handler):  # type: ignore[no
     return await handler(request)
 
 
+async def favicon(request: web.Request) -> web.FileResponse:
+    """Browsers and feed readers ask for /favicon.ico whatever the page names."""
+    return web.FileResponse(STATIC / "favicon.ico", headers={"Content-Type": "image/x-icon"})
+
+
 async def _static_headers(request: web.Request, response: web.StreamResponse) -> None:
-    if request.path.startswith("/static/"):
+    if request.path.startswith("/static/") or request.path == "/favicon.ico":
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers.setdefault("Cache-Control", "public, max-age=3600")
 
@@ -54,6 +59,7 @@ def setup(app: web.Application) -> None:
     app.middlewares.append(browser_negotiation)
     app.on_response_prepare.append(_static_headers)
     app.router.add_static("/static/", STATIC, name="static", append_version=False)
+    app.router.add_get("/favicon.ico", favicon)
     pages_auth.setup_routes(app)
     pages_timelines.setup_routes(app)
     pages_posts.setup_routes(app)

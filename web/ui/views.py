@@ -8,6 +8,7 @@ from node import audience, outbox, posts
 from node.context import NodeContext
 from node.interactions import BOOSTABLE
 from node.post_views import extras
+from node.sanitize import relink
 from storage.errors import NotFound
 from storage.models import Account, Post
 
@@ -31,6 +32,7 @@ class PostView:
     boostable: bool
     tags: list[str] = field(default_factory=list)
     kept_from: list[audience.KeptFrom] = field(default_factory=list)
+    content_html: str = ""  # the stored HTML, its mentions pointing to this node's pages
 
     @property
     def id(self) -> int:
@@ -43,6 +45,20 @@ class PostView:
     @property
     def author_path(self) -> str:
         return profile_path(self.author)
+
+
+def local_mention_links(ctx: NodeContext, post: Post, mentioned: list[Account]) -> str:
+    """The post's HTML with each link to a person it mentions (the addresses their node and
+    ours give them) opening that person's page here, where the reader is signed in; the
+    stored HTML keeps the links their node serves, for federation and the client API."""
+    hrefs: dict[str, str] = {}
+    for account in mentioned:
+        here = profile_path(account)
+        known = [account.url, account.actor_uri]
+        if account.domain is None:
+            known += [ctx.profile_url(account.username), ctx.actor_uri(account.username)]
+        hrefs.update((url, here) for url in known if url)
+    return relink(post.content_html, hrefs)
 
 
 def open_web_may_see(ctx: NodeContext, viewer: Account | None, post: Post) -> bool:
@@ -82,6 +98,7 @@ async def post_views(ctx: NodeContext, viewer: Account | None, page: list[Post])
                 boostable=p.visibility in BOOSTABLE,
                 tags=more.tags.get(p.id, []),
                 kept_from=kept,
+                content_html=local_mention_links(ctx, p, more.mentions.get(p.id, [])),
             )
         )
     return out
