@@ -158,6 +158,12 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
         ctx = context_for(settings, db, store)
         metrics.of(ctx).policy_version.set_function(lambda: store.version)
         async with federating(ctx, settings):
+            # Signals are taken over before the port opens: a Ctrl-C while the process is still
+            # starting (joining the serving processes on a slow database) stops it cleanly.
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
             runner = web.AppRunner(_app_for(ctx, settings, role, store), access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, host, port, ssl_context=_server_tls(settings))
@@ -168,7 +174,6 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
                     JobWorker(db, job_handlers(ctx), idle_sleep=0.2, concurrent=frozenset({DELIVER})),
                     MaintenanceWorker(db, audit_retention_days=settings.audit_retention_days),
                 ]
-            stop = asyncio.Event()
             tasks = [asyncio.create_task(w.run_forever()) for w in workers]
             tasks.append(asyncio.create_task(store.follow(stop, POLICY_SYNC_SECONDS)))
             serving: ServingProcesses | None = None
@@ -177,9 +182,6 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
                 serving = ServingProcesses(db, role, f"{host}:{port}", ctx.limits.share)
                 await serving.join()
                 tasks.append(asyncio.create_task(serving.follow(stop)))
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
             serves = "health and metrics only" if role == "worker" else "open " + settings.base_url + "/"
             print(
                 f"Atrium node {settings.domain} is up as {role}: {serves} "
