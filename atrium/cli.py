@@ -220,42 +220,42 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_user_disable(args: argparse.Namespace) -> int:
+def _change_user(args: argparse.Namespace, change: Callable[[NodeContext], Awaitable[object]], done: str) -> int:
+    """Make one change to a user and say what was done once it is."""
+
     async def run(ctx: NodeContext) -> None:
-        await accounts.disable(ctx, args.username)
-        print(f"disabled {args.username}; its sessions and tokens are revoked")
+        await change(ctx)
+        print(done)
 
     _with_ctx(args, run)
     return 0
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    return _change_user(
+        args,
+        lambda ctx: accounts.disable(ctx, args.username),
+        f"disabled {args.username}; its sessions and tokens are revoked",
+    )
 
 
 def cmd_user_enable(args: argparse.Namespace) -> int:
-    async def run(ctx: NodeContext) -> None:
-        await accounts.enable(ctx, args.username)
-        print(f"enabled {args.username}")
-
-    _with_ctx(args, run)
-    return 0
+    return _change_user(args, lambda ctx: accounts.enable(ctx, args.username), f"enabled {args.username}")
 
 
 def cmd_user_set_password(args: argparse.Namespace) -> int:
     password = _password(args)
-
-    async def run(ctx: NodeContext) -> None:
-        await accounts.set_password(ctx, args.username, password)
-        print(f"password changed for {args.username}; its other sessions are revoked")
-
-    _with_ctx(args, run)
-    return 0
+    return _change_user(
+        args,
+        lambda ctx: accounts.set_password(ctx, args.username, password),
+        f"password changed for {args.username}; its other sessions are revoked",
+    )
 
 
 def cmd_user_set_role(args: argparse.Namespace) -> int:
-    async def run(ctx: NodeContext) -> None:
-        await accounts.set_role(ctx, args.username, args.role)
-        print(f"{args.username} is now {args.role}")
-
-    _with_ctx(args, run)
-    return 0
+    return _change_user(
+        args, lambda ctx: accounts.set_role(ctx, args.username, args.role), f"{args.username} is now {args.role}"
+    )
 
 
 # --- parser -----------------------------------------------------------------------------------

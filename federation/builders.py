@@ -20,17 +20,15 @@ def iso(dt: datetime) -> str:
 
 @dataclass(frozen=True)
 class ActorData:
+    """One of our actors. Its inbox, outbox and collections are served under its id (`/inbox`,
+    `/outbox`, `/followers`, `/following`, `/collections/featured`), so they are not given."""
+
     id: str
     type: str  # Person | Application
     username: str
     name: str
     summary_html: str
     url: str
-    inbox: str
-    outbox: str
-    followers: str
-    following: str
-    featured: str
     shared_inbox: str
     public_key_pem: str
     locked: bool
@@ -48,11 +46,11 @@ def actor_to_ap(a: ActorData) -> dict[str, object]:
         "name": a.name,
         "summary": a.summary_html,
         "url": a.url,
-        "inbox": a.inbox,
-        "outbox": a.outbox,
-        "followers": a.followers,
-        "following": a.following,
-        "featured": a.featured,
+        "inbox": f"{a.id}/inbox",
+        "outbox": f"{a.id}/outbox",
+        "followers": f"{a.id}/followers",
+        "following": f"{a.id}/following",
+        "featured": f"{a.id}/collections/featured",
         "endpoints": {"sharedInbox": a.shared_inbox},
         "manuallyApprovesFollowers": a.locked,
         "discoverable": a.discoverable,

@@ -13,11 +13,8 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Callable
-from typing import Any
 
-import http_sf
-
-from federation.sig_common import MAX_FIELD_LENGTH, SignatureError
+from federation.sig_common import MAX_FIELD_LENGTH, SignatureError, parse_dictionary
 
 #: Supported digest algorithms: header name → hashlib name.
 _HASHES = {"sha-256": "sha256", "sha-512": "sha512"}
@@ -76,17 +73,7 @@ def verify_content_digest(value: str, body: bytes) -> None:
         if context == "dictionary":
             raise SignatureError(f"Content-Digest header lists {key} twice")
 
-    try:
-        parsed = http_sf.parse(
-            value.encode("ascii"), tltype="dictionary", on_duplicate_key=duplicate
-        )
-    except SignatureError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise SignatureError("malformed Content-Digest header") from exc
-    if not isinstance(parsed, dict):
-        raise SignatureError("malformed Content-Digest header")
-    entries: dict[str, Any] = parsed
+    entries = parse_dictionary(value, "Content-Digest", duplicate)
     found: dict[str, bytes] = {}
     for key, (member, _params) in entries.items():
         algorithm = key.lower()

@@ -39,7 +39,7 @@ import json
 import re
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message
 from typing import Any
 
@@ -104,6 +104,20 @@ def _json_type(ctype: str, params: Mapping[str, str]) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class _Wanted:
+    """What a fetch asks for (its Accept header) and takes: a content type `acceptable`
+    admits; `expected` names those in the refusal of any other."""
+
+    accept: str
+    acceptable: ContentTypeCheck
+    expected: str
+
+
+_ACTIVITY = _Wanted(ACCEPT_ACTIVITY, _activity_type, "activity+json, or ld+json with the ActivityStreams profile")
+_JSON = _Wanted(ACCEPT_JSON, _json_type, "application/json or application/*+json")
+
+
 def _without_fragment(url: str) -> str:
     return url.split("#", 1)[0]
 
@@ -137,14 +151,7 @@ class Fetcher:
     ) -> dict[str, Any]:
         """The ActivityStreams document at `url`, signed if the fetcher has a signer."""
         final_url, document = await self._fetch(
-            url,
-            purpose=purpose,
-            accept=ACCEPT_ACTIVITY,
-            acceptable=_activity_type,
-            expected="activity+json, or ld+json with the ActivityStreams profile",
-            signed=True,
-            budget=budget,
-            cross_origin=False,
+            url, _ACTIVITY, purpose=purpose, signed=True, budget=budget, cross_origin=False
         )
         object_id = document.get("id")
         if not isinstance(object_id, str):
@@ -167,26 +174,18 @@ class Fetcher:
         unless `signed`. `cross_origin_redirects` lets WebFinger follow a domain that
         delegates to another host (each hop still checked and asked about at the gate,
         never from https to http)."""
+        wanted = _JSON if accept == _JSON.accept else replace(_JSON, accept=accept)
         _, document = await self._fetch(
-            url,
-            purpose=purpose,
-            accept=accept,
-            acceptable=_json_type,
-            expected="application/json or application/*+json",
-            signed=signed,
-            budget=budget,
-            cross_origin=cross_origin_redirects,
+            url, wanted, purpose=purpose, signed=signed, budget=budget, cross_origin=cross_origin_redirects
         )
         return document
 
     async def _fetch(
         self,
         url: str,
+        wanted: _Wanted,
         *,
         purpose: Purpose,
-        accept: str,
-        acceptable: ContentTypeCheck,
-        expected: str,
         signed: bool,
         budget: FetchBudget | None,
         cross_origin: bool,
@@ -199,7 +198,7 @@ class Fetcher:
                 for _ in range(self.max_redirects + 1):
                     if budget is not None:
                         budget.spend(current_str)
-                    headers = await self._headers(current, accept, signed)
+                    headers = await self._headers(current, wanted.accept, signed)
                     try:
                         async with self._gate.request(
                             "GET", current, purpose=purpose, headers=headers
@@ -210,7 +209,7 @@ class Fetcher:
                                 )
                                 current_str = str(current)
                                 continue
-                            self._check_response(response, current_str, acceptable, expected)
+                            self._check_response(response, current_str, wanted.acceptable, wanted.expected)
                             body = await self._read_body(response, current_str)
                     except aiohttp.ClientError as exc:
                         raise self._client_failure(exc, current_str) from exc

@@ -51,6 +51,17 @@ _CONTAINERS: Final = frozenset({"@list", "@set", "@language"})
 _KEYWORD_ALIASES: Final = {"id": "@id", "type": "@type"}
 
 
+class _Pass(NamedTuple):
+    """One application of a local context, threaded through its recursive definitions: the
+    context, the terms defined so far, the terms being defined (to catch cycles), and
+    whether it is one of the bundled contexts (which may set `@vocab`)."""
+
+    local: Mapping[str, Any]
+    defining: dict[str, Term]
+    busy: set[str]
+    bundled: bool
+
+
 class Defs:
     """Term definitions of an active context, built one local context at a time."""
 
@@ -64,18 +75,12 @@ class Defs:
     def apply(self, local: Mapping[str, Any], *, bundled: bool = False) -> None:
         defining: dict[str, Term] = {}
         for term in local:
-            self._define(term, local, defining, set(), bundled)
+            self._define(term, _Pass(local, defining, set(), bundled))
         for term, definition in defining.items():
             self.terms[term] = definition
 
-    def _define(
-        self,
-        term: str,
-        local: Mapping[str, Any],
-        defining: dict[str, Term],
-        busy: set[str],
-        bundled: bool,
-    ) -> Term | None:
+    def _define(self, term: str, p: _Pass) -> Term | None:
+        local, defining, busy, bundled = p
         if term in defining:
             return defining[term]
         if term in busy:
@@ -98,20 +103,20 @@ class Defs:
         busy.add(term)
         try:
             if isinstance(value, str):
-                iri = self._expand(value, local, defining, busy, bundled)
+                iri = self._expand(value, p)
                 definition = Term(iri, None, frozenset(), iri[-1:] in _GEN_DELIMS)
             elif isinstance(value, dict):
                 if not value.keys() <= _TERM_KEYS or not isinstance(value.get("@id"), str):
                     raise NotFast(f"term {term!r} uses an unsupported definition")
                 if value["@id"].startswith("@"):
                     raise NotFast(f"keyword alias {term!r}")
-                iri = self._expand(value["@id"], local, defining, busy, bundled)
+                iri = self._expand(value["@id"], p)
                 type_ = value.get("@type")
                 if type_ is not None:
                     if not isinstance(type_, str):
                         raise NotFast(f"term {term!r} has a bad @type")
                     if not type_.startswith("@"):
-                        type_ = self._expand(type_, local, defining, busy, bundled)
+                        type_ = self._expand(type_, p)
                 container = value.get("@container", ())
                 container = frozenset([container] if isinstance(container, str) else container)
                 if not container <= _CONTAINERS or not all(isinstance(c, str) for c in container):
@@ -125,21 +130,14 @@ class Defs:
         self.aliases.pop(term, None)
         return definition
 
-    def _expand(
-        self,
-        value: str,
-        local: Mapping[str, Any],
-        defining: dict[str, Term],
-        busy: set[str],
-        bundled: bool,
-    ) -> str:
+    def _expand(self, value: str, p: _Pass) -> str:
         prefix, colon, suffix = value.partition(":")
         if not colon:
             raise NotFast(f"term-relative IRI {value!r} in a context")
         if prefix == "_" or suffix.startswith("//"):
             return value
-        if prefix in local:
-            definition = self._define(prefix, local, defining, busy, bundled)
+        if prefix in p.local:
+            definition = self._define(prefix, p)
         else:
             definition = self.terms.get(prefix)
         if definition is not None and definition.prefix:

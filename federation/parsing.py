@@ -11,6 +11,7 @@ import builtins
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from federation.vocab import as_list, id_of
@@ -71,6 +72,16 @@ def _str(doc: dict[str, object], key: str, *, required: bool = False, limit: int
     if len(value) > limit:
         raise InvalidActivity(f"{key} is too long")
     return value
+
+
+def _of_type(doc: object, types: tuple[str, ...], not_object: str, other_type: str) -> dict[str, Any]:
+    """`doc` if it is a JSON object of one of `types`; else InvalidActivity, saying
+    `not_object` or `other_type` followed by the type it has (cut short)."""
+    if not isinstance(doc, dict):
+        raise InvalidActivity(not_object)
+    if doc.get("type") not in types:
+        raise InvalidActivity(f"{other_type} {str(doc.get('type'))[:50]!r}")
+    return doc
 
 
 def _time(value: object) -> datetime | None:
@@ -148,10 +159,7 @@ NOTE_TYPES = ("Note", "Article", "Page", "Question")
 
 
 def ap_to_post(doc: object) -> IncomingNote:
-    if not isinstance(doc, dict):
-        raise InvalidActivity("the object must be embedded as a JSON object")
-    if doc.get("type") not in NOTE_TYPES:
-        raise InvalidActivity(f"unsupported object type {str(doc.get('type'))[:50]!r}")
+    doc = _of_type(doc, NOTE_TYPES, "the object must be embedded as a JSON object", "unsupported object type")
     note_id = _str(doc, "id", required=True)
     author = id_of(doc.get("attributedTo"))
     if author is None and isinstance(doc.get("attributedTo"), list):
@@ -234,10 +242,7 @@ ACTOR_TYPES = ("Person", "Service", "Application", "Group", "Organization")
 
 def parse_actor(doc: object) -> IncomingActor:
     """An actor document, checked: inbox and key on the actor's own origin, key owned by it."""
-    if not isinstance(doc, dict):
-        raise InvalidActivity("an actor must be a JSON object")
-    if doc.get("type") not in ACTOR_TYPES:
-        raise InvalidActivity(f"not an actor type: {str(doc.get('type'))[:50]!r}")
+    doc = _of_type(doc, ACTOR_TYPES, "an actor must be a JSON object", "not an actor type:")
     actor_id = _str(doc, "id", required=True)
     assert actor_id is not None
     actor_origin = origin(actor_id)

@@ -7,8 +7,12 @@ Public names are re-exported by `federation.signatures`; import them from there.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+
+import http_sf
 
 #: What a caller may pass as request headers: a mapping (a multidict such as aiohttp's
 #: `CIMultiDictProxy` counts, its `items()` yields every field line) or (name, value) pairs.
@@ -17,6 +21,9 @@ HeaderSource = Mapping[str, str] | Iterable[tuple[str, str]]
 #: The longest signature-related field value accepted (Signature, Signature-Input,
 #: Authorization, Digest, Content-Digest). A real one is well under 2 KiB.
 MAX_FIELD_LENGTH = 8192
+
+#: Methods whose requests have a body: their signatures cover its digest, even when empty.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 DEFAULT_MAX_AGE = timedelta(hours=12)
 DEFAULT_MAX_FUTURE_SKEW = timedelta(hours=1)
@@ -95,6 +102,22 @@ class Headers:
         return iter(self._pairs)
 
 
+def authority(scheme: str, host: str) -> str:
+    """`host[:port]` lowercased, without the scheme's default port."""
+    host = host.lower()
+    default = {"http": ":80", "https": ":443"}.get(scheme)
+    return host.removesuffix(default) if default and host.endswith(default) else host
+
+
+def url_parts(url: str) -> tuple[SplitResult, str]:
+    """The URL's parts and its Host header value (lowercased, default port dropped)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an absolute http(s) URL: {url!r}")
+    _ = parts.port  # raises ValueError for a malformed port
+    return parts, authority(parts.scheme, parts.netloc.rpartition("@")[2])
+
+
 def as_utc(moment: datetime | None) -> datetime:
     """`moment` (a naive one is taken as UTC), or the current time, in UTC."""
     if moment is None:
@@ -119,3 +142,19 @@ def from_timestamp(value: int | float, what: str) -> datetime:
         return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError) as exc:
         raise SignatureError(f"{what} is not a valid time") from exc
+
+
+def parse_dictionary(value: str, name: str, on_duplicate: Callable[[str, str], None]) -> dict[str, Any]:
+    """A Structured Field Dictionary (RFC 8941), the value of header `name`; `on_duplicate(key,
+    context)` judges a key given twice. Anything unreadable is a SignatureError: http-sf raises
+    StructuredFieldError (a ValueError) on bad syntax, and anything else it might raise on
+    hostile input must still come out as a refusal."""
+    try:
+        parsed = http_sf.parse(value.encode("ascii"), tltype="dictionary", on_duplicate_key=on_duplicate)
+    except SignatureError:
+        raise
+    except Exception as exc:
+        raise SignatureError(f"malformed {name} header") from exc
+    if not isinstance(parsed, dict):
+        raise SignatureError(f"malformed {name} header")
+    return parsed

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from federation import sig_cavage, sig_rfc9421
 from federation.digest import DIGEST_CHECKERS, digest_header
 from federation.sig_common import (
+    BODY_METHODS,
     DEFAULT_MAX_AGE,
     DEFAULT_MAX_FUTURE_SKEW,
     MAX_FIELD_LENGTH,
@@ -49,9 +50,12 @@ from federation.sig_common import (
     HeaderSource,
     SignatureError,
     as_utc,
+    authority,
     check_window,
     from_timestamp,
+    url_parts,
 )
+from federation.sig_rfc9421 import sign as sign_request_rfc9421
 
 __all__ = [
     "DEFAULT_MAX_AGE",
@@ -71,7 +75,6 @@ __all__ = [
 Scheme = Literal["cavage", "rfc9421"]
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _DIGEST_HEADERS = ("digest", "content-digest")
 
 # Algorithm names a request may claim, per scheme and key type, and what is then verified.
@@ -90,19 +93,30 @@ _PINNED: dict[tuple[Scheme, str], dict[str | None, str]] = {
 
 @dataclass(frozen=True)
 class ParsedSignature:
-    """A request's signature as sent: who claims to have signed it. Nothing is verified."""
+    """A request's signature as sent: who claims to have signed it. Nothing is verified.
+    The claim is read from the scheme's own parse, `_detail`."""
 
     scheme: Scheme
-    key_id: str
-    #: The algorithm the request names (lowercased), or None; a claim, never obeyed.
-    algorithm: str | None
-    #: Covered components: draft-cavage header names, or RFC 9421 component names.
-    covered: tuple[str, ...]
-    #: The RFC 9421 signature label; None for draft-cavage.
-    label: str | None
-    _detail: sig_cavage.CavageSignature | sig_rfc9421.Rfc9421Signature = field(
-        repr=False, compare=False
-    )
+    _detail: sig_cavage.CavageSignature | sig_rfc9421.Rfc9421Signature = field(repr=False)
+
+    @property
+    def key_id(self) -> str:
+        return self._detail.key_id
+
+    @property
+    def algorithm(self) -> str | None:
+        """The algorithm the request names (lowercased), or None; a claim, never obeyed."""
+        return self._detail.algorithm
+
+    @property
+    def covered(self) -> tuple[str, ...]:
+        """Covered components: draft-cavage header names, or RFC 9421 component names."""
+        return self._detail.covered
+
+    @property
+    def label(self) -> str | None:
+        """The RFC 9421 signature label; None for draft-cavage."""
+        return self._detail.label if isinstance(self._detail, sig_rfc9421.Rfc9421Signature) else None
 
 
 @dataclass(frozen=True)
@@ -122,7 +136,7 @@ class VerifiedSignature:
 def _parse(headers: Headers, label: str | None) -> ParsedSignature:
     if "signature-input" in headers:
         r = sig_rfc9421.parse(headers, label)
-        return ParsedSignature("rfc9421", r.key_id, r.algorithm, r.covered, r.label, r)
+        return ParsedSignature("rfc9421", r)
     value = headers.single("Signature")
     if value is None:
         authorization = headers.single("Authorization")
@@ -131,7 +145,7 @@ def _parse(headers: Headers, label: str | None) -> ParsedSignature:
             raise SignatureError("request is not signed")
         value = rest
     c = sig_cavage.parse(value)
-    return ParsedSignature("cavage", c.key_id, c.algorithm, c.covered, None, c)
+    return ParsedSignature("cavage", c)
 
 
 def parse_signature(headers: HeaderSource, *, label: str | None = None) -> ParsedSignature:
@@ -246,18 +260,11 @@ def _target(target: str, headers: Headers) -> tuple[str, str]:
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SignatureError("request target is neither an absolute URL nor a path")
-    if host is not None and _authority(parts.scheme, host) != _authority(
+    if host is not None and authority(parts.scheme, host) != authority(
         parts.scheme, parts.netloc.rpartition("@")[2]
     ):
         raise SignatureError("Host header does not name this server")
     return target, _request_target(parts)
-
-
-def _authority(scheme: str, host: str) -> str:
-    """`host[:port]` lowercased, without the scheme's default port."""
-    host = host.lower()
-    default = {"http": ":80", "https": ":443"}.get(scheme)
-    return host.removesuffix(default) if default and host.endswith(default) else host
 
 
 def _request_target(parts: SplitResult) -> str:
@@ -295,7 +302,7 @@ def verify_request(
     algorithm = _pin(parsed, public_key)
     method = method.upper()
     body = body if body is not None else b""
-    _require_coverage(parsed, method in _BODY_METHODS or bool(body), view)
+    _require_coverage(parsed, method in BODY_METHODS or bool(body), view)
     created = _check_times(parsed, view, as_utc(now), max_age, max_future_skew)
     url, request_target = _target(target, view)
 
@@ -324,15 +331,6 @@ def verify_request(
     return VerifiedSignature(parsed.key_id, parsed.scheme, algorithm, parsed.covered, created)
 
 
-def _url_parts(url: str) -> tuple[SplitResult, str]:
-    """The URL's parts and its Host header value (lowercased, default port dropped)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an absolute http(s) URL: {url!r}")
-    _ = parts.port  # raises ValueError for a malformed port
-    return parts, _authority(parts.scheme, parts.netloc.rpartition("@")[2])
-
-
 def sign_request(
     method: str,
     url: str,
@@ -352,13 +350,13 @@ def sign_request(
     if not isinstance(private_key, rsa.RSAPrivateKey):
         raise TypeError("draft-cavage rsa-sha256 signing needs an RSA private key")
     method = method.upper()
-    parts, host = _url_parts(url)
+    parts, host = url_parts(url)
     replaced = {"host", "date", "digest", "signature"}
     out = {name: value for name, value in headers.items() if name.lower() not in replaced}
     out["Host"] = host
     out["Date"] = email.utils.format_datetime(as_utc(now).replace(microsecond=0), usegmt=True)
     covered = ["(request-target)", "host", "date"]
-    if body is not None or method in _BODY_METHODS:
+    if body is not None or method in BODY_METHODS:
         out["Digest"] = digest_header(body or b"")
         covered.append("digest")
     elif any(name.lower() == "accept" for name in out):
@@ -369,39 +367,6 @@ def sign_request(
     signature = sig_cavage.sign_rsa_sha256(private_key, data)
     out["Signature"] = sig_cavage.format_header(key_id, "rsa-sha256", covered, signature)
     return out
-
-
-def sign_request_rfc9421(
-    method: str,
-    url: str,
-    headers: Mapping[str, str],
-    body: bytes | None,
-    key_id: str,
-    private_key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey,
-    now: datetime | None = None,
-    *,
-    label: str = "sig1",
-) -> dict[str, str]:
-    """Sign an outgoing request the RFC 9421 way (`rsa-v1_5-sha256` or `ed25519`, by key type).
-
-    Covers `@method`, `@target-uri` and, when there is a body (or for POST, PUT and PATCH),
-    `content-digest`, with `created` and `keyid`; returns `headers` with Content-Digest,
-    Signature-Input and Signature set.
-    """
-    method = method.upper()
-    _url_parts(url)
-    if body is None and method in _BODY_METHODS:
-        body = b""
-    return sig_rfc9421.sign(
-        method=method,
-        url=url,
-        headers=headers,
-        body=body,
-        key_id=key_id,
-        private_key=private_key,
-        created=as_utc(now),
-        label=label,
-    )
 
 
 def load_public_key_pem(pem: str, *, min_rsa_bits: int = 2048) -> PublicKey:

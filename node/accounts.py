@@ -40,12 +40,16 @@ async def find_local(s: AsyncSession, username: str) -> Account | None:
     )
 
 
-async def get_local(ctx: NodeContext, username: str) -> Account:
-    async with ctx.db.reader() as s:
-        account = await find_local(s, username)
+async def _existing_local(s: AsyncSession, username: str) -> Account:
+    account = await find_local(s, username)
     if account is None:
         raise NotFound(f"no such user: {username}")
     return account
+
+
+async def get_local(ctx: NodeContext, username: str) -> Account:
+    async with ctx.db.reader() as s:
+        return await _existing_local(s, username)
 
 
 async def get_account(ctx: NodeContext, account_id: int) -> Account:
@@ -184,9 +188,7 @@ async def list_users(ctx: NodeContext) -> list[Account]:
 
 async def _update_local(ctx: NodeContext, username: str, **changes: object) -> Account:
     async with ctx.db.session() as s:
-        account = await find_local(s, username)
-        if account is None:
-            raise NotFound(f"no such user: {username}")
+        account = await _existing_local(s, username)
         for key, value in changes.items():
             setattr(account, key, value)
         if changes.get("role") == "admin":
@@ -194,35 +196,30 @@ async def _update_local(ctx: NodeContext, username: str, **changes: object) -> A
         return account
 
 
-async def disable(ctx: NodeContext, username: str) -> Account:
-    """Disable an account and void its sessions and tokens (by bumping its credentials version)."""
+async def _set_disabled(ctx: NodeContext, username: str, disabled: bool) -> Account:
     async with ctx.db.session() as s:
-        account = await find_local(s, username)
-        if account is None:
-            raise NotFound(f"no such user: {username}")
-        account.disabled = True
-        account.credentials_version += 1
-        # Tell the peers that follow it (an Update of the actor, marked suspended).
+        account = await _existing_local(s, username)
+        account.disabled = disabled
+        if disabled:  # its sessions and tokens are void from now on
+            account.credentials_version += 1
+        # Tell the peers that follow it (an Update of the actor, marked suspended or no longer).
         await queue_fanout(s, ActorUpdated(account.id))
         return account
+
+
+async def disable(ctx: NodeContext, username: str) -> Account:
+    """Disable an account and void its sessions and tokens (by bumping its credentials version)."""
+    return await _set_disabled(ctx, username, True)
 
 
 async def enable(ctx: NodeContext, username: str) -> Account:
-    async with ctx.db.session() as s:
-        account = await find_local(s, username)
-        if account is None:
-            raise NotFound(f"no such user: {username}")
-        account.disabled = False
-        await queue_fanout(s, ActorUpdated(account.id))
-        return account
+    return await _set_disabled(ctx, username, False)
 
 
 async def set_password(ctx: NodeContext, username: str, password: str) -> Account:
     password_hash = hash_password(password)
     async with ctx.db.session() as s:
-        account = await find_local(s, username)
-        if account is None:
-            raise NotFound(f"no such user: {username}")
+        account = await _existing_local(s, username)
         account.password_hash = password_hash
         account.credentials_version += 1
         return account
@@ -261,12 +258,9 @@ async def update_profile(
 
 async def ensure_keys(ctx: NodeContext, account_id: int) -> Account:
     """The account with its RSA key pair, made now if this is its first need."""
-    async with ctx.db.reader() as s:
-        account = await s.get(Account, account_id)
-    if account is None:
-        raise NotFound("no such account")
-    if account.private_key_pem:
-        return account
+    read = await get_account(ctx, account_id)
+    if read.private_key_pem:
+        return read
     private_pem, public_pem = generate_rsa_keypair()  # outside the write lock: ~46 ms
     async with ctx.db.session() as s:
         account = await s.get(Account, account_id)

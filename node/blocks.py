@@ -10,7 +10,7 @@ from federation import builders
 from node.actors import account_uri
 from node.context import NodeContext
 from node.outbox import send_one
-from node.pagination import Page, paginate
+from node.pagination import Page, accounts_page
 from storage.errors import Invalid, NotFound
 from storage.ids import new_id
 from storage.models import Account, Block, Follow, TimelineEntry, utcnow
@@ -75,7 +75,4 @@ async def blocked(ctx: NodeContext, account: Account, page: Page) -> list[tuple[
     """The accounts `account` blocks, paged by the block's id: (block id, account) pairs."""
     stmt = select(Block).where(Block.account_id == account.id)
     async with ctx.db.reader() as s:
-        rows = await paginate(s, stmt, Block.id, page)
-        found = await s.scalars(select(Account).where(Account.id.in_([b.target_id for b in rows])))
-        by_id = {a.id: a for a in found.all()}
-    return [(b.id, by_id[b.target_id]) for b in rows if b.target_id in by_id]
+        return await accounts_page(s, stmt, Block.id, page, lambda b: b.target_id)

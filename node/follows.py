@@ -16,7 +16,7 @@ from node.blocks import is_blocked
 from node.context import NodeContext
 from node.notifications import notify
 from node.outbox import send_one
-from node.pagination import Page, paginate
+from node.pagination import Page, accounts_page
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
 from storage.models import Account, Follow, Post, TimelineEntry, utcnow
@@ -205,26 +205,18 @@ async def relationship(ctx: NodeContext, viewer: Account, other_id: int) -> dict
 
 
 async def followers(ctx: NodeContext, account_id: int, page: Page) -> list[Account]:
-    return await _people(ctx, Follow.follower_id, Follow.target_id, account_id, "accepted", page)
+    rows = await _people_page(ctx, Follow.follower_id, Follow.target_id, account_id, "accepted", page)
+    return [a for _, a in rows]
 
 
 async def following(ctx: NodeContext, account_id: int, page: Page) -> list[Account]:
-    return await _people(ctx, Follow.target_id, Follow.follower_id, account_id, "accepted", page)
+    rows = await _people_page(ctx, Follow.target_id, Follow.follower_id, account_id, "accepted", page)
+    return [a for _, a in rows]
 
 
 async def follow_requests(ctx: NodeContext, account: Account, page: Page) -> list[Account]:
-    return await _people(ctx, Follow.follower_id, Follow.target_id, account.id, "pending", page)
-
-
-async def _people(
-    ctx: NodeContext,
-    other_col: InstrumentedAttribute[Any],
-    self_col: InstrumentedAttribute[Any],
-    account_id: int,
-    state: str,
-    page: Page,
-) -> list[Account]:
-    return [a for _, a in await _people_page(ctx, other_col, self_col, account_id, state, page)]
+    rows = await _people_page(ctx, Follow.follower_id, Follow.target_id, account.id, "pending", page)
+    return [a for _, a in rows]
 
 
 async def _people_page(
@@ -238,11 +230,7 @@ async def _people_page(
     # Page by the follow's id (its creation order), return the accounts on the other side.
     stmt = select(Follow).where(self_col == account_id, Follow.state == state)
     async with ctx.db.reader() as s:
-        rows = await paginate(s, stmt, Follow.id, page)
-        ids = [(f.id, getattr(f, other_col.key)) for f in rows]
-        found = await s.scalars(select(Account).where(Account.id.in_([i for _, i in ids])))
-        accounts = {a.id: a for a in found.all()}
-    return [(follow_id, accounts[i]) for follow_id, i in ids if i in accounts]
+        return await accounts_page(s, stmt, Follow.id, page, lambda f: getattr(f, other_col.key))
 
 
 async def followers_page(ctx: NodeContext, account_id: int, page: Page) -> list[tuple[int, Account]]:

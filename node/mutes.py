@@ -7,7 +7,7 @@ from sqlalchemy import BindParameter, Select, delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.context import NodeContext
-from node.pagination import Page, paginate
+from node.pagination import Page, accounts_page
 from storage.errors import Invalid, NotFound
 from storage.models import Account, Block, Mute, utcnow
 
@@ -38,10 +38,7 @@ async def muted(ctx: NodeContext, account: Account, page: Page) -> list[tuple[in
     """The accounts `account` mutes, paged by the mute's id: (mute id, account) pairs."""
     stmt = select(Mute).where(Mute.account_id == account.id)
     async with ctx.db.reader() as s:
-        rows = await paginate(s, stmt, Mute.id, page)
-        found = await s.scalars(select(Account).where(Account.id.in_([m.target_id for m in rows])))
-        by_id = {a.id: a for a in found.all()}
-    return [(m.id, by_id[m.target_id]) for m in rows if m.target_id in by_id]
+        return await accounts_page(s, stmt, Mute.id, page, lambda m: m.target_id)
 
 
 async def mute_of(s: AsyncSession, account_id: int, target_id: int) -> Mute | None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.errors import Invalid
+from storage.models import Account
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
@@ -69,3 +70,15 @@ async def paginate(
         return rows
     stmt = stmt.order_by(id_col.desc()).limit(page.limit)
     return list((await s.scalars(stmt, params)).unique())
+
+
+async def accounts_page(
+    s: AsyncSession, stmt: Select[T], id_col: InstrumentedAttribute[int], page: Page, account_of: Callable[[T], int]
+) -> list[tuple[int, Account]]:
+    """A page of `stmt`'s rows that each name an account (a block, a mute, a follow), paged by
+    `id_col`, as (row id, account) pairs: one query for the rows, one for their accounts; a
+    row whose account is gone is left out."""
+    rows: list[T] = await paginate(s, stmt, id_col, page)
+    found = await s.scalars(select(Account).where(Account.id.in_([account_of(r) for r in rows])))
+    by_id = {a.id: a for a in found.all()}
+    return [(getattr(r, id_col.key), by_id[account_of(r)]) for r in rows if account_of(r) in by_id]

@@ -145,15 +145,20 @@ class InboxJob(Record):
 
 
 @dataclass(frozen=True)
-class PostCreated(Record):
-    KIND = "Create"
+class _AboutPost(Record):
+    """A fan-out about a post still stored: the activity is built from it when the job runs."""
+
     post_id: int
 
 
 @dataclass(frozen=True)
-class PostEdited(Record):
+class PostCreated(_AboutPost):
+    KIND = "Create"
+
+
+@dataclass(frozen=True)
+class PostEdited(_AboutPost):
     KIND = "Update"
-    post_id: int
 
 
 @dataclass(frozen=True)
@@ -168,19 +173,22 @@ class PostDeleted(Record):
 
 
 @dataclass(frozen=True)
-class Boosted(Record):
-    KIND = "Announce"
+class _AboutBoost(Record):
+    """A boost and its undoing carry the same: who boosted what, under which Announce id."""
+
     booster_id: int
     original_id: int
     announce_uri: str
 
 
 @dataclass(frozen=True)
-class Unboosted(Record):
+class Boosted(_AboutBoost):
+    KIND = "Announce"
+
+
+@dataclass(frozen=True)
+class Unboosted(_AboutBoost):
     KIND = "UndoAnnounce"
-    booster_id: int
-    original_id: int
-    announce_uri: str
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import (
     ColumnElement,
@@ -59,28 +59,21 @@ class ClaimedJob:
     ordering_key: str | None = None
 
 
-async def enqueue(
-    db: Database,
-    queue: str,
-    payload: bytes,
-    *,
-    run_at: datetime | None = None,
-    ordering_key: str | None = None,
-    target: str | None = None,
-) -> int:
+class Placement(TypedDict, total=False):
+    """Where a job stands in its queue: when it may run (default now), the key that keeps
+    jobs in order (one at a time per key), and the host it is for."""
+
+    run_at: datetime | None
+    ordering_key: str | None
+    target: str | None
+
+
+async def enqueue(db: Database, queue: str, payload: bytes, **placement: Unpack[Placement]) -> int:
     async with db.session() as s:
-        return await enqueue_in(s, queue, payload, run_at=run_at, ordering_key=ordering_key, target=target)
+        return await enqueue_in(s, queue, payload, **placement)
 
 
-async def enqueue_in(
-    s: AsyncSession,
-    queue: str,
-    payload: bytes,
-    *,
-    run_at: datetime | None = None,
-    ordering_key: str | None = None,
-    target: str | None = None,
-) -> int:
+async def enqueue_in(s: AsyncSession, queue: str, payload: bytes, **placement: Unpack[Placement]) -> int:
     """Enqueue inside the caller's transaction, so the job exists iff the caller's write does."""
     now = utcnow()
     job = Job(
@@ -89,9 +82,9 @@ async def enqueue_in(
         payload=payload,
         status="pending",
         attempts=0,
-        run_at=run_at or now,
-        ordering_key=ordering_key,
-        target=target,
+        run_at=placement.get("run_at") or now,
+        ordering_key=placement.get("ordering_key"),
+        target=placement.get("target"),
         created_at=now,
         updated_at=now,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,26 +28,24 @@ def head_revision() -> str:
     return head
 
 
-async def upgrade(db: Database, revision: str = "head") -> None:
+async def _migrate(db: Database, step: Callable[[Config, str], None], revision: str) -> None:
+    """Run an Alembic command (upgrade, downgrade) on the database, in one transaction."""
     cfg = alembic_config()
 
     def _run(sync_conn: Any) -> None:
         cfg.attributes["connection"] = sync_conn
-        command.upgrade(cfg, revision)
+        step(cfg, revision)
 
     async with db.engine.begin() as conn:
         await conn.run_sync(_run)
+
+
+async def upgrade(db: Database, revision: str = "head") -> None:
+    await _migrate(db, command.upgrade, revision)
 
 
 async def downgrade(db: Database, revision: str) -> None:
-    cfg = alembic_config()
-
-    def _run(sync_conn: Any) -> None:
-        cfg.attributes["connection"] = sync_conn
-        command.downgrade(cfg, revision)
-
-    async with db.engine.begin() as conn:
-        await conn.run_sync(_run)
+    await _migrate(db, command.downgrade, revision)
 
 
 async def current_revision(db: Database) -> str | None:

@@ -65,23 +65,23 @@ async def _our_follow(ctx: NodeContext, activity: IncomingActivity, actor: Accou
     return f
 
 
-async def on_accept(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
+async def _settle(ctx: NodeContext, activity: IncomingActivity, actor: Account, *, accepted: bool) -> str:
+    """An Accept or Reject of a Follow this node sent: the follow is now on, or is gone."""
     f = await _our_follow(ctx, activity, actor)
     if f is None:
         return "ignored: it answers no Follow this node sent to that actor"
     async with ctx.db.session() as s:
         row = await s.get(Follow, f.id)
-        if row is not None:
+        if row is not None and accepted:
             row.state = "accepted"
+        elif row is not None:
+            await s.delete(row)
     return "done"
+
+
+async def on_accept(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
+    return await _settle(ctx, activity, actor, accepted=True)
 
 
 async def on_reject(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
-    f = await _our_follow(ctx, activity, actor)
-    if f is None:
-        return "ignored: it answers no Follow this node sent to that actor"
-    async with ctx.db.session() as s:
-        row = await s.get(Follow, f.id)
-        if row is not None:
-            await s.delete(row)
-    return "done"
+    return await _settle(ctx, activity, actor, accepted=False)

@@ -10,20 +10,22 @@ from web.api.auth import ctx_of, link_header, page_of, path_id, require_user
 from web.api.statuses import render, render_many
 
 
-async def bookmark(request: web.Request) -> web.Response:
+async def _mark(request: web.Request, bookmarked: bool) -> web.Response:
+    """Bookmark or unbookmark the post in the path; answer with it as the viewer now sees it."""
     ctx = ctx_of(request)
     viewer = await require_user(request, "write:bookmarks")
-    post = await bookmarks.bookmark(ctx, viewer, path_id(request))
+    change = bookmarks.bookmark if bookmarked else bookmarks.unbookmark
+    post = await change(ctx, viewer, path_id(request))
     body = await render(ctx, viewer, await posts.get_post(ctx, viewer, post.id))
-    return web.json_response({**body, "bookmarked": True})
+    return web.json_response({**body, "bookmarked": bookmarked})
+
+
+async def bookmark(request: web.Request) -> web.Response:
+    return await _mark(request, True)
 
 
 async def unbookmark(request: web.Request) -> web.Response:
-    ctx = ctx_of(request)
-    viewer = await require_user(request, "write:bookmarks")
-    post = await bookmarks.unbookmark(ctx, viewer, path_id(request))
-    body = await render(ctx, viewer, await posts.get_post(ctx, viewer, post.id))
-    return web.json_response({**body, "bookmarked": False})
+    return await _mark(request, False)
 
 
 async def list_bookmarks(request: web.Request) -> web.Response:

@@ -4,9 +4,13 @@ Every change answers with the Relationship as it stands afterwards."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from node import blocks, follows, mutes, relationships
+from node.context import NodeContext
+from node.pagination import Page
 from storage.errors import Invalid
 from storage.ids import parse_id
 from storage.models import Account
@@ -45,36 +49,45 @@ async def follow(request: web.Request) -> web.Response:
     return await _answer(request, viewer, target_id)
 
 
-async def unfollow(request: web.Request) -> web.Response:
-    viewer = await require_user(request, "write:follows")
-    target_id = path_id(request)
-    await relationships.existing_one(ctx_of(request), target_id)
-    await follows.unfollow(ctx_of(request), viewer, target_id)
-    return await _answer(request, viewer, target_id)
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+# The viewer's change to one account's standing: `(ctx, viewer, other id)`.
+Change = Callable[[NodeContext, Account, int], Awaitable[object]]
+# One page of accounts with their paging ids: `(ctx, viewer, page)`.
+Lister = Callable[[NodeContext, Account, Page], Awaitable[list[tuple[int, Account]]]]
 
 
-async def remove_from_followers(request: web.Request) -> web.Response:
-    viewer = await require_user(request, "write:follows")
-    target_id = path_id(request)
-    await relationships.existing_one(ctx_of(request), target_id)
-    await follows.remove_follower(ctx_of(request), viewer, target_id)
-    return await _answer(request, viewer, target_id)
+def _changer(scope: str, change: Change, *, known: bool = False) -> Handler:
+    """A POST on `/…/{id}/verb` that makes `change` and answers with the Relationship after it.
+    `known`: an undo on an id this node does not know answers 404 rather than a no-op."""
+
+    async def handler(request: web.Request) -> web.Response:
+        viewer = await require_user(request, scope)
+        other_id = path_id(request)
+        if known:
+            await relationships.existing_one(ctx_of(request), other_id)
+        await change(ctx_of(request), viewer, other_id)
+        return await _answer(request, viewer, other_id)
+
+    return handler
 
 
-async def block(request: web.Request) -> web.Response:
-    """Block: ends follows both ways; a remote account's server is sent the Block."""
-    viewer = await require_user(request, "write:blocks")
-    target_id = path_id(request)
-    await blocks.block(ctx_of(request), viewer, target_id)
-    return await _answer(request, viewer, target_id)
+def _lister(scope: str, rows_of: Lister) -> Handler:
+    """A GET of the viewer's accounts of one kind, paged with Mastodon's Link header."""
+
+    async def handler(request: web.Request) -> web.Response:
+        viewer = await require_user(request, scope)
+        rows = await rows_of(ctx_of(request), viewer, page_of(request))
+        body = await render_accounts(ctx_of(request), [a for _, a in rows])
+        return web.json_response(body, headers=link_header(request, [i for i, _ in rows]))
+
+    return handler
 
 
-async def unblock(request: web.Request) -> web.Response:
-    viewer = await require_user(request, "write:blocks")
-    target_id = path_id(request)
-    await relationships.existing_one(ctx_of(request), target_id)
-    await blocks.unblock(ctx_of(request), viewer, target_id)
-    return await _answer(request, viewer, target_id)
+unfollow = _changer("write:follows", follows.unfollow, known=True)
+remove_from_followers = _changer("write:follows", follows.remove_follower, known=True)
+# Block: ends follows both ways; a remote account's server is sent the Block.
+block = _changer("write:blocks", blocks.block)
+unblock = _changer("write:blocks", blocks.unblock, known=True)
 
 
 async def mute(request: web.Request) -> web.Response:
@@ -90,47 +103,12 @@ async def mute(request: web.Request) -> web.Response:
     return await _answer(request, viewer, target_id)
 
 
-async def unmute(request: web.Request) -> web.Response:
-    viewer = await require_user(request, "write:mutes")
-    target_id = path_id(request)
-    await relationships.existing_one(ctx_of(request), target_id)
-    await mutes.unmute(ctx_of(request), viewer, target_id)
-    return await _answer(request, viewer, target_id)
-
-
-async def list_blocks(request: web.Request) -> web.Response:
-    viewer = await require_user(request, "read:blocks")
-    rows = await blocks.blocked(ctx_of(request), viewer, page_of(request))
-    body = await render_accounts(ctx_of(request), [a for _, a in rows])
-    return web.json_response(body, headers=link_header(request, [i for i, _ in rows]))
-
-
-async def list_mutes(request: web.Request) -> web.Response:
-    viewer = await require_user(request, "read:mutes")
-    rows = await mutes.muted(ctx_of(request), viewer, page_of(request))
-    body = await render_accounts(ctx_of(request), [a for _, a in rows])
-    return web.json_response(body, headers=link_header(request, [i for i, _ in rows]))
-
-
-async def follow_requests(request: web.Request) -> web.Response:
-    viewer = await require_user(request, "read:follows")
-    rows = await follows.requests_page(ctx_of(request), viewer, page_of(request))
-    body = await render_accounts(ctx_of(request), [a for _, a in rows])
-    return web.json_response(body, headers=link_header(request, [i for i, _ in rows]))
-
-
-async def authorize(request: web.Request) -> web.Response:
-    viewer = await require_user(request, "write:follows")
-    follower_id = path_id(request)
-    await follows.approve(ctx_of(request), viewer, follower_id)
-    return await _answer(request, viewer, follower_id)
-
-
-async def reject(request: web.Request) -> web.Response:
-    viewer = await require_user(request, "write:follows")
-    follower_id = path_id(request)
-    await follows.reject(ctx_of(request), viewer, follower_id)
-    return await _answer(request, viewer, follower_id)
+unmute = _changer("write:mutes", mutes.unmute, known=True)
+list_blocks = _lister("read:blocks", blocks.blocked)
+list_mutes = _lister("read:mutes", mutes.muted)
+follow_requests = _lister("read:follows", follows.requests_page)
+authorize = _changer("write:follows", follows.approve)
+reject = _changer("write:follows", follows.reject)
 
 
 def setup(app: web.Application) -> None:

@@ -20,7 +20,8 @@ from node import notifications, sessions
 from node.context import NodeContext
 from node.pagination import Page as Cursor
 from node.sessions import SignedIn
-from storage.errors import AtriumError, Forbidden
+from storage.errors import AtriumError, Forbidden, NotFound
+from storage.ids import parse_id
 from storage.models import Account
 from web.keys import CTX
 from web.ui.render import PAGE_HEADERS
@@ -134,6 +135,13 @@ class Page:
 
     def redirect(self, location: str) -> web.Response:
         return web.Response(status=303, headers={"Location": location})
+
+    def path_id(self, name: str, what: str) -> int:
+        """The id in the path's `name` part; one that is no id answers 404, `no such {what}`."""
+        found = parse_id(self.request.match_info[name])
+        if found is None:
+            raise NotFound(f"no such {what}")
+        return found
 
 
 Handler = Callable[[Page], Awaitable[web.StreamResponse]]

@@ -11,7 +11,6 @@ from federation.addresses import FetchError
 from node import accounts, follows, remote, sessions, timelines
 from node.pagination import Page as Cursor
 from storage.errors import AtriumError, Forbidden, Invalid, NotFound, RateLimited
-from storage.ids import parse_id
 from storage.models import Account
 from web.client import client_address
 from web.ui.core import Page, cookies_of, page, set_cookie
@@ -53,11 +52,7 @@ def _not_known(p: Page, exc: NotKnownHere) -> web.Response:
 
 
 def _account_id(p: Page) -> int:
-    raw = p.request.match_info["account_id"]
-    account_id = parse_id(raw)
-    if account_id is None:
-        raise NotFound("no such account")
-    return account_id
+    return p.path_id("account_id", "account")
 
 
 async def _relationship(p: Page, account: Account) -> dict[str, bool]:

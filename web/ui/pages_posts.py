@@ -16,11 +16,7 @@ from web.ui.views import open_web_may_see, post_views, profile_path
 
 
 def _post_id(p: Page) -> int:
-    raw = p.request.match_info["post_id"]
-    post_id = parse_id(raw)
-    if post_id is None:
-        raise NotFound("no such post")
-    return post_id
+    return p.path_id("post_id", "post")
 
 
 def _compose_page(p: Page, status: int, *, error: str | None, reply_to: object = None) -> web.Response:
