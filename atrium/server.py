@@ -1,4 +1,5 @@
-"""`atrium serve`: the web application and the background workers, in one process or split.
+"""`atrium serve`: the web application and the background loops (node/loops.py), in one
+process or split.
 
 `--role all` (the default) runs both. A node that outgrows one process runs `--role web`
 processes (HTTP only: federation, API, UI) and `--role worker` processes (the delivery, fan-out
@@ -24,7 +25,7 @@ from aiohttp import web
 
 from federation.addresses import AddressPolicy
 from federation.signatures import sign_request
-from node import contact, metrics, shared_settings
+from node import contact, loops, metrics, shared_settings
 from node.actors import key_id
 from node.context import NodeContext
 from node.delivery import handle_delivery
@@ -94,14 +95,11 @@ async def federating(ctx: NodeContext, settings: Settings) -> AsyncIterator[Node
     def signer(method: str, url: str, headers: Mapping[str, str]) -> Mapping[str, str]:
         return sign_request(method, url, headers, None, instance_key_id, instance_key.key)
 
-    stop_key_sync = asyncio.Event()
-    key_sync = asyncio.create_task(instance_key.follow(ctx.db, stop_key_sync, POLICY_SYNC_SECONDS))
     contact.open_gate(ctx, address_policy, signer=signer, ssl_context=client_tls)
     try:
-        yield ctx
+        async with loops.running(instance_key.syncing(ctx.db, POLICY_SYNC_SECONDS)):
+            yield ctx
     finally:
-        stop_key_sync.set()
-        await key_sync
         await contact.close_gate(ctx)
 
 
@@ -168,20 +166,21 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
             await runner.setup()
             site = web.TCPSite(runner, host, port, ssl_context=_server_tls(settings))
             await site.start()
-            workers: list[JobWorker | MaintenanceWorker] = []
+            background: list[loops.BackgroundLoop] = [store.syncing(POLICY_SYNC_SECONDS)]
             if role in ("all", "worker"):
-                workers = [
+                background += [
                     JobWorker(db, job_handlers(ctx), idle_sleep=0.2, concurrent=frozenset({DELIVER})),
                     MaintenanceWorker(db, audit_retention_days=settings.audit_retention_days),
                 ]
-            tasks = [asyncio.create_task(w.run_forever()) for w in workers]
-            tasks.append(asyncio.create_task(store.follow(stop, POLICY_SYNC_SECONDS)))
+            for one in background:
+                one.start()
             serving: ServingProcesses | None = None
             if role in ("all", "web"):
                 # The inbox limits are split between the processes serving the node (node/serving.py).
                 serving = ServingProcesses(db, role, f"{host}:{port}", ctx.limits.share)
                 await serving.join()
-                tasks.append(asyncio.create_task(serving.follow(stop)))
+                background.append(serving.heartbeat())
+                background[-1].start()
             serves = "health and metrics only" if role == "worker" else "open " + settings.base_url + "/"
             print(
                 f"Atrium node {settings.domain} is up as {role}: {serves} "
@@ -190,9 +189,7 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
             )
             await stop.wait()
             print("stopping…", flush=True)
-            for w in workers:
-                w.stop()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await loops.stop_all(background)
             if serving is not None:
                 with contextlib.suppress(Exception):  # a database already gone: the row goes stale
                     await serving.leave()

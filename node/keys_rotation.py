@@ -8,9 +8,9 @@ the peers that should know learn it before that.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from node.accounts import find_local
 from node.context import NodeContext
 from node.federate import queue_fanout
 from node.instance import get_instance
+from node.loops import Periodic
 from node.queues import ActorUpdated, InstanceUpdated
 from storage.db import Database
 from storage.errors import NotFound, Unavailable
@@ -81,7 +82,7 @@ class InstanceKey:
     """The instance actor's private key as a running process signs its fetches with.
 
     The signer of a fetch is synchronous, so the key is held here and re-read from the
-    database now and then (`follow`): a rotation by `atrium keys rotate` in another process
+    database now and then (`syncing`): a rotation by `atrium keys rotate` in another process
     reaches every running process without a restart.
     """
 
@@ -96,13 +97,7 @@ class InstanceKey:
             self._pem = instance.private_key_pem
             log.info("the instance actor's key changed: signing fetches with the new key")
 
-    async def follow(self, db: Database, stop: asyncio.Event, every: float = 1.0) -> None:
-        while not stop.is_set():
-            try:
-                await self.sync(db)
-            except Exception as exc:  # noqa: BLE001 - e.g. the database restarting: keep the key, retry
-                log.warning("instance key sync failed (%s); keeping the key in use", exc)
-            try:
-                await asyncio.wait_for(stop.wait(), every)
-            except TimeoutError:
-                pass
+    def syncing(self, db: Database, every: float = 1.0) -> Periodic:
+        """The loop that re-reads the key every `every` seconds; a failed read (the database
+        restarting) keeps the key in use and is tried again (node/loops.py)."""
+        return Periodic("instance key sync", partial(self.sync, db), every)

@@ -101,6 +101,11 @@ async def all_peers(db: Database) -> list[Peer]:
         return list(await s.scalars(select(Peer).order_by(Peer.domain)))
 
 
+async def queue_counts(db: Database, queue: str) -> dict[str, int]:
+    """The jobs of `queue` by status (the federation health page)."""
+    return await jobs.counts(db, queue)
+
+
 async def backlog(db: Database, queue: str = "deliver") -> dict[str, int]:
     """Deliveries waiting (pending or running) for each peer domain: its queue depth."""
     stmt = (

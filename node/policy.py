@@ -9,7 +9,6 @@ outbound gate, `node.contact`).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from node import shared_settings
 from node.domains import canonical_domain, is_address
+from node.loops import Periodic
 from node.organization import OrgDomains
 from node.toml_lines import KeyLines
 from storage.db import Database
@@ -275,9 +275,9 @@ class PolicyStore:
 
     Given the node's database (`atrium serve`), the policy in force is the one shared by every
     process of the node (`node_settings['policy']`): `start()` and then `sync()` every
-    second or so publish a change of the local file there and adopt a change made by another
-    process or by `atrium policy apply`. A local edit still takes effect in its own process at
-    once; the others follow at their next `sync()`."""
+    second or so (the `syncing` loop) publish a change of the local file there and adopt a
+    change made by another process or by `atrium policy apply`. A local edit still takes
+    effect in its own process at once; the others follow at their next `sync()`."""
 
     def __init__(self, path: Path, db: Database | None = None) -> None:
         self.path = path
@@ -368,15 +368,8 @@ class PolicyStore:
         log.info("policy version %d in force", shared.version)
         return True
 
-    async def follow(self, stop: asyncio.Event, every: float = 1.0) -> None:
-        """`sync()` every `every` seconds until `stop`: the bound on how long a policy change
-        takes to reach this process. A database that is briefly away is retried."""
-        while not stop.is_set():
-            try:
-                await self.sync()
-            except Exception:  # noqa: BLE001 - e.g. the database restarting: keep the policy, retry
-                log.exception("policy sync failed; keeping the policy in force")
-            try:
-                await asyncio.wait_for(stop.wait(), every)
-            except TimeoutError:
-                pass
+    def syncing(self, every: float = 1.0) -> Periodic:
+        """The loop that `sync()`s every `every` seconds: the bound on how long a policy change
+        takes to reach this process. A failed sync (the database restarting) keeps the policy
+        in force and is tried again (node/loops.py)."""
+        return Periodic("policy sync", self.sync, every)

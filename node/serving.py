@@ -10,8 +10,6 @@ share is unused (the node refuses a little early, never admits more).
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
 import secrets
 from collections.abc import Callable
@@ -19,10 +17,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 
+from node.loops import Periodic
 from storage.db import Database
 from storage.models import ServingProcess, utcnow
-
-log = logging.getLogger(__name__)
 
 HEARTBEAT = 2.0  # seconds between a process's refreshes of its row (and its count of the others)
 STALE = 3 * HEARTBEAT  # a row not refreshed for this long is a process gone
@@ -65,20 +62,11 @@ class ServingProcesses:
         self.on_count(self.count)
         return self.count
 
-    async def follow(self, stop: asyncio.Event, every: float = HEARTBEAT) -> None:
-        """Beat every `every` seconds until `stop`; a failed beat is logged and the last count
-        kept (the others see this process as gone after STALE and take up its share)."""
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), every)
-            except TimeoutError:
-                pass
-            if stop.is_set():
-                break
-            try:
-                await self.beat()
-            except Exception as exc:  # noqa: BLE001
-                log.warning("could not refresh this process in serving_processes: %s", exc)
+    def heartbeat(self, every: float = HEARTBEAT) -> Periodic:
+        """The loop that `beat()`s every `every` seconds, starting one beat after `join()`; a
+        failed beat is logged and the last count kept (the others see this process as gone
+        after STALE and take up its share)."""
+        return Periodic("serving heartbeat", self.beat, every, delay_first=True)
 
     async def leave(self) -> None:
         """Remove this process's row, so the others take up its share at their next beat."""

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from node.context import NodeContext
+from storage import migrate
+from storage.errors import Unavailable
 from storage.models import Account, Post, utcnow
+
+head_revision = cache(migrate.head_revision)  # read from the migration scripts once
 
 
 @dataclass(frozen=True)
@@ -49,3 +56,24 @@ async def database_ok(ctx: NodeContext) -> bool:
         return True
     except Exception:  # noqa: BLE001 - health reports the failure rather than raising it
         return False
+
+
+@dataclass(frozen=True)
+class Schema:
+    current: str | None  # the database's revision; None for an empty database
+    head: str  # the revision this code needs
+
+
+async def schema(ctx: NodeContext, timeout: float) -> Schema:
+    """The database's schema revision beside the code's; `Unavailable` with a one-line reason
+    when the database does not answer within `timeout` seconds (as good as away for a probe)."""
+    try:
+        current = await asyncio.wait_for(migrate.current_revision(ctx.db), timeout)
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        raise Unavailable(_one_line(exc)) from exc
+    return Schema(current, head_revision())
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -1,11 +1,13 @@
-"""Background workers that run beside the web server: each has `run_once()` so tests can step it.
+"""Background workers that run beside the web server: background loops (node/loops.py), each
+with `run_once()` so tests can step it.
 
 `JobWorker` claims jobs of the durable queue and dispatches each queue to its handler.
 A handler that raises `RetryLater` is retried at the time it names; `PermanentFailure`, or an
 expected failure that no retry can mend — an error carrying a 4xx status (`AtriumError`, a
 `FetchError` such as a contact the policy refused, an invalid document) — fails the job at
 once with its reason; any other exception is retried with exponential backoff until
-`max_attempts`, then failed with its reason. The worker itself never dies of a handler's error.
+`max_attempts`, then failed with its reason. The worker itself never dies of a handler's error,
+nor of a failed cycle (the loop logs it and tries again, node/loops.py).
 """
 
 from __future__ import annotations
@@ -17,16 +19,16 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql.base import Executable
 
 from federation.addresses import FetchError
 from federation.parsing import InvalidActivity
 from node import audit, shared_limits
 from node.group_commit import GroupCommit
+from node.loops import BackgroundLoop, first_line
 from storage import jobs
 from storage.db import Database
-from storage.errors import AtriumError
+from storage.errors import DATABASE_AWAY, AtriumError
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -35,14 +37,7 @@ log = logging.getLogger(__name__)
 # transaction for a whole batch of jobs, instead of one of its own per job).
 Handler = Callable[[jobs.ClaimedJob], Awaitable[Sequence[Executable] | None]]
 Finished = tuple[jobs.ClaimedJob, Sequence[Executable]]
-# What a database that is restarting, unreachable or locked past the busy timeout raises.
-DATABASE_AWAY = (OperationalError, DBAPIError, ConnectionError, OSError)
-MAX_FAILURE_PAUSE = 5.0  # seconds between a failing worker's tries
 CLAIM_FRACTION = 4  # the rolling pool claims again once a quarter of its slots are free
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 def _final(exc: BaseException) -> bool:
@@ -67,7 +62,10 @@ def backoff(attempt: int, base: float = 30.0, cap: float = 6 * 3600.0) -> timede
     return timedelta(seconds=random.uniform(0.5, 1.0) * min(cap, base * 2 ** (attempt - 1)))
 
 
-class JobWorker:
+class JobWorker(BackgroundLoop):
+    """The job queues' worker: `run_once()` handles a batch of each queue; started, it loops on
+    `_cycle` and rests `idle_sleep` seconds only when a cycle found nothing to do."""
+
     def __init__(
         self,
         db: Database,
@@ -87,8 +85,7 @@ class JobWorker:
         self.batch = batch
         self.max_attempts = max_attempts
         self.idle_sleep = idle_sleep
-        self._stop = asyncio.Event()
-        self._slot_freed = asyncio.Event()
+        super().__init__("job worker", idle_sleep)
         # Concurrent jobs that finish together are marked done in one transaction.
         self._completions: GroupCommit[Finished, None] = GroupCommit(self._complete)
 
@@ -121,8 +118,18 @@ class JobWorker:
         await jobs.complete_many(self.db, [job for job, _ in done], [f for _, finals in done for f in finals])
         return [None] * len(done)
 
+    async def _step(self) -> int:
+        return await self._cycle()
+
+    def _pause_after(self, outcome: object) -> float:
+        return 0.0 if outcome else self.every  # work was found: look for more at once
+
+    async def _finish(self) -> None:
+        in_flight = [task for flying in self._flying.values() for task in flying]
+        await asyncio.gather(*in_flight, return_exceptions=True)
+
     async def _cycle(self) -> int:
-        """One cycle of `run_forever`. Ordered queues go batch by batch as in `run_once`; a
+        """One cycle of the running loop. Ordered queues go batch by batch as in `run_once`; a
         concurrent queue keeps up to `batch` jobs in flight and claims more as any finishes,
         so a peer that accepts connections and never answers holds only its own slots (at most
         `per_target` of them) until its timeout, never the deliveries to everyone else."""
@@ -157,7 +164,7 @@ class JobWorker:
             await self._process(job, handler)
         except DATABASE_AWAY as exc:
             # The outcome could not be recorded: the job is claimed again when its lease ends.
-            log.warning("job %s on %s: the database is unavailable (%s)", job.id, job.queue, _first_line(exc))
+            log.warning("job %s on %s: the database is unavailable (%s)", job.id, job.queue, first_line(exc))
         except Exception:  # noqa: BLE001
             log.exception("job %s on %s could not be recorded", job.id, job.queue)
 
@@ -173,11 +180,11 @@ class JobWorker:
             await jobs.fail(self.db, job, str(exc))
         except Exception as exc:  # noqa: BLE001 - a handler bug must not kill the worker
             if _final(exc):
-                log.info("job %s on %s ended: %s", job.id, job.queue, _first_line(exc))
+                log.info("job %s on %s ended: %s", job.id, job.queue, first_line(exc))
                 await jobs.fail(self.db, job, f"{type(exc).__name__}: {exc}")
                 return
             if isinstance(exc, DATABASE_AWAY):  # an outage, not a bug: no traceback
-                log.warning("job %s on %s failed: %s", job.id, job.queue, _first_line(exc))
+                log.warning("job %s on %s failed: %s", job.id, job.queue, first_line(exc))
             else:
                 log.exception("job %s on %s failed", job.id, job.queue)
             reason = f"{type(exc).__name__}: {exc}"
@@ -191,51 +198,13 @@ class JobWorker:
             else:
                 await self._completions.submit((job, finals or ()))
 
-    async def run_forever(self) -> None:
-        failures = 0
-        while not self._stop.is_set():
-            try:
-                handled = await self._cycle()
-            except DATABASE_AWAY as exc:
-                # The database restarts or is locked: one line per try, and tries spaced out so
-                # an outage is neither a busy loop nor a wall of tracebacks. Claimed jobs whose
-                # completion was lost are claimed again when their lease runs out.
-                failures += 1
-                log.warning("job worker: the database is unavailable (%s); retrying", _first_line(exc))
-                handled = 0
-            except Exception:  # noqa: BLE001 - a bug in a cycle must not stop the worker
-                failures += 1
-                log.exception("job worker cycle failed; retrying")
-                handled = 0
-            else:
-                if failures:
-                    log.warning("job worker: resumed after %d failed cycles", failures)
-                failures = 0
-            if not handled:
-                await self._idle(min(MAX_FAILURE_PAUSE, self.idle_sleep * 2 ** min(failures, 10)))
-        in_flight = [task for flying in self._flying.values() for task in flying]
-        await asyncio.gather(*in_flight, return_exceptions=True)
-
-    async def _idle(self, pause: float) -> None:
-        """Wait `pause` seconds, less if asked to stop or if a concurrent job frees its slot."""
-        self._slot_freed.clear()
-        waits = [asyncio.create_task(self._stop.wait()), asyncio.create_task(self._slot_freed.wait())]
-        try:
-            await asyncio.wait(waits, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()
-
     def _freed(self, task: asyncio.Task[None]) -> None:
         for flying in self._flying.values():
             flying.pop(task, None)
-        self._slot_freed.set()
-
-    def stop(self) -> None:
-        self._stop.set()
+        self.prompt()  # a slot is free: claim again without waiting out the pause
 
 
-class MaintenanceWorker:
+class MaintenanceWorker(BackgroundLoop):
     """Housekeeping: forget finished jobs after a while, and limits' rows that hold nothing back;
     apply the audit trail's retention."""
 
@@ -247,11 +216,10 @@ class MaintenanceWorker:
         every: float = 3600,
         audit_retention_days: int = 0,
     ) -> None:
+        super().__init__("maintenance", every)
         self.db = db
         self.keep_done = keep_done
         self.audit_retention_days = audit_retention_days
-        self.every = every
-        self._stop = asyncio.Event()
 
     async def run_once(self) -> int:
         removed = await jobs.purge_done(self.db, self.keep_done)
@@ -259,17 +227,3 @@ class MaintenanceWorker:
         if self.audit_retention_days > 0:
             removed += await audit.purge_older_than(self.db, self.audit_retention_days)
         return removed
-
-    async def run_forever(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:  # noqa: BLE001
-                log.exception("maintenance cycle failed")
-            try:
-                await asyncio.wait_for(self._stop.wait(), self.every)
-            except TimeoutError:
-                pass
-
-    def stop(self) -> None:
-        self._stop.set()

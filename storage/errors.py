@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
 
 class AtriumError(Exception):
     """Base error: `status` is the HTTP status a handler should answer with, `reason` the text."""
@@ -51,3 +53,11 @@ class RateLimited(AtriumError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+# What a database that is restarting, unreachable or locked past the busy timeout raises: an
+# outage (retry later, 503), not a bug. Named here so that callers above `node/` (the web's
+# error middleware) tell it apart without importing SQLAlchemy.
+DATABASE_AWAY = (OperationalError, DBAPIError, ConnectionError, OSError)
+# Two writers raced for the same unique key: nothing of the loser was written (409).
+WRITE_CONFLICT = (IntegrityError,)

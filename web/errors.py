@@ -6,12 +6,11 @@ import logging
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from federation.addresses import FetchError
 from federation.parsing import InvalidActivity
 from federation.signatures import SignatureError
-from storage.errors import AtriumError
+from storage.errors import DATABASE_AWAY, WRITE_CONFLICT, AtriumError
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +34,12 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
         # A body aiohttp cannot parse (e.g. a multipart part with a malformed header) read by
         # any handler: the client's fault, so a 4xx, not a 500.
         return json_error(exc.code if 400 <= exc.code < 500 else 400, "the request body is malformed")
-    except IntegrityError as exc:
+    except WRITE_CONFLICT as exc:
         # Two requests raced to make the same thing (the loser's insert met a unique key):
         # nothing of the loser was written; it may look again and retry.
         log.info("write conflict: %s", str(exc).splitlines()[0][:200])
         return json_error(409, "the request conflicts with a concurrent change; try again")
-    except (OperationalError, DBAPIError, ConnectionError, OSError) as exc:
+    except DATABASE_AWAY as exc:
         # The database went away: say so and let the client retry; nothing was half-written
         # because every write is one transaction.
         log.warning("database unavailable: %s", exc)

@@ -8,15 +8,13 @@ balancer sends no traffic to a process that would fail every request). The older
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from functools import cache
 
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 
+from node import stats
 from node.context import NodeContext
-from storage import migrate
+from storage.errors import Unavailable
 from web import metrics
 from web.errors import error_middleware
 from web.keys import CTX
@@ -27,8 +25,6 @@ POLICY_VERSION: web.AppKey[Callable[[], int]] = web.AppKey("policy_version")
 # The process's role (`atrium serve --role`), reported by the readiness check.
 ROLE = web.AppKey("role", str)
 READY_TIMEOUT = 5.0  # seconds: a database that takes longer is as good as away for a probe
-
-head_revision = cache(migrate.head_revision)  # read from the migration scripts once
 
 
 async def live(request: web.Request) -> web.Response:
@@ -44,12 +40,12 @@ async def ready(request: web.Request) -> web.Response:
     if version is not None:
         body["policy_version"] = version()
     try:
-        current = await asyncio.wait_for(migrate.current_revision(ctx.db), READY_TIMEOUT)
-    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        schema = await stats.schema(ctx, READY_TIMEOUT)
+    except Unavailable as exc:
         return web.json_response(
-            {**body, "status": "unavailable", "database": "unreachable", "reason": _one_line(exc)}, status=503
+            {**body, "status": "unavailable", "database": "unreachable", "reason": exc.reason}, status=503
         )
-    head = head_revision()
+    current, head = schema.current, schema.head
     if current != head:
         return web.json_response(
             {**body, "status": "unavailable", "database": "ok", "schema": current,
@@ -57,11 +53,6 @@ async def ready(request: web.Request) -> web.Response:
             status=503,
         )
     return web.json_response({**body, "status": "ready", "database": "ok", "schema": current})
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def setup(app: web.Application) -> None:

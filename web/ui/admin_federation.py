@@ -8,7 +8,6 @@ from aiohttp import web
 
 from node import audit, peers, shared_settings
 from node.queues import DELIVER, INBOX
-from storage import jobs
 from web.ui.core import Page, page
 
 ADMINS = ("admin",)
@@ -38,7 +37,7 @@ async def federation_page(p: Page) -> web.StreamResponse:
     policy = p.ctx.policy()
     return p.render(
         "admin/federation.html", title="Federation health",
-        delivery=await jobs.counts(p.ctx.db, DELIVER), inbox=await jobs.counts(p.ctx.db, INBOX),
+        delivery=await peers.queue_counts(p.ctx.db, DELIVER), inbox=await peers.queue_counts(p.ctx.db, INBOX),
         dead=[x for x in all_peers if x.dead],
         failing=[x for x in all_peers if not x.dead and x.consecutive_failures > 0],
         healthy=[x for x in all_peers if not x.dead and x.consecutive_failures == 0],
