@@ -207,6 +207,8 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/api/v1/notifications/dismiss"): LeftOut(OWN),
     ("POST", "/api/v1/notifications/{id}/dismiss"): LeftOut(OWN),
     ("POST", "/api/v1/markers"): LeftOut(OWN),
+    ("POST", "/api/v1/conversations/{id}/read"): Asked(),
+    ("DELETE", "/api/v1/conversations/{id}"): LeftOut(OWN),
     ("PATCH", "/api/v1/accounts/update_credentials"): LeftOut(OWN),
     **{("POST", f"/api/v1/accounts/{{id}}/{a}"): LeftOut(RELATIONSHIP)
        for a in ("follow", "unfollow", "remove_from_followers", "block", "unblock", "mute", "unmute")},
