@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from node.context import NodeContext
+from node.mutes import hidden_authors
 from node.pagination import Page, bounded
 from node.visibility import visible_clause
 from storage.errors import NotFound
@@ -43,8 +44,14 @@ def _key() -> ColumnElement[int]:
 
 
 def _direct(ctx: NodeContext, account: Account) -> ColumnElement[bool]:
-    """SQL: the `Post` is a direct post `account` may see, i.e. wrote or is mentioned in."""
-    return and_(Post.visibility == "direct", Post.reblog_of_id.is_(None), visible_clause(account, ctx.org_domains()))
+    """SQL: the `Post` is a direct post `account` may see, i.e. wrote or is mentioned in, by
+    someone it neither blocks nor mutes (as its timelines leave them out)."""
+    return and_(
+        Post.visibility == "direct",
+        Post.reblog_of_id.is_(None),
+        visible_clause(account, ctx.org_domains()),
+        Post.account_id.not_in(hidden_authors(account.id)),
+    )
 
 
 def _listed(ctx: NodeContext, account: Account) -> Select[int, int]:

@@ -91,6 +91,9 @@ async def test_conversations_group_direct_posts_by_thread_newest_first(api: Clie
     assert [c["id"] for c in await resp.json()] == [other["id"]]
     path, query = _next(resp)
     assert [c["id"] for c in await call(api, "GET", path, bob, params=query)] == [hello["id"]]
+    # And when bob blocks carol, her messages leave his conversations, as they leave his timelines
+    await call(api, "POST", f"/api/v1/accounts/{await account_id(api, 'carol')}/block", bob)
+    assert [c["id"] for c in await call(api, "GET", "/api/v1/conversations", bob)] == [hello["id"]]
 
 
 async def test_a_conversation_shows_only_the_messages_each_participant_was_part_of(

@@ -57,6 +57,7 @@ async def remove(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/api/v1/conversations", list_conversations)
+    for path in ("/api/v1/conversations", "/api/v1/conversations/"):  # Mastodon.py asks with the slash
+        app.router.add_get(path, list_conversations)
     app.router.add_post(r"/api/v1/conversations/{id:\d+}/read", mark_read)
     app.router.add_delete(r"/api/v1/conversations/{id:\d+}", remove)
