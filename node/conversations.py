@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -46,9 +46,15 @@ def _key() -> ColumnElement[int]:
 def _direct(ctx: NodeContext, account: Account) -> ColumnElement[bool]:
     """SQL: the `Post` is a direct post `account` may see, i.e. wrote or is mentioned in, by
     someone it neither blocks nor mutes (as its timelines leave them out)."""
+    # Narrowed first to the account's own posts and those naming it (two index scans, not
+    # every direct post of the node); the visibility rule still decides.
+    theirs = or_(
+        Post.account_id == account.id, Post.id.in_(select(Mention.post_id).where(Mention.account_id == account.id))
+    )
     return and_(
         Post.visibility == "direct",
         Post.reblog_of_id.is_(None),
+        theirs,
         visible_clause(account, ctx.org_domains()),
         Post.account_id.not_in(hidden_authors(account.id)),
     )
