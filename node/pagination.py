@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -18,6 +18,7 @@ MAX_LIMIT = 40
 MAX_ID = 2**63 - 1  # ids are BIGINT: a larger one cannot name a row, and the database refuses it
 
 T = TypeVar("T")
+_Ts = TypeVarTuple("_Ts")
 
 
 @dataclass(frozen=True)
@@ -59,17 +60,25 @@ async def paginate(
 ) -> list[Any]:
     """Run `stmt` (selecting one entity) one page at a time, newest first; `params` are the
     values of its bound parameters, if it has any."""
+    stmt, oldest_first = bounded(stmt, id_col, page)
+    rows = list((await s.scalars(stmt, params)).unique())
+    if oldest_first:
+        rows.reverse()
+    return rows
+
+
+def bounded(
+    stmt: Select[*_Ts], id_col: ColumnElement[int] | InstrumentedAttribute[int], page: Page
+) -> tuple[Select[*_Ts], bool]:
+    """`stmt` limited to one page by `id_col`, and whether it reads oldest first (`min_id`:
+    the caller reverses the rows, so every page is newest first)."""
     if page.max_id is not None:
         stmt = stmt.where(id_col < page.max_id)
     if page.since_id is not None:
         stmt = stmt.where(id_col > page.since_id)
     if page.min_id is not None:
-        stmt = stmt.where(id_col > page.min_id).order_by(id_col.asc()).limit(page.limit)
-        rows = list((await s.scalars(stmt, params)).unique())
-        rows.reverse()
-        return rows
-    stmt = stmt.order_by(id_col.desc()).limit(page.limit)
-    return list((await s.scalars(stmt, params)).unique())
+        return stmt.where(id_col > page.min_id).order_by(id_col.asc()).limit(page.limit), True
+    return stmt.order_by(id_col.desc()).limit(page.limit), False
 
 
 async def accounts_page(

@@ -268,6 +268,18 @@ class Bookmark(Base):
 
     __table_args__ = (UniqueConstraint("account_id", "post_id", name="ux_bookmarks_pair"),)
 
+class ConversationState(Base):
+    """What one account did with one of its conversations (node/conversations.py): read up to
+    a post, removed from its list up to a post. The conversations themselves are derived from
+    the direct posts; a conversation with no row is unread from its first message and shown."""
+
+    __tablename__ = "conversation_states"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # the thread's root post id
+    read_up_to: Mapped[int] = mapped_column(BigInteger, default=0)
+    removed_up_to: Mapped[int] = mapped_column(BigInteger, default=0)
+
 class Marker(Base):
     """A client's read position in a timeline (`home` or `notifications`)."""
 

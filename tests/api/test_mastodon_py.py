@@ -197,3 +197,17 @@ async def test_mastodon_py_reads_a_follow_notification_from_another_node(
         return [n.account.acct for n in client.notifications(types=["follow"])]
 
     assert await eventually(follows_seen, timeout=60, what="bob's follow notification") == [f"bob@{sales.domain}"]
+
+
+def test_mastodon_py_reads_favourites_and_conversations(node: NodeProcess) -> None:
+    client = _alice(node)
+    # Given a direct note alice writes to herself, and a post she favourites
+    note = client.status_post(f"a note to myself {secrets.token_hex(4)}", visibility="direct")
+    liked = client.status_post("worth keeping", visibility="public")
+    client.status_favourite(liked.id)
+    # When Mastodon.py reads her favourites and conversations, each entity parses
+    assert liked.id in [s.id for s in client.favourites()]
+    mine = next(c for c in client.conversations() if c.last_status and c.last_status.id == note.id)
+    # Then the conversation with herself alone names her, and marking it read answers it read
+    assert [a.username for a in mine.accounts] == ["alice"] and mine.unread is False
+    assert client.conversations_read(mine.id).id == mine.id

@@ -7,6 +7,8 @@ from aiohttp import web
 from web.api import (
     accounts,
     bookmarks,
+    conversations,
+    favourites,
     instance,
     markers,
     notifications,
@@ -29,6 +31,8 @@ def setup(app: web.Application) -> None:
     notifications.setup(app)
     relationships.setup(app)
     bookmarks.setup(app)
+    favourites.setup(app)
+    conversations.setup(app)
     markers.setup(app)
     status_edits.setup(app)
     search.setup(app)

@@ -6,7 +6,7 @@ import re
 
 from aiohttp import web
 
-from web.ui import pages_auth, pages_inbox, pages_people, pages_posts, pages_timelines
+from web.ui import pages_auth, pages_inbox, pages_lists, pages_people, pages_posts, pages_timelines
 from web.ui.core import JINJA
 from web.ui.render import STATIC, make_env
 
@@ -65,3 +65,4 @@ def setup(app: web.Application) -> None:
     pages_posts.setup_routes(app)
     pages_people.setup_routes(app)
     pages_inbox.setup_routes(app)
+    pages_lists.setup_routes(app)

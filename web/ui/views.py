@@ -33,6 +33,7 @@ class PostView:
     tags: list[str] = field(default_factory=list)
     kept_from: list[audience.KeptFrom] = field(default_factory=list)
     content_html: str = ""  # the stored HTML, its mentions pointing to this node's pages
+    bookmarked: bool = False
 
     @property
     def id(self) -> int:
@@ -99,6 +100,7 @@ async def post_views(ctx: NodeContext, viewer: Account | None, page: list[Post])
                 tags=more.tags.get(p.id, []),
                 kept_from=kept,
                 content_html=local_mention_links(ctx, p, more.mentions.get(p.id, [])),
+                bookmarked=p.id in more.bookmarked,
             )
         )
     return out
