@@ -45,28 +45,30 @@ POSTS = [
 ]
 
 
-def seed_decisions(node: UINode, count: int = 240) -> None:
-    """Decisions as a node that has run a while logs them: deliveries, refusals and inbound
-    activities from a few peers, spread over the last days."""
+def seed_decisions(node: UINode, runs: int = 60) -> None:
+    """Decisions as a node that has run a while logs them: runs of deliveries, refusals and
+    inbound activities from a few peers (a peer's activities come in bursts)."""
 
     async def write() -> None:
         db = Database(load(node.process.data_dir).resolved_database_url)
         peers = [PARTNER, SIBLING, "spam.example", "unknown.example"]
+        n = 0
         try:
-            for i in range(count):
-                peer = peers[i % len(peers)]
+            for run in range(runs):
+                peer = peers[run % len(peers)]
                 blocked = peer in ("spam.example", "unknown.example")
-                await audit.record_now(
-                    db,
-                    direction="in" if i % 3 == 0 else "out",
-                    peer=peer,
-                    obj=f"https://{peer}/users/someone/statuses/{100000 + i}",
-                    decision="refused" if blocked else "delivered" if i % 3 else "accepted",
-                    rule=f'peers."{peer}"'
-                    if not blocked or peer == "spam.example"
-                    else "mode = allowlist (unknown domain)",
-                    reason=f"{peer} is blocked" if blocked else f"{peer} is trusted as partner",
-                )
+                inbound = run % 3 == 0
+                for _ in range(1 + run % 6):
+                    n += 1
+                    await audit.record_now(
+                        db,
+                        direction="in" if inbound else "out",
+                        peer=peer,
+                        obj=f"https://{peer}/users/someone/statuses/{100000 + n}",
+                        decision="refused" if blocked else "accepted" if inbound else "delivered",
+                        rule="mode = allowlist (unknown domain)" if peer == "unknown.example" else f'peers."{peer}"',
+                        reason=f"{peer} is blocked" if blocked else f"{peer} is trusted as partner",
+                    )
         finally:
             await db.dispose()
 
