@@ -173,6 +173,17 @@ def test_the_counter_warns_before_the_limit_and_nothing_is_cut(town: UINode, bro
     ctx.close()
 
 
+def test_editing_a_post_counts_against_the_same_limit(town: UINode, browser: Browser) -> None:
+    ctx, page = as_user(browser, town, "alice", "desktop")
+    text = f"to-edit-{uuid.uuid4().hex[:6]}"
+    compose(page, text, "Public")
+    post_card(page, text).get_by_role("link", name="Edit").click()
+    expect(page.locator("#edit-count")).to_have_text(f"{MAX_CHARS - len(text)} characters left")
+    page.get_by_label("Text", exact=True).fill("d" * (MAX_CHARS + 2))
+    expect(page.locator("#edit-count")).to_have_text(f"2 characters over the limit of {MAX_CHARS}")
+    ctx.close()
+
+
 def test_without_script_a_long_post_comes_back_whole_with_the_reason(town: UINode, browser: Browser) -> None:
     ctx, page = as_user(browser, town, "alice", "desktop", javascript=False)
     page.goto(town.url + "/compose")
