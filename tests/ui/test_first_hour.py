@@ -6,18 +6,13 @@ paged, grouped and filterable. axe-core checks each changed page."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from node import audit
-from node.settings import load
-from storage.db import Database
 from tests.federation.nodes import NodeProcess
 from tests.ui.conftest import (
     PHONE,
@@ -26,7 +21,6 @@ from tests.ui.conftest import (
     compose,
     create_users,
     init_with_token,
-    off_loop,
     post_card,
     sign_in,
 )
@@ -412,17 +406,3 @@ def test_bad_filter_values_are_a_400_that_says_why(town: UINode, browser: Browse
     expect(page.locator("ol.log > li.log-group").first).to_be_visible()  # the rest still answers
     assert "Traceback" not in page.content()
     ctx.close()
-
-
-def test_the_time_filter_leaves_out_older_decisions(town: UINode) -> None:
-    """The node call behind the time filter: entries before `since` are left out."""
-
-    async def read(since: datetime) -> int:
-        db = Database(load(town.process.data_dir).resolved_database_url)
-        try:
-            return len(await audit.recent(db, since=since, limit=10))
-        finally:
-            await db.dispose()
-
-    assert off_loop(asyncio.run, read(datetime.now(UTC) - timedelta(hours=1))) == 10
-    assert off_loop(asyncio.run, read(datetime.now(UTC) + timedelta(minutes=1))) == 0
