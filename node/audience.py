@@ -37,6 +37,7 @@ class Audience:
 class KeptFrom:
     domain: str
     reason: str
+    by_rule: bool = False  # a content rule held it back (not the audience the author chose)
 
 
 def _outside_peers(ctx: NodeContext) -> tuple[bool, bool]:
@@ -106,5 +107,6 @@ async def kept_from(ctx: NodeContext, post: Post) -> list[KeptFrom]:
     for domain in sorted(domains):
         decision = policy.outbound(post.visibility, domain, text)
         if not decision.allowed and decision.trust != "blocked":
-            out.append(KeptFrom(domain, decision.reason.removeprefix(f"{domain} is ")))
+            by_rule = decision.rule.startswith("rules.")
+            out.append(KeptFrom(domain, decision.reason.removeprefix(f"{domain} is "), by_rule))
     return out

@@ -142,7 +142,7 @@ async def entries(
 
 async def recent(
     db: Database, *, limit: int = 50, before: int | None = None, direction: str | None = None,
-    decision: str | None = None, peer: str | None = None,
+    decision: str | None = None, peer: str | None = None, since: datetime | None = None,
 ) -> list[AuditEntry]:
     """The newest entries first (the admin pages' decision log), optionally filtered."""
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
@@ -154,6 +154,8 @@ async def recent(
         stmt = stmt.where(AuditEntry.decision == decision)
     if peer:
         stmt = stmt.where(AuditEntry.peer == peer)
+    if since is not None:
+        stmt = stmt.where(AuditEntry.at >= since)
     async with db.reader() as s:
         return list(await s.scalars(stmt))
 

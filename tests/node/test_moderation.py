@@ -3,6 +3,8 @@ recorded in the audit trail."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from node import accounts, audit, follows, moderation, notifications, outbox, posts, search, timelines
@@ -197,3 +199,12 @@ async def test_the_decision_log_reads_newest_first_filtered_and_paged(ctx: NodeC
     assert [(e.peer, e.decision) for e in newest] == [("a.test", "accepted"), ("b.test", "accepted")]
     assert [e.decision for e in await audit.recent(ctx.db, before=newest[-1].id)] == ["refused"]
     assert [e.decision for e in await audit.recent(ctx.db, peer="a.test", decision="refused")] == ["refused"]
+
+
+async def test_the_decision_log_filters_by_time(ctx: NodeContext) -> None:
+    """Given a decision logged now, the time filter keeps it for a window that holds now and
+    leaves it out of one that starts later."""
+    await audit.record_now(ctx.db, direction="out", peer="t.test", obj="x", decision="delivered", rule="r")
+    now = datetime.now(UTC)
+    assert [e.peer for e in await audit.recent(ctx.db, since=now - timedelta(hours=1), peer="t.test")] == ["t.test"]
+    assert await audit.recent(ctx.db, since=now + timedelta(minutes=1)) == []

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import moderation, posts
+from node import accounts, moderation, posts
 from storage.errors import Invalid, NotFound
 from web.ui.core import Page, page
+from web.ui.risky import confirm_page, needs_confirming
 from web.ui.views import profile_path
 
 MODERATORS = ("moderator", "admin")
@@ -63,6 +64,9 @@ async def remove_post(p: Page) -> web.StreamResponse:
 @page(roles=MODERATORS)
 async def moderate(p: Page) -> web.StreamResponse:
     action = p.request.match_info["action"]
+    if needs_confirming(p, action):
+        account = await accounts.get_account(p.ctx, _id(p, "account_id"))
+        return confirm_page(p, action, account.acct(), p.next_url("/admin/accounts"))
     await moderation.moderate_account(p.ctx, p.user, _id(p, "account_id"), action, p.field("reason"))
     return p.redirect(_with_done(p.next_url("/admin/accounts"), action))
 

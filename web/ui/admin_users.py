@@ -8,6 +8,7 @@ from node import accounts, moderation
 from storage.errors import Conflict, Invalid
 from storage.models import ROLES
 from web.ui.core import Page, page
+from web.ui.risky import confirm_page, needs_confirming
 
 ADMINS = ("admin",)
 
@@ -50,6 +51,9 @@ async def set_role(p: Page) -> web.StreamResponse:
 async def set_disabled(p: Page) -> web.StreamResponse:
     username = p.request.match_info["username"]
     disable = p.request.match_info["action"] == "disable"
+    if disable and needs_confirming(p, "disable"):
+        account = await accounts.get_local(p.ctx, username)
+        return confirm_page(p, "disable", account.username, f"/admin/users#user-{account.username}")
     try:
         await moderation.set_disabled(p.ctx, p.user, username, disable)
     except Conflict as exc:

@@ -6,9 +6,11 @@ import re
 
 from aiohttp import web
 
-from web.ui import pages_auth, pages_inbox, pages_lists, pages_people, pages_posts, pages_timelines
+from web.keys import CTX
+from web.ui import nav, pages_auth, pages_inbox, pages_lists, pages_people, pages_posts, pages_timelines
 from web.ui.core import JINJA
 from web.ui.render import STATIC, make_env
+from web.ui.risky import RISKY
 
 # ActivityPub URLs a browser may open: /users/{name} and /users/{name}/statuses/{id}.
 AP_ACTOR = re.compile(r"^/users/([^/]+)$")
@@ -56,6 +58,9 @@ async def _static_headers(request: web.Request, response: web.StreamResponse) ->
 
 def setup(app: web.Application) -> None:
     app[JINJA] = make_env()
+    app[JINJA].globals["NAV"] = nav
+    app[JINJA].globals["RISKY"] = RISKY
+    app[JINJA].globals["MAX_POST_CHARS"] = app[CTX].max_post_chars
     app.middlewares.append(browser_negotiation)
     app.on_response_prepare.append(_static_headers)
     app.router.add_static("/static/", STATIC, name="static", append_version=False)

@@ -45,3 +45,37 @@ function startPolling(list) {
 }
 
 for (const list of document.querySelectorAll("[data-poll]")) startPolling(list);
+
+// The composer's counter: characters left, a warning from the last tenth before the node's
+// limit, and the post held back (with the reason) while it is too long. Counted as the node
+// counts: code points, a line break sent as CR LF.
+function characters(text) {
+  return [...text.replace(/\r?\n/g, "\r\n")].length;
+}
+
+function startCounter(counter) {
+  const field = document.getElementById(counter.dataset.for);
+  const status = document.getElementById(`${counter.id}-status`);
+  const max = Number(field && field.dataset.maxChars);
+  if (!field || !max) return;
+  let state = "";
+  function update() {
+    const left = max - characters(field.value);
+    const next = left < 0 ? "over" : left <= Math.max(20, Math.floor(max / 10)) ? "warn" : "";
+    counter.classList.toggle("warn", next === "warn");
+    counter.classList.toggle("over", next === "over");
+    counter.textContent = left < 0
+      ? `${(-left).toLocaleString()} characters over the limit of ${max.toLocaleString()}`
+      : `${left.toLocaleString()} characters left`;
+    field.setCustomValidity(left < 0 ? `Too long: at most ${max.toLocaleString()} characters, shorten it by ${(-left).toLocaleString()}.` : "");
+    if (left < 0) field.setAttribute("aria-invalid", "true");
+    else field.removeAttribute("aria-invalid");
+    // Screen readers hear the counter only when it crosses a threshold, not at every key.
+    if (next !== state && status) status.textContent = next ? counter.textContent : "";
+    state = next;
+  }
+  field.addEventListener("input", update);
+  update();
+}
+
+for (const counter of document.querySelectorAll(".counter[data-for]")) startCounter(counter);

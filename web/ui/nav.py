@@ -1,0 +1,67 @@
+"""The web UI's navigation in one place: the employee's links, the staff's (grouped under
+"Admin", shown to the roles named), and the few that a phone keeps in its bottom bar. A new
+page adds its link here; base.html draws the lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STAFF = ("moderator", "admin")
+ADMINS = ("admin",)
+
+
+@dataclass(frozen=True)
+class Link:
+    href: str  # "{username}" is replaced by the signed-in person's username
+    label: str
+    icon: str  # one character, decorative (hidden from screen readers)
+    roles: tuple[str, ...] = ()  # who sees it; () is everyone signed in
+    prefix: bool = False  # current on every path under href too (a section with sub-pages)
+    phone: bool = False  # also in the bottom bar on a phone
+
+    def url(self, username: str) -> str:
+        return self.href.replace("{username}", username)
+
+    def current(self, path: str, username: str) -> bool:
+        url = self.url(username)
+        return path == url or (self.prefix and path.startswith(url + "/"))
+
+    def shown_to(self, role: str) -> bool:
+        return not self.roles or role in self.roles
+
+
+MAIN = [
+    Link("/", "Home", "⌂", phone=True),
+    Link("/organization", "Organisation", "◎", phone=True),
+    Link("/local", "This node", "◉"),
+    Link("/federated", "Federated", "◍"),
+    Link("/notifications", "Notifications", "♪", phone=True),
+    Link("/conversations", "Direct messages", "✉", prefix=True),
+    Link("/search", "Search", "⌕", phone=True),
+    Link("/bookmarks", "Bookmarks", "⚲"),
+    Link("/favourites", "Favourites", "★"),
+    Link("/@{username}", "Profile", "☺"),
+    Link("/follow_requests", "Requests", "⇆"),
+    Link("/settings", "Settings", "⚙"),
+    Link("/blocks", "Blocked and muted", "⊘"),
+]
+
+ADMIN = [
+    Link("/admin/reports", "Reports", "⚑", STAFF, prefix=True),
+    Link("/admin/accounts", "Moderation", "⚐", STAFF),
+    Link("/admin/users", "Users", "☷", ADMINS),
+    Link("/admin/policy", "Trust policy", "⚖", ADMINS),
+    Link("/admin/federation", "Federation", "⇄", ADMINS),
+]
+
+# Visitors who are not signed in.
+VISITOR = [
+    Link("/signin", "Sign in", "→"),
+    Link("/local", "This node", "◉"),
+    Link("/federated", "Federated", "◍"),
+]
+
+
+def visible(links: list[Link], role: str) -> list[Link]:
+    """The links of `links` a person with `role` sees."""
+    return [link for link in links if link.shown_to(role)]
