@@ -62,7 +62,10 @@ def open_as(browser: Browser, size: str) -> Iterator[Open]:
 
 
 def go_by_nav(page: Page, name: str) -> None:
-    """Open a page from the main navigation, as a person would."""
+    """Open a page from the main navigation, as a person would (from the menu on a phone)."""
+    menu = page.get_by_role("link", name="Menu")
+    if menu.is_visible():
+        menu.click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
 
 
