@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from node import node_names
 from node.context import NodeContext
 from node.organization import OrgDomains
 from node.outbox import post_text
@@ -37,6 +38,7 @@ class Audience:
 class KeptFrom:
     domain: str
     reason: str
+    name: str | None = None  # what the peer calls itself, once known (node.node_names)
 
 
 def _outside_peers(ctx: NodeContext) -> tuple[bool, bool]:
@@ -62,9 +64,9 @@ def audiences(ctx: NodeContext) -> list[Audience]:
     partners, open_mode = _outside_peers(ctx)
     outside = "other servers" if open_mode else "partner nodes" if partners else ""
     org_words = (
-        f"everyone in the organisation: people on {ctx.domain} and on {_sibling_nodes(org)}"
+        f"everyone in the organisation: people on {ctx.display_name} and on {_sibling_nodes(org)}"
         if org
-        else f"everyone in the organisation (today only people on {ctx.domain}: no sibling node is trusted)"
+        else f"everyone in the organisation (today only people on {ctx.display_name}: no sibling node is trusted)"
     )
     places = [p for p in ("organisation nodes" if org else "", outside) if p]
     words = {
@@ -75,7 +77,7 @@ def audiences(ctx: NodeContext) -> list[Audience]:
         + (f", including followers on {' and '.join(places)}" if places else ""),
         "direct": "Only the people you mention by @name",
         "organization": org_words[0].upper() + org_words[1:] + "; never sent outside the organisation",
-        "local": f"Only people on {ctx.domain}; it never leaves this node",
+        "local": f"Only people on {ctx.display_name}; it never leaves this node",
     }
     return [Audience(v, LABELS[v], words[v]) for v in VISIBILITIES]
 
@@ -107,4 +109,5 @@ async def kept_from(ctx: NodeContext, post: Post) -> list[KeptFrom]:
         decision = policy.outbound(post.visibility, domain, text)
         if not decision.allowed and decision.trust != "blocked":
             out.append(KeptFrom(domain, decision.reason.removeprefix(f"{domain} is ")))
-    return out
+    names = await node_names.peer_names(ctx, [k.domain for k in out]) if out else {}
+    return [KeptFrom(k.domain, k.reason, names.get(k.domain)) for k in out]
