@@ -43,7 +43,7 @@ class Counts:
 
 async def counts(ctx: NodeContext, account: Account) -> Counts:
     """A local account's counts as this node holds them; a remote one's as its own server
-    gave them (what is known here while it has not)."""
+    gave them, or what is known here where that is more."""
     async with ctx.db.reader() as s:
         posts = await s.scalar(select(func.count()).select_from(Post).where(Post.account_id == account.id))
         following = await s.scalar(
@@ -55,10 +55,12 @@ async def counts(ctx: NodeContext, account: Account) -> Counts:
     here = Counts(int(posts or 0), int(following or 0), int(followers or 0))
     if account.domain is None:
         return here
+    # What their server said when last read, or more when more is known here since (someone
+    # here followed them after: their server's count is the older word).
     return Counts(
         max(account.posts_count or 0, here.posts),
-        account.following_count if account.following_count is not None else here.following,
-        account.followers_count if account.followers_count is not None else here.followers,
+        max(account.following_count or 0, here.following),
+        max(account.followers_count or 0, here.followers),
     )
 
 

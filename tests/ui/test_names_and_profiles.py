@@ -102,9 +102,10 @@ def test_an_admin_names_the_node_and_everyone_reads_the_name(
     ctx = browser_context(browser, size)
     try:
         page = ctx.new_page()
-        # Given the node `atrium init --name` called "Acme Engineering": its sign-in page says so
+        # Given the node `atrium init --name` called "Acme Engineering" (and the other size's run
+        # may have renamed since): its sign-in page says so
         page.goto(f"{eng.url}/signin")
-        expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to Acme Engineering")
+        expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Sign in to Acme Engineering"))
         expect(page.locator(".node-domain")).to_have_text(eng.domain)
         no_violations(page)
         if size == "desktop":
@@ -113,7 +114,7 @@ def test_an_admin_names_the_node_and_everyone_reads_the_name(
         sign_in(page, eng, "root")
         page.goto(f"{eng.url}/admin/settings")
         field = page.get_by_label("Name of this node")
-        expect(field).to_have_value("Acme Engineering")
+        expect(field).to_have_value(re.compile(r"^Acme Engineering"))
         no_violations(page)
         new_name = f"Acme Engineering ({size})"
         field.fill(new_name)
@@ -127,11 +128,15 @@ def test_an_admin_names_the_node_and_everyone_reads_the_name(
         expect(page.get_by_text(f"Only people on {new_name}; it never leaves this node").first).to_be_attached()
         # And a bad name is refused with its reason, the field keeping what was typed
         page.goto(f"{eng.url}/admin/settings")
-        page.get_by_label("Name of this node").fill("x" * 100 + "\u200b")
+        page.get_by_label("Name of this node").fill("Acme\u200bEngineering")
         page.get_by_role("button", name="Save name").click()
         expect(page.get_by_role("alert")).to_contain_text("control or invisible")
         expect(page.locator(".brand .node")).to_have_text(new_name)
         no_violations(page)
+        # (the name the other tests and the screenshots expect, back)
+        page.get_by_label("Name of this node").fill("Acme Engineering")
+        page.get_by_role("button", name="Save name").click()
+        expect(page.locator(".brand .node")).to_have_text("Acme Engineering")
     finally:
         ctx.close()
 
