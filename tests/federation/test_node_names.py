@@ -236,7 +236,7 @@ async def test_a_remote_profile_shows_their_recent_public_posts_and_counts(node:
             r"\s+", " ", re.sub(r"<[^>]+>", " ", page.split('class="profile-counts"', 1)[1].split("</ul>")[0])
         )
         assert "42 posts" in counts and "3 following" in counts and "7 followers" in counts, counts
-        assert re.search(r'<button class="follow" type="submit">Follow<span class="visually-hidden">', page)
+        assert '<button class="follow" type="submit">Follow</button>' in page
         # And the node asked his node only for what a profile needs, and the followers-only note
         # was never stored
         asked = [p for _, p in node.peer.fake.requests]

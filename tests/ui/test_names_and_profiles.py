@@ -169,7 +169,7 @@ def test_a_remote_profile_is_complete_and_its_follow_button_clear(
         assert "·" not in page.locator(".profile").inner_text()
         # And the Follow button stands clear: right of the name on a desktop, under it and wide
         # on a phone
-        button = page.get_by_role("button", name=re.compile("^Follow"))
+        button = page.get_by_role("button", name="Follow", exact=True)
         name_box = page.get_by_role("heading", level=1).bounding_box()
         box = button.bounding_box()
         assert name_box is not None and box is not None
@@ -191,7 +191,7 @@ def test_a_remote_profile_is_complete_and_its_follow_button_clear(
             page.wait_for_timeout(300)
             page.reload()
         expect(page.locator(".follow-state")).to_contain_text("Following")
-        expect(page.get_by_role("button", name=re.compile("^Unfollow"))).to_be_visible()
+        expect(page.get_by_role("button", name="Unfollow")).to_be_visible()
         no_violations(page)
         # And her own profile counts him
         page.goto(f"{eng.url}/@alice")
@@ -213,8 +213,8 @@ def test_a_remote_profile_is_complete_and_its_follow_button_clear(
         expect(page.locator(".profile-badges")).to_contain_text("Follows you")
         no_violations(page)
         # And unfollowing brings the Follow button back
-        page.get_by_role("button", name=re.compile("^Unfollow")).click()
-        expect(page.get_by_role("button", name=re.compile("^Follow back"))).to_be_visible()
+        page.get_by_role("button", name="Unfollow").click()
+        expect(page.get_by_role("button", name="Follow", exact=True)).to_be_visible()
     finally:
         ctx.close()
 
