@@ -80,6 +80,7 @@ class NodeContext:
     # The node's display name and its peers' names, briefly (node.node_names).
     own_name: OwnName = field(default_factory=OwnName)
     peer_names: Expiring[str, str | None] = field(default_factory=lambda: Expiring(30.0))
+    peer_names_asked: Expiring[str, None] = field(default_factory=lambda: Expiring(3600.0))
 
     def __post_init__(self) -> None:
         self.inbox_writes = GroupCommit(lambda batch: inbox_log.write(self.db, batch))

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 MAX_CHARS = 100
 # How long another process may still show the old name after an admin changed it.
 OWN_NAME_TTL = 5.0
+# Peers whose names a page may ask for at once, and how long a peer that gave none (or could
+# not be asked) is left alone by this process.
+LEARN_AT_ONCE = 4
+ASK_AGAIN_AFTER = 3600.0
 NODEINFO_SCHEMAS = (
     "http://nodeinfo.diaspora.software/ns/schema/2.1",
     "http://nodeinfo.diaspora.software/ns/schema/2.0",
@@ -114,6 +118,24 @@ async def remember_peer(ctx: NodeContext, domain: str, raw: str) -> str | None:
             row.name, row.updated_at = name, utcnow()
     ctx.peer_names.put(domain, name)
     return name
+
+
+async def learn_unknown(ctx: NodeContext, domains: Iterable[str]) -> dict[str, str]:
+    """The names of these peers, asking a few whose names are not known yet for them (their
+    NodeInfo, `learn_from_nodeinfo`): only peers the policy lets this node contact (so no
+    page audits a refusal each time it is shown), each at most once an hour."""
+    wanted = sorted(set(domains))
+    known = await peer_names(ctx, wanted)
+    policy = ctx.policy()
+    ask = [d for d in wanted if d not in known and not ctx.peer_names_asked.get(d)[0] and policy.contact(d).allowed][
+        :LEARN_AT_ONCE
+    ]
+    for domain in ask:
+        ctx.peer_names_asked.put(domain, None)
+        name = await learn_from_nodeinfo(ctx, domain, FetchBudget(2))
+        if name is not None:
+            known[domain] = name
+    return known
 
 
 def is_instance_actor(actor: IncomingActor) -> bool:

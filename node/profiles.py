@@ -28,8 +28,8 @@ from storage.errors import AtriumError
 from storage.models import Account, Follow, Post, Tombstone
 
 # Requests one profile's first look may make: its actor, outbox, outbox page, followers and
-# following collections, and the two of its node's NodeInfo (node.node_names).
-PROFILE_FETCHES = 8
+# following collections (its node's NodeInfo, for its name, is node.node_names' own two).
+PROFILE_FETCHES = 5
 RECENT_POSTS = 20  # outbox items read at most
 NOTE_TYPES = ("Note", "Article", "Page", "Question")
 

@@ -216,6 +216,24 @@ async def test_a_peer_unnamed_by_its_actor_is_named_by_its_nodeinfo_when_a_perso
     assert "on Partner Co.</span>" in page and f"@pat@{node.peer.domain}" in page
 
 
+async def test_a_note_naming_a_peer_asks_its_nodeinfo_once(node: Node) -> None:
+    # Given alice's organisation post, which the partner peer does not get, and the peer's name
+    # not known here
+    alice = await accounts.get_local(node.ctx, "alice")
+    await create_post(node.ctx, alice, NewPost(text="inside only", visibility="organization"))
+    async with node.browser() as http:
+        await sign_in(http, "alice")
+        # When she reads her home timeline
+        home = await text_of(http, "/")
+        # Then the note beside the post names the peer as its NodeInfo does, read through the gate
+        assert f'Partner Co. <span class="peer">({node.peer.domain})</span>' in home, home
+        assert node.peer.fake.requests == [("GET", "/.well-known/nodeinfo"), ("GET", "/nodeinfo/2.1")]
+        # And the next page asks nothing again
+        node.peer.fake.requests.clear()
+        assert "Partner Co." in await text_of(http, "/")
+        assert node.peer.fake.requests == []
+
+
 # --- a remote person's profile ----------------------------------------------------------------
 
 
@@ -260,7 +278,9 @@ async def test_a_remote_profile_on_a_host_the_policy_now_refuses_is_not_read(nod
         # When alice opens his profile
         async with http.get(f"/@pat@{node.peer.domain}") as r:
             page = await r.text()
-    # Then nothing reached his node: the gate refused the actor and NodeInfo reads, audited
+    # Then nothing reached his node: the gate refused the actor's read, audited (his node's
+    # name is not even asked for: the policy refuses contact, and a page must not audit a
+    # refusal each time it is shown)
     assert node.peer.fake.requests == []
-    assert await node.refusals() == ["actor", "nodeinfo"]
+    assert await node.refusals() == ["actor"]
     assert node.texts["public"] not in page

@@ -109,13 +109,15 @@ def test_an_admin_names_the_node_and_everyone_reads_the_name(
         expect(page.locator(".node-domain")).to_have_text(eng.domain)
         no_violations(page)
         if size == "desktop":
-            shot(page, "signin")
+            shot(page, "signin-after")
         # When its admin renames it on the node settings page
         sign_in(page, eng, "root")
         page.goto(f"{eng.url}/admin/settings")
         field = page.get_by_label("Name of this node")
         expect(field).to_have_value(re.compile(r"^Acme Engineering"))
         no_violations(page)
+        if size == "desktop":
+            shot(page, "admin-settings")
         new_name = f"Acme Engineering ({size})"
         field.fill(new_name)
         page.get_by_role("button", name="Save name").click()
@@ -179,9 +181,9 @@ def test_a_remote_profile_is_complete_and_its_follow_button_clear(
             assert box["y"] > name_box["y"] + name_box["height"] and box["width"] > PHONE["width"] * 0.6
         no_violations(page)
         if size == "desktop":
-            shot(page, "profile")
+            shot(page, "profile-after")
         else:
-            shot(page, "phone-profile")
+            shot(page, "phone-profile-after")
         # When she follows him (he approves no one by hand: his node accepts at once)
         button.click()
         # Then the button says so, and offers to undo it

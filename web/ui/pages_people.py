@@ -8,7 +8,6 @@ from urllib.parse import quote
 from aiohttp import web
 
 from federation.addresses import FetchError
-from federation.fetch import FetchBudget
 from node import accounts, follows, node_names, profiles, remote, sessions, timelines
 from node.pagination import Page as Cursor
 from storage.errors import AtriumError, Forbidden, Invalid, NotFound, RateLimited
@@ -76,9 +75,8 @@ async def profile(p: Page) -> web.StreamResponse:
     node_name = None
     if (domain := account.domain) is not None:
         if p.me is not None:  # only a signed-in person's visit may make the node contact a host
-            budget = FetchBudget(profiles.PROFILE_FETCHES)
-            account = await profiles.first_look(p.ctx, account, budget)
-            node_name = await node_names.learn_from_nodeinfo(p.ctx, domain, budget)
+            account = await profiles.first_look(p.ctx, account)
+            node_name = (await node_names.learn_unknown(p.ctx, [domain])).get(domain)
         else:
             node_name = await node_names.peer_name(p.ctx, domain)
     cursor = Cursor.parse(max_id=p.request.query.get("max_id"))
