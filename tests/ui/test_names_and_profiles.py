@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +23,8 @@ from node.accounts import get_account
 from node.context import NodeContext
 from node.posts import NewPost, create_post
 from tests.conftest import ENGINES, drop_pg_database, recreate_pg_database, worker_tag
-from tests.federation.nodes import ATRIUM, NodeProcess, eventually
-from tests.ui.conftest import WAIT_MS, UINode, create_users, off_loop, sign_in
+from tests.federation.nodes import NodeProcess, eventually
+from tests.ui.conftest import WAIT_MS, UINode, create_users, init_with_token, off_loop, sign_in
 from tests.ui.test_accessibility import AXE, violations
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -33,16 +32,6 @@ PHONE = {"width": 390, "height": 844}
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PAT_SAYS = f"Hello from the partner side {uuid.uuid4().hex[:6]}"
-
-
-def init_named(node: NodeProcess, name: str) -> str:
-    args = [*ATRIUM, "init", "--domain", node.domain, "--scheme", "http", "--name", name]
-    if node.database_url:
-        args += ["--database-url", node.database_url]
-    out = subprocess.run(args, check=True, env=node.env, capture_output=True, text=True).stdout
-    token = re.search(r"setup token[^:]*: (\S+)", out)
-    assert token and f"({name})" in out, out
-    return token.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +42,7 @@ def named(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, UINode
     eng = NodeProcess("eng", root)
     partner = NodeProcess("partner", root, off_loop(recreate_pg_database, pg_name) if pg else None)
     with ThreadPoolExecutor() as pool:
-        tokens = list(pool.map(init_named, [eng, partner], ["Acme Engineering", "Partner Co."]))
+        tokens = list(pool.map(init_with_token, [eng, partner], ["Acme Engineering", "Partner Co."]))
     eng.write_policy(f'mode = "allowlist"\n[peers."{partner.domain}"]\ntrust = "partner"\n')
     partner.write_policy(f'mode = "allowlist"\n[peers."{eng.domain}"]\ntrust = "public"\n')
     create_users(eng, ["alice", "root"], admins=("root",))
