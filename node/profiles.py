@@ -11,7 +11,7 @@ an outbox is what anyone may read, and nothing narrower is taken from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,11 +21,12 @@ from federation.addressing import visibility_of
 from federation.fetch import FetchBudget
 from federation.gate import Purpose
 from federation.parsing import InvalidActivity, ap_to_post, origin, parse_actor
-from node import remote
+from node import relationships, remote
 from node.context import NodeContext
 from node.inbox.notes import store_note
+from node.relationships import Counts
 from storage.errors import AtriumError
-from storage.models import Account, Follow, Post, Tombstone
+from storage.models import Account, Post, Tombstone
 
 # Requests one profile's first look may make: its actor, outbox, outbox page, followers and
 # following collections (its node's NodeInfo, for its name, is node.node_names' own two).
@@ -34,33 +35,18 @@ RECENT_POSTS = 20  # outbox items read at most
 NOTE_TYPES = ("Note", "Article", "Page", "Question")
 
 
-@dataclass(frozen=True)
-class Counts:
-    posts: int
-    following: int
-    followers: int
-
-
 async def counts(ctx: NodeContext, account: Account) -> Counts:
-    """A local account's counts as this node holds them; a remote one's as its own server
-    gave them, or what is known here where that is more."""
-    async with ctx.db.reader() as s:
-        posts = await s.scalar(select(func.count()).select_from(Post).where(Post.account_id == account.id))
-        following = await s.scalar(
-            select(func.count()).select_from(Follow).where(Follow.follower_id == account.id, Follow.state == "accepted")
-        )
-        followers = await s.scalar(
-            select(func.count()).select_from(Follow).where(Follow.target_id == account.id, Follow.state == "accepted")
-        )
-    here = Counts(int(posts or 0), int(following or 0), int(followers or 0))
+    """A local account's counts as this node holds them (node.relationships); a remote one's
+    as its own server gave them, or what is known here where that is more (someone here
+    followed them since: their server's count is the older word)."""
+    here = (await relationships.counts(ctx, [account.id]))[account.id]
     if account.domain is None:
         return here
-    # What their server said when last read, or more when more is known here since (someone
-    # here followed them after: their server's count is the older word).
-    return Counts(
-        max(account.posts_count or 0, here.posts),
-        max(account.following_count or 0, here.following),
-        max(account.followers_count or 0, here.followers),
+    return replace(
+        here,
+        statuses=max(account.posts_count or 0, here.statuses),
+        following=max(account.following_count or 0, here.following),
+        followers=max(account.followers_count or 0, here.followers),
     )
 
 
