@@ -188,6 +188,7 @@ def test_a_remote_profile_is_complete_and_its_follow_button_clear(
         page.goto(f"{eng.url}/@alice")
         expect(page.locator(".profile-counts li").nth(1)).to_have_text(re.compile(r"^\s*1 following\s*$"))
         expect(page.get_by_role("link", name="Edit profile")).to_be_visible()
+        expect(page.locator(".profile-badges")).to_contain_text("on Acme Engineering")
         no_violations(page)
 
         # And once he follows her back, his profile says he follows her
