@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from atrium import cli_db, cli_keys, cli_policy, server
 from atrium import demo as demo_cmd
-from node import accounts
+from node import accounts, node_names, shared_settings
 from node import settings as settings_mod
 from node.context import NodeContext
 from node.domains import served_domain
@@ -71,7 +71,7 @@ def _password(args: argparse.Namespace) -> str:
 # --- init -------------------------------------------------------------------------------------
 
 
-async def _init_database(url: str, domain: str) -> tuple[str, bool]:
+async def _init_database(url: str, domain: str, name: str) -> tuple[str, bool]:
     """The setup token, and whether a PostgreSQL database had to be created for the node."""
     created = await pg_database.create_if_missing(url)
     try:
@@ -80,7 +80,10 @@ async def _init_database(url: str, domain: str) -> tuple[str, bool]:
             before = await migrate.current_revision(db)
             await migrate.upgrade(db)
             try:
-                return await create_instance(db, domain), created
+                token = await create_instance(db, domain)
+                if name:
+                    await shared_settings.publish(db, shared_settings.NAME, name, source="atrium init")
+                return token, created
             except BaseException:
                 if before is None:  # we made the schema: take it away again
                     await migrate.downgrade(db, "base")
@@ -101,6 +104,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise CliError(f"{data_dir} exists and is not a directory")
     scheme = args.scheme
     domain = served_domain(args.domain, scheme)
+    name = node_names.clean(args.name or "")
     database_url = args.database_url or settings_mod.DEFAULT_SQLITE_URL
     normalise_url(database_url)  # fail on a malformed URL before touching anything
     created_dir = not data_dir.exists()
@@ -109,7 +113,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     settings = Settings(data_dir=data_dir.resolve(), domain=domain, scheme=scheme, database_url=database_url)
     created = False  # a PostgreSQL database made for this node, to drop again on failure
     try:
-        token, created = asyncio.run(_init_database(settings.resolved_database_url, domain))
+        token, created = asyncio.run(_init_database(settings.resolved_database_url, domain, name))
         _write_atomic(data_dir / settings_mod.POLICY_FILE, settings_mod.DEFAULT_POLICY)
         # The settings file last: its presence is what marks the directory as a node.
         _write_atomic(data_dir / settings_mod.SETTINGS_FILE, settings_mod.render(settings))
@@ -123,7 +127,7 @@ def cmd_init(args: argparse.Namespace) -> int:
                 path = data_dir / name
                 shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         raise
-    print(f"Created Atrium node {domain} in {data_dir}")
+    print(f"Created Atrium node {domain}" + (f" ({name})" if name else "") + f" in {data_dir}")
     if created:
         url = make_url(settings.resolved_database_url)
         print(f"  database: created {url.database} on {url.host}:{url.port or 5432}")
@@ -274,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--domain", required=True, help="public host name, HOST[:PORT]")
     sp.add_argument("--scheme", choices=("https", "http"), default="https")
     sp.add_argument("--database-url", help="default: a SQLite file in the data directory")
+    sp.add_argument("--name", help='the name people read for the node, e.g. "Acme Engineering" (default: its domain)')
     sp.set_defaults(func=cmd_init)
 
     sp = sub.add_parser("serve", help="serve the node and run its workers")

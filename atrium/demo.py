@@ -122,7 +122,8 @@ async def init_nodes(nodes: dict[str, DemoNode]) -> None:
     """`atrium init` each node not made yet (side by side), then write its demo policy."""
     missing = [n for n in nodes.values() if not (n.data_dir / SETTINGS_FILE).is_file()]
     await asyncio.gather(
-        *(_run("init", "--data-dir", str(n.data_dir), "--domain", n.domain, "--scheme", "http") for n in missing)
+        *(_run("init", "--data-dir", str(n.data_dir), "--domain", n.domain, "--scheme", "http", "--name", n.title)
+          for n in missing)
     )
     for node in nodes.values():
         (node.data_dir / "policy.toml").write_text(demo_seed.policy_for(node, nodes), encoding="utf-8")

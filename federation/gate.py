@@ -56,6 +56,7 @@ class Purpose(StrEnum):
     BOOST_FETCH = "boost-fetch"  # the post a boost shares
     DELIVERY = "delivery"  # an activity POSTed to an inbox
     MEDIA = "media"  # an attachment or avatar
+    NODEINFO = "nodeinfo"  # a peer's NodeInfo, read for the name it gives itself
 
 
 # Raises ContactRefused (or any FetchError) to refuse; returns to admit.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from federation.builders import ActorData, actor_to_ap
-from node import accounts, text
+from node import accounts, node_names, text
 from node.context import NodeContext
 from node.instance import get_instance
 from storage.models import Account
@@ -65,7 +65,7 @@ async def instance_document(ctx: NodeContext) -> dict[str, object]:
             id=base,
             type="Application",
             username=ctx.domain,
-            name=ctx.domain,
+            name=await node_names.own_name(ctx),  # the node's display name, else its domain
             summary_html="",
             url=f"{ctx.base_url}/",
             shared_inbox=f"{ctx.base_url}/inbox",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from node import node_names
 from node.context import NodeContext
 from node.organization import OrgDomains
 from node.outbox import post_text
@@ -38,6 +39,7 @@ class KeptFrom:
     domain: str
     reason: str
     by_rule: bool = False  # a content rule held it back (not the audience the author chose)
+    name: str | None = None  # what the peer calls itself, once known (node.node_names)
 
 
 def _outside_peers(ctx: NodeContext) -> tuple[bool, bool]:
@@ -63,9 +65,9 @@ def audiences(ctx: NodeContext) -> list[Audience]:
     partners, open_mode = _outside_peers(ctx)
     outside = "other servers" if open_mode else "partner nodes" if partners else ""
     org_words = (
-        f"everyone in the organisation: people on {ctx.domain} and on {_sibling_nodes(org)}"
+        f"everyone in the organisation: people on {ctx.display_name} and on {_sibling_nodes(org)}"
         if org
-        else f"everyone in the organisation (today only people on {ctx.domain}: no sibling node is trusted)"
+        else f"everyone in the organisation (today only people on {ctx.display_name}: no sibling node is trusted)"
     )
     places = [p for p in ("organisation nodes" if org else "", outside) if p]
     words = {
@@ -76,7 +78,7 @@ def audiences(ctx: NodeContext) -> list[Audience]:
         + (f", including followers on {' and '.join(places)}" if places else ""),
         "direct": "Only the people you mention by @name",
         "organization": org_words[0].upper() + org_words[1:] + "; never sent outside the organisation",
-        "local": f"Only people on {ctx.domain}; it never leaves this node",
+        "local": f"Only people on {ctx.display_name}; it never leaves this node",
     }
     return [Audience(v, LABELS[v], words[v]) for v in VISIBILITIES]
 
@@ -109,4 +111,5 @@ async def kept_from(ctx: NodeContext, post: Post) -> list[KeptFrom]:
         if not decision.allowed and decision.trust != "blocked":
             by_rule = decision.rule.startswith("rules.")
             out.append(KeptFrom(domain, decision.reason.removeprefix(f"{domain} is "), by_rule))
-    return out
+    names = await node_names.peer_names(ctx, [k.domain for k in out]) if out else {}
+    return [KeptFrom(k.domain, k.reason, k.by_rule, names.get(k.domain)) for k in out]

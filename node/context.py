@@ -31,6 +31,15 @@ def _closed_policy() -> Policy:
 
 
 @dataclass
+class OwnName:
+    """This node's display name as this process last read it (node.node_names keeps it
+    fresh): "" while the node has none."""
+
+    value: str = ""
+    read_at: float = float("-inf")
+
+
+@dataclass
 class NodeContext:
     db: Database
     domain: str
@@ -68,6 +77,10 @@ class NodeContext:
     signer_reads: GroupCommit[int | None, tuple[str | None, str] | None] = field(init=False)
     peer_reads: GroupCommit[str, Peer | None] = field(init=False)
     peer_rows: Expiring[str, Peer | None] = field(default_factory=lambda: Expiring(5.0))
+    # The node's display name and its peers' names, briefly (node.node_names).
+    own_name: OwnName = field(default_factory=OwnName)
+    peer_names: Expiring[str, str | None] = field(default_factory=lambda: Expiring(30.0))
+    peer_names_asked: Expiring[str, None] = field(default_factory=lambda: Expiring(3600.0))
 
     def __post_init__(self) -> None:
         self.inbox_writes = GroupCommit(lambda batch: inbox_log.write(self.db, batch))
@@ -80,6 +93,12 @@ class NodeContext:
         """The peers of the organisation under the policy in force (node/organization.py):
         derived from `policy`, never configured apart from it."""
         return self.policy().organization_domains()
+
+    @property
+    def display_name(self) -> str:
+        """What people read as this node's name: its display name, else its domain. As last
+        read: a page refreshes it first (node.node_names.own_name)."""
+        return self.own_name.value or self.domain
 
     @property
     def base_url(self) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from federation.fetch import FetchBudget, Fetcher
 from federation.gate import Purpose
 from federation.parsing import IncomingActor, InvalidActivity, host_of, origin, parse_actor
+from node import node_names
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.sanitize import sanitize_html
@@ -74,6 +75,7 @@ async def upsert_actor(ctx: NodeContext, actor: IncomingActor) -> Account:
         account.fetched_at = utcnow()
         await s.flush()
     ctx.signers.forget_actor(actor.id)  # a new key is used from the next request on
+    await node_names.learn_from_actor(ctx, actor)  # a peer's instance actor names the peer
     return account
 
 

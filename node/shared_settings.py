@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import audit
 from storage.db import Database, insert_ignoring_conflicts
@@ -21,6 +22,7 @@ from storage.models import NodeSetting, utcnow
 
 POLICY = "policy"  # the trust policy in force: the text of a policy.toml
 IDENTITY = "identity"  # "scheme://domain" of the node: every process must serve the same one
+NAME = "name"  # the node's display name ("Acme Engineering"), node/node_names.py
 
 
 @dataclass(frozen=True)
@@ -52,19 +54,25 @@ async def publish(db: Database, key: str, value: str, *, source: str) -> tuple[S
     Writing the same value again changes nothing (two processes that both saw the same edit of
     a shared file publish it once). The row is locked while compared, so concurrent publishers
     serialise and versions never repeat."""
-    now = utcnow()
     async with db.session() as s:
-        await s.execute(
-            insert_ignoring_conflicts(s, NodeSetting).values(key=key, value="", version=0, updated_at=now)
-        )
-        row = await s.get(NodeSetting, key, with_for_update=True, populate_existing=True)
-        assert row is not None
-        if row.version > 0 and row.value == value:
-            return Shared(row.key, row.value, row.version, row.updated_at), False
-        row.value, row.version, row.updated_at = value, row.version + 1, now
-        digest = hashlib.sha256(value.encode()).hexdigest()[:16]
-        await audit.record(
-            s, direction="admin", peer="", obj=f"node_settings/{key}", decision="accepted", rule=key,
-            reason=f"{key} version {row.version} (sha256 {digest}…) from {source}",
-        )
-        return Shared(row.key, row.value, row.version, row.updated_at), True
+        return await publish_in(s, key, value, source=source)
+
+
+async def publish_in(s: AsyncSession, key: str, value: str, *, source: str) -> tuple[Shared, bool]:
+    """`publish` inside the caller's transaction: what else the change causes (a fan-out job)
+    commits with it or not at all."""
+    now = utcnow()
+    await s.execute(
+        insert_ignoring_conflicts(s, NodeSetting).values(key=key, value="", version=0, updated_at=now)
+    )
+    row = await s.get(NodeSetting, key, with_for_update=True, populate_existing=True)
+    assert row is not None
+    if row.version > 0 and row.value == value:
+        return Shared(row.key, row.value, row.version, row.updated_at), False
+    row.value, row.version, row.updated_at = value, row.version + 1, now
+    digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+    await audit.record(
+        s, direction="admin", peer="", obj=f"node_settings/{key}", decision="accepted", rule=key,
+        reason=f"{key} version {row.version} (sha256 {digest}…) from {source}",
+    )
+    return Shared(row.key, row.value, row.version, row.updated_at), True

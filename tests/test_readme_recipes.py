@@ -114,6 +114,7 @@ def test_one_real_node_on_this_machine(tmp_path: Path) -> None:
         assert f"created admin alice@127.0.0.1:{port}" in outputs[1]
         page = asyncio.run(sign_in(f"http://127.0.0.1:{port}", "alice", "a long password"))
         assert 'action="/signout"' in page  # signed in
+        assert '<span class="node">My node</span>' in page  # the name `init --name` gave it
     assert (tmp_path / "mynode" / "atrium.toml").is_file() and (tmp_path / "mynode" / "atrium.db").is_file()
 
 

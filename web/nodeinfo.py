@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from node import stats
+from node import node_names, stats
 from node.version import VERSION
 from node.visibility import VISIBILITIES
 from web.keys import CTX
@@ -62,7 +62,7 @@ async def _document(request: web.Request) -> dict[str, Any]:
             "localPosts": u.local_posts,
         },
         "metadata": {
-            "nodeName": ctx.domain,
+            "nodeName": await node_names.own_name(ctx),  # the display name, else the domain
             # What a client or a peer may use to address posts on this node.
             "visibilities": list(VISIBILITIES),
             "atrium": {"visibilities": list(VISIBILITIES)},

@@ -8,7 +8,7 @@ A local account has `domain = None`; a remote one carries its canonical domain.
 
 from storage.models.auth import IdempotencyKey, OAuthApp, OAuthCode, OAuthToken, WebSession
 from storage.models.base import NOTIFICATION_TYPES, ROLES, VISIBILITIES, Base, UTCDateTime, table_of, utcnow
-from storage.models.federation import AuditEntry, AuditHead, InboxEntry, Job, NodeSetting, Peer, Tombstone
+from storage.models.federation import AuditEntry, AuditHead, InboxEntry, Job, NodeSetting, Peer, PeerName, Tombstone
 from storage.models.limits import LimitState, ServingProcess
 from storage.models.social import (
     Account,
@@ -55,6 +55,7 @@ __all__ = [
     "OAuthCode",
     "OAuthToken",
     "Peer",
+    "PeerName",
     "Post",
     "PostEdit",
     "PostTag",

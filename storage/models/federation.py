@@ -1,5 +1,6 @@
 """The machinery beside the social graph: the durable job queue, the inbox log and
-tombstones, peer health, the audit chain and the settings every process of a node shares."""
+tombstones, peer health and names, the audit chain and the settings every process of a node
+shares."""
 
 from __future__ import annotations
 
@@ -80,6 +81,16 @@ class Peer(Base):
     breaker_until: Mapped[datetime | None] = mapped_column(nullable=True)
     dead: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+class PeerName(Base):
+    """What a peer node calls itself ("Acme Sales"): its NodeInfo `metadata.nodeName` or its
+    instance actor's `name`, shown to people where they would otherwise read its domain."""
+
+    __tablename__ = "peer_names"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 class AuditEntry(Base):
     """One decision at the boundary. Entries are chained: each `hash` covers the entry and

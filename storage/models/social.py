@@ -64,6 +64,11 @@ class Account(Base):
     followers_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     key_id: Mapped[str | None] = mapped_column(String(2048), nullable=True, unique=True)
     fetched_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Remote accounts: the counts their own server gives (its collections' totalItems), read
+    # when a profile is first shown here; None until then, and for local accounts (counted).
+    posts_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    followers_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    following_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Bumped on disable / password change: sessions and tokens issued before are void.
     credentials_version: Mapped[int] = mapped_column(Integer, default=0)
     # Moderation by this node's staff (local or remote accounts): a suspended account's posts

@@ -24,6 +24,7 @@ from atrium.demo_seed import (
     CONFIDENTIAL_POST,
     ENG_ORG_POST,
     LOCAL_POST,
+    NODES,
     ORG_POST,
     PUBLIC_POST,
     DemoNode,
@@ -202,6 +203,23 @@ async def test_the_partner_receives_the_public_post_and_not_the_organisation_one
     assert ENG_ORG_POST not in home and CONFIDENTIAL_POST not in home
     stored = await stored_texts(node_of(run, data_dir, "partner"))
     assert ENG_ORG_POST not in stored and ORG_POST not in stored and CONFIDENTIAL_POST not in stored
+
+
+async def test_each_node_has_its_name_and_people_read_it(demo: tuple[DemoRun, Path]) -> None:
+    run, _ = demo
+    # Given the demo's four nodes, each made with `atrium init --name`
+    async with aiohttp.ClientSession() as session:
+        for node, base in run.urls().items():
+            title = NODES[node][0]
+            # Then each tells peers its name, and greets people with it
+            async with session.get(f"{base}/nodeinfo/2.1") as r:
+                assert (await r.json(content_type=None))["metadata"]["nodeName"] == title
+            async with session.get(f"{base}/signin") as r:
+                assert f"<h1>Sign in to {title}</h1>" in await r.text()
+    # And alice reads the partner by its name beside her organisation post, which it does not get
+    home = await web_page(run, "eng", "alice", "/")
+    partner = run.urls()["partner"].removeprefix("http://")
+    assert f'Partner Co. <span class="peer">({partner})</span>' in home, re.findall(r'<div class="kept".*?</div>', home, re.S)
 
 
 def _listening(url: str) -> bool:

@@ -247,6 +247,7 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/admin/users"): LeftOut(STAFF),
     ("POST", "/admin/users/{username}/role"): LeftOut(STAFF),
     ("POST", "/admin/users/{username}/{action}"): LeftOut(STAFF),
+    ("POST", "/admin/settings/name"): LeftOut(STAFF),
 }
 
 

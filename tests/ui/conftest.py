@@ -121,8 +121,8 @@ class UINode:
         return self.process.domain
 
 
-def init_with_token(node: NodeProcess) -> str:
-    args = [*ATRIUM, "init", "--domain", node.domain, "--scheme", "http"]
+def init_with_token(node: NodeProcess, name: str | None = None) -> str:
+    args = [*ATRIUM, "init", "--domain", node.domain, "--scheme", "http", *(["--name", name] if name else [])]
     if node.database_url:
         args += ["--database-url", node.database_url]
     out = subprocess.run(args, check=True, env=node.env, capture_output=True, text=True).stdout

@@ -16,7 +16,7 @@ from aiohttp import web
 from jinja2 import Environment
 from multidict import MultiDict, MultiDictProxy
 
-from node import notifications, sessions
+from node import node_names, notifications, sessions
 from node.context import NodeContext
 from node.pagination import Page as Cursor
 from node.sessions import SignedIn
@@ -125,6 +125,7 @@ class Page:
         env = self.request.app[JINJA]
         html = env.get_template(template).render(
             me=self.me, csrf=self.csrf_token(), path=self.request.path, domain=self.ctx.domain,
+            node_name=self.ctx.display_name,
             unread=self.unread, **values
         )
         response = web.Response(text=html, content_type="text/html", status=status)
@@ -169,6 +170,7 @@ def page(
             session = await current_session(request)
             form: MultiDictProxy[str] = MultiDictProxy(MultiDict())
             p = Page(request, ctx, session, form)
+            await node_names.own_name(ctx)  # fresh for every word of the page that names the node
             if request.method == "POST":
                 posted = await request.post()
                 p.form = MultiDictProxy(MultiDict((k, v) for k, v in posted.items() if isinstance(v, str)))

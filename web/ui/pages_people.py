@@ -8,7 +8,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from federation.addresses import FetchError
-from node import accounts, follows, remote, sessions, timelines
+from node import accounts, follows, node_names, profiles, remote, sessions, timelines
 from node.pagination import Page as Cursor
 from storage.errors import AtriumError, Forbidden, Invalid, NotFound, RateLimited
 from storage.models import Account
@@ -67,6 +67,13 @@ async def profile(p: Page) -> web.StreamResponse:
         account = await _account(p)
     except NotKnownHere as exc:
         return _not_known(p, exc)
+    node_name = None
+    if (domain := account.domain) is not None:
+        if p.me is not None:  # only a signed-in person's visit may make the node contact a host
+            account = await profiles.first_look(p.ctx, account)
+            node_name = (await node_names.learn_unknown(p.ctx, [domain])).get(domain)
+        else:
+            node_name = await node_names.peer_name(p.ctx, domain)
     cursor = Cursor.parse(max_id=p.request.query.get("max_id"))
     raw = await timelines.account(p.ctx, p.me, account.id, cursor)
     return p.render(
@@ -74,6 +81,8 @@ async def profile(p: Page) -> web.StreamResponse:
         title=account.display_name or account.username,
         account=account,
         handle=full_handle(p.ctx, account),
+        node_of_account=node_name or account.domain or p.ctx.display_name,
+        counts=await profiles.counts(p.ctx, account),
         rel=await _relationship(p, account),
         posts=await post_views(p.ctx, p.me, raw),
         older=raw[-1].id if len(raw) >= cursor.limit else None,

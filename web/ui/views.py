@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from node import audience, outbox, posts
+from node import audience, node_names, outbox, posts
 from node.context import NodeContext
 from node.interactions import BOOSTABLE
 from node.post_views import extras
@@ -84,10 +84,17 @@ async def post_views(ctx: NodeContext, viewer: Account | None, page: list[Post])
         if open_web_may_see(ctx, viewer, original):
             shown.append((original, p.account))
     more = await extras(ctx, viewer, [p.id for p, _ in shown])
+    kept_of = {p.id: await audience.kept_from(ctx, p) for p, _ in shown if viewer is not None and viewer.id == p.account_id}
+    # The peers the notes name, by their names: those not known yet are asked (a signed-in
+    # author's own page; node.node_names says how rarely).
+    unnamed = {k.domain for kept in kept_of.values() for k in kept if k.name is None}
+    if unnamed:
+        names = await node_names.learn_unknown(ctx, unnamed)
+        kept_of = {i: [replace(k, name=k.name or names.get(k.domain)) for k in kept] for i, kept in kept_of.items()}
     out = []
     for p, booster in shown:
         mine = viewer is not None and viewer.id == p.account_id
-        kept = await audience.kept_from(ctx, p) if mine else []
+        kept = kept_of.get(p.id, [])
         out.append(
             PostView(
                 post=p,
