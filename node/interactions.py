@@ -87,14 +87,8 @@ async def boost(ctx: NodeContext, account: Account, post_id: int) -> Post:
         if existing is not None:
             return existing
         boost_id = new_id()
-        boost_post = post_effects.new_post(
-            post_id=boost_id,
-            author_id=account.id,
-            local=True,
-            uri=f"{ctx.actor_uri(account.username)}/statuses/{boost_id}/activity",
-            visibility=original.visibility,
-            reblog_of=original,
-        )
+        uri = f"{ctx.actor_uri(account.username)}/statuses/{boost_id}/activity"
+        boost_post = post_effects.new_boost(account, uri, original, post_id=boost_id)
         events = await post_effects.record_boosts(ctx, s, [post_effects.Boost(boost_post, original)])
     post_effects.publish(ctx, events)
     return boost_post

@@ -34,49 +34,63 @@ from storage.models import Account, Mention, Post, PostEdit, PostTag, Tag, utcno
 MAX_TAGS = 30
 
 
+@dataclass(frozen=True)
+class Body:
+    """What a post says: its HTML, the text it was written as (local posts only), its content
+    warning, whether it is sensitive, and its language."""
+
+    content_html: str = ""
+    source: str = ""
+    summary: str = ""
+    sensitive: bool = False
+    language: str | None = None
+
+
+NO_BODY = Body()  # a boost says nothing of its own
+
+
 def new_post(
-    *,
-    author_id: int,
-    local: bool,
+    author: Account,
     uri: str,
     visibility: str,
-    post_id: int | None = None,
-    url: str | None = None,
-    source: str = "",
-    content_html: str = "",
-    summary: str = "",
-    sensitive: bool = False,
-    language: str | None = None,
-    parent: Post | None = None,
+    body: Body,
+    *,
+    post_id: int,
+    url: str | None,
+    parent: Post | None,
     in_reply_to_uri: str | None = None,
-    reblog_of: Post | None = None,
     created_at: datetime | None = None,
 ) -> Post:
-    """A post's row, as every way of making one builds it (a boost is a post with `reblog_of`)."""
-    post_id = post_id if post_id is not None else new_id()
-    thread_id = None if reblog_of is not None else (parent.thread_id or parent.id) if parent else post_id
-    return Post(
-        id=post_id,
-        account_id=author_id,
-        local=local,
-        uri=uri,
-        url=url,
-        source=source,
-        content_html=content_html,
-        summary=summary,
-        sensitive=sensitive,
-        visibility=visibility,
-        language=language,
-        in_reply_to_id=parent.id if parent else None,
-        in_reply_to_uri=parent.uri if parent and in_reply_to_uri is None else in_reply_to_uri,
-        in_reply_to_account_id=parent.account_id if parent else None,
-        reblog_of_id=reblog_of.id if reblog_of is not None else None,
-        thread_id=thread_id,
-        replies_count=0,
-        likes_count=0,
-        boosts_count=0,
-        created_at=created_at or utcnow(),
-    )
+    """A post's row, as every way of making one builds it; a reply's place in its thread."""
+    post = _row(author, post_id, uri, visibility, url)
+    _write(post, body)
+    post.created_at = created_at or utcnow()
+    post.in_reply_to_id = parent.id if parent else None
+    post.in_reply_to_uri = parent.uri if parent and in_reply_to_uri is None else in_reply_to_uri
+    post.in_reply_to_account_id = parent.account_id if parent else None
+    post.thread_id = (parent.thread_id or parent.id) if parent else post_id
+    return post
+
+
+def new_boost(author: Account, uri: str, original: Post, *, post_id: int) -> Post:
+    """A boost's row: a post that says nothing of its own, with the original's audience."""
+    boost = _row(author, post_id, uri, original.visibility, None)
+    _write(boost, NO_BODY)
+    boost.created_at = utcnow()
+    boost.reblog_of_id = original.id
+    return boost
+
+
+def _row(author: Account, post_id: int, uri: str, visibility: str, url: str | None) -> Post:
+    local = author.domain is None
+    post = Post(id=post_id, account_id=author.id, local=local, uri=uri, url=url, visibility=visibility)
+    post.replies_count = post.likes_count = post.boosts_count = 0
+    return post
+
+
+def _write(post: Post, body: Body) -> None:
+    post.content_html, post.source, post.summary = body.content_html, body.source, body.summary
+    post.sensitive, post.language = body.sensitive, body.language
 
 
 @dataclass(frozen=True)
@@ -96,10 +110,7 @@ class Edited:
     """A post's new version: what replaces its text, and whom and what it now mentions."""
 
     post: Post
-    content_html: str
-    source: str
-    summary: str
-    sensitive: bool
+    body: Body
     edited_at: datetime
     mentioned: Sequence[Account]
     tags: tuple[str, ...]
@@ -198,8 +209,8 @@ async def edit_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Edited
         await _mention(ctx, s, post, list(added.values()))
         await s.execute(delete(PostTag).where(PostTag.post_id == post.id))
         await store_tags(s, post.id, change.tags)
-        post.source, post.content_html = change.source, change.content_html
-        post.summary, post.sensitive, post.edited_at = change.summary, change.sensitive, change.edited_at
+        _write(post, change.body)
+        post.edited_at = change.edited_at
         if post.local and post.visibility != "local":
             await queue_fanout(s, PostEdited(post.id))
         events.append(Event("edit", post_id=post.id))

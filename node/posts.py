@@ -118,20 +118,10 @@ async def create_post(
                     visibility = parent.visibility
             mentioned = await _resolve_mentions(ctx, s, parsed.mentions)
             post_id = new_id()
-            post = post_effects.new_post(
-                post_id=post_id,
-                author_id=author.id,
-                local=True,
-                uri=ctx.post_uri(author.username, post_id),
-                url=ctx.post_url(author.username, post_id),
-                source=new.text,
-                content_html=_render(ctx, new.text, mentioned),
-                summary=new.summary,
-                sensitive=new.sensitive or bool(new.summary),
-                visibility=visibility,
-                language=new.language,
-                parent=parent,
-            )
+            body = post_effects.Body(_render(ctx, new.text, mentioned), new.text, new.summary,
+                                     new.sensitive or bool(new.summary), new.language)
+            uri, url = ctx.post_uri(author.username, post_id), ctx.post_url(author.username, post_id)
+            post = post_effects.new_post(author, uri, visibility, body, post_id=post_id, url=url, parent=parent)
             change = post_effects.Recorded(post, parent, list(mentioned.values()), parsed.tags)
             events = await post_effects.record_posts(ctx, s, [change])
             if key is not None:
@@ -163,17 +153,12 @@ async def edit_post(
             raise Invalid("a boost cannot be edited")
         mentioned = await _resolve_mentions(ctx, s, parsed.mentions)
         new_summary = post.summary if summary is None else summary
-        change = post_effects.Edited(
-            post,
-            content_html=_render(ctx, new_text, mentioned),
-            source=new_text,
-            summary=new_summary,
-            sensitive=(bool(sensitive) or bool(new_summary)) if sensitive is not None or summary is not None
-            else post.sensitive,
-            edited_at=utcnow(),
-            mentioned=list(mentioned.values()),
-            tags=parsed.tags,
-        )
+        if sensitive is not None or summary is not None:
+            new_sensitive = bool(sensitive) or bool(new_summary)
+        else:
+            new_sensitive = post.sensitive
+        body = post_effects.Body(_render(ctx, new_text, mentioned), new_text, new_summary, new_sensitive, post.language)
+        change = post_effects.Edited(post, body, utcnow(), list(mentioned.values()), parsed.tags)
         events = await post_effects.edit_posts(ctx, s, [change])
     post_effects.publish(ctx, events)
     return post

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import delete, select
 
 from federation.addresses import FetchError
@@ -14,6 +16,7 @@ from node.accounts import find_local
 from node.context import NodeContext
 from node.inbox.follows import local_username
 from storage.errors import AtriumError, Forbidden
+from storage.ids import new_id
 from storage.models import Account, Follow, Post, Tombstone, utcnow
 
 
@@ -99,6 +102,12 @@ async def fetch_note(
         return None
 
 
+def _body(note: IncomingNote) -> post_effects.Body:
+    """What a peer's note says, made safe to show."""
+    return post_effects.Body(sanitize.sanitize_html(note.content_html), "", sanitize.html_to_text(note.summary),
+                             note.sensitive)
+
+
 def _addressed(ctx: NodeContext, visibility: str, note: IncomingNote, mentioned: list[Account]) -> list[Account]:
     """The mentioned accounts that may hear of the note: for a non-public one, only those also
     named in to/cc — a Mention tag alone must not open it to someone its author did not address."""
@@ -116,17 +125,8 @@ async def store_note(
     visibility = _visibility(ctx, actor, note.to, note.cc, note.scope)
     narrowed = note.scope == "organization" and visibility != "organization"
     post = post_effects.new_post(
-        author_id=actor.id,
-        local=False,
-        uri=note.id,
-        url=note.url or note.id,
-        content_html=sanitize.sanitize_html(note.content_html),
-        summary=sanitize.html_to_text(note.summary),
-        sensitive=note.sensitive,
-        visibility=visibility,
-        parent=parent,
-        in_reply_to_uri=note.in_reply_to,
-        created_at=min(note.published or utcnow(), utcnow()),
+        actor, note.id, visibility, _body(note), post_id=new_id(), url=note.url or note.id, parent=parent,
+        in_reply_to_uri=note.in_reply_to, created_at=min(note.published or utcnow(), utcnow()),
     )
     change = post_effects.Recorded(post, parent, _addressed(ctx, visibility, note, mentioned), note.hashtags,
                                    news=notify_people)
@@ -162,16 +162,9 @@ async def on_update(ctx: NodeContext, activity: IncomingActivity, actor: Account
             return "ignored: unknown object"
         if post.account_id != actor.id:
             raise Forbidden("an actor may update only its own objects")
-        change = post_effects.Edited(
-            post,
-            content_html=sanitize.sanitize_html(note.content_html),
-            source="",
-            summary=sanitize.html_to_text(note.summary),
-            sensitive=note.sensitive,
-            edited_at=note.updated or utcnow(),
-            mentioned=_addressed(ctx, post.visibility, note, mentioned),
-            tags=note.hashtags,
-        )
+        body = dataclasses.replace(_body(note), language=post.language)
+        addressed = _addressed(ctx, post.visibility, note, mentioned)
+        change = post_effects.Edited(post, body, note.updated or utcnow(), addressed, note.hashtags)
         events = await post_effects.edit_posts(ctx, s, [change])
     post_effects.publish(ctx, events)
     return "done"

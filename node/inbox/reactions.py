@@ -17,6 +17,7 @@ from node.interactions import BOOSTABLE
 from node.notifications import notify
 from node.post_access import viewable
 from storage.errors import Forbidden
+from storage.ids import new_id
 from storage.models import Account, Block, Follow, Like, Post, TimelineEntry, utcnow
 
 
@@ -63,9 +64,7 @@ async def on_announce(ctx: NodeContext, activity: IncomingActivity, actor: Accou
             trust, _ = ctx.policy().trust_of(actor.domain or "")
             if trust != "organization":
                 raise Forbidden("only the organisation may boost an organisation post")
-        boost = post_effects.new_post(
-            author_id=actor.id, local=False, uri=activity.id, visibility=original.visibility, reblog_of=original
-        )
+        boost = post_effects.new_boost(actor, activity.id or "", original, post_id=new_id())
         events = await post_effects.record_boosts(ctx, s, [post_effects.Boost(boost, original)])
     post_effects.publish(ctx, events)
     return "done"

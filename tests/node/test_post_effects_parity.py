@@ -11,7 +11,7 @@ from the database, named by role so the two runs compare.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,6 +34,12 @@ from tests.federation.nodes import free_port
 from web.app import create_app
 
 Snapshot = dict[str, object]
+# A post mentioning alice, new or edited to: she is told and has it at home; bob, a follower, has it too.
+ALICE_MENTIONED: Snapshot = {
+    "notifications": [("alice", "mention", "post")],
+    "home": [("alice", "post"), ("bob", "post")],
+    "counts": None,
+}
 
 
 @dataclass
@@ -235,90 +241,93 @@ def authors(local_author: Author, peer_author: Author) -> dict[str, Author]:
     return {"local": local_author, "peer": peer_author}
 
 
+async def same_from_here_and_from_a_peer(
+    authors: dict[str, Author], change: Callable[[Author], Awaitable[Snapshot]]
+) -> Snapshot:
+    """Play `change` by the local author, then by the peer's; what it did must be the same."""
+    seen = {via: await change(author) for via, author in authors.items()}
+    assert seen["peer"] == seen["local"], f"a peer's change did otherwise: {seen}"
+    return seen["local"]
+
+
 async def test_a_new_post_has_the_same_effects_from_here_and_from_a_peer(scene: Scene, authors: dict[str, Author]) -> None:
-    seen = {}
-    for via, author in authors.items():
+    async def change(author: Author) -> Snapshot:
         # When the author posts publicly, mentioning alice
         await author.say("hello", mention=scene.alice)
-        seen[via] = await scene.snapshot(author.account)
+        return await scene.snapshot(author.account)
+
     # Then alice hears of the mention and has it at home, bob (a follower) has it at home
-    assert seen["local"] == {"notifications": [("alice", "mention", "post")],
-                             "home": [("alice", "post"), ("bob", "post")], "counts": None}
-    # and a peer's post did just the same
-    assert seen["peer"] == seen["local"]
+    assert await same_from_here_and_from_a_peer(authors, change) == ALICE_MENTIONED
 
 
 async def test_a_reply_has_the_same_effects_from_here_and_from_a_peer(scene: Scene, authors: dict[str, Author]) -> None:
-    seen = {}
-    for via, author in authors.items():
+    async def change(author: Author) -> Snapshot:
         # Given a public post of alice's; when the author replies to it publicly
         alice_post = await scene.alice_says("a thought")
         await author.say("a reply", reply_to=alice_post)
-        seen[via] = await scene.snapshot(author.account, alice_post)
+        return await scene.snapshot(author.account, alice_post)
+
     # Then alice is told of the reply, her post counts it, bob has the reply at home
-    assert seen["local"] == {"notifications": [("alice", "reply", "reply")], "home": [("bob", "reply")],
-                             "counts": {"replies": 1, "likes": 0, "boosts": 0}}
-    assert seen["peer"] == seen["local"]
+    assert await same_from_here_and_from_a_peer(authors, change) == {
+        "notifications": [("alice", "reply", "reply")], "home": [("bob", "reply")],
+        "counts": {"replies": 1, "likes": 0, "boosts": 0}}
 
 
 async def test_a_reply_the_parents_author_may_not_see_tells_them_nothing_from_anywhere(
     scene: Scene, authors: dict[str, Author]
 ) -> None:
-    seen = {}
-    for via, author in authors.items():
+    async def change(author: Author) -> Snapshot:
         # Given a public post of alice's; when the author replies to followers only (alice is not one)
         alice_post = await scene.alice_says("a thought")
         await author.say("for my followers", reply_to=alice_post, followers_only=True)
-        seen[via] = await scene.snapshot(author.account, alice_post)
+        return await scene.snapshot(author.account, alice_post)
+
     # Then alice is not told of a reply she may not read (a peer's reply told her before),
     # while the reply still counts and reaches the author's follower
-    assert seen["local"] == {"notifications": [], "home": [("bob", "reply")],
-                             "counts": {"replies": 1, "likes": 0, "boosts": 0}}
-    assert seen["peer"] == seen["local"]
+    assert await same_from_here_and_from_a_peer(authors, change) == {
+        "notifications": [], "home": [("bob", "reply")], "counts": {"replies": 1, "likes": 0, "boosts": 0}}
 
 
 async def test_a_boost_and_its_undoing_have_the_same_effects_from_here_and_from_a_peer(
     scene: Scene, authors: dict[str, Author]
 ) -> None:
-    boosted, unboosted = {}, {}
-    for via, author in authors.items():
+    async def change(author: Author) -> Snapshot:
         # Given a public post of alice's; when the author boosts it, then takes the boost back
         alice_post = await scene.alice_says("worth sharing")
         await author.boost(alice_post)
-        boosted[via] = await scene.snapshot(author.account, alice_post)
+        boosted = await scene.snapshot(author.account, alice_post)
         await author.unboost(alice_post)
-        unboosted[via] = await scene.snapshot(author.account, alice_post)
+        return {"boosted": boosted, "unboosted": await scene.snapshot(author.account, alice_post)}
+
+    seen = await same_from_here_and_from_a_peer(authors, change)
     # Then alice is told of the boost, her post counts it, bob has the boost at home
-    assert boosted["local"] == {"notifications": [("alice", "boost", "alice's post")], "home": [("bob", "boost")],
-                                "counts": {"replies": 0, "likes": 0, "boosts": 1}}
+    assert seen["boosted"] == {"notifications": [("alice", "boost", "alice's post")], "home": [("bob", "boost")],
+                               "counts": {"replies": 0, "likes": 0, "boosts": 1}}
     # and taken back, the count and bob's entry go (the notification of what happened stays)
-    assert unboosted["local"] == {"notifications": [("alice", "boost", "alice's post")], "home": [],
-                                  "counts": {"replies": 0, "likes": 0, "boosts": 0}}
-    assert boosted["peer"] == boosted["local"] and unboosted["peer"] == unboosted["local"]
+    assert seen["unboosted"] == {"notifications": [("alice", "boost", "alice's post")], "home": [],
+                                 "counts": {"replies": 0, "likes": 0, "boosts": 0}}
 
 
 async def test_an_edit_has_the_same_effects_from_here_and_from_a_peer(scene: Scene, authors: dict[str, Author]) -> None:
-    seen = {}
-    for via, author in authors.items():
+    async def change(author: Author) -> Snapshot:
         # Given a public post of the author's; when an edit adds a mention of alice
         post = await author.say("first draft")
         await author.edit(post, "second draft", mention=scene.alice)
-        seen[via] = await scene.snapshot(author.account)
+        return await scene.snapshot(author.account)
+
     # Then alice hears of the mention and gets the post at home, as a new post would give it her
     # (a peer's edit told her nothing before)
-    assert seen["local"] == {"notifications": [("alice", "mention", "post")],
-                             "home": [("alice", "post"), ("bob", "post")], "counts": None}
-    assert seen["peer"] == seen["local"]
+    assert await same_from_here_and_from_a_peer(authors, change) == ALICE_MENTIONED
 
 
 async def test_a_delete_has_the_same_effects_from_here_and_from_a_peer(scene: Scene, authors: dict[str, Author]) -> None:
-    seen = {}
-    for via, author in authors.items():
+    async def change(author: Author) -> Snapshot:
         # Given the author's reply to alice's post; when the author deletes the reply
         alice_post = await scene.alice_says("a thought")
         reply = await author.say("on second thoughts", reply_to=alice_post)
         await author.delete(reply)
-        seen[via] = await scene.snapshot(author.account, alice_post)
+        return await scene.snapshot(author.account, alice_post)
+
     # Then the reply leaves every home and notification, and alice's post no longer counts it
-    assert seen["local"] == {"notifications": [], "home": [], "counts": {"replies": 0, "likes": 0, "boosts": 0}}
-    assert seen["peer"] == seen["local"]
+    assert await same_from_here_and_from_a_peer(authors, change) == {
+        "notifications": [], "home": [], "counts": {"replies": 0, "likes": 0, "boosts": 0}}

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from node import accounts
+from node import accounts, instance
 from node.ratelimit import Limits
 from storage.models import Post
 from tests.federation.test_inbox import Node
@@ -50,10 +50,11 @@ class Browser:
 
 @pytest.fixture
 async def browser(node: Node) -> AsyncIterator[Browser]:
+    await instance.create_instance(node.ctx.db, node.ctx.domain)  # the web UI serves an initialised node
     async with session_from("127.0.0.1", node.ctx.base_url) as http:
         async with http.get("/signin") as r:
             token = re.search(r'name="csrf" value="([^"]+)"', await r.text())
-            assert token is not None
+            assert token is not None, r.status
         async with http.post("/signin", data={"csrf": token.group(1), "login": "alice", "password": PASSWORD},
                              allow_redirects=False) as r:
             assert r.status in (302, 303), await r.text()
