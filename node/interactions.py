@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import builders
+from node import post_effects
 from node.context import NodeContext
-from node.fanout import fan_out_home
-from node.federate import queue_fanout
 from node.notifications import notify
 from node.outbox import send_one
-from node.posts import load_visible
-from node.queues import Boosted, Unboosted
+from node.post_access import load_visible
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
 from storage.models import Account, Like, Post, utcnow
@@ -51,9 +49,7 @@ async def like(ctx: NodeContext, account: Account, post_id: int) -> Post:
             assert post.uri is not None  # every stored post has one: local posts get it at creation
             like = builders.activity("Like", like_uri, ctx.actor_uri(account.username), post.uri)
             await _tell_author(ctx, s, account, post, like)
-            await s.execute(
-                update(Post).where(Post.id == post.id).values(likes_count=Post.likes_count + 1)
-            )
+            await post_effects.count(s, post.id, "likes_count", 1)
             await notify(s, post.account, "like", account.id, post.id)
             await s.refresh(post, ["likes_count"])
     return post
@@ -70,11 +66,7 @@ async def unlike(ctx: NodeContext, account: Account, post_id: int) -> Post:
                 like = builders.activity("Like", like_row.uri, actor, post.uri)
                 undo = builders.activity("Undo", f"{like_row.uri}/undo", actor, like)
                 await _tell_author(ctx, s, account, post, undo)
-            await s.execute(
-                update(Post)
-                .where(Post.id == post.id, Post.likes_count > 0)
-                .values(likes_count=Post.likes_count - 1)
-            )
+            await post_effects.count(s, post.id, "likes_count", -1)
             await s.refresh(post, ["likes_count"])
     return post
 
@@ -95,53 +87,23 @@ async def boost(ctx: NodeContext, account: Account, post_id: int) -> Post:
         if existing is not None:
             return existing
         boost_id = new_id()
-        boost_post = Post(
-            id=boost_id,
-            account_id=account.id,
-            local=True,
-            uri=f"{ctx.actor_uri(account.username)}/statuses/{boost_id}/activity",
-            url=None,
-            source="",
-            content_html="",
-            summary="",
-            sensitive=False,
-            visibility=original.visibility,
-            reblog_of_id=original.id,
-            thread_id=None,
-            replies_count=0,
-            likes_count=0,
-            boosts_count=0,
-            created_at=utcnow(),
-        )
-        s.add(boost_post)
-        await s.flush()
-        await s.execute(
-            update(Post).where(Post.id == original.id).values(boosts_count=Post.boosts_count + 1)
-        )
-        await fan_out_home(s, boost_post, [])
-        await notify(s, original.account, "boost", account.id, original.id)
-        await queue_fanout(s, Boosted(account.id, original.id, boost_post.uri or ""))
+        uri = f"{ctx.actor_uri(account.username)}/statuses/{boost_id}/activity"
+        boost_post = post_effects.new_boost(account, uri, original, post_id=boost_id)
+        events = await post_effects.record_boosts(ctx, s, [post_effects.Boost(boost_post, original)])
+    post_effects.publish(ctx, events)
     return boost_post
 
 
 async def unboost(ctx: NodeContext, account: Account, post_id: int) -> Post:
     async with ctx.db.session() as s:
         original = await s.get(Post, post_id)
+        if original is not None and original.reblog_of_id is not None:
+            original = await s.get(Post, original.reblog_of_id)
         if original is None:
             raise NotFound("no such post")
-        if original.reblog_of_id is not None:
-            original = await s.get(Post, original.reblog_of_id)
-            if original is None:
-                raise NotFound("no such post")
         mine = await s.scalar(
             select(Post).where(Post.account_id == account.id, Post.reblog_of_id == original.id)
         )
-        if mine is not None:
-            await queue_fanout(s, Unboosted(account.id, original.id, mine.uri or ""))
-            await s.delete(mine)
-            await s.execute(
-                update(Post)
-                .where(Post.id == original.id, Post.boosts_count > 0)
-                .values(boosts_count=Post.boosts_count - 1)
-            )
+        events = await post_effects.remove_posts(ctx, s, [mine] if mine is not None else [])
+    post_effects.publish(ctx, events)
     return original

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, inspect, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node import text
+from node import idempotency, post_effects, text
 from node.context import NodeContext
 from node.domains import canonical_domain
-from node.events import Event
-from node.fanout import fan_out_home
-from node.federate import queue_fanout
-from node.notifications import notify
-from node.queues import PostCreated, PostDeleted, PostEdited, Unboosted
-from node.visibility import VISIBILITIES, can_view
-from storage.db import insert_ignoring_conflicts
+from node.post_access import load_visible, viewable
+from node.post_effects import store_tags
+from node.visibility import VISIBILITIES
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
-from storage.models import Account, Follow, Mention, Post, PostEdit, PostTag, Tag, utcnow
+from storage.models import Account, Post, PostEdit, utcnow
+
+__all__ = ["NARROW_PARENTS", "NewPost", "create_post", "delete_post", "edit_post", "get_post", "load_visible",
+           "post_as", "store_tags", "viewable"]
 
 MAX_SUMMARY = 500
 THREAD_LIMIT = 500
@@ -79,73 +78,23 @@ def _render(ctx: NodeContext, body: str, mentioned: dict[text.MentionRef, Accoun
     return text.render(body, resolve_mention=resolve, tag_url=ctx.tag_url)
 
 
-async def store_tags(s: AsyncSession, post_id: int, names: tuple[str, ...]) -> None:
-    names = tuple(n[:255] for n in names[:30])
-    if not names:
-        return
-    await s.execute(insert_ignoring_conflicts(s, Tag).values([{"id": new_id(), "name": n} for n in names]))
-    tag_ids = (await s.scalars(select(Tag.id).where(Tag.name.in_(names)))).all()
-    await s.execute(
-        insert_ignoring_conflicts(s, PostTag).values([{"post_id": post_id, "tag_id": t} for t in tag_ids])
-    )
-
-
-async def follows(s: AsyncSession, follower_id: int, target_id: int) -> bool:
-    return bool(
-        await s.scalar(
-            select(Follow.id).where(
-                Follow.follower_id == follower_id,
-                Follow.target_id == target_id,
-                Follow.state == "accepted",
-            )
-        )
-    )
-
-
-async def is_mentioned(s: AsyncSession, post_id: int, account_id: int) -> bool:
-    return bool(
-        await s.scalar(
-            select(Mention.post_id).where(Mention.post_id == post_id, Mention.account_id == account_id)
-        )
-    )
-
-
-async def author_suspended(s: AsyncSession, post: Post) -> bool:
-    # The author is usually loaded with the post (joined); a post made in this session is not.
-    author = inspect(post).attrs.account.loaded_value
-    if isinstance(author, Account):
-        return author.suspended
-    return bool(await s.scalar(select(Account.suspended).where(Account.id == post.account_id)))
-
-
-async def viewable(ctx: NodeContext, s: AsyncSession, viewer: Account | None, post: Post) -> bool:
-    if await author_suspended(s, post):  # staff moderation (node/moderation.py)
-        return False
-    if viewer is not None and viewer.id == post.account_id:
-        return True
-    return can_view(
-        viewer,
-        post,
-        follows_author=viewer is not None and await follows(s, viewer.id, post.account_id),
-        mentioned=viewer is not None and await is_mentioned(s, post.id, viewer.id),
-        org_domains=ctx.org_domains(),
-    )
-
-
-async def load_visible(ctx: NodeContext, s: AsyncSession, viewer: Account | None, post_id: int) -> Post:
-    """The post if the viewer may see it; otherwise NotFound, so existence is not revealed."""
-    post = await s.get(Post, post_id)
-    if post is None or not await viewable(ctx, s, viewer, post):
-        raise NotFound("no such post")
-    return post
-
-
 async def get_post(ctx: NodeContext, viewer: Account | None, post_id: int) -> Post:
     async with ctx.db.reader() as s:
         return await load_visible(ctx, s, viewer, post_id)
 
 
-async def create_post(ctx: NodeContext, author: Account, new: NewPost) -> Post:
+async def post_as(ctx: NodeContext, author: Account, new: NewPost, idempotency_key: str | None = None) -> Post:
+    """How a person posts, from the client API and the web UI alike: charged to the author's
+    posting allowance (node-wide), then made at most once per idempotency key."""
+    await ctx.limits.post_by(ctx.db, author.id)
+    return await create_post(ctx, author, new, idempotency_key=idempotency_key)
+
+
+async def create_post(
+    ctx: NodeContext, author: Account, new: NewPost, *, idempotency_key: str | None = None
+) -> Post:
+    """A new post by a local account. With `idempotency_key`, the key is stored in the post's own
+    transaction, so a retry (even one racing the first) gets the first post back, never a second."""
     if author.domain is not None:
         raise Forbidden("only local accounts post through this node")
     if author.disabled:
@@ -154,60 +103,33 @@ async def create_post(ctx: NodeContext, author: Account, new: NewPost) -> Post:
         raise Invalid(f"unknown visibility {new.visibility!r}: one of {', '.join(VISIBILITIES)}")
     _check(ctx, new.text, new.summary)
     parsed = text.parse(new.text)
-    async with ctx.db.session() as s:
-        visibility = new.visibility
-        parent: Post | None = None
-        if new.in_reply_to_id is not None:
-            parent = await load_visible(ctx, s, author, new.in_reply_to_id)
-            if parent.reblog_of_id is not None:
-                raise Invalid("reply to the boosted post, not to the boost")
-            if parent.visibility in NARROW_PARENTS and visibility not in ("direct", parent.visibility):
-                visibility = parent.visibility
-        mentioned = await _resolve_mentions(ctx, s, parsed.mentions)
-        post_id = new_id()
-        post = Post(
-            id=post_id,
-            account_id=author.id,
-            local=True,
-            uri=ctx.post_uri(author.username, post_id),
-            url=ctx.post_url(author.username, post_id),
-            source=new.text,
-            content_html=_render(ctx, new.text, mentioned),
-            summary=new.summary,
-            sensitive=new.sensitive or bool(new.summary),
-            visibility=visibility,
-            language=new.language,
-            in_reply_to_id=parent.id if parent else None,
-            in_reply_to_uri=parent.uri if parent else None,
-            in_reply_to_account_id=parent.account_id if parent else None,
-            thread_id=(parent.thread_id or parent.id) if parent else post_id,
-            replies_count=0,
-            likes_count=0,
-            boosts_count=0,
-            created_at=utcnow(),
-        )
-        s.add(post)
-        await s.flush()
-        mentioned_accounts = {a.id: a for a in mentioned.values() if a.id != author.id}
-        if mentioned_accounts:
-            await s.execute(
-                insert(Mention), [{"post_id": post_id, "account_id": a} for a in mentioned_accounts]
-            )
-        await store_tags(s, post_id, parsed.tags)
-        if parent is not None:
-            await s.execute(
-                update(Post).where(Post.id == parent.id).values(replies_count=Post.replies_count + 1)
-            )
-        await fan_out_home(s, post, list(mentioned_accounts))
-        replied_to = parent.account if parent is not None else None
-        if replied_to is not None and replied_to.id != author.id and await viewable(ctx, s, replied_to, post):
-            await notify(s, replied_to, "reply", author.id, post_id)
-        for account in mentioned_accounts.values():
-            if replied_to is None or account.id != replied_to.id:
-                await notify(s, account, "mention", author.id, post_id)
-        if visibility != "local":
-            await queue_fanout(s, PostCreated(post_id))
-    ctx.events.publish(Event("post", post_id=post.id))
+    key = idempotency.clean(idempotency_key)
+    try:
+        async with ctx.db.session() as s:
+            if key is not None and (earlier := await idempotency.earlier(s, author.id, key)) is not None:
+                return earlier
+            visibility = new.visibility
+            parent: Post | None = None
+            if new.in_reply_to_id is not None:
+                parent = await load_visible(ctx, s, author, new.in_reply_to_id)
+                if parent.reblog_of_id is not None:
+                    raise Invalid("reply to the boosted post, not to the boost")
+                if parent.visibility in NARROW_PARENTS and visibility not in ("direct", parent.visibility):
+                    visibility = parent.visibility
+            mentioned = await _resolve_mentions(ctx, s, parsed.mentions)
+            post_id = new_id()
+            body = post_effects.Body(_render(ctx, new.text, mentioned), new.text, new.summary,
+                                     new.sensitive or bool(new.summary), new.language)
+            uri, url = ctx.post_uri(author.username, post_id), ctx.post_url(author.username, post_id)
+            post = post_effects.new_post(author, uri, visibility, body, post_id=post_id, url=url, parent=parent)
+            change = post_effects.Recorded(post, parent, list(mentioned.values()), parsed.tags)
+            events = await post_effects.record_posts(ctx, s, [change])
+            if key is not None:
+                await idempotency.remember(s, author.id, key, post.id)
+    except idempotency.KeyTaken:
+        # A concurrent request with the same key committed first; this one wrote nothing.
+        return await idempotency.made_by(ctx, author.id, key or "")
+    post_effects.publish(ctx, events)
     return post
 
 
@@ -229,36 +151,16 @@ async def edit_post(
             raise NotFound("no such post of yours")
         if post.reblog_of_id is not None:
             raise Invalid("a boost cannot be edited")
-        s.add(
-            PostEdit(
-                post_id=post.id,
-                source=post.source,
-                content_html=post.content_html,
-                summary=post.summary,
-                sensitive=post.sensitive,
-                created_at=post.edited_at or post.created_at,
-            )
-        )
         mentioned = await _resolve_mentions(ctx, s, parsed.mentions)
-        before = set((await s.scalars(select(Mention.account_id).where(Mention.post_id == post.id))).all())
-        added = {a.id: a for a in mentioned.values() if a.id != editor.id and a.id not in before}
-        if added:
-            await s.execute(insert(Mention), [{"post_id": post.id, "account_id": a} for a in added])
-            await fan_out_home(s, post, list(added), followers=False)
-            for account in added.values():
-                await notify(s, account, "mention", editor.id, post.id)
-        await s.execute(delete(PostTag).where(PostTag.post_id == post.id))
-        await store_tags(s, post.id, parsed.tags)
-        post.source = new_text
-        post.content_html = _render(ctx, new_text, mentioned)
-        if summary is not None:
-            post.summary = summary
+        new_summary = post.summary if summary is None else summary
         if sensitive is not None or summary is not None:
-            post.sensitive = bool(sensitive) or bool(post.summary)
-        post.edited_at = utcnow()
-        if post.visibility != "local":
-            await queue_fanout(s, PostEdited(post.id))
-    ctx.events.publish(Event("edit", post_id=post.id))
+            new_sensitive = bool(sensitive) or bool(new_summary)
+        else:
+            new_sensitive = post.sensitive
+        body = post_effects.Body(_render(ctx, new_text, mentioned), new_text, new_summary, new_sensitive, post.language)
+        change = post_effects.Edited(post, body, utcnow(), list(mentioned.values()), parsed.tags)
+        events = await post_effects.edit_posts(ctx, s, [change])
+    post_effects.publish(ctx, events)
     return post
 
 
@@ -279,25 +181,8 @@ async def delete_post(ctx: NodeContext, actor: Account, post_id: int) -> Post:
         is_staff = actor.domain is None and actor.role in ("moderator", "admin")
         if post.account_id != actor.id and not is_staff:
             raise NotFound("no such post of yours")
-        if post.in_reply_to_id is not None:
-            await s.execute(
-                update(Post)
-                .where(Post.id == post.in_reply_to_id, Post.replies_count > 0)
-                .values(replies_count=Post.replies_count - 1)
-            )
-        if post.reblog_of_id is not None:
-            await s.execute(
-                update(Post)
-                .where(Post.id == post.reblog_of_id, Post.boosts_count > 0)
-                .values(boosts_count=Post.boosts_count - 1)
-            )
-            if post.local:
-                await queue_fanout(s, Unboosted(post.account_id, post.reblog_of_id, post.uri or ""))
-        elif post.local and post.visibility != "local":
-            mention_ids = (await s.scalars(select(Mention.account_id).where(Mention.post_id == post.id))).all()
-            await queue_fanout(s, PostDeleted(post.uri or "", post.account_id, post.visibility, tuple(mention_ids)))
-        await s.delete(post)
-    ctx.events.publish(Event("delete", post_id=post.id, deleted=post))
+        events = await post_effects.remove_posts(ctx, s, [post])
+    post_effects.publish(ctx, events)
     return post
 
 

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select, update
+import dataclasses
+
+from sqlalchemy import delete, select
 
 from federation.addresses import FetchError
 from federation.addressing import visibility_of
 from federation.fetch import FetchBudget
 from federation.gate import Purpose
 from federation.parsing import IncomingActivity, IncomingNote, InvalidActivity, ap_to_post, origin, parse_actor
-from node import audit, remote, sanitize
+from node import audit, post_effects, remote, sanitize
 from node.accounts import find_local
 from node.context import NodeContext
-from node.events import Event
-from node.fanout import fan_out_home
 from node.inbox.follows import local_username
-from node.notifications import notify
-from node.posts import store_tags
 from storage.errors import AtriumError, Forbidden
-from storage.models import Account, Follow, Mention, Post, PostEdit, PostTag, Tombstone, utcnow
+from storage.ids import new_id
+from storage.models import Account, Follow, Post, Tombstone, utcnow
 
 
 def _visibility(ctx: NodeContext, actor: Account, to: tuple[str, ...], cc: tuple[str, ...], scope: str | None) -> str:
@@ -103,6 +102,21 @@ async def fetch_note(
         return None
 
 
+def _body(note: IncomingNote) -> post_effects.Body:
+    """What a peer's note says, made safe to show."""
+    return post_effects.Body(sanitize.sanitize_html(note.content_html), "", sanitize.html_to_text(note.summary),
+                             note.sensitive)
+
+
+def _addressed(ctx: NodeContext, visibility: str, note: IncomingNote, mentioned: list[Account]) -> list[Account]:
+    """The mentioned accounts that may hear of the note: for a non-public one, only those also
+    named in to/cc — a Mention tag alone must not open it to someone its author did not address."""
+    if visibility in ("public", "unlisted"):
+        return mentioned
+    addressed = set(note.to) | set(note.cc)
+    return [a for a in mentioned if ctx.actor_uri(a.username) in addressed]
+
+
 async def store_note(
     ctx: NodeContext, note: IncomingNote, actor: Account, mentioned: list[Account], *, notify_people: bool = True
 ) -> Post:
@@ -110,52 +124,19 @@ async def store_note(
         parent = await s.scalar(select(Post).where(Post.uri == note.in_reply_to)) if note.in_reply_to else None
     visibility = _visibility(ctx, actor, note.to, note.cc, note.scope)
     narrowed = note.scope == "organization" and visibility != "organization"
-    if visibility not in ("public", "unlisted"):
-        # A Mention tag alone must not open a non-public post to someone its author did not
-        # address: only mentions also named in to/cc may see it and hear of it.
-        addressed = set(note.to) | set(note.cc)
-        mentioned = [a for a in mentioned if ctx.actor_uri(a.username) in addressed]
-    post = Post(
-        account_id=actor.id,
-        local=False,
-        uri=note.id,
-        url=note.url or note.id,
-        source="",
-        content_html=sanitize.sanitize_html(note.content_html),
-        summary=sanitize.html_to_text(note.summary),
-        sensitive=note.sensitive,
-        visibility=visibility,
-        in_reply_to_id=parent.id if parent else None,
-        in_reply_to_uri=note.in_reply_to,
-        in_reply_to_account_id=parent.account_id if parent else None,
-        created_at=min(note.published or utcnow(), utcnow()),
-        replies_count=0,
-        likes_count=0,
-        boosts_count=0,
+    post = post_effects.new_post(
+        actor, note.id, visibility, _body(note), post_id=new_id(), url=note.url or note.id, parent=parent,
+        in_reply_to_uri=note.in_reply_to, created_at=min(note.published or utcnow(), utcnow()),
     )
+    change = post_effects.Recorded(post, parent, _addressed(ctx, visibility, note, mentioned), note.hashtags,
+                                   news=notify_people)
     # Attachments are not stored yet; when they are, a peer's `reject_media` rule drops them here.
     async with ctx.db.session() as s:
-        s.add(post)
-        await s.flush()
         if narrowed:
             await audit.record(s, direction="in", peer=actor.domain or "", obj=note.id, decision="rewritten",
                                rule="organization scope", reason="an organization post from a peer not trusted as organization is kept to followers")
-        post.thread_id = (parent.thread_id or parent.id) if parent else post.id
-        if mentioned:
-            await s.execute(insert(Mention), [{"post_id": post.id, "account_id": a.id} for a in mentioned])
-        await store_tags(s, post.id, note.hashtags)
-        if parent is not None:
-            await s.execute(update(Post).where(Post.id == parent.id).values(replies_count=Post.replies_count + 1))
-        if not notify_people:
-            return post  # a fetched ancestor: context for a thread, not news for anyone's home
-        await fan_out_home(s, post, [a.id for a in mentioned], followers=visibility in ("public", "unlisted", "followers", "organization"))
-        replied_to = parent.account if parent is not None and parent.local else None
-        if replied_to is not None:
-            await notify(s, replied_to, "reply", actor.id, post.id)
-        for account in mentioned:
-            if replied_to is None or account.id != replied_to.id:
-                await notify(s, account, "mention", actor.id, post.id)
-    ctx.events.publish(Event("post", post_id=post.id))
+        events = await post_effects.record_posts(ctx, s, [change])
+    post_effects.publish(ctx, events)
     return post
 
 
@@ -174,20 +155,18 @@ async def on_update(ctx: NodeContext, activity: IncomingActivity, actor: Account
         await remote.upsert_actor(ctx, updated)
         return "done"
     note = ap_to_post(obj)
+    mentioned = await _local_mentions(ctx, note.mentions)
     async with ctx.db.session() as s:
         post = await s.scalar(select(Post).where(Post.uri == note.id))
         if post is None:
             return "ignored: unknown object"
         if post.account_id != actor.id:
             raise Forbidden("an actor may update only its own objects")
-        s.add(PostEdit(post_id=post.id, source="", content_html=post.content_html, summary=post.summary, sensitive=post.sensitive, created_at=post.edited_at or post.created_at))
-        post.content_html = sanitize.sanitize_html(note.content_html)
-        post.summary = sanitize.html_to_text(note.summary)
-        post.sensitive = note.sensitive
-        post.edited_at = note.updated or utcnow()
-        await s.execute(delete(PostTag).where(PostTag.post_id == post.id))
-        await store_tags(s, post.id, note.hashtags)
-    ctx.events.publish(Event("edit", post_id=post.id))
+        body = dataclasses.replace(_body(note), language=post.language)
+        addressed = _addressed(ctx, post.visibility, note, mentioned)
+        change = post_effects.Edited(post, body, note.updated or utcnow(), addressed, note.hashtags)
+        events = await post_effects.edit_posts(ctx, s, [change])
+    post_effects.publish(ctx, events)
     return "done"
 
 
@@ -212,8 +191,6 @@ async def on_delete(ctx: NodeContext, activity: IncomingActivity, actor: Account
             return "done: tombstone kept"
         if post.account_id != actor.id:
             raise Forbidden("an actor may delete only its own objects")
-        if post.in_reply_to_id is not None:
-            await s.execute(update(Post).where(Post.id == post.in_reply_to_id, Post.replies_count > 0).values(replies_count=Post.replies_count - 1))
-        await s.delete(post)
-    ctx.events.publish(Event("delete", post_id=post.id, deleted=post))
+        events = await post_effects.remove_posts(ctx, s, [post])
+    post_effects.publish(ctx, events)
     return "done"

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.fetch import FetchBudget
 from federation.gate import Purpose
 from federation.parsing import IncomingActivity, InvalidActivity
 from federation.vocab import id_of
+from node import post_effects
 from node.context import NodeContext
-from node.fanout import fan_out_home
+from node.events import Event
 from node.inbox.notes import MAX_THREAD_FETCHES, fetch_note
 from node.interactions import BOOSTABLE
 from node.notifications import notify
-from node.posts import viewable
+from node.post_access import viewable
 from storage.errors import Forbidden
+from storage.ids import new_id
 from storage.models import Account, Block, Follow, Like, Post, TimelineEntry, utcnow
 
 
@@ -30,7 +33,7 @@ async def on_like(ctx: NodeContext, activity: IncomingActivity, actor: Account) 
         if await s.scalar(select(Like.id).where(Like.account_id == actor.id, Like.post_id == post.id)):
             return "ignored: already liked"
         s.add(Like(account_id=actor.id, post_id=post.id, uri=activity.id, created_at=utcnow()))
-        await s.execute(update(Post).where(Post.id == post.id).values(likes_count=Post.likes_count + 1))
+        await post_effects.count(s, post.id, "likes_count", 1)
         await notify(s, post.account, "like", actor.id, post.id)
     return "done"
 
@@ -61,28 +64,9 @@ async def on_announce(ctx: NodeContext, activity: IncomingActivity, actor: Accou
             trust, _ = ctx.policy().trust_of(actor.domain or "")
             if trust != "organization":
                 raise Forbidden("only the organisation may boost an organisation post")
-        boost = Post(
-            account_id=actor.id,
-            local=False,
-            uri=activity.id,
-            url=None,
-            source="",
-            content_html="",
-            summary="",
-            sensitive=False,
-            visibility=original.visibility,
-            reblog_of_id=original.id,
-            created_at=utcnow(),
-            replies_count=0,
-            likes_count=0,
-            boosts_count=0,
-        )
-        s.add(boost)
-        await s.flush()
-        await s.execute(update(Post).where(Post.id == original.id).values(boosts_count=Post.boosts_count + 1))
-        await fan_out_home(s, boost, [])
-        if original.local:
-            await notify(s, original.account, "boost", actor.id, original.id)
+        boost = post_effects.new_boost(actor, activity.id or "", original, post_id=new_id())
+        events = await post_effects.record_boosts(ctx, s, [post_effects.Boost(boost, original)])
+    post_effects.publish(ctx, events)
     return "done"
 
 
@@ -94,28 +78,36 @@ async def on_undo(ctx: NodeContext, activity: IncomingActivity, actor: Account) 
     inner_type = inner.get("type") if inner else None
     if inner is not None and id_of(inner.get("actor")) not in (None, actor.actor_uri):
         raise Forbidden("an actor may undo only its own activities")
+    events: list[Event] = []
     async with ctx.db.session() as s:
-        if inner_type in (None, "Follow"):
-            f = await s.scalar(select(Follow).where(Follow.uri == inner_id, Follow.follower_id == actor.id))
-            if f is not None:
-                await s.execute(delete(TimelineEntry).where(TimelineEntry.account_id == actor.id, TimelineEntry.author_id == f.target_id))
-                await s.delete(f)
-                return "done"
-        if inner_type in (None, "Like"):
-            like = await s.scalar(select(Like).where(Like.uri == inner_id, Like.account_id == actor.id))
-            if like is not None:
-                await s.delete(like)
-                await s.execute(update(Post).where(Post.id == like.post_id, Post.likes_count > 0).values(likes_count=Post.likes_count - 1))
-                return "done"
-        if inner_type in (None, "Announce"):
-            boost = await s.scalar(select(Post).where(Post.uri == inner_id, Post.account_id == actor.id, Post.reblog_of_id.is_not(None)))
-            if boost is not None:
-                await s.execute(update(Post).where(Post.id == boost.reblog_of_id, Post.boosts_count > 0).values(boosts_count=Post.boosts_count - 1))
-                await s.delete(boost)
-                return "done"
-        if inner_type in (None, "Block"):
-            block = await s.scalar(select(Block).where(Block.uri == inner_id, Block.account_id == actor.id))
-            if block is not None:
-                await s.delete(block)
-                return "done"
+        outcome = await _undo(ctx, s, inner_type, inner_id, actor, events)
+    post_effects.publish(ctx, events)
+    return outcome
+
+
+async def _undo(
+    ctx: NodeContext, s: AsyncSession, inner_type: object, inner_id: str, actor: Account, events: list[Event]
+) -> str:
+    if inner_type in (None, "Follow"):
+        f = await s.scalar(select(Follow).where(Follow.uri == inner_id, Follow.follower_id == actor.id))
+        if f is not None:
+            await s.execute(delete(TimelineEntry).where(TimelineEntry.account_id == actor.id, TimelineEntry.author_id == f.target_id))
+            await s.delete(f)
+            return "done"
+    if inner_type in (None, "Like"):
+        like = await s.scalar(select(Like).where(Like.uri == inner_id, Like.account_id == actor.id))
+        if like is not None:
+            await s.delete(like)
+            await post_effects.count(s, like.post_id, "likes_count", -1)
+            return "done"
+    if inner_type in (None, "Announce"):
+        boost = await s.scalar(select(Post).where(Post.uri == inner_id, Post.account_id == actor.id, Post.reblog_of_id.is_not(None)))
+        if boost is not None:
+            events += await post_effects.remove_posts(ctx, s, [boost])
+            return "done"
+    if inner_type in (None, "Block"):
+        block = await s.scalar(select(Block).where(Block.uri == inner_id, Block.account_id == actor.id))
+        if block is not None:
+            await s.delete(block)
+            return "done"
     return "ignored: nothing to undo"

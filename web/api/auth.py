@@ -13,6 +13,7 @@ from node import oauth
 from node.context import NodeContext
 from node.pagination import MAX_ID, Page
 from storage.errors import Forbidden, Invalid, NotFound
+from storage.ids import parse_id
 from storage.models import Account
 from web.keys import CTX
 
@@ -124,6 +125,17 @@ def text_param(p: Params, name: str) -> str | None:
     if isinstance(value, list):
         return " ".join(str(v) for v in value)
     return str(value)
+
+
+def id_param(p: Params, name: str) -> int | None:
+    """An optional id parameter: None when absent, NotFound when it names no possible record."""
+    raw = text_param(p, name)
+    if not raw:
+        return None
+    value = parse_id(raw)
+    if value is None:
+        raise NotFound("Record not found")
+    return value
 
 
 def path_id(request: web.Request, name: str = "id") -> int:

@@ -11,7 +11,7 @@ from storage.errors import NotFound
 from storage.ids import parse_id
 from storage.models import Account, Notification
 from web.api import serializers
-from web.api.auth import Params, ctx_of, link_header, page_of, params, path_id, require_user, text_param
+from web.api.auth import Params, ctx_of, id_param, link_header, page_of, params, path_id, require_user, text_param
 from web.api.serializers import JSON
 from web.api.statuses import render
 
@@ -39,16 +39,6 @@ def _types(p: Params) -> tuple[str, ...] | None:
     return tuple(t for name in sorted(names) for t in FROM_MASTODON.get(name, ()))
 
 
-def _account_filter(p: Params) -> int | None:
-    raw = text_param(p, "account_id")
-    if not raw:
-        return None
-    account_id = parse_id(raw)
-    if account_id is None:
-        raise NotFound("Record not found")
-    return account_id
-
-
 async def _render(ctx: NodeContext, viewer: Account, n: Notification) -> JSON:
     """NotFound when its post or sender is gone, or no longer visible to the viewer."""
     sender = await accounts.get_account(ctx, n.from_account_id)
@@ -65,7 +55,7 @@ async def list_notifications(request: web.Request) -> web.Response:
     types = _types(p)
     if types == ():
         return web.json_response([])
-    items = await notifications.list_notifications(ctx, viewer.id, page_of(request), types, _account_filter(p))
+    items = await notifications.list_notifications(ctx, viewer.id, page_of(request), types, id_param(p, "account_id"))
     body = []
     for n in items:
         try:

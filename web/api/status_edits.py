@@ -12,7 +12,7 @@ from storage.models import Account, Post, PostEdit
 from web.api import serializers
 from web.api.auth import ctx_of, flag, optional_user, params, path_id, require_user, text_param
 from web.api.serializers import JSON
-from web.api.statuses import render, render_many
+from web.api.statuses import refuse_media_and_polls, render, render_many
 
 
 async def _visible(request: web.Request, viewer: Account | None) -> Post:
@@ -43,10 +43,7 @@ async def edit(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     editor = await require_user(request, "write:statuses")
     p = await params(request)
-    if p.get("media_ids"):
-        raise Invalid("media attachments are not supported yet")
-    if p.get("poll") or p.get("poll[options]"):
-        raise Invalid("polls are not supported yet")
+    refuse_media_and_polls(p)
     new_text = text_param(p, "status")
     if new_text is None:
         raise Invalid("status is required")

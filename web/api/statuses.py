@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from collections.abc import Awaitable, Callable
 
-from node import idempotency, interactions, post_views, posts
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from node import interactions, post_views, posts
 from node.context import NodeContext
 from node.outbox import open_web_may_see
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound
-from storage.ids import parse_id
 from storage.models import Account, Post
 from web.api import serializers
-from web.api.auth import Params, ctx_of, flag, optional_user, params, path_id, require_user, text_param
+from web.api.auth import Params, ctx_of, flag, id_param, optional_user, params, path_id, require_user, text_param
 from web.api.serializers import JSON
 
 # Mastodon's names and Atrium's own; `private` is Mastodon's word for followers-only.
@@ -70,24 +72,18 @@ async def render(ctx: NodeContext, viewer: Account | None, post: Post) -> JSON:
     return rendered[0]
 
 
-def _optional_id(p: Params, name: str) -> int | None:
-    raw = text_param(p, name)
-    if not raw:
-        return None
-    post_id = parse_id(raw)
-    if post_id is None:
-        raise NotFound("Record not found")
-    return post_id
-
-
-async def create(request: web.Request) -> web.Response:
-    author = await require_user(request, "write:statuses")
-    await ctx_of(request).limits.post_by(ctx_of(request).db, author.id)
-    p = await params(request)
+def refuse_media_and_polls(p: Params) -> None:
+    """A post or an edit with what Atrium does not store yet is refused, never kept without it."""
     if p.get("media_ids"):
         raise Invalid("media attachments are not supported yet")
     if p.get("poll") or p.get("poll[options]"):
         raise Invalid("polls are not supported yet")
+
+
+async def create(request: web.Request) -> web.Response:
+    author = await require_user(request, "write:statuses")
+    p = await params(request)
+    refuse_media_and_polls(p)
     if p.get("scheduled_at"):
         raise Invalid("scheduled posts are not supported yet")
     new = NewPost(
@@ -95,11 +91,12 @@ async def create(request: web.Request) -> web.Response:
         visibility=visibility_of(p),
         summary=text_param(p, "spoiler_text") or "",
         sensitive=bool(flag(p, "sensitive", False)),
-        in_reply_to_id=_optional_id(p, "in_reply_to_id"),
+        in_reply_to_id=id_param(p, "in_reply_to_id"),
         language=(text_param(p, "language") or None),
     )
     ctx = ctx_of(request)
-    post = await idempotency.create_post_once(ctx, author, new, request.headers.get("Idempotency-Key"))
+    # The web UI's compose form posts through the same call: one allowance, one idempotency.
+    post = await posts.post_as(ctx, author, new, request.headers.get("Idempotency-Key"))
     post = await posts.get_post(ctx, author, post.id)  # read back with its author loaded
     return web.json_response(await render(ctx, author, post))
 
@@ -124,34 +121,23 @@ async def remove(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-async def favourite(request: web.Request) -> web.Response:
-    ctx = ctx_of(request)
-    account = await require_user(request, "write:favourites")
-    post = await interactions.like(ctx, account, path_id(request))
-    return web.json_response(await render(ctx, account, post))
+def _acting(action: Callable[[NodeContext, Account, int], Awaitable[Post]], scope: str) -> Handler:
+    """A handler that likes, boosts or takes either back, answering with the post it acted on
+    (a boost for `reblog`), read back with the viewer's rights and its author loaded."""
+
+    async def handler(request: web.Request) -> web.Response:
+        ctx = ctx_of(request)
+        account = await require_user(request, scope)
+        acted_on = await action(ctx, account, path_id(request))
+        return web.json_response(await render(ctx, account, await posts.get_post(ctx, account, acted_on.id)))
+
+    return handler
 
 
-async def unfavourite(request: web.Request) -> web.Response:
-    ctx = ctx_of(request)
-    account = await require_user(request, "write:favourites")
-    post = await interactions.unlike(ctx, account, path_id(request))
-    return web.json_response(await render(ctx, account, post))
-
-
-async def reblog(request: web.Request) -> web.Response:
-    ctx = ctx_of(request)
-    account = await require_user(request, "write:statuses")
-    boost = await interactions.boost(ctx, account, path_id(request))
-    boost = await posts.get_post(ctx, account, boost.id)
-    return web.json_response(await render(ctx, account, boost))
-
-
-async def unreblog(request: web.Request) -> web.Response:
-    ctx = ctx_of(request)
-    account = await require_user(request, "write:statuses")
-    original = await interactions.unboost(ctx, account, path_id(request))
-    visible = await posts.get_post(ctx, account, original.id)
-    return web.json_response(await render(ctx, account, visible))
+favourite = _acting(interactions.like, "write:favourites")
+unfavourite = _acting(interactions.unlike, "write:favourites")
+reblog = _acting(interactions.boost, "write:statuses")
+unreblog = _acting(interactions.unboost, "write:statuses")
 
 
 def setup(app: web.Application) -> None:

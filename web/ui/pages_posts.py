@@ -42,23 +42,19 @@ async def compose_form(p: Page) -> web.StreamResponse:
 @page()
 async def create(p: Page) -> web.StreamResponse:
     reply = p.field("in_reply_to")
+    new = NewPost(
+        text=p.field("text"),
+        visibility=p.field("visibility", DEFAULT_AUDIENCE),
+        summary=p.field("summary").strip(),
+        in_reply_to_id=parse_id(reply) if reply else None,
+    )
     try:
-        await p.ctx.limits.post_by(p.ctx.db, p.user.id)  # the same allowance as the client API's
+        # The client API posts through the same call: one allowance, one idempotency.
+        post = await posts.post_as(p.ctx, p.user, new, p.field("post_key") or None)
     except RateLimited as exc:
         response = _compose_page(p, exc.status, error=exc.reason)
         response.headers.update(exc.headers)
         return response
-    try:
-        post = await posts.create_post(
-            p.ctx,
-            p.user,
-            NewPost(
-                text=p.field("text"),
-                visibility=p.field("visibility", DEFAULT_AUDIENCE),
-                summary=p.field("summary").strip(),
-                in_reply_to_id=parse_id(reply) if reply else None,
-            ),
-        )
     except Invalid as exc:
         # Bad input loses nothing: the form comes back with what was typed.
         return _compose_page(p, exc.status, error=exc.reason)

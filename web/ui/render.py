@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,4 +58,7 @@ def make_env() -> Environment:
     env.filters["ago"] = ago
     env.filters["iso"] = iso
     env.globals["AUDIENCE_LABELS"] = LABELS
+    # Each compose form carries a fresh key: a form sent twice (a double click, a resend after
+    # a dropped answer) makes one post, as a client's Idempotency-Key does.
+    env.globals["new_post_key"] = lambda: secrets.token_urlsafe(16)
     return env
