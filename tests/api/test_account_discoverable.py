@@ -20,8 +20,8 @@ from node.policy import PeerRule
 from storage.models import Account
 from tests.api.conftest import SignIn
 from tests.api.social import Client, account_id, call, node_of
+from tests.factory import free_port
 from tests.federation.fake_peer import FakePeer
-from tests.federation.nodes import free_port
 
 SAYS = {"dana": True, "eli": False, "fay": None}  # None: the document has no `discoverable`
 
