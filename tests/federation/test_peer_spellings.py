@@ -33,8 +33,8 @@ from node.posts import NewPost
 from node.workers import JobWorker
 from storage.db import Database
 from storage.models import Account, AuditEntry, Follow, Job
-from tests.factory import free_port, running_node
-from tests.federation.fake_peer import FakePeer, public_pem, rsa_key, running_peer
+from tests.factory import fake_peer, free_port, running_node
+from tests.federation.fake_peer import FakePeer, public_pem, rsa_key
 
 MAPPED = "[::ffff:7f00:1]"  # 127.0.0.1, IPv4-mapped
 
@@ -172,7 +172,7 @@ async def test_a_follower_stored_under_the_mapped_spelling_gets_no_followers_onl
     async with AsyncExitStack() as stack:
         mapped = SpelledPeer(free_port())
         await stack.enter_async_context(serving(mapped))
-        admitted = await stack.enter_async_context(running_peer(free_port()))
+        admitted = await stack.enter_async_context(fake_peer())
         # Given a node in open mode that blocks 127.0.0.1:PORT, and lena's two followers: one on
         # an admitted peer, and the blocked peer's mallory as a node stored her before the
         # canonical name reduced mapped addresses (domain `[::ffff:7f00:1]:PORT`)

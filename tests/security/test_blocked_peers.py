@@ -27,24 +27,22 @@ from node.admission import NO_CANONICAL_HOST
 from node.policy import PeerRule, Policy
 from node.posts import NewPost
 from storage.models import Account, AuditEntry, Follow, InboxEntry, Post
-from tests.factory import LocalNode, free_port
-from tests.federation.fake_peer import FakePeer, rsa_key, running_peer
+from tests.factory import LocalNode, fake_peer
+from tests.federation.fake_peer import FakePeer
 from tests.security.conftest import post_signed, sign_in
 from web.app import create_app
 
 
 @pytest.fixture
 async def blocked() -> AsyncIterator[FakePeer]:
-    async with running_peer(free_port()) as p:
-        p.add_actor("mallory", rsa_key(5))
+    async with fake_peer("mallory", keys={"mallory": 5}) as p:
         yield p
 
 
 @pytest.fixture
 async def stranger() -> AsyncIterator[FakePeer]:
     """A server the allowlist does not name."""
-    async with running_peer(free_port()) as p:
-        p.add_actor("sybil", rsa_key(6))
+    async with fake_peer("sybil", keys={"sybil": 6}) as p:
         yield p
 
 

@@ -18,8 +18,8 @@ import pytest
 from node import settings
 from node.ratelimit import Limits, RateLimited, TokenBuckets
 from node.settings import SETTINGS_FILE
-from tests.factory import LocalNode, free_port
-from tests.federation.fake_peer import FakePeer, running_peer
+from tests.factory import LocalNode, fake_peer
+from tests.federation.fake_peer import FakePeer
 from tests.federation.nodes import NodeProcess
 from tests.security.conftest import PASSWORD, post_signed, sign_in
 
@@ -137,8 +137,7 @@ def test_the_limits_come_from_the_settings_file(tmp_path: Path) -> None:
 async def served(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, FakePeer]]:
     """A real `atrium serve` node whose atrium.toml allows 2 deliveries at once, then one a
     second, and one post at once, then one an hour."""
-    async with running_peer(free_port()) as peer:
-        peer.add_actor("mallory")
+    async with fake_peer("mallory") as peer:
         node = NodeProcess("limited", tmp_path)
         node.init()
         toml = node.data_dir / SETTINGS_FILE
