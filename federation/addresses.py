@@ -40,13 +40,15 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from storage.errors import AtriumError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # (family, type, proto, canonname, sockaddr), as aiohttp and aiohappyeyeballs pass it.
 AddrInfo = tuple[int, int, int, str, tuple[Any, ...]]
 
 
-class FetchError(Exception):
+class FetchError(AtriumError):
     """An outbound request that could not be made or whose answer is unusable.
 
     `status` is HTTP-ish: 400 unusable URL, 403 refused by policy, 404/410 as the peer said,
@@ -55,9 +57,8 @@ class FetchError(Exception):
     """
 
     def __init__(self, reason: str, status: int) -> None:
-        super().__init__(reason, status)
-        self.reason = reason
-        self.status = status
+        super().__init__(reason, status=status)
+        self.args = (reason, status)  # so a copy or an unpickled one is built with both, as before
 
     def __str__(self) -> str:
         return f"{self.reason} ({self.status})"

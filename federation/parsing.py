@@ -15,17 +15,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from federation.vocab import as_list, id_of
+from storage.errors import AtriumError
 
 MAX_CONTENT = 100_000
 MAX_TAGS = 100
 
 
-class InvalidActivity(ValueError):
+class InvalidActivity(AtriumError, ValueError):
+    """A document a peer sent that cannot be used (400). Also a `ValueError`, as before."""
+
     status = 400
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.reason = reason
 
 
 @lru_cache(maxsize=4096)  # pure, and asked several times per inbound request for the same few URIs

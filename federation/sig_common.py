@@ -14,6 +14,8 @@ from urllib.parse import SplitResult, urlsplit
 
 import http_sf
 
+from storage.errors import AtriumError
+
 #: What a caller may pass as request headers: a mapping (a multidict such as aiohttp's
 #: `CIMultiDictProxy` counts, its `items()` yields every field line) or (name, value) pairs.
 HeaderSource = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -31,19 +33,14 @@ DEFAULT_MAX_FUTURE_SKEW = timedelta(hours=1)
 _OBS_FOLD = re.compile(r"[ \t]*\r?\n[ \t]+")
 
 
-class SignatureError(Exception):
+class SignatureError(AtriumError):
     """A request's signature, digest or date cannot be accepted.
 
     `reason` is safe to log and to return to the peer; `status` is the HTTP status to answer.
     """
 
     def __init__(self, reason: str, status: int = 401) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-    def __str__(self) -> str:
-        return self.reason
+        super().__init__(reason, status=status)
 
 
 def canonical_value(value: str) -> str:

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, or_, select
 
-from federation.addresses import FetchError
 from federation.fetch import ACCEPT_ACTIVITY, FetchBudget
 from federation.gate import Purpose
-from federation.parsing import InvalidActivity, origin
+from federation.parsing import origin
 from node import posts, remote
 from node.context import NodeContext
 from node.inbox.notes import MAX_THREAD_FETCHES, fetch_note
@@ -78,7 +77,7 @@ async def _accounts(ctx: NodeContext, q: str, *, resolve: bool, limit: int, offs
         if resolve:
             try:
                 return [await remote.resolve_handle(ctx, q)]
-            except (AtriumError, FetchError):
+            except AtriumError:
                 return []  # an unknown user or an unreachable peer: no result, not an error
         user, host = handle.groups()
         clause = and_(func.lower(Account.username) == user.lower(),
@@ -161,5 +160,5 @@ async def _by_url(ctx: NodeContext, viewer: Account | None, url: str, *, resolve
         if post is None:
             return None
         return await posts.get_post(ctx, viewer, post.id)
-    except (AtriumError, FetchError, InvalidActivity):
+    except AtriumError:
         return None

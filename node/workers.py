@@ -3,8 +3,8 @@ with `run_once()` so tests can step it.
 
 `JobWorker` claims jobs of the durable queue and dispatches each queue to its handler.
 A handler that raises `RetryLater` is retried at the time it names; `PermanentFailure`, or an
-expected failure that no retry can mend — an error carrying a 4xx status (`AtriumError`, a
-`FetchError` such as a contact the policy refused, an invalid document) — fails the job at
+expected failure that no retry can mend — an error carrying a 4xx status (`AtriumError`, the
+base of them all: a contact the policy refused, an invalid document, ...) — fails the job at
 once with its reason; any other exception is retried with exponential backoff until
 `max_attempts`, then failed with its reason. The worker itself never dies of a handler's error,
 nor of a failed cycle (the loop logs it and tries again, node/loops.py).
@@ -21,8 +21,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.sql.base import Executable
 
-from federation.addresses import FetchError
-from federation.parsing import InvalidActivity
 from node import audit, shared_limits
 from node.group_commit import GroupCommit
 from node.loops import BackgroundLoop, first_line
@@ -44,7 +42,7 @@ def _final(exc: BaseException) -> bool:
     """An expected failure that retrying cannot mend: an error of ours with a 4xx status (a
     refusal, an invalid document, something gone). 5xx ones (a peer failing, the database
     away) may pass, and are retried."""
-    return isinstance(exc, AtriumError | FetchError | InvalidActivity) and 400 <= exc.status < 500
+    return isinstance(exc, AtriumError) and 400 <= exc.status < 500
 
 
 class RetryLater(Exception):

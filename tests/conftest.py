@@ -1,4 +1,5 @@
-"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL.
+"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL; `start_node` starts a
+node on the test's database (the factory of nodes, peers and contexts is `tests/factory.py`).
 
 `ATRIUM_TEST_ENGINES` (default `sqlite,postgresql`) picks the engines. PostgreSQL comes from
 `ATRIUM_TEST_POSTGRES_URL` (default: the machine's server, database `test`); each xdist worker
@@ -10,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import pytest
@@ -19,6 +22,11 @@ import pytest
 from storage import migrate
 from storage.db import Database
 from storage.models import Base
+
+if TYPE_CHECKING:
+    from tests.factory import LocalNode
+
+StartNode = Callable[..., Awaitable["LocalNode"]]
 
 ENGINES = [e.strip() for e in os.environ.get("ATRIUM_TEST_ENGINES", "sqlite,postgresql").split(",") if e.strip()]
 POSTGRES_URL = os.environ.get(
@@ -135,3 +143,19 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture
+async def start_node(db: Database) -> AsyncIterator[StartNode]:
+    """`await start_node(policy=..., users=(...), ...)`: a node on this test's database, served
+    in-process on loopback (`tests/factory.py` `running_node`, whose options it takes), stopped
+    when the test ends."""
+    # Imported here: the application is not loaded for the tests that never start a node.
+    from tests.factory import running_node
+
+    async with AsyncExitStack() as stack:
+
+        async def start(**options: Any) -> LocalNode:
+            return await stack.enter_async_context(running_node(db, **options))
+
+        yield start

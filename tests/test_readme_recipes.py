@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import ENGINES, POSTGRES_URL, drop_pg_database, worker_tag
-from tests.federation.nodes import free_port
+from tests.factory import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ATRIUM = f"{shlex.quote(sys.executable)} -m atrium"

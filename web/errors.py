@@ -7,9 +7,6 @@ import logging
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from federation.addresses import FetchError
-from federation.parsing import InvalidActivity
-from federation.signatures import SignatureError
 from storage.errors import DATABASE_AWAY, WRITE_CONFLICT, AtriumError
 
 log = logging.getLogger(__name__)
@@ -23,7 +20,7 @@ def json_error(status: int, reason: str, **headers: str) -> web.Response:
 async def error_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
     try:
         return await handler(request)
-    except (AtriumError, InvalidActivity, SignatureError, FetchError) as exc:
+    except AtriumError as exc:  # also FetchError, InvalidActivity, SignatureError
         # An error may name headers the client needs (a 429's Retry-After).
         return json_error(exc.status, exc.reason, **getattr(exc, "headers", {}))
     except web.HTTPException as exc:

@@ -14,8 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import Update, update
 
-from federation.addresses import FetchError
-from federation.parsing import IncomingActivity, InvalidActivity, origin, parse_activity
+from federation.parsing import IncomingActivity, origin, parse_activity
 from node import audit, remote
 from node.context import NodeContext
 from node.inbox import follows, moderation, notes, reactions
@@ -78,7 +77,7 @@ async def handle_inbox(ctx: NodeContext, job: ClaimedJob) -> list[Update]:
                               f"{decision.reason} (since the inbox took it)")
     try:
         outcome = await handler(ctx, activity, actor)
-    except (InvalidActivity, AtriumError, FetchError) as exc:
+    except AtriumError as exc:
         # The activity is unusable, refers to what we refuse, or to what could not be had:
         # record why, do not retry.
         outcome = f"refused: {exc.reason}"

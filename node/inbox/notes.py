@@ -6,7 +6,6 @@ import dataclasses
 
 from sqlalchemy import delete, select
 
-from federation.addresses import FetchError
 from federation.addressing import visibility_of
 from federation.fetch import FetchBudget
 from federation.gate import Purpose
@@ -98,7 +97,7 @@ async def fetch_note(
         if note.in_reply_to:
             await fetch_note(ctx, note.in_reply_to, budget, seen, depth + 1, purpose=Purpose.REPLY_FETCH)
         return await store_note(ctx, note, author, await _local_mentions(ctx, note.mentions), notify_people=False)
-    except (FetchError, InvalidActivity, AtriumError):
+    except AtriumError:
         return None
 
 

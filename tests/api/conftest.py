@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -10,9 +9,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from node import accounts
-from node.context import NodeContext
 from node.policy import ContentRule, Policy
 from storage.db import Database
+from tests.factory import free_port, loopback_context
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -21,18 +20,12 @@ ALL_SCOPES = "read write follow push"
 SignIn = Callable[..., Awaitable[str]]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def api(db: Database) -> AsyncIterator[TestClient[Any, Any]]:
-    port = _free_port()
+    port = free_port()
     # A content rule, as an operator would write one: matching posts stay off the open web.
     policy = Policy(rules=(ContentRule("confidential", "(?i)confidential", "organization"),))
-    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy)
+    ctx = loopback_context(db, port, policy=policy)
     await accounts.create_user(ctx, "alice", PASSWORD, email="alice@eng.acme.test")
     await accounts.create_user(ctx, "bob", PASSWORD)
     client = TestClient(TestServer(create_app(ctx), host="127.0.0.1", port=port))

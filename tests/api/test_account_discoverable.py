@@ -12,16 +12,14 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
-from aiohttp import web
 
-from federation.addresses import AddressPolicy
 from node import contact, remote
 from node.policy import PeerRule
 from storage.models import Account
 from tests.api.conftest import SignIn
 from tests.api.social import Client, account_id, call, node_of
+from tests.factory import LOOPBACK, fake_peer
 from tests.federation.fake_peer import FakePeer
-from tests.federation.nodes import free_port
 
 SAYS = {"dana": True, "eli": False, "fay": None}  # None: the document has no `discoverable`
 
@@ -30,24 +28,19 @@ SAYS = {"dana": True, "eli": False, "fay": None}  # None: the document has no `d
 async def peer(api: Client) -> AsyncIterator[FakePeer]:
     """A fake peer with dana (discoverable), eli (not) and fay (says nothing), and the API's
     node able to fetch from it (its policy names the peer)."""
-    fake = FakePeer(free_port())
-    for name, says in SAYS.items():
-        fake.add_actor(name)
-        if says is not None:
-            fake.actor_extra[name] = {"discoverable": says}
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", fake.port).start()
-    ctx, before = node_of(api), node_of(api).policy
-    admitted = replace(before(), peers=(*before().peers, PeerRule(fake.domain, "public")))
-    ctx.policy = lambda: admitted
-    contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
-    try:
-        yield fake
-    finally:
-        await contact.close_gate(ctx)
-        ctx.policy = before
-        await runner.cleanup()
+    async with fake_peer(*SAYS) as fake:
+        for name, says in SAYS.items():
+            if says is not None:
+                fake.actor_extra[name] = {"discoverable": says}
+        ctx, before = node_of(api), node_of(api).policy
+        admitted = replace(before(), peers=(*before().peers, PeerRule(fake.domain, "public")))
+        ctx.policy = lambda: admitted
+        contact.open_gate(ctx, LOOPBACK)
+        try:
+            yield fake
+        finally:
+            await contact.close_gate(ctx)
+            ctx.policy = before
 
 
 async def test_a_remote_accounts_discoverable_is_what_its_actor_said(api: Client, sign_in: SignIn, peer: FakePeer) -> None:

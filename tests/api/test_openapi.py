@@ -21,8 +21,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web_urldispatcher import StaticResource
 from openapi_spec_validator import validate
 
-from node.context import NodeContext
 from storage.db import Database
+from tests.factory import loopback_context
 from web import openapi
 from web.app import create_app
 
@@ -34,7 +34,7 @@ UI_PACKAGE = "web.ui"
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[web.Application]:
     # create_app never touches the database; the context only has to exist.
     path = tmp_path_factory.mktemp("openapi") / "unused.db"
-    ctx = NodeContext(db=Database(f"sqlite+aiosqlite:///{path}"), domain="127.0.0.1:1", scheme="http")
+    ctx = loopback_context(Database(f"sqlite+aiosqlite:///{path}"), 1)
     yield create_app(ctx)
 
 

@@ -18,6 +18,7 @@ from node.context import NodeContext
 from node.posts import NewPost
 from storage.db import Database
 from tests.api.conftest import PASSWORD, SignIn, auth
+from tests.factory import node_context
 from web.api import serializers
 from web.keys import CTX
 
@@ -132,7 +133,7 @@ async def test_a_post_stored_and_deleted_by_another_process_arrives_through_the_
     ctx: NodeContext = api.server.app[CTX]
     # And a second context over the same database, as a worker process would be, with its own
     # event bus that nobody here listens to
-    worker = NodeContext(db=Database(db.url), domain=ctx.domain, scheme=ctx.scheme)
+    worker = node_context(Database(db.url), ctx.domain, scheme=ctx.scheme)
     assert worker.events is not ctx.events
     try:
         async with api.ws_connect("/api/v1/streaming?stream=public:local", protocols=(alice,)) as ws:
@@ -207,8 +208,8 @@ async def test_the_instance_advertises_where_to_stream(api: Client, sign_in: Sig
 
 def test_the_streaming_address_follows_the_node_scheme(db: Database) -> None:
     # Given the same node served over HTTPS and over plain HTTP
-    secure = NodeContext(db=db, domain="atrium.example", scheme="https")
-    plain = NodeContext(db=db, domain="127.0.0.1:8080", scheme="http")
+    secure = node_context(db, "atrium.example", scheme="https")
+    plain = node_context(db, "127.0.0.1:8080", scheme="http")
     # Then clients are sent to wss:// and ws:// on the node itself, without a path (clients add
     # /api/v1/streaming, or turn the scheme into https:// or http:// for server-sent events)
     assert serializers.streaming_url(secure) == "wss://atrium.example"

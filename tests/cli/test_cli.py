@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from node import settings as settings_mod
 from storage import migrate
 from storage.db import Database
 from tests.cli.conftest import assert_one_line_error, init_args, run
+from tests.factory import free_port
 
 ATRIUM = [sys.executable, "-m", "atrium"]
 
@@ -81,11 +81,8 @@ def test_init_refuses_a_database_that_already_holds_a_node(
 
 
 def test_init_with_unreachable_database_leaves_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        free_port = s.getsockname()[1]
     data_dir = tmp_path / "n"
-    url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port}/nope"
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nope"
     code, _, err = run(capsys, *init_args(data_dir, url))
     assert_one_line_error(code, err)
     assert "database" in err
@@ -184,15 +181,9 @@ def test_migrate_brings_an_old_database_to_head(node_dir: Path, capsys: pytest.C
     assert f"-> {migrate.head_revision()}" in out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_answers_nodeinfo_and_health_then_stops_cleanly(tmp_path: Path, node_db_url: str | None) -> None:
     # Given a node with one user, served as a real process
-    port = _free_port()
+    port = free_port()
     data_dir = tmp_path / "served"
     env = {**os.environ, "ATRIUM_DATA_DIR": str(data_dir)}
     init = [*ATRIUM, "init", "--domain", f"127.0.0.1:{port}", "--scheme", "http"]

@@ -33,7 +33,7 @@ from atrium.demo_seed import (
 from node import accounts, timelines
 from node.pagination import Page
 from storage.models import Post
-from tests.federation.nodes import free_port
+from tests.factory import free_port
 
 READY = "Demo ready."
 START_TIMEOUT = 240.0  # first run: four inits, four servers, follows and deliveries on a loaded machine

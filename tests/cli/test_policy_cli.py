@@ -10,11 +10,11 @@ import pytest
 
 from node import audit
 from node import settings as settings_mod
-from node.context import NodeContext
 from node.posts import NewPost, create_post
 from storage.db import Database
 from storage.models import Account
 from tests.cli.conftest import assert_one_line_error, run
+from tests.factory import node_context
 
 # The README's worked example: eng's view of a company of three departments and one partner.
 COMPANY_POLICY = """mode = "allowlist"
@@ -51,7 +51,7 @@ def _post(node_dir: Path, text: str, visibility: str) -> str:
             async with db.session() as s:
                 alice = Account(username="alice", domain=None)
                 s.add(alice)
-            ctx = NodeContext(db=db, domain=settings.domain, scheme=settings.scheme)
+            ctx = node_context(db, settings.domain, scheme=settings.scheme)
             post = await create_post(ctx, alice, NewPost(text, visibility=visibility))
             return str(post.id)
         finally:

@@ -25,7 +25,8 @@ import aiohttp
 import pytest
 import trustme
 
-from tests.federation.nodes import ATRIUM, NodeProcess, free_port
+from tests.factory import free_port
+from tests.federation.nodes import ATRIUM, NodeProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "deploy" / "reverse-proxy" / "nginx.conf"

@@ -21,8 +21,9 @@ from federation.signatures import sign_request
 from federation.vocab import AP_CONTENT_TYPE, PUBLIC
 from node.outbox import DELIVER
 from storage.models import Job, Peer, Post
+from tests.factory import free_port
 from tests.federation.fake_peer import FakePeer
-from tests.federation.nodes import NodeProcess, eventually, free_port
+from tests.federation.nodes import NodeProcess, eventually
 
 
 @dataclass

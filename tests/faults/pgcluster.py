@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.federation.nodes import free_port
+from tests.factory import free_port
 
 
 def _bin(name: str) -> str:

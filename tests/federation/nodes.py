@@ -24,15 +24,10 @@ from node.context import NodeContext
 from node.settings import load
 from storage.db import Database
 from storage.models import Account
+from tests.factory import free_port
 
 T = TypeVar("T")
 ATRIUM = [sys.executable, "-m", "atrium"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class NodeProcess:

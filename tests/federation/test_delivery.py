@@ -12,7 +12,6 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from federation.addresses import AddressPolicy
 from federation.delivery import classify, parse_retry_after
 from node import contact, peers
 from node.context import NodeContext
@@ -23,7 +22,7 @@ from node.workers import JobWorker
 from storage import jobs
 from storage.db import Database
 from storage.models import Account, Job, Peer, utcnow
-from tests.federation.nodes import free_port
+from tests.factory import LOOPBACK, free_port, node_context
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -86,8 +85,8 @@ async def inbox() -> AsyncIterator[Inbox]:
 async def sender(db: Database, inbox: Inbox) -> AsyncIterator[tuple[NodeContext, Account]]:
     domain = f"127.0.0.1:{inbox.port}"
     policy = Policy(peers=(PeerRule(domain, "public"),))
-    ctx = NodeContext(db=db, domain="eng.acme.test", policy=lambda: policy)
-    contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
+    ctx = node_context(db, "eng.acme.test", policy=policy)
+    contact.open_gate(ctx, LOOPBACK)
     async with db.session() as s:
         alice = Account(username="alice", domain=None)
         s.add(alice)

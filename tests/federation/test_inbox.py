@@ -8,77 +8,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
-from aiohttp import web
 from sqlalchemy import select
 
-from federation.addresses import AddressPolicy
 from federation.parsing import parse_actor
 from federation.vocab import PUBLIC
-from node import contact, remote
-from node.context import NodeContext
-from node.inbox import handle_inbox
+from node import remote
 from node.policy import PeerRule, Policy
 from node.workers import JobWorker
-from storage.db import Database
-from storage.models import Account, Follow, InboxEntry, Post
-from tests.federation.fake_peer import FakePeer, rsa_key, running_peer
-from tests.federation.nodes import free_port
-from web.app import create_app
-
-
-@dataclass
-class Node:
-    ctx: NodeContext
-    inbox: str
-    policy: list[Policy]
-
-    async def process(self) -> int:
-        """Step the inbox worker until the queue is empty."""
-        worker = JobWorker(self.ctx.db, {"inbox": lambda job: handle_inbox(self.ctx, job)})
-        total = 0
-        while n := await worker.run_once():
-            total += n
-        return total
-
-    async def outcomes(self) -> list[tuple[str, str, str | None]]:
-        async with self.ctx.db.reader() as s:
-            rows = (await s.scalars(select(InboxEntry).order_by(InboxEntry.id))).all()
-        return [(r.type, r.outcome, r.reason) for r in rows]
-
-    async def post(self, uri: str) -> Post | None:
-        async with self.ctx.db.reader() as s:
-            return await s.scalar(select(Post).where(Post.uri == uri))
+from storage.models import Account, Follow
+from tests.conftest import StartNode
+from tests.factory import LocalNode, fake_peer
+from tests.federation.fake_peer import FakePeer, rsa_key
 
 
 @pytest.fixture
 async def peer() -> AsyncIterator[FakePeer]:
-    async with running_peer(free_port()) as p:
-        p.add_actor("mallory")
-        p.add_actor("eve", rsa_key(1))
+    async with fake_peer("mallory", "eve", keys={"eve": 1}) as p:
         yield p
 
 
 @pytest.fixture
-async def node(db: Database, peer: FakePeer) -> AsyncIterator[Node]:
-    port = free_port()
-    policy = [Policy(mode="allowlist", peers=(PeerRule(peer.domain, "public"),))]
-    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy[0])
-    contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
-    runner = web.AppRunner(create_app(ctx))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield Node(ctx, f"http://127.0.0.1:{port}/inbox", policy)
-    finally:
-        await runner.cleanup()
-        await contact.close_gate(ctx)
+async def node(peer: FakePeer, start_node: StartNode) -> LocalNode:
+    return await start_node(policy=Policy(mode="allowlist", peers=(PeerRule(peer.domain, "public"),)))
 
 
 @pytest.fixture
-async def alice_follows_mallory(node: Node, peer: FakePeer) -> Account:
+async def alice_follows_mallory(node: LocalNode, peer: FakePeer) -> Account:
     """A local user who follows the peer's mallory, so mallory's posts are wanted here."""
     mallory = await remote.actor_by_uri(node.ctx, peer.actor("mallory"))
     async with node.ctx.db.session() as s:
@@ -89,7 +46,7 @@ async def alice_follows_mallory(node: Node, peer: FakePeer) -> Account:
     return alice
 
 
-async def test_a_signed_create_is_accepted_then_stored(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_a_signed_create_is_accepted_then_stored(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     note = peer.note("mallory", 1, "<p>hello <script>x()</script>world</p>")
     status, _ = await peer.post(node.inbox, peer.create("mallory", note), as_actor="mallory")
     assert status == 202
@@ -100,13 +57,13 @@ async def test_a_signed_create_is_accepted_then_stored(node: Node, peer: FakePee
     assert await node.outcomes() == [("Create", "done", None)]
 
 
-async def test_unsigned_requests_are_refused(node: Node, peer: FakePeer) -> None:
+async def test_unsigned_requests_are_refused(node: LocalNode, peer: FakePeer) -> None:
     status, body = await peer.post(node.inbox, peer.create("mallory", peer.note("mallory", 2, "hi")), as_actor="mallory", sign=False)
     assert status == 401 and "signature" in json.loads(body)["error"]
     assert await node.outcomes() == []
 
 
-async def test_signer_must_be_the_actor(node: Node, peer: FakePeer) -> None:
+async def test_signer_must_be_the_actor(node: LocalNode, peer: FakePeer) -> None:
     # eve signs an activity claiming to be mallory's
     activity = peer.create("mallory", peer.note("mallory", 3, "it was mallory, honest"))
     status, body = await peer.post(node.inbox, activity, as_actor="eve")
@@ -114,21 +71,21 @@ async def test_signer_must_be_the_actor(node: Node, peer: FakePeer) -> None:
     assert await node.outcomes() == []
 
 
-async def test_objects_on_another_origin_are_refused(node: Node, peer: FakePeer) -> None:
+async def test_objects_on_another_origin_are_refused(node: LocalNode, peer: FakePeer) -> None:
     note = peer.note("mallory", 4, "forged")
     note["id"] = "http://127.0.0.1:1/users/victim/notes/1"
     status, body = await peer.post(node.inbox, peer.create("mallory", note) | {"id": f"{peer.actor('mallory')}/a/4"}, as_actor="mallory")
     assert status == 403 and "origin" in json.loads(body)["error"]
 
 
-async def test_a_blocked_peer_is_refused_before_any_fetch(node: Node, peer: FakePeer) -> None:
+async def test_a_blocked_peer_is_refused_before_any_fetch(node: LocalNode, peer: FakePeer) -> None:
     node.policy[0] = Policy(mode="allowlist")  # the peer is no longer admitted
     status, _ = await peer.post(node.inbox, peer.create("mallory", peer.note("mallory", 5, "hi")), as_actor="mallory")
     assert status == 403
     assert peer.requests == []  # the node never asked the peer for its key
 
 
-async def test_a_replayed_activity_has_one_effect(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_a_replayed_activity_has_one_effect(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     activity = peer.create("mallory", peer.note("mallory", 6, "once"))
     first = await peer.post(node.inbox, activity, as_actor="mallory")
     again = await peer.post(node.inbox, activity, as_actor="mallory")
@@ -144,7 +101,7 @@ async def test_a_replayed_activity_has_one_effect(node: Node, peer: FakePeer, al
         ({"Digest": "SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, "signature"),
     ],
 )
-async def test_signature_tricks_are_refused(node: Node, peer: FakePeer, tamper: dict[str, str], reason: str) -> None:
+async def test_signature_tricks_are_refused(node: LocalNode, peer: FakePeer, tamper: dict[str, str], reason: str) -> None:
     tamper = dict(tamper)  # parameters are shared between runs: never change them in place
     if "keyId" in tamper.get("Signature", ""):
         tamper["Signature"] = tamper["Signature"].replace('"K"', f'"{peer.key_id("mallory")}"')
@@ -152,7 +109,7 @@ async def test_signature_tricks_are_refused(node: Node, peer: FakePeer, tamper: 
     assert status == 401 and reason in json.loads(body)["error"]
 
 
-async def test_a_rotated_key_is_fetched_again(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_a_rotated_key_is_fetched_again(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     # Given the node has mallory's old key cached (the fixture fetched it), mallory rotates it
     peer.keys["mallory"] = rsa_key(7)
     # When she signs with the new key, the node re-fetches once and accepts
@@ -160,19 +117,19 @@ async def test_a_rotated_key_is_fetched_again(node: Node, peer: FakePeer, alice_
     assert status == 202
 
 
-async def test_oversized_bodies_are_refused(node: Node, peer: FakePeer) -> None:
+async def test_oversized_bodies_are_refused(node: LocalNode, peer: FakePeer) -> None:
     big = peer.note("mallory", 9, "x" * (1024 * 1024 + 10))
     status, _ = await peer.post(node.inbox, peer.create("mallory", big), as_actor="mallory")
     assert status == 413
 
 
-async def test_garbage_is_a_clear_400(node: Node, peer: FakePeer) -> None:
+async def test_garbage_is_a_clear_400(node: LocalNode, peer: FakePeer) -> None:
     for body in (b"not json", b"[1,2,3]", b'{"type": "Create"}', b"[" * 5000 + b"]" * 5000):
         status, text = await peer.post(node.inbox, body, as_actor="mallory")
         assert 400 <= status < 500 and "error" in json.loads(text), body[:20]
 
 
-async def test_a_delete_that_arrives_first_wins(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_a_delete_that_arrives_first_wins(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     note = peer.note("mallory", 10, "regret")
     delete = {"id": f"{note['id']}#delete", "type": "Delete", "actor": peer.actor("mallory"), "object": note["id"], "to": [PUBLIC]}
     assert (await peer.post(node.inbox, delete, as_actor="mallory"))[0] == 202
@@ -182,7 +139,7 @@ async def test_a_delete_that_arrives_first_wins(node: Node, peer: FakePeer, alic
     assert await node.post(str(note["id"])) is None
 
 
-async def test_updates_and_deletes_of_others_objects_are_refused(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_updates_and_deletes_of_others_objects_are_refused(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     note = peer.note("mallory", 11, "mine")
     await peer.post(node.inbox, peer.create("mallory", note), as_actor="mallory")
     await node.process()
@@ -194,14 +151,14 @@ async def test_updates_and_deletes_of_others_objects_are_refused(node: Node, pee
     assert ("Delete", "refused", "an actor may delete only its own objects") in await node.outcomes()
 
 
-async def test_unknown_types_are_recorded_as_ignored(node: Node, peer: FakePeer) -> None:
+async def test_unknown_types_are_recorded_as_ignored(node: LocalNode, peer: FakePeer) -> None:
     activity = {"id": f"{peer.actor('mallory')}/x/1", "type": "EmojiReact", "actor": peer.actor("mallory"), "object": "http://x/1"}
     assert (await peer.post(node.inbox, activity, as_actor="mallory"))[0] == 202
     await node.process()
     assert await node.outcomes() == [("EmojiReact", "ignored", "unsupported type EmojiReact")]
 
 
-async def test_an_outsiders_organization_claim_is_narrowed(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_an_outsiders_organization_claim_is_narrowed(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     note = peer.note("mallory", 12, "pretending to be internal", to=[f"{peer.actor('mallory')}/followers"], cc=[], audience_scope="organization")
     await peer.post(node.inbox, peer.create("mallory", note), as_actor="mallory")
     await node.process()
@@ -209,7 +166,7 @@ async def test_an_outsiders_organization_claim_is_narrowed(node: Node, peer: Fak
     assert stored is not None and stored.visibility == "followers"
 
 
-async def test_a_remote_block_ends_follows_both_ways(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_a_remote_block_ends_follows_both_ways(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     block = {"id": f"{peer.actor('mallory')}/blocks/1", "type": "Block", "actor": peer.actor("mallory"),
              "object": node.ctx.actor_uri("alice")}
     assert (await peer.post(node.inbox, block, as_actor="mallory"))[0] == 202
@@ -218,7 +175,7 @@ async def test_a_remote_block_ends_follows_both_ways(node: Node, peer: FakePeer,
         assert (await s.scalars(select(Follow))).all() == []
 
 
-async def test_a_flag_becomes_a_report_for_moderators(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_a_flag_becomes_a_report_for_moderators(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     from node import posts
     from node.posts import NewPost
     from storage.models import Report
@@ -235,7 +192,7 @@ async def test_a_flag_becomes_a_report_for_moderators(node: Node, peer: FakePeer
     ]
 
 
-async def test_a_verified_move_moves_local_followers(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_a_verified_move_moves_local_followers(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     # Given mallory's new account lists the old one
     peer.add_actor("mallory2", rsa_key(2))
     peer.also_known_as["mallory2"] = [peer.actor("mallory")]
@@ -258,7 +215,7 @@ async def test_a_verified_move_moves_local_followers(node: Node, peer: FakePeer,
     ]
 
 
-async def test_an_unverified_move_is_refused(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_an_unverified_move_is_refused(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     peer.add_actor("impostor", rsa_key(3))  # does not list mallory in alsoKnownAs
     move = {"id": f"{peer.actor('mallory')}/moves/2", "type": "Move", "actor": peer.actor("mallory"),
             "object": peer.actor("mallory"), "target": peer.actor("impostor")}
@@ -267,7 +224,7 @@ async def test_an_unverified_move_is_refused(node: Node, peer: FakePeer, alice_f
     assert ("Move", "refused", "the new account does not list the old one in alsoKnownAs") in await node.outcomes()
 
 
-async def test_unknown_parents_are_fetched_within_a_budget(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_unknown_parents_are_fetched_within_a_budget(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     # Given eve's thread on the peer: a root and a reply (public, served by the peer)
     root = peer.note("eve", 20, "root of the thread")
     middle = peer.note("eve", 21, "middle", inReplyTo=root["id"])
@@ -283,7 +240,7 @@ async def test_unknown_parents_are_fetched_within_a_budget(node: Node, peer: Fak
     assert stored_reply.thread_id == stored_root.id
 
 
-async def test_a_reply_cycle_ends(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_a_reply_cycle_ends(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     a = peer.note("eve", 30, "a", inReplyTo=f"{peer.actor('eve')}/notes/31")
     b = peer.note("eve", 31, "b", inReplyTo=f"{peer.actor('eve')}/notes/30")
     peer.objects = {str(a["id"]): a, str(b["id"]): b}
@@ -294,7 +251,7 @@ async def test_a_reply_cycle_ends(node: Node, peer: FakePeer, alice_follows_mall
     assert await node.outcomes() == [("Create", "done", None)]
 
 
-async def test_disabling_a_local_account_tells_its_remote_followers(node: Node, peer: FakePeer) -> None:
+async def test_disabling_a_local_account_tells_its_remote_followers(node: LocalNode, peer: FakePeer) -> None:
     from node import accounts
     from node.outbox import handle_fanout
     from storage.models import Job
@@ -315,7 +272,7 @@ async def test_disabling_a_local_account_tells_its_remote_followers(node: Node, 
     assert update["type"] == "Update" and update["object"]["suspended"] is True
 
 
-async def test_a_peer_suspending_its_account_disables_it_here(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_a_peer_suspending_its_account_disables_it_here(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     # (as Mastodon sends it: `suspended` defined in the context, toot:suspended)
     doc = peer.actor_document("mallory") | {"suspended": True}
     doc["@context"] = [*doc["@context"], {"toot": "http://joinmastodon.org/ns#", "suspended": "toot:suspended"}]  # type: ignore[misc]
@@ -327,7 +284,7 @@ async def test_a_peer_suspending_its_account_disables_it_here(node: Node, peer: 
     assert mallory.disabled
 
 
-async def test_a_planted_javascript_url_is_not_kept(node: Node, peer: FakePeer, alice_follows_mallory: Account) -> None:
+async def test_a_planted_javascript_url_is_not_kept(node: LocalNode, peer: FakePeer, alice_follows_mallory: Account) -> None:
     note = peer.note("mallory", 40, "click me", url="javascript:alert(document.cookie)")
     await peer.post(node.inbox, peer.create("mallory", note), as_actor="mallory")
     await node.process()
@@ -335,7 +292,7 @@ async def test_a_planted_javascript_url_is_not_kept(node: Node, peer: FakePeer, 
     assert stored is not None and stored.url == note["id"]
 
 
-async def test_a_remote_bio_is_sanitised(node: Node, peer: FakePeer) -> None:
+async def test_a_remote_bio_is_sanitised(node: LocalNode, peer: FakePeer) -> None:
     doc = peer.actor_document("eve") | {"summary": '<p>hi<script>steal()</script><img src=x onerror="y()"></p>'}
     account = await remote.upsert_actor(node.ctx, parse_actor(doc))
     assert "<script" not in account.bio and "onerror" not in account.bio and "hi" in account.bio

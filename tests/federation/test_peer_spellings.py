@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from federation.addresses import AddressPolicy, address_category, make_session
 from federation.vocab import AP_CONTENT_TYPE
-from node import contact, posts
+from node import posts
 from node.context import NodeContext
 from node.delivery import handle_delivery
 from node.federate import FANOUT
@@ -33,9 +33,8 @@ from node.posts import NewPost
 from node.workers import JobWorker
 from storage.db import Database
 from storage.models import Account, AuditEntry, Follow, Job
-from tests.federation.fake_peer import FakePeer, public_pem, rsa_key, running_peer
-from tests.federation.nodes import free_port
-from web.app import create_app
+from tests.factory import fake_peer, free_port, running_node
+from tests.federation.fake_peer import FakePeer, public_pem, rsa_key
 
 MAPPED = "[::ffff:7f00:1]"  # 127.0.0.1, IPv4-mapped
 
@@ -111,16 +110,8 @@ async def open_node(db: Database, policy_toml: str) -> AsyncIterator[Node]:
     """The node on a free loopback port, in the policy parsed from `policy_toml`."""
     policy, problems = parse_policy(policy_toml)
     assert problems == [] and policy is not None, problems
-    async with AsyncExitStack() as stack:
-        port = free_port()
-        ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy)
-        contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
-        stack.push_async_callback(contact.close_gate, ctx)
-        runner = web.AppRunner(create_app(ctx))
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        yield Node(ctx, policy)
+    async with running_node(db, policy=policy) as node:
+        yield Node(node.ctx, policy)
 
 
 def follow(peer: FakePeer, node: Node) -> dict[str, object]:
@@ -181,7 +172,7 @@ async def test_a_follower_stored_under_the_mapped_spelling_gets_no_followers_onl
     async with AsyncExitStack() as stack:
         mapped = SpelledPeer(free_port())
         await stack.enter_async_context(serving(mapped))
-        admitted = await stack.enter_async_context(running_peer(free_port()))
+        admitted = await stack.enter_async_context(fake_peer())
         # Given a node in open mode that blocks 127.0.0.1:PORT, and lena's two followers: one on
         # an admitted peer, and the blocked peer's mallory as a node stored her before the
         # canonical name reduced mapped addresses (domain `[::ffff:7f00:1]:PORT`)

@@ -7,13 +7,14 @@ from sqlalchemy import select
 
 from node import audit, moderation
 from storage.models import Account, InboxEntry
+from tests.factory import LocalNode
 from tests.federation.fake_peer import FakePeer
-from tests.federation.test_inbox import Node, alice_follows_mallory, node, peer  # noqa: F401 - the fixtures
+from tests.federation.test_inbox import alice_follows_mallory, node, peer  # noqa: F401 - the fixtures
 
 __all__ = ["alice_follows_mallory", "node", "peer"]
 
 
-async def _suspend(node: Node, peer: FakePeer, name: str) -> None:
+async def _suspend(node: LocalNode, peer: FakePeer, name: str) -> None:
     """A moderator of the node suspends the peer's account `name`."""
     async with node.ctx.db.session() as s:
         account = await s.scalar(select(Account).where(Account.actor_uri == peer.actor(name)))
@@ -24,7 +25,7 @@ async def _suspend(node: Node, peer: FakePeer, name: str) -> None:
 
 
 async def test_a_suspended_remote_accounts_activities_are_refused(
-    node: Node, peer: FakePeer, alice_follows_mallory: Account  # noqa: F811
+    node: LocalNode, peer: FakePeer, alice_follows_mallory: Account  # noqa: F811
 ) -> None:
     # Given alice follows mallory on the peer, and mallory's post has arrived
     first = peer.create("mallory", peer.note("mallory", 1, "hello"))
@@ -44,7 +45,7 @@ async def test_a_suspended_remote_accounts_activities_are_refused(
 
 
 async def test_an_activity_queued_before_a_suspension_is_refused_by_the_worker(
-    node: Node, peer: FakePeer, alice_follows_mallory: Account  # noqa: F811
+    node: LocalNode, peer: FakePeer, alice_follows_mallory: Account  # noqa: F811
 ) -> None:
     # Given mallory's post accepted at the inbox (202) but not processed yet
     note = peer.create("mallory", peer.note("mallory", 3, "queued before the ban"))

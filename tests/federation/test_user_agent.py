@@ -20,16 +20,15 @@ from atrium.server import federating, job_handlers
 from federation.addresses import AddressPolicy
 from federation.gate import OutboundGate, Purpose
 from node import accounts, follows, remote
-from node.context import NodeContext
 from node.instance import create_instance
 from node.policy import PeerRule, Policy
 from node.settings import Settings
 from node.version import VERSION
 from node.workers import JobWorker
 from storage.db import Database
+from tests.factory import free_port, node_context
 from tests.federation.canary import admit_anyone
 from tests.federation.fake_peer import FakePeer
-from tests.federation.nodes import free_port
 
 NODE = "127.0.0.1:8470"  # the node's own domain: named, never listened on
 EXPECTED = f"Atrium/{VERSION} (+http://{NODE}/)"
@@ -65,7 +64,7 @@ async def test_webfinger_signed_fetch_and_delivery_each_name_the_node(db: Databa
         # Given a development node on http://127.0.0.1:8470, federating as `atrium serve` does,
         # whose policy admits the peer, and a local user alice
         policy = Policy(peers=(PeerRule(peer.domain, "public"),))
-        ctx = NodeContext(db=db, domain=NODE, scheme="http", policy=lambda: policy)
+        ctx = node_context(db, NODE, scheme="http", policy=policy)
         await create_instance(db, NODE)
         alice = await accounts.create_user(ctx, "alice", "correct horse battery")
         async with federating(ctx, Settings(data_dir=tmp_path, domain=NODE, scheme="http")):

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.federation.nodes import free_port
+from tests.factory import free_port
 
 FEDIFY_DIR = Path(__file__).resolve().parents[2] / "interop" / "fedify"
 SETUP = FEDIFY_DIR / "setup"

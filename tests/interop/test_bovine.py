@@ -45,7 +45,8 @@ from node import follows, remote
 from node.actors import key_id
 from node.instance import get_instance
 from storage.models import InboxEntry, Post
-from tests.federation.nodes import NodeProcess, eventually, free_port
+from tests.factory import free_port
+from tests.federation.nodes import NodeProcess, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 INTEROP = ROOT / "interop" / "bovine"

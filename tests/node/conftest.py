@@ -12,6 +12,7 @@ from node.passwords import hash_password
 from node.policy import PeerRule, Policy
 from storage.db import Database
 from storage.models import Account
+from tests.factory import node_context
 
 PASSWORD = "correct horse battery"
 DOMAIN = "eng.acme.test"
@@ -31,7 +32,7 @@ def _password_hash() -> str:
 def ctx(db: Database) -> NodeContext:
     # The sibling node is trusted as `organization`; every other domain is unknown (allowlist).
     policy = Policy(mode="allowlist", peers=(PeerRule(ORG_PEER, "organization"),))
-    return NodeContext(db=db, domain=DOMAIN, scheme="https", policy=lambda: policy)
+    return node_context(db, DOMAIN, policy=policy)
 
 
 @pytest.fixture

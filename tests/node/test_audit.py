@@ -8,13 +8,13 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from node import audit, posts
-from node.context import NodeContext
 from node.outbox import handle_fanout
 from node.policy import ContentRule, PeerRule, Policy
 from node.posts import NewPost
 from node.workers import JobWorker
 from storage.db import Database
 from storage.models import Account, AuditEntry, Follow, Job, utcnow
+from tests.factory import node_context
 
 
 async def write(db: Database, n: int) -> None:
@@ -71,7 +71,7 @@ async def test_fanout_records_what_the_policy_refused(db: Database) -> None:
         peers=(PeerRule("sales.acme.test", "organization"), PeerRule("partner.test", "partner")),
         rules=(ContentRule("confidential", "(?i)confidential", "organization"),),
     )
-    ctx = NodeContext(db=db, domain="eng.acme.test", policy=lambda: policy)
+    ctx = node_context(db, "eng.acme.test", policy=policy)
     async with db.session() as s:
         alice = Account(username="alice", domain=None)
         sam = Account(username="sam", domain="sales.acme.test", actor_uri="https://sales.acme.test/users/sam",

@@ -13,6 +13,7 @@ from node.audience import audiences
 from node.context import NodeContext
 from node.policy import TRUST_LEVELS, PeerRule, Policy
 from storage.db import Database
+from tests.factory import node_context
 
 # Labels chosen so that suffixes nest, differ by one character, and carry LIKE's
 # metacharacters (`_`, `%`: a rule "*.a_b" must not match "x.aXb").
@@ -98,4 +99,4 @@ def test_the_audience_words_name_wildcard_nodes(ctx_with_wildcard: NodeContext) 
 @pytest.fixture
 def ctx_with_wildcard(db: Database) -> NodeContext:
     policy = Policy(peers=(PeerRule("sales.example", "organization"), PeerRule("*.acme.example", "organization")))
-    return NodeContext(db=db, domain="eng.acme.example", policy=lambda: policy)
+    return node_context(db, "eng.acme.example", policy=policy)

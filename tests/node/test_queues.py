@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from federation.addresses import AddressPolicy
 from node import contact
 from node.context import NodeContext
 from node.delivery import handle_delivery
@@ -39,6 +38,7 @@ from node.workers import JobWorker
 from storage import jobs
 from storage.db import Database
 from storage.models import Job
+from tests.factory import LOOPBACK, node_context
 
 EVERY_FANOUT: list[Record] = [
     PostCreated(1), PostEdited(2), PostDeleted("https://n.example/users/a/statuses/3", 4, "followers", (5, 6)),
@@ -112,8 +112,8 @@ def test_a_payload_that_does_not_parse_is_malformed(queue: str, payload: bytes) 
 
 @pytest.fixture
 async def ctx(db: Database) -> AsyncIterator[NodeContext]:
-    ctx = NodeContext(db=db, domain="n.example")
-    contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
+    ctx = node_context(db, "n.example")
+    contact.open_gate(ctx, LOOPBACK)
     yield ctx
     await contact.close_gate(ctx)
 

@@ -7,6 +7,7 @@ from node.context import NodeContext
 from node.pagination import Page
 from node.posts import NewPost
 from storage.models import Account, Post
+from tests.factory import node_context
 
 
 async def write(ctx: NodeContext, author: Account, text: str, visibility: str = "public") -> Post:
@@ -97,7 +98,7 @@ async def test_limited_peers_stay_out_of_shared_timelines(db, alice: Account, ma
 
     # Given a node that trusts one peer as public and another as limited
     policy = Policy(peers=(PeerRule("open.test", "public"), PeerRule("quiet.test", "limited")))
-    ctx = NodeContext(db=db, domain="eng.acme.test", policy=lambda: policy)
+    ctx = node_context(db, "eng.acme.test", policy=policy)
     opened = await make_account("olga", domain="open.test")
     quiet = await make_account("quinn", domain="quiet.test")
     async with db.session() as s:

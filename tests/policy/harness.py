@@ -17,14 +17,11 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 
-from federation.addresses import AddressPolicy
 from federation.signatures import sign_request
 from federation.vocab import AP_CONTENT_TYPE
-from node import contact
 from node.audit import GENESIS
 from node.context import NodeContext
 from node.delivery import handle_delivery
@@ -36,9 +33,8 @@ from node.workers import JobWorker
 from storage.db import Database
 from storage.models import Account, Base, Job, Peer, utcnow
 from tests.conftest import _pg_dsn
-from tests.federation.fake_peer import FakePeer, public_pem, rsa_key, running_peer
-from tests.federation.nodes import free_port
-from web.app import create_app
+from tests.factory import fake_peer, running_node
+from tests.federation.fake_peer import FakePeer, public_pem, rsa_key
 
 # The columns of every table: one fake peer per trust level, and one the policy does not name
 # (the node runs in allowlist mode, so that one counts as blocked).
@@ -166,22 +162,15 @@ async def count(ctx: NodeContext, model: type, *where: object) -> int:
 async def network(database: str, rules: tuple[ContentRule, ...] = ()) -> AsyncIterator[Net]:
     """The node (its app on a free loopback port, its own database) and the six peers."""
     async with AsyncExitStack() as stack:
-        peers = {trust: await stack.enter_async_context(running_peer(free_port())) for trust in TRUSTS}
+        peers = {trust: await stack.enter_async_context(fake_peer()) for trust in TRUSTS}
         policy = matrix_policy({trust: peer.domain for trust, peer in peers.items()}, rules)
         db = Database(database)
         stack.push_async_callback(db.dispose)
-        port = free_port()
-        ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy)
-        contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
-        stack.push_async_callback(contact.close_gate, ctx)
+        ctx = (await stack.enter_async_context(running_node(db, policy=policy))).ctx
         async with db.session() as s:
             # Peers the node has talked to before. (On PostgreSQL, concurrent first deliveries to a
             # peer never seen race to create its row in node/peers.py `_get`; not what this tests.)
             s.add_all(Peer(domain=peer.domain, consecutive_failures=0, dead=False) for peer in peers.values())
-        runner = web.AppRunner(create_app(ctx))
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, "127.0.0.1", port).start()
         client = aiohttp.ClientSession()
         stack.push_async_callback(client.close)
         yield Net(ctx, peers, policy, client)

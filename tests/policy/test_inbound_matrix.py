@@ -29,7 +29,8 @@ Y, N = True, False
 KINDS = ("create_public", "create_organization", "follow", "like_public", "like_organization",
          "announce_public", "announce_organization")
 
-# (trust, kind) -> outcome, by hand from docs/policy.md and DESIGN.md ("Trust levels").
+# (trust, kind) -> outcome, by hand from docs/policy.md ("Trust levels", "Audiences across the boundary")
+# and docs/architecture.md ("The life of an inbound activity").
 # Creates: (HTTP status, inbox outcome, stored as, in the federated timeline, in the organization timeline)
 # Follow of a local (unlocked) account: (HTTP status, inbox outcome, follow state, an Accept crossed back)
 # Like / Announce of a local post: (HTTP status, inbox outcome, the like / the boost is stored)

@@ -55,7 +55,8 @@ def rules() -> tuple[ContentRule, ...]:
 Y, N = True, False
 
 # (way, visibility, content) -> crossed to (organization, partner, public, limited, blocked, unknown).
-# Written out by hand from docs/policy.md and DESIGN.md ("Audiences", "Trust levels").
+# Written out by hand from docs/policy.md ("Trust levels", "Audiences across the boundary") and
+# docs/architecture.md ("Audiences and jobs", "The life of an outbound post").
 # fmt: off
 OUTBOUND: dict[tuple[str, str, str], tuple[bool, bool, bool, bool, bool, bool]] = {
     #                                             org partner public limited blocked unknown

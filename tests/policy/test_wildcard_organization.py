@@ -22,24 +22,18 @@ from dataclasses import dataclass
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from federation.addresses import AddressPolicy
 from federation.signatures import sign_request
 from federation.vocab import AP_CONTENT_TYPE, CONTEXT
-from node import accounts, contact, posts, remote
+from node import accounts, posts, remote
 from node.context import NodeContext
-from node.instance import create_instance
 from node.policy import parse_policy
 from node.posts import NewPost
 from storage.db import Database
 from storage.models import Follow
-from tests.federation.nodes import free_port
-from tests.federation.test_inbox import Node
+from tests.factory import PASSWORD, LocalNode, free_port, running_node
 from tests.security.readers import LoopbackNames, NamedPeer, running_named_peer, web_sign_in
-from web.app import create_app
 
-PASSWORD = "correct horse battery"
 POLICY = """
 mode = "allowlist"
 [peers."*.acme.localhost"]
@@ -51,7 +45,7 @@ trust = "partner"
 
 @dataclass
 class Acme:
-    node: Node
+    node: LocalNode
     sales: NamedPeer  # sales.acme.localhost: in the organisation by the wildcard
     x: NamedPeer  # x.acme.localhost: under the wildcard, but a partner by its own rule
 
@@ -69,17 +63,10 @@ async def acme(db: Database) -> AsyncIterator[Acme]:
         x = await stack.enter_async_context(running_named_peer("x.acme.localhost", free_port()))
         sales.add_actor("sam")
         x.add_actor("xavier")
-        port = free_port()
-        ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy)
-        contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True), resolver=LoopbackNames())
-        stack.push_async_callback(contact.close_gate, ctx)
-        await create_instance(db, ctx.domain)  # the web UI's sign-in needs the node's own row
-        await accounts.create_user(ctx, "alice", PASSWORD)
-        runner = web.AppRunner(create_app(ctx))
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        yield Acme(Node(ctx, f"http://127.0.0.1:{port}/inbox", [policy]), sales, x)
+        node = await stack.enter_async_context(
+            running_node(db, policy=policy, resolver=LoopbackNames(), instance=True, users=("alice",))
+        )
+        yield Acme(node, sales, x)
 
 
 async def _signed_get(url: str, peer: NamedPeer | None, name: str = "") -> tuple[int, str]:

@@ -14,7 +14,8 @@ import aiohttp
 from multidict import CIMultiDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.federation.nodes import ATRIUM, NodeProcess, free_port
+from tests.factory import free_port
+from tests.federation.nodes import ATRIUM, NodeProcess
 
 
 class RoleProcess(NodeProcess):

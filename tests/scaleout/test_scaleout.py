@@ -26,8 +26,9 @@ from node import posts
 from node.posts import NewPost
 from storage.models import AuditEntry, Job
 from tests.conftest import drop_pg_database, recreate_pg_database, worker_tag
+from tests.factory import free_port
 from tests.federation.fake_peer import FakePeer, running_peer
-from tests.federation.nodes import ATRIUM, eventually, free_port
+from tests.federation.nodes import ATRIUM, eventually
 from tests.scaleout.cluster import RoleProcess
 
 AS = "https://www.w3.org/ns/activitystreams"

@@ -21,8 +21,9 @@ import pytest
 
 from node.settings import SETTINGS_FILE
 from tests.conftest import drop_pg_database, recreate_pg_database, worker_tag
+from tests.factory import free_port
 from tests.federation.fake_peer import FakePeer, running_peer
-from tests.federation.nodes import eventually, free_port
+from tests.federation.nodes import eventually
 from tests.scaleout.cluster import RoleProcess
 from tests.security.clients import new_app, password_grant, post_signed_from, session_from
 

@@ -12,24 +12,17 @@ from dataclasses import dataclass
 
 import aiohttp
 import pytest
-from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from federation.addresses import AddressPolicy
 from federation.signatures import sign_request
 from federation.vocab import AP_CONTENT_TYPE
-from node import accounts, contact, remote
-from node.context import NodeContext
+from node import accounts, remote
 from node.policy import PeerRule, Policy
 from node.ratelimit import Limits
-from storage.db import Database
 from storage.models import Account, Follow
-from tests.federation.fake_peer import FakePeer, rsa_key, running_peer
-from tests.federation.nodes import free_port
-from tests.federation.test_inbox import Node
-from web.app import create_app
-
-PASSWORD = "correct horse battery"
+from tests.conftest import StartNode
+from tests.factory import PASSWORD, LocalNode, fake_peer
+from tests.federation.fake_peer import FakePeer
 
 
 @pytest.fixture
@@ -40,40 +33,25 @@ def limits() -> Limits:
 
 @pytest.fixture
 async def peer() -> AsyncIterator[FakePeer]:
-    async with running_peer(free_port()) as p:
-        p.add_actor("mallory")
-        p.add_actor("eve", rsa_key(1))
+    async with fake_peer("mallory", "eve", keys={"eve": 1}) as p:
         yield p
 
 
 @pytest.fixture
 async def other_peer() -> AsyncIterator[FakePeer]:
     """A second server, also admitted: another origin for cross-origin tricks."""
-    async with running_peer(free_port()) as p:
-        p.add_actor("trudy", rsa_key(4))
+    async with fake_peer("trudy", keys={"trudy": 4}) as p:
         yield p
 
 
 @pytest.fixture
-async def node(db: Database, peer: FakePeer, other_peer: FakePeer, limits: Limits) -> AsyncIterator[Node]:
-    port = free_port()
-    policy = [Policy(mode="allowlist", peers=(PeerRule(peer.domain, "public"), PeerRule(other_peer.domain, "public")))]
-    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy[0], limits=limits)
-    contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
-    await accounts.create_user(ctx, "alice", PASSWORD)
-    await accounts.create_user(ctx, "bob", PASSWORD)
-    runner = web.AppRunner(create_app(ctx))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield Node(ctx, f"http://127.0.0.1:{port}/inbox", policy)
-    finally:
-        await runner.cleanup()
-        await contact.close_gate(ctx)
+async def node(peer: FakePeer, other_peer: FakePeer, limits: Limits, start_node: StartNode) -> LocalNode:
+    policy = Policy(mode="allowlist", peers=(PeerRule(peer.domain, "public"), PeerRule(other_peer.domain, "public")))
+    return await start_node(policy=policy, users=("alice", "bob"), limits=limits)
 
 
 @pytest.fixture
-async def alice_follows_mallory(node: Node, peer: FakePeer) -> Account:
+async def alice_follows_mallory(node: LocalNode, peer: FakePeer) -> Account:
     """Local alice follows the peer's mallory, so mallory's posts are wanted here."""
     mallory = await remote.actor_by_uri(node.ctx, peer.actor("mallory"))
     alice = await accounts.get_local(node.ctx, "alice")
@@ -83,7 +61,7 @@ async def alice_follows_mallory(node: Node, peer: FakePeer) -> Account:
 
 
 @pytest.fixture
-async def http(node: Node) -> AsyncIterator[aiohttp.ClientSession]:
+async def http(node: LocalNode) -> AsyncIterator[aiohttp.ClientSession]:
     """A plain HTTP client of the node (API, ActivityPub routes), as any outsider has."""
     async with aiohttp.ClientSession(base_url=node.ctx.base_url) as session:
         yield session

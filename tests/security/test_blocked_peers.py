@@ -27,30 +27,27 @@ from node.admission import NO_CANONICAL_HOST
 from node.policy import PeerRule, Policy
 from node.posts import NewPost
 from storage.models import Account, AuditEntry, Follow, InboxEntry, Post
-from tests.federation.fake_peer import FakePeer, rsa_key, running_peer
-from tests.federation.nodes import free_port
-from tests.federation.test_inbox import Node
+from tests.factory import LocalNode, fake_peer
+from tests.federation.fake_peer import FakePeer
 from tests.security.conftest import post_signed, sign_in
 from web.app import create_app
 
 
 @pytest.fixture
 async def blocked() -> AsyncIterator[FakePeer]:
-    async with running_peer(free_port()) as p:
-        p.add_actor("mallory", rsa_key(5))
+    async with fake_peer("mallory", keys={"mallory": 5}) as p:
         yield p
 
 
 @pytest.fixture
 async def stranger() -> AsyncIterator[FakePeer]:
     """A server the allowlist does not name."""
-    async with running_peer(free_port()) as p:
-        p.add_actor("sybil", rsa_key(6))
+    async with fake_peer("sybil", keys={"sybil": 6}) as p:
         yield p
 
 
 @pytest.fixture
-def policy(node: Node, peer: FakePeer, other_peer: FakePeer, blocked: FakePeer) -> Policy:
+def policy(node: LocalNode, peer: FakePeer, other_peer: FakePeer, blocked: FakePeer) -> Policy:
     """Allowlist: `peer` and `other_peer` admitted (public), `blocked` named as blocked."""
     node.policy[0] = Policy(mode="allowlist", peers=(
         PeerRule(peer.domain, "public"), PeerRule(blocked.domain, "blocked"), PeerRule(other_peer.domain, "public")))
@@ -58,12 +55,12 @@ def policy(node: Node, peer: FakePeer, other_peer: FakePeer, blocked: FakePeer) 
 
 
 @pytest.fixture
-async def public_post(node: Node) -> Post:
+async def public_post(node: LocalNode) -> Post:
     alice = await accounts.get_local(node.ctx, "alice")
     return await posts.create_post(node.ctx, alice, NewPost("a public post anyone may read"))
 
 
-def get_paths(node: Node, post: Post, alice_id: int) -> list[str]:
+def get_paths(node: LocalNode, post: Post, alice_id: int) -> list[str]:
     """One path for every GET route of the node's router, its parameters filled in."""
     values = {"username": "alice", "handle": "alice", "post_id": str(post.id), "account_id": str(alice_id)}
     paths = []
@@ -78,7 +75,7 @@ def get_paths(node: Node, post: Post, alice_id: int) -> list[str]:
     return paths
 
 
-async def signed_get(node: Node, path: str, key_id: str, key: rsa.RSAPrivateKey, *, rfc9421: bool = False) -> tuple[int, str]:
+async def signed_get(node: LocalNode, path: str, key_id: str, key: rsa.RSAPrivateKey, *, rfc9421: bool = False) -> tuple[int, str]:
     url = f"{node.ctx.base_url}{path}"
     sign = sign_request_rfc9421 if rfc9421 else sign_request
     headers = sign("GET", url, {"Accept": AP_CONTENT_TYPE}, None, key_id, key)
@@ -86,12 +83,12 @@ async def signed_get(node: Node, path: str, key_id: str, key: rsa.RSAPrivateKey,
         return r.status, await r.text()
 
 
-async def refusals(node: Node) -> list[AuditEntry]:
+async def refusals(node: LocalNode) -> list[AuditEntry]:
     return [e async for e in audit.entries(node.ctx.db, decision="refused")]
 
 
 async def test_a_blocked_peers_signed_reads_of_every_route_are_refused_before_any_key_is_fetched(
-    node: Node, policy: Policy, blocked: FakePeer, public_post: Post
+    node: LocalNode, policy: Policy, blocked: FakePeer, public_post: Post
 ) -> None:
     # Given a public post anyone may read, and mallory on a peer the policy blocks
     alice = await accounts.get_local(node.ctx, "alice")
@@ -118,7 +115,7 @@ async def test_a_blocked_peers_signed_reads_of_every_route_are_refused_before_an
 
 
 async def test_a_domain_the_allowlist_does_not_name_is_refused_the_same_way(
-    node: Node, policy: Policy, stranger: FakePeer, public_post: Post
+    node: LocalNode, policy: Policy, stranger: FakePeer, public_post: Post
 ) -> None:
     # Given sybil's server, which the allowlist does not name (so it is `blocked`)
     for path in ("/users/alice", f"/users/alice/statuses/{public_post.id}", "/users/alice/outbox?page=true",
@@ -131,7 +128,7 @@ async def test_a_domain_the_allowlist_does_not_name_is_refused_the_same_way(
 
 
 async def test_unsigned_reads_and_admitted_peers_are_served_as_before(
-    node: Node, policy: Policy, peer: FakePeer, public_post: Post
+    node: LocalNode, policy: Policy, peer: FakePeer, public_post: Post
 ) -> None:
     # An anonymous reader (the open web, trust `public`) and an admitted peer's signed read
     # get the public post and the actor; nothing is refused
@@ -145,7 +142,7 @@ async def test_unsigned_reads_and_admitted_peers_are_served_as_before(
 
 @pytest.mark.parametrize("inbox", ["/inbox", "/users/alice/inbox", "/actor/inbox"])
 async def test_a_blocked_peers_follow_is_refused_before_any_fetch_and_audited(
-    node: Node, policy: Policy, blocked: FakePeer, inbox: str
+    node: LocalNode, policy: Policy, blocked: FakePeer, inbox: str
 ) -> None:
     # When mallory, on a blocked peer, asks to follow alice
     follow = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{blocked.actor('mallory')}/follows/1",
@@ -165,7 +162,7 @@ async def test_a_blocked_peers_follow_is_refused_before_any_fetch_and_audited(
 
 @pytest.mark.parametrize("kind", ["Create", "Like", "Announce", "Undo", "Block", "Flag", "Delete", "Update"])
 async def test_every_kind_of_activity_from_a_blocked_peer_is_refused_and_audited(
-    node: Node, policy: Policy, blocked: FakePeer, public_post: Post, kind: str
+    node: LocalNode, policy: Policy, blocked: FakePeer, public_post: Post, kind: str
 ) -> None:
     me = blocked.actor("mallory")
     objects: dict[str, object] = {
@@ -181,7 +178,7 @@ async def test_every_kind_of_activity_from_a_blocked_peer_is_refused_and_audited
 
 
 async def test_a_follow_taken_before_the_peer_was_blocked_is_refused_by_the_worker_and_audited(
-    node: Node, policy: Policy, peer: FakePeer
+    node: LocalNode, policy: Policy, peer: FakePeer
 ) -> None:
     # Given mallory's Follow of alice accepted at the inbox (202), not processed yet
     follow = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{peer.actor('mallory')}/follows/2",
@@ -205,7 +202,7 @@ async def test_a_follow_taken_before_the_peer_was_blocked_is_refused_by_the_work
     "urn:key:mallory",  # names no host at all
 ])
 async def test_a_key_id_without_a_canonical_host_is_refused_and_audited(
-    node: Node, policy: Policy, blocked: FakePeer, public_post: Post, key_id: str
+    node: LocalNode, policy: Policy, blocked: FakePeer, public_post: Post, key_id: str
 ) -> None:
     # A signed read and a delivery whose key id's host cannot be put in canonical form: no
     # rule can name it, so none admits it
@@ -218,7 +215,7 @@ async def test_a_key_id_without_a_canonical_host_is_refused_and_audited(
 
 
 async def test_following_someone_on_a_blocked_peer_is_refused_and_audited(
-    node: Node, policy: Policy, blocked: FakePeer, http: aiohttp.ClientSession
+    node: LocalNode, policy: Policy, blocked: FakePeer, http: aiohttp.ClientSession
 ) -> None:
     # Given mallory's account, known here from before her server was blocked
     async with node.ctx.db.session() as s:

@@ -19,7 +19,7 @@ from node.ratelimit import Limits, address_key
 from node.settings import SETTINGS_FILE
 from storage.db import Database
 from storage.errors import Invalid
-from tests.federation.test_inbox import Node
+from tests.factory import LocalNode
 from tests.security.clients import new_app, password_grant, session_from
 from tests.security.conftest import PASSWORD
 from web.client import pick, plain
@@ -35,12 +35,12 @@ def limits() -> Limits:
 
 
 @pytest.fixture
-def behind_proxy(node: Node) -> Node:
+def behind_proxy(node: LocalNode) -> LocalNode:
     node.ctx.trusted_proxies = TRUSTED
     return node
 
 
-async def unsigned(node: Node, source: str, **headers: str) -> int:
+async def unsigned(node: LocalNode, source: str, **headers: str) -> int:
     """An unsigned POST to the inbox from `source`: 401 while its address has allowance, then 429."""
     async with session_from(source) as http, http.post(node.inbox, data=b"{}", headers=headers) as r:
         return r.status
@@ -64,7 +64,7 @@ def test_the_right_most_address_that_is_not_a_trusted_proxy_is_the_client() -> N
     assert address_key("::ffff:127.0.0.7") == "127.0.0.7"
 
 
-async def test_an_untrusted_client_cannot_choose_its_address_by_header(behind_proxy: Node) -> None:
+async def test_an_untrusted_client_cannot_choose_its_address_by_header(behind_proxy: LocalNode) -> None:
     # When a client that is not a trusted proxy names a new address in each request
     statuses = [await unsigned(behind_proxy, STRANGER, **{"X-Forwarded-For": f"127.0.0.{50 + n}",
                                                          "Forwarded": f"for=127.0.0.{50 + n}"})
@@ -73,7 +73,7 @@ async def test_an_untrusted_client_cannot_choose_its_address_by_header(behind_pr
     assert statuses == [401] * 3 + [429] * 3
 
 
-async def test_a_trusted_proxy_names_the_client_and_each_client_has_its_own_allowance(behind_proxy: Node) -> None:
+async def test_a_trusted_proxy_names_the_client_and_each_client_has_its_own_allowance(behind_proxy: LocalNode) -> None:
     # When the proxy forwards a flood from one client (which wrote an address of its own first)
     flood = [await unsigned(behind_proxy, PROXY, **{"X-Forwarded-For": f"127.0.0.{60 + n}, {CLIENT}"})
              for n in range(5)]
@@ -85,7 +85,7 @@ async def test_a_trusted_proxy_names_the_client_and_each_client_has_its_own_allo
     assert await unsigned(behind_proxy, PROXY, **{"X-Forwarded-For": f"{CLIENT}, 127.0.0.5"}) == 429
 
 
-async def test_sign_in_behind_a_proxy_counts_each_client_apart(behind_proxy: Node) -> None:
+async def test_sign_in_behind_a_proxy_counts_each_client_apart(behind_proxy: LocalNode) -> None:
     # Given a wrong-password flood for alice that a trusted proxy forwards from one client
     app = await new_app(behind_proxy.ctx.base_url)
 
@@ -104,7 +104,7 @@ async def test_sign_in_behind_a_proxy_counts_each_client_apart(behind_proxy: Nod
     assert (await password_grant(behind_proxy.ctx.base_url, app, "alice", "guess", source=STRANGER)).status == 400
 
 
-async def test_the_forwarded_header_is_read_when_the_proxies_write_it(behind_proxy: Node) -> None:
+async def test_the_forwarded_header_is_read_when_the_proxies_write_it(behind_proxy: LocalNode) -> None:
     # Given proxies that write RFC 7239 Forwarded (and so pass a client's X-Forwarded-For on untouched)
     behind_proxy.ctx.proxy_header = "Forwarded"
     # When one client floods through the proxy, claiming other addresses in X-Forwarded-For

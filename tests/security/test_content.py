@@ -16,8 +16,8 @@ from sqlalchemy import update
 from node import accounts, posts, remote
 from node.posts import NewPost
 from storage.models import Account
+from tests.factory import LocalNode
 from tests.federation.fake_peer import FakePeer
-from tests.federation.test_inbox import Node
 from tests.security.conftest import sign_in
 
 PAYLOADS = [
@@ -64,7 +64,7 @@ def _dangerous_html(value: Any) -> list[str]:
 
 
 async def test_a_peers_script_in_every_field_is_inert_in_the_api(
-    node: Node, peer: FakePeer, http: aiohttp.ClientSession, alice_follows_mallory: Account
+    node: LocalNode, peer: FakePeer, http: aiohttp.ClientSession, alice_follows_mallory: Account
 ) -> None:
     # Given mallory's profile and post carry script in every field a reader sees
     doc = peer.actor_document("mallory") | {"name": f"Mallory {ALL}", "summary": f"<p>bio {ALL}</p>"}
@@ -90,7 +90,7 @@ async def test_a_peers_script_in_every_field_is_inert_in_the_api(
         assert _dangerous_html(tag.get("name")) == [] and _dangerous_html(tag.get("url")) == []
 
 
-async def test_a_local_authors_script_is_escaped_in_the_pages(node: Node, http: aiohttp.ClientSession) -> None:
+async def test_a_local_authors_script_is_escaped_in_the_pages(node: LocalNode, http: aiohttp.ClientSession) -> None:
     # Given alice's display name, post and content warning carry script
     alice = await accounts.get_local(node.ctx, "alice")
     async with node.ctx.db.session() as s:

@@ -13,8 +13,8 @@ from federation.vocab import AP_CONTENT_TYPE
 from node.inbox.notes import MAX_THREAD_FETCHES
 from node.ratelimit import Limits
 from storage.models import Account
+from tests.factory import LocalNode
 from tests.federation.fake_peer import FakePeer
-from tests.federation.test_inbox import Node
 from tests.security.conftest import post_signed
 
 
@@ -24,7 +24,7 @@ def limits() -> Limits:
     return Limits(inbox_per_address_per_s=0.001, inbox_per_address_burst=5)
 
 
-async def test_a_hundred_thousand_recipients_are_refused_at_the_door(node: Node, peer: FakePeer) -> None:
+async def test_a_hundred_thousand_recipients_are_refused_at_the_door(node: LocalNode, peer: FakePeer) -> None:
     note = peer.note("mallory", 1, "to everyone", to=["x"] * 100_000)
     answer = await post_signed(node.inbox, peer.create("mallory", note), peer.key_id("mallory"), peer.keys["mallory"])
     assert answer.status == 400 and "more than" in answer.error
@@ -32,7 +32,7 @@ async def test_a_hundred_thousand_recipients_are_refused_at_the_door(node: Node,
 
 
 @pytest.mark.parametrize("depth", [100, 5000])
-async def test_deep_nesting_is_refused_at_the_door(node: Node, peer: FakePeer, depth: int) -> None:
+async def test_deep_nesting_is_refused_at_the_door(node: LocalNode, peer: FakePeer, depth: int) -> None:
     # (written as text: the json module itself cannot encode what this attacker sends)
     deep = '{"type": "Note", "inReplyTo": ' * depth + '"bottom"' + "}" * depth
     body = json.dumps(peer.create("mallory", peer.note("mallory", 2, "x", inReplyTo="DEEP"))).replace('"DEEP"', deep).encode()
@@ -41,7 +41,7 @@ async def test_deep_nesting_is_refused_at_the_door(node: Node, peer: FakePeer, d
     assert await node.outcomes() == []
 
 
-async def test_a_gzip_bomb_is_refused_without_storing_anything(node: Node, peer: FakePeer) -> None:
+async def test_a_gzip_bomb_is_refused_without_storing_anything(node: LocalNode, peer: FakePeer) -> None:
     # Given 64 MB of JSON whitespace compressed to a few tens of kilobytes
     bomb = gzip.compress(b'{"type": "Create", "pad": "' + b" " * (64 * 1024 * 1024) + b'"}', compresslevel=9)
     assert len(bomb) < 200_000
@@ -55,7 +55,7 @@ async def test_a_gzip_bomb_is_refused_without_storing_anything(node: Node, peer:
     assert await node.outcomes() == []
 
 
-async def test_a_flood_of_unknown_key_ids_costs_at_most_the_burst_in_fetches(node: Node, peer: FakePeer) -> None:
+async def test_a_flood_of_unknown_key_ids_costs_at_most_the_burst_in_fetches(node: LocalNode, peer: FakePeer) -> None:
     # Given a peer that signs with a new, unknown key id every time, from one address
     activity = peer.create("mallory", peer.note("mallory", 3, "x"))
     statuses = []
@@ -68,7 +68,7 @@ async def test_a_flood_of_unknown_key_ids_costs_at_most_the_burst_in_fetches(nod
 
 
 async def test_a_deep_reply_chain_is_fetched_within_the_budget(
-    node: Node, peer: FakePeer, alice_follows_mallory: Account
+    node: LocalNode, peer: FakePeer, alice_follows_mallory: Account
 ) -> None:
     # Given eve's thread a hundred notes deep on the peer
     chain = [peer.note("eve", 100, "root")]
@@ -86,7 +86,7 @@ async def test_a_deep_reply_chain_is_fetched_within_the_budget(
 
 
 @pytest.mark.parametrize("bad_id", ["http://127.0.0.1:1u1/a", "http://[::1/a", "http://127.0.0.1:99999/a"])
-async def test_unusable_ids_are_a_clear_400(node: Node, peer: FakePeer, bad_id: str) -> None:
+async def test_unusable_ids_are_a_clear_400(node: LocalNode, peer: FakePeer, bad_id: str) -> None:
     # (found by the activitystreams fuzzer: a port that is not a number was a 500)
     activity = peer.create("mallory", peer.note("mallory", 5, "x")) | {"id": bad_id}
     answer = await post_signed(node.inbox, activity, peer.key_id("mallory"), peer.keys["mallory"])

@@ -18,13 +18,12 @@ from node import accounts, posts
 from node.policy import PeerRule, Policy
 from node.posts import NewPost
 from storage.models import Account, Like, Post
+from tests.factory import LocalNode, free_port
 from tests.federation.fake_peer import FakePeer, public_pem
-from tests.federation.nodes import free_port
-from tests.federation.test_inbox import Node
 from tests.security.conftest import post_signed
 
 
-async def test_a_key_on_another_host_cannot_name_an_owner_here(node: Node, peer: FakePeer, other_peer: FakePeer) -> None:
+async def test_a_key_on_another_host_cannot_name_an_owner_here(node: LocalNode, peer: FakePeer, other_peer: FakePeer) -> None:
     # Given trudy's server publishes a key document claiming mallory (on another host) as owner
     key_url = f"{other_peer.actor('trudy')}/notes/99"
     other_peer.objects[key_url] = {"@context": "https://w3id.org/security/v1", "id": key_url, "type": "Key",
@@ -37,21 +36,21 @@ async def test_a_key_on_another_host_cannot_name_an_owner_here(node: Node, peer:
     assert await node.outcomes() == []
 
 
-async def test_an_actor_of_another_host_cannot_sign_for_this_one(node: Node, peer: FakePeer, other_peer: FakePeer) -> None:
+async def test_an_actor_of_another_host_cannot_sign_for_this_one(node: LocalNode, peer: FakePeer, other_peer: FakePeer) -> None:
     answer = await post_signed(node.inbox, peer.create("mallory", peer.note("mallory", 2, "forged")),
                                other_peer.key_id("trudy"), other_peer.keys["trudy"])
     assert answer.status == 403 and "not the activity's actor" in answer.error
     assert await node.outcomes() == []
 
 
-async def test_an_activity_id_on_another_origin_is_refused(node: Node, peer: FakePeer, other_peer: FakePeer) -> None:
+async def test_an_activity_id_on_another_origin_is_refused(node: LocalNode, peer: FakePeer, other_peer: FakePeer) -> None:
     activity = peer.create("mallory", peer.note("mallory", 3, "hi")) | {"id": f"{other_peer.base}/activities/3"}
     answer = await post_signed(node.inbox, activity, peer.key_id("mallory"), peer.keys["mallory"])
     assert answer.status == 403 and "activity's id" in answer.error
 
 
 async def test_an_update_of_another_actors_note_is_refused(
-    node: Node, peer: FakePeer, alice_follows_mallory: Account
+    node: LocalNode, peer: FakePeer, alice_follows_mallory: Account
 ) -> None:
     # Given mallory's note is stored here
     note = peer.note("mallory", 4, "original")
@@ -73,7 +72,7 @@ async def test_an_update_of_another_actors_note_is_refused(
     assert stored is not None and "original" in stored.content_html
 
 
-async def test_an_undo_of_another_actors_like_is_refused(node: Node, peer: FakePeer) -> None:
+async def test_an_undo_of_another_actors_like_is_refused(node: LocalNode, peer: FakePeer) -> None:
     # Given mallory likes alice's public post
     alice = await accounts.get_local(node.ctx, "alice")
     post = await posts.create_post(node.ctx, alice, NewPost("like me"))
@@ -96,7 +95,7 @@ async def test_an_undo_of_another_actors_like_is_refused(node: Node, peer: FakeP
 
 
 async def test_another_actor_cannot_delete_a_note_before_it_arrives(
-    node: Node, peer: FakePeer, alice_follows_mallory: Account
+    node: LocalNode, peer: FakePeer, alice_follows_mallory: Account
 ) -> None:
     # Given eve sends a Delete for a note of mallory's that has not arrived yet
     note = peer.note("mallory", 5, "still mine")
@@ -111,7 +110,7 @@ async def test_another_actor_cannot_delete_a_note_before_it_arrives(
 
 
 async def test_a_boosted_document_whose_id_is_not_its_url_is_not_stored(
-    node: Node, peer: FakePeer, other_peer: FakePeer, alice_follows_mallory: Account
+    node: LocalNode, peer: FakePeer, other_peer: FakePeer, alice_follows_mallory: Account
 ) -> None:
     # Given the peer serves, at one URL, a note claiming to be trudy's note on another server
     url = f"{peer.actor('eve')}/notes/60"
@@ -128,7 +127,7 @@ async def test_a_boosted_document_whose_id_is_not_its_url_is_not_stored(
 
 
 @pytest.fixture
-async def upload_host(node: Node, peer: FakePeer) -> AsyncIterator[str]:
+async def upload_host(node: LocalNode, peer: FakePeer) -> AsyncIterator[str]:
     """A media host (admitted by policy) serving an uploaded actor document under the content
     type in its path (`application_json` for application/json)."""
     port = free_port()
@@ -160,7 +159,7 @@ async def upload_host(node: Node, peer: FakePeer) -> AsyncIterator[str]:
     ("application_activity+json", 202),  # the control: the same document served as ActivityStreams
 ])
 async def test_an_uploaded_json_file_is_not_an_actor(
-    node: Node, peer: FakePeer, upload_host: str, served_as: str, status: int
+    node: LocalNode, peer: FakePeer, upload_host: str, served_as: str, status: int
 ) -> None:
     # Given an attacker uploaded an actor document to a media host and points a key id at it
     actor = f"{upload_host}/media/{served_as}/actor.json"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from node.ratelimit import Limits
+from tests.factory import LocalNode
 from tests.federation.fake_peer import FakePeer, rsa_key
-from tests.federation.test_inbox import Node
 from tests.security.clients import post_signed_from
 
 ATTACKER, PEER_HOST = "127.0.0.2", "127.0.0.3"
@@ -24,7 +24,7 @@ def limits(request: pytest.FixtureRequest) -> Limits:
 
 
 @pytest.mark.parametrize("limits", [{"inbox_per_peer_per_s": 0.001, "inbox_per_peer_burst": 5}], indirect=True)
-async def test_a_forged_key_id_never_spends_the_trusted_peers_allowance(node: Node, peer: FakePeer) -> None:
+async def test_a_forged_key_id_never_spends_the_trusted_peers_allowance(node: LocalNode, peer: FakePeer) -> None:
     # Given a node that takes 5 deliveries at once from each peer, then (practically) none
     forger_key = rsa_key(7)  # not the peer's: the attacker has no key of mallory's
     # When someone at another address floods the inbox with activities whose key id names
@@ -46,7 +46,7 @@ async def test_a_forged_key_id_never_spends_the_trusted_peers_allowance(node: No
 @pytest.mark.parametrize("limits", [{"inbox_per_address_per_s": 0.001, "inbox_per_address_burst": 5}],
                          indirect=True)
 async def test_a_flood_from_one_address_stops_there_and_the_peer_elsewhere_gets_through(
-    node: Node, peer: FakePeer
+    node: LocalNode, peer: FakePeer
 ) -> None:
     # Given a node that takes 5 requests at once from each client address
     # When one address floods the inbox with activities under key ids on the trusted peer

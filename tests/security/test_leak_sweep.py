@@ -47,18 +47,16 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from federation.addresses import AddressPolicy
 from federation.vocab import AP_CONTENT_TYPE
-from node import accounts, bookmarks, contact, moderation, posts
+from node import accounts, bookmarks, moderation, posts
 from node.context import NodeContext
-from node.instance import create_instance
 from node.policy import parse_policy
 from node.posts import NewPost
 from storage.db import Database
 from storage.models import Account, Follow, Notification, utcnow
 from tests.conftest import ENGINES
+from tests.factory import free_port, running_node
 from tests.federation.fake_peer import public_pem
-from tests.federation.nodes import free_port
 from tests.policy.harness import database_url
 from tests.security.conftest import PASSWORD, sign_in
 from tests.security.readers import LoopbackNames, NamedPeer, running_named_peer, web_sign_in
@@ -78,7 +76,6 @@ from tests.security.sweep import (
     served_routes,
     static_files,
 )
-from web.app import create_app
 from web.health import ops_app
 
 # alice's posts, one of each audience, each carrying its canary: (visibility, more text). The
@@ -290,17 +287,8 @@ async def _node(stack: AsyncExitStack, database: str) -> tuple[NodeContext, web.
     assert policy is not None, problems
     db = Database(database)
     stack.push_async_callback(db.dispose)
-    port = free_port()
-    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy)
-    contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True), resolver=LoopbackNames())
-    stack.push_async_callback(contact.close_gate, ctx)
-    await create_instance(db, ctx.domain)  # the web UI's sign-in needs the node's own row
-    app = create_app(ctx)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    stack.push_async_callback(runner.cleanup)
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return ctx, app
+    node = await stack.enter_async_context(running_node(db, policy=policy, resolver=LoopbackNames(), instance=True))
+    return node.ctx, node.app
 
 
 async def _readers(stack: AsyncExitStack, ctx: NodeContext, peers: dict[str, NamedPeer]) -> list[Reader]:

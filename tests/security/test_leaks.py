@@ -13,17 +13,17 @@ from federation.vocab import PUBLIC
 from node import accounts, posts, remote
 from node.posts import NewPost
 from storage.models import Account, Follow, Mention, Notification
+from tests.factory import LocalNode
 from tests.federation.fake_peer import FakePeer
-from tests.federation.test_inbox import Node
 from tests.security.conftest import sign_in
 
 
-async def _follow(node: Node, follower: Account, target: Account) -> None:
+async def _follow(node: LocalNode, follower: Account, target: Account) -> None:
     async with node.ctx.db.session() as s:
         s.add(Follow(follower_id=follower.id, target_id=target.id, state="accepted"))
 
 
-async def test_a_peer_cannot_boost_a_followers_only_post(node: Node, peer: FakePeer) -> None:
+async def test_a_peer_cannot_boost_a_followers_only_post(node: LocalNode, peer: FakePeer) -> None:
     # Given mallory follows alice and alice posts to her followers
     alice = await accounts.get_local(node.ctx, "alice")
     mallory = await remote.actor_by_uri(node.ctx, peer.actor("mallory"))
@@ -39,7 +39,7 @@ async def test_a_peer_cannot_boost_a_followers_only_post(node: Node, peer: FakeP
     assert await node.post(str(announce["id"])) is None
 
 
-async def test_a_local_account_cannot_boost_a_followers_only_post(node: Node, http: aiohttp.ClientSession) -> None:
+async def test_a_local_account_cannot_boost_a_followers_only_post(node: LocalNode, http: aiohttp.ClientSession) -> None:
     alice = await accounts.get_local(node.ctx, "alice")
     bob = await accounts.get_local(node.ctx, "bob")
     await _follow(node, bob, alice)
@@ -49,7 +49,7 @@ async def test_a_local_account_cannot_boost_a_followers_only_post(node: Node, ht
 
 
 async def test_a_mention_tagged_but_not_addressed_gives_no_access(
-    node: Node, peer: FakePeer, http: aiohttp.ClientSession, alice_follows_mallory: Account
+    node: LocalNode, peer: FakePeer, http: aiohttp.ClientSession, alice_follows_mallory: Account
 ) -> None:
     # Given mallory writes to alice only, but tags bob as mentioned
     bob_uri = node.ctx.actor_uri("bob")
@@ -72,7 +72,7 @@ async def test_a_mention_tagged_but_not_addressed_gives_no_access(
 
 
 async def test_a_mention_tagged_but_not_addressed_in_a_public_post_still_notifies(
-    node: Node, peer: FakePeer, alice_follows_mallory: Account
+    node: LocalNode, peer: FakePeer, alice_follows_mallory: Account
 ) -> None:
     # A public post may be read by anyone: the tag alone is enough to tell bob
     note = peer.note("mallory", 71, "hello bob", tag=[{"type": "Mention", "href": node.ctx.actor_uri("bob")}])

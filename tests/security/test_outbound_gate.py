@@ -29,7 +29,6 @@ from node import accounts, contact, metrics, remote
 from node.context import NodeContext
 from node.delivery import handle_delivery
 from node.inbox import handle_inbox
-from node.instance import create_instance
 from node.outbox import DELIVER
 from node.policy import PeerRule, Policy
 from node.version import VERSION
@@ -37,14 +36,12 @@ from node.workers import JobWorker
 from storage import jobs
 from storage.db import Database
 from storage.models import Account, AuditEntry, Follow, InboxEntry, Job, utcnow
+from tests.factory import PASSWORD, free_port, node_context, running_node
 from tests.federation.canary import Canary, running_canary
 from tests.federation.fake_peer import FakePeer, rsa_key
-from tests.federation.nodes import free_port
 from tests.federation.test_addresses import RecordingResolver
 from tests.federation.test_fetch import _serve, _tls_pair
-from web.app import create_app
 
-PASSWORD = "correct horse battery"
 UNKNOWN_RULE = "mode = allowlist (unknown domain)"
 # How the policy sees the canary: not named in allowlist mode, or named blocked in either mode.
 CASES = ("allowlist, canary unnamed", "allowlist, canary blocked", "open, canary blocked")
@@ -174,18 +171,12 @@ async def net(request: pytest.FixtureRequest, db: Database) -> AsyncIterator[Net
         peer.fake.add_actor("mallory")
         other.fake.add_actor("trudy", rsa_key(4))
         policy, rule = policy_for(request.param, peer.fake, other.fake, canary)
-        port = free_port()
-        ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy)
         resolver = RecordingResolver({})  # every peer here is an IP literal: no name is ever resolved
-        contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True), resolver=resolver)
-        stack.push_async_callback(contact.close_gate, ctx)
-        await create_instance(db, ctx.domain)  # the sign-in page reads it
-        await accounts.create_user(ctx, "alice", PASSWORD)
-        runner = web.AppRunner(create_app(ctx))
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        yield Net(ctx, peer, other, canary, rule, resolver)
+        # The sign-in page reads the node's own row.
+        node = await stack.enter_async_context(
+            running_node(db, policy=policy, resolver=resolver, instance=True, users=("alice",))
+        )
+        yield Net(node.ctx, peer, other, canary, rule, resolver)
 
 
 @pytest.fixture
@@ -231,7 +222,7 @@ async def test_a_nodes_gate_signs_names_resolves_and_trusts_as_it_was_told(db: D
     # Given a node whose gate is opened with a signer, a resolver and the CA of an https peer (as `atrium serve` opens it with the instance key and `federation.ca_file`)
     ca, server_tls = _tls_pair("peer.test")
     async for peer in _serve(server_tls):
-        ctx = NodeContext(db=db, domain="eng.acme.test", policy=lambda: Policy(mode="open"))
+        ctx = node_context(db, "eng.acme.test", policy=Policy(mode="open"))
         resolver = RecordingResolver.of(peer_test="127.0.0.1")
 
         def signer(method: str, url: str, headers: object) -> dict[str, str]:

@@ -18,9 +18,9 @@ import pytest
 from node import settings
 from node.ratelimit import Limits, RateLimited, TokenBuckets
 from node.settings import SETTINGS_FILE
-from tests.federation.fake_peer import FakePeer, running_peer
-from tests.federation.nodes import NodeProcess, free_port
-from tests.federation.test_inbox import Node
+from tests.factory import LocalNode, fake_peer
+from tests.federation.fake_peer import FakePeer
+from tests.federation.nodes import NodeProcess
 from tests.security.conftest import PASSWORD, post_signed, sign_in
 
 
@@ -69,7 +69,7 @@ def test_rate_zero_turns_the_limit_off(clock: Clock) -> None:
 
 
 async def test_a_peer_flooding_the_inbox_gets_429_with_retry_after(
-    node: Node, peer: FakePeer, other_peer: FakePeer, clock: Clock
+    node: LocalNode, peer: FakePeer, other_peer: FakePeer, clock: Clock
 ) -> None:
     # Given a node admitting 2 verified deliveries at once per peer domain, then one every 2 s
     first = [await peer.post(node.inbox, peer.create("mallory", peer.note("mallory", n, "hi")), as_actor="mallory")
@@ -87,14 +87,14 @@ async def test_a_peer_flooding_the_inbox_gets_429_with_retry_after(
     assert (await _post(node, peer, 4, key_name="mallory"))[0] == 202
 
 
-async def _post(node: Node, peer: FakePeer, n: int, key_name: str) -> tuple[int, str, str | None]:
+async def _post(node: LocalNode, peer: FakePeer, n: int, key_name: str) -> tuple[int, str, str | None]:
     answer = await post_signed(node.inbox, peer.create(key_name, peer.note(key_name, n, "flood")),
                                peer.key_id(key_name), peer.keys[key_name])
     return answer.status, answer.text, answer.headers.get("Retry-After")
 
 
 async def test_an_account_posting_too_fast_gets_429_with_retry_after(
-    node: Node, http: aiohttp.ClientSession, clock: Clock
+    node: LocalNode, http: aiohttp.ClientSession, clock: Clock
 ) -> None:
     # Given alice may post 2 at once, then one a minute
     alice, bob = await sign_in(http, "alice"), await sign_in(http, "bob")
@@ -137,8 +137,7 @@ def test_the_limits_come_from_the_settings_file(tmp_path: Path) -> None:
 async def served(tmp_path: Path) -> AsyncIterator[tuple[NodeProcess, FakePeer]]:
     """A real `atrium serve` node whose atrium.toml allows 2 deliveries at once, then one a
     second, and one post at once, then one an hour."""
-    async with running_peer(free_port()) as peer:
-        peer.add_actor("mallory")
+    async with fake_peer("mallory") as peer:
         node = NodeProcess("limited", tmp_path)
         node.init()
         toml = node.data_dir / SETTINGS_FILE
@@ -181,7 +180,7 @@ async def test_a_served_node_applies_the_limits_in_its_settings(served: tuple[No
     assert answers == [(200, False), (429, True)]
 
 
-async def test_password_guessing_is_limited_through_every_door(node: Node, http: aiohttp.ClientSession) -> None:
+async def test_password_guessing_is_limited_through_every_door(node: LocalNode, http: aiohttp.ClientSession) -> None:
     # Given an app that may use the password grant and the authorize form
     async with http.post("/api/v1/apps", data={"client_name": "t", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob",
                                                 "scopes": "read"}) as r:

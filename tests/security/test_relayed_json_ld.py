@@ -13,15 +13,15 @@ from sqlalchemy import select
 
 from federation.vocab import PUBLIC
 from storage.models import InboxEntry, Post
+from tests.factory import LocalNode
 from tests.federation.fake_peer import FakePeer
-from tests.federation.test_inbox import Node
 from tests.security.conftest import post_signed
 
 AS = "https://www.w3.org/ns/activitystreams"
 
 
 async def test_a_relayed_activity_with_a_linked_data_signature_is_not_believed(
-    node: Node, peer: FakePeer, other_peer: FakePeer
+    node: LocalNode, peer: FakePeer, other_peer: FakePeer
 ) -> None:
     # Given trudy's server relays mallory's Create, carrying an LD signature said to be mallory's
     activity = peer.create("mallory", peer.note("mallory", 1, "relayed")) | {
@@ -61,7 +61,7 @@ NAMES = ["@graph holding another's activity", "@graph of two", "@reverse", "@inc
 
 @pytest.mark.parametrize("name", NAMES)
 async def test_reshaped_json_ld_cannot_smuggle_another_actors_activity(
-    node: Node, peer: FakePeer, other_peer: FakePeer, name: str
+    node: LocalNode, peer: FakePeer, other_peer: FakePeer, name: str
 ) -> None:
     doc = _reshaped(peer, other_peer)[name]
     # When mallory signs the reshaped document

@@ -15,7 +15,7 @@ import pytest
 
 from node.instance import create_instance
 from node.ratelimit import Limits
-from tests.federation.test_inbox import Node
+from tests.factory import LocalNode
 from tests.security.clients import authorize_form, new_app, password_grant, ui_sign_in
 from tests.security.conftest import PASSWORD
 
@@ -41,7 +41,7 @@ def limits(clock: Clock) -> Limits:
 
 
 @pytest.fixture
-async def app(node: Node) -> dict[str, Any]:
+async def app(node: LocalNode) -> dict[str, Any]:
     """An app that may use the password grant and the authorize form; and the node's own row,
     which its web UI reads."""
     await create_instance(node.ctx.db, node.ctx.domain)
@@ -49,7 +49,7 @@ async def app(node: Node) -> dict[str, Any]:
 
 
 async def test_a_wrong_password_flood_from_one_address_does_not_stop_alice_elsewhere(
-    node: Node, app: dict[str, Any]
+    node: LocalNode, app: dict[str, Any]
 ) -> None:
     base = node.ctx.base_url
     # Given someone at one address guessing alice's password over and over
@@ -74,7 +74,7 @@ async def test_a_wrong_password_flood_from_one_address_does_not_stop_alice_elsew
 
 
 async def test_the_waits_grow_and_a_right_password_clears_them(
-    node: Node, app: dict[str, Any], clock: Clock
+    node: LocalNode, app: dict[str, Any], clock: Clock
 ) -> None:
     base = node.ctx.base_url
     # Given five wrong passwords for bob from one address
@@ -98,7 +98,7 @@ async def test_the_waits_grow_and_a_right_password_clears_them(
     assert (await password_grant(base, app, "bob", "typo", source=ATTACKER)).status == 400
 
 
-async def test_one_address_guessing_many_accounts_is_slowed_too(node: Node, app: dict[str, Any]) -> None:
+async def test_one_address_guessing_many_accounts_is_slowed_too(node: LocalNode, app: dict[str, Any]) -> None:
     base = node.ctx.base_url
     # Given one address trying three passwords for each of ten names (under each name's five)
     answers = [await password_grant(base, app, f"user{n}", f"guess {k}", source=OFFICE)

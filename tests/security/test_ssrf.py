@@ -11,23 +11,19 @@ injected `RecordingResolver` that never asks the network.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from federation.addresses import AddressPolicy
-from node import accounts, contact
-from node.context import NodeContext
+from node import accounts
 from node.policy import Policy
-from storage.db import Database
+from tests.conftest import StartNode
+from tests.factory import LocalNode
 from tests.federation.fake_peer import rsa_key
-from tests.federation.nodes import free_port
 from tests.federation.test_addresses import NetGuard, RecordingResolver, guarded_network
-from tests.federation.test_inbox import Node
 from tests.security.conftest import PASSWORD, post_signed, sign_in
-from web.app import create_app
 
 NAMES = {"internal.test": "10.1.2.3", "metadata.test": "169.254.169.254", "loopback.test": "127.0.0.1",
          "mapped.test": "::ffff:127.0.0.1", "mixed.test": ["198.51.100.7", "192.168.0.9"]}
@@ -43,34 +39,23 @@ def resolver() -> RecordingResolver:
     return RecordingResolver({name: [[a] if isinstance(a, str) else a] for name, a in NAMES.items()})
 
 
-async def _production_node(db: Database, resolver: RecordingResolver, networks: list[str]) -> AsyncIterator[Node]:
+async def _production_node(start_node: StartNode, resolver: RecordingResolver, networks: list[str]) -> LocalNode:
     """A node configured as in production (https, no loopback), in open mode so that any key
     domain passes the trust policy and reaches the fetch: the address guard is all that stands."""
-    port = free_port()
-    address_policy = AddressPolicy.for_node(networks, scheme="https", domain="social.example")
-    policy = Policy(mode="open", default_trust="public")
-    ctx = NodeContext(db=db, domain="social.example", scheme="https", policy=lambda: policy)
-    contact.open_gate(ctx, address_policy, resolver=resolver)
-    runner = web.AppRunner(create_app(ctx))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield Node(ctx, f"http://127.0.0.1:{port}/inbox", [policy])
-    finally:
-        await runner.cleanup()
-        await contact.close_gate(ctx)
+    return await start_node(
+        policy=Policy(mode="open", default_trust="public"), domain="social.example", scheme="https",
+        address_policy=AddressPolicy.for_node(networks, scheme="https", domain="social.example"), resolver=resolver,
+    )
 
 
 @pytest.fixture
-async def node(db: Database, resolver: RecordingResolver) -> AsyncIterator[Node]:
-    async for n in _production_node(db, resolver, []):
-        yield n
+async def node(resolver: RecordingResolver, start_node: StartNode) -> LocalNode:
+    return await _production_node(start_node, resolver, [])
 
 
 @pytest.fixture
-async def private_node(db: Database, resolver: RecordingResolver) -> AsyncIterator[Node]:
-    async for n in _production_node(db, resolver, ["10.0.0.0/8"]):
-        yield n
+async def private_node(resolver: RecordingResolver, start_node: StartNode) -> LocalNode:
+    return await _production_node(start_node, resolver, ["10.0.0.0/8"])
 
 
 HOSTILE_KEY_HOSTS = [
@@ -84,7 +69,7 @@ LEGACY_SPELLINGS = {"127.1", "2130706433", "0x7f000001", "0177.0.0.1", "01770000
 
 @pytest.mark.parametrize("host", HOSTILE_KEY_HOSTS)
 async def test_a_key_id_pointing_inside_is_refused_without_a_connection(
-    node: Node, net_guard: NetGuard, resolver: RecordingResolver, host: str
+    node: LocalNode, net_guard: NetGuard, resolver: RecordingResolver, host: str
 ) -> None:
     # Given an attacker's activity signed with a key id on an inside address
     actor = f"https://{host}/users/x"
@@ -102,7 +87,7 @@ async def test_a_key_id_pointing_inside_is_refused_without_a_connection(
 
 
 async def test_a_range_the_configuration_admits_is_connected_to(
-    private_node: Node, net_guard: NetGuard
+    private_node: LocalNode, net_guard: NetGuard
 ) -> None:
     # Given a node whose settings admit 10.0.0.0/8 (its organisation's network)
     net_guard.expect_blocked = True  # the test guard, not the node, stops the packet
@@ -124,7 +109,7 @@ USER_CHOSEN = [
 
 @pytest.mark.parametrize("query", USER_CHOSEN)
 async def test_a_search_that_resolves_a_url_or_handle_inside_connects_nowhere(
-    node: Node, net_guard: NetGuard, resolver: RecordingResolver, query: str
+    node: LocalNode, net_guard: NetGuard, resolver: RecordingResolver, query: str
 ) -> None:
     # Given a signed-in user of a production node
     await accounts.create_user(node.ctx, "alice", PASSWORD)

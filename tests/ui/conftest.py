@@ -23,10 +23,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, expect, sync_playwright
 
 from node import accounts
-from node.context import NodeContext
 from node.settings import load
 from storage.db import Database
 from tests.conftest import ENGINES, drop_pg_database, recreate_pg_database, worker_tag
+from tests.factory import node_context
 from tests.federation.nodes import ATRIUM, NodeProcess
 
 T = TypeVar("T")
@@ -96,7 +96,7 @@ def create_users(node: NodeProcess, users: list[str], admins: tuple[str, ...] = 
         settings = load(node.data_dir)
         db = Database(settings.resolved_database_url)
         try:
-            ctx = NodeContext(db=db, domain=settings.domain, scheme=settings.scheme)
+            ctx = node_context(db, settings.domain, scheme=settings.scheme)
             for name in users:
                 await accounts.create_user(ctx, name, f"{name}-password", role="admin" if name in admins else "user")
         finally:

@@ -13,8 +13,8 @@ from pathlib import Path
 from aiohttp import web
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, expect
 
-from node.context import NodeContext
 from storage.db import Database
+from tests.factory import node_context
 from tests.federation.nodes import ATRIUM
 from tests.ui.conftest import UINode, compose, new_context, post_card, sign_in
 from web.ui.core import cookie_names, cookies_of, set_cookie
@@ -61,7 +61,7 @@ def test_the_session_cookie_is_secure_on_https(tmp_path: Path) -> None:
     # Given a node served over https, the cookie it sets carries Secure, and the `__Host-`
     # prefix with which a browser takes it only from this host, for path / (no Domain)
     response = web.Response()
-    ctx = NodeContext(db=Database(f"sqlite+aiosqlite:///{tmp_path}/unused.db"), domain="x.example", scheme="https")
+    ctx = node_context(Database(f"sqlite+aiosqlite:///{tmp_path}/unused.db"), "x.example")
     name = cookies_of(ctx).session
     set_cookie(response, ctx, name, "token", max_age=60)
     header = response.cookies[name].OutputString()

@@ -12,10 +12,11 @@ from node import accounts, sessions
 from node.context import NodeContext
 from storage.db import Database
 from storage.models import WebSession, utcnow
+from tests.factory import node_context
 
 
 async def _ctx_and_user(db: Database) -> tuple[NodeContext, int]:
-    ctx = NodeContext(db=db, domain="eng.example", scheme="https")
+    ctx = node_context(db, "eng.example")
     account = await accounts.create_user(ctx, "alice", "alice-password")
     return ctx, account.id
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from node.context import NodeContext
 from storage.db import Database
-from tests.federation.nodes import free_port
+from tests.factory import free_port, loopback_context
 from web.app import create_app
 
 Serve = Callable[..., AbstractAsyncContextManager[TestClient[Any, Any]]]
@@ -27,7 +27,7 @@ def serve() -> Serve:
     async def run(db: Database, configure: Callable[[web.Application], None] | None = None,
                   app_for: Callable[[NodeContext], web.Application] = create_app) -> AsyncIterator[TestClient[Any, Any]]:
         port = free_port()
-        ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http")
+        ctx = loopback_context(db, port)
         app = app_for(ctx)
         if configure is not None:
             configure(app)

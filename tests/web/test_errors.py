@@ -3,14 +3,18 @@ reason, no traceback), for failures raised by real components."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from storage.errors import AtriumError
+from tests.federation.test_error_family import CASES, caught
 from web.errors import error_middleware
 
 
@@ -50,3 +54,18 @@ async def test_a_database_that_is_away_is_a_503_with_retry_after() -> None:
     away = OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
     status, body, retry = await _get(away)
     assert status == 503 and "unavailable" in body["error"] and retry == "5"
+
+
+@pytest.mark.parametrize("case", CASES)
+async def test_each_error_of_the_family_is_its_status_and_reason(case: str, caplog: pytest.LogCaptureFixture) -> None:
+    # Given a handler failing with an error of the family (an invalid activity, a signature,
+    # a fetch or a contact refused), raised by the component that raises it
+    exc = caught(CASES[case][0])
+    assert isinstance(exc, AtriumError)
+    # When a client's request meets it
+    with caplog.at_level(logging.INFO, logger="web.errors"):
+        status, body, _ = await _get(exc)
+    # Then the answer is the error's own 4xx with its reason, and no traceback anywhere
+    assert 400 <= status < 500 and status == exc.status
+    assert body == {"error": exc.reason}
+    assert not [r for r in caplog.records if r.exc_info is not None or r.levelno >= logging.ERROR]

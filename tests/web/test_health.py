@@ -6,7 +6,7 @@ from pathlib import Path
 
 from storage import migrate
 from storage.db import Database
-from tests.federation.nodes import free_port
+from tests.factory import free_port
 from tests.web.conftest import Serve
 from web import health
 from web.keys import CTX

@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 
 from node import accounts
-from node.context import NodeContext
 from storage.db import Database
+from tests.factory import loopback_context
 from tests.web.conftest import Serve
 
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -26,7 +26,7 @@ def schema(version: str) -> dict[str, Any]:
 async def test_both_versions_are_listed_served_and_valid(db: Database, serve: Serve) -> None:
     # Given a node with one user
     async with serve(db) as client:
-        ctx = NodeContext(db=db, domain=f"127.0.0.1:{client.port}", scheme="http")
+        ctx = loopback_context(db, client.port)
         await accounts.create_user(ctx, "alice", "alice-password")
         # When a peer reads the well-known document
         resp = await client.get("/.well-known/nodeinfo")

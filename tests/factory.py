@@ -1,0 +1,162 @@
+"""One way for a test to build a node, its context and the fake peers it talks to.
+
+- `node_context(db, ...)`: a `NodeContext` for a test that calls node code directly (no HTTP);
+  `loopback_context(db, port, ...)` the same for a node served on `127.0.0.1:port` over http.
+- `running_node(db, ...)`: the node in-process — its own app (`web.app.create_app`) on a free
+  loopback port, its gate open to loopback peers over http (`node.contact.open_gate`), the
+  policy in a box a test may swap (`node.policy[0] = ...`), closed again on the way out.
+- `fake_peer(...)`: a fake remote server over real HTTP (`tests/federation/fake_peer.py`) on a
+  free loopback port, serving the actors named.
+- `free_port()`: a loopback port nobody listens on.
+
+`tests/conftest.py` offers `start_node` (a node torn down with the test) on top of these.
+Real `atrium serve` processes are `tests/federation/nodes.py`'s `NodeProcess`.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from aiohttp.abc import AbstractResolver
+from sqlalchemy import select
+
+from federation.addresses import AddressPolicy
+from node import accounts, contact
+from node.context import NodeContext
+from node.inbox import handle_inbox
+from node.instance import create_instance
+from node.policy import Policy
+from node.workers import JobWorker
+from storage.db import Database
+from storage.models import InboxEntry, Post
+from tests.federation.fake_peer import FakePeer, rsa_key, running_peer
+from web.app import create_app
+
+PASSWORD = "correct horse battery"
+#: How a test node reaches its fake peers: loopback addresses, plain http.
+LOOPBACK = AddressPolicy(allow_loopback=True, allow_http=True)
+#: A policy that admits no one: what `NodeContext` assumes when it is given none.
+CLOSED = Policy(mode="allowlist")
+
+
+def free_port() -> int:
+    """A loopback port free now (the kernel's pick), for a server the test is about to start."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def node_context(
+    db: Database,
+    domain: str = "eng.acme.test",
+    *,
+    scheme: str = "https",
+    policy: Policy | Callable[[], Policy] | None = None,
+    **extra: Any,
+) -> NodeContext:
+    """A node's context as `atrium serve` builds one, minus the gate: `policy` is the policy in
+    force (a callable if the test changes it later), none the closed default; `extra` sets
+    any other field of `NodeContext` (limits, ...)."""
+    if policy is not None:
+        extra["policy"] = policy if callable(policy) else (lambda: policy)
+    return NodeContext(db=db, domain=domain, scheme=scheme, **extra)
+
+
+def loopback_context(
+    db: Database, port: int, *, policy: Policy | Callable[[], Policy] | None = None, **extra: Any
+) -> NodeContext:
+    """The context of a node served on `http://127.0.0.1:port`."""
+    return node_context(db, f"127.0.0.1:{port}", scheme="http", policy=policy, **extra)
+
+
+@dataclass
+class LocalNode:
+    """A node running in-process on loopback, as `running_node` starts it."""
+
+    ctx: NodeContext
+    app: web.Application
+    #: The policy in force is `policy[0]`: a test swaps it to change the node's mind.
+    policy: list[Policy]
+    port: int
+
+    @property
+    def url(self) -> str:
+        """Where it listens (its `ctx.base_url` too, unless it was given a domain of its own)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def inbox(self) -> str:
+        return f"{self.url}/inbox"
+
+    async def process(self) -> int:
+        """Step the inbox worker until the queue is empty; how many jobs it ran."""
+        worker = JobWorker(self.ctx.db, {"inbox": lambda job: handle_inbox(self.ctx, job)})
+        total = 0
+        while n := await worker.run_once():
+            total += n
+        return total
+
+    async def outcomes(self) -> list[tuple[str, str, str | None]]:
+        """The inbox log: (type, outcome, reason) of every activity taken, oldest first."""
+        async with self.ctx.db.reader() as s:
+            rows = (await s.scalars(select(InboxEntry).order_by(InboxEntry.id))).all()
+        return [(r.type, r.outcome, r.reason) for r in rows]
+
+    async def post(self, uri: str) -> Post | None:
+        async with self.ctx.db.reader() as s:
+            return await s.scalar(select(Post).where(Post.uri == uri))
+
+
+@asynccontextmanager
+async def running_node(
+    db: Database,
+    *,
+    policy: Policy = CLOSED,
+    domain: str | None = None,
+    scheme: str = "http",
+    address_policy: AddressPolicy | None = LOOPBACK,
+    resolver: AbstractResolver | None = None,
+    instance: bool = False,
+    users: tuple[str, ...] = (),
+    app_for: Callable[[NodeContext], web.Application] = create_app,
+    **extra: Any,
+) -> AsyncIterator[LocalNode]:
+    """The node in-process, serving its app on a free loopback port until the block ends.
+
+    `domain` defaults to that port's `127.0.0.1:port` (a production-like node passes its own
+    name and `scheme="https"`); `address_policy` opens its gate (None: no gate, the node
+    fetches nothing), through `resolver` if given; `instance` writes the node's own row (the
+    web UI's sign-in reads it); `users` are local accounts made with `PASSWORD`."""
+    box = [policy]
+    port = free_port()
+    ctx = node_context(db, domain or f"127.0.0.1:{port}", scheme=scheme, policy=lambda: box[0], **extra)
+    async with AsyncExitStack() as stack:
+        if address_policy is not None:
+            contact.open_gate(ctx, address_policy, resolver=resolver)
+            stack.push_async_callback(contact.close_gate, ctx)
+        if instance:
+            await create_instance(db, ctx.domain)
+        for name in users:
+            await accounts.create_user(ctx, name, PASSWORD)
+        app = app_for(ctx)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        yield LocalNode(ctx, app, box, port)
+
+
+@asynccontextmanager
+async def fake_peer(*actors: str, keys: Mapping[str, int] | None = None) -> AsyncIterator[FakePeer]:
+    """A fake peer over real HTTP on a free loopback port, serving `actors`; an actor named in
+    `keys` signs with `rsa_key(keys[name])` (a key of its own), the others with the peer's."""
+    async with running_peer(free_port()) as peer:
+        for name in actors:
+            key = (keys or {}).get(name)
+            peer.add_actor(name, None if key is None else rsa_key(key))
+        yield peer
