@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import text
+from node.audience import Audience
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.events import Event
@@ -16,7 +17,7 @@ from node.fanout import fan_out_home
 from node.federate import queue_fanout
 from node.notifications import notify
 from node.queues import PostCreated, PostDeleted, PostEdited, Unboosted
-from node.visibility import VISIBILITIES, can_view
+from node.visibility import can_view
 from storage.db import insert_ignoring_conflicts
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
@@ -24,14 +25,12 @@ from storage.models import Account, Follow, Mention, Post, PostEdit, PostTag, Ta
 
 MAX_SUMMARY = 500
 THREAD_LIMIT = 500
-# A reply to an inward-facing post never reaches further than its parent did.
-NARROW_PARENTS = ("organization", "local")
 
 
 @dataclass(frozen=True)
 class NewPost:
     text: str
-    visibility: str = "public"
+    visibility: str = Audience.PUBLIC
     summary: str = ""
     sensitive: bool = False
     in_reply_to_id: int | None = None
@@ -150,19 +149,18 @@ async def create_post(ctx: NodeContext, author: Account, new: NewPost) -> Post:
         raise Forbidden("only local accounts post through this node")
     if author.disabled:
         raise Forbidden("this account is disabled")
-    if new.visibility not in VISIBILITIES:
-        raise Invalid(f"unknown visibility {new.visibility!r}: one of {', '.join(VISIBILITIES)}")
+    asked = Audience.parse(new.visibility)
     _check(ctx, new.text, new.summary)
     parsed = text.parse(new.text)
     async with ctx.db.session() as s:
-        visibility = new.visibility
+        visibility = asked
         parent: Post | None = None
         if new.in_reply_to_id is not None:
             parent = await load_visible(ctx, s, author, new.in_reply_to_id)
             if parent.reblog_of_id is not None:
                 raise Invalid("reply to the boosted post, not to the boost")
-            if parent.visibility in NARROW_PARENTS and visibility not in ("direct", parent.visibility):
-                visibility = parent.visibility
+            # A reply to an inward-facing post never reaches further than its parent did.
+            visibility = Audience(parent.visibility).reply_audience(visibility)
         mentioned = await _resolve_mentions(ctx, s, parsed.mentions)
         post_id = new_id()
         post = Post(
@@ -205,7 +203,7 @@ async def create_post(ctx: NodeContext, author: Account, new: NewPost) -> Post:
         for account in mentioned_accounts.values():
             if replied_to is None or account.id != replied_to.id:
                 await notify(s, account, "mention", author.id, post_id)
-        if visibility != "local":
+        if visibility.federates:
             await queue_fanout(s, PostCreated(post_id))
     ctx.events.publish(Event("post", post_id=post.id))
     return post
@@ -256,7 +254,7 @@ async def edit_post(
         if sensitive is not None or summary is not None:
             post.sensitive = bool(sensitive) or bool(post.summary)
         post.edited_at = utcnow()
-        if post.visibility != "local":
+        if Audience(post.visibility).federates:
             await queue_fanout(s, PostEdited(post.id))
     ctx.events.publish(Event("edit", post_id=post.id))
     return post
@@ -293,7 +291,7 @@ async def delete_post(ctx: NodeContext, actor: Account, post_id: int) -> Post:
             )
             if post.local:
                 await queue_fanout(s, Unboosted(post.account_id, post.reblog_of_id, post.uri or ""))
-        elif post.local and post.visibility != "local":
+        elif post.local and Audience(post.visibility).federates:
             mention_ids = (await s.scalars(select(Mention.account_id).where(Mention.post_id == post.id))).all()
             await queue_fanout(s, PostDeleted(post.uri or "", post.account_id, post.visibility, tuple(mention_ids)))
         await s.delete(post)

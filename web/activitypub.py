@@ -15,6 +15,7 @@ from federation.signatures import SignatureError, load_public_key_pem, parse_sig
 from federation.vocab import AP_CONTENT_TYPE, CONTEXT
 from node import accounts, admission, audit, inbound, remote
 from node.actors import account_uri, instance_document, person_document
+from node.audience import Audience
 from node.context import NodeContext
 from node.outbox import note_document, post_text
 from node.posts import viewable
@@ -85,7 +86,7 @@ async def note(request: web.Request) -> web.Response:
         raise NotFound("no such post") from exc
     async with ctx.db.reader() as s:
         post = await s.get(Post, post_id)
-        if post is None or post.account_id != author.id or post.reblog_of_id is not None or post.visibility == "local":
+        if post is None or post.account_id != author.id or post.reblog_of_id is not None or not Audience(post.visibility).federates:
             raise NotFound("no such post")
         viewer = await _signed_viewer(request, ctx)
         # The same policy function as delivery: what could not be sent to a peer cannot be
@@ -93,7 +94,7 @@ async def note(request: web.Request) -> web.Response:
         if viewer is not None and viewer.domain is None:
             viewer = None
         decision = ctx.policy().outbound(post.visibility, viewer.domain if viewer else None, post_text(post))
-        if not decision.allowed or (post.visibility not in ("public", "unlisted") and (
+        if not decision.allowed or (not Audience(post.visibility).rules.anyone_may_see and (
             viewer is None or not await viewable(ctx, s, viewer, post)
         )):
             if viewer is not None and not decision.allowed:
@@ -111,7 +112,7 @@ async def outbox(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     author = await _local(request)
     base = f"{ctx.actor_uri(author.username)}/outbox"
-    public = (Post.account_id == author.id, Post.visibility == "public", Post.reblog_of_id.is_(None))
+    public = (Post.account_id == author.id, Post.visibility == Audience.PUBLIC, Post.reblog_of_id.is_(None))
     async with ctx.db.reader() as s:
         if "page" not in request.query:
             total = await s.scalar(select(func.count()).select_from(Post).where(*public))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select, update
 
 from federation.addresses import FetchError
-from federation.addressing import visibility_of
 from federation.fetch import FetchBudget
 from federation.gate import Purpose
 from federation.parsing import IncomingActivity, IncomingNote, InvalidActivity, ap_to_post, origin, parse_actor
 from node import audit, remote, sanitize
 from node.accounts import find_local
+from node.audience import Audience
 from node.context import NodeContext
 from node.events import Event
 from node.fanout import fan_out_home
@@ -21,15 +21,11 @@ from storage.errors import AtriumError, Forbidden
 from storage.models import Account, Follow, Mention, Post, PostEdit, PostTag, Tombstone, utcnow
 
 
-def _visibility(ctx: NodeContext, actor: Account, to: tuple[str, ...], cc: tuple[str, ...], scope: str | None) -> str:
-    v = visibility_of(to, cc, actor.followers_uri, scope)
-    if v == "organization":
-        trust, _ = ctx.policy().trust_of(actor.domain or "")
-        if trust != "organization":
-            # Only the organisation's own nodes may speak for the organisation: an outsider's
-            # claim is narrowed to its followers, never widened into the organisation timeline.
-            return "followers"
-    return v
+def _visibility(ctx: NodeContext, actor: Account, to: tuple[str, ...], cc: tuple[str, ...], scope: str | None) -> Audience:
+    # Only the organisation's own nodes may speak for the organisation: an outsider's
+    # claim is narrowed to its followers, never widened into the organisation timeline.
+    trust, _ = ctx.policy().trust_of(actor.domain or "")
+    return Audience.addressed(to, cc, actor.followers_uri, scope).as_claimed_by(trust)
 
 
 async def _local_mentions(ctx: NodeContext, uris: tuple[str, ...]) -> list[Account]:
@@ -109,8 +105,8 @@ async def store_note(
     async with ctx.db.reader() as s:
         parent = await s.scalar(select(Post).where(Post.uri == note.in_reply_to)) if note.in_reply_to else None
     visibility = _visibility(ctx, actor, note.to, note.cc, note.scope)
-    narrowed = note.scope == "organization" and visibility != "organization"
-    if visibility not in ("public", "unlisted"):
+    narrowed = note.scope == Audience.ORGANIZATION and visibility != Audience.ORGANIZATION
+    if not visibility.rules.anyone_may_see:
         # A Mention tag alone must not open a non-public post to someone its author did not
         # address: only mentions also named in to/cc may see it and hear of it.
         addressed = set(note.to) | set(note.cc)
@@ -148,7 +144,7 @@ async def store_note(
             await s.execute(update(Post).where(Post.id == parent.id).values(replies_count=Post.replies_count + 1))
         if not notify_people:
             return post  # a fetched ancestor: context for a thread, not news for anyone's home
-        await fan_out_home(s, post, [a.id for a in mentioned], followers=visibility in ("public", "unlisted", "followers", "organization"))
+        await fan_out_home(s, post, [a.id for a in mentioned], followers=visibility.rules.to_followers)
         replied_to = parent.account if parent is not None and parent.local else None
         if replied_to is not None:
             await notify(s, replied_to, "reply", actor.id, post.id)

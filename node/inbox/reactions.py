@@ -8,10 +8,10 @@ from federation.fetch import FetchBudget
 from federation.gate import Purpose
 from federation.parsing import IncomingActivity, InvalidActivity
 from federation.vocab import id_of
+from node.audience import Audience
 from node.context import NodeContext
 from node.fanout import fan_out_home
 from node.inbox.notes import MAX_THREAD_FETCHES, fetch_note
-from node.interactions import BOOSTABLE
 from node.notifications import notify
 from node.posts import viewable
 from storage.errors import Forbidden
@@ -23,7 +23,7 @@ async def on_like(ctx: NodeContext, activity: IncomingActivity, actor: Account) 
         post = await s.scalar(select(Post).where(Post.uri == activity.object_id))
         if post is None or not post.local:
             return "ignored: not a post of this node"
-        if post.visibility not in ("public", "unlisted"):
+        if not Audience(post.visibility).rules.anyone_may_see:
 
             if not await viewable(ctx, s, actor, post):
                 raise Forbidden("the actor cannot see that post")
@@ -55,11 +55,12 @@ async def on_announce(ctx: NodeContext, activity: IncomingActivity, actor: Accou
         original = await s.get(Post, original.id)
         if original is None:
             return "ignored: the boosted post is gone"
-        if original.visibility not in BOOSTABLE or original.visibility == "local":
+        audience = Audience(original.visibility)
+        if not audience.rules.boostable or not audience.federates:
             raise Forbidden(f"a {original.visibility} post cannot be boosted")
-        if original.visibility == "organization":
+        if audience is Audience.ORGANIZATION:
             trust, _ = ctx.policy().trust_of(actor.domain or "")
-            if trust != "organization":
+            if not audience.admits(trust):
                 raise Forbidden("only the organisation may boost an organisation post")
         boost = Post(
             account_id=actor.id,

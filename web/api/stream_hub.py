@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import accounts, oauth, posts
+from node.audience import Audience
 from node.context import NodeContext
 from node.events import Event
 from node.mutes import hidden_authors, silenced_senders
@@ -319,7 +320,7 @@ def _routes(key: Key, viewer: Account, post: Post, batch: _Batch) -> bool:
     if name not in PUBLIC_STREAMS + HASHTAG_STREAMS:
         return False
     # Public and hashtag streams: public posts only, never boosts, not from kept-out peers.
-    if post.visibility != "public" or post.reblog_of_id is not None or post.account.silenced:
+    if post.visibility != Audience.PUBLIC or post.reblog_of_id is not None or post.account.silenced:
         return False
     if post.account.domain is not None and post.account.domain in batch.hidden_domains:
         return False

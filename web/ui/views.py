@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from node import audience, outbox, posts
+from node import audience_words, outbox, posts
+from node.audience import audience_of
 from node.context import NodeContext
-from node.interactions import BOOSTABLE
 from node.post_views import extras
 from node.sanitize import relink
 from storage.errors import NotFound
@@ -31,7 +31,7 @@ class PostView:
     boosted: bool
     boostable: bool
     tags: list[str] = field(default_factory=list)
-    kept_from: list[audience.KeptFrom] = field(default_factory=list)
+    kept_from: list[audience_words.KeptFrom] = field(default_factory=list)
     content_html: str = ""  # the stored HTML, its mentions pointing to this node's pages
 
     @property
@@ -86,7 +86,7 @@ async def post_views(ctx: NodeContext, viewer: Account | None, page: list[Post])
     out = []
     for p, booster in shown:
         mine = viewer is not None and viewer.id == p.account_id
-        kept = await audience.kept_from(ctx, p) if mine else []
+        kept = await audience_words.kept_from(ctx, p) if mine else []
         out.append(
             PostView(
                 post=p,
@@ -95,7 +95,7 @@ async def post_views(ctx: NodeContext, viewer: Account | None, page: list[Post])
                 mine=mine,
                 liked=p.id in more.liked,
                 boosted=p.id in more.boosted,
-                boostable=p.visibility in BOOSTABLE,
+                boostable=audience_of(p.visibility).rules.boostable,
                 tags=more.tags.get(p.id, []),
                 kept_from=kept,
                 content_html=local_mention_links(ctx, p, more.mentions.get(p.id, [])),
