@@ -31,7 +31,7 @@ from storage.errors import Invalid
 log = logging.getLogger(__name__)
 
 TRUST_LEVELS = tuple(Trust)  # the words the policy file may write, as its messages list them
-RANK = {t: t.rank for t in Trust}
+RANK: dict[str, int] = {t.value: t.rank for t in Trust}  # by the word: a caller may hold a plain string
 MODES = ("allowlist", "open")
 PEER_KEYS = {"trust", "reject_media"}
 TOP_KEYS = {"mode", "default_trust", "peers", "rules"}
@@ -80,8 +80,8 @@ class ContentRule:
         object.__setattr__(self, "below", Trust(self.below))
         object.__setattr__(self, "_regex", re.compile(self.pattern))
 
-    def holds(self, trust: Trust, text: str) -> bool:
-        return not trust.at_least(self.below) and self._regex.search(text[:SCANNED_CHARS]) is not None  # type: ignore[attr-defined]
+    def holds(self, trust: str, text: str) -> bool:
+        return RANK[trust] < RANK[self.below] and self._regex.search(text[:SCANNED_CHARS]) is not None  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
