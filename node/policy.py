@@ -140,11 +140,11 @@ class Policy:
         audience = _AUDIENCES.get(visibility)
         if audience is None:  # never stored; refused rather than guessed at
             return Decision(False, trust, "visibility", f"{visibility[:40]!r} is not an audience")
-        if not audience.federates:
-            return Decision(False, trust, f"visibility {audience!s}", f"{audience!s} posts never leave the node")
-        if trust is _BLOCKED:
-            return Decision(False, trust, rule, f"{domain} is blocked")
-        if not audience.admits(trust):
+        if not audience.admits(trust):  # admitted implies it federates and the peer is not blocked
+            if not audience.federates:
+                return Decision(False, trust, f"visibility {audience!s}", f"{audience!s} posts never leave the node")
+            if trust is _BLOCKED:
+                return Decision(False, trust, rule, f"{domain} is blocked")
             return Decision(False, trust, rule, f"{domain or 'an anonymous reader'} is not trusted as {audience.rules.least_trust!s}")
         for content_rule in self.rules:
             if text and content_rule.holds(trust, text):
