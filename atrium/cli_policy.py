@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from federation.parsing import InvalidActivity, ap_to_post, parse_activity
 from node import audit, shared_settings
 from node import settings as settings_mod
+from node.audience import Audience
 from node.domains import canonical_domain
 from node.outbox import post_text
 from node.policy import Decision, Policy, parse_policy
@@ -137,7 +138,7 @@ def cmd_explain(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace
         except InvalidActivity:
             note = None
         rule = policy.peer_rule(peer)
-        if note is not None and note.scope == "organization" and d.trust != "organization":
+        if note is not None and note.scope == Audience.ORGANIZATION and not Audience.ORGANIZATION.admits(d.trust):
             verdict, d = "rewritten", Decision(True, d.trust, d.rule, "an organization post from a peer not trusted as organization is kept to followers")
         elif note is not None and note.attachments and rule is not None and rule.reject_media:
             verdict, d = "rewritten", Decision(True, d.trust, f'peers."{rule.pattern}".reject_media', "attachments are dropped")

@@ -19,9 +19,11 @@ from sqlalchemy import func, select
 
 from atrium.server import context_for, federating
 from node import accounts, follows, interactions, posts, remote
+from node.audience import Audience
 from node.context import NodeContext
 from node.posts import NewPost
 from node.settings import load
+from node.trust import Trust
 from storage.db import Database
 from storage.errors import Conflict
 from storage.models import Account, Job, Post
@@ -91,19 +93,19 @@ ENG_ORG_POST = "Q3 roadmap review on Thursday: everyone at Acme is welcome."
 CONFIDENTIAL_POST = "The confidential launch date is 14 March: keep it inside Acme."
 
 # (node, author, visibility, text); `{eng}` and friends become the nodes' domains.
-POSTS: tuple[tuple[str, str, str, str], ...] = (
-    ("partner", "pat", "public", "Partner Co. is looking forward to the joint launch with Acme."),
-    ("ops", "olga", "organization", "Maintenance window Saturday 02:00-04:00 for the shared file servers."),
-    ("sales", "bob", "organization", ORG_POST),
-    ("sales", "bob", "unlisted", "Pipeline review notes are on the wiki, for whoever wants them."),
-    ("sales", "sam", "local", "Sales team: expense reports are due Friday (sales only)."),
-    ("eng", "alice", "public", PUBLIC_POST),
-    ("eng", "alice", "organization", ENG_ORG_POST),
-    ("eng", "alice", "local", LOCAL_POST),
-    ("eng", "alice", "followers", "For my followers: the new build pipeline is live #devops"),
-    ("eng", "alice", "public", CONFIDENTIAL_POST),
-    ("eng", "alice", "direct", "@bob@{sales} could you send me the Q3 deck before Thursday?"),
-    ("eng", "lena", "public", "@alice the staging cluster is green again #devops"),
+POSTS: tuple[tuple[str, str, Audience, str], ...] = (
+    ("partner", "pat", Audience.PUBLIC, "Partner Co. is looking forward to the joint launch with Acme."),
+    ("ops", "olga", Audience.ORGANIZATION, "Maintenance window Saturday 02:00-04:00 for the shared file servers."),
+    ("sales", "bob", Audience.ORGANIZATION, ORG_POST),
+    ("sales", "bob", Audience.UNLISTED, "Pipeline review notes are on the wiki, for whoever wants them."),
+    ("sales", "sam", Audience.LOCAL, "Sales team: expense reports are due Friday (sales only)."),
+    ("eng", "alice", Audience.PUBLIC, PUBLIC_POST),
+    ("eng", "alice", Audience.ORGANIZATION, ENG_ORG_POST),
+    ("eng", "alice", Audience.LOCAL, LOCAL_POST),
+    ("eng", "alice", Audience.FOLLOWERS, "For my followers: the new build pipeline is live #devops"),
+    ("eng", "alice", Audience.PUBLIC, CONFIDENTIAL_POST),
+    ("eng", "alice", Audience.DIRECT, "@bob@{sales} could you send me the Q3 deck before Thursday?"),
+    ("eng", "lena", Audience.PUBLIC, "@alice the staging cluster is green again #devops"),
 )
 
 # After the posts arrive: (node, who, action, the post's node and text); each notifies alice.
@@ -124,7 +126,7 @@ def policy_for(me: DemoNode, nodes: dict[str, DemoNode]) -> str:
     for other in nodes.values():
         if other.name == me.name:
             continue
-        trust = "organization" if me.kind == other.kind == "department" else "partner"
+        trust = Trust.ORGANIZATION if me.kind == other.kind == "department" else Trust.PARTNER
         lines += [f'[peers."{other.domain}"]  # {other.title}', f'trust = "{trust}"', ""]
     if me.kind == "department":
         lines += [
@@ -218,7 +220,7 @@ async def react(nodes: dict[str, DemoNode], uris: dict[str, str]) -> None:
             if copy_id is None:
                 raise TimeoutError(f"{text!r} did not reach {node_name}")
             if action == "reply":
-                await posts.create_post(ctx, me, NewPost(REPLY, visibility="organization", in_reply_to_id=copy_id))
+                await posts.create_post(ctx, me, NewPost(REPLY, visibility=Audience.ORGANIZATION, in_reply_to_id=copy_id))
             elif action == "like":
                 await interactions.like(ctx, me, copy_id)
             else:

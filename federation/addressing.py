@@ -8,6 +8,10 @@
 | direct       | mentioned          |                        |                |
 | organization | followers          | mentioned              | organization   |
 | local        | never leaves the node                                        |
+
+A boost (`announce`) is to Public for a public post and to the booster's followers otherwise;
+a Delete (`deletion`) names Public for a post anyone could see, and nobody otherwise (each
+recipient gets it in its own inbox); an actor's update is to everyone (`EVERYONE`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,20 @@ def address(visibility: str, followers_uri: str, mention_uris: Sequence[str]) ->
     if visibility == "local":
         raise NotFederated("local posts never leave their node")
     raise ValueError(f"unknown visibility {visibility!r}")
+
+
+def announce(visibility: str, booster_followers_uri: str, author_uri: str | None) -> Addressing:
+    """A boost of a post of `visibility` (a boost keeps its original's audience)."""
+    to = (PUBLIC,) if visibility == "public" else (booster_followers_uri,)
+    return Addressing(to, (booster_followers_uri, *((author_uri,) if author_uri else ())))
+
+
+def deletion(visibility: str) -> Addressing:
+    """The Delete of a post that had `visibility`."""
+    return Addressing((PUBLIC,) if visibility in ("public", "unlisted") else (), ())
+
+
+EVERYONE = Addressing((PUBLIC,), ())
 
 
 def visibility_of(to: object, cc: object, followers_uri: str | None, scope: object = None) -> str:

@@ -18,6 +18,7 @@ from federation.addressing import NotFederated
 from federation.vocab import CONTEXT
 from node import audit
 from node.actors import account_uri
+from node.audience import Audience, audience_of
 from node.context import NodeContext
 from node.outbox import note_document, post_text
 from node.posts import viewable
@@ -34,7 +35,7 @@ async def note(ctx: NodeContext, author: Account, post_id: int, reader: Reader) 
     otherwise, a refusal by the policy audited."""
     async with ctx.db.reader() as s:
         post = await s.get(Post, post_id)
-        if post is None or post.account_id != author.id or post.reblog_of_id is not None or post.visibility == "local":
+        if post is None or post.account_id != author.id or post.reblog_of_id is not None or not audience_of(post.visibility).federates:
             raise NotFound("no such post")
         viewer = await reader()
         # The same policy function as delivery: what could not be sent to a peer cannot be
@@ -43,7 +44,7 @@ async def note(ctx: NodeContext, author: Account, post_id: int, reader: Reader) 
             viewer = None
         decision = ctx.policy().outbound(post.visibility, viewer.domain if viewer else None, post_text(post))
         if not decision.allowed or (
-            post.visibility not in ("public", "unlisted")
+            not audience_of(post.visibility).rules.anyone_may_see
             and (viewer is None or not await viewable(ctx, s, viewer, post))
         ):
             if viewer is not None and not decision.allowed:
@@ -66,7 +67,7 @@ async def note(ctx: NodeContext, author: Account, post_id: int, reader: Reader) 
 
 def _outbox_posts(author: Account) -> tuple[ColumnElement[bool], ...]:
     # What an outbox lists: the account's own public posts (boosts and narrower audiences stay out).
-    return (Post.account_id == author.id, Post.visibility == "public", Post.reblog_of_id.is_(None))
+    return (Post.account_id == author.id, Post.visibility == Audience.PUBLIC, Post.reblog_of_id.is_(None))
 
 
 def _page_id(max_id: str) -> int | None:

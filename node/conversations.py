@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from node.audience import Audience
 from node.context import NodeContext
 from node.mutes import hidden_authors
 from node.pagination import Page, bounded
@@ -52,7 +53,7 @@ def _direct(ctx: NodeContext, account: Account) -> ColumnElement[bool]:
         Post.account_id == account.id, Post.id.in_(select(Mention.post_id).where(Mention.account_id == account.id))
     )
     return and_(
-        Post.visibility == "direct",
+        Post.visibility == Audience.DIRECT,
         Post.reblog_of_id.is_(None),
         theirs,
         visible_clause(account, ctx.org_domains()),

@@ -17,17 +17,19 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, null, select, union_all
 
+from node.audience import Audience
 from node.domains import NO_CANONICAL_RULE, canonical_domain
 from node.policy import Decision, Policy
 from node.queues import Delivery
 from node.sanitize import html_to_text
+from node.trust import Trust
 from storage import jobs
 from storage.db import Database
 from storage.errors import Invalid
 from storage.models import Post
 
 # The question deliveries queued before they carried their audience were asked at delivery.
-LEGACY_VISIBILITY = "direct"
+LEGACY_VISIBILITY = Audience.DIRECT
 
 
 def decide(policy: Policy, visibility: str, stored: str, text: str) -> tuple[str, Decision]:
@@ -38,7 +40,7 @@ def decide(policy: Policy, visibility: str, stored: str, text: str) -> tuple[str
     try:
         domain = canonical_domain(stored)
     except Invalid as exc:
-        return stored, Decision(False, "blocked", NO_CANONICAL_RULE, exc.reason)
+        return stored, Decision(False, Trust.BLOCKED, NO_CANONICAL_RULE, exc.reason)
     return domain, policy.outbound(visibility, domain, text)
 
 

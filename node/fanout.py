@@ -11,11 +11,9 @@ from collections.abc import Sequence
 from sqlalchemy import BigInteger, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.audience import audience_of
 from storage.db import insert_ignoring_conflicts
 from storage.models import Account, Follow, Post, TimelineEntry
-
-# Visibilities whose posts reach the author's local followers' home timelines.
-TO_FOLLOWERS = ("public", "unlisted", "followers", "organization", "local")
 
 
 async def fan_out_home(
@@ -34,7 +32,7 @@ async def fan_out_home(
         rows = rows[1:]
     if rows:
         await s.execute(insert_ignoring_conflicts(s, TimelineEntry).values(rows))
-    if followers and post.visibility in TO_FOLLOWERS:
+    if followers and audience_of(post.visibility).rules.to_followers:
         local_followers = (
             select(Follow.follower_id, literal(post.id, BigInteger), literal(post.account_id, BigInteger))
             .join(Account, Account.id == Follow.follower_id)

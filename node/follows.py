@@ -12,6 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from federation import builders
 from node import audit
 from node.actors import account_uri
+from node.audience import Audience
 from node.blocks import is_blocked
 from node.context import NodeContext
 from node.notifications import notify
@@ -33,7 +34,7 @@ async def _backfill_home(s: AsyncSession, follower: Account, target: Account) ->
             select(Post.id)
             .where(
                 Post.account_id == target.id,
-                Post.visibility.in_(("public", "unlisted", "followers", "organization", "local")),
+                Post.visibility.in_(Audience.where(lambda a: a.rules.to_followers)),
             )
             .order_by(Post.id.desc())
             .limit(BACKFILL)
@@ -79,7 +80,7 @@ async def follow(ctx: NodeContext, follower: Account, target_id: int) -> Follow:
             else:
                 await notify(s, target, "follow_request", follower.id)
             return f
-        decision = ctx.policy().outbound("direct", target.domain)
+        decision = ctx.policy().outbound(Audience.DIRECT, target.domain)
         if decision.allowed:
             # A remote follow stays pending until the peer's Accept arrives.
             follow_id = new_id()

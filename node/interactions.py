@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import builders
 from node import post_effects
+from node.audience import Audience
 from node.context import NodeContext
 from node.notifications import notify
 from node.outbox import send_one
@@ -23,9 +24,8 @@ async def _tell_author(ctx: NodeContext, s: AsyncSession, actor: Account, post: 
         await send_one(ctx, s, author, activity, actor, post.uri)
 
 
-# A boost keeps the original's audience; followers-only and direct posts cannot be boosted,
-# since a boost would show them to the booster's followers.
-BOOSTABLE = ("public", "unlisted", "organization", "local")
+# A boost keeps the original's audience; which audiences may be boosted is their rule
+# (`Audience.rules.boostable`: not followers-only or direct posts, whom a boost would widen).
 
 
 async def like(ctx: NodeContext, account: Account, post_id: int) -> Post:
@@ -79,7 +79,7 @@ async def boost(ctx: NodeContext, account: Account, post_id: int) -> Post:
         original = await load_visible(ctx, s, account, post_id)
         if original.reblog_of_id is not None:
             original = await load_visible(ctx, s, account, original.reblog_of_id)
-        if original.visibility not in BOOSTABLE:
+        if not Audience(original.visibility).rules.boostable:
             raise Invalid(f"a {original.visibility} post cannot be boosted")
         existing = await s.scalar(
             select(Post).where(Post.account_id == account.id, Post.reblog_of_id == original.id)

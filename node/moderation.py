@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import audit, posts
 from node.accounts import check_username, create_user, find_local
+from node.audience import Audience
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.federate import queue_fanout
@@ -268,5 +269,5 @@ async def resolve_report(ctx: NodeContext, moderator: Account, report_id: int, a
                       reason=answer, peer=(reporter.domain or "") if reporter else "")
     if answer and reporter is not None and reporter.is_local and not reporter.suspended:
         await posts.create_post(ctx, moderator, posts.NewPost(
-            text=f"@{reporter.username} About your report #{report.number}: {answer}", visibility="direct"))
+            text=f"@{reporter.username} About your report #{report.number}: {answer}", visibility=Audience.DIRECT))
     return await get_report(ctx, moderator, report_id)

@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ColumnElement, and_, false, not_, or_
 from sqlalchemy.orm import QueryableAttribute
 
+from node.trust import Trust
+
 if TYPE_CHECKING:
     from node.policy import PeerRule, Policy
 
-ORGANIZATION = "organization"
+ORGANIZATION = Trust.ORGANIZATION
 # A column of canonical domains (`Account.domain`, or any expression of them).
 Domains = ColumnElement[str | None] | QueryableAttribute[str | None]
 _LIKE_ESCAPE = "\\"

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import builders
-from federation.addressing import NotFederated, address
+from federation.addressing import EVERYONE, NotFederated
 from node import accounts, audit, metrics
 from node.actors import account_uri, followers_uri, instance_document, person_document
+from node.audience import Audience, audience_of
 from node.context import NodeContext
 from node.delivery_check import decide, stamp, text_of
 from node.queues import DELIVER as DELIVER  # where the queue's name was first defined
@@ -35,9 +36,6 @@ from node.queues import (
 )
 from storage import jobs
 from storage.models import Account, Follow, Mention, Post, PostTag, Tag
-
-# Visibilities whose activities go to the author's remote followers.
-TO_FOLLOWERS = ("public", "unlisted", "followers", "organization")
 
 
 async def _mentions(s: AsyncSession, post_id: int) -> list[Account]:
@@ -60,7 +58,7 @@ async def note_document(ctx: NodeContext, s: AsyncSession, post: Post, author: A
             sensitive=post.sensitive,
             published=post.created_at,
             updated=post.edited_at,
-            addressing=address(post.visibility, followers_uri(ctx, author.username), mention_uris),
+            addressing=audience_of(post.visibility).address(followers_uri(ctx, author.username), mention_uris),
             in_reply_to=post.in_reply_to_uri,
             language=post.language,
             mentions=[(account_uri(ctx, a), f"@{a.acct() if a.domain else a.username + '@' + ctx.domain}") for a in mentioned],
@@ -176,7 +174,7 @@ async def _fanout_post(ctx: NodeContext, job: PostCreated | PostEdited, job_id: 
         except NotFederated:
             return
         recipients: list[Recipient] = list(await _mentions(s, post.id))
-        if post.visibility in TO_FOLLOWERS:
+        if audience_of(post.visibility).rules.to_followers:
             recipients += await remote_followers(s, author.id)
         act = builders.activity(
             job.KIND,
@@ -194,17 +192,18 @@ async def _fanout_post(ctx: NodeContext, job: PostCreated | PostEdited, job_id: 
 async def _fanout_delete(ctx: NodeContext, job: PostDeleted, job_id: int) -> None:
     async with ctx.db.session() as s:
         author = await s.get(Account, job.author_id)
-        if author is None or job.visibility == "local":
+        audience = audience_of(job.visibility)
+        if author is None or not audience.federates:
             return
         recipients = list[Recipient](await s.scalars(select(Account).where(Account.id.in_(job.mention_ids))))
-        if job.visibility in TO_FOLLOWERS:
+        if audience.rules.to_followers:
             recipients += await remote_followers(s, author.id)
         act = builders.activity(
             "Delete",
             f"{job.uri}#delete",
             account_uri(ctx, author),
             builders.tombstone(job.uri),
-            to=["https://www.w3.org/ns/activitystreams#Public"] if job.visibility in ("public", "unlisted") else [],
+            to=audience.delete_addressing().to,
         )
         # The post is gone: its deliveries are judged again on the audience it had.
         await deliver_to(ctx, s, recipients, act, visibility=job.visibility, signer=author, object_uri=job.uri)
@@ -215,10 +214,10 @@ async def _fanout_actor_update(ctx: NodeContext, job: ActorUpdated, job_id: int)
     # Built before the write transaction: it may make the account's keys (its own transaction).
     doc = await person_document(ctx, account)
     act = builders.activity(
-        "Update", f"{doc['id']}#updates/{job_id}", str(doc["id"]), doc, to=["https://www.w3.org/ns/activitystreams#Public"]
+        "Update", f"{doc['id']}#updates/{job_id}", str(doc["id"]), doc, to=EVERYONE.to
     )
     async with ctx.db.session() as s:
-        await deliver_to(ctx, s, await remote_followers(s, account.id), act, visibility="public",
+        await deliver_to(ctx, s, await remote_followers(s, account.id), act, visibility=Audience.PUBLIC,
                          signer=account, object_uri=str(doc["id"]))
 
 
@@ -227,7 +226,7 @@ async def _fanout_instance_update(ctx: NodeContext, job: InstanceUpdated, job_id
     the shared one where there is one): any peer may have cached the key of our fetches."""
     doc = await instance_document(ctx)
     act = builders.activity(
-        "Update", f"{doc['id']}#updates/{job_id}", str(doc["id"]), doc, to=["https://www.w3.org/ns/activitystreams#Public"]
+        "Update", f"{doc['id']}#updates/{job_id}", str(doc["id"]), doc, to=EVERYONE.to
     )
     async with ctx.db.session() as s:
         one_a_domain: dict[str, Account] = {}
@@ -240,7 +239,7 @@ async def _fanout_instance_update(ctx: NodeContext, job: InstanceUpdated, job_id
             known = one_a_domain.get(account.domain or "")
             if known is None or (not known.shared_inbox_uri and account.shared_inbox_uri):
                 one_a_domain[account.domain or ""] = account
-        await deliver_to(ctx, s, one_a_domain.values(), act, visibility="public", signer=None,
+        await deliver_to(ctx, s, one_a_domain.values(), act, visibility=Audience.PUBLIC, signer=None,
                          object_uri=str(doc["id"]))
 
 
@@ -250,18 +249,16 @@ async def _fanout_announce(ctx: NodeContext, job: Boosted | Unboosted, job_id: i
         original = await s.get(Post, job.original_id)
         if booster is None or original is None or original.uri is None:
             return
-        visibility = original.visibility
-        if visibility == "local":
+        visibility = audience_of(original.visibility)
+        if not visibility.federates:
             return
         original_author = await s.get(Account, original.account_id)
         announce_id = job.announce_uri
+        addressed = visibility.announce_addressing(
+            followers_uri(ctx, booster.username), account_uri(ctx, original_author) if original_author else None
+        )
         announce = builders.activity(
-            "Announce",
-            announce_id,
-            account_uri(ctx, booster),
-            original.uri,
-            to=["https://www.w3.org/ns/activitystreams#Public"] if visibility == "public" else [followers_uri(ctx, booster.username)],
-            cc=[followers_uri(ctx, booster.username)] + ([account_uri(ctx, original_author)] if original_author else []),
+            "Announce", announce_id, account_uri(ctx, booster), original.uri, to=addressed.to, cc=addressed.cc
         )
         act = announce
         if isinstance(job, Unboosted):
@@ -299,4 +296,4 @@ async def send_one(
     ctx: NodeContext, s: AsyncSession, target: Account, activity: dict[str, object], signer: Account, object_uri: str
 ) -> None:
     """A one-to-one activity (Follow, Accept, Like, Undo…) to a remote account's own inbox."""
-    await deliver_to(ctx, s, [target], activity, visibility="direct", signer=signer, object_uri=object_uri, shared_inbox=False)
+    await deliver_to(ctx, s, [target], activity, visibility=Audience.DIRECT, signer=signer, object_uri=object_uri, shared_inbox=False)

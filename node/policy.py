@@ -19,17 +19,19 @@ from functools import cached_property, partial
 from pathlib import Path
 
 from node import shared_settings
+from node.audience import Audience
 from node.domains import canonical_domain, is_address
 from node.loops import Periodic
 from node.organization import OrgDomains
 from node.toml_lines import KeyLines
+from node.trust import Trust
 from storage.db import Database
 from storage.errors import Invalid
 
 log = logging.getLogger(__name__)
 
-TRUST_LEVELS = ("organization", "partner", "public", "limited", "blocked")
-RANK = {"blocked": 0, "limited": 1, "public": 2, "partner": 3, "organization": 4}
+TRUST_LEVELS = tuple(Trust)  # the words the policy file may write, as its messages list them
+RANK: dict[str, int] = {t.value: t.rank for t in Trust}  # by the word: a caller may hold a plain string
 MODES = ("allowlist", "open")
 PEER_KEYS = {"trust", "reject_media"}
 TOP_KEYS = {"mode", "default_trust", "peers", "rules"}
@@ -41,8 +43,11 @@ SCANNED_CHARS = 100_000  # content rules look at this much of a post's text
 @dataclass(frozen=True)
 class PeerRule:
     pattern: str  # canonical domain (node/domains.py), `*.` wildcard, optional `:port`
-    trust: str
+    trust: Trust
     reject_media: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trust", Trust(self.trust))  # the policy file's word, typed
 
     def matches(self, domain: str) -> int:
         """0 when it does not match; else a specificity (higher wins)."""
@@ -68,10 +73,11 @@ class ContentRule:
 
     name: str
     pattern: str
-    below: str = "organization"
+    below: Trust = Trust.ORGANIZATION
     action: str = "refuse"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "below", Trust(self.below))
         object.__setattr__(self, "_regex", re.compile(self.pattern))
 
     def holds(self, trust: str, text: str) -> bool:
@@ -81,7 +87,7 @@ class ContentRule:
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
-    trust: str
+    trust: Trust
     rule: str  # which rule decided, in words an operator can find in the file
     reason: str
 
@@ -89,9 +95,12 @@ class Decision:
 @dataclass(frozen=True)
 class Policy:
     mode: str = "allowlist"
-    default_trust: str = "public"
+    default_trust: Trust = Trust.PUBLIC
     peers: tuple[PeerRule, ...] = field(default_factory=tuple)
     rules: tuple[ContentRule, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "default_trust", Trust(self.default_trust))
 
     def peer_rule(self, domain: str) -> PeerRule | None:
         best, score = None, 0
@@ -101,14 +110,14 @@ class Policy:
                 best, score = rule, s
         return best
 
-    def trust_of(self, domain: str) -> tuple[str, str]:
+    def trust_of(self, domain: str) -> tuple[Trust, str]:
         """(trust level, the rule that gave it) for a canonical domain."""
         rule = self.peer_rule(domain)
         if rule is not None:
             return rule.trust, f'peers."{rule.pattern}"'
         if self.mode == "open":
             return self.default_trust, "default_trust (open mode)"
-        return "blocked", "mode = allowlist (unknown domain)"
+        return _BLOCKED, "mode = allowlist (unknown domain)"
 
     def organization_domains(self) -> OrgDomains:
         """The organisation's peers: every domain `trust_of` gives `organization`, exact or by
@@ -122,40 +131,44 @@ class Policy:
     def outbound(self, visibility: str, domain: str | None, text: str = "") -> Decision:
         """May a post of `visibility` (and `text`) go to `domain`? The one function every way
         out of the node asks: delivery, boosts, replies, fetches, pages, the API. `None` is an
-        anonymous reader (an unsigned request): treated as the open web, trust `public`."""
+        anonymous reader (an unsigned request): treated as the open web, trust `public`. Which
+        trust levels may receive an audience is the audience's rule (`Audience.admits`)."""
         if domain is None:
-            trust, rule = "public", "anonymous reader"
+            trust, rule = Trust.PUBLIC, "anonymous reader"
         else:
             trust, rule = self.trust_of(domain)
-        if visibility == "local":
-            return Decision(False, trust, "visibility local", "local posts never leave the node")
-        if trust == "blocked":
-            return Decision(False, trust, rule, f"{domain} is blocked")
-        if visibility == "organization" and trust != "organization":
-            return Decision(False, trust, rule, f"{domain or 'an anonymous reader'} is not trusted as organization")
+        audience = _AUDIENCES.get(visibility)
+        if audience is None:  # never stored; refused rather than guessed at
+            return Decision(False, trust, "visibility", f"{visibility[:40]!r} is not an audience")
+        if not audience.admits(trust):  # admitted implies it federates and the peer is not blocked
+            if not audience.federates:
+                return Decision(False, trust, f"visibility {audience!s}", f"{audience!s} posts never leave the node")
+            if trust is _BLOCKED:
+                return Decision(False, trust, rule, f"{domain} is blocked")
+            return Decision(False, trust, rule, f"{domain or 'an anonymous reader'} is not trusted as {audience.rules.least_trust!s}")
         for content_rule in self.rules:
             if text and content_rule.holds(trust, text):
                 return Decision(
                     False, trust, f'rules."{content_rule.name}"',
-                    f"the text matches {content_rule.name!r}, kept from peers trusted below {content_rule.below}",
+                    f"the text matches {content_rule.name!r}, kept from peers trusted below {content_rule.below!s}",
                 )
-        return Decision(True, trust, rule, f"{domain or 'an anonymous reader'} is trusted as {trust}")
+        return Decision(True, trust, rule, f"{domain or 'an anonymous reader'} is trusted as {trust!s}")
 
     def contact(self, domain: str) -> Decision:
         """May this node contact `domain` at all — fetch from it, look someone up there,
         deliver to it? Asked by the outbound gate before every request (node.contact);
         whether a given post may go there stays `outbound`'s question."""
         trust, rule = self.trust_of(domain)
-        if trust == "blocked":
+        if trust is _BLOCKED:
             return Decision(False, trust, rule, f"{domain} is blocked")
-        return Decision(True, trust, rule, f"{domain} is trusted as {trust}")
+        return Decision(True, trust, rule, f"{domain} is trusted as {trust!s}")
 
     def inbound(self, domain: str) -> Decision:
         """May `domain` send us anything at all?"""
         trust, rule = self.trust_of(domain)
-        if trust == "blocked":
+        if trust is _BLOCKED:
             return Decision(False, trust, rule, f"{domain} is blocked")
-        return Decision(True, trust, rule, f"{domain} is trusted as {trust}")
+        return Decision(True, trust, rule, f"{domain} is trusted as {trust!s}")
 
 
 @dataclass(frozen=True)
@@ -183,7 +196,7 @@ def parse_policy(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
     mode = raw.get("mode", "allowlist")
     if mode not in MODES:
         problems.append(PolicyProblem(lines.line("mode"), f"mode must be one of {', '.join(MODES)}, not {mode!r}"))
-    default_trust = raw.get("default_trust", "public")
+    default_trust = raw.get("default_trust", Trust.PUBLIC)
     if default_trust not in TRUST_LEVELS:
         problems.append(PolicyProblem(lines.line("default_trust"), f"default_trust must be one of {', '.join(TRUST_LEVELS)}, not {default_trust!r}"))
     peers_raw = raw.get("peers", {})
@@ -222,11 +235,11 @@ def parse_policy(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
             problems.append(PolicyProblem(line, f"peers.{name} is the same domain as peers.{seen[pattern]}"))
             continue
         seen[pattern] = name
-        rules.append(PeerRule(pattern, trust, reject_media))
+        rules.append(PeerRule(pattern, Trust(trust), reject_media))
     content_rules = _parse_rules(lines, raw.get("rules", []), problems)
     if problems:
         return None, problems
-    return Policy(mode=mode, default_trust=default_trust, peers=tuple(rules), rules=tuple(content_rules)), []
+    return Policy(mode=mode, default_trust=Trust(default_trust), peers=tuple(rules), rules=tuple(content_rules)), []
 
 
 def _parse_rules(lines: KeyLines, raw: object, problems: list[PolicyProblem]) -> list[ContentRule]:
@@ -249,7 +262,7 @@ def _parse_rules(lines: KeyLines, raw: object, problems: list[PolicyProblem]) ->
             problems.append(PolicyProblem(line("name"), f"{where}: another rule has the same name"))
         names.add(name)
         pattern = table.get("pattern")
-        below = table.get("below", "organization")
+        below = table.get("below", Trust.ORGANIZATION)
         action = table.get("action", "refuse")
         if not isinstance(pattern, str) or not pattern:
             problems.append(PolicyProblem(line("pattern"), f"{where}: pattern is required"))
@@ -265,8 +278,12 @@ def _parse_rules(lines: KeyLines, raw: object, problems: list[PolicyProblem]) ->
         if action not in RULE_ACTIONS:
             problems.append(PolicyProblem(line("action"), f"{where}: action must be one of {', '.join(RULE_ACTIONS)}"))
             continue
-        out.append(ContentRule(name, pattern, below, action))
+        out.append(ContentRule(name, pattern, Trust(below), action))
     return out
+
+
+_AUDIENCES = {a.value: a for a in Audience}  # the stored word -> its audience, for the hot path
+_BLOCKED = Trust.BLOCKED  # a module name: an enum class's attribute is slow to read (node.audience)
 
 
 class PolicyStore:

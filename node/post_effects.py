@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node.audience import audience_of
 from node.context import NodeContext
 from node.events import Event
 from node.fanout import fan_out_home
@@ -184,7 +185,7 @@ async def record_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Reco
         for account in mentioned.values():
             if replied_to is None or account.id != replied_to.id:
                 await notify(s, account, "mention", post.account_id, post.id)
-        if post.local and post.visibility != "local":
+        if post.local and audience_of(post.visibility).federates:
             await queue_fanout(s, PostCreated(post.id))
         events.append(Event("post", post_id=post.id))
     return events
@@ -211,7 +212,7 @@ async def edit_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Edited
         await store_tags(s, post.id, change.tags)
         _write(post, change.body)
         post.edited_at = change.edited_at
-        if post.local and post.visibility != "local":
+        if post.local and audience_of(post.visibility).federates:
             await queue_fanout(s, PostEdited(post.id))
         events.append(Event("edit", post_id=post.id))
     return events
@@ -240,7 +241,7 @@ async def remove_posts(ctx: NodeContext, s: AsyncSession, posts: Sequence[Post])
             await count(s, post.reblog_of_id, "boosts_count", -1)
             if post.local:
                 await queue_fanout(s, Unboosted(post.account_id, post.reblog_of_id, post.uri or ""))
-        elif post.local and post.visibility != "local":
+        elif post.local and audience_of(post.visibility).federates:
             mention_ids = (await s.scalars(select(Mention.account_id).where(Mention.post_id == post.id))).all()
             await queue_fanout(s, PostDeleted(post.uri or "", post.account_id, post.visibility, tuple(mention_ids)))
         await s.delete(post)

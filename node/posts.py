@@ -9,28 +9,26 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import idempotency, post_effects, text
+from node.audience import Audience
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.post_access import load_visible, viewable
 from node.post_effects import store_tags
-from node.visibility import VISIBILITIES
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
 from storage.models import Account, Post, PostEdit, utcnow
 
-__all__ = ["NARROW_PARENTS", "NewPost", "create_post", "delete_post", "edit_post", "get_post", "load_visible",
+__all__ = ["NewPost", "create_post", "delete_post", "edit_post", "get_post", "load_visible",
            "post_as", "store_tags", "viewable"]
 
 MAX_SUMMARY = 500
 THREAD_LIMIT = 500
-# A reply to an inward-facing post never reaches further than its parent did.
-NARROW_PARENTS = ("organization", "local")
 
 
 @dataclass(frozen=True)
 class NewPost:
     text: str
-    visibility: str = "public"
+    visibility: str = Audience.PUBLIC
     summary: str = ""
     sensitive: bool = False
     in_reply_to_id: int | None = None
@@ -99,8 +97,7 @@ async def create_post(
         raise Forbidden("only local accounts post through this node")
     if author.disabled:
         raise Forbidden("this account is disabled")
-    if new.visibility not in VISIBILITIES:
-        raise Invalid(f"unknown visibility {new.visibility!r}: one of {', '.join(VISIBILITIES)}")
+    asked = Audience.parse(new.visibility)
     _check(ctx, new.text, new.summary)
     parsed = text.parse(new.text)
     key = idempotency.clean(idempotency_key)
@@ -108,14 +105,14 @@ async def create_post(
         async with ctx.db.session() as s:
             if key is not None and (earlier := await idempotency.earlier(s, author.id, key)) is not None:
                 return earlier
-            visibility = new.visibility
+            visibility = asked
             parent: Post | None = None
             if new.in_reply_to_id is not None:
                 parent = await load_visible(ctx, s, author, new.in_reply_to_id)
                 if parent.reblog_of_id is not None:
                     raise Invalid("reply to the boosted post, not to the boost")
-                if parent.visibility in NARROW_PARENTS and visibility not in ("direct", parent.visibility):
-                    visibility = parent.visibility
+                # A reply to an inward-facing post never reaches further than its parent did.
+                visibility = Audience(parent.visibility).reply_audience(visibility)
             mentioned = await _resolve_mentions(ctx, s, parsed.mentions)
             post_id = new_id()
             body = post_effects.Body(_render(ctx, new.text, mentioned), new.text, new.summary,

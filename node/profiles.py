@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from federation.addresses import FetchError
-from federation.addressing import visibility_of
 from federation.fetch import FetchBudget
 from federation.gate import Purpose
 from federation.parsing import InvalidActivity, ap_to_post, origin, parse_actor
 from node import relationships, remote
+from node.audience import Audience
 from node.context import NodeContext
 from node.inbox.notes import store_note
 from node.relationships import Counts
@@ -102,7 +102,7 @@ async def _keep_note(ctx: NodeContext, account: Account, item: Any) -> bool:
             return False
     except InvalidActivity:
         return False
-    if visibility_of(note.to, note.cc, account.followers_uri, note.scope) not in ("public", "unlisted"):
+    if not Audience.addressed(note.to, note.cc, account.followers_uri, note.scope).rules.anyone_may_see:
         return False
     async with ctx.db.reader() as s:
         known = await s.scalar(select(Post.id).where(Post.uri == note.id))

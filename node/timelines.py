@@ -10,13 +10,18 @@ from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from node.audience import Audience
 from node.context import NodeContext
 from node.mutes import hidden_authors
 from node.organization import OrgDomains
 from node.pagination import Page, paginate
+from node.trust import Trust
 from node.visibility import in_organization, in_shared_timelines, not_suspended, timeline_visibilities, visible_clause
 from storage.models import Account, Post, PostTag, Tag, TimelineEntry
 
+# The Organisation timeline's audiences: the listed ones that reach the organisation's other
+# nodes too (a `local` post stays on the node it was written on).
+ORGANIZATION_TIMELINE = Audience.where(lambda a: a.rules.listed and a.federates)
 # The viewer's filters are built once, the viewer's id a bound parameter: building them for
 # every read was most of a home timeline read's cost (the benchmark's profile).
 _VIEWER = bindparam("viewer_id", type_=BigInteger)
@@ -53,7 +58,7 @@ def _shared(viewer: Account | None, org_domains: OrgDomains) -> Select[Post]:
     return select(Post).where(
         Post.visibility.in_(timeline_visibilities(viewer, org_domains)),
         # `local` posts exist only where they were written; never show a peer's claim of one.
-        (Post.visibility != "local") | Post.local.is_(True),
+        (Post.visibility != Audience.LOCAL) | Post.local.is_(True),
         Post.reblog_of_id.is_(None),
         in_shared_timelines(),
     )
@@ -70,13 +75,13 @@ async def kept_out(ctx: NodeContext, s: AsyncSession) -> list[str]:
     """Domains whose posts stay out of shared timelines: `limited` (and `blocked`) peers."""
     domains = (await s.scalars(select(Account.domain).where(Account.domain.is_not(None)).distinct())).all()
     policy = ctx.policy()
-    return [d for d in domains if d and policy.trust_of(d)[0] in ("limited", "blocked")]
+    return [d for d in domains if d and policy.trust_of(d)[0] in (Trust.LIMITED, Trust.BLOCKED)]
 
 
 async def federated(ctx: NodeContext, viewer: Account | None, page: Page) -> list[Post]:
     """Public posts known to this node, local and remote (not from limited peers)."""
     async with ctx.db.reader() as s:
-        stmt = select(Post).where(Post.visibility == "public", Post.reblog_of_id.is_(None), in_shared_timelines(), *_unmuted(viewer))
+        stmt = select(Post).where(Post.visibility == Audience.PUBLIC, Post.reblog_of_id.is_(None), in_shared_timelines(), *_unmuted(viewer))
         hidden = await kept_out(ctx, s)
         if hidden:
             stmt = stmt.join(Account, Account.id == Post.account_id).where(
@@ -92,7 +97,7 @@ def organization_posts(org: OrgDomains) -> Select[Post]:
         select(Post)
         .join(Account, Account.id == Post.account_id)
         .where(
-            Post.visibility.in_(("public", "organization")),
+            Post.visibility.in_(ORGANIZATION_TIMELINE),
             Post.reblog_of_id.is_(None),
             org.members(Account.domain),
             in_shared_timelines(),

@@ -1,26 +1,17 @@
-"""Who may see a post: one rule, as a Python check for one post and as SQL for lists.
-
-| visibility     | who may see it on this node                                        |
-|----------------|--------------------------------------------------------------------|
-| public         | anyone                                                             |
-| unlisted       | anyone (kept out of public timelines)                              |
-| followers      | the author, accepted followers, mentioned accounts                 |
-| direct         | the author and mentioned accounts                                  |
-| organization   | local users and users on peers trusted as `organization` (by any   |
-|                | rule the policy decides with: exact, wildcard, default_trust)      |
-| local          | local users, for posts written on this node                        |
+"""Who may see a post: the audience's rule (node/audience.py `Audience.may_see`), as a
+Python check for one post and as SQL for lists. The author always sees their own posts.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 
+from node.audience import Audience, audience_of
 from node.organization import OrgDomains
 from storage.models import Account, Follow, Mention, Post
 
-VISIBILITIES = ("public", "unlisted", "followers", "direct", "organization", "local")
-# Visibilities that may appear in shared (non-home) timelines, for a viewer that may see them.
-TIMELINE_VISIBILITIES = ("public", "organization", "local")
+# The audiences anyone may see.
+ANYONE = Audience.where(lambda a: a.rules.anyone_may_see)
 
 
 def in_organization(viewer: Account | None, org_domains: OrgDomains) -> bool:
@@ -37,23 +28,21 @@ def can_view(
 ) -> bool:
     if viewer is not None and viewer.id == post.account_id:
         return True
-    v = post.visibility
-    if v in ("public", "unlisted"):
-        return True
-    if v == "followers":
-        return follows_author or mentioned
-    if v == "direct":
-        return mentioned
-    if v == "organization":
-        return in_organization(viewer, org_domains) or mentioned
-    if v == "local":
-        return viewer is not None and viewer.domain is None and post.local
-    return False
+    audience = audience_of(post.visibility)
+    return audience.may_see(
+        follower=follows_author,
+        mentioned=mentioned,
+        # Asked only of the audiences that care (it matches the viewer's domain to the policy).
+        in_organization=audience.rules.organization_may_see and in_organization(viewer, org_domains),
+        local_user=viewer is not None and viewer.domain is None,
+        local_post=post.local,
+    )
 
 
 def visible_clause(viewer: Account | None, org_domains: OrgDomains) -> ColumnElement[bool]:
-    """SQL for "`Post` is visible to `viewer`" — the list form of `can_view`."""
-    clauses: list[ColumnElement[bool]] = [Post.visibility.in_(("public", "unlisted"))]
+    """SQL for "`Post` is visible to `viewer`" — the list form of `can_view`, written from the
+    same rules: for each audience, the facts about the viewer that let them see it."""
+    clauses: list[ColumnElement[bool]] = [Post.visibility.in_(ANYONE)]
     if viewer is None:
         return and_(or_(*clauses), not_suspended())
     mentioned = exists(
@@ -66,18 +55,24 @@ def visible_clause(viewer: Account | None, org_domains: OrgDomains) -> ColumnEle
             Follow.state == "accepted",
         )
     )
-    clauses += [
-        Post.account_id == viewer.id,
-        and_(Post.visibility == "followers", or_(follows, mentioned)),
-        and_(Post.visibility == "direct", mentioned),
-        and_(
-            Post.visibility == "organization",
-            true() if in_organization(viewer, org_domains) else mentioned,
-        ),
-        and_(Post.visibility == "local", Post.local.is_(True))
-        if viewer.domain is None
-        else false(),
-    ]
+    member = in_organization(viewer, org_domains)
+    clauses.append(Post.account_id == viewer.id)
+    for audience in Audience:
+        r = audience.rules
+        if r.anyone_may_see:
+            continue
+        if r.organization_may_see and member:
+            clauses.append(Post.visibility == audience)  # whoever else it names
+            continue
+        facts: list[ColumnElement[bool]] = []
+        if r.followers_may_see:
+            facts.append(follows)
+        if r.mentioned_may_see:
+            facts.append(mentioned)
+        if r.local_users_may_see and viewer.domain is None:
+            facts.append(Post.local.is_(True))
+        if facts:
+            clauses.append(and_(Post.visibility == audience, or_(*facts)))
     return and_(or_(*clauses), not_suspended())
 
 
@@ -96,12 +91,20 @@ def in_shared_timelines() -> ColumnElement[bool]:
     )
 
 
-def timeline_visibilities(viewer: Account | None, org_domains: OrgDomains) -> tuple[str, ...]:
-    """The visibilities a viewer sees in shared timelines (local, organisation, hashtag)."""
+def timeline_visibilities(viewer: Account | None, org_domains: OrgDomains) -> tuple[Audience, ...]:
+    """The audiences a viewer sees in shared timelines (local, organisation, hashtag): the
+    listed ones the viewer may see without following or being mentioned."""
     if viewer is None:
-        return ("public",)
-    if viewer.domain is None:
-        return TIMELINE_VISIBILITIES
-    if org_domains.contains(viewer.domain):
-        return ("public", "organization")
-    return ("public",)
+        return _LISTED_FOR[False, False]
+    return _LISTED_FOR[in_organization(viewer, org_domains), viewer.domain is None]
+
+
+def _listed_for(member: bool, local: bool) -> tuple[Audience, ...]:
+    return Audience.where(
+        lambda a: a.rules.listed
+        and a.may_see(follower=False, mentioned=False, in_organization=member, local_user=local, local_post=True)
+    )
+
+
+# (in the organisation, a local user) -> the listed audiences they may see; worked out once.
+_LISTED_FOR = {(member, local): _listed_for(member, local) for member in (False, True) for local in (False, True)}

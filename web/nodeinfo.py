@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from node import node_names, stats
+from node.audience import Audience
 from node.version import VERSION
-from node.visibility import VISIBILITIES
 from web.keys import CTX
 
 SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/{version}"
@@ -64,8 +64,8 @@ async def _document(request: web.Request) -> dict[str, Any]:
         "metadata": {
             "nodeName": await node_names.own_name(ctx),  # the display name, else the domain
             # What a client or a peer may use to address posts on this node.
-            "visibilities": list(VISIBILITIES),
-            "atrium": {"visibilities": list(VISIBILITIES)},
+            "visibilities": [a.value for a in Audience],
+            "atrium": {"visibilities": [a.value for a in Audience]},
         },
     }
 

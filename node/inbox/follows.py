@@ -10,6 +10,7 @@ from node.accounts import find_local
 from node.context import NodeContext
 from node.follows import answer_remote
 from node.notifications import notify
+from node.trust import Trust
 from storage.models import Account, Follow, utcnow
 
 
@@ -35,7 +36,7 @@ async def on_follow(ctx: NodeContext, activity: IncomingActivity, actor: Account
         f = await s.scalar(select(Follow).where(Follow.follower_id == actor.id, Follow.target_id == target.id))
         if f is None:
             # `limited` peers' follows always need approval.
-            state = "pending" if target.locked or trust == "limited" else "accepted"
+            state = "pending" if target.locked or trust is Trust.LIMITED else "accepted"
             f = Follow(follower_id=actor.id, target_id=target.id, state=state, uri=activity.id, created_at=utcnow())
             s.add(f)
             await s.flush()

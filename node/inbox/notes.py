@@ -6,12 +6,12 @@ import dataclasses
 
 from sqlalchemy import delete, select
 
-from federation.addressing import visibility_of
 from federation.fetch import FetchBudget
 from federation.gate import Purpose
 from federation.parsing import IncomingActivity, IncomingNote, InvalidActivity, ap_to_post, origin, parse_actor
 from node import audit, post_effects, remote, sanitize
 from node.accounts import find_local
+from node.audience import Audience, audience_of
 from node.context import NodeContext
 from node.inbox.follows import local_username
 from storage.errors import AtriumError, Forbidden
@@ -19,15 +19,11 @@ from storage.ids import new_id
 from storage.models import Account, Follow, Post, Tombstone, utcnow
 
 
-def _visibility(ctx: NodeContext, actor: Account, to: tuple[str, ...], cc: tuple[str, ...], scope: str | None) -> str:
-    v = visibility_of(to, cc, actor.followers_uri, scope)
-    if v == "organization":
-        trust, _ = ctx.policy().trust_of(actor.domain or "")
-        if trust != "organization":
-            # Only the organisation's own nodes may speak for the organisation: an outsider's
-            # claim is narrowed to its followers, never widened into the organisation timeline.
-            return "followers"
-    return v
+def _visibility(ctx: NodeContext, actor: Account, to: tuple[str, ...], cc: tuple[str, ...], scope: str | None) -> Audience:
+    # Only the organisation's own nodes may speak for the organisation: an outsider's
+    # claim is narrowed to its followers, never widened into the organisation timeline.
+    trust, _ = ctx.policy().trust_of(actor.domain or "")
+    return Audience.addressed(to, cc, actor.followers_uri, scope).as_claimed_by(trust)
 
 
 async def _local_mentions(ctx: NodeContext, uris: tuple[str, ...]) -> list[Account]:
@@ -107,10 +103,10 @@ def _body(note: IncomingNote) -> post_effects.Body:
                              note.sensitive)
 
 
-def _addressed(ctx: NodeContext, visibility: str, note: IncomingNote, mentioned: list[Account]) -> list[Account]:
+def _addressed(ctx: NodeContext, visibility: Audience, note: IncomingNote, mentioned: list[Account]) -> list[Account]:
     """The mentioned accounts that may hear of the note: for a non-public one, only those also
     named in to/cc — a Mention tag alone must not open it to someone its author did not address."""
-    if visibility in ("public", "unlisted"):
+    if visibility.rules.anyone_may_see:
         return mentioned
     addressed = set(note.to) | set(note.cc)
     return [a for a in mentioned if ctx.actor_uri(a.username) in addressed]
@@ -122,7 +118,7 @@ async def store_note(
     async with ctx.db.reader() as s:
         parent = await s.scalar(select(Post).where(Post.uri == note.in_reply_to)) if note.in_reply_to else None
     visibility = _visibility(ctx, actor, note.to, note.cc, note.scope)
-    narrowed = note.scope == "organization" and visibility != "organization"
+    narrowed = note.scope == Audience.ORGANIZATION and visibility != Audience.ORGANIZATION
     post = post_effects.new_post(
         actor, note.id, visibility, _body(note), post_id=new_id(), url=note.url or note.id, parent=parent,
         in_reply_to_uri=note.in_reply_to, created_at=min(note.published or utcnow(), utcnow()),
@@ -162,7 +158,7 @@ async def on_update(ctx: NodeContext, activity: IncomingActivity, actor: Account
         if post.account_id != actor.id:
             raise Forbidden("an actor may update only its own objects")
         body = dataclasses.replace(_body(note), language=post.language)
-        addressed = _addressed(ctx, post.visibility, note, mentioned)
+        addressed = _addressed(ctx, audience_of(post.visibility), note, mentioned)
         change = post_effects.Edited(post, body, note.updated or utcnow(), addressed, note.hashtags)
         events = await post_effects.edit_posts(ctx, s, [change])
     post_effects.publish(ctx, events)

@@ -10,10 +10,10 @@ from federation.gate import Purpose
 from federation.parsing import IncomingActivity, InvalidActivity
 from federation.vocab import id_of
 from node import post_effects
+from node.audience import Audience
 from node.context import NodeContext
 from node.events import Event
 from node.inbox.notes import MAX_THREAD_FETCHES, fetch_note
-from node.interactions import BOOSTABLE
 from node.notifications import notify
 from node.post_access import viewable
 from storage.errors import Forbidden
@@ -26,7 +26,7 @@ async def on_like(ctx: NodeContext, activity: IncomingActivity, actor: Account) 
         post = await s.scalar(select(Post).where(Post.uri == activity.object_id))
         if post is None or not post.local:
             return "ignored: not a post of this node"
-        if post.visibility not in ("public", "unlisted"):
+        if not Audience(post.visibility).rules.anyone_may_see:
 
             if not await viewable(ctx, s, actor, post):
                 raise Forbidden("the actor cannot see that post")
@@ -58,11 +58,12 @@ async def on_announce(ctx: NodeContext, activity: IncomingActivity, actor: Accou
         original = await s.get(Post, original.id)
         if original is None:
             return "ignored: the boosted post is gone"
-        if original.visibility not in BOOSTABLE or original.visibility == "local":
+        audience = Audience(original.visibility)
+        if not audience.rules.boostable or not audience.federates:
             raise Forbidden(f"a {original.visibility} post cannot be boosted")
-        if original.visibility == "organization":
+        if audience is Audience.ORGANIZATION:
             trust, _ = ctx.policy().trust_of(actor.domain or "")
-            if trust != "organization":
+            if not audience.admits(trust):
                 raise Forbidden("only the organisation may boost an organisation post")
         boost = post_effects.new_boost(actor, activity.id or "", original, post_id=new_id())
         events = await post_effects.record_boosts(ctx, s, [post_effects.Boost(boost, original)])

@@ -13,6 +13,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
+# The values `posts.visibility` holds: node/audience.py's `Audience`, whose rules live there
+# (storage cannot import the node; tests/unit/test_audience.py keeps the two the same).
 VISIBILITIES = ("public", "unlisted", "followers", "direct", "organization", "local")
 ROLES = ("user", "moderator", "admin")
 NOTIFICATION_TYPES = ("follow", "follow_request", "mention", "reply", "like", "boost")

@@ -9,7 +9,7 @@ import random
 import pytest
 from sqlalchemy import String, literal, select
 
-from node.audience import audiences
+from node.audience_words import audiences
 from node.context import NodeContext
 from node.policy import TRUST_LEVELS, PeerRule, Policy
 from storage.db import Database

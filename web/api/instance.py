@@ -5,11 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from node import stats
+from node.audience import Audience
 from web.api import serializers
 from web.api.auth import ctx_of, require_user
 
 PREFERENCES = {
-    "posting:default:visibility": "public",
+    "posting:default:visibility": Audience.PUBLIC.rules.mastodon,
     "posting:default:sensitive": False,
     "posting:default:language": None,
     "reading:expand:media": "default",

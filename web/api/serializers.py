@@ -13,24 +13,16 @@ from typing import Any
 
 from node import oauth, text
 from node.actors import LOCAL_DISCOVERABLE
+from node.audience import Audience, audience_of
 from node.context import NodeContext
 from node.post_views import PostExtras
 from node.relationships import Counts, Relationship
 from node.stats import Usage
 from node.version import VERSION
-from node.visibility import VISIBILITIES
 from storage.models import Account, Marker, Notification, OAuthApp, Post
 
 JSON = dict[str, Any]
 MASTODON_VERSION = "4.3.0"
-TO_MASTODON = {
-    "public": "public",
-    "unlisted": "unlisted",
-    "followers": "private",
-    "direct": "direct",
-    "organization": "unlisted",
-    "local": "unlisted",
-}
 NOTIFICATION_TYPES = {
     "follow": "follow",
     "follow_request": "follow_request",
@@ -113,7 +105,7 @@ def credential_account(
     return {
         **account(ctx, a, counts),
         "source": {
-            "privacy": "public",
+            "privacy": Audience.PUBLIC.rules.mastodon,
             "sensitive": False,
             "language": None,
             "note": a.bio,
@@ -150,9 +142,9 @@ def status(
         "edited_at": timestamp(post.edited_at),
         "account": account(ctx, post.account),
         "content": "" if reblog is not None else post.content_html,
-        "visibility": TO_MASTODON.get(post.visibility, "unlisted"),
+        "visibility": audience_of(post.visibility).rules.mastodon,
         "atrium_visibility": post.visibility,
-        "local_only": post.visibility == "local",
+        "local_only": post.visibility == Audience.LOCAL,
         "sensitive": post.sensitive,
         "spoiler_text": post.summary,
         "language": post.language,
@@ -244,7 +236,7 @@ def _configuration(ctx: NodeContext) -> JSON:
             "max_expiration": 0,
         },
         "translation": {"enabled": False},
-        "atrium": {"visibilities": list(VISIBILITIES)},
+        "atrium": {"visibilities": [a.value for a in Audience]},
     }
 
 

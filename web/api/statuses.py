@@ -8,6 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from node import interactions, post_views, posts
+from node.audience import Audience
 from node.context import NodeContext
 from node.outbox import open_web_may_see
 from node.posts import NewPost
@@ -17,30 +18,17 @@ from web.api import serializers
 from web.api.auth import Params, ctx_of, flag, id_param, optional_user, params, path_id, require_user, text_param
 from web.api.serializers import JSON
 
-# Mastodon's names and Atrium's own; `private` is Mastodon's word for followers-only.
-FROM_MASTODON = {
-    "public": "public",
-    "unlisted": "unlisted",
-    "private": "followers",
-    "followers": "followers",
-    "direct": "direct",
-    "organization": "organization",
-    "local": "local",
-}
-# Audiences `local_only=true` can narrow to `local`; followers-only and direct ones it cannot.
-LOCAL_ONLY_FROM = ("public", "unlisted", "organization", "local")
 
-
-def visibility_of(p: Params) -> str:
+def visibility_of(p: Params) -> Audience:
     """The Atrium visibility a request asks for (`visibility` plus `local_only`)."""
-    asked = text_param(p, "visibility") or "public"
-    visibility = FROM_MASTODON.get(asked)
+    asked = text_param(p, "visibility") or Audience.PUBLIC.rules.mastodon
+    visibility = Audience.from_mastodon(asked)  # Mastodon's words (`private`) and Atrium's own
     if visibility is None:
-        raise Invalid(f"unknown visibility {asked!r}: one of {', '.join(FROM_MASTODON)}")
+        raise Invalid(f"unknown visibility {asked!r}: one of {', '.join(Audience.mastodon_words())}")
     if flag(p, "local_only", False):
-        if visibility not in LOCAL_ONLY_FROM:
+        if not visibility.rules.may_be_local_only:
             raise Invalid(f"local_only cannot be combined with {asked} visibility")
-        visibility = "local"
+        visibility = Audience.LOCAL
     return visibility
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from node import accounts, oauth, posts
+from node.audience import Audience
 from node.context import NodeContext
 from node.stream_feed import News, StreamFeed, may_read, may_see_deleted, silenced
 from storage.errors import Forbidden, Invalid, NotFound
@@ -178,7 +179,7 @@ def _routes(key: Key, viewer: Account, post: Post, batch: News) -> bool:
     if name not in PUBLIC_STREAMS + HASHTAG_STREAMS:
         return False
     # Public and hashtag streams: public posts only, never boosts, not from kept-out peers.
-    if post.visibility != "public" or post.reblog_of_id is not None or post.account.silenced:
+    if post.visibility != Audience.PUBLIC or post.reblog_of_id is not None or post.account.silenced:
         return False
     if post.account.domain is not None and post.account.domain in batch.hidden_domains:
         return False

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from node import audience, blocks, bookmarks, conversations, favourites, mutes
+from node import audience_words, blocks, bookmarks, conversations, favourites, mutes
 from node.context import NodeContext
 from node.pagination import Page as Cursor
 from storage.errors import NotFound
@@ -66,7 +66,7 @@ async def conversation_page(p: Page) -> web.StreamResponse:
         conversation=found,
         posts=list(reversed(await post_views(p.ctx, p.user, newest_first))),
         earlier=_older([m.id for m in newest_first], cursor),
-        audiences=audience.audiences(p.ctx),
+        audiences=audience_words.audiences(p.ctx),
         chosen=found.last.visibility,  # a reply stays as private as the conversation
         reply_to=found.last,
         reply_text="".join(f"@{a.acct()} " for a in others),

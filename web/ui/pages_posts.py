@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import audience, interactions, posts
+from node import audience_words, interactions, posts
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound, RateLimited
 from storage.ids import parse_id
@@ -24,7 +24,7 @@ def _compose_page(p: Page, status: int, *, error: str | None, reply_to: object =
         "compose.html",
         status,
         title="New post",
-        audiences=audience.audiences(p.ctx),
+        audiences=audience_words.audiences(p.ctx),
         chosen=p.field("visibility") or p.request.query.get("visibility") or DEFAULT_AUDIENCE,
         text=p.field("text"),
         summary=p.field("summary"),
@@ -81,7 +81,7 @@ async def thread(p: Page) -> web.StreamResponse:
         ancestors=views[: len(ancestors)],
         focus=focus,
         descendants=views[len(ancestors) + 1 :],
-        audiences=audience.audiences(p.ctx),
+        audiences=audience_words.audiences(p.ctx),
         chosen=post.visibility,
         reply_text=f"@{post.account.acct()} " if p.me is not None and p.me.id != post.account_id else "",
         history=await posts.history(p.ctx, p.me, post.id) if post.edited_at else [],

@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from node import audience, timelines
+from node import audience_words, timelines
+from node.audience import Audience
 from node.context import NodeContext
 from node.pagination import Page as Cursor
 from storage.errors import NotFound
@@ -30,7 +31,7 @@ TIMELINES: dict[str, tuple[str, str, Source, bool]] = {
     "local": ("This node", "Posts written by people on this node.", timelines.local, False),
     "federated": ("Federated", "Public posts this node knows of, from here and elsewhere.", timelines.federated, False),
 }
-DEFAULT_AUDIENCE = "organization"
+DEFAULT_AUDIENCE = Audience.ORGANIZATION  # what the composer offers first
 
 
 def _cursor(p: Page) -> Cursor:
@@ -70,7 +71,7 @@ async def _timeline(p: Page, name: str, compose: bool) -> web.StreamResponse:
         older=raw[-1].id if len(raw) >= _cursor(p).limit else None,
         poll=poll if "max_id" not in p.request.query else None,
         compose=compose and p.me is not None,
-        audiences=audience.audiences(p.ctx),
+        audiences=audience_words.audiences(p.ctx),
         chosen=DEFAULT_AUDIENCE,
         reply_to=None,
         text="",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from node import audience, node_names, outbox, posts
+from node import audience_words, node_names, outbox, posts
+from node.audience import audience_of
 from node.context import NodeContext
-from node.interactions import BOOSTABLE
 from node.post_views import extras
 from node.sanitize import relink
 from storage.errors import NotFound
@@ -31,7 +31,7 @@ class PostView:
     boosted: bool
     boostable: bool
     tags: list[str] = field(default_factory=list)
-    kept_from: list[audience.KeptFrom] = field(default_factory=list)
+    kept_from: list[audience_words.KeptFrom] = field(default_factory=list)
     content_html: str = ""  # the stored HTML, its mentions pointing to this node's pages
     bookmarked: bool = False
 
@@ -84,7 +84,7 @@ async def post_views(ctx: NodeContext, viewer: Account | None, page: list[Post])
         if open_web_may_see(ctx, viewer, original):
             shown.append((original, p.account))
     more = await extras(ctx, viewer, [p.id for p, _ in shown])
-    kept_of = {p.id: await audience.kept_from(ctx, p) for p, _ in shown if viewer is not None and viewer.id == p.account_id}
+    kept_of = {p.id: await audience_words.kept_from(ctx, p) for p, _ in shown if viewer is not None and viewer.id == p.account_id}
     # The peers the notes name, by their names: those not known yet are asked (a signed-in
     # author's own page; node.node_names says how rarely).
     unnamed = {k.domain for kept in kept_of.values() for k in kept if k.name is None}
@@ -103,7 +103,7 @@ async def post_views(ctx: NodeContext, viewer: Account | None, page: list[Post])
                 mine=mine,
                 liked=p.id in more.liked,
                 boosted=p.id in more.boosted,
-                boostable=p.visibility in BOOSTABLE,
+                boostable=audience_of(p.visibility).rules.boostable,
                 tags=more.tags.get(p.id, []),
                 kept_from=kept,
                 content_html=local_mention_links(ctx, p, more.mentions.get(p.id, [])),
