@@ -4,7 +4,8 @@
   `loopback_context(db, port, ...)` the same for a node served on `127.0.0.1:port` over http.
 - `running_node(db, ...)`: the node in-process — its own app (`web.app.create_app`) on a free
   loopback port, its gate open to loopback peers over http (`node.contact.open_gate`), the
-  policy in a box a test may swap (`node.policy[0] = ...`), closed again on the way out.
+  policy in a box a test may swap (`node.policy[0] = ...`), closed again on the way out;
+  `serve_gate=True` opens the gate `atrium serve` opens instead (`atrium.server.federating`).
 - `fake_peer(...)`: a fake remote server over real HTTP (`tests/federation/fake_peer.py`) on a
   free loopback port, serving the actors named.
 - `free_port()`: a loopback port nobody listens on.
@@ -19,18 +20,21 @@ import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
 from sqlalchemy import select
 
+from atrium.server import federating
 from federation.addresses import AddressPolicy
 from node import accounts, contact
 from node.context import NodeContext
 from node.inbox import handle_inbox
 from node.instance import create_instance
 from node.policy import Policy
+from node.settings import Settings
 from node.workers import JobWorker
 from storage.db import Database
 from storage.models import InboxEntry, Post
@@ -121,8 +125,10 @@ async def running_node(
     scheme: str = "http",
     address_policy: AddressPolicy | None = LOOPBACK,
     resolver: AbstractResolver | None = None,
+    serve_gate: bool = False,
     instance: bool = False,
     users: tuple[str, ...] = (),
+    admins: tuple[str, ...] = (),
     app_for: Callable[[NodeContext], web.Application] = create_app,
     **extra: Any,
 ) -> AsyncIterator[LocalNode]:
@@ -130,19 +136,27 @@ async def running_node(
 
     `domain` defaults to that port's `127.0.0.1:port` (a production-like node passes its own
     name and `scheme="https"`); `address_policy` opens its gate (None: no gate, the node
-    fetches nothing), through `resolver` if given; `instance` writes the node's own row (the
-    web UI's sign-in reads it); `users` are local accounts made with `PASSWORD`."""
+    fetches nothing), through `resolver` if given; `serve_gate` opens the gate `atrium serve`
+    opens in its place (its address policy from the node's domain and scheme, signing as the
+    instance actor; implies `instance`); `instance` writes the node's own row (the web UI's
+    sign-in reads it); `users` are local accounts made with `PASSWORD`, `admins` admins."""
     box = [policy]
     port = free_port()
     ctx = node_context(db, domain or f"127.0.0.1:{port}", scheme=scheme, policy=lambda: box[0], **extra)
     async with AsyncExitStack() as stack:
-        if address_policy is not None:
+        if instance or serve_gate:
+            await create_instance(db, ctx.domain)
+        if serve_gate:
+            # No CA file is named, so the data directory is never read.
+            settings = Settings(data_dir=Path(), domain=ctx.domain, scheme=scheme)
+            await stack.enter_async_context(federating(ctx, settings))
+        elif address_policy is not None:
             contact.open_gate(ctx, address_policy, resolver=resolver)
             stack.push_async_callback(contact.close_gate, ctx)
-        if instance:
-            await create_instance(db, ctx.domain)
         for name in users:
             await accounts.create_user(ctx, name, PASSWORD)
+        for name in admins:
+            await accounts.create_user(ctx, name, PASSWORD, role="admin")
         app = app_for(ctx)
         runner = web.AppRunner(app)
         await runner.setup()

@@ -19,8 +19,8 @@ from aiohttp import web
 
 from federation.signatures import sign_request
 from federation.vocab import AP_CONTENT_TYPE, PUBLIC
+from tests.factory import free_port
 from tests.federation.fake_peer import FakePeer, public_pem, rsa_key
-from tests.federation.nodes import free_port
 
 INSTANCE = "instance"  # the key name of the peer's instance actor (/actor)
 

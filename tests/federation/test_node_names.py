@@ -3,8 +3,9 @@ the name is federated (instance actor `name`, NodeInfo `metadata.nodeName`) and 
 peer is told by an Update; a peer's name is learnt from its instance actor (and renamed by its
 Update) or, when a person looks at one of its people, from its NodeInfo; people read the names.
 
-The node runs in-process on a loopback port, wired as `atrium serve` wires it; the peer is a
-fake node over real HTTP (tests/federation/named_peer.py).
+The node runs in-process on a loopback port, its gate opened as `atrium serve` opens it
+(tests/factory.py `running_node`); the peer is a fake node over real HTTP
+(tests/federation/named_peer.py).
 """
 
 from __future__ import annotations
@@ -13,38 +14,33 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import select
 
-from atrium.server import federating, job_handlers
+from atrium.server import job_handlers
 from node import accounts, audience, node_names, remote
 from node.context import NodeContext
-from node.instance import create_instance
 from node.policy import PeerRule, Policy
 from node.posts import NewPost, create_post
-from node.settings import Settings
 from node.workers import JobWorker
-from storage.db import Database
 from storage.models import AuditEntry, Post
+from tests.conftest import StartNode
+from tests.factory import PASSWORD, LocalNode
 from tests.federation.named_peer import NamedPeer, running_named_peer
-from tests.federation.nodes import free_port
-from web.app import create_app
-
-PASSWORD = "correct horse battery"
 
 
 @dataclass
 class Node:
-    ctx: NodeContext
+    local: LocalNode  # its policy in force is `local.policy[0]`
     peer: NamedPeer
-    policies: list[Policy]  # the policy in force is the last one
     texts: dict[str, str]
+
+    @property
+    def ctx(self) -> NodeContext:
+        return self.local.ctx
 
     @property
     def base(self) -> str:
@@ -70,23 +66,12 @@ class Node:
 
 
 @pytest.fixture
-async def node(db: Database, tmp_path: Path) -> AsyncIterator[Node]:
+async def node(start_node: StartNode) -> AsyncIterator[Node]:
     texts = {k: f"{k}-{uuid.uuid4().hex[:8]}" for k in ("public", "unlisted", "followers", "forged")}
-    async with AsyncExitStack() as stack:
-        peer = await stack.enter_async_context(running_named_peer(texts))
-        port = free_port()
-        domain = f"127.0.0.1:{port}"
-        policies = [Policy(mode="allowlist", peers=(PeerRule(peer.domain, "partner"),))]
-        ctx = NodeContext(db=db, domain=domain, scheme="http", policy=lambda: policies[-1])
-        await create_instance(db, domain)
-        await accounts.create_user(ctx, "alice", PASSWORD)
-        await accounts.create_user(ctx, "root", PASSWORD, role="admin")
-        await stack.enter_async_context(federating(ctx, Settings(data_dir=tmp_path, domain=domain, scheme="http")))
-        runner = web.AppRunner(create_app(ctx))
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        yield Node(ctx, peer, policies, texts)
+    async with running_named_peer(texts) as peer:
+        policy = Policy(mode="allowlist", peers=(PeerRule(peer.domain, "partner"),))
+        local = await start_node(policy=policy, serve_gate=True, users=("alice",), admins=("root",))
+        yield Node(local, peer, texts)
 
 
 async def csrf_of(http: aiohttp.ClientSession, path: str) -> str:
@@ -271,7 +256,7 @@ async def test_a_remote_profile_shows_their_recent_public_posts_and_counts(node:
 async def test_a_remote_profile_on_a_host_the_policy_now_refuses_is_not_read(node: Node) -> None:
     # Given pat, known here, and then the peer blocked by the policy
     await remote.resolve_handle(node.ctx, f"pat@{node.peer.domain}")
-    node.policies.append(Policy(mode="allowlist", peers=(PeerRule(node.peer.domain, "blocked"),)))
+    node.local.policy[0] = Policy(mode="allowlist", peers=(PeerRule(node.peer.domain, "blocked"),))
     node.peer.fake.requests.clear()
     async with node.browser() as http:
         await sign_in(http, "alice")

@@ -16,22 +16,17 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import pytest
-from aiohttp import web
 from sqlalchemy import select
 
-from federation.addresses import AddressPolicy
 from federation.vocab import PUBLIC
-from node import accounts, contact, interactions, posts, remote
+from node import accounts, interactions, posts, remote
 from node.context import NodeContext
-from node.inbox import handle_inbox
 from node.policy import PeerRule, Policy
 from node.posts import NewPost
-from node.workers import JobWorker
-from storage.db import Database
 from storage.models import Account, Follow, Notification, Post, TimelineEntry
-from tests.federation.fake_peer import FakePeer, running_peer
-from tests.federation.nodes import free_port
-from web.app import create_app
+from tests.conftest import StartNode
+from tests.factory import PASSWORD, LocalNode, fake_peer
+from tests.federation.fake_peer import FakePeer
 
 Snapshot = dict[str, object]
 # A post mentioning alice, new or edited to: she is told and has it at home; bob, a follower, has it too.
@@ -44,10 +39,13 @@ ALICE_MENTIONED: Snapshot = {
 
 @dataclass
 class Scene:
-    ctx: NodeContext
-    inbox: str
+    node: LocalNode
     alice: Account  # whose post is replied to, boosted, and who is mentioned
     bob: Account  # follows the author
+
+    @property
+    def ctx(self) -> NodeContext:
+        return self.node.ctx
 
     async def alice_says(self, text: str) -> Post:
         return await posts.create_post(self.ctx, self.alice, NewPost(text))
@@ -86,8 +84,9 @@ class Scene:
 class Author(Protocol):
     account: Account
 
-    async def say(self, text: str, *, reply_to: Post | None = None, followers_only: bool = False,
-                  mention: Account | None = None) -> Post: ...
+    async def say(
+        self, text: str, *, reply_to: Post | None = None, followers_only: bool = False, mention: Account | None = None
+    ) -> Post: ...
     async def edit(self, post: Post, text: str, *, mention: Account | None = None) -> None: ...
     async def delete(self, post: Post) -> None: ...
     async def boost(self, post: Post) -> None: ...
@@ -101,11 +100,15 @@ class LocalAuthor:
     scene: Scene
     account: Account
 
-    async def say(self, text: str, *, reply_to: Post | None = None, followers_only: bool = False,
-                  mention: Account | None = None) -> Post:
+    async def say(
+        self, text: str, *, reply_to: Post | None = None, followers_only: bool = False, mention: Account | None = None
+    ) -> Post:
         body = f"{text} @{mention.username}" if mention else text
-        new = NewPost(body, visibility="followers" if followers_only else "public",
-                      in_reply_to_id=reply_to.id if reply_to else None)
+        new = NewPost(
+            body,
+            visibility="followers" if followers_only else "public",
+            in_reply_to_id=reply_to.id if reply_to else None,
+        )
         return await posts.post_as(self.scene.ctx, self.account, new)
 
     async def edit(self, post: Post, text: str, *, mention: Account | None = None) -> None:
@@ -137,14 +140,19 @@ class PeerAuthor:
         return self.peer.actor("mallory")
 
     async def _send(self, activity: dict[str, object]) -> None:
-        status, body = await self.peer.post(self.scene.inbox, activity, as_actor="mallory")
+        status, body = await self.peer.post(self.scene.node.inbox, activity, as_actor="mallory")
         assert status == 202, body
-        worker = JobWorker(self.scene.ctx.db, {"inbox": lambda job: handle_inbox(self.scene.ctx, job)})
-        while await worker.run_once():
-            pass
+        await self.scene.node.process()
 
-    def _note(self, n: int, text: str, *, reply_to: str | None = None, followers_only: bool = False,
-              mention: Account | None = None) -> dict[str, object]:
+    def _note(
+        self,
+        n: int,
+        text: str,
+        *,
+        reply_to: str | None = None,
+        followers_only: bool = False,
+        mention: Account | None = None,
+    ) -> dict[str, object]:
         followers = f"{self.uri}/followers"
         to, cc = ([followers], []) if followers_only else ([PUBLIC], [followers])
         extra: dict[str, object] = {}
@@ -156,10 +164,16 @@ class PeerAuthor:
             extra["inReplyTo"] = reply_to
         return self.peer.note("mallory", n, f"<p>{text}</p>", to=to, cc=cc, **extra)
 
-    async def say(self, text: str, *, reply_to: Post | None = None, followers_only: bool = False,
-                  mention: Account | None = None) -> Post:
-        note = self._note(next(self.numbers), text, reply_to=reply_to.uri if reply_to else None,
-                          followers_only=followers_only, mention=mention)
+    async def say(
+        self, text: str, *, reply_to: Post | None = None, followers_only: bool = False, mention: Account | None = None
+    ) -> Post:
+        note = self._note(
+            next(self.numbers),
+            text,
+            reply_to=reply_to.uri if reply_to else None,
+            followers_only=followers_only,
+            mention=mention,
+        )
         await self._send(self.peer.create("mallory", note))
         async with self.scene.ctx.db.reader() as s:
             post = await s.scalar(select(Post).where(Post.uri == note["id"]))
@@ -169,62 +183,87 @@ class PeerAuthor:
     async def edit(self, post: Post, text: str, *, mention: Account | None = None) -> None:
         n = int((post.uri or "").rsplit("/", 1)[1])
         note = {**self._note(n, text, mention=mention), "updated": "2026-11-25T11:00:00Z"}
-        await self._send({"@context": "https://www.w3.org/ns/activitystreams", "id": f"{note['id']}#update",
-                          "type": "Update", "actor": self.uri, "to": note["to"], "cc": note["cc"], "object": note})
+        await self._send(
+            {
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": f"{note['id']}#update",
+                "type": "Update",
+                "actor": self.uri,
+                "to": note["to"],
+                "cc": note["cc"],
+                "object": note,
+            }
+        )
 
     async def delete(self, post: Post) -> None:
-        await self._send({"@context": "https://www.w3.org/ns/activitystreams", "id": f"{post.uri}#delete",
-                          "type": "Delete", "actor": self.uri, "to": [PUBLIC], "object": post.uri})
+        await self._send(
+            {
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": f"{post.uri}#delete",
+                "type": "Delete",
+                "actor": self.uri,
+                "to": [PUBLIC],
+                "object": post.uri,
+            }
+        )
 
     def _announce(self, post: Post) -> dict[str, object]:
-        return {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{self.uri}/announces/{post.id}",
-                "type": "Announce", "actor": self.uri, "to": [PUBLIC], "cc": [f"{self.uri}/followers"],
-                "object": post.uri}
+        return {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{self.uri}/announces/{post.id}",
+            "type": "Announce",
+            "actor": self.uri,
+            "to": [PUBLIC],
+            "cc": [f"{self.uri}/followers"],
+            "object": post.uri,
+        }
 
     async def boost(self, post: Post) -> None:
         await self._send(self._announce(post))
 
     async def unboost(self, post: Post) -> None:
         announce = self._announce(post)
-        await self._send({"@context": "https://www.w3.org/ns/activitystreams", "id": f"{announce['id']}/undo",
-                          "type": "Undo", "actor": self.uri, "object": announce})
+        await self._send(
+            {
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": f"{announce['id']}/undo",
+                "type": "Undo",
+                "actor": self.uri,
+                "object": announce,
+            }
+        )
 
 
 @pytest.fixture
 async def peer() -> AsyncIterator[FakePeer]:
-    async with running_peer(free_port()) as p:
-        p.add_actor("mallory")
+    async with fake_peer("mallory") as p:
         yield p
 
 
 @pytest.fixture
-async def scene(db: Database, peer: FakePeer) -> AsyncIterator[Scene]:
+async def scene(start_node: StartNode, peer: FakePeer) -> Scene:
     """A node on loopback whose inbox admits the peer; alice and bob on it."""
-    port = free_port()
-    policy = Policy(mode="allowlist", peers=(PeerRule(peer.domain, "public"),))
-    ctx = NodeContext(db=db, domain=f"127.0.0.1:{port}", scheme="http", policy=lambda: policy)
-    contact.open_gate(ctx, AddressPolicy(allow_loopback=True, allow_http=True))
-    alice = await accounts.create_user(ctx, "alice", "correct horse battery")
-    bob = await accounts.create_user(ctx, "bob", "correct horse battery")
-    runner = web.AppRunner(create_app(ctx))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield Scene(ctx, f"http://127.0.0.1:{port}/inbox", alice, bob)
-    finally:
-        await runner.cleanup()
-        await contact.close_gate(ctx)
+    node = await start_node(
+        policy=Policy(mode="allowlist", peers=(PeerRule(peer.domain, "public"),)), users=("alice", "bob")
+    )
+    return Scene(node, await accounts.get_local(node.ctx, "alice"), await accounts.get_local(node.ctx, "bob"))
 
 
 async def _followed_by_bob(scene: Scene, author: Account) -> None:
     async with scene.ctx.db.session() as s:
-        s.add(Follow(follower_id=scene.bob.id, target_id=author.id, state="accepted",
-                     uri=f"{scene.ctx.base_url}/follows/{author.id}"))
+        s.add(
+            Follow(
+                follower_id=scene.bob.id,
+                target_id=author.id,
+                state="accepted",
+                uri=f"{scene.ctx.base_url}/follows/{author.id}",
+            )
+        )
 
 
 @pytest.fixture
 async def local_author(scene: Scene) -> Author:
-    carol = await accounts.create_user(scene.ctx, "carol", "correct horse battery")
+    carol = await accounts.create_user(scene.ctx, "carol", PASSWORD)
     await _followed_by_bob(scene, carol)
     return LocalAuthor(scene, carol)
 
@@ -250,7 +289,9 @@ async def same_from_here_and_from_a_peer(
     return seen["local"]
 
 
-async def test_a_new_post_has_the_same_effects_from_here_and_from_a_peer(scene: Scene, authors: dict[str, Author]) -> None:
+async def test_a_new_post_has_the_same_effects_from_here_and_from_a_peer(
+    scene: Scene, authors: dict[str, Author]
+) -> None:
     async def change(author: Author) -> Snapshot:
         # When the author posts publicly, mentioning alice
         await author.say("hello", mention=scene.alice)
@@ -269,8 +310,10 @@ async def test_a_reply_has_the_same_effects_from_here_and_from_a_peer(scene: Sce
 
     # Then alice is told of the reply, her post counts it, bob has the reply at home
     assert await same_from_here_and_from_a_peer(authors, change) == {
-        "notifications": [("alice", "reply", "reply")], "home": [("bob", "reply")],
-        "counts": {"replies": 1, "likes": 0, "boosts": 0}}
+        "notifications": [("alice", "reply", "reply")],
+        "home": [("bob", "reply")],
+        "counts": {"replies": 1, "likes": 0, "boosts": 0},
+    }
 
 
 async def test_a_reply_the_parents_author_may_not_see_tells_them_nothing_from_anywhere(
@@ -285,7 +328,10 @@ async def test_a_reply_the_parents_author_may_not_see_tells_them_nothing_from_an
     # Then alice is not told of a reply she may not read (a peer's reply told her before),
     # while the reply still counts and reaches the author's follower
     assert await same_from_here_and_from_a_peer(authors, change) == {
-        "notifications": [], "home": [("bob", "reply")], "counts": {"replies": 1, "likes": 0, "boosts": 0}}
+        "notifications": [],
+        "home": [("bob", "reply")],
+        "counts": {"replies": 1, "likes": 0, "boosts": 0},
+    }
 
 
 async def test_a_boost_and_its_undoing_have_the_same_effects_from_here_and_from_a_peer(
@@ -301,11 +347,17 @@ async def test_a_boost_and_its_undoing_have_the_same_effects_from_here_and_from_
 
     seen = await same_from_here_and_from_a_peer(authors, change)
     # Then alice is told of the boost, her post counts it, bob has the boost at home
-    assert seen["boosted"] == {"notifications": [("alice", "boost", "alice's post")], "home": [("bob", "boost")],
-                               "counts": {"replies": 0, "likes": 0, "boosts": 1}}
+    assert seen["boosted"] == {
+        "notifications": [("alice", "boost", "alice's post")],
+        "home": [("bob", "boost")],
+        "counts": {"replies": 0, "likes": 0, "boosts": 1},
+    }
     # and taken back, the count and bob's entry go (the notification of what happened stays)
-    assert seen["unboosted"] == {"notifications": [("alice", "boost", "alice's post")], "home": [],
-                                 "counts": {"replies": 0, "likes": 0, "boosts": 0}}
+    assert seen["unboosted"] == {
+        "notifications": [("alice", "boost", "alice's post")],
+        "home": [],
+        "counts": {"replies": 0, "likes": 0, "boosts": 0},
+    }
 
 
 async def test_an_edit_has_the_same_effects_from_here_and_from_a_peer(scene: Scene, authors: dict[str, Author]) -> None:
@@ -320,7 +372,9 @@ async def test_an_edit_has_the_same_effects_from_here_and_from_a_peer(scene: Sce
     assert await same_from_here_and_from_a_peer(authors, change) == ALICE_MENTIONED
 
 
-async def test_a_delete_has_the_same_effects_from_here_and_from_a_peer(scene: Scene, authors: dict[str, Author]) -> None:
+async def test_a_delete_has_the_same_effects_from_here_and_from_a_peer(
+    scene: Scene, authors: dict[str, Author]
+) -> None:
     async def change(author: Author) -> Snapshot:
         # Given the author's reply to alice's post; when the author deletes the reply
         alice_post = await scene.alice_says("a thought")
@@ -330,4 +384,7 @@ async def test_a_delete_has_the_same_effects_from_here_and_from_a_peer(scene: Sc
 
     # Then the reply leaves every home and notification, and alice's post no longer counts it
     assert await same_from_here_and_from_a_peer(authors, change) == {
-        "notifications": [], "home": [], "counts": {"replies": 0, "likes": 0, "boosts": 0}}
+        "notifications": [],
+        "home": [],
+        "counts": {"replies": 0, "likes": 0, "boosts": 0},
+    }

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from node import accounts, instance
 from node.ratelimit import Limits
 from storage.models import Post
-from tests.federation.test_inbox import Node
+from tests.factory import PASSWORD, LocalNode
 from tests.security.clients import session_from
-from tests.security.conftest import PASSWORD, sign_in
+from tests.security.conftest import sign_in
 
 
 @pytest.fixture
@@ -49,26 +49,27 @@ class Browser:
 
 
 @pytest.fixture
-async def browser(node: Node) -> AsyncIterator[Browser]:
+async def browser(node: LocalNode) -> AsyncIterator[Browser]:
     await instance.create_instance(node.ctx.db, node.ctx.domain)  # the web UI serves an initialised node
     async with session_from("127.0.0.1", node.ctx.base_url) as http:
         async with http.get("/signin") as r:
             token = re.search(r'name="csrf" value="([^"]+)"', await r.text())
             assert token is not None, r.status
-        async with http.post("/signin", data={"csrf": token.group(1), "login": "alice", "password": PASSWORD},
-                             allow_redirects=False) as r:
+        async with http.post(
+            "/signin", data={"csrf": token.group(1), "login": "alice", "password": PASSWORD}, allow_redirects=False
+        ) as r:
             assert r.status in (302, 303), await r.text()
         yield Browser(http)
 
 
-async def _posts_of(node: Node, username: str) -> list[str]:
+async def _posts_of(node: LocalNode, username: str) -> list[str]:
     account = await accounts.get_local(node.ctx, username)
     async with node.ctx.db.reader() as s:
         return list((await s.scalars(select(Post.source).where(Post.account_id == account.id).order_by(Post.id))).all())
 
 
 async def test_two_requests_racing_with_one_idempotency_key_make_one_post(
-    node: Node, http: aiohttp.ClientSession
+    node: LocalNode, http: aiohttp.ClientSession
 ) -> None:
     # Given alice's client sends the same post twice at once, with one Idempotency-Key
     alice = await sign_in(http, "alice")
@@ -92,7 +93,7 @@ async def test_two_requests_racing_with_one_idempotency_key_make_one_post(
 
 
 async def test_the_web_form_and_the_client_api_share_one_posting_allowance(
-    node: Node, http: aiohttp.ClientSession, browser: Browser
+    node: LocalNode, http: aiohttp.ClientSession, browser: Browser
 ) -> None:
     # Given alice may post three at once; she posts once from her app and twice from the web form
     alice = await sign_in(http, "alice")
@@ -111,7 +112,7 @@ async def test_the_web_form_and_the_client_api_share_one_posting_allowance(
         assert r.status == 200
 
 
-async def test_a_web_form_sent_twice_makes_one_post(node: Node, browser: Browser) -> None:
+async def test_a_web_form_sent_twice_makes_one_post(node: LocalNode, browser: Browser) -> None:
     # Given alice's compose form, sent twice at once (a double click) and once more later
     form = await browser.compose_form()
     answers = await asyncio.gather(browser.send(form, "clicked twice"), browser.send(form, "clicked twice"))
