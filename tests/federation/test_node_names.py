@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from atrium.server import job_handlers
-from node import accounts, audience, node_names, remote
+from node import accounts, audience_words, node_names, remote
 from node.context import NodeContext
 from node.policy import PeerRule, Policy
 from node.posts import NewPost, create_post
@@ -131,7 +131,7 @@ async def test_an_admin_names_the_node_and_the_name_is_federated_and_read(node: 
             async with anonymous.get(f"/nodeinfo/{version}") as r:
                 assert json.loads(await r.text())["metadata"]["nodeName"] == "Acme Engineering"
     # And the audiences name it where they named the address
-    words = {a.visibility: a.description for a in audience.audiences(node.ctx)}
+    words = {a.visibility: a.description for a in audience_words.audiences(node.ctx)}
     assert words["local"] == "Only people on Acme Engineering; it never leaves this node"
     assert "people on Acme Engineering" in words["organization"]
     # And the peer is told: an Update of the instance actor, carrying the name, to its inbox
