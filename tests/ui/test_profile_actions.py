@@ -7,23 +7,19 @@ post to one click. At 1280 and 390 px, with axe-core passing."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, expect
 
 from node import accounts, follows, moderation, posts
 from node.context import NodeContext
 from node.posts import NewPost
-from tests.ui.conftest import WAIT_MS, UINode, off_loop, post_card, shot, sign_in
-from tests.ui.test_accessibility import AXE, violations
-
-SIZES: dict[str, ViewportSize] = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-Open = Callable[..., Page]
+from tests.ui.conftest import UINode, post_card, shot
+from tests.ui.test_accessibility import violations
+from tests.ui.test_own_lists import SIZES, Open, browser_at, fits, on_node
 
 
 @pytest.fixture(params=list(SIZES))
@@ -31,47 +27,10 @@ def size(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@contextmanager
-def pages_at(browser: Browser, size: str) -> Iterator[Open]:
-    """Signed-in pages at `size` (CSP bypassed so axe can be injected; `js=False` for a browser
-    without JavaScript), closed together."""
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run scripts/lib/ensure-axe (scripts/test does)")
-    contexts: list[BrowserContext] = []
-
-    def _open(node: UINode, name: str, *, js: bool = True) -> Page:
-        ctx = browser.new_context(
-            viewport=SIZES[size],
-            device_scale_factor=1,
-            is_mobile=size == "phone",
-            bypass_csp=True,
-            java_script_enabled=js,
-        )
-        ctx.set_default_timeout(WAIT_MS)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        sign_in(page, node, name)
-        return page
-
-    try:
-        yield _open
-    finally:
-        for ctx in contexts:
-            ctx.close()
-
-
 @pytest.fixture
 def open_as(browser: Browser, size: str) -> Iterator[Open]:
-    with pages_at(browser, size) as opener:
+    with browser_at(browser, size) as opener:
         yield opener
-
-
-def on_node(node: UINode, work: Callable[[NodeContext], Awaitable[None]]) -> None:
-    async def run() -> None:
-        async with node.process.act() as ctx:
-            await work(ctx)
-
-    off_loop(asyncio.run, run())
 
 
 def people(node: UINode, *names: str, follows_second: bool = False, posts_by_second: str = "") -> None:
@@ -88,8 +47,13 @@ def people(node: UINode, *names: str, follows_second: bool = False, posts_by_sec
     on_node(node, make)
 
 
-def fits(page: Page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+def off_home_and_listed(page: Page, node: UINode, text: str, listing: str, handle: str) -> None:
+    """The post `text` is not on the home timeline, and `handle` is on the page `listing`."""
+    page.goto(node.url + "/")
+    expect(page.get_by_role("heading", name="Home")).to_be_visible()
+    expect(post_card(page, text)).to_have_count(0)
+    page.goto(node.url + listing)
+    expect(page.locator("ul.people")).to_contain_text(handle)
 
 
 def open_menu(page: Page, handle: str) -> None:
@@ -137,11 +101,7 @@ def test_block_from_a_profile_asks_first_then_hides_their_posts(node: UINode, op
     assert fits(page) and violations(page) == []
     shot(page, f"profile-{size}-blocked")
     # And their post left her home timeline, and they are on her blocked list
-    page.goto(node.url + "/")
-    expect(page.get_by_role("heading", name="Home")).to_be_visible()
-    expect(post_card(page, text)).to_have_count(0)
-    page.goto(node.url + "/blocks")
-    expect(page.get_by_role("list", name="Blocked people")).to_contain_text(f"@{them}")
+    off_home_and_listed(page, node, text, "/blocks", f"@{them}")
     # When she unblocks from the profile, Follow is back and the list is empty of them
     page.goto(f"{node.url}/@{them}")
     page.get_by_role("button", name=f"Unblock @{them}").click()
@@ -168,11 +128,7 @@ def test_mute_from_a_profile_and_unmute_there(node: UINode, open_as: Open, size:
     assert fits(page) and violations(page) == []
     shot(page, f"profile-{size}-muted")
     # And their post left her home timeline, and they are on her muted list
-    page.goto(node.url + "/")
-    expect(page.get_by_role("heading", name="Home")).to_be_visible()
-    expect(post_card(page, text)).to_have_count(0)
-    page.goto(node.url + "/mutes")
-    expect(page.get_by_role("list", name="Muted people")).to_contain_text(f"@{them}")
+    off_home_and_listed(page, node, text, "/mutes", f"@{them}")
     # When she unmutes on the profile, the note is gone, Mute is offered again, the post is back
     page.goto(f"{node.url}/@{them}")
     note.get_by_role("button", name=f"Unmute @{them}").click()

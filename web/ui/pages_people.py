@@ -1,4 +1,4 @@
-"""Profiles (local and remote), follow / unfollow, follow requests, followers and following,
+"""Profiles (local and remote), follow / unfollow, block and mute, follow requests, followers and following,
 and the signed-in person's own profile and password settings."""
 
 from __future__ import annotations
