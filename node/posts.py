@@ -169,15 +169,28 @@ async def history(ctx: NodeContext, viewer: Account | None, post_id: int) -> lis
         return list(rows)
 
 
+async def _deletable(s: AsyncSession, actor: Account, post_id: int) -> Post:
+    """The post, if `actor` may delete it: its author may, and so may the node's moderators
+    and admins; NotFound otherwise (whether it exists is not told)."""
+    post = await s.get(Post, post_id)
+    if post is None:
+        raise NotFound("no such post")
+    is_staff = actor.domain is None and actor.role in ("moderator", "admin")
+    if post.account_id != actor.id and not is_staff:
+        raise NotFound("no such post of yours")
+    return post
+
+
+async def deletable(ctx: NodeContext, actor: Account, post_id: int) -> Post:
+    """The post `actor` may delete (see `delete_post`), for a page that asks before deleting."""
+    async with ctx.db.reader() as s:
+        return await _deletable(s, actor, post_id)
+
+
 async def delete_post(ctx: NodeContext, actor: Account, post_id: int) -> Post:
     """Delete a post: its author may, and so may the node's moderators and admins."""
     async with ctx.db.session() as s:
-        post = await s.get(Post, post_id)
-        if post is None:
-            raise NotFound("no such post")
-        is_staff = actor.domain is None and actor.role in ("moderator", "admin")
-        if post.account_id != actor.id and not is_staff:
-            raise NotFound("no such post of yours")
+        post = await _deletable(s, actor, post_id)
         events = await post_effects.remove_posts(ctx, s, [post])
     post_effects.publish(ctx, events)
     return post

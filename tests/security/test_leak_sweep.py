@@ -237,6 +237,8 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/settings/password"): LeftOut(OWN),
     ("POST", "/accounts/{account_id}/follow"): LeftOut(RELATIONSHIP),
     ("POST", "/accounts/{account_id}/unfollow"): LeftOut(RELATIONSHIP),
+    ("POST", "/accounts/{account_id}/block"): LeftOut(RELATIONSHIP),
+    ("POST", "/accounts/{account_id}/mute"): LeftOut(RELATIONSHIP),
     ("POST", "/follow_requests/{account_id}/{answer}"): LeftOut(RELATIONSHIP),
     ("POST", "/admin/reports/{report_id}/resolve"): Asked({"answer": "dismiss"}),
     ("POST", "/admin/posts/{post_id}/remove"): Asked({"reason": "the sweep"}, destructive=True),

@@ -23,7 +23,7 @@ from tests.ui.test_accessibility import AXE, violations
 SIZES: dict[str, ViewportSize] = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
-Open = Callable[[UINode, str], Page]
+Open = Callable[..., Page]  # (node, name, *, js=True): a signed-in page
 
 
 @pytest.fixture(params=list(SIZES))
@@ -33,14 +33,16 @@ def size(request: pytest.FixtureRequest) -> str:
 
 @contextmanager
 def browser_at(browser: Browser, size: str) -> Iterator[Open]:
-    """Signed-in pages at `size`, closed together (CSP bypassed so axe can be injected)."""
+    """Signed-in pages at `size`, closed together (CSP bypassed so axe can be injected;
+    `js=False` for a browser without JavaScript)."""
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run scripts/lib/ensure-axe (scripts/test does)")
     contexts: list[BrowserContext] = []
 
-    def _open(node: UINode, name: str) -> Page:
+    def _open(node: UINode, name: str, *, js: bool = True) -> Page:
         ctx = browser.new_context(
-            viewport=SIZES[size], device_scale_factor=1, is_mobile=size == "phone", bypass_csp=True
+            viewport=SIZES[size], device_scale_factor=1, is_mobile=size == "phone", bypass_csp=True,
+            java_script_enabled=js,
         )
         ctx.set_default_timeout(WAIT_MS)
         contexts.append(ctx)

@@ -9,7 +9,7 @@ from aiohttp import web
 from node import accounts, moderation, posts
 from storage.errors import Invalid, NotFound
 from web.ui.core import Page, page
-from web.ui.risky import confirm_page, needs_confirming
+from web.ui.risky import confirm_page, excerpt, needs_confirming
 from web.ui.views import profile_path
 
 MODERATORS = ("moderator", "admin")
@@ -57,7 +57,12 @@ async def resolve(p: Page) -> web.StreamResponse:
 
 @page(roles=MODERATORS)
 async def remove_post(p: Page) -> web.StreamResponse:
-    await moderation.remove_post(p.ctx, p.user, _id(p, "post_id"), p.field("reason"))
+    post_id = _id(p, "post_id")
+    if needs_confirming(p, "remove"):
+        post = await posts.deletable(p.ctx, p.user, post_id)
+        return confirm_page(p, "remove", f"this post by @{post.account.acct()}", p.next_url("/admin/reports"),
+                            quote=excerpt(post))
+    await moderation.remove_post(p.ctx, p.user, post_id, p.field("reason"))
     return p.redirect(_with_done(p.next_url("/admin/reports"), "removed"))
 
 
@@ -66,7 +71,7 @@ async def moderate(p: Page) -> web.StreamResponse:
     action = p.request.match_info["action"]
     if needs_confirming(p, action):
         account = await accounts.get_account(p.ctx, _id(p, "account_id"))
-        return confirm_page(p, action, account.acct(), p.next_url("/admin/accounts"))
+        return confirm_page(p, action, f"@{account.acct()}", p.next_url("/admin/accounts"))
     await moderation.moderate_account(p.ctx, p.user, _id(p, "account_id"), action, p.field("reason"))
     return p.redirect(_with_done(p.next_url("/admin/accounts"), action))
 

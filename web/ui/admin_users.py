@@ -53,7 +53,7 @@ async def set_disabled(p: Page) -> web.StreamResponse:
     disable = p.request.match_info["action"] == "disable"
     if disable and needs_confirming(p, "disable"):
         account = await accounts.get_local(p.ctx, username)
-        return confirm_page(p, "disable", account.username, f"/admin/users#user-{account.username}")
+        return confirm_page(p, "disable", f"@{account.username}", f"/admin/users#user-{account.username}")
     try:
         await moderation.set_disabled(p.ctx, p.user, username, disable)
     except Conflict as exc:

@@ -1,4 +1,4 @@
-"""Profiles (local and remote), follow / unfollow, follow requests, followers and following,
+"""Profiles (local and remote), follow / unfollow, block and mute, follow requests, followers and following,
 and the signed-in person's own profile and password settings."""
 
 from __future__ import annotations
@@ -8,13 +8,14 @@ from urllib.parse import quote
 from aiohttp import web
 
 from federation.addresses import FetchError
-from node import accounts, follows, node_names, profiles, remote, sessions, timelines
+from node import accounts, blocks, follows, mutes, node_names, profiles, relationships, remote, sessions, timelines
 from node.pagination import Page as Cursor
 from storage.errors import AtriumError, Forbidden, Invalid, NotFound, RateLimited
 from storage.models import Account
 from web.client import client_address
 from web.ui.core import Page, cookies_of, page, set_cookie
 from web.ui.pages_auth import too_many
+from web.ui.risky import confirm_page, needs_confirming
 from web.ui.views import full_handle, post_views, profile_path
 
 
@@ -55,10 +56,10 @@ def _account_id(p: Page) -> int:
     return p.path_id("account_id", "account")
 
 
-async def _relationship(p: Page, account: Account) -> dict[str, bool]:
+async def _relationship(p: Page, account: Account) -> relationships.Relationship:
     if p.me is None or p.me.id == account.id:
-        return {"following": False, "requested": False, "followed_by": False}
-    return await follows.relationship(p.ctx, p.me, account.id)
+        return relationships.Relationship(id=account.id)
+    return await relationships.relationship(p.ctx, p.me, account.id)
 
 
 @page(signed_in=False)
@@ -122,6 +123,25 @@ async def follow(p: Page) -> web.StreamResponse:
 async def unfollow(p: Page) -> web.StreamResponse:
     target = await accounts.get_account(p.ctx, _account_id(p))
     await follows.unfollow(p.ctx, p.user, target.id)
+    return p.redirect(p.next_url(profile_path(target)))
+
+
+@page()
+async def block(p: Page) -> web.StreamResponse:
+    """Block, after the page that says what a block does and asks once more."""
+    target = await accounts.get_account(p.ctx, _account_id(p))
+    back = p.next_url(profile_path(target))
+    if needs_confirming(p, "block"):
+        return confirm_page(p, "block", f"@{target.acct()}", back)
+    await blocks.block(p.ctx, p.user, target.id)
+    return p.redirect(back)
+
+
+@page()
+async def mute(p: Page) -> web.StreamResponse:
+    """Mute at once: private to the one who mutes, and undone as easily from the same page."""
+    target = await accounts.get_account(p.ctx, _account_id(p))
+    await mutes.mute(p.ctx, p.user, target.id)
     return p.redirect(p.next_url(profile_path(target)))
 
 
@@ -194,6 +214,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/@{handle}/following", following_page)
     r.add_post(r"/accounts/{account_id:\d+}/follow", follow)
     r.add_post(r"/accounts/{account_id:\d+}/unfollow", unfollow)
+    r.add_post(r"/accounts/{account_id:\d+}/block", block)
+    r.add_post(r"/accounts/{account_id:\d+}/mute", mute)
     r.add_get("/follow_requests", requests_page)
     r.add_post(r"/follow_requests/{account_id:\d+}/{answer:approve|reject}", answer_request)
     r.add_get("/settings", settings_form)

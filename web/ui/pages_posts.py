@@ -12,6 +12,7 @@ from storage.errors import Invalid, NotFound, RateLimited
 from storage.ids import parse_id
 from web.ui.core import Page, page
 from web.ui.pages_timelines import DEFAULT_AUDIENCE
+from web.ui.risky import confirm_page, excerpt, needs_confirming
 from web.ui.views import open_web_may_see, post_views, profile_path
 
 
@@ -110,7 +111,11 @@ async def edit(p: Page) -> web.StreamResponse:
 
 @page()
 async def delete(p: Page) -> web.StreamResponse:
-    await posts.delete_post(p.ctx, p.user, _post_id(p))
+    post_id = _post_id(p)
+    if needs_confirming(p, "delete"):
+        post = await posts.deletable(p.ctx, p.user, post_id)
+        return confirm_page(p, "delete", "this post", p.next_url("/"), quote=excerpt(post))
+    await posts.delete_post(p.ctx, p.user, post_id)
     return p.redirect(p.next_url("/"))
 
 

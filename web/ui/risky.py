@@ -1,5 +1,6 @@
-"""The staff actions that take something away from a person (suspend, silence, disable): what
-each does in a sentence, and the confirmation step each needs. The step is a page, not a
+"""The actions that take something away (a moderator's suspend, silence, disable and remove;
+a person's block of someone and delete of their own post): what each does in a sentence, and
+the confirmation step each needs. The step is a page, not a
 script dialog: a form posted without `confirmed=yes` answers with the page that explains the
 action and asks again, so nothing is done by a stray click, with or without JavaScript."""
 
@@ -9,9 +10,12 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from node.sanitize import html_to_text
+from storage.models import Post
 from web.ui.core import Page
 
 CONFIRMED = "yes"
+QUOTE_CHARS = 280  # enough of a post to recognise it on the page that asks
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,22 @@ RISKY = {
         "You can enable the account again.",
         with_reason=False,
     ),
+    "remove": Risky(
+        "Remove",
+        "Deletes the post for everyone, here and on the peers that have it. This cannot be undone.",
+    ),
+    "block": Risky(
+        "Block",
+        "They can no longer follow you, you stop following each other, and their posts leave your "
+        "timelines; their node is told if they are on another. You can unblock them later.",
+        with_reason=False,
+    ),
+    "delete": Risky(
+        "Delete",
+        "Deletes the post for everyone, here and on the nodes it reached, with its likes and boosts. "
+        "This cannot be undone.",
+        with_reason=False,
+    ),
 }
 
 
@@ -45,15 +65,25 @@ def needs_confirming(p: Page, action: str) -> bool:
     return action in RISKY and p.field("confirmed") != CONFIRMED
 
 
-def confirm_page(p: Page, action: str, handle: str, back: str) -> web.Response:
-    """The page that explains `action` on @`handle` and asks for it once more."""
+def confirm_page(p: Page, action: str, subject: str, back: str, *, quote: str = "") -> web.Response:
+    """The page that explains `action` on `subject` ("@bob", "this post") and asks for it once
+    more; `quote`, the start of a post, shows which one. Cancel goes back to `back`, and so
+    does the action once done (its `next`)."""
     risky = RISKY[action]
     return p.render(
         "admin/confirm.html",
-        title=f"{risky.label} @{handle}?",
+        title=f"{risky.label} {subject}?",
         risky=risky,
-        handle=handle,
+        subject=subject,
+        quote=quote,
+        reason=p.field("reason"),
         action_url=p.request.path,
         back=back,
         confirmed=CONFIRMED,
     )
+
+
+def excerpt(post: Post) -> str:
+    """The start of a post's text, to show which post a confirmation page is about."""
+    text = " ".join((html_to_text(post.content_html) if post.content_html else post.source).split())
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + "…"
