@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as root:
         process = NodeProcess("demo", Path(root))
-        node = UINode(process, init_with_token(process))
+        node = UINode(process, init_with_token(process, "Acme Engineering"))
         process.write_policy(POLICY)
         create_users(process, ["alice", "lena", "root"], admins=("root",))
         seed_decisions(node)
