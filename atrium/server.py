@@ -38,7 +38,7 @@ from node.queues import DELIVER, FANOUT, INBOX
 from node.ratelimit import Limits
 from node.serving import ServingProcesses
 from node.settings import POLICY_FILE, Settings, parse_networks
-from node.workers import Handler, JobWorker, MaintenanceWorker
+from node.workers import FALLBACK_POLL, Handler, JobWorker, MaintenanceWorker
 from storage import migrate
 from storage.db import Database
 from storage.errors import AtriumError, Invalid
@@ -169,7 +169,7 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
             background: list[loops.BackgroundLoop] = [store.syncing(POLICY_SYNC_SECONDS)]
             if role in ("all", "worker"):
                 background += [
-                    JobWorker(db, job_handlers(ctx), idle_sleep=0.2, concurrent=frozenset({DELIVER})),
+                    JobWorker(db, job_handlers(ctx), idle_sleep=FALLBACK_POLL, concurrent=frozenset({DELIVER})),
                     MaintenanceWorker(db, audit_retention_days=settings.audit_retention_days),
                 ]
             for one in background:

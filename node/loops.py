@@ -65,17 +65,23 @@ class BackgroundLoop(ABC):
         return True
 
     async def _prompted(self) -> None:
-        """Returns when something asks for the next iteration before its pause is over."""
-        self._prompt.clear()
+        """Returns when something asks for the next iteration before its pause is over (a
+        `wake()` during an iteration counts: it is cleared only as the next one begins)."""
         await self._prompt.wait()
+
+    async def _begin(self) -> None:
+        """Run as the loop starts, before its first iteration."""
+        return None
 
     async def _finish(self) -> None:
         """Run once the loop has stopped, before its task ends."""
         return None
 
-    def prompt(self) -> None:
-        """End the current pause now: there is work."""
+    def wake(self) -> None:
+        """End the current pause now (or skip the next one): there is work."""
         self._prompt.set()
+
+    prompt = wake
 
     @property
     def running(self) -> bool:
@@ -101,9 +107,11 @@ class BackgroundLoop(ABC):
         """The loop itself (`start()` runs it as a task; a caller may also await it)."""
         failures = 0
         outcome: object = None
+        await self._begin()
         if self.delay_first:
             await self._idle(self.every)
         while not self._stop.is_set() and self._keep_going():
+            self._prompt.clear()  # a wake() from here on ends the pause after this iteration
             try:
                 outcome = await self._step()
             except DATABASE_AWAY as exc:
@@ -123,7 +131,7 @@ class BackgroundLoop(ABC):
         await self._finish()
 
     async def _idle(self, pause: float) -> None:
-        """Wait `pause` seconds, less if asked to stop or prompted."""
+        """Wait `pause` seconds, less if asked to stop or woken."""
         waits = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(self._prompted())]
         try:
             await asyncio.wait(waits, timeout=pause, return_when=asyncio.FIRST_COMPLETED)

@@ -23,8 +23,9 @@ from sqlalchemy.sql.base import Executable
 
 from node import audit, shared_limits
 from node.group_commit import GroupCommit
+from node.job_wake import JobListener
 from node.loops import BackgroundLoop, first_line
-from storage import jobs
+from storage import job_signals, jobs
 from storage.db import Database
 from storage.errors import DATABASE_AWAY, AtriumError
 from storage.models import utcnow
@@ -36,6 +37,11 @@ log = logging.getLogger(__name__)
 Handler = Callable[[jobs.ClaimedJob], Awaitable[Sequence[Executable] | None]]
 Finished = tuple[jobs.ClaimedJob, Sequence[Executable]]
 CLAIM_FRACTION = 4  # the rolling pool claims again once a quarter of its slots are free
+# An idle worker sleeps until an enqueue wakes it (storage/job_signals.py); it still looks this
+# often, for what no wake-up announces: a retry or delayed job coming due, a dead worker's
+# lease running out, a job written by another process on SQLite, a notification lost while
+# the LISTEN connection was down.
+FALLBACK_POLL = 5.0
 
 
 def _final(exc: BaseException) -> bool:
@@ -62,7 +68,9 @@ def backoff(attempt: int, base: float = 30.0, cap: float = 6 * 3600.0) -> timede
 
 class JobWorker(BackgroundLoop):
     """The job queues' worker: `run_once()` handles a batch of each queue; started, it loops on
-    `_cycle` and rests `idle_sleep` seconds only when a cycle found nothing to do."""
+    `_cycle` at once while there is work, and when a cycle found nothing it sleeps until an
+    enqueue wakes it — in this process, or (PostgreSQL) any process, through its `listener` —
+    or `idle_sleep` seconds have passed."""
 
     def __init__(
         self,
@@ -86,6 +94,14 @@ class JobWorker(BackgroundLoop):
         super().__init__("job worker", idle_sleep)
         # Concurrent jobs that finish together are marked done in one transaction.
         self._completions: GroupCommit[Finished, None] = GroupCommit(self._complete)
+        self.listener = None if db.is_sqlite else JobListener(db, list(self.handlers))
+        self._unsubscribe: Callable[[], None] | None = None
+
+    async def _begin(self) -> None:
+        key = job_signals.database_key(self.db.engine.url)
+        self._unsubscribe = job_signals.subscribe(key, self.handlers, lambda _queue: self.wake())
+        if self.listener is not None:
+            self.listener.start()
 
     async def run_once(self) -> int:
         """Claim and process one batch of each queue; return how many jobs were handled."""
@@ -123,8 +139,15 @@ class JobWorker(BackgroundLoop):
         return 0.0 if outcome else self.every  # work was found: look for more at once
 
     async def _finish(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.listener is not None:
+            self.listener.stop()
         in_flight = [task for flying in self._flying.values() for task in flying]
         await asyncio.gather(*in_flight, return_exceptions=True)
+        if self.listener is not None:
+            await self.listener.join()
 
     async def _cycle(self) -> int:
         """One cycle of the running loop. Ordered queues go batch by batch as in `run_once`; a

@@ -37,6 +37,7 @@ from sqlalchemy.sql.dml import ReturningUpdate
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import CTE, Subquery
 
+from storage import job_signals
 from storage.db import Database
 from storage.ids import new_id
 from storage.models import Job, table_of, utcnow
@@ -90,6 +91,8 @@ async def enqueue_in(s: AsyncSession, queue: str, payload: bytes, **placement: U
     )
     s.add(job)
     await s.flush()
+    if job.run_at <= now:
+        await job_signals.due(s, queue)
     return job.id
 
 
@@ -101,6 +104,7 @@ async def enqueue_many_in(s: AsyncSession, queue: str, payloads: list[bytes]) ->
              "created_at": now, "updated_at": now} for i, p in zip(ids, payloads, strict=True)]
     if rows:
         await (await s.connection()).execute(insert(table_of(Job)), rows)
+        await job_signals.due(s, queue)
     return ids
 
 
@@ -115,6 +119,8 @@ async def bring_forward(db: Database, queue: str, target: str) -> int:
     )
     async with db.session() as s:
         result = await s.execute(stmt)
+        if result.rowcount:  # type: ignore[attr-defined]
+            await job_signals.due(s, queue)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
