@@ -50,6 +50,11 @@ log = logging.getLogger("atrium")
 
 ROLES = ("all", "web", "worker")
 POLICY_SYNC_SECONDS = 1.0  # the longest a policy change takes to reach every process (plus a query)
+# The longest a rotated instance key takes to reach a running process. Slower than the policy:
+# a policy change is a boundary that must hold at once, a rotation only changes which of two
+# valid keys signs our fetches (peers that cached the old one still accept it, the others
+# refetch the actor and retry later), and a read a second of an idle node was a fifth of its CPU.
+KEY_SYNC_SECONDS = 5.0
 
 
 async def check_schema(db: Database) -> None:
@@ -97,7 +102,7 @@ async def federating(ctx: NodeContext, settings: Settings) -> AsyncIterator[Node
 
     contact.open_gate(ctx, address_policy, signer=signer, ssl_context=client_tls)
     try:
-        async with loops.running(instance_key.syncing(ctx.db, POLICY_SYNC_SECONDS)):
+        async with loops.running(instance_key.syncing(ctx.db, KEY_SYNC_SECONDS)):
             yield ctx
     finally:
         await contact.close_gate(ctx)
