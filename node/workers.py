@@ -99,7 +99,21 @@ class JobWorker(BackgroundLoop):
 
     async def _begin(self) -> None:
         key = job_signals.database_key(self.db.engine.url)
-        self._unsubscribe = job_signals.subscribe(key, self.handlers, lambda _queue: self.wake())
+        loop = asyncio.get_running_loop()
+
+        def woken(_queue: str) -> None:
+            # A commit in this loop wakes the worker directly; one in another thread's loop
+            # (a CLI command run beside it, a test) hands the wake-up over to this loop.
+            try:
+                here = asyncio.get_running_loop() is loop
+            except RuntimeError:
+                here = False
+            if here:
+                self.wake()
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(self.wake)
+
+        self._unsubscribe = job_signals.subscribe(key, self.handlers, woken)
         if self.listener is not None:
             self.listener.start()
 
