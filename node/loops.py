@@ -81,7 +81,9 @@ class BackgroundLoop(ABC):
         """End the current pause now (or skip the next one): there is work."""
         self._prompt.set()
 
-    prompt = wake
+    def prompt(self) -> None:
+        """`wake()` (the older name, for what frees work inside the loop)."""
+        self.wake()
 
     @property
     def running(self) -> bool:

@@ -95,6 +95,8 @@ class JobWorker(BackgroundLoop):
         # Concurrent jobs that finish together are marked done in one transaction.
         self._completions: GroupCommit[Finished, None] = GroupCommit(self._complete)
         self.listener = None if db.is_sqlite else JobListener(db, list(self.handlers))
+        self._rested = False  # the last cycle found nothing, and the loop paused
+        self._woken = False  # something woke the worker since its last cycle began
         self._unsubscribe: Callable[[], None] | None = None
 
     async def _begin(self) -> None:
@@ -146,10 +148,21 @@ class JobWorker(BackgroundLoop):
         await jobs.complete_many(self.db, [job for job, _ in done], [f for _, finals in done for f in finals])
         return [None] * len(done)
 
+    def wake(self) -> None:
+        self._woken = True
+        super().wake()
+
     async def _step(self) -> int:
+        quiet, self._woken = self._rested and not self._woken, False
+        if quiet and not any(self._flying.values()):
+            # The fallback poll of an idle worker: one read says whether any queue has a due
+            # job, rather than a claim (a write transaction) of each queue.
+            if not await jobs.due_queues(self.db, list(self.handlers)):
+                return 0
         return await self._cycle()
 
     def _pause_after(self, outcome: object) -> float:
+        self._rested = not outcome
         return 0.0 if outcome else self.every  # work was found: look for more at once
 
     async def _finish(self) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -155,6 +156,19 @@ def first_unfinished(keys: Collection[str] | BindParameter[Any]) -> Select[int, 
         .where(Job.ordering_key.in_(keys), Job.status.in_(("pending", "running")))
         .group_by(Job.ordering_key)
     )
+
+
+async def due_queues(db: Database, queues: Sequence[str]) -> set[str]:
+    """Which of `queues` hold a job that a claim would take now: one read (an EXISTS per queue,
+    on the claim index), for a worker looking after an idle pause instead of a write
+    transaction per queue."""
+    if not queues:
+        return set()
+    now = utcnow()
+    checks = [exists().where(Job.queue == q, _claimable(now)) for q in queues]
+    async with db.reader() as s:
+        row = (await s.execute(select(*checks))).one()
+    return {q for q, found in zip(queues, row, strict=True) if found}
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:

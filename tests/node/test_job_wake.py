@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import insert, text
@@ -218,3 +219,17 @@ async def _until_none_listening(db: Database) -> None:
     while await _listening_backends(db):
         assert time.monotonic() < deadline, "the LISTEN connection outlived its worker"
         await asyncio.sleep(0.05)
+
+
+async def test_the_idle_look_names_the_queues_a_claim_would_take_from(db: Database) -> None:
+    # Given a due job on "a", a job of "b" not due for an hour, and a job of "c" whose worker's
+    # lease ran out
+    await jobs.enqueue(db, "a", b"due")
+    await jobs.enqueue(db, "b", b"later", run_at=utcnow() + timedelta(hours=1))
+    await jobs.enqueue(db, "c", b"leased")
+    assert await jobs.claim(db, "c", lease=timedelta(milliseconds=1))
+    await asyncio.sleep(0.01)
+    # When an idle worker of all four queues looks
+    due = await jobs.due_queues(db, ["a", "b", "c", "d"])
+    # Then it finds work on "a" and "c" only, as a claim would
+    assert due == {"a", "c"}
