@@ -224,6 +224,7 @@ class JobWorker(BackgroundLoop):
         except RetryLater as exc:
             when = exc.at or utcnow() + backoff(job.attempts)
             await jobs.retry_at(self.db, job, when, str(exc))
+            self._wake_at(when)
         except PermanentFailure as exc:
             await jobs.fail(self.db, job, str(exc))
         except Exception as exc:  # noqa: BLE001 - a handler bug must not kill the worker
@@ -245,6 +246,13 @@ class JobWorker(BackgroundLoop):
                 done.append((job, finals or ()))
             else:
                 await self._completions.submit((job, finals or ()))
+
+    def _wake_at(self, when: datetime) -> None:
+        """A retry due before the fallback poll (a delivery waiting for an earlier one to its
+        inbox: two seconds) wakes the worker when it is due, not at the next poll."""
+        delay = (when - utcnow()).total_seconds()
+        if self.running and delay < self.every:
+            asyncio.get_running_loop().call_later(max(delay, 0.0), self.wake)
 
     def _freed(self, task: asyncio.Task[None]) -> None:
         for flying in self._flying.values():

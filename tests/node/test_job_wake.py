@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, text
 
-from node.workers import JobWorker
+from node.workers import JobWorker, RetryLater
 from storage import jobs
 from storage.db import Database
 from storage.ids import new_id
@@ -233,3 +233,26 @@ async def test_the_idle_look_names_the_queues_a_claim_would_take_from(db: Databa
     due = await jobs.due_queues(db, ["a", "b", "c", "d"])
     # Then it finds work on "a" and "c" only, as a claim would
     assert due == {"a", "c"}
+
+
+async def test_a_retry_due_before_the_fallback_poll_wakes_the_worker_when_due(db: Database) -> None:
+    # Given a started worker with a minute's fallback poll, whose handler asks once to be
+    # retried in half a second (as a delivery waiting for an earlier one to its inbox does)
+    tries: list[float] = []
+
+    async def handler(job: jobs.ClaimedJob) -> None:
+        tries.append(time.monotonic())
+        if len(tries) == 1:
+            raise RetryLater("an earlier activity first", at=utcnow() + timedelta(seconds=0.5))
+
+    worker = JobWorker(db, {"q": handler}, idle_sleep=LONG_POLL)
+    worker.start()
+    try:
+        # When a job is enqueued
+        await jobs.enqueue(db, "q", b"ordered")
+        # Then it is tried again about half a second later, not a minute later
+        await _until(lambda: len(tries) == 2, 5.0)
+        assert 0.4 < tries[1] - tries[0] < 0.5 + PROMPT
+    finally:
+        worker.stop()
+        await worker.join()
