@@ -1,10 +1,14 @@
-"""The job workers' wake-up from other processes: a PostgreSQL LISTEN kept open (node side of
-storage/job_signals.py).
+"""The job workers' wake-up from other processes (node side of storage/job_signals.py).
 
-A worker process on PostgreSQL keeps one connection LISTENing for the enqueues of every
-process of the node (`atrium serve --role web` enqueues, `--role worker` handles). The loop
-reconnects when the connection is lost (the database restarted) and then wakes the workers
-once, for any job enqueued while nobody listened; meanwhile the workers' slow poll finds them.
+PostgreSQL: a worker process keeps one connection LISTENing for the enqueues of every process
+of the node (`atrium serve --role web` enqueues, `--role worker` handles). The loop reconnects
+when the connection is lost (the database restarted) and then wakes the workers once, for any
+job enqueued while nobody listened; meanwhile the workers' slow poll finds them.
+
+SQLite has no NOTIFY, and one process owns the queue; but a command or script writing beside
+it (`atrium` CLI, a test acting on a served node) should not wait out the slow poll. The
+watch looks at the database files' stamp — a stat(), no query — a few times a second and
+wakes the workers when anything committed; they then ask with one read whether a job is due.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from storage import job_signals
 from storage.db import Database
 
 RECONNECT_CHECK = 5.0  # seconds between looks at a listening connection (a lost one says so at once)
+WATCH_EVERY = 0.25  # seconds between stat()s of an SQLite database's files: the pickup of a job another process wrote
 
 
 class JobListener(BackgroundLoop):
@@ -45,3 +50,24 @@ class JobListener(BackgroundLoop):
 
     async def _finish(self) -> None:
         await self._close()
+
+
+class SqliteWatch(BackgroundLoop):
+    """Wakes one process's workers of `queues` when an SQLite database's files change."""
+
+    def __init__(self, db: Database, queues: Sequence[str], *, every: float = WATCH_EVERY) -> None:
+        super().__init__("job watch", every)
+        self.db = db
+        self.queues = list(queues)
+        self.key = job_signals.database_key(db.engine.url)
+        self._seen = db.change_stamp()
+
+    async def run_once(self) -> bool:
+        """True when something committed since the last look (and the workers were woken)."""
+        stamp = self.db.change_stamp()
+        if stamp == self._seen:
+            return False
+        self._seen = stamp
+        for queue in self.queues:
+            job_signals.woken(self.key, queue)
+        return True

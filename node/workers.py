@@ -23,7 +23,7 @@ from sqlalchemy.sql.base import Executable
 
 from node import audit, shared_limits
 from node.group_commit import GroupCommit
-from node.job_wake import JobListener
+from node.job_wake import JobListener, SqliteWatch
 from node.loops import BackgroundLoop, first_line
 from storage import job_signals, jobs
 from storage.db import Database
@@ -94,7 +94,8 @@ class JobWorker(BackgroundLoop):
         super().__init__("job worker", idle_sleep)
         # Concurrent jobs that finish together are marked done in one transaction.
         self._completions: GroupCommit[Finished, None] = GroupCommit(self._complete)
-        self.listener = None if db.is_sqlite else JobListener(db, list(self.handlers))
+        # What wakes this process's workers for another process's jobs.
+        self.listener: BackgroundLoop = (SqliteWatch if db.is_sqlite else JobListener)(db, list(self.handlers))
         self._rested = False  # the last cycle found nothing, and the loop paused
         self._woken = False  # something woke the worker since its last cycle began
         self._unsubscribe: Callable[[], None] | None = None
@@ -116,8 +117,7 @@ class JobWorker(BackgroundLoop):
                 loop.call_soon_threadsafe(self.wake)
 
         self._unsubscribe = job_signals.subscribe(key, self.handlers, woken)
-        if self.listener is not None:
-            self.listener.start()
+        self.listener.start()
 
     async def run_once(self) -> int:
         """Claim and process one batch of each queue; return how many jobs were handled."""
@@ -169,12 +169,10 @@ class JobWorker(BackgroundLoop):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self.listener is not None:
-            self.listener.stop()
+        self.listener.stop()
         in_flight = [task for flying in self._flying.values() for task in flying]
         await asyncio.gather(*in_flight, return_exceptions=True)
-        if self.listener is not None:
-            await self.listener.join()
+        await self.listener.join()
 
     async def _cycle(self) -> int:
         """One cycle of the running loop. Ordered queues go batch by batch as in `run_once`; a

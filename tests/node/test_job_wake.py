@@ -1,5 +1,6 @@
 """An idle job worker sleeps until there is work: an enqueue wakes it at once (in this process
-on either engine; from another process through PostgreSQL's NOTIFY), its slow fallback poll
+on either engine; from another process through PostgreSQL's NOTIFY, or SQLite's files
+changing), its slow fallback poll
 still finds what no wake-up announced, and its LISTEN connection survives a lost connection and
 ends with the worker."""
 
@@ -16,6 +17,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, text
 
+from node.job_wake import JobListener
 from node.workers import JobWorker, RetryLater
 from storage import jobs
 from storage.db import Database
@@ -23,7 +25,7 @@ from storage.ids import new_id
 from storage.models import Job, utcnow
 from tests.conftest import ENGINES
 
-# SQLite has one process owning the queue: its wake-up is the in-process one, no NOTIFY.
+# What only PostgreSQL has: a LISTEN connection of its own.
 POSTGRESQL_ONLY = pytest.mark.parametrize("engine_name", [e for e in ENGINES if e == "postgresql"])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LONG_POLL = 60.0  # a fallback poll no test waits out: a pickup within PROMPT was a wake-up
@@ -66,8 +68,8 @@ async def idle_worker(db: Database) -> AsyncIterator[tuple[JobWorker, Recorder]]
     worker = JobWorker(db, {"q": recorder}, idle_sleep=LONG_POLL)
     worker.start()
     await asyncio.sleep(0.3)  # its first cycle found nothing: it sleeps
-    if getattr(worker, "listener", None) is not None:  # PostgreSQL: LISTENing before the test goes on
-        await _until(lambda: worker.listener is not None and worker.listener.listening is not None)
+    if isinstance(getattr(worker, "listener", None), JobListener):  # LISTENing before the test goes on
+        await _until(lambda: worker.listener.listening is not None)
     try:
         yield worker, recorder
     finally:
@@ -157,11 +159,10 @@ async def test_the_fallback_poll_finds_a_job_nobody_announced(db: Database) -> N
         await worker.join()
 
 
-@POSTGRESQL_ONLY
-async def test_a_job_enqueued_by_another_process_wakes_the_worker_through_notify(
+async def test_a_job_enqueued_by_another_process_wakes_the_worker_at_once(
     db: Database, idle_worker: tuple[JobWorker, Recorder]
 ) -> None:
-    # Given a worker asleep for a minute, LISTENing
+    # Given a worker asleep for a minute, LISTENing (PostgreSQL) or watching the files (SQLite)
     _, recorder = idle_worker
     # When another process enqueues a job (the web role, say)
     committed = await asyncio.to_thread(_enqueue_in_another_process, db.url)
