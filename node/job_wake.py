@@ -13,14 +13,14 @@ wakes the workers when anything committed; they then ask with one read whether a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from node.loops import BackgroundLoop
 from storage import job_signals
 from storage.db import Database
 
 RECONNECT_CHECK = 5.0  # seconds between looks at a listening connection (a lost one says so at once)
-WATCH_EVERY = 0.25  # seconds between stat()s of an SQLite database's files: the pickup of a job another process wrote
+WATCH_EVERY = 0.5  # seconds between stat()s of an SQLite database's files: the pickup of a job another process wrote
 
 
 class JobListener(BackgroundLoop):
@@ -53,21 +53,20 @@ class JobListener(BackgroundLoop):
 
 
 class SqliteWatch(BackgroundLoop):
-    """Wakes one process's workers of `queues` when an SQLite database's files change."""
+    """Calls `changed()` when an SQLite database's files change (anything committed, by any
+    process: what it was, the worker asks the database with one read)."""
 
-    def __init__(self, db: Database, queues: Sequence[str], *, every: float = WATCH_EVERY) -> None:
+    def __init__(self, db: Database, changed: Callable[[], None], *, every: float = WATCH_EVERY) -> None:
         super().__init__("job watch", every)
         self.db = db
-        self.queues = list(queues)
-        self.key = job_signals.database_key(db.engine.url)
+        self.changed = changed
         self._seen = db.change_stamp()
 
     async def run_once(self) -> bool:
-        """True when something committed since the last look (and the workers were woken)."""
+        """True when something committed since the last look."""
         stamp = self.db.change_stamp()
         if stamp == self._seen:
             return False
         self._seen = stamp
-        for queue in self.queues:
-            job_signals.woken(self.key, queue)
+        self.changed()
         return True

@@ -95,7 +95,9 @@ class JobWorker(BackgroundLoop):
         # Concurrent jobs that finish together are marked done in one transaction.
         self._completions: GroupCommit[Finished, None] = GroupCommit(self._complete)
         # What wakes this process's workers for another process's jobs.
-        self.listener: BackgroundLoop = (SqliteWatch if db.is_sqlite else JobListener)(db, list(self.handlers))
+        self.listener: BackgroundLoop = (
+            SqliteWatch(db, self._maybe_work) if db.is_sqlite else JobListener(db, list(self.handlers))
+        )
         self._rested = False  # the last cycle found nothing, and the loop paused
         self._woken = False  # something woke the worker since its last cycle began
         self._unsubscribe: Callable[[], None] | None = None
@@ -149,7 +151,11 @@ class JobWorker(BackgroundLoop):
         return [None] * len(done)
 
     def wake(self) -> None:
-        self._woken = True
+        self._woken = True  # there is work: claim without asking first
+        super().wake()
+
+    def _maybe_work(self) -> None:
+        """Something committed that may have been a job: end the pause, ask with one read."""
         super().wake()
 
     async def _step(self) -> int:
