@@ -47,6 +47,7 @@ class BackgroundLoop(ABC):
         self._stop = asyncio.Event()
         self._prompt = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._bell: asyncio.Future[None] | None = None  # the pause under way
 
     @abstractmethod
     async def run_once(self) -> object:
@@ -80,6 +81,12 @@ class BackgroundLoop(ABC):
     def wake(self) -> None:
         """End the current pause now (or skip the next one): there is work."""
         self._prompt.set()
+        self._ring()
+
+    def _ring(self) -> None:
+        """End the pause under way, if any (a wake-up, a stop, or its time is over)."""
+        if self._bell is not None and not self._bell.done():
+            self._bell.set_result(None)
 
     def prompt(self) -> None:
         """`wake()` (the older name, for what frees work inside the loop)."""
@@ -99,6 +106,7 @@ class BackgroundLoop(ABC):
     def stop(self) -> None:
         """Ask the loop to stop: it does not begin another iteration and ends its pause now."""
         self._stop.set()
+        self._ring()
 
     async def join(self) -> None:
         """Wait until a started loop has ended (after `stop()`, or of itself)."""
@@ -134,6 +142,20 @@ class BackgroundLoop(ABC):
 
     async def _idle(self, pause: float) -> None:
         """Wait `pause` seconds, less if asked to stop or woken."""
+        if type(self)._prompted is BackgroundLoop._prompted:
+            # One future and one timer: an idle node pauses a few times a second, and two
+            # waiting tasks per pause cost more than the rest of a quiet loop's turn.
+            if self._stop.is_set() or self._prompt.is_set():
+                return
+            loop = asyncio.get_running_loop()
+            self._bell = bell = loop.create_future()
+            timer = loop.call_later(pause, self._ring)
+            try:
+                await bell
+            finally:
+                timer.cancel()
+                self._bell = None
+            return
         waits = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(self._prompted())]
         try:
             await asyncio.wait(waits, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
