@@ -1,10 +1,11 @@
 """Telling the job workers there is work, so an idle worker can sleep instead of polling.
 
 A transaction that makes a job due (`storage/jobs.py`: enqueue, bring forward) calls `due()`:
-on commit, the workers of this process waiting on that queue are woken at once (SQLite: one
-process owns the queue, this is all it needs), and on PostgreSQL the transaction also runs
-`pg_notify(CHANNEL, queue)`, which the server delivers on commit to every process LISTENing
-(node/job_wake.py), so a worker in another process wakes as promptly. Nothing is sent for a
+on commit, the workers of this process waiting on that queue are woken at once, and on
+PostgreSQL the transaction also runs `pg_notify(CHANNEL, queue)`, which the server delivers on
+commit to every process LISTENing (node/job_wake.py), so a worker in another process wakes as
+promptly. (SQLite has one process owning the queue; a write by another one, the CLI say, is
+seen by the worker's watch of the database files, node/job_wake.py.) Nothing is sent for a
 transaction rolled back. A notification is a hint, never the only way a job is found: a
 worker still polls now and then (node/workers.py).
 """
