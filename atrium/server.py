@@ -38,7 +38,7 @@ from node.queues import DELIVER, FANOUT, INBOX
 from node.ratelimit import Limits
 from node.serving import ServingProcesses
 from node.settings import POLICY_FILE, Settings, parse_networks
-from node.workers import Handler, JobWorker, MaintenanceWorker
+from node.workers import FALLBACK_POLL, Handler, JobWorker, MaintenanceWorker
 from storage import migrate
 from storage.db import Database
 from storage.errors import AtriumError, Invalid
@@ -50,6 +50,11 @@ log = logging.getLogger("atrium")
 
 ROLES = ("all", "web", "worker")
 POLICY_SYNC_SECONDS = 1.0  # the longest a policy change takes to reach every process (plus a query)
+# The longest a rotated instance key takes to reach a running process. Slower than the policy:
+# a policy change is a boundary that must hold at once, a rotation only changes which of two
+# valid keys signs our fetches (peers that cached the old one still accept it, the others
+# refetch the actor and retry later), and a read a second of an idle node was a fifth of its CPU.
+KEY_SYNC_SECONDS = 5.0
 
 
 async def check_schema(db: Database) -> None:
@@ -97,7 +102,7 @@ async def federating(ctx: NodeContext, settings: Settings) -> AsyncIterator[Node
 
     contact.open_gate(ctx, address_policy, signer=signer, ssl_context=client_tls)
     try:
-        async with loops.running(instance_key.syncing(ctx.db, POLICY_SYNC_SECONDS)):
+        async with loops.running(instance_key.syncing(ctx.db, KEY_SYNC_SECONDS)):
             yield ctx
     finally:
         await contact.close_gate(ctx)
@@ -169,7 +174,7 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
             background: list[loops.BackgroundLoop] = [store.syncing(POLICY_SYNC_SECONDS)]
             if role in ("all", "worker"):
                 background += [
-                    JobWorker(db, job_handlers(ctx), idle_sleep=0.2, concurrent=frozenset({DELIVER})),
+                    JobWorker(db, job_handlers(ctx), idle_sleep=FALLBACK_POLL, concurrent=frozenset({DELIVER})),
                     MaintenanceWorker(db, audit_retention_days=settings.audit_retention_days),
                 ]
             for one in background:

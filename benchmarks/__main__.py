@@ -22,7 +22,7 @@ from benchmarks.common import (
     postgres_available,
 )
 
-FAMILIES = ("outbound", "inbound", "timelines", "fedify")
+FAMILIES = ("outbound", "inbound", "timelines", "fedify", "idle")
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -82,6 +82,16 @@ async def _main(args: argparse.Namespace) -> int:
                 traceback.print_exc()
                 errors.append(f"fedify: {type(exc).__name__}: {exc}")
             print(f"fedify: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        if "idle" in only:
+            from benchmarks import idle
+
+            t0 = time.perf_counter()
+            try:
+                results += await idle.run(dbs, engines, args.quick)
+            except Exception as exc:  # noqa: BLE001
+                traceback.print_exc()
+                errors.append(f"idle: {type(exc).__name__}: {exc}")
+            print(f"idle: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     finally:
         await info.close()
         sink.stop()

@@ -47,6 +47,7 @@ class BackgroundLoop(ABC):
         self._stop = asyncio.Event()
         self._prompt = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._bell: asyncio.Future[None] | None = None  # the pause under way
 
     @abstractmethod
     async def run_once(self) -> object:
@@ -65,17 +66,31 @@ class BackgroundLoop(ABC):
         return True
 
     async def _prompted(self) -> None:
-        """Returns when something asks for the next iteration before its pause is over."""
-        self._prompt.clear()
+        """Returns when something asks for the next iteration before its pause is over (a
+        `wake()` during an iteration counts: it is cleared only as the next one begins)."""
         await self._prompt.wait()
+
+    async def _begin(self) -> None:
+        """Run as the loop starts, before its first iteration."""
+        return None
 
     async def _finish(self) -> None:
         """Run once the loop has stopped, before its task ends."""
         return None
 
-    def prompt(self) -> None:
-        """End the current pause now: there is work."""
+    def wake(self) -> None:
+        """End the current pause now (or skip the next one): there is work."""
         self._prompt.set()
+        self._ring()
+
+    def _ring(self) -> None:
+        """End the pause under way, if any (a wake-up, a stop, or its time is over)."""
+        if self._bell is not None and not self._bell.done():
+            self._bell.set_result(None)
+
+    def prompt(self) -> None:
+        """`wake()` (the older name, for what frees work inside the loop)."""
+        self.wake()
 
     @property
     def running(self) -> bool:
@@ -91,6 +106,7 @@ class BackgroundLoop(ABC):
     def stop(self) -> None:
         """Ask the loop to stop: it does not begin another iteration and ends its pause now."""
         self._stop.set()
+        self._ring()
 
     async def join(self) -> None:
         """Wait until a started loop has ended (after `stop()`, or of itself)."""
@@ -101,9 +117,11 @@ class BackgroundLoop(ABC):
         """The loop itself (`start()` runs it as a task; a caller may also await it)."""
         failures = 0
         outcome: object = None
+        await self._begin()
         if self.delay_first:
             await self._idle(self.every)
         while not self._stop.is_set() and self._keep_going():
+            self._prompt.clear()  # a wake() from here on ends the pause after this iteration
             try:
                 outcome = await self._step()
             except DATABASE_AWAY as exc:
@@ -123,7 +141,21 @@ class BackgroundLoop(ABC):
         await self._finish()
 
     async def _idle(self, pause: float) -> None:
-        """Wait `pause` seconds, less if asked to stop or prompted."""
+        """Wait `pause` seconds, less if asked to stop or woken."""
+        if type(self)._prompted is BackgroundLoop._prompted:
+            # One future and one timer: an idle node pauses a few times a second, and two
+            # waiting tasks per pause cost more than the rest of a quiet loop's turn.
+            if self._stop.is_set() or self._prompt.is_set():
+                return
+            loop = asyncio.get_running_loop()
+            self._bell = bell = loop.create_future()
+            timer = loop.call_later(pause, self._ring)
+            try:
+                await bell
+            finally:
+                timer.cancel()
+                self._bell = None
+            return
         waits = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(self._prompted())]
         try:
             await asyncio.wait(waits, timeout=pause, return_when=asyncio.FIRST_COMPLETED)

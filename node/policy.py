@@ -25,7 +25,7 @@ from node.loops import Periodic
 from node.organization import OrgDomains
 from node.toml_lines import KeyLines
 from node.trust import Trust
-from storage.db import Database
+from storage.db import Database, WhenChanged
 from storage.errors import Invalid
 
 log = logging.getLogger(__name__)
@@ -304,6 +304,8 @@ class PolicyStore:
         self.problems: list[PolicyProblem] = []
         self.version = 0  # version of the shared policy in force; 0: none adopted from the database
         self._unpublished: str | None = None  # a local file's text in force here, not yet shared
+        # On SQLite a sync with nothing committed since the last one costs a stat(), not a query.
+        self._database_changed = WhenChanged(db) if db is not None else None
         self.reload()
 
     def _file_stamp(self) -> tuple[int, int] | None:
@@ -369,18 +371,23 @@ class PolicyStore:
                 log.info("policy version %d in force (published from %s)", shared.version, self.path)
             self.version = shared.version
             return changed
+        assert self._database_changed is not None
+        return await self._database_changed(self._adopt, False) or changed
+
+    async def _adopt(self) -> bool:
+        """Adopt a newer shared policy; True when the policy here changed."""
+        assert self.db is not None
         if await shared_settings.version(self.db, shared_settings.POLICY) <= self.version:
-            return changed
-        latest = await shared_settings.read(self.db, shared_settings.POLICY)
-        if latest is None:
-            return changed
-        shared = latest
+            return False
+        shared = await shared_settings.read(self.db, shared_settings.POLICY)
+        if shared is None:
+            return False
         self.version = shared.version  # an invalid one is reported once, not at every poll
         policy, problems = parse_policy(shared.value)
         if policy is None:
             self.problems = problems
             log.error("shared policy version %d refused, the previous one stays in force: %s", shared.version, "; ".join(map(str, problems)))
-            return changed
+            return False
         self._policy, self.problems = policy, []
         log.info("policy version %d in force", shared.version)
         return True

@@ -23,8 +23,9 @@ from sqlalchemy.sql.base import Executable
 
 from node import audit, shared_limits
 from node.group_commit import GroupCommit
+from node.job_wake import JobListener, SqliteWatch
 from node.loops import BackgroundLoop, first_line
-from storage import jobs
+from storage import job_signals, jobs
 from storage.db import Database
 from storage.errors import DATABASE_AWAY, AtriumError
 from storage.models import utcnow
@@ -36,6 +37,11 @@ log = logging.getLogger(__name__)
 Handler = Callable[[jobs.ClaimedJob], Awaitable[Sequence[Executable] | None]]
 Finished = tuple[jobs.ClaimedJob, Sequence[Executable]]
 CLAIM_FRACTION = 4  # the rolling pool claims again once a quarter of its slots are free
+# An idle worker sleeps until an enqueue wakes it (storage/job_signals.py); it still looks this
+# often, for what no wake-up announces: a retry or delayed job coming due, a dead worker's
+# lease running out, a job written by another process on SQLite, a notification lost while
+# the LISTEN connection was down.
+FALLBACK_POLL = 5.0
 
 
 def _final(exc: BaseException) -> bool:
@@ -62,7 +68,9 @@ def backoff(attempt: int, base: float = 30.0, cap: float = 6 * 3600.0) -> timede
 
 class JobWorker(BackgroundLoop):
     """The job queues' worker: `run_once()` handles a batch of each queue; started, it loops on
-    `_cycle` and rests `idle_sleep` seconds only when a cycle found nothing to do."""
+    `_cycle` at once while there is work, and when a cycle found nothing it sleeps until an
+    enqueue wakes it — in this process, or (PostgreSQL) any process, through its `listener` —
+    or `idle_sleep` seconds have passed."""
 
     def __init__(
         self,
@@ -86,6 +94,32 @@ class JobWorker(BackgroundLoop):
         super().__init__("job worker", idle_sleep)
         # Concurrent jobs that finish together are marked done in one transaction.
         self._completions: GroupCommit[Finished, None] = GroupCommit(self._complete)
+        # What wakes this process's workers for another process's jobs.
+        self.listener: BackgroundLoop = (
+            SqliteWatch(db, self._maybe_work) if db.is_sqlite else JobListener(db, list(self.handlers))
+        )
+        self._rested = False  # the last cycle found nothing, and the loop paused
+        self._woken = False  # something woke the worker since its last cycle began
+        self._unsubscribe: Callable[[], None] | None = None
+
+    async def _begin(self) -> None:
+        key = job_signals.database_key(self.db.engine.url)
+        loop = asyncio.get_running_loop()
+
+        def woken(_queue: str) -> None:
+            # A commit in this loop wakes the worker directly; one in another thread's loop
+            # (a CLI command run beside it, a test) hands the wake-up over to this loop.
+            try:
+                here = asyncio.get_running_loop() is loop
+            except RuntimeError:
+                here = False
+            if here:
+                self.wake()
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(self.wake)
+
+        self._unsubscribe = job_signals.subscribe(key, self.handlers, woken)
+        self.listener.start()
 
     async def run_once(self) -> int:
         """Claim and process one batch of each queue; return how many jobs were handled."""
@@ -116,15 +150,35 @@ class JobWorker(BackgroundLoop):
         await jobs.complete_many(self.db, [job for job, _ in done], [f for _, finals in done for f in finals])
         return [None] * len(done)
 
+    def wake(self) -> None:
+        self._woken = True  # there is work: claim without asking first
+        super().wake()
+
+    def _maybe_work(self) -> None:
+        """Something committed that may have been a job: end the pause, ask with one read."""
+        super().wake()
+
     async def _step(self) -> int:
+        quiet, self._woken = self._rested and not self._woken, False
+        if quiet and not any(self._flying.values()):
+            # The fallback poll of an idle worker: one read says whether any queue has a due
+            # job, rather than a claim (a write transaction) of each queue.
+            if not await jobs.due_queues(self.db, list(self.handlers)):
+                return 0
         return await self._cycle()
 
     def _pause_after(self, outcome: object) -> float:
+        self._rested = not outcome
         return 0.0 if outcome else self.every  # work was found: look for more at once
 
     async def _finish(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.listener.stop()
         in_flight = [task for flying in self._flying.values() for task in flying]
         await asyncio.gather(*in_flight, return_exceptions=True)
+        await self.listener.join()
 
     async def _cycle(self) -> int:
         """One cycle of the running loop. Ordered queues go batch by batch as in `run_once`; a
@@ -174,6 +228,7 @@ class JobWorker(BackgroundLoop):
         except RetryLater as exc:
             when = exc.at or utcnow() + backoff(job.attempts)
             await jobs.retry_at(self.db, job, when, str(exc))
+            self._wake_at(when)
         except PermanentFailure as exc:
             await jobs.fail(self.db, job, str(exc))
         except Exception as exc:  # noqa: BLE001 - a handler bug must not kill the worker
@@ -195,6 +250,13 @@ class JobWorker(BackgroundLoop):
                 done.append((job, finals or ()))
             else:
                 await self._completions.submit((job, finals or ()))
+
+    def _wake_at(self, when: datetime) -> None:
+        """A retry due before the fallback poll (a delivery waiting for an earlier one to its
+        inbox: two seconds) wakes the worker when it is due, not at the next poll."""
+        delay = (when - utcnow()).total_seconds()
+        if self.running and delay < self.every:
+            asyncio.get_running_loop().call_later(max(delay, 0.0), self.wake)
 
     def _freed(self, task: asyncio.Task[None]) -> None:
         for flying in self._flying.values():

@@ -9,10 +9,12 @@ on writers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage.errors import Invalid
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# A look skipped because the SQLite files did not change is taken anyway after this long: the
+# files' stamps are a cheap hint (a rewrite of a reset WAL within one clock tick keeps them).
+CHANGE_BACKSTOP = 30.0
+T = TypeVar("T")
 
 
 def normalise_url(url: str, base_dir: Path | None = None) -> str:
@@ -100,6 +106,15 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    def change_stamp(self) -> tuple[tuple[int, int] | None, ...] | None:
+        """SQLite: the (mtime, size) of the database file and its WAL, which any process's
+        commit changes (it appends to the WAL; a checkpoint writes the file). None on
+        PostgreSQL, where only the server knows."""
+        path = make_url(self.url).database
+        if not self.is_sqlite or not path or path == ":memory:":
+            return None
+        return tuple(_stat(path + suffix) for suffix in ("", "-wal"))
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A read-write unit of work: committed on success, rolled back on any error."""
@@ -134,6 +149,34 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+class WhenChanged:
+    """Runs a look at the database only when it may have changed since the last one: on
+    SQLite a stat() of its files instead of a query, for the loops that poll a row every
+    second (the policy sync); on PostgreSQL every time."""
+
+    def __init__(self, db: Database, backstop: float = CHANGE_BACKSTOP) -> None:
+        self.db = db
+        self.backstop = backstop
+        self._seen: object = None
+        self._due = 0.0
+
+    async def __call__(self, look: Callable[[], Awaitable[T]], unchanged: T) -> T:
+        stamp = self.db.change_stamp()  # before the look: a commit during it shows next time
+        if stamp is not None and stamp == self._seen and time.monotonic() < self._due:
+            return unchanged
+        result = await look()
+        self._seen, self._due = stamp, time.monotonic() + self.backstop
+        return result
 
 
 def insert_ignoring_conflicts(s: AsyncSession, model: type) -> Any:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -37,6 +38,7 @@ from sqlalchemy.sql.dml import ReturningUpdate
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import CTE, Subquery
 
+from storage import job_signals
 from storage.db import Database
 from storage.ids import new_id
 from storage.models import Job, table_of, utcnow
@@ -90,6 +92,8 @@ async def enqueue_in(s: AsyncSession, queue: str, payload: bytes, **placement: U
     )
     s.add(job)
     await s.flush()
+    if job.run_at <= now:
+        await job_signals.due(s, queue)
     return job.id
 
 
@@ -101,6 +105,7 @@ async def enqueue_many_in(s: AsyncSession, queue: str, payloads: list[bytes]) ->
              "created_at": now, "updated_at": now} for i, p in zip(ids, payloads, strict=True)]
     if rows:
         await (await s.connection()).execute(insert(table_of(Job)), rows)
+        await job_signals.due(s, queue)
     return ids
 
 
@@ -115,6 +120,8 @@ async def bring_forward(db: Database, queue: str, target: str) -> int:
     )
     async with db.session() as s:
         result = await s.execute(stmt)
+        if result.rowcount:  # type: ignore[attr-defined]
+            await job_signals.due(s, queue)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -149,6 +156,19 @@ def first_unfinished(keys: Collection[str] | BindParameter[Any]) -> Select[int, 
         .where(Job.ordering_key.in_(keys), Job.status.in_(("pending", "running")))
         .group_by(Job.ordering_key)
     )
+
+
+async def due_queues(db: Database, queues: Sequence[str]) -> set[str]:
+    """Which of `queues` hold a job that a claim would take now: one read (an EXISTS per queue,
+    on the claim index), for a worker looking after an idle pause instead of a write
+    transaction per queue."""
+    if not queues:
+        return set()
+    now = utcnow()
+    checks = [exists().where(Job.queue == q, _claimable(now)) for q in queues]
+    async with db.reader() as s:
+        row = (await s.execute(select(*checks))).one()
+    return {q for q, found in zip(queues, row, strict=True) if found}
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:

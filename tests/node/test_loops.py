@@ -144,6 +144,36 @@ async def test_stop_all_ends_every_loop_at_once(ctx: NodeContext, tmp_path: Path
     assert not any(one.running for one in loops)
 
 
+async def test_wake_ends_the_pause_and_a_wake_during_an_iteration_is_not_lost() -> None:
+    # Given a loop with an hour between iterations, whose second iteration is woken while it runs
+    calls: list[float] = []
+    loop: Periodic
+
+    async def step() -> None:
+        calls.append(asyncio.get_running_loop().time())
+        if len(calls) == 2:
+            loop.wake()  # work arrived while this iteration ran
+
+    loop = Periodic("woken", step, every=LONG)
+    loop.start()
+    try:
+        await asyncio.sleep(0.2)
+        assert len(calls) == 1  # resting after its first iteration
+        # When it is woken
+        loop.wake()
+        # Then it iterates at once, and once more for the wake-up during that iteration
+        for _ in range(100):
+            if len(calls) >= 3:
+                break
+            await asyncio.sleep(0.01)
+        assert len(calls) == 3
+        await asyncio.sleep(0.2)
+        assert len(calls) == 3  # and then it rests again
+    finally:
+        loop.stop()
+        await asyncio.wait_for(loop.join(), 1.0)
+
+
 async def test_an_iteration_that_raises_is_logged_and_the_loop_goes_on(caplog: pytest.LogCaptureFixture) -> None:
     # Given a loop whose first iteration meets a database that is away and whose second has a bug
     calls: list[int] = []
