@@ -108,6 +108,11 @@ def idle_cpu(quick: bool) -> Result:
         ceiling = _cpu_percent(bare, seconds)
     finally:
         _stop(bare)
+    # /proc counts CPU time in clock ticks: a reading under one tick (0, typical of the bare
+    # server over a quick run) is reported as one tick's worth, the measurement's resolution,
+    # so the ratio stays defined and never flatters the node.
+    resolution = 100.0 / os.sysconf("SC_CLK_TCK") / seconds
+    value, ceiling = max(value, resolution), max(ceiling, resolution)
     return Result(
         "idle_cpu_percent",
         value,
