@@ -15,16 +15,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from federation.addresses import FetchError
 from federation.fetch import FetchBudget
 from federation.gate import Purpose
-from federation.parsing import IncomingActor, InvalidActivity, host_of, origin
+from federation.parsing import IncomingActor, host_of, origin
 from node import shared_settings
 from node.domains import canonical_domain
 from node.federate import queue_fanout
 from node.queues import InstanceUpdated
 from storage.db import insert_ignoring_conflicts
-from storage.errors import Invalid
+from storage.errors import AtriumError, Invalid
 from storage.models import PeerName, utcnow
 
 if TYPE_CHECKING:
@@ -179,7 +178,7 @@ async def learn_from_nodeinfo(ctx: NodeContext, domain: str, budget: FetchBudget
         if href is None or origin(href) != origin(base):
             return None
         document = await ctx.fetcher.fetch_json(href, purpose=Purpose.NODEINFO, budget=budget)
-    except (FetchError, InvalidActivity):
+    except AtriumError:  # a refusal, a failed fetch or an unusable document alike
         return None
     metadata = document.get("metadata")
     name = metadata.get("nodeName") if isinstance(metadata, dict) else None

@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from federation.addresses import FetchError
 from federation.fetch import FetchBudget
 from federation.gate import Purpose
 from federation.parsing import InvalidActivity, ap_to_post, origin, parse_actor
@@ -65,7 +64,7 @@ async def _collection_total(ctx: NodeContext, uri: str | None, budget: FetchBudg
         return None
     try:
         return _total(await ctx.fetcher.fetch_object(uri, purpose=Purpose.COLLECTION, budget=budget))
-    except (FetchError, AtriumError):
+    except AtriumError:  # FetchError and InvalidActivity are AtriumErrors too
         return None
 
 
@@ -126,12 +125,12 @@ async def first_look(ctx: NodeContext, account: Account, budget: FetchBudget | N
         account = await remote.actor_from_document(ctx, account.actor_uri, document)
         actor = parse_actor(document)
         total, items = await _outbox_items(ctx, actor.outbox, budget) if actor.outbox else (None, [])
-    except (FetchError, InvalidActivity, AtriumError):
+    except AtriumError:
         return account
     for item in items:
         try:
             await _keep_note(ctx, account, item)
-        except (InvalidActivity, AtriumError):
+        except AtriumError:
             continue  # one unusable note does not cost the others
     followers = await _collection_total(ctx, actor.followers, budget)
     following = await _collection_total(ctx, actor.following, budget)
