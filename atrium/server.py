@@ -42,6 +42,7 @@ from node.workers import FALLBACK_POLL, Handler, JobWorker, MaintenanceWorker
 from storage import migrate
 from storage.db import Database
 from storage.errors import AtriumError, Invalid
+from storage.media_store import LocalStore
 from web import health
 from web import metrics as web_metrics
 from web.app import create_app
@@ -79,6 +80,7 @@ def context_for(settings: Settings, db: Database, store: PolicyStore | None = No
         trusted_proxies=parse_networks(settings.trusted_proxies),
         proxy_header=settings.proxy_header,
         policy=lambda: policies.policy,
+        media=LocalStore(settings.data_dir / "media"),
     )
 
 

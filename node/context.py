@@ -17,6 +17,7 @@ from node.ratelimit import Limits
 from node.signers import SignerCache
 from node.signing import signing_keys
 from storage.db import Database
+from storage.media_store import MediaStore
 from storage.models import Peer
 
 if TYPE_CHECKING:
@@ -81,6 +82,11 @@ class NodeContext:
     own_name: OwnName = field(default_factory=OwnName)
     peer_names: Expiring[str, str | None] = field(default_factory=lambda: Expiring(30.0))
     peer_names_asked: Expiring[str, None] = field(default_factory=lambda: Expiring(3600.0))
+    # Where media bytes live (storage.media_store: the data directory's `media/` folder, or
+    # S3); None where the node keeps no media (unit tests that do not need it).
+    media: MediaStore | None = None
+    # The key that signs non-public media URLs (node.media_urls), read once per process.
+    media_url_key: bytes | None = None
 
     def __post_init__(self) -> None:
         self.inbox_writes = GroupCommit(lambda batch: inbox_log.write(self.db, batch))

@@ -1,5 +1,5 @@
 """The node's tables as SQLAlchemy 2 typed models, in modules by what they hold (base,
-social, federation, auth, limits); every name is importable from here, and importing this module
+social, media, federation, auth, limits); every name is importable from here, and importing this module
 registers every table on `Base.metadata` (Alembic and the schema test read it).
 
 Ids are time-ordered 64-bit integers (`storage.ids.new_id`) so cursors page by id.
@@ -10,6 +10,7 @@ from storage.models.auth import IdempotencyKey, OAuthApp, OAuthCode, OAuthToken,
 from storage.models.base import NOTIFICATION_TYPES, ROLES, VISIBILITIES, Base, UTCDateTime, table_of, utcnow
 from storage.models.federation import AuditEntry, AuditHead, InboxEntry, Job, NodeSetting, Peer, PeerName, Tombstone
 from storage.models.limits import LimitState, ServingProcess
+from storage.models.media import MediaAttachment, MediaKind, MediaRole, MediaState
 from storage.models.social import (
     Account,
     Block,
@@ -46,6 +47,10 @@ __all__ = [
     "Like",
     "LimitState",
     "Marker",
+    "MediaAttachment",
+    "MediaKind",
+    "MediaRole",
+    "MediaState",
     "Mention",
     "Mute",
     "NOTIFICATION_TYPES",

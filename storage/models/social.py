@@ -75,6 +75,12 @@ class Account(Base):
     # and activities are refused and hidden; a silenced one's stay out of public timelines.
     suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     silenced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The account's avatar and header: rows of media_attachments (a peer's `icon` and `image`
+    # for remote accounts); None shows the default (initials on a colour). No foreign key:
+    # media rows already point at their account, and a cycle between the two tables cannot be
+    # created on SQLite; a pointer to a row since removed reads as None.
+    avatar_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    header_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
