@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -26,9 +27,11 @@ from node import accounts, audit, posts
 from node.admission import NO_CANONICAL_HOST
 from node.policy import PeerRule, Policy
 from node.posts import NewPost
+from storage.media_store import LocalStore
 from storage.models import Account, AuditEntry, Follow, InboxEntry, Post
 from tests.factory import LocalNode, fake_peer
 from tests.federation.fake_peer import FakePeer
+from tests.media_files import stored_media
 from tests.security.conftest import post_signed, sign_in
 from web.app import create_app
 
@@ -60,9 +63,18 @@ async def public_post(node: LocalNode) -> Post:
     return await posts.create_post(node.ctx, alice, NewPost("a public post anyone may read"))
 
 
-def get_paths(node: LocalNode, post: Post, alice_id: int) -> list[str]:
+@pytest.fixture
+async def public_picture(node: LocalNode, public_post: Post, tmp_path: Path) -> str:
+    """The storage key of a picture attached to the public post (anyone may load it)."""
+    if node.ctx.media is None:
+        node.ctx.media = LocalStore(tmp_path / "media")
+    alice = await accounts.get_local(node.ctx, "alice")
+    return (await stored_media(node.ctx, alice, post=public_post)).storage_key or ""
+
+
+def get_paths(node: LocalNode, post: Post, alice_id: int, media_key: str) -> list[str]:
     """One path for every GET route of the node's router, its parameters filled in."""
-    values = {"username": "alice", "handle": "alice", "post_id": str(post.id), "account_id": str(alice_id)}
+    values = {"username": "alice", "handle": "alice", "post_id": str(post.id), "account_id": str(alice_id), "key": media_key}
     paths = []
     for resource in create_app(node.ctx).router.resources():
         if not any(route.method == "GET" for route in resource):
@@ -88,12 +100,12 @@ async def refusals(node: LocalNode) -> list[AuditEntry]:
 
 
 async def test_a_blocked_peers_signed_reads_of_every_route_are_refused_before_any_key_is_fetched(
-    node: LocalNode, policy: Policy, blocked: FakePeer, public_post: Post
+    node: LocalNode, policy: Policy, blocked: FakePeer, public_post: Post, public_picture: str
 ) -> None:
-    # Given a public post anyone may read, and mallory on a peer the policy blocks
+    # Given a public post anyone may read, with a picture, and mallory on a peer the policy blocks
     alice = await accounts.get_local(node.ctx, "alice")
-    paths = get_paths(node, public_post, alice.id)
-    assert {"/users/alice", f"/users/alice/statuses/{public_post.id}", "/users/alice/outbox", "/users/alice/followers",
+    paths = get_paths(node, public_post, alice.id, public_picture)
+    assert {"/users/alice", f"/users/alice/statuses/{public_post.id}", "/users/alice/outbox", "/users/alice/followers", f"/media/{public_picture}",
             "/users/alice/following", "/users/alice/collections/featured", "/actor", "/.well-known/webfinger",
             "/.well-known/nodeinfo", "/nodeinfo/2.1"} <= set(paths)
     # When she asks for each, signed (draft-cavage; RFC 9421 for a few)

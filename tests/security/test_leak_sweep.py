@@ -17,7 +17,8 @@ listing it (the machinery: tests/security/sweep.py):
   missing from the table fails the same test.
 
 Posts (POSTS): alice's, one of each visibility, and a public one whose text the policy's
-content rule keeps from readers trusted below `organization`. Readers: an anonymous one;
+content rule keeps from readers trusted below `organization`; each has an attachment whose
+bytes carry the post's canary too (`/media/{key}` is swept like every route). Readers: an anonymous one;
 carol, a local outsider signed in to the web UI (cookie and form token); dave, a local
 outsider with an API token; signed requests from pat on a partner peer, from sam on an
 organisation peer (admitted by the wildcard `*.acme.localhost`), from mallory on a blocked
@@ -37,9 +38,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import tempfile
 from collections import defaultdict
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote
 
 import aiohttp
@@ -53,10 +56,12 @@ from node.context import NodeContext
 from node.policy import parse_policy
 from node.posts import NewPost
 from storage.db import Database
+from storage.media_store import LocalStore
 from storage.models import Account, Follow, Notification, utcnow
 from tests.conftest import ENGINES
 from tests.factory import free_port, running_node
 from tests.federation.fake_peer import public_pem
+from tests.media_files import PNG, stored_media
 from tests.policy.harness import database_url
 from tests.security.conftest import PASSWORD, sign_in
 from tests.security.readers import LoopbackNames, NamedPeer, running_named_peer, web_sign_in
@@ -145,6 +150,7 @@ class World:
     notification_ids: list[int]
     report_ids: list[int]
     static_files: list[str]
+    media_keys: list[str]
 
     def fillers(self) -> dict[str, Fill]:
         # Each parameter name the router uses, and every value the sweep tries for it.
@@ -160,6 +166,7 @@ class World:
             "action": lambda: ["like", "unlike", "boost", "unboost"],
             "answer": lambda: ["approve", "reject"],
             STATIC_FILE: lambda: self.static_files,
+            "key": lambda: self.media_keys,
             # in queries
             "post_uri": lambda: [quote(u, safe="") for u in self.post_uris],
             "domain": lambda: [self.domain],
@@ -269,12 +276,15 @@ def _canaries(phase: str) -> dict[str, str]:
     return {kind: f"cnry{phase}{kind}{secrets.token_hex(4)}" for kind in POSTS}
 
 
-async def _write_posts(ctx: NodeContext, alice: Account, canaries: dict[str, str]) -> list[int]:
-    ids = []
+async def _write_posts(ctx: NodeContext, alice: Account, canaries: dict[str, str]) -> tuple[list[int], list[str]]:
+    """alice's posts, each with a picture whose bytes carry its canary: (post ids, media keys)."""
+    ids, keys = [], []
     for kind, (visibility, more) in POSTS.items():
         text = f"#{TAG} {WORD} {canaries[kind]}{more}"
-        ids.append((await posts.create_post(ctx, alice, NewPost(text, visibility=visibility))).id)
-    return ids
+        post = await posts.create_post(ctx, alice, NewPost(text, visibility=visibility))
+        ids.append(post.id)
+        keys.append((await stored_media(ctx, alice, PNG + canaries[kind].encode(), post=post)).storage_key or "")
+    return ids, keys
 
 
 async def _remote(ctx: NodeContext, peer: NamedPeer, name: str) -> None:
@@ -293,7 +303,9 @@ async def _node(stack: AsyncExitStack, database: str) -> tuple[NodeContext, web.
     assert policy is not None, problems
     db = Database(database)
     stack.push_async_callback(db.dispose)
-    node = await stack.enter_async_context(running_node(db, policy=policy, resolver=LoopbackNames(), instance=True))
+    media = LocalStore(Path(stack.enter_context(tempfile.TemporaryDirectory())))
+    node = await stack.enter_async_context(running_node(db, policy=policy, resolver=LoopbackNames(), instance=True,
+                                                        media=media))
     return node.ctx, node.app
 
 
@@ -341,13 +353,14 @@ async def run_sweep(database: str) -> Record:
         # and alice's posts, one of each audience, each with its canary; bob bookmarks and
         # reports each (so that his lists and the staff's pages hold them too)
         first = _canaries("a")
-        ids = await _write_posts(ctx, alice, first)
+        ids, media_keys = await _write_posts(ctx, alice, first)
         for post_id in ids:
             await bookmarks.bookmark(ctx, bob, post_id)
         reports = [(await moderation.file_report(ctx, bob, post_id, "the sweep")).id for post_id in ids]
         async with ctx.db.reader() as s:
             notes = list((await s.scalars(select(Notification.id).where(Notification.account_id == bob.id))).all())
-        world = World(ctx.domain, alice.id, ids, [ctx.post_uri("alice", i) for i in ids], notes, reports, static_files(app))
+        world = World(ctx.domain, alice.id, ids, [ctx.post_uri("alice", i) for i in ids], notes, reports, static_files(app),
+                      media_keys)
         readers = await _readers(stack, ctx, peers)
 
         # When every route the router serves is asked by every reader
