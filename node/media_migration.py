@@ -44,7 +44,7 @@ async def content_types(db: Database) -> dict[str, str]:
     async with db.session() as s:
         rows = (await s.execute(
             select(MediaAttachment.storage_key, MediaAttachment.preview_key, MediaAttachment.content_type)
-        )).tuples()
+        )).all()
         types: dict[str, str] = {}
         for storage_key, preview_key, content_type in rows:
             if storage_key is not None:

@@ -78,7 +78,7 @@ async def prune(ctx: NodeContext, *, older_than: timedelta, dry_run: bool = Fals
             select(MediaAttachment.storage_key, MediaAttachment.preview_key).where(
                 (MediaAttachment.storage_key.is_not(None)) | (MediaAttachment.preview_key.is_not(None))
             )
-        )).tuples()))
+        )).all()))
         if not dry_run:
             for ids in _batches([row.id for row in orphans]):
                 await s.execute(delete(MediaAttachment).where(MediaAttachment.id.in_(ids)))
