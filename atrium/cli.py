@@ -345,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.register(sub)
     cli_db.register(sub)
     cli_keys.register(sub)
-    cli_media.register(sub, data_dir_arg)
+    cli_media.register(sub, data_dir_arg, _with_ctx)
     return p
 
 

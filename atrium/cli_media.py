@@ -6,17 +6,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
-import os
 import re
-import shutil
 import tomllib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from atrium import server
 from node import settings as settings_mod
+from node.context import NodeContext
 from node.media_migration import CopyReport, copy_media
 from node.media_prune import PruneReport, prune
 from node.toml_lines import KeyLines
@@ -28,30 +27,17 @@ _MEDIA_HEADER = re.compile(r"^\s*\[\s*media\s*\]\s*(#.*)?$")
 _QUOTED_VALUE = re.compile(r"""(=\s*)(["'])[^"']*\2""")
 
 
-def cmd_media_prune(args: argparse.Namespace) -> int:
-    data_dir = settings_mod.data_dir_from(args.data_dir)
-    settings = settings_mod.load(data_dir)
+WithCtx = Callable[[argparse.Namespace, Callable[[NodeContext], Awaitable[PruneReport]]], PruneReport]
+
+
+def cmd_media_prune(args: argparse.Namespace, with_ctx: WithCtx) -> int:
     if args.older_than < 0:
         raise Invalid("--older-than must be 0 days or more")
-
-    async def run() -> PruneReport:
-        db = Database(settings.resolved_database_url)
-        try:
-            await server.check_schema(db)
-            ctx = server.context_for(settings, db)
-            try:
-                return await prune(ctx, older_than=timedelta(days=args.older_than), dry_run=args.dry_run)
-            finally:
-                if ctx.media is not None:
-                    await ctx.media.close()
-        finally:
-            await db.dispose()
-
-    r = asyncio.run(run())
+    r = with_ctx(args, lambda ctx: prune(ctx, older_than=timedelta(days=args.older_than), dry_run=args.dry_run))
     verb = "would remove" if r.dry_run else "removed"
     print(f"{verb} {r.orphaned_uploads} orphaned uploads, the cached copies of {r.cached_remote} peers' attachments, "
           f"and {r.stray_keys} stored files no row names: {len(r.deleted_keys)} files in the "
-          f"{settings.media_storage} store (older than {args.older_than} days)")
+          f"{r.store} store (older than {args.older_than} days)")
     return 0
 
 
@@ -95,13 +81,7 @@ def switch_media_storage(data_dir: Path, kind: StoreKind) -> Path:
     expected.setdefault("media", {})["storage"] = kind.value
     if _parsed(new) != expected:  # only that one value may differ
         raise Invalid(f'cannot change media.storage in {path} by itself: set it to "{kind}" by hand')
-    backup = path.with_name(path.name + ".bak")
-    shutil.copy2(path, backup)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, path)
-    settings_mod.load(data_dir)  # the file still reads as valid settings
-    return backup
+    return settings_mod.rewrite(data_dir, new)
 
 
 def _with_media_storage(text: str, kind: StoreKind) -> str:
@@ -126,7 +106,7 @@ def _parsed(text: str) -> dict[str, Any] | None:
         return None
 
 
-def register(sub: Any, data_dir_arg: Callable[[argparse.ArgumentParser], None]) -> None:
+def register(sub: Any, data_dir_arg: Callable[[argparse.ArgumentParser], None], with_ctx: WithCtx) -> None:
     """Add `atrium media prune` and `atrium media migrate` to the command line."""
     media = sub.add_parser("media", help="the node's pictures and files: prune, move between stores")
     msub = media.add_subparsers(dest="media_command", required=True)
@@ -135,7 +115,7 @@ def register(sub: Any, data_dir_arg: Callable[[argparse.ArgumentParser], None]) 
     sp.add_argument("--older-than", type=int, default=1, metavar="DAYS",
                     help="only what is older than this many days (default 1)")
     data_dir_arg(sp)
-    sp.set_defaults(func=cmd_media_prune)
+    sp.set_defaults(func=lambda a: cmd_media_prune(a, with_ctx))
     sp = msub.add_parser("migrate", help="copy every file to another store, verify, then switch media.storage")
     sp.add_argument("--to", required=True, choices=[k.value for k in StoreKind], help="the store to move to")
     data_dir_arg(sp)

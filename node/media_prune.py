@@ -22,7 +22,7 @@ from sqlalchemy import delete, select, update
 
 from node.context import NodeContext
 from storage.errors import Invalid, NotFound
-from storage.media_store import MediaStore
+from storage.media_store import MediaStore, StoreKind
 from storage.models import Post
 from storage.models.media import MediaAttachment, MediaRole
 
@@ -34,6 +34,7 @@ class PruneReport:
     """What a prune removed (or, in a dry run, would remove)."""
 
     dry_run: bool
+    store: StoreKind  # the store the files were in
     orphaned_uploads: int = 0  # rows removed with their bytes
     cached_remote: int = 0  # rows whose cached copy was dropped (the rows stay)
     stray_keys: int = 0  # keys in the store that no row names
@@ -53,7 +54,7 @@ async def prune(ctx: NodeContext, *, older_than: timedelta, dry_run: bool = Fals
         raise Invalid("--older-than must be 0 days or more")
     store = ctx.media
     cutoff = (now or datetime.now(UTC)) - older_than
-    report = PruneReport(dry_run=dry_run)
+    report = PruneReport(dry_run=dry_run, store=store.name)
     # Listed before the rows are read: a key stored after this is not looked at, and one
     # stored before it whose row is committed later is younger than any cut-off but zero.
     in_store = [k async for k in store.keys()]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -325,6 +326,20 @@ default_trust = "public"  # organization | partner | public | limited | blocked
 # [peers."sales.acme.example"]
 # trust = "organization"
 """
+
+
+def rewrite(data_dir: Path, text: str) -> Path:
+    """Replace the node's settings file with `text` (a command changing one value: `atrium db
+    copy`, `atrium media migrate`), atomically, the old file kept beside it; the new one must
+    still read as valid settings. Returns the backup's path."""
+    path = data_dir / SETTINGS_FILE
+    backup = path.with_name(path.name + ".bak")
+    shutil.copy2(path, backup)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    load(data_dir)
+    return backup
 
 
 def data_dir_from(arg: str | None) -> Path:

@@ -15,8 +15,8 @@ an object.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -88,21 +88,12 @@ class S3Store:
     def _object(self, key: str) -> str:
         return self.location.prefix + check_key(key)
 
-    async def put(self, key: str, data: bytes, content_type: str) -> None:
-        name = self._object(key)
-        s3 = await self._s3()
+    @contextmanager
+    def _answers(self) -> Iterator[None]:
+        """The service's errors as the store's: a missing object is `NotFound`, anything else
+        (no such bucket, refused credentials, no answer) `Unavailable`."""
         try:
-            await s3.put_object(Bucket=self.location.bucket, Key=name, Body=data, ContentType=content_type)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._unavailable(exc) from exc
-
-    async def get(self, key: str) -> bytes:
-        name = self._object(key)
-        s3 = await self._s3()
-        try:
-            answer = await s3.get_object(Bucket=self.location.bucket, Key=name)
-            async with answer["Body"] as body:
-                return await body.read()
+            yield
         except ClientError as exc:
             if _code(exc) in _MISSING:
                 raise NotFound("no such media") from None
@@ -110,13 +101,25 @@ class S3Store:
         except BotoCoreError as exc:
             raise self._unavailable(exc) from exc
 
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        name = self._object(key)
+        s3 = await self._s3()
+        with self._answers():
+            await s3.put_object(Bucket=self.location.bucket, Key=name, Body=data, ContentType=content_type)
+
+    async def get(self, key: str) -> bytes:
+        name = self._object(key)
+        s3 = await self._s3()
+        with self._answers():
+            answer = await s3.get_object(Bucket=self.location.bucket, Key=name)
+            async with answer["Body"] as body:
+                return await body.read()
+
     async def delete(self, key: str) -> None:
         name = self._object(key)
         s3 = await self._s3()
-        try:  # S3 answers a delete of a missing object with success too
+        with self._answers():  # S3 answers a delete of a missing object with success too
             await s3.delete_object(Bucket=self.location.bucket, Key=name)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._unavailable(exc) from exc
 
     async def exists(self, key: str) -> bool:
         try:
@@ -128,28 +131,20 @@ class S3Store:
     async def modified(self, key: str) -> datetime:
         name = self._object(key)
         s3 = await self._s3()
-        try:
+        with self._answers():
             head = await s3.head_object(Bucket=self.location.bucket, Key=name)
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                raise NotFound("no such media") from None
-            raise self._unavailable(exc) from exc
-        except BotoCoreError as exc:
-            raise self._unavailable(exc) from exc
         return head["LastModified"].astimezone(UTC)
 
     async def keys(self) -> AsyncIterator[str]:
         s3 = await self._s3()
         prefix = self.location.prefix
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=self.location.bucket, Prefix=prefix)
-        try:
+        with self._answers():
             async for page in pages:
                 for entry in page.get("Contents", []):
                     name = entry.get("Key", "").removeprefix(prefix)
                     if KEY_PATTERN.fullmatch(name):  # another tool's objects, or a deeper prefix's, are not ours
                         yield name
-        except (ClientError, BotoCoreError) as exc:
-            raise self._unavailable(exc) from exc
 
     async def close(self) -> None:
         async with self._opening:
