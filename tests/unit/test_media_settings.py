@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from atrium.cli_media import switch_media_storage
 from atrium.server import media_store_for
 from node.settings import S3_SECRET_ENV, load
 from storage.errors import Invalid
@@ -122,3 +123,43 @@ def test_s3_settings_are_checked_while_the_node_is_still_local(tmp_path: Path) -
     # And good ones are kept for it
     settings = load(_node(tmp_path, text))
     assert settings.media_storage == StoreKind.LOCAL and settings.s3_bucket == "acme-media"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected_tail"),
+    [
+        # A file written by `atrium init` before media settings existed: the table is added
+        ('domain = "eng.acme.test"\n[media.s3]\nbucket = "acme-media"\n', '[media]\nstorage = "s3"\n'),
+        # A [media] table without the key: the key goes under its header
+        ('domain = "eng.acme.test"\n[media]  # pictures\n\n[media.s3]\nbucket = "acme-media"\n', None),
+        # The key written with single quotes and a comment: only the value changes
+        ("domain = \"eng.acme.test\"\n[media]\nstorage = 'local'  # for now\n[media.s3]\nbucket = \"acme-media\"\n", None),
+    ],
+)
+def test_the_switch_changes_only_media_storage(tmp_path: Path, text: str, expected_tail: str | None) -> None:
+    # Given a local node's settings file, written one of the ways an operator may have
+    node = _node(tmp_path, text)
+    # When media.storage is switched to s3
+    backup = switch_media_storage(node, StoreKind.S3)
+    # Then the file reads as the same settings but for that one value, and the old one is kept
+    after = load(node)
+    assert after.media_storage == StoreKind.S3 and after.s3_bucket == "acme-media"
+    assert backup.read_text() == text
+    new = (node / "atrium.toml").read_text()
+    assert new.count("storage") == 1
+    if expected_tail:
+        assert new.endswith(expected_tail)
+    else:
+        assert len(new.splitlines()) - len(text.splitlines()) in (0, 1)
+        assert "# for now" in new or "# pictures" in new
+
+
+def test_a_file_the_switch_cannot_edit_safely_is_left_alone(tmp_path: Path) -> None:
+    # Given settings whose media table is written as dotted keys at the top (a [media] header
+    # cannot follow them)
+    text = 'domain = "eng.acme.test"\nmedia.s3.bucket = "acme-media"\n'
+    node = _node(tmp_path, text)
+    # Then the switch refuses, saying what to do, and the file is unchanged
+    with pytest.raises(Invalid, match='set it to "s3" by hand'):
+        switch_media_storage(node, StoreKind.S3)
+    assert (node / "atrium.toml").read_text() == text
