@@ -15,7 +15,7 @@ from typing import NoReturn, TypeVar
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from atrium import cli_db, cli_keys, cli_policy, server
+from atrium import cli_db, cli_keys, cli_media, cli_policy, server
 from atrium import demo as demo_cmd
 from node import accounts, node_names, shared_settings
 from node import settings as settings_mod
@@ -184,7 +184,12 @@ def _with_ctx(args: argparse.Namespace, fn: Callable[[NodeContext], Awaitable[T]
         db = Database(settings.resolved_database_url)
         try:
             await server.check_schema(db)
-            return await fn(server.context_for(settings, db))
+            ctx = server.context_for(settings, db)
+            try:
+                return await fn(ctx)
+            finally:
+                if ctx.media is not None:
+                    await ctx.media.close()
         finally:
             await db.dispose()
 
@@ -340,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.register(sub)
     cli_db.register(sub)
     cli_keys.register(sub)
+    cli_media.register(sub, data_dir_arg, _with_ctx)
     return p
 
 

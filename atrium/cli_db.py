@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +40,7 @@ def switch_database_url(data_dir: Path, url: str) -> Path:
     if '"' in url or "\\" in url:
         raise Invalid("a database URL with quotes or backslashes cannot be written to atrium.toml")
     new = _DATABASE_URL_LINE.sub(line, text, count=1) if _DATABASE_URL_LINE.search(text) else f"{line}\n{text}"
-    backup = path.with_name(path.name + ".bak")
-    shutil.copy2(path, backup)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, path)
-    settings_mod.load(data_dir)  # the file still reads as valid settings
-    return backup
+    return settings_mod.rewrite(data_dir, new)
 
 
 def cmd_db_copy(args: argparse.Namespace) -> int:

@@ -37,12 +37,13 @@ from node.policy import PolicyStore
 from node.queues import DELIVER, FANOUT, INBOX
 from node.ratelimit import Limits
 from node.serving import ServingProcesses
-from node.settings import POLICY_FILE, Settings, parse_networks
+from node.settings import POLICY_FILE, SETTINGS_FILE, Settings, parse_networks
 from node.workers import FALLBACK_POLL, Handler, JobWorker, MaintenanceWorker
 from storage import migrate
 from storage.db import Database
 from storage.errors import AtriumError, Invalid
-from storage.media_store import LocalStore
+from storage.media_s3 import S3Location, S3Store
+from storage.media_store import LocalStore, MediaStore, StoreKind
 from web import health
 from web import metrics as web_metrics
 from web.app import create_app
@@ -67,6 +68,24 @@ async def check_schema(db: Database) -> None:
         raise AtriumError(f"the database schema is at {current}, the code needs {head}: run `atrium migrate`")
 
 
+def media_store_for(settings: Settings, kind: StoreKind | None = None) -> MediaStore:
+    """The media store `media.storage` names (or `kind`: `atrium media migrate` makes the one it
+    copies to): DATA_DIR/media, or the S3 bucket of `media.s3.*`. Makes no connection."""
+    kind = kind or settings.media_storage
+    if kind == StoreKind.LOCAL:
+        return LocalStore(settings.data_dir / "media")
+    if settings.s3_bucket is None:
+        raise Invalid(f"{settings.data_dir / SETTINGS_FILE}: the s3 media store needs media.s3.bucket")
+    return S3Store(S3Location(
+        bucket=settings.s3_bucket,
+        region=settings.s3_region,
+        endpoint=settings.s3_endpoint,
+        prefix=settings.s3_prefix,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=settings.s3_secret_access_key(),
+    ))
+
+
 def context_for(settings: Settings, db: Database, store: PolicyStore | None = None) -> NodeContext:
     """A context on the node; without `store` the policy is read from the local policy.toml
     (the CLI, tests acting on a node); `serve` passes one that follows the shared policy."""
@@ -80,7 +99,7 @@ def context_for(settings: Settings, db: Database, store: PolicyStore | None = No
         trusted_proxies=parse_networks(settings.trusted_proxies),
         proxy_header=settings.proxy_header,
         policy=lambda: policies.policy,
-        media=LocalStore(settings.data_dir / "media"),
+        media=media_store_for(settings),
         media_limits=settings.media_limits(),
     )
 
@@ -156,12 +175,14 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
     if role not in ROLES:
         raise Invalid(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
     db = Database(settings.resolved_database_url)
+    media: MediaStore | None = None
     try:
         await check_schema(db)
         await agree_on_identity(db, settings)
         store = PolicyStore(settings.data_dir / POLICY_FILE, db)
         await store.start()  # before the first request or job: no process starts on another policy
         ctx = context_for(settings, db, store)
+        media = ctx.media
         metrics.of(ctx).policy_version.set_function(lambda: store.version)
         async with federating(ctx, settings):
             # Signals are taken over before the port opens: a Ctrl-C while the process is still
@@ -203,4 +224,6 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
                     await serving.leave()
             await runner.cleanup()
     finally:
+        if media is not None:
+            await media.close()
         await db.dispose()

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from node.domains import served_domain
 from node.media_processing import DEFAULT_FILE_BYTES, DEFAULT_IMAGE_BYTES, DEFAULT_IMAGE_PIXELS, MediaLimits
+from node.media_settings import DEFAULT_S3_REGION, media_settings
 from storage.db import normalise_url
 from storage.errors import Invalid
+from storage.media_store import StoreKind
 
 SETTINGS_FILE = "atrium.toml"
 POLICY_FILE = "policy.toml"
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///atrium.db"
+# Where the secret of `media.s3.access_key_id` may come from instead of a file.
+S3_SECRET_ENV = "ATRIUM_S3_SECRET_ACCESS_KEY"
 
 
 @dataclass(frozen=True)
@@ -52,11 +57,40 @@ class Settings:
 
     def media_limits(self) -> MediaLimits:
         return MediaLimits(self.media_max_image_bytes, self.media_max_file_bytes, self.media_max_image_pixels)
+    media_storage: StoreKind = StoreKind.LOCAL
+    s3_bucket: str | None = None
+    s3_endpoint: str | None = None
+    s3_region: str = DEFAULT_S3_REGION
+    s3_prefix: str = ""
+    s3_access_key_id: str | None = None
+    s3_secret_access_key_file: str | None = None
 
     def path(self, value: str) -> Path:
         """A path from the settings file: relative ones are relative to the data directory."""
         p = Path(value)
         return p if p.is_absolute() else self.data_dir / p
+
+    def s3_secret_access_key(self) -> str | None:
+        """The secret for `media.s3.access_key_id`: the file `media.s3.secret_access_key_file`
+        names, else the environment's ATRIUM_S3_SECRET_ACCESS_KEY; None without a key id (the
+        AWS SDK's own chain then finds credentials). Read when the store is made, never kept."""
+        if self.s3_access_key_id is None:
+            return None
+        if self.s3_secret_access_key_file:
+            path = self.path(self.s3_secret_access_key_file)
+            try:
+                secret = path.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise Invalid(f"media.s3.secret_access_key_file: cannot read {path}: {exc.__class__.__name__}") from None
+            if not secret:
+                raise Invalid(f"media.s3.secret_access_key_file: {path} is empty")
+            return secret
+        secret = os.environ.get(S3_SECRET_ENV, "").strip()
+        if not secret:
+            raise Invalid(
+                f"media.s3.access_key_id needs its secret: set media.s3.secret_access_key_file or {S3_SECRET_ENV}"
+            )
+        return secret
 
     @property
     def base_url(self) -> str:
@@ -111,6 +145,13 @@ KEYS: dict[str, tuple[type, str]] = {
     "media.max_image_bytes": (int, f"Largest picture accepted, in bytes (default {DEFAULT_IMAGE_BYTES})."),
     "media.max_file_bytes": (int, f"Largest file (PDF, office document) accepted, in bytes (default {DEFAULT_FILE_BYTES})."),
     "media.max_image_pixels": (int, f"Most pixels a picture may have, checked before it is decoded (default {DEFAULT_IMAGE_PIXELS})."),
+    "media.storage": (str, "Where pictures and files are kept: `local` (default: DATA_DIR/media) or `s3` (the bucket below)."),
+    "media.s3.bucket": (str, "The S3 bucket that holds the node's media (required with media.storage = \"s3\")."),
+    "media.s3.endpoint": (str, "URL of an S3-compatible service (MinIO, Ceph, Garage…); leave out for AWS S3."),
+    "media.s3.region": (str, "The bucket's region (default us-east-1)."),
+    "media.s3.prefix": (str, "A folder inside the bucket for this node's media, e.g. `eng/` (default: the bucket's root)."),
+    "media.s3.access_key_id": (str, "Access key id (leave out to use the AWS SDK's own credentials: environment, instance role)."),
+    "media.s3.secret_access_key_file": (str, "File holding the access key's secret (else the ATRIUM_S3_SECRET_ACCESS_KEY environment variable)."),
 }
 
 
@@ -176,6 +217,7 @@ def load(data_dir: Path) -> Settings:
         media_max_image_bytes=_positive(path, flat, "media.max_image_bytes", DEFAULT_IMAGE_BYTES),
         media_max_file_bytes=_positive(path, flat, "media.max_file_bytes", DEFAULT_FILE_BYTES),
         media_max_image_pixels=_positive(path, flat, "media.max_image_pixels", DEFAULT_IMAGE_PIXELS),
+        **media_settings(path, flat),
     )
 
 
@@ -275,6 +317,24 @@ inbox_per_peer_burst = {settings.inbox_per_peer_burst}
 statuses_per_account_per_hour = {settings.statuses_per_account_per_hour}
 # {d['limits.statuses_per_account_burst'][1]}
 statuses_per_account_burst = {settings.statuses_per_account_burst}
+
+[media]
+# {d['media.storage'][1]}
+storage = {_toml_str(settings.media_storage.value)}
+# See docs/media.md for S3: bucket, endpoint, region, prefix and credentials.
+# [media.s3]
+# {d['media.s3.bucket'][1]}
+# bucket = "atrium-media"
+# {d['media.s3.endpoint'][1]}
+# endpoint = "https://s3.internal.example"
+# {d['media.s3.region'][1]}
+# region = "{DEFAULT_S3_REGION}"
+# {d['media.s3.prefix'][1]}
+# prefix = "eng/"
+# {d['media.s3.access_key_id'][1]}
+# access_key_id = "AKIA..."
+# {d['media.s3.secret_access_key_file'][1]}
+# secret_access_key_file = "s3-secret"
 """
 
 
@@ -286,6 +346,20 @@ default_trust = "public"  # organization | partner | public | limited | blocked
 # [peers."sales.acme.example"]
 # trust = "organization"
 """
+
+
+def rewrite(data_dir: Path, text: str) -> Path:
+    """Replace the node's settings file with `text` (a command changing one value: `atrium db
+    copy`, `atrium media migrate`), atomically, the old file kept beside it; the new one must
+    still read as valid settings. Returns the backup's path."""
+    path = data_dir / SETTINGS_FILE
+    backup = path.with_name(path.name + ".bak")
+    shutil.copy2(path, backup)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    load(data_dir)
+    return backup
 
 
 def data_dir_from(arg: str | None) -> Path:

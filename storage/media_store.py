@@ -14,6 +14,8 @@ import re
 import secrets
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -43,10 +45,17 @@ def check_key(key: str) -> str:
     return key
 
 
+class StoreKind(StrEnum):
+    """Where a node keeps its media bytes, as `media.storage` names it."""
+
+    LOCAL = "local"  # a folder of the data directory (`LocalStore`)
+    S3 = "s3"  # an S3-compatible bucket (`storage/media_s3.py` `S3Store`)
+
+
 class MediaStore(Protocol):
     """The node's media bytes, by key. Every method takes a key `check_key` accepts."""
 
-    name: str  # "local" or "s3", as `media.storage` names it
+    name: StoreKind
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         """Store the bytes under the key (replacing what was there), all or nothing."""
@@ -67,6 +76,16 @@ class MediaStore(Protocol):
         """Every key the store holds (for pruning and migrating)."""
         ...
 
+    async def modified(self, key: str) -> datetime:
+        """When the key's bytes were last written (UTC); `NotFound` when there are none.
+        Pruning leaves bytes younger than its cut-off alone: an upload in flight has its bytes
+        stored before its row is committed."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the store holds open (an S3 client's connections)."""
+        ...
+
 
 class LocalStore:
     """Files in one folder (`DATA_DIR/media` by default): the embedded default, needing nothing.
@@ -74,7 +93,7 @@ class LocalStore:
     Writes go to a temporary file in the same folder and are renamed into place, so a reader
     never sees half a file and a crash leaves no partial one under a key."""
 
-    name = "local"
+    name = StoreKind.LOCAL
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -115,3 +134,14 @@ class LocalStore:
         for name in names:
             if KEY_PATTERN.fullmatch(name):
                 yield name
+
+    async def modified(self, key: str) -> datetime:
+        path = self._path(key)
+        try:
+            stat = await asyncio.to_thread(path.stat)
+        except FileNotFoundError:
+            raise NotFound("no such media") from None
+        return datetime.fromtimestamp(stat.st_mtime, UTC)
+
+    async def close(self) -> None:
+        """Nothing is held open between calls."""

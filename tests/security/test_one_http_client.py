@@ -6,7 +6,13 @@ What counts as building or calling a client: aiohttp's ClientSession, request an
 `make_session`; a get/post/put/patch/delete/head/options/request/ws_connect call on something
 named like a session or client, or any call passing `allow_redirects`; raw connections
 (`asyncio.open_connection`, `create_connection`, a socket's `connect`); and imports of requests,
-httpx, urllib3, pycurl, urllib.request and http.client.
+httpx, urllib3, pycurl, urllib.request, http.client and the AWS SDKs (aiobotocore, botocore,
+boto3, aioboto3: each opens its own connections).
+
+One module besides the gate may connect: the S3 media store (`storage/media_s3.py`). The trust
+policy governs peers, other organisations' nodes, and the gate enforces it; the bucket is the
+operator's own storage, named in atrium.toml beside the database, contacted for no peer and at
+no peer's asking (SECURITY.md says the same).
 """
 
 from __future__ import annotations
@@ -23,6 +29,12 @@ GATE_MODULES = {
     "federation/gate.py": "the outbound gate: owns the node's only HTTP session",
     "federation/addresses.py": "defines make_session (the address-guarded session), which only the gate calls",
 }
+# Modules that connect to the operator's own services, never to a peer: the policy, which
+# governs peers, does not apply. Allowed whole, by name.
+OPERATOR_MODULES = {
+    "storage/media_s3.py": "the S3 media store: the operator's own bucket (media.s3.*), not a peer",
+}
+AWS_SDKS = ("aiobotocore", "botocore", "boto3", "aioboto3")
 # Single exceptions, each with its reason: (module, what) -> why.
 EXCEPTIONS = {
     ("atrium/demo.py", "asyncio.open_connection"):
@@ -76,7 +88,7 @@ class _Finder(ast.NodeVisitor):
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
-            if alias.name in CLIENT_MODULES or alias.name.split(".")[0] in ("requests", "httpx", "urllib3", "pycurl"):
+            if alias.name in CLIENT_MODULES or alias.name.split(".")[0] in ("requests", "httpx", "urllib3", "pycurl", *AWS_SDKS):
                 self._flag(node, f"import {alias.name}")
         self.generic_visit(node)
 
@@ -85,7 +97,7 @@ class _Finder(ast.NodeVisitor):
         for alias in node.names:
             full = f"{module}.{alias.name}"
             if (module in CLIENT_MODULES or full in CLIENT_MODULES
-                    or module.split(".")[0] in ("requests", "httpx", "urllib3", "pycurl")
+                    or module.split(".")[0] in ("requests", "httpx", "urllib3", "pycurl", *AWS_SDKS)
                     or (module == "aiohttp" and alias.name in AIOHTTP_CLIENTS)
                     or alias.name == "make_session"):
                 self._flag(node, f"from {module} import {alias.name}")
@@ -119,7 +131,7 @@ def violations(root: Path, packages: tuple[str, ...] = PACKAGES) -> list[Violati
     for package in packages:
         for path in sorted((root / package).rglob("*.py")):
             module = path.relative_to(root).as_posix()
-            if module in GATE_MODULES:
+            if module in GATE_MODULES or module in OPERATOR_MODULES:
                 continue
             finder = _Finder(module)
             finder.visit(ast.parse(path.read_text(encoding="utf-8"), filename=module))
@@ -145,6 +157,9 @@ PLANTED = {
         from aiohttp import ClientSession, TCPConnector
         from federation.addresses import make_session
         import asyncio, socket
+        import boto3
+        from aiobotocore.session import get_session
+        from botocore.config import Config
 
         async def sneak(ctx, url):
             async with aiohttp.ClientSession() as session:
@@ -200,8 +215,20 @@ def test_the_checker_catches_a_planted_bypass(tmp_path: Path) -> None:
         "socket.create_connection", "sock.connect()", "asyncio.get_running_loop().sock_connect()",
         "aiohttp.TCPConnector", "ctx.gate._session.request()",
         "ctx.gate._session.request(allow_redirects=…)", "make_session()",
+        "import boto3", "from aiobotocore.session import get_session", "from botocore.config import Config",
     }, sorted(whats)
     assert all(v.line > 1 for v in found)
+
+
+def test_only_the_operators_own_store_is_allowed_beside_the_gate() -> None:
+    # Given the modules allowed to connect without the gate
+    # Then the one that is not the gate's own is exactly the S3 media store, and it exists
+    assert set(OPERATOR_MODULES) == {"storage/media_s3.py"}
+    assert all((ROOT / module).is_file() for module in OPERATOR_MODULES)
+    # And without its allowance the checker would flag it (it does connect: the AWS SDK)
+    finder = _Finder("storage/media_s3.py")
+    finder.visit(ast.parse((ROOT / "storage/media_s3.py").read_text(encoding="utf-8")))
+    assert any("aiobotocore" in v.what for v in finder.found)
 
 
 def test_the_node_says_why_it_fetches() -> None:
