@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.media_ap import RemoteAttachment
 from node.audience import audience_of
 from node.context import NodeContext
 from node.events import Event
@@ -31,6 +32,7 @@ from node.queues import Boosted, PostCreated, PostDeleted, PostEdited, Unboosted
 from storage.db import insert_ignoring_conflicts
 from storage.ids import new_id
 from storage.models import Account, Mention, Post, PostEdit, PostTag, Tag, utcnow
+from storage.models.media import MediaAttachment, MediaRole, MediaState
 
 MAX_TAGS = 30
 
@@ -104,6 +106,7 @@ class Recorded:
     mentioned: Sequence[Account]
     tags: tuple[str, ...]
     news: bool = True
+    remote_media: Sequence[RemoteAttachment] = ()  # a peer's post: its attachments, by reference
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ class Edited:
     edited_at: datetime
     mentioned: Sequence[Account]
     tags: tuple[str, ...]
+    # A peer's post: the attachments it has now (replacing those it had); None: unchanged.
+    remote_media: Sequence[RemoteAttachment] | None = None
 
 
 @dataclass(frozen=True)
@@ -164,12 +169,38 @@ async def _may_see(ctx: NodeContext, s: AsyncSession, account: Account, post: Po
     return account.domain is None and account.id != post.account_id and await viewable(ctx, s, account, post)
 
 
+async def attach_remote(s: AsyncSession, post: Post, items: Sequence[RemoteAttachment]) -> list[int]:
+    """Make a peer's post carry `items` as its attachments, in order: a row by reference for
+    each (state ready, no bytes here); one it already had (same URL) is kept with its cached
+    bytes and takes the new alt text; one it no longer has is removed. The ids of new rows."""
+    rows = (await s.scalars(select(MediaAttachment).where(
+        MediaAttachment.post_id == post.id, MediaAttachment.role == MediaRole.ATTACHMENT))).all()
+    had = {row.remote_url: row for row in rows}
+    added: list[int] = []
+    for position, item in enumerate(items):
+        row = had.pop(item.url, None)
+        if row is None:
+            row = MediaAttachment(id=new_id(), account_id=post.account_id, post_id=post.id,
+                                  role=MediaRole.ATTACHMENT, state=MediaState.READY, remote_url=item.url,
+                                  kind=item.kind, content_type=item.media_type or "application/octet-stream",
+                                  width=item.width, height=item.height, file_name=item.file_name)
+            s.add(row)
+            added.append(row.id)
+        row.position, row.description, row.blurhash = position, item.description, item.blurhash
+        row.focus_x, row.focus_y = item.focus
+    for gone in had.values():
+        await s.delete(gone)
+    return added
+
+
 async def record_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Recorded]) -> list[Event]:
     events: list[Event] = []
     for change in changes:
         post, parent = change.post, change.parent
         s.add(post)
         await s.flush()
+        if change.remote_media:
+            await attach_remote(s, post, change.remote_media)
         mentioned = {a.id: a for a in change.mentioned if a.id != post.account_id}
         if mentioned:
             await s.execute(insert(Mention), [{"post_id": post.id, "account_id": a} for a in mentioned])
@@ -210,6 +241,8 @@ async def edit_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Edited
         await _mention(ctx, s, post, list(added.values()))
         await s.execute(delete(PostTag).where(PostTag.post_id == post.id))
         await store_tags(s, post.id, change.tags)
+        if change.remote_media is not None:
+            await attach_remote(s, post, change.remote_media)
         _write(post, change.body)
         post.edited_at = change.edited_at
         if post.local and audience_of(post.visibility).federates:
