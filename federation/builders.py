@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from federation.addressing import Addressing
+from federation.media_ap import AttachmentData, attachment_to_ap
 from federation.vocab import CONTEXT
 
 
@@ -77,6 +78,7 @@ class NoteData:
     # (actor URI, "@user@domain") of each mention; (name, URL) of each hashtag
     mentions: Sequence[tuple[str, str]] = field(default_factory=tuple)
     hashtags: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    attachments: Sequence[AttachmentData] = field(default_factory=tuple)
 
 
 def post_to_ap(n: NoteData, *, with_context: bool = True) -> dict[str, object]:
@@ -95,6 +97,8 @@ def post_to_ap(n: NoteData, *, with_context: bool = True) -> dict[str, object]:
         "tag": [{"type": "Mention", "href": href, "name": name} for href, name in n.mentions]
         + [{"type": "Hashtag", "href": href, "name": f"#{name}"} for name, href in n.hashtags],
     }
+    if n.attachments:
+        note["attachment"] = [attachment_to_ap(a) for a in n.attachments]
     if n.addressing.scope:
         note["audience_scope"] = n.addressing.scope
     if n.updated is not None:

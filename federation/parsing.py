@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from federation.media_ap import RemoteAttachment, ap_to_attachments
 from federation.vocab import as_list, id_of
 from storage.errors import AtriumError
 
@@ -154,7 +155,7 @@ class IncomingNote:
     updated: datetime | None
     mentions: tuple[str, ...]  # actor URIs
     hashtags: tuple[str, ...]  # lowercased names, no '#'
-    attachments: tuple[dict[str, object], ...]
+    attachments: tuple[RemoteAttachment, ...]  # checked and capped (federation.media_ap)
 
 
 NOTE_TYPES = ("Note", "Article", "Page", "Question")
@@ -193,7 +194,7 @@ def ap_to_post(doc: object) -> IncomingNote:
             name = str(tag["name"]).lstrip("#").lower()
             if name and len(name) <= 100:
                 hashtags.append(name)
-    attachments = tuple(a for a in as_list(doc.get("attachment"))[:20] if isinstance(a, dict))
+    attachments = tuple(ap_to_attachments(doc))
     url = doc.get("url")
     url_str = url if isinstance(url, str) else id_of(url) if isinstance(url, dict) else None
     return IncomingNote(

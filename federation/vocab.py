@@ -24,6 +24,8 @@ CONTEXT: list[object] = [
         "featured": {"@id": "toot:featured", "@type": "@id"},
         "discoverable": "toot:discoverable",
         "suspended": "toot:suspended",
+        "blurhash": "toot:blurhash",
+        "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
         "atrium": ATRIUM_NS,
         # The exact audience of a post, for Atrium peers: `organization` posts are shown only
         # to the receiving node's own users and never boosted beyond the organisation.

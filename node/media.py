@@ -20,11 +20,13 @@ from sqlalchemy import or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.media_ap import RemoteAttachment
 from node.audience import Audience
 from node.context import NodeContext
 from node.media_processing import process
 from node.media_urls import media_url, url_key
 from storage.errors import Forbidden, Invalid, NotFound, Unavailable
+from storage.ids import new_id
 from storage.media_store import MediaStore, new_key, preview_key_of
 from storage.models import Account, Post
 from storage.models.media import MediaAttachment, MediaKind, MediaRole, MediaState
@@ -217,6 +219,30 @@ async def attach(s: AsyncSession, post: Post, media_ids: Sequence[int]) -> None:
         .values(post_id=None, position=0)
         .execution_options(synchronize_session=False)
     )
+
+
+async def attach_remote(s: AsyncSession, post: Post, items: Sequence[RemoteAttachment]) -> list[int]:
+    """Make a peer's post carry `items` as its attachments, in order: a row by reference for
+    each (state ready, no bytes here); one it already had (same URL) is kept with its cached
+    bytes and takes the new alt text; one it no longer has is removed. The ids of new rows."""
+    rows = (await s.scalars(select(MediaAttachment).where(
+        MediaAttachment.post_id == post.id, MediaAttachment.role == MediaRole.ATTACHMENT))).all()
+    had = {row.remote_url: row for row in rows}
+    added: list[int] = []
+    for position, item in enumerate(items):
+        row = had.pop(item.url, None)
+        if row is None:
+            row = MediaAttachment(id=new_id(), account_id=post.account_id, post_id=post.id,
+                                  role=MediaRole.ATTACHMENT, state=MediaState.READY, remote_url=item.url,
+                                  kind=item.kind, content_type=item.media_type or "application/octet-stream",
+                                  width=item.width, height=item.height, file_name=item.file_name)
+            s.add(row)
+            added.append(row.id)
+        row.position, row.description, row.blurhash = position, item.description, item.blurhash
+        row.focus_x, row.focus_y = item.focus
+    for gone in had.values():
+        await s.delete(gone)
+    return added
 
 
 async def view(ctx: NodeContext, row: MediaAttachment) -> AttachmentView:

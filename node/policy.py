@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 TRUST_LEVELS = tuple(Trust)  # the words the policy file may write, as its messages list them
 RANK: dict[str, int] = {t.value: t.rank for t in Trust}  # by the word: a caller may hold a plain string
 MODES = ("allowlist", "open")
-PEER_KEYS = {"trust", "reject_media"}
+PEER_KEYS = {"trust", "reject_media", "withhold_media"}
 TOP_KEYS = {"mode", "default_trust", "peers", "rules"}
 RULE_KEYS = {"name", "pattern", "below", "action"}
 RULE_ACTIONS = ("refuse",)
@@ -44,7 +44,8 @@ SCANNED_CHARS = 100_000  # content rules look at this much of a post's text
 class PeerRule:
     pattern: str  # canonical domain (node/domains.py), `*.` wildcard, optional `:port`
     trust: Trust
-    reject_media: bool = False
+    reject_media: bool = False  # inbound: the peer's attachments are dropped, its text kept
+    withhold_media: bool = False  # outbound: our attachments do not go to the peer, the text does
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "trust", Trust(self.trust))  # the policy file's word, typed
@@ -154,6 +155,24 @@ class Policy:
                 )
         return Decision(True, trust, rule, f"{domain or 'an anonymous reader'} is trusted as {trust!s}")
 
+    def media_in(self, domain: str) -> Decision:
+        """May `domain`'s attachments come in with its posts (`reject_media`)? Asked only of
+        a post the inbound policy admitted; a refusal keeps the text and drops the media."""
+        trust, rule = self.trust_of(domain)
+        peer = self.peer_rule(domain)
+        if peer is not None and peer.reject_media:
+            return Decision(False, trust, f'peers."{peer.pattern}".reject_media', f"attachments from {domain} are dropped")
+        return Decision(True, trust, rule, f"attachments from {domain} are kept")
+
+    def media_out(self, domain: str) -> Decision:
+        """May our attachments go to `domain` with a post `outbound` admitted (`withhold_media`)?
+        A refusal sends the text without them."""
+        trust, rule = self.trust_of(domain)
+        peer = self.peer_rule(domain)
+        if peer is not None and peer.withhold_media:
+            return Decision(False, trust, f'peers."{peer.pattern}".withhold_media', f"attachments are withheld from {domain}")
+        return Decision(True, trust, rule, f"attachments go to {domain} with the post")
+
     def contact(self, domain: str) -> Decision:
         """May this node contact `domain` at all — fetch from it, look someone up there,
         deliver to it? Asked by the outbound gate before every request (node.contact);
@@ -217,9 +236,11 @@ def parse_policy(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
         if trust not in TRUST_LEVELS:
             problems.append(PolicyProblem(lines.line("peers", name, "trust"), f"peers.{name}: trust must be one of {', '.join(TRUST_LEVELS)}, not {trust!r}"))
             continue
-        reject_media = table.get("reject_media", False)
-        if not isinstance(reject_media, bool):
-            problems.append(PolicyProblem(lines.line("peers", name, "reject_media"), f"peers.{name}: reject_media must be true or false"))
+        flags = {key: table.get(key, False) for key in ("reject_media", "withhold_media")}
+        wrong = [key for key, value in flags.items() if not isinstance(value, bool)]
+        for key in wrong:
+            problems.append(PolicyProblem(lines.line("peers", name, key), f"peers.{name}: {key} must be true or false"))
+        if wrong:
             continue
         wildcard = name.startswith("*.")
         try:
@@ -235,7 +256,7 @@ def parse_policy(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
             problems.append(PolicyProblem(line, f"peers.{name} is the same domain as peers.{seen[pattern]}"))
             continue
         seen[pattern] = name
-        rules.append(PeerRule(pattern, Trust(trust), reject_media))
+        rules.append(PeerRule(pattern, Trust(trust), flags["reject_media"], flags["withhold_media"]))
     content_rules = _parse_rules(lines, raw.get("rules", []), problems)
     if problems:
         return None, problems

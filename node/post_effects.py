@@ -20,12 +20,13 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from federation.media_ap import RemoteAttachment
 from node.audience import audience_of
 from node.context import NodeContext
 from node.events import Event
 from node.fanout import fan_out_home
 from node.federate import queue_fanout
-from node.media import attach
+from node.media import attach, attach_remote
 from node.notifications import notify
 from node.post_access import viewable
 from node.queues import Boosted, PostCreated, PostDeleted, PostEdited, Unboosted
@@ -106,6 +107,7 @@ class Recorded:
     tags: tuple[str, ...]
     news: bool = True
     media_ids: tuple[int, ...] = ()  # a local post's uploads to attach (node/media.py)
+    remote_media: Sequence[RemoteAttachment] = ()  # a peer's post: its attachments, by reference
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ class Edited:
     mentioned: Sequence[Account]
     tags: tuple[str, ...]
     media_ids: tuple[int, ...] | None = None  # a local post's attachments now; None: unchanged
+    # A peer's post: the attachments it has now (replacing those it had); None: unchanged.
+    remote_media: Sequence[RemoteAttachment] | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,8 @@ async def record_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Reco
         await s.flush()
         if change.media_ids:
             await attach(s, post, change.media_ids)
+        if change.remote_media:
+            await attach_remote(s, post, change.remote_media)
         mentioned = {a.id: a for a in change.mentioned if a.id != post.account_id}
         if mentioned:
             await s.execute(insert(Mention), [{"post_id": post.id, "account_id": a} for a in mentioned])
@@ -215,6 +221,8 @@ async def edit_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Edited
         await _mention(ctx, s, post, list(added.values()))
         await s.execute(delete(PostTag).where(PostTag.post_id == post.id))
         await store_tags(s, post.id, change.tags)
+        if change.remote_media is not None:
+            await attach_remote(s, post, change.remote_media)
         _write(post, change.body)
         post.edited_at = change.edited_at
         if change.media_ids is not None:

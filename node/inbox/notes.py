@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.fetch import FetchBudget
 from federation.gate import Purpose
+from federation.media_ap import RemoteAttachment
 from federation.parsing import IncomingActivity, IncomingNote, InvalidActivity, ap_to_post, origin, parse_actor
 from node import audit, post_effects, remote, sanitize
 from node.accounts import find_local
@@ -69,7 +71,7 @@ async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account
         # Best effort: bring in the conversation this reply belongs to, within a budget.
         await fetch_note(ctx, note.in_reply_to, FetchBudget(MAX_THREAD_FETCHES), {note.id}, purpose=Purpose.REPLY_FETCH)
     await store_note(ctx, note, actor, mentioned)
-    return "done"
+    return _outcome(ctx, actor, note)
 
 
 async def fetch_note(
@@ -95,6 +97,27 @@ async def fetch_note(
         return await store_note(ctx, note, author, await _local_mentions(ctx, note.mentions), notify_people=False)
     except AtriumError:
         return None
+
+
+def _media(ctx: NodeContext, actor: Account, note: IncomingNote) -> tuple[RemoteAttachment, ...]:
+    """The attachments of a peer's note that the policy lets in (`reject_media`: none)."""
+    return note.attachments if ctx.policy().media_in(actor.domain or "").allowed else ()
+
+
+async def _audit_media(ctx: NodeContext, s: AsyncSession, actor: Account, note: IncomingNote) -> None:
+    """A drop of a note's attachments by `reject_media`, in the audit trail (with the change)."""
+    decision = ctx.policy().media_in(actor.domain or "")
+    if note.attachments and not decision.allowed:
+        await audit.record(s, direction="in", peer=actor.domain or "", obj=note.id, decision="rewritten",
+                           rule=decision.rule, reason=f"{len(note.attachments)} attachment(s) dropped: {decision.reason}")
+
+
+def _outcome(ctx: NodeContext, actor: Account, note: IncomingNote) -> str:
+    """The inbox log's outcome of a stored note: says so when its attachments were dropped."""
+    decision = ctx.policy().media_in(actor.domain or "")
+    if note.attachments and not decision.allowed:
+        return f"done: {len(note.attachments)} attachment(s) dropped by {decision.rule}"
+    return "done"
 
 
 def _body(note: IncomingNote) -> post_effects.Body:
@@ -124,9 +147,9 @@ async def store_note(
         in_reply_to_uri=note.in_reply_to, created_at=min(note.published or utcnow(), utcnow()),
     )
     change = post_effects.Recorded(post, parent, _addressed(ctx, visibility, note, mentioned), note.hashtags,
-                                   news=notify_people)
-    # Attachments are not stored yet; when they are, a peer's `reject_media` rule drops them here.
+                                   news=notify_people, remote_media=_media(ctx, actor, note))
     async with ctx.db.session() as s:
+        await _audit_media(ctx, s, actor, note)
         if narrowed:
             await audit.record(s, direction="in", peer=actor.domain or "", obj=note.id, decision="rewritten",
                                rule="organization scope", reason="an organization post from a peer not trusted as organization is kept to followers")
@@ -159,10 +182,12 @@ async def on_update(ctx: NodeContext, activity: IncomingActivity, actor: Account
             raise Forbidden("an actor may update only its own objects")
         body = dataclasses.replace(_body(note), language=post.language)
         addressed = _addressed(ctx, audience_of(post.visibility), note, mentioned)
-        change = post_effects.Edited(post, body, note.updated or utcnow(), addressed, note.hashtags)
+        change = post_effects.Edited(post, body, note.updated or utcnow(), addressed, note.hashtags,
+                                     remote_media=_media(ctx, actor, note))
+        await _audit_media(ctx, s, actor, note)
         events = await post_effects.edit_posts(ctx, s, [change])
     post_effects.publish(ctx, events)
-    return "done"
+    return _outcome(ctx, actor, note)
 
 
 async def on_delete(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:

@@ -291,6 +291,7 @@ reject_media = true
 [peers."127.0.0.1:8443"]
 trust = "public"
 reject_media = false
+withhold_media = true
 
 [[rules]]
 name = "confidential"
@@ -306,7 +307,7 @@ action = "refuse"
         mode="open",
         default_trust="limited",
         peers=(PeerRule("sales.acme.example", "organization"), PeerRule("*.partner.example", "partner", True),
-               PeerRule("127.0.0.1:8443", "public")),
+               PeerRule("127.0.0.1:8443", "public", withhold_media=True)),
         rules=(ContentRule("confidential", "(?i)confidential", "organization", "refuse"),
                ContentRule("embargo", "embargoed", "partner", "refuse")),
     ), [])
@@ -326,8 +327,8 @@ PROBLEMS = {
     'peers = 3\n': [(1, "peers must be a table of domains")],
     '[peers]\n"x.example" = 3\n': [(2, "peers.x.example must be a table with a trust key")],
     '[peers."x.example"]\ntrust = "partner"\nreject_mdia = true\n': [
-        (3, "peers.x.example: unknown key 'reject_mdia'; known: reject_media, trust")],
-    '[peers."x.example"]\ncolour = 1\ntrust = "partner"\n': [(2, "peers.x.example: unknown key 'colour'; known: reject_media, trust")],
+        (3, "peers.x.example: unknown key 'reject_mdia'; known: reject_media, trust, withhold_media")],
+    '[peers."x.example"]\ncolour = 1\ntrust = "partner"\n': [(2, "peers.x.example: unknown key 'colour'; known: reject_media, trust, withhold_media")],
     '\n[peers."x.example"]\ntrust = "friend"\n': [
         (3, "peers.x.example: trust must be one of organization, partner, public, limited, blocked, not 'friend'")],
     '[peers."x.example"]\nreject_media = true\n': [
@@ -335,6 +336,7 @@ PROBLEMS = {
     '\n\n[peers.localhost]\ntrust = "friend"\n': [
         (4, "peers.localhost: trust must be one of organization, partner, public, limited, blocked, not 'friend'")],
     '[peers."x.example"]\ntrust = "partner"\nreject_media = "yes"\n': [(3, "peers.x.example: reject_media must be true or false")],
+    '[peers."x.example"]\ntrust = "partner"\nwithhold_media = 1\n': [(3, "peers.x.example: withhold_media must be true or false")],
     '\n[peers."bad domain"]\ntrust = "partner"\n': [(2, "peers.bad domain: not a domain: 'bad domain'")],
     '[peers."*.bad domain"]\ntrust = "partner"\n': [(1, "peers.*.bad domain: not a domain: 'bad domain'")],
     '[peers."A.example"]\ntrust = "partner"\n[peers."a.example."]\ntrust = "public"\n': [
@@ -486,3 +488,17 @@ def test_a_file_of_the_same_size_and_time_is_not_read_again(tmp_path: Path) -> N
     path.write_text('[peers."a.example"]\ntrust = "public"\n\n\n\n')
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert store.policy.trust_of("a.example")[0] == "public"
+
+
+def test_media_both_ways_is_each_peers_own_rule() -> None:
+    # Given one peer that rejects media coming in, one that has media withheld going out, and one neither
+    policy = Policy(mode="open", peers=(PeerRule("in.example", "partner", reject_media=True),
+                                        PeerRule("out.example", "partner", withhold_media=True)))
+    # When asked about media both ways  # Then each rule acts only in its own direction, and names itself
+    assert policy.media_in("in.example").allowed is False
+    assert policy.media_in("in.example").rule == 'peers."in.example".reject_media'
+    assert policy.media_out("in.example").allowed is True
+    assert policy.media_out("out.example").allowed is False
+    assert policy.media_out("out.example").rule == 'peers."out.example".withhold_media'
+    assert policy.media_in("out.example").allowed is True
+    assert policy.media_in("other.example").allowed and policy.media_out("other.example").allowed
