@@ -43,6 +43,7 @@ OTHER_MEANINGS = {
     ("web/api/streaming.py", "public"): (2, "Mastodon's `public` streaming path and stream"),
     ("web/api/stream_hub.py", "public"): (1, "Mastodon's `public` stream"),
     ("web/api/timelines.py", "local"): (1, "Mastodon's `local` query parameter of the public timeline"),
+    ("storage/media_store.py", "local"): (1, "the media store in the data directory, as `media.storage` names it"),
 }
 
 
