@@ -279,3 +279,20 @@ def test_migrating_to_s3_without_a_bucket_configured_is_refused_in_one_line(
     assert_one_line_error(code, err)
     assert "media.s3.bucket" in err
     assert (alice_node / "atrium.toml").read_text() == before
+
+
+def test_migrate_names_files_rows_expect_that_the_source_lacks(
+    alice_node: Path, s3_location: S3Location, capsys: pytest.CaptureFixture[str],  # noqa: F811
+) -> None:
+    # Given a local node one of whose previews is missing from its folder
+    use_s3(alice_node, s3_location, storage=StoreKind.LOCAL)
+    media = asyncio.run(_fill(alice_node))
+    lost = media.attached_old.preview_key
+    assert lost is not None
+    (alice_node / "media" / lost).unlink()
+    # When it is migrated to S3
+    code, out, err = run(capsys, "media", "migrate", "--to", "s3", "--data-dir", str(alice_node))
+    # Then everything else is copied and the missing file is named, not silently skipped
+    assert code == 0, err
+    assert f"1 files named by media rows were not in the local store, so not copied (first: {lost})" in out
+    assert len(asyncio.run(_bucket_objects(s3_location))) == len(media.contents) - 1
