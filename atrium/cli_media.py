@@ -64,7 +64,7 @@ def cmd_media_migrate(args: argparse.Namespace) -> int:
     print(f"copied {r.copied} of {r.total} files from the {source.name} store to the {target.name} store "
           f"({r.already} were there already); every copy read back and verified")
     if r.unheld:
-        print(f"warning: {len(r.unheld)} files named by media rows are in neither store (first: {r.unheld[0]})")
+        print(f"warning: {len(r.unheld)} files named by media rows were not in the {source.name} store, so not copied (first: {r.unheld[0]})")
     backup = switch_media_storage(data_dir, to)
     print(f"{data_dir / settings_mod.SETTINGS_FILE} now says media.storage = \"{to}\" (the old file is {backup}); "
           f"restart the node's processes. The {source.name} store still holds every file: remove it when done.")

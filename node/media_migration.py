@@ -30,7 +30,7 @@ class CopyReport:
     total: int = 0  # keys in the source
     copied: int = 0  # written to the target and read back the same
     already: int = 0  # the target held them already, byte for byte
-    unheld: list[str] = field(default_factory=list)  # keys rows name that the source does not hold
+    unheld: list[str] = field(default_factory=list)  # keys rows name that the source does not hold (not copied)
 
 
 class CopyFailed(AtriumError):

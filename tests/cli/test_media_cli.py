@@ -198,12 +198,19 @@ async def _bucket_objects(loc: S3Location) -> dict[str, tuple[bytes, str]]:
         return out
 
 
+@pytest.fixture
+def local_media(alice_node: Path, s3_location: S3Location) -> Media:  # noqa: F811
+    """alice's node with media of every kind in its data directory, and the bucket written in
+    its settings (media.storage still local)."""
+    use_s3(alice_node, s3_location, storage=StoreKind.LOCAL)
+    return asyncio.run(_fill(alice_node))
+
+
 def test_migrate_moves_every_file_to_s3_and_back_then_switches_the_setting(
-    alice_node: Path, s3_location: S3Location, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    alice_node: Path, local_media: Media, s3_location: S3Location, capsys: pytest.CaptureFixture[str],  # noqa: F811
 ) -> None:
     # Given a node with its media in the data directory, and a bucket written in its settings
-    use_s3(alice_node, s3_location, storage=StoreKind.LOCAL)
-    media = asyncio.run(_fill(alice_node))
+    media = local_media
     # And one file already copied by an earlier run that stopped
     already = media.orphan_old.storage_key
     assert already is not None
@@ -279,3 +286,34 @@ def test_migrating_to_s3_without_a_bucket_configured_is_refused_in_one_line(
     assert_one_line_error(code, err)
     assert "media.s3.bucket" in err
     assert (alice_node / "atrium.toml").read_text() == before
+
+
+def test_migrate_names_files_rows_expect_that_the_source_lacks(
+    alice_node: Path, local_media: Media, s3_location: S3Location, capsys: pytest.CaptureFixture[str],  # noqa: F811
+) -> None:
+    # Given a local node one of whose previews is missing from its folder
+    media = local_media
+    lost = media.attached_old.preview_key
+    assert lost is not None
+    (alice_node / "media" / lost).unlink()
+    # When it is migrated to S3
+    code, out, err = run(capsys, "media", "migrate", "--to", "s3", "--data-dir", str(alice_node))
+    # Then everything else is copied and the missing file is named, not silently skipped
+    assert code == 0, err
+    assert f"1 files named by media rows were not in the local store, so not copied (first: {lost})" in out
+    assert len(asyncio.run(_bucket_objects(s3_location))) == len(media.contents) - 1
+
+
+def test_a_node_set_to_s3_without_its_secret_says_so_in_one_line(
+    alice_node: Path, s3_location: S3Location, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a node set to keep its media in S3 whose secret file is gone, and no secret in the environment
+    use_s3(alice_node, s3_location, storage=StoreKind.S3)
+    (alice_node / "s3-secret").unlink()
+    monkeypatch.delenv("ATRIUM_S3_SECRET_ACCESS_KEY", raising=False)
+    # When any command that works on the node runs
+    code, _, err = run(capsys, "user", "list", "--data-dir", str(alice_node))
+    # Then it stops in one line naming the file, before touching anything
+    assert_one_line_error(code, err)
+    assert "media.s3.secret_access_key_file: cannot read" in err and "s3-secret" in err
