@@ -20,6 +20,7 @@ from node import audit
 from node.actors import account_uri
 from node.audience import Audience, audience_of
 from node.context import NodeContext
+from node.media_out import NONE, judged_text, outgoing, outgoing_many, without_media
 from node.outbox import note_document, post_text
 from node.posts import viewable
 from storage.errors import NotFound
@@ -42,7 +43,9 @@ async def note(ctx: NodeContext, author: Account, post_id: int, reader: Reader) 
         # fetched by it either (an unsigned request counts as the open web).
         if viewer is not None and viewer.domain is None:
             viewer = None
-        decision = ctx.policy().outbound(post.visibility, viewer.domain if viewer else None, post_text(post))
+        media = await outgoing(ctx.base_url, s, post.id)
+        decision = ctx.policy().outbound(post.visibility, viewer.domain if viewer else None,
+                                         judged_text(post_text(post), media))
         if not decision.allowed or (
             not audience_of(post.visibility).rules.anyone_may_see
             and (viewer is None or not await viewable(ctx, s, viewer, post))
@@ -59,9 +62,11 @@ async def note(ctx: NodeContext, author: Account, post_id: int, reader: Reader) 
                 )
             raise NotFound("no such post")
         try:
-            doc = await note_document(ctx, s, post, author)
+            doc = await note_document(ctx, s, post, author, media)
         except NotFederated as exc:
             raise NotFound("no such post") from exc
+    if viewer is not None and viewer.domain and not ctx.policy().media_out(viewer.domain).allowed:
+        doc = without_media(doc)  # withhold_media: the text, not the attachments
     return {"@context": CONTEXT, **doc}
 
 
@@ -95,10 +100,13 @@ async def outbox_page(ctx: NodeContext, author: Account, max_id: str, reader: Re
         viewer = await reader()
         domain = viewer.domain if viewer is not None else None
         items = []
+        withhold = domain is not None and not ctx.policy().media_out(domain).allowed
+        media_of = await outgoing_many(ctx.base_url, s, [post.id for post in rows])
         for post in rows:
-            if not ctx.policy().outbound(post.visibility, domain, post_text(post)).allowed:
+            media = media_of.get(post.id, NONE)
+            if not ctx.policy().outbound(post.visibility, domain, judged_text(post_text(post), media)).allowed:
                 continue  # e.g. a content rule keeps it from this reader
-            doc = await note_document(ctx, s, post, author)
+            doc = await note_document(ctx, s, post, author, NONE if withhold else media)
             create = builders.activity(
                 "Create",
                 f"{post.uri}/activity",
