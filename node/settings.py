@@ -45,6 +45,7 @@ class Settings:
     statuses_per_account_burst: int = 300
     log_format: str = "text"
     metrics_token: str | None = None
+    media_remote: str = "reference"
 
     def path(self, value: str) -> Path:
         """A path from the settings file: relative ones are relative to the data directory."""
@@ -101,6 +102,7 @@ KEYS: dict[str, tuple[type, str]] = {
     "limits.statuses_per_account_burst": (int, "Posts an account may make at once before the hourly rate applies (default 300)."),
     "log.format": (str, "`text` (default) or `json`: one JSON object per log line, with the request id."),
     "metrics.token": (str, "Bearer token that lets a scraper read /metrics from anywhere (without it: loopback only)."),
+    "media.remote": (str, "Peers' attachments: `reference` (default: shown from the peer's URL) or `cache` (fetched through the gate, checked and kept in the media store; a failed fetch leaves it by reference)."),
 }
 
 
@@ -163,6 +165,7 @@ def load(data_dir: Path) -> Settings:
         statuses_per_account_burst=int(flat.get("limits.statuses_per_account_burst", 300)),  # type: ignore[call-overload]
         log_format=_log_format(path, flat.get("log.format", "text")),
         metrics_token=flat.get("metrics.token") or None,  # type: ignore[arg-type]
+        media_remote=_choice(path, "media.remote", flat.get("media.remote", "reference"), ("reference", "cache")),
     )
 
 
@@ -189,6 +192,12 @@ def _proxy_header(path: Path, value: object) -> str:
         if str(value).lower() == name.lower():
             return name
     raise Invalid(f"{path}: server.proxy_header must be X-Forwarded-For or Forwarded")
+
+
+def _choice(path: Path, key: str, value: object, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise Invalid(f"{path}: {key} must be {' or '.join(choices)}")
+    return str(value)
 
 
 def _log_format(path: Path, value: object) -> str:
