@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from node import settings as settings_mod
-from node.posts import NewPost, create_post
 from storage.db import Database
 from storage.media_store import new_key
-from storage.models import Account
+from storage.models import Post
 from storage.models.media import MediaAttachment, MediaKind, MediaState
 from tests.cli.conftest import run
-from tests.factory import node_context
+from tests.cli.test_policy_cli import _post
 
 POLICY = """mode = "allowlist"
 
@@ -43,24 +42,23 @@ def media_node(node_dir: Path) -> Path:
 
 
 def _post_with_picture(node_dir: Path, text: str, alt: str) -> str:
-    settings = settings_mod.load(node_dir)
+    """A public post of alice's (test_policy_cli's `_post`) with one ready picture attached."""
+    post_id = _post(node_dir, text, "public")
 
-    async def go() -> str:
-        db = Database(settings.resolved_database_url)
+    async def attach() -> None:
+        db = Database(settings_mod.load(node_dir).resolved_database_url)
         try:
             async with db.session() as s:
-                alice = Account(username="alice", domain=None)
-                s.add(alice)
-            post = await create_post(node_context(db, settings.domain, scheme=settings.scheme), alice,
-                                     NewPost(text, visibility="public"))
-            async with db.session() as s:
-                s.add(MediaAttachment(account_id=alice.id, post_id=post.id, kind=MediaKind.IMAGE, state=MediaState.READY,
-                                      content_type="image/png", storage_key=new_key("png"), description=alt))
-            return str(post.id)
+                post = await s.get(Post, int(post_id))
+                assert post is not None
+                s.add(MediaAttachment(account_id=post.account_id, post_id=post.id, kind=MediaKind.IMAGE,
+                                      state=MediaState.READY, content_type="image/png", storage_key=new_key("png"),
+                                      description=alt))
         finally:
             await db.dispose()
 
-    return asyncio.run(go())
+    asyncio.run(attach())
+    return post_id
 
 
 def explain(capsys: pytest.CaptureFixture[str], node_dir: Path, *args: str) -> tuple[dict[str, object], str]:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from atrium.server import context_for
 from federation.addresses import AddressPolicy
-from node import remote, settings
+from node import settings
 from node.audience import Audience
 from node.context import MediaRemote, NodeContext
 from node.media_remote import handle_media_fetch, queue_remote_fetch
@@ -26,11 +26,12 @@ from storage.db import Database
 from storage.errors import Invalid
 from storage.ids import new_id
 from storage.media_store import LocalStore
-from storage.models import Account, AuditEntry, Follow, Post
+from storage.models import Account, AuditEntry, Post
 from storage.models.media import MediaAttachment
 from tests.conftest import StartNode
 from tests.factory import LocalNode, fake_peer, free_port
 from tests.federation.fake_peer import FakePeer
+from tests.federation.test_media_inbound import follows_mallory
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(200))
 CAP = 1000  # the byte cap the tests' worker runs with
@@ -161,12 +162,7 @@ async def test_a_peers_picture_is_fetched_and_kept(start_node: StartNode, tmp_pa
                                                    media_host: MediaHost) -> None:
     # Given a caching node where alice follows the peer's mallory
     node = await caching_node(start_node, tmp_path, policy_for(peer, media_host))
-    mallory = await remote.actor_by_uri(node.ctx, peer.actor("mallory"))
-    async with node.ctx.db.session() as s:
-        alice = Account(username="alice", domain=None)
-        s.add(alice)
-        await s.flush()
-        s.add(Follow(follower_id=alice.id, target_id=mallory.id, state="accepted", uri=f"{node.url}/follows/1"))
+    await follows_mallory(node, peer)
     # When mallory posts a picture hosted on the media host, behind a redirect
     picture = {"type": "Document", "mediaType": "image/png", "url": f"{media_host.base}/to-png", "name": "alt"}
     note = peer.note("mallory", 1, "<p>pic</p>", attachment=[picture])
@@ -240,12 +236,7 @@ async def test_a_blocked_host_is_not_contacted(start_node: StartNode, tmp_path: 
 async def test_a_reference_node_fetches_nothing(start_node: StartNode, peer: FakePeer, media_host: MediaHost) -> None:
     # Given a node left at the default (`reference`) and a peer's post with a picture
     node = await start_node(policy=policy_for(peer, media_host))
-    mallory = await remote.actor_by_uri(node.ctx, peer.actor("mallory"))
-    async with node.ctx.db.session() as s:
-        alice = Account(username="alice", domain=None)
-        s.add(alice)
-        await s.flush()
-        s.add(Follow(follower_id=alice.id, target_id=mallory.id, state="accepted", uri=f"{node.url}/follows/1"))
+    await follows_mallory(node, peer)
     note = peer.note("mallory", 2, "<p>pic</p>",
                      attachment=[{"type": "Document", "mediaType": "image/png", "url": f"{media_host.base}/img.png"}])
     # When it arrives

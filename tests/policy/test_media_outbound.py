@@ -110,7 +110,8 @@ async def test_content_rules_read_alt_text_and_file_names(database_url: str) -> 
         # When she posts harmless text with a picture described as confidential, and a file so named
         by_alt, _ = await post_with_media(net, ada, "see attached", alt="Confidential: merger plan")
         by_name, _ = await post_with_media(net, ada, "the deck", alt="", file_name="CONFIDENTIAL-deck.pdf")
-        await net.drain()
+        await fan_out(net)  # one after the other: each fan-out audits a refusal
+        await deliver(net)
         # Then neither reached the partner, each refused by the rule; the organization got both
         assert creates(net, "partner") == []
         refused = await audit_out(net)
