@@ -18,6 +18,7 @@ from node import audit, shared_settings
 from node import settings as settings_mod
 from node.audience import Audience
 from node.domains import canonical_domain
+from node.media_out import Outgoing, judged_text, outgoing
 from node.outbox import post_text
 from node.policy import Decision, Policy, parse_policy
 from storage.db import Database
@@ -84,13 +85,21 @@ def cmd_apply(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace],
     return 0
 
 
-def _print_decision(args: argparse.Namespace, direction: str, peer: str, obj: str, verdict: str, d: Decision) -> None:
+def _print_decision(args: argparse.Namespace, direction: str, peer: str, obj: str, verdict: str, d: Decision,
+                    media: dict[str, object] | None = None) -> None:
     if args.json:
         print(json.dumps({"direction": direction, "peer": peer, "object": obj, "decision": verdict,
-                          "trust": d.trust, "rule": d.rule, "reason": d.reason}))
+                          "trust": d.trust, "rule": d.rule, "reason": d.reason, "media": media}))
     else:
         print(f"{verdict}: {d.reason}")
         print(f"  peer {peer} is trusted as {d.trust}; decided by {d.rule}")
+        if media is not None:
+            print(f"  media: {media['attachments']} attachment(s) {media['decision']}; {media['reason']} ({media['rule']})")
+
+
+def _media(count: int, d: Decision, *, allowed: str, refused: str) -> dict[str, object]:
+    """What happens to a post's attachments at the boundary (`withhold_media`, `reject_media`)."""
+    return {"attachments": count, "decision": allowed if d.allowed else refused, "rule": d.rule, "reason": d.reason}
 
 
 async def _find_post(db: Database, ref: str) -> Post:
@@ -112,16 +121,21 @@ def cmd_explain(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace
     if (args.post is None) == (args.inbound is None):
         raise Invalid("give either --post POST or --inbound ACTIVITY_JSON_FILE")
     if args.post is not None:
-        async def load() -> Post:
+        async def load() -> tuple[Post, Outgoing]:
             db = Database(settings.resolved_database_url)
             try:
-                return await _find_post(db, args.post)
+                post = await _find_post(db, args.post)
+                async with db.reader() as s:
+                    return post, await outgoing(settings.base_url, s, post.id)
             finally:
                 await db.dispose()
 
-        post = asyncio.run(load())
-        d = policy.outbound(post.visibility, peer, post_text(post))
-        _print_decision(args, "out", peer, post.uri or str(post.id), "allowed" if d.allowed else "refused", d)
+        post, attached = asyncio.run(load())
+        d = policy.outbound(post.visibility, peer, judged_text(post_text(post), attached))
+        media = None
+        if d.allowed and attached.attachments:
+            media = _media(len(attached.attachments), policy.media_out(peer), allowed="go with it", refused="withheld")
+        _print_decision(args, "out", peer, post.uri or str(post.id), "allowed" if d.allowed else "refused", d, media)
         return 0
     try:
         doc = json.loads(Path(args.inbound).read_text(encoding="utf-8"))
@@ -132,17 +146,20 @@ def cmd_explain(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace
         raise Invalid(f"{args.inbound} is not a usable activity: {getattr(exc, 'reason', exc)}") from exc
     d = policy.inbound(peer)
     verdict = "accepted" if d.allowed else "refused"
-    if d.allowed and activity.type == "Create" and activity.object is not None:
+    media = None
+    if d.allowed and activity.type in ("Create", "Update") and activity.object is not None:
         try:
             note = ap_to_post(activity.object)
         except InvalidActivity:
             note = None
-        rule = policy.peer_rule(peer)
+        media_in = policy.media_in(peer)
+        if note is not None and note.attachments:
+            media = _media(len(note.attachments), media_in, allowed="kept", refused="dropped")
         if note is not None and note.scope == Audience.ORGANIZATION and not Audience.ORGANIZATION.admits(d.trust):
             verdict, d = "rewritten", Decision(True, d.trust, d.rule, "an organization post from a peer not trusted as organization is kept to followers")
-        elif note is not None and note.attachments and rule is not None and rule.reject_media:
-            verdict, d = "rewritten", Decision(True, d.trust, f'peers."{rule.pattern}".reject_media', "attachments are dropped")
-    _print_decision(args, "in", peer, activity.id, verdict, d)
+        elif media is not None and not media_in.allowed:
+            verdict, d = "rewritten", Decision(True, d.trust, media_in.rule, "attachments are dropped")
+    _print_decision(args, "in", peer, activity.id, verdict, d, media)
     return 0
 
 

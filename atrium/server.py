@@ -27,14 +27,15 @@ from federation.addresses import AddressPolicy
 from federation.signatures import sign_request
 from node import contact, loops, metrics, shared_settings
 from node.actors import key_id
-from node.context import NodeContext
+from node.context import MediaRemote, NodeContext
 from node.delivery import handle_delivery
 from node.inbox import handle_inbox
 from node.instance import get_instance
 from node.keys_rotation import InstanceKey
+from node.media_remote import handle_media_fetch
 from node.outbox import handle_fanout
 from node.policy import PolicyStore
-from node.queues import DELIVER, FANOUT, INBOX
+from node.queues import DELIVER, FANOUT, INBOX, MEDIA_FETCH
 from node.ratelimit import Limits
 from node.serving import ServingProcesses
 from node.settings import POLICY_FILE, SETTINGS_FILE, Settings, parse_networks
@@ -101,6 +102,7 @@ def context_for(settings: Settings, db: Database, store: PolicyStore | None = No
         policy=lambda: policies.policy,
         media=media_store_for(settings),
         media_limits=settings.media_limits(),
+        media_remote=MediaRemote(settings.media_remote),
     )
 
 
@@ -135,6 +137,7 @@ def job_handlers(ctx: NodeContext) -> dict[str, Handler]:
         INBOX: partial(handle_inbox, ctx),
         FANOUT: partial(handle_fanout, ctx),
         DELIVER: partial(handle_delivery, ctx),
+        MEDIA_FETCH: partial(handle_media_fetch, ctx),
     }
 
 

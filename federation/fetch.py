@@ -28,6 +28,8 @@ document only if every guard holds:
   collections) is charged for every request, redirects included (429 when spent).
 
 `fetch_json(url)` is the same without signature and `id` check, for WebFinger and NodeInfo.
+`fetch_bytes(url, max_bytes=…)` reads bytes of any type (an attachment) under the same gate,
+deadline and stream cap, following redirects across origins (each hop asked about again).
 Failures are `FetchError(reason, status)` (see `federation.addresses.FetchError`).
 """
 
@@ -41,7 +43,7 @@ import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from email.message import Message
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from yarl import URL
@@ -55,6 +57,7 @@ __all__ = [
     "AS_PROFILE",
     "FetchBudget",
     "FetchError",
+    "Fetched",
     "Fetcher",
     "Purpose",
     "Signer",
@@ -64,6 +67,16 @@ AS_PROFILE = "https://www.w3.org/ns/activitystreams"
 ACCEPT_ACTIVITY = f'application/activity+json, application/ld+json; profile="{AS_PROFILE}"'
 ACCEPT_JSON = "application/jrd+json, application/json"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Bytes fetched (`Fetcher.fetch_bytes`): from where in the end, and the type the host claimed."""
+
+    url: str
+    content_type: str
+    body: bytes
 
 # A signer gets the method, the URL and the headers about to be sent, and returns the headers
 # to add (Signature, Date, …). It may be a coroutine function.
@@ -180,6 +193,23 @@ class Fetcher:
         )
         return document
 
+    async def fetch_bytes(self, url: str, *, purpose: Purpose, max_bytes: int, signed: bool = True) -> Fetched:
+        """The bytes at `url` (an attachment, an avatar), at most `max_bytes`: a
+        `Content-Length` over it is refused before the body is read, and the stream is cut
+        as soon as it passes it (413). Redirects may change origin — media often lives on a
+        CDN — with every hop asked about at the gate and never from https to http. The
+        `Content-Type` is returned as sent: the caller decides the type from the bytes."""
+
+        async def read(response: aiohttp.ClientResponse, current: str) -> Fetched:
+            if response.status != 200:
+                raise FetchError(f"{current} answered {response.status} {response.reason or ''}".rstrip(),
+                                 response.status if response.status in (404, 410) else 502)
+            body = await self._read_body(response, current, max_bytes)
+            return Fetched(current, response.headers.get("Content-Type", ""), body)
+
+        _, fetched = await self._follow(url, "*/*", read, purpose=purpose, signed=signed, budget=None, cross_origin=True)
+        return fetched
+
     async def _fetch(
         self,
         url: str,
@@ -191,6 +221,26 @@ class Fetcher:
         cross_origin: bool,
     ) -> tuple[str, dict[str, Any]]:
         """(the URL finally fetched, without fragment; the JSON object found there)."""
+
+        async def read(response: aiohttp.ClientResponse, current: str) -> dict[str, Any]:
+            self._check_response(response, current, wanted.acceptable, wanted.expected)
+            return self._parse(await self._read_body(response, current, self.max_bytes), current)
+
+        return await self._follow(url, wanted.accept, read, purpose=purpose, signed=signed, budget=budget,
+                                  cross_origin=cross_origin)
+
+    async def _follow(
+        self,
+        url: str,
+        accept: str,
+        read: Callable[[aiohttp.ClientResponse, str], Awaitable[_T]],
+        *,
+        purpose: Purpose,
+        signed: bool,
+        budget: FetchBudget | None,
+        cross_origin: bool,
+    ) -> tuple[str, _T]:
+        """GET `url` through the gate, following redirects by hand, and `read` the answer."""
         first = self._policy.check_url(url)
         current, current_str = first, _without_fragment(url)
         try:
@@ -198,7 +248,7 @@ class Fetcher:
                 for _ in range(self.max_redirects + 1):
                     if budget is not None:
                         budget.spend(current_str)
-                    headers = await self._headers(current, wanted.accept, signed)
+                    headers = await self._headers(current, accept, signed)
                     try:
                         async with self._gate.request(
                             "GET", current, purpose=purpose, headers=headers
@@ -209,11 +259,9 @@ class Fetcher:
                                 )
                                 current_str = str(current)
                                 continue
-                            self._check_response(response, current_str, wanted.acceptable, wanted.expected)
-                            body = await self._read_body(response, current_str)
+                            return current_str, await read(response, current_str)
                     except aiohttp.ClientError as exc:
                         raise self._client_failure(exc, current_str) from exc
-                    return current_str, self._parse(body, current_str)
                 raise FetchError(f"more than {self.max_redirects} redirects from {url}", 502)
         except TimeoutError as exc:
             raise FetchError(
@@ -276,14 +324,14 @@ class Fetcher:
         if charset not in ("utf-8", "utf8"):
             raise FetchError(f"{url} answered in charset {charset!r}; JSON is UTF-8", 422)
 
-    async def _read_body(self, response: aiohttp.ClientResponse, url: str) -> bytes:
+    async def _read_body(self, response: aiohttp.ClientResponse, url: str, limit: int) -> bytes:
         encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("identity", "gzip", "x-gzip"):
             raise FetchError(f"{url} answered in an encoding not asked for: {encoding!r}", 502)
         length = response.content_length
-        if length is not None and length > self.max_bytes:
-            raise FetchError(f"{url} announces {length} bytes, more than {self.max_bytes}", 413)
-        body = _CappedBody(self.max_bytes, url, gzipped=encoding != "identity")
+        if length is not None and length > limit:
+            raise FetchError(f"{url} announces {length} bytes, more than {limit}", 413)
+        body = _CappedBody(limit, url, gzipped=encoding != "identity")
         async for chunk in response.content.iter_any():
             body.feed(chunk)
         return body.finish()

@@ -21,6 +21,7 @@ from node import audit
 from node.actors import account_uri
 from node.audience import Audience, audience_of
 from node.context import NodeContext
+from node.media_out import NONE, Outgoing, judged_text, outgoing, outgoing_many, without_media
 from node.outbox import note_document, post_text
 from node.posts import viewable
 from storage.errors import NotFound
@@ -34,20 +35,39 @@ async def note(ctx: NodeContext, author: Account, post_id: int, reader: Reader) 
     """A post as a Note. Non-public posts only to a signed request from someone in their
     audience, on a peer the policy admits for that audience (authorized fetch); NotFound
     otherwise, a refusal by the policy audited."""
+    once = asked_once(reader)
     async with ctx.db.reader() as s:
         post = await s.get(Post, post_id)
         if post is None or post.account_id != author.id or post.reblog_of_id is not None:
             raise NotFound("no such post")
-        if not await may_fetch(ctx, s, post, reader):
+        media = await outgoing(ctx.base_url, s, post.id)
+        if not await may_fetch(ctx, s, post, once, media):
             raise NotFound("no such post")
         try:
-            doc = await note_document(ctx, s, post, author)
+            doc = await note_document(ctx, s, post, author, media)
         except NotFederated as exc:
             raise NotFound("no such post") from exc
+    viewer = await once()
+    if viewer is not None and viewer.domain and not ctx.policy().media_out(viewer.domain).allowed:
+        doc = without_media(doc)  # withhold_media: the text, not the attachments
     return {"@context": CONTEXT, **doc}
 
 
-async def may_fetch(ctx: NodeContext, s: AsyncSession, post: Post, reader: Reader) -> bool:
+def asked_once(reader: Reader) -> Reader:
+    """The reader, verified at most once however often it is asked."""
+    asked: list[Account | None] = []
+
+    async def once() -> Account | None:
+        if not asked:
+            asked.append(await reader())
+        return asked[0]
+
+    return once
+
+
+async def may_fetch(
+    ctx: NodeContext, s: AsyncSession, post: Post, reader: Reader, media: Outgoing | None = None
+) -> bool:
     """Whether the request's reader may fetch this post (or what belongs to it, its media:
     node/media_access.py) from this node: the rule of authorized fetch, one home. The reader is
     asked only for a post that leaves the node at all; a refusal by the policy is audited."""
@@ -59,7 +79,11 @@ async def may_fetch(ctx: NodeContext, s: AsyncSession, post: Post, reader: Reade
     # fetched by it either (an unsigned request counts as the open web).
     if viewer is not None and viewer.domain is None:
         viewer = None
-    decision = ctx.policy().outbound(post.visibility, viewer.domain if viewer else None, post_text(post))
+    # Content rules read the attachments' alt text and file names with the text.
+    media = await outgoing(ctx.base_url, s, post.id) if media is None else media
+    decision = ctx.policy().outbound(
+        post.visibility, viewer.domain if viewer else None, judged_text(post_text(post), media)
+    )
     if decision.allowed and (
         audience.rules.anyone_may_see or (viewer is not None and await viewable(ctx, s, viewer, post))
     ):
@@ -107,10 +131,13 @@ async def outbox_page(ctx: NodeContext, author: Account, max_id: str, reader: Re
         viewer = await reader()
         domain = viewer.domain if viewer is not None else None
         items = []
+        withhold = domain is not None and not ctx.policy().media_out(domain).allowed
+        media_of = await outgoing_many(ctx.base_url, s, [post.id for post in rows])
         for post in rows:
-            if not ctx.policy().outbound(post.visibility, domain, post_text(post)).allowed:
+            media = media_of.get(post.id, NONE)
+            if not ctx.policy().outbound(post.visibility, domain, judged_text(post_text(post), media)).allowed:
                 continue  # e.g. a content rule keeps it from this reader
-            doc = await note_document(ctx, s, post, author)
+            doc = await note_document(ctx, s, post, author, NONE if withhold else media)
             create = builders.activity(
                 "Create",
                 f"{post.uri}/activity",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,13 @@ if TYPE_CHECKING:
     from federation.gate import OutboundGate
 
 _NOBODY = Policy(mode="allowlist")
+
+
+class MediaRemote(StrEnum):
+    """What the node does with a peer's attachment: show it from the peer, or cache it here."""
+
+    REFERENCE = "reference"
+    CACHE = "cache"
 
 
 def _closed_policy() -> Policy:
@@ -90,6 +98,9 @@ class NodeContext:
     media_limits: MediaLimits = field(default_factory=MediaLimits)
     # The key that signs non-public media URLs (node.media_urls), read once per process.
     media_url_key: bytes | None = None
+    # Peers' attachments (setting `media.remote`): kept by reference, or fetched and cached
+    # (node.media_remote) when `media` is set.
+    media_remote: MediaRemote = MediaRemote.REFERENCE
 
     def __post_init__(self) -> None:
         self.inbox_writes = GroupCommit(lambda batch: inbox_log.write(self.db, batch))

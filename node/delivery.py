@@ -21,6 +21,7 @@ from federation.keys import load_private_key
 from node import accounts, audit, delivery_check, metrics, peers
 from node.actors import key_id
 from node.context import NodeContext
+from node.media_out import withheld_body
 from node.queues import Delivery
 from node.workers import PermanentFailure, RetryLater
 from storage import jobs
@@ -55,7 +56,13 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
                                                      f"{decision.reason} (at delivery)"))
         metrics.delivery(ctx, "refused")
         raise PermanentFailure(f"the policy no longer admits this to {domain}: {decision.reason}")
-    inbox, obj = d.inbox, d.object
+    inbox, obj, body = d.inbox, d.object, d.body
+    media = ctx.policy().media_out(domain)
+    if not media.allowed and (bare := withheld_body(body)) is not None:
+        # The peer has media withheld since the fan-out: the text goes without them.
+        body = bare
+        await ctx.audit_writes.submit(audit.Decision("out", domain, obj, "rewritten", media.rule,
+                                                     f"{media.reason}; the text goes (at delivery)"))
     # A cached healthy row is trusted for five seconds (a breaker opened meanwhile by another
     # process costs a few more tries); a cached open breaker never is (the peer
     # may have been heard from since, by another process, and its backlog brought forward).
@@ -66,7 +73,7 @@ async def handle_delivery(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
     if until is not None:
         raise RetryLater(f"{domain} is failing; waiting for its breaker", at=until)
     signer_key_id, private_key = await _signing_key(ctx, d.signer)
-    outcome = await metrics.in_flight(ctx, deliver(ctx.gate, inbox, d.body.encode(), signer_key_id, private_key))
+    outcome = await metrics.in_flight(ctx, deliver(ctx.gate, inbox, body.encode(), signer_key_id, private_key))
     if outcome.kind == "refused":
         # The gate refused the inbox's host and audited it: one entry per refused delivery.
         metrics.delivery(ctx, "refused")

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, null, select, union_all
+from sqlalchemy import bindparam, func, null, select, union_all
 
 from node.audience import Audience
 from node.domains import NO_CANONICAL_RULE, canonical_domain
@@ -27,6 +27,7 @@ from storage import jobs
 from storage.db import Database
 from storage.errors import Invalid
 from storage.models import Post
+from storage.models.media import MediaAttachment
 
 # The question deliveries queued before they carried their audience were asked at delivery.
 LEGACY_VISIBILITY = Audience.DIRECT
@@ -62,9 +63,11 @@ class PostNow:
     source: str
     content_html: str
     edited_at: datetime | None
+    media_text: str = ""  # its attachments' alt texts and file names (node.media_out)
 
     def text(self) -> str:
-        return text_of(self.source, self.content_html)
+        text = text_of(self.source, self.content_html)
+        return f"{text}\n{self.media_text}" if self.media_text else text
 
 
 @dataclass(frozen=True)
@@ -83,13 +86,20 @@ class Found:
 
 
 # The reads of a batch of deliveries, built once (building them cost more than running them):
-# posts as rows (id, visibility, source, content_html, edited_at, NULL) and the first unfinished
-# job of each ordering key as rows (job id, NULL, NULL, NULL, NULL, key), together in one UNION
-# ALL when a batch needs both. The posts come first: their columns' types read the results.
+# posts as rows (id, visibility, source, content_html, edited_at, media text, NULL) and the first
+# unfinished job of each ordering key as rows (job id, NULL, NULL, NULL, NULL, NULL, key), together
+# in one UNION ALL when a batch needs both. The posts come first: their columns' types read the
+# results. A post's media text is its attachments' alt texts and file names, one per line.
+_MEDIA_TEXT = (
+    select(func.aggregate_strings(MediaAttachment.description + " " + func.coalesce(MediaAttachment.file_name, ""), "\n"))
+    .where(MediaAttachment.post_id == Post.id)
+    .scalar_subquery()
+)
 _POSTS = select(Post.id, Post.visibility, Post.source, Post.content_html, Post.edited_at,
-                null().label("key")).where(Post.id.in_(bindparam("ids", expanding=True)))
+                _MEDIA_TEXT.label("media_text"), null().label("key")).where(Post.id.in_(bindparam("ids", expanding=True)))
 _FIRSTS = jobs.first_unfinished(bindparam("keys", expanding=True)).subquery()
-_ORDERS = select(_FIRSTS.c.first_id.label("id"), null(), null(), null(), null(), _FIRSTS.c.ordering_key.label("key"))
+_ORDERS = select(_FIRSTS.c.first_id.label("id"), null(), null(), null(), null(), null(),
+                 _FIRSTS.c.ordering_key.label("key"))
 _BOTH = union_all(_POSTS, _ORDERS)
 
 
@@ -107,7 +117,8 @@ async def read_many(db: Database, asked: list[Asked]) -> list[Found]:
             rows = await (await s.connection()).execute(statement, {"keys": keys, "ids": ids})
             for row in rows:
                 if row.key is None:
-                    posts[row.id] = PostNow(row.visibility, row.source, row.content_html, row.edited_at)
+                    posts[row.id] = PostNow(row.visibility, row.source, row.content_html, row.edited_at,
+                                            (row.media_text or "").strip())
                 else:
                     first[row.key] = row.id
     return [
@@ -136,11 +147,17 @@ def recheck(policy: Policy, delivery: Delivery, post: PostNow | None) -> tuple[s
 
 
 def sent_text(body: str) -> str:
-    """The text of the post an activity carries (a Create's or Update's object), as shown."""
+    """The text of the post an activity carries (a Create's or Update's object), as shown, with
+    the names (alt text) of the attachments it carries."""
     try:
         activity = json.loads(body)
     except ValueError:
         return ""
     obj = activity.get("object") if isinstance(activity, dict) else None
-    content = obj.get("content") if isinstance(obj, dict) else None
-    return html_to_text(content) if isinstance(content, str) else ""
+    if not isinstance(obj, dict):
+        return ""
+    content = obj.get("content")
+    text = html_to_text(content) if isinstance(content, str) else ""
+    attached = obj.get("attachment")
+    names = [a["name"] for a in attached if isinstance(a, dict) and isinstance(a.get("name"), str)] if isinstance(attached, list) else []
+    return "\n".join([text, *names]) if names else text

@@ -25,7 +25,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import media_urls
-from node.ap_reads import Reader, may_fetch
+from node.ap_reads import Reader, asked_once, may_fetch
 from node.context import NodeContext
 from node.post_access import author_suspended, viewable
 from storage.errors import Invalid, NotFound
@@ -104,14 +104,14 @@ async def _grant(ctx: NodeContext, s: AsyncSession, row: MediaAttachment, key: s
         return Grant.PERSONAL
     if asker.viewer is not None and await viewable(ctx, s, asker.viewer, post):
         return Grant.PERSONAL
-    signer: list[Account | None] = []  # the peer's signer, verified once
+    async def signer() -> Account | None:
+        return await asker.peer() if post.local else None
 
-    async def reader() -> Account | None:
-        if not signer:
-            signer.append(await asker.peer() if post.local else None)
-        return signer[0]
-
+    reader = asked_once(signer)  # the peer's signer, verified once
     if await may_fetch(ctx, s, post, reader):
+        peer = await reader()
+        if peer is not None and peer.domain and not ctx.policy().media_out(peer.domain).allowed:
+            return None  # withhold_media: the peer has the text, not the files
         # A signer who may have it is told "personal": the answer depended on who asked.
-        return Grant.PLAIN if await reader() is None else Grant.PERSONAL
+        return Grant.PLAIN if peer is None else Grant.PERSONAL
     return None

@@ -21,6 +21,7 @@ from node.actors import account_uri, followers_uri, instance_document, person_do
 from node.audience import Audience, audience_of
 from node.context import NodeContext
 from node.delivery_check import decide, stamp, text_of
+from node.media_out import Outgoing, carries_media, judged_text, outgoing, without_media
 from node.queues import DELIVER as DELIVER  # where the queue's name was first defined
 from node.queues import (
     ActorUpdated,
@@ -44,7 +45,12 @@ async def _mentions(s: AsyncSession, post_id: int) -> list[Account]:
     )
 
 
-async def note_document(ctx: NodeContext, s: AsyncSession, post: Post, author: Account) -> dict[str, object]:
+async def note_document(
+    ctx: NodeContext, s: AsyncSession, post: Post, author: Account, media: Outgoing | None = None
+) -> dict[str, object]:
+    """The post as a Note, with its attachments (`media`, read here when not given)."""
+    if media is None:
+        media = await outgoing(ctx.base_url, s, post.id)
     mentioned = await _mentions(s, post.id)
     tags = (await s.scalars(select(Tag.name).join(PostTag, PostTag.tag_id == Tag.id).where(PostTag.post_id == post.id))).all()
     mention_uris = [account_uri(ctx, a) for a in mentioned]
@@ -63,6 +69,7 @@ async def note_document(ctx: NodeContext, s: AsyncSession, post: Post, author: A
             language=post.language,
             mentions=[(account_uri(ctx, a), f"@{a.acct() if a.domain else a.username + '@' + ctx.domain}") for a in mentioned],
             hashtags=[(t, ctx.tag_url(t)) for t in tags],
+            attachments=media.attachments,
         ),
         with_context=False,
     )
@@ -104,7 +111,8 @@ async def deliver_to(
     carries_post: bool = False,
 ) -> list[str]:
     """Queue `activity` for each recipient's inbox the trust policy admits (shared inboxes
-    grouped); record each refusal in the audit trail; return the inboxes.
+    grouped); record each refusal in the audit trail; return the inboxes. A peer whose rule
+    withholds media gets the activity without its attachments (audited as rewritten).
 
     The policy is asked about `visibility` and `text`: `post`'s (the post the activity is
     about, if any), which each delivery names so that it is judged again, on the post as it is
@@ -113,6 +121,8 @@ async def deliver_to(
     policy = ctx.policy()
     inboxes: dict[str, str] = {}
     decided: dict[str, str | None] = {}  # stored domain -> canonical one if admitted
+    withheld: set[str] = set()  # canonical domains that get the activity without its media
+    has_media = carries_media(activity)
     for account in recipients:
         if account.domain is None or account.disabled or account.suspended:  # suspended: node/moderation.py
             continue
@@ -123,6 +133,10 @@ async def deliver_to(
             if not decision.allowed:
                 await audit.record(s, direction="out", peer=domain, obj=object_uri,
                                    decision="refused", rule=decision.rule, reason=decision.reason)
+            elif has_media and not (media := policy.media_out(domain)).allowed:
+                withheld.add(domain)
+                await audit.record(s, direction="out", peer=domain, obj=object_uri,
+                                   decision="rewritten", rule=media.rule, reason=f"{media.reason}; the text goes")
         admitted = decided[account.domain]
         if admitted is None:
             continue
@@ -130,11 +144,13 @@ async def deliver_to(
         if inbox:
             inboxes.setdefault(inbox, admitted)
     body = json.dumps(activity)
+    bare = json.dumps(without_media(activity)) if withheld else body
     signer_id = signer.id if signer else None
     post_id = post.id if post is not None else None
     version = stamp(post.edited_at) if post is not None and carries_post else None
     for inbox, domain in inboxes.items():
-        delivery = Delivery(inbox, domain, signer_id, body, object_uri, visibility, post_id, carries_post, version)
+        sent = bare if domain in withheld else body
+        delivery = Delivery(inbox, domain, signer_id, sent, object_uri, visibility, post_id, carries_post, version)
         await jobs.enqueue_in(
             s, DELIVER, delivery.to_json(), ordering_key=f"{object_uri} {inbox}"[:512], target=domain
         )
@@ -169,8 +185,9 @@ async def _fanout_post(ctx: NodeContext, job: PostCreated | PostEdited, job_id: 
             return  # deleted since: its Delete fan-out speaks for it
         author = await s.get(Account, post.account_id)
         assert author is not None
+        media = await outgoing(ctx.base_url, s, post.id)
         try:
-            note = await note_document(ctx, s, post, author)
+            note = await note_document(ctx, s, post, author, media)
         except NotFederated:
             return
         recipients: list[Recipient] = list(await _mentions(s, post.id))
@@ -186,7 +203,8 @@ async def _fanout_post(ctx: NodeContext, job: PostCreated | PostEdited, job_id: 
             published=post.edited_at if isinstance(job, PostEdited) and post.edited_at else post.created_at,
         )
         await deliver_to(ctx, s, recipients, act, visibility=post.visibility, signer=author,
-                         object_uri=str(note["id"]), text=post_text(post), post=post, carries_post=True)
+                         object_uri=str(note["id"]), text=judged_text(post_text(post), media), post=post,
+                         carries_post=True)
 
 
 async def _fanout_delete(ctx: NodeContext, job: PostDeleted, job_id: int) -> None:

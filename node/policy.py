@@ -167,10 +167,10 @@ class Policy:
     def media_out(self, domain: str) -> Decision:
         """May our attachments go to `domain` with a post `outbound` admitted (`withhold_media`)?
         A refusal sends the text without them."""
-        trust, rule = self.trust_of(domain)
         peer = self.peer_rule(domain)
         if peer is not None and peer.withhold_media:
-            return Decision(False, trust, f'peers."{peer.pattern}".withhold_media', f"attachments are withheld from {domain}")
+            return Decision(False, peer.trust, f'peers."{peer.pattern}".withhold_media', f"attachments are withheld from {domain}")
+        trust, rule = (peer.trust, f'peers."{peer.pattern}"') if peer is not None else self.trust_of(domain)
         return Decision(True, trust, rule, f"attachments go to {domain} with the post")
 
     def contact(self, domain: str) -> Decision:

@@ -5,6 +5,7 @@
 | `inbox`   | `InboxJob`                                   | node.inbox_log               | node.inbox (`DISPATCH`, by activity type) |
 | `fanout`  | `PostCreated`, `PostEdited`, `PostDeleted`, `Boosted`, `Unboosted`, `ActorUpdated`, `InstanceUpdated` | node.federate `queue_fanout` | node.outbox (`FANOUT_DISPATCH`, by record) |
 | `deliver` | `Delivery`                                   | node.outbox `deliver_to`     | node.delivery                       |
+| `media_fetch` | `MediaFetch`                             | node.media_remote `queue_remote_fetch` | node.media_remote `handle_media_fetch` |
 
 A record is stored as the JSON object its queue has always held (a fan-out record with its
 `kind`), and every field added since is optional: a node upgraded with jobs in its queue reads
@@ -30,6 +31,7 @@ from node.workers import PermanentFailure
 INBOX = "inbox"
 FANOUT = "fanout"
 DELIVER = "deliver"
+MEDIA_FETCH = "media_fetch"
 
 
 class MalformedJob(PermanentFailure):
@@ -246,3 +248,13 @@ class Delivery(Record):
     # not today's, and is judged as well.
     carries_post: bool = False
     version: str | None = None
+
+
+# --- media_fetch ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MediaFetch(Record):
+    """A peer's attachment to fetch and cache here (node.media_remote): its media row."""
+
+    media_id: int

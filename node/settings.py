@@ -54,9 +54,6 @@ class Settings:
     media_max_image_bytes: int = DEFAULT_IMAGE_BYTES
     media_max_file_bytes: int = DEFAULT_FILE_BYTES
     media_max_image_pixels: int = DEFAULT_IMAGE_PIXELS
-
-    def media_limits(self) -> MediaLimits:
-        return MediaLimits(self.media_max_image_bytes, self.media_max_file_bytes, self.media_max_image_pixels)
     media_storage: StoreKind = StoreKind.LOCAL
     s3_bucket: str | None = None
     s3_endpoint: str | None = None
@@ -64,6 +61,10 @@ class Settings:
     s3_prefix: str = ""
     s3_access_key_id: str | None = None
     s3_secret_access_key_file: str | None = None
+    media_remote: str = "reference"
+
+    def media_limits(self) -> MediaLimits:
+        return MediaLimits(self.media_max_image_bytes, self.media_max_file_bytes, self.media_max_image_pixels)
 
     def path(self, value: str) -> Path:
         """A path from the settings file: relative ones are relative to the data directory."""
@@ -152,6 +153,7 @@ KEYS: dict[str, tuple[type, str]] = {
     "media.s3.prefix": (str, "A folder inside the bucket for this node's media, e.g. `eng/` (default: the bucket's root)."),
     "media.s3.access_key_id": (str, "Access key id (leave out to use the AWS SDK's own credentials: environment, instance role)."),
     "media.s3.secret_access_key_file": (str, "File holding the access key's secret (else the ATRIUM_S3_SECRET_ACCESS_KEY environment variable)."),
+    "media.remote": (str, "Peers' attachments: `reference` (default: shown from the peer's URL) or `cache` (fetched through the gate, checked and kept in the media store; a failed fetch leaves it by reference)."),
 }
 
 
@@ -218,6 +220,7 @@ def load(data_dir: Path) -> Settings:
         media_max_file_bytes=_positive(path, flat, "media.max_file_bytes", DEFAULT_FILE_BYTES),
         media_max_image_pixels=_positive(path, flat, "media.max_image_pixels", DEFAULT_IMAGE_PIXELS),
         **media_settings(path, flat),
+        media_remote=_choice(path, "media.remote", flat.get("media.remote", "reference"), ("reference", "cache")),
     )
 
 
@@ -251,6 +254,12 @@ def _proxy_header(path: Path, value: object) -> str:
         if str(value).lower() == name.lower():
             return name
     raise Invalid(f"{path}: server.proxy_header must be X-Forwarded-For or Forwarded")
+
+
+def _choice(path: Path, key: str, value: object, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise Invalid(f"{path}: {key} must be {' or '.join(choices)}")
+    return str(value)
 
 
 def _log_format(path: Path, value: object) -> str:

@@ -35,7 +35,7 @@ async def peer() -> AsyncIterator[FakePeer]:
         yield p
 
 
-async def _followed(node: LocalNode, peer: FakePeer) -> None:
+async def follows_mallory(node: LocalNode, peer: FakePeer) -> None:
     """A local user follows the peer's mallory, so mallory's posts are wanted here."""
     mallory = await remote.actor_by_uri(node.ctx, peer.actor("mallory"))
     async with node.ctx.db.session() as s:
@@ -48,14 +48,14 @@ async def _followed(node: LocalNode, peer: FakePeer) -> None:
 @pytest.fixture
 async def node(peer: FakePeer, start_node: StartNode) -> LocalNode:
     node = await start_node(policy=Policy(mode="allowlist", peers=(PeerRule(peer.domain, "public"),)))
-    await _followed(node, peer)
+    await follows_mallory(node, peer)
     return node
 
 
 @pytest.fixture
 async def rejecting_node(peer: FakePeer, start_node: StartNode) -> LocalNode:
     node = await start_node(policy=Policy(mode="allowlist", peers=(PeerRule(peer.domain, "public", reject_media=True),)))
-    await _followed(node, peer)
+    await follows_mallory(node, peer)
     return node
 
 
