@@ -25,7 +25,7 @@ from node.context import NodeContext
 from node.events import Event
 from node.fanout import fan_out_home
 from node.federate import queue_fanout
-from node.media import attach
+from node.media import attach, attached_ids, ids_text
 from node.notifications import notify
 from node.post_access import viewable
 from node.queues import Boosted, PostCreated, PostDeleted, PostEdited, Unboosted
@@ -208,6 +208,7 @@ async def edit_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Edited
                 summary=post.summary,
                 sensitive=post.sensitive,
                 created_at=post.edited_at or post.created_at,
+                media_ids=ids_text(await attached_ids(s, post.id)),
             )
         )
         before = set((await s.scalars(select(Mention.account_id).where(Mention.post_id == post.id))).all())

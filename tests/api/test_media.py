@@ -214,11 +214,20 @@ async def test_edit_changes_the_attachments(api: Client, sign_in: SignIn) -> Non
     # And an edit that does not name media keeps them
     resp = await api.put(f"/api/v1/statuses/{post['id']}", data={"status": "v3"}, headers=auth(token))
     assert [m["id"] for m in (await resp.json())["media_attachments"]] == [three, two]
-    # And the history's current version shows them
+    # And the history shows each version's own attachments, the dropped one in the first
     history = await (await api.get(f"/api/v1/statuses/{post['id']}/history", headers=auth(token))).json()
-    assert [m["id"] for m in history[-1]["media_attachments"]] == [three, two]
-    # And the one let go may be posted again
-    assert (await _post(api, token, status="again", media_ids=[one]))[0] == 200
+    assert [[m["id"] for m in v["media_attachments"]] for v in history] == [[one], [three, two], [three, two]]
+    assert history[0]["media_attachments"][0]["meta"]["original"]["width"] == 60
+    # And the dropped one stays the post's: it cannot be posted elsewhere
+    assert (await _post(api, token, status="again", media_ids=[one]))[0] == 422
+    # And an edit may bring it back, and may leave the post with no attachment
+    resp = await api.put(f"/api/v1/statuses/{post['id']}", json={"status": "v4", "media_ids": [one]}, headers=auth(token))
+    assert [m["id"] for m in (await resp.json())["media_attachments"]] == [one]
+    resp = await api.put(f"/api/v1/statuses/{post['id']}", json={"status": "v5", "media_ids": []}, headers=auth(token))
+    assert (await resp.json())["media_attachments"] == []
+    # But not with neither text nor attachment
+    resp = await api.put(f"/api/v1/statuses/{post['id']}", json={"status": "", "media_ids": []}, headers=auth(token))
+    assert resp.status == 422
 
 
 async def test_get_and_put_ones_own_upload(api: Client, sign_in: SignIn) -> None:
