@@ -1,5 +1,5 @@
 """Processing an upload in its worker subprocess: the type from the bytes, the caps, EXIF gone,
-preview and blurhash made (node/media_processing.py)."""
+preview and blurhash made (node/media_processing.py, node/media_worker.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import io
 import pytest
 from PIL import Image
 
-from node.media_processing import FileType, MediaLimits, detect, process
+from node.media_processing import MediaLimits, process
+from node.media_worker import FileType, Refused, detect
 from storage.errors import Invalid
 from storage.models.media import MediaKind
 from tests import media_files
@@ -42,7 +43,7 @@ def test_the_type_comes_from_the_bytes(data: bytes, expected: FileType) -> None:
 def test_anything_else_is_refused(data: bytes) -> None:
     # Given bytes a browser would run or a peer would read, or an archive of anything
     # When their type is detected, Then they are refused with 422
-    with pytest.raises(Invalid) as refused:
+    with pytest.raises(Refused) as refused:
         detect(data)
     assert refused.value.status == 422
 
