@@ -275,6 +275,14 @@ inbox_per_peer_burst = {settings.inbox_per_peer_burst}
 statuses_per_account_per_hour = {settings.statuses_per_account_per_hour}
 # {d['limits.statuses_per_account_burst'][1]}
 statuses_per_account_burst = {settings.statuses_per_account_burst}
+
+[media]
+# {d['media.max_image_bytes'][1]}
+max_image_bytes = {settings.media_max_image_bytes}
+# {d['media.max_file_bytes'][1]}
+max_file_bytes = {settings.media_max_file_bytes}
+# {d['media.max_image_pixels'][1]}
+max_image_pixels = {settings.media_max_image_pixels}
 """
 
 

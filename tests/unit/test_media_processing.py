@@ -109,13 +109,20 @@ async def test_size_caps_are_per_type() -> None:
 
 
 async def test_a_worker_out_of_memory_or_time_is_a_refusal_and_the_node_goes_on() -> None:
-    # Given a worker allowed too little memory to start Pillow, and one too little time
+    # Given a 100 KB PNG of 30 million pixels (under the pixel cap, 90 MB once decoded), and
+    # a worker allowed 150 MB of address space
+    bomb = io.BytesIO()
+    Image.new("RGB", (6000, 5000), (10, 20, 30)).save(bomb, "PNG")
+    assert len(bomb.getvalue()) < 200_000
+    # When it is processed, Then the worker runs out of memory and the upload is refused with 422
+    with pytest.raises(Invalid, match="could not be processed") as refused:
+        await process(bomb.getvalue(), MediaLimits(worker_memory_bytes=150 * 1024 * 1024))
+    assert refused.value.status == 422
+    # And a worker out of time is refused the same way
     data = media_files.picture("JPEG", (400, 300))
-    # When each processes a picture, Then each is refused with a 422, and the next one works
-    with pytest.raises(Invalid, match="could not be processed"):
-        await process(data, MediaLimits(worker_memory_bytes=16 * 1024 * 1024))
     with pytest.raises(Invalid, match="too long"):
         await process(data, MediaLimits(worker_seconds=0.01))
+    # And the next upload is processed as ever
     assert (await process(data, LIMITS)).width == 400
 
 
