@@ -15,7 +15,9 @@ from PIL import Image
 
 from node import media
 from node.context import NodeContext
+from storage.errors import Invalid
 from storage.models import Account
+from storage.models.media import MediaRole
 from tests import media_files
 from tests.api.conftest import SignIn, auth
 from web.keys import CTX
@@ -262,3 +264,22 @@ async def test_the_instance_tells_clients_the_media_limits(api: Client) -> None:
         assert limits["image_size_limit"] == 16 * 1024 * 1024 and limits["image_matrix_limit"] == 33_177_600
         assert "image/jpeg" in limits["supported_mime_types"] and "application/pdf" in limits["supported_mime_types"]
         assert "text/html" not in limits["supported_mime_types"]
+
+
+async def test_an_avatar_is_a_400_px_square_with_plain_urls_and_never_a_document(api: Client, sign_in: SignIn) -> None:
+    # Given alice, and a wide picture
+    ctx, alice = _ctx(api), await _account(api, "alice")
+    wide = media_files.picture("PNG", (1000, 500))
+    # When it is uploaded as her avatar (as update_credentials does)
+    row = await media.upload(ctx, alice, media.Upload(wide, "me.png"), role=MediaRole.AVATAR)
+    # Then it is cropped to 400 x 400, and shown to everyone by plain URLs
+    shown = await media.view(ctx, row)
+    assert (row.role, row.width, row.height) == ("avatar", 400, 400)
+    assert shown.url is not None and "?" not in shown.url
+    # And it cannot be attached to a post
+    status, _ = await _post(api, await sign_in("alice"), status="my face", media_ids=[str(row.id)])
+    assert status == 422
+    # And a PDF is no avatar
+    with pytest.raises(Invalid, match="must be a picture"):
+        await media.upload(ctx, alice, media.Upload(media_files.PDF), role=MediaRole.HEADER)
+
