@@ -126,8 +126,8 @@ async def test_a_worker_out_of_memory_or_time_is_a_refusal_and_the_node_goes_on(
     assert (await process(data, LIMITS)).width == 400
 
 
-def test_an_avatar_is_cropped_to_fit() -> None:
-    import asyncio
-
-    done = asyncio.run(process(media_files.picture("PNG", (1000, 500)), LIMITS, fit=(400, 400)))
+async def test_an_avatar_is_cropped_to_fit() -> None:
+    # Given a wide picture, When it is processed to fit 400 x 400, Then it is that square
+    done = await process(media_files.picture("PNG", (1000, 500)), LIMITS, fit=(400, 400))
     assert (done.width, done.height) == (400, 400)
+    assert Image.open(io.BytesIO(done.data)).size == (400, 400)
