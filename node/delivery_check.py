@@ -92,7 +92,7 @@ class Found:
 # results. A post's media text is its attachments' alt texts and file names, one per line.
 _MEDIA_TEXT = (
     select(func.aggregate_strings(MediaAttachment.description + " " + func.coalesce(MediaAttachment.file_name, ""), "\n"))
-    .where(MediaAttachment.post_id == Post.id)
+    .where(MediaAttachment.post_id == Post.id, MediaAttachment.position >= 0)  # not those an edit dropped
     .scalar_subquery()
 )
 _POSTS = select(Post.id, Post.visibility, Post.source, Post.content_html, Post.edited_at,

@@ -7,6 +7,11 @@ posts it: `attach` (called by `node/post_effects.py` inside the post's own trans
 gives a post up to `MAX_ATTACHMENTS` of its author's own ready, unattached uploads.
 `views_of` makes what clients show of a page of posts, with URLs made for that viewer
 (`node/media_urls.py`: signed and expiring for media of a post not everyone may see).
+
+An edit that drops an attachment keeps it the post's (at position `DROPPED`), as Mastodon
+does: the post's audience still guards it, its history still shows it (each earlier version
+lists its attachments, `PostEdit.media_ids`), and it cannot be posted anywhere else. A post's
+attachments now are its rows at positions from 0 (`current`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +39,7 @@ from storage.models.media import MediaAttachment, MediaKind, MediaRole, MediaSta
 MAX_ATTACHMENTS = 4  # per post, as Mastodon
 MAX_DESCRIPTION = 1500  # alt text, in characters, as Mastodon
 MAX_FILE_NAME = 255
+DROPPED = -1  # the position of an attachment an edit took off its post
 # What an avatar or a header is cropped and scaled to.
 FITS = {MediaRole.AVATAR: (400, 400), MediaRole.HEADER: (1500, 500)}
 
@@ -193,10 +199,30 @@ def check_media_ids(media_ids: Sequence[int]) -> tuple[int, ...]:
     return unique
 
 
+def current(post_id: int) -> ColumnElement[bool]:
+    """The condition of a post's attachments now (not those an edit dropped)."""
+    return and_(MediaAttachment.post_id == post_id, MediaAttachment.position >= 0)
+
+
+async def attached_ids(s: AsyncSession, post_id: int) -> list[int]:
+    """A post's attachments now, in order."""
+    stmt = select(MediaAttachment.id).where(current(post_id)).order_by(MediaAttachment.position)
+    return list((await s.scalars(stmt)).all())
+
+
+def ids_text(ids: Sequence[int]) -> str:
+    """Ids as `PostEdit.media_ids` keeps them."""
+    return ",".join(str(i) for i in ids)
+
+
+def ids_of(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.isdigit()]
+
+
 async def attach(s: AsyncSession, post: Post, media_ids: Sequence[int]) -> None:
     """Make `media_ids`, in that order, the attachments of a local post (its author's own, ready,
-    not attached to another post); the post's attachments not named are let go. Inside the
-    post's transaction: `Invalid` (422) rolls the whole post back."""
+    not attached to another post); the post's attachments not named are dropped (`DROPPED`).
+    Inside the post's transaction: `Invalid` (422) rolls the whole post back."""
     ids = check_media_ids(media_ids)
     for position, media_id in enumerate(ids):
         taken = await s.execute(
@@ -216,7 +242,7 @@ async def attach(s: AsyncSession, post: Post, media_ids: Sequence[int]) -> None:
     await s.execute(
         sql_update(MediaAttachment)
         .where(MediaAttachment.post_id == post.id, MediaAttachment.id.not_in(ids))
-        .values(post_id=None, position=0)
+        .values(position=DROPPED)
         .execution_options(synchronize_session=False)
     )
 
@@ -284,7 +310,7 @@ async def attachment_views(ctx: NodeContext, s: AsyncSession, post_ids: Sequence
     rows = await s.execute(
         select(MediaAttachment, Post.visibility)
         .join(Post, Post.id == MediaAttachment.post_id)
-        .where(MediaAttachment.post_id.in_(post_ids))
+        .where(MediaAttachment.post_id.in_(post_ids), MediaAttachment.position >= 0)
         .order_by(MediaAttachment.post_id, MediaAttachment.position, MediaAttachment.id)
     )
     found = rows.all()
@@ -296,6 +322,24 @@ async def attachment_views(ctx: NodeContext, s: AsyncSession, post_ids: Sequence
         assert row.post_id is not None  # by the join
         out.setdefault(row.post_id, []).append(_view(ctx, row, Audience(visibility), key))
     return out
+
+
+async def version_views(
+    ctx: NodeContext, post: Post, versions: Sequence[Sequence[int]]
+) -> list[list[AttachmentView]]:
+    """The attachments of each version of a post (its history), for a reader who may see it:
+    only rows of this post are shown, whatever an id names."""
+    wanted = {i for ids in versions for i in ids}
+    rows: dict[int, MediaAttachment] = {}
+    if wanted:
+        async with ctx.db.reader() as s:
+            found = await s.scalars(
+                select(MediaAttachment).where(MediaAttachment.post_id == post.id, MediaAttachment.id.in_(wanted))
+            )
+            rows = {r.id: r for r in found}
+    key = await url_key(ctx) if rows else b""
+    audience = Audience(post.visibility)
+    return [[_view(ctx, rows[i], audience, key) for i in ids if i in rows] for ids in versions]
 
 
 async def views_of(ctx: NodeContext, viewer: Account | None, posts: Sequence[Post]) -> dict[int, list[AttachmentView]]:

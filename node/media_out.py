@@ -54,7 +54,8 @@ async def outgoing_many(base_url: str, s: AsyncSession, post_ids: Sequence[int])
     """The attachments of several posts (a page of an outbox), in one query."""
     rows = (await s.scalars(
         select(MediaAttachment)
-        .where(MediaAttachment.post_id.in_(post_ids), MediaAttachment.role == MediaRole.ATTACHMENT)
+        .where(MediaAttachment.post_id.in_(post_ids), MediaAttachment.role == MediaRole.ATTACHMENT,
+               MediaAttachment.position >= 0)  # an edit's dropped attachments stay for its history only
         .order_by(MediaAttachment.post_id, MediaAttachment.position, MediaAttachment.id)
     )).all()
     by_post: dict[int, list[MediaAttachment]] = {}

@@ -26,7 +26,7 @@ from node.context import MediaRemote, NodeContext
 from node.events import Event
 from node.fanout import fan_out_home
 from node.federate import queue_fanout
-from node.media import attach, attach_remote
+from node.media import attach, attach_remote, attached_ids, ids_text
 from node.media_remote import queue_remote_fetch
 from node.notifications import notify
 from node.post_access import viewable
@@ -221,6 +221,7 @@ async def edit_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Edited
                 summary=post.summary,
                 sensitive=post.sensitive,
                 created_at=post.edited_at or post.created_at,
+                media_ids=ids_text(await attached_ids(s, post.id)),
             )
         )
         before = set((await s.scalars(select(Mention.account_id).where(Mention.post_id == post.id))).all())

@@ -13,7 +13,7 @@ from node import idempotency, post_effects, text
 from node.audience import Audience
 from node.context import NodeContext
 from node.domains import canonical_domain
-from node.media import check_media_ids
+from node.media import check_media_ids, current
 from node.post_access import load_visible, viewable
 from node.post_effects import store_tags
 from storage.errors import Forbidden, Invalid, NotFound
@@ -157,7 +157,7 @@ async def edit_post(
         if kept is not None:
             has_media = bool(kept)
         else:
-            attached = select(MediaAttachment.id).where(MediaAttachment.post_id == post.id).limit(1)
+            attached = select(MediaAttachment.id).where(current(post.id)).limit(1)
             has_media = await s.scalar(attached) is not None
         _check(ctx, new_text, summary or "", has_media=has_media)
         mentioned = await _resolve_mentions(ctx, s, parsed.mentions)

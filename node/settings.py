@@ -328,6 +328,12 @@ statuses_per_account_per_hour = {settings.statuses_per_account_per_hour}
 statuses_per_account_burst = {settings.statuses_per_account_burst}
 
 [media]
+# {d['media.max_image_bytes'][1]}
+max_image_bytes = {settings.media_max_image_bytes}
+# {d['media.max_file_bytes'][1]}
+max_file_bytes = {settings.media_max_file_bytes}
+# {d['media.max_image_pixels'][1]}
+max_image_pixels = {settings.media_max_image_pixels}
 # {d['media.storage'][1]}
 storage = {_toml_str(settings.media_storage.value)}
 # See docs/media.md for S3: bucket, endpoint, region, prefix and credentials.

@@ -56,20 +56,20 @@ def png_claiming(width: int, height: int) -> bytes:
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
-def docx() -> bytes:
+def _zip(*entries: tuple[str, str]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("word/document.xml", "<w:document/>")
+        for name, text in entries:
+            z.writestr(name, text)
     return out.getvalue()
+
+
+def docx() -> bytes:
+    return _zip(("[Content_Types].xml", "<Types/>"), ("word/document.xml", "<w:document/>"))
 
 
 def odt() -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("mimetype", "application/vnd.oasis.opendocument.text")
-        z.writestr("content.xml", "<office:document-content/>")
-    return out.getvalue()
+    return _zip(("mimetype", "application/vnd.oasis.opendocument.text"), ("content.xml", "<office:document-content/>"))
 
 
 def legacy_xls() -> bytes:
@@ -77,10 +77,7 @@ def legacy_xls() -> bytes:
 
 
 def plain_zip() -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("payload.exe", "MZ")
-    return out.getvalue()
+    return _zip(("payload.exe", "MZ"))
 
 
 HTML = b"<!doctype html><html><script>alert(1)</script></html>"

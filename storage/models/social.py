@@ -161,6 +161,9 @@ class PostEdit(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The version's attachments in order: media ids, comma-separated ("" for none). They stay
+    # the post's rows when an edit drops them (node/media.py), so the history still shows them.
+    media_ids: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 class Mention(Base):
     __tablename__ = "mentions"

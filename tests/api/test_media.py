@@ -15,7 +15,9 @@ from PIL import Image
 
 from node import media
 from node.context import NodeContext
+from storage.errors import Invalid
 from storage.models import Account
+from storage.models.media import MediaRole
 from tests import media_files
 from tests.api.conftest import SignIn, auth
 from web.keys import CTX
@@ -214,11 +216,20 @@ async def test_edit_changes_the_attachments(api: Client, sign_in: SignIn) -> Non
     # And an edit that does not name media keeps them
     resp = await api.put(f"/api/v1/statuses/{post['id']}", data={"status": "v3"}, headers=auth(token))
     assert [m["id"] for m in (await resp.json())["media_attachments"]] == [three, two]
-    # And the history's current version shows them
+    # And the history shows each version's own attachments, the dropped one in the first
     history = await (await api.get(f"/api/v1/statuses/{post['id']}/history", headers=auth(token))).json()
-    assert [m["id"] for m in history[-1]["media_attachments"]] == [three, two]
-    # And the one let go may be posted again
-    assert (await _post(api, token, status="again", media_ids=[one]))[0] == 200
+    assert [[m["id"] for m in v["media_attachments"]] for v in history] == [[one], [three, two], [three, two]]
+    assert history[0]["media_attachments"][0]["meta"]["original"]["width"] == 60
+    # And the dropped one stays the post's: it cannot be posted elsewhere
+    assert (await _post(api, token, status="again", media_ids=[one]))[0] == 422
+    # And an edit may bring it back, and may leave the post with no attachment
+    resp = await api.put(f"/api/v1/statuses/{post['id']}", json={"status": "v4", "media_ids": [one]}, headers=auth(token))
+    assert [m["id"] for m in (await resp.json())["media_attachments"]] == [one]
+    resp = await api.put(f"/api/v1/statuses/{post['id']}", json={"status": "v5", "media_ids": []}, headers=auth(token))
+    assert (await resp.json())["media_attachments"] == []
+    # But not with neither text nor attachment
+    resp = await api.put(f"/api/v1/statuses/{post['id']}", json={"status": "", "media_ids": []}, headers=auth(token))
+    assert resp.status == 422
 
 
 async def test_get_and_put_ones_own_upload(api: Client, sign_in: SignIn) -> None:
@@ -253,3 +264,22 @@ async def test_the_instance_tells_clients_the_media_limits(api: Client) -> None:
         assert limits["image_size_limit"] == 16 * 1024 * 1024 and limits["image_matrix_limit"] == 33_177_600
         assert "image/jpeg" in limits["supported_mime_types"] and "application/pdf" in limits["supported_mime_types"]
         assert "text/html" not in limits["supported_mime_types"]
+
+
+async def test_an_avatar_is_a_400_px_square_with_plain_urls_and_never_a_document(api: Client, sign_in: SignIn) -> None:
+    # Given alice, and a wide picture
+    ctx, alice = _ctx(api), await _account(api, "alice")
+    wide = media_files.picture("PNG", (1000, 500))
+    # When it is uploaded as her avatar (as update_credentials does)
+    row = await media.upload(ctx, alice, media.Upload(wide, "me.png"), role=MediaRole.AVATAR)
+    # Then it is cropped to 400 x 400, and shown to everyone by plain URLs
+    shown = await media.view(ctx, row)
+    assert (row.role, row.width, row.height) == ("avatar", 400, 400)
+    assert shown.url is not None and "?" not in shown.url
+    # And it cannot be attached to a post
+    status, _ = await _post(api, await sign_in("alice"), status="my face", media_ids=[str(row.id)])
+    assert status == 422
+    # And a PDF is no avatar
+    with pytest.raises(Invalid, match="must be a picture"):
+        await media.upload(ctx, alice, media.Upload(media_files.PDF), role=MediaRole.HEADER)
+

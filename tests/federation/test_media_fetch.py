@@ -32,8 +32,9 @@ from tests.conftest import StartNode
 from tests.factory import LocalNode, fake_peer, free_port
 from tests.federation.fake_peer import FakePeer
 from tests.federation.test_media_inbound import follows_mallory
+from tests.media_files import picture
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(200))
+PNG = picture("PNG", (40, 30))  # a real picture, under the tests' byte cap
 CAP = 1000  # the byte cap the tests' worker runs with
 
 
@@ -169,17 +170,21 @@ async def test_a_peers_picture_is_fetched_and_kept(start_node: StartNode, tmp_pa
     await peer.post(node.inbox, peer.create("mallory", note), as_actor="mallory")
     await node.process()
     await fetch_all(node.ctx)
-    # Then its bytes are in the media store under a generated key, typed from the bytes
+    # Then it was processed as an upload is (typed from the bytes, re-encoded, with a preview)
+    # and kept in the media store under a generated key
     async with node.ctx.db.reader() as s:
         [row] = (await s.scalars(select(MediaAttachment))).all()
     assert row.storage_key is not None and row.storage_key.endswith(".png") and row.failure is None
-    assert (row.content_type, row.size_bytes, row.remote_url) == ("image/png", len(PNG), f"{media_host.base}/to-png")
-    assert node.ctx.media is not None and await node.ctx.media.get(row.storage_key) == PNG
+    assert node.ctx.media is not None
+    stored = await node.ctx.media.get(row.storage_key)
+    assert (row.content_type, row.size_bytes, row.remote_url) == ("image/png", len(stored), f"{media_host.base}/to-png")
+    assert (row.width, row.height) == (40, 30) and row.preview_key is not None and row.blurhash
+    assert stored.startswith(b"\x89PNG")
     assert media_host.requests == ["/to-png", "/img.png"]
 
 
 @pytest.mark.parametrize("path, why", [
-    ("/page.png", "is not an image this node caches"),
+    ("/page.png", "this type of file is not accepted"),
     ("/huge.png", f"announces 1000000000 bytes, more than {CAP}"),
     ("/endless.png", f"sent more than {CAP} bytes"),
     ("/to-private", "10.0.0.1"),

@@ -1,5 +1,5 @@
 """Processing an upload in its worker subprocess: the type from the bytes, the caps, EXIF gone,
-preview and blurhash made (node/media_processing.py)."""
+preview and blurhash made (node/media_processing.py, node/media_worker.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import io
 import pytest
 from PIL import Image
 
-from node.media_processing import FileType, MediaLimits, detect, process
+from node.media_processing import MediaLimits, process
+from node.media_worker import FileType, Refused, detect
 from storage.errors import Invalid
 from storage.models.media import MediaKind
 from tests import media_files
@@ -42,7 +43,7 @@ def test_the_type_comes_from_the_bytes(data: bytes, expected: FileType) -> None:
 def test_anything_else_is_refused(data: bytes) -> None:
     # Given bytes a browser would run or a peer would read, or an archive of anything
     # When their type is detected, Then they are refused with 422
-    with pytest.raises(Invalid) as refused:
+    with pytest.raises(Refused) as refused:
         detect(data)
     assert refused.value.status == 422
 
@@ -108,18 +109,25 @@ async def test_size_caps_are_per_type() -> None:
 
 
 async def test_a_worker_out_of_memory_or_time_is_a_refusal_and_the_node_goes_on() -> None:
-    # Given a worker allowed too little memory to start Pillow, and one too little time
+    # Given a 100 KB PNG of 30 million pixels (under the pixel cap, 90 MB once decoded), and
+    # a worker allowed 150 MB of address space
+    bomb = io.BytesIO()
+    Image.new("RGB", (6000, 5000), (10, 20, 30)).save(bomb, "PNG")
+    assert len(bomb.getvalue()) < 200_000
+    # When it is processed, Then the worker runs out of memory and the upload is refused with 422
+    with pytest.raises(Invalid, match="could not be processed") as refused:
+        await process(bomb.getvalue(), MediaLimits(worker_memory_bytes=150 * 1024 * 1024))
+    assert refused.value.status == 422
+    # And a worker out of time is refused the same way
     data = media_files.picture("JPEG", (400, 300))
-    # When each processes a picture, Then each is refused with a 422, and the next one works
-    with pytest.raises(Invalid, match="could not be processed"):
-        await process(data, MediaLimits(worker_memory_bytes=16 * 1024 * 1024))
     with pytest.raises(Invalid, match="too long"):
         await process(data, MediaLimits(worker_seconds=0.01))
+    # And the next upload is processed as ever
     assert (await process(data, LIMITS)).width == 400
 
 
-def test_an_avatar_is_cropped_to_fit() -> None:
-    import asyncio
-
-    done = asyncio.run(process(media_files.picture("PNG", (1000, 500)), LIMITS, fit=(400, 400)))
+async def test_an_avatar_is_cropped_to_fit() -> None:
+    # Given a wide picture, When it is processed to fit 400 x 400, Then it is that square
+    done = await process(media_files.picture("PNG", (1000, 500)), LIMITS, fit=(400, 400))
     assert (done.width, done.height) == (400, 400)
+    assert Image.open(io.BytesIO(done.data)).size == (400, 400)

@@ -82,12 +82,15 @@ async def history(request: web.Request) -> web.Response:
     post = await _visible(request, viewer)
     earlier: list[PostEdit] = await posts.history(ctx, viewer, post.id)
     author = serializers.account(ctx, post.account)
+    now = await media.views_of(ctx, viewer, [post])
+    before = await media.version_views(ctx, post, [media.ids_of(e.media_ids) for e in earlier])
     out = [
-        _version(author, serializers.timestamp(e.created_at), e.content_html, e.summary, e.sensitive) for e in earlier
+        _version(author, serializers.timestamp(e.created_at), e.content_html, e.summary, e.sensitive,
+                 [serializers.attachment(v) for v in views])
+        for e, views in zip(earlier, before, strict=True)
     ]
     current_at = serializers.timestamp(post.edited_at or post.created_at)
-    attached = (await media.views_of(ctx, viewer, [post])).get(post.id, [])
-    current = [serializers.attachment(v) for v in attached]
+    current = [serializers.attachment(v) for v in now.get(post.id, [])]
     out.append(_version(author, current_at, post.content_html, post.summary, post.sensitive, current))
     return web.json_response(out)
 
