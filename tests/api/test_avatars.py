@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import pytest
 from multidict import CIMultiDictProxy
 from PIL import Image
 from sqlalchemy import select
 
-from node import accounts, contact, remote
+from node import accounts, remote
 from node.default_pictures import colour_of
-from node.policy import PeerRule
 from storage.media_store import new_key
 from storage.models import Account, MediaAttachment, MediaKind, MediaRole, MediaState
 from tests.api.conftest import SignIn
-from tests.api.social import Client, account_id, call, node_of
-from tests.factory import LOOPBACK, fake_peer
+from tests.api.social import Client, account_id, admitting, call, node_of
+from tests.factory import fake_peer
 from tests.federation.fake_peer import FakePeer
 
 PNG = "image/png"
@@ -132,20 +130,12 @@ async def test_a_local_accounts_uploaded_pictures_are_in_its_actor_document_and_
 async def peer(api: Client) -> AsyncIterator[FakePeer]:
     """A fake peer with dana (an avatar and a header, as Mastodon sends them), eli (none),
     and the API's node able to fetch from it."""
-    async with fake_peer("dana", "eli") as fake:
+    async with fake_peer("dana", "eli") as fake, admitting(api, fake):
         fake.actor_extra["dana"] = {
             "icon": {"type": "Image", "mediaType": "image/jpeg", "url": f"{fake.base}/pics/dana.jpg"},
             "image": {"type": "Image", "mediaType": "image/png", "url": f"{fake.base}/pics/dana-header.png"},
         }
-        ctx, before = node_of(api), node_of(api).policy
-        admitted = replace(before(), peers=(*before().peers, PeerRule(fake.domain, "public")))
-        ctx.policy = lambda: admitted
-        contact.open_gate(ctx, LOOPBACK)
-        try:
-            yield fake
-        finally:
-            await contact.close_gate(ctx)
-            ctx.policy = before
+        yield fake
 
 
 async def _rows(api: Client, account: str) -> list[MediaAttachment]:
