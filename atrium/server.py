@@ -81,6 +81,7 @@ def context_for(settings: Settings, db: Database, store: PolicyStore | None = No
         proxy_header=settings.proxy_header,
         policy=lambda: policies.policy,
         media=LocalStore(settings.data_dir / "media"),
+        media_limits=settings.media_limits(),
     )
 
 

@@ -11,6 +11,7 @@ from node import audit, delivery_check, inbox_log, peers
 from node.events import EventBus
 from node.expiring import Expiring
 from node.group_commit import GroupCommit
+from node.media_processing import MediaLimits
 from node.organization import OrgDomains
 from node.policy import Policy
 from node.ratelimit import Limits
@@ -85,6 +86,8 @@ class NodeContext:
     # Where media bytes live (storage.media_store: the data directory's `media/` folder, or
     # S3); None where the node keeps no media (unit tests that do not need it).
     media: MediaStore | None = None
+    # Size and pixel caps of uploads (settings `media.*`; node/media_processing.py).
+    media_limits: MediaLimits = field(default_factory=MediaLimits)
     # The key that signs non-public media URLs (node.media_urls), read once per process.
     media_url_key: bytes | None = None
 

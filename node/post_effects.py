@@ -25,6 +25,7 @@ from node.context import NodeContext
 from node.events import Event
 from node.fanout import fan_out_home
 from node.federate import queue_fanout
+from node.media import attach
 from node.notifications import notify
 from node.post_access import viewable
 from node.queues import Boosted, PostCreated, PostDeleted, PostEdited, Unboosted
@@ -104,6 +105,7 @@ class Recorded:
     mentioned: Sequence[Account]
     tags: tuple[str, ...]
     news: bool = True
+    media_ids: tuple[int, ...] = ()  # a local post's uploads to attach (node/media.py)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class Edited:
     edited_at: datetime
     mentioned: Sequence[Account]
     tags: tuple[str, ...]
+    media_ids: tuple[int, ...] | None = None  # a local post's attachments now; None: unchanged
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,8 @@ async def record_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Reco
         post, parent = change.post, change.parent
         s.add(post)
         await s.flush()
+        if change.media_ids:
+            await attach(s, post, change.media_ids)
         mentioned = {a.id: a for a in change.mentioned if a.id != post.account_id}
         if mentioned:
             await s.execute(insert(Mention), [{"post_id": post.id, "account_id": a} for a in mentioned])
@@ -212,6 +217,8 @@ async def edit_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Edited
         await store_tags(s, post.id, change.tags)
         _write(post, change.body)
         post.edited_at = change.edited_at
+        if change.media_ids is not None:
+            await attach(s, post, change.media_ids)
         if post.local and audience_of(post.visibility).federates:
             await queue_fanout(s, PostEdited(post.id))
         events.append(Event("edit", post_id=post.id))

@@ -1,5 +1,5 @@
 """What a client shows beside a page of posts: the viewer's own likes and boosts of them,
-who each mentions, and its hashtags — one query each for the whole page."""
+who each mentions, its hashtags and its attachments — one query each for the whole page."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from node.context import NodeContext
+from node.media import AttachmentView, attachment_views
 from storage.models import Account, Bookmark, Like, Mention, Post, PostTag, Tag
 
 
@@ -18,6 +19,7 @@ class PostExtras:
     mentions: dict[int, list[Account]] = field(default_factory=dict)
     tags: dict[int, list[str]] = field(default_factory=dict)
     bookmarked: frozenset[int] = frozenset()
+    media: dict[int, list[AttachmentView]] = field(default_factory=dict)
 
 
 async def extras(ctx: NodeContext, viewer: Account | None, post_ids: list[int]) -> PostExtras:
@@ -59,4 +61,5 @@ async def extras(ctx: NodeContext, viewer: Account | None, post_ids: list[int]) 
         )
         for post_id, name in tag_rows.all():
             tags.setdefault(post_id, []).append(name)
-    return PostExtras(liked, boosted, mentions, tags, bookmarked)
+        media = await attachment_views(ctx, s, post_ids)
+    return PostExtras(liked, boosted, mentions, tags, bookmarked, media)

@@ -3,6 +3,7 @@ delete, read with the viewer's rights, thread context."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -12,11 +13,12 @@ from node import idempotency, post_effects, text
 from node.audience import Audience
 from node.context import NodeContext
 from node.domains import canonical_domain
+from node.media import check_media_ids
 from node.post_access import load_visible, viewable
 from node.post_effects import store_tags
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
-from storage.models import Account, Post, PostEdit, utcnow
+from storage.models import Account, MediaAttachment, Post, PostEdit, utcnow
 
 __all__ = ["NewPost", "create_post", "delete_post", "edit_post", "get_post", "load_visible",
            "post_as", "store_tags", "viewable"]
@@ -33,11 +35,12 @@ class NewPost:
     sensitive: bool = False
     in_reply_to_id: int | None = None
     language: str | None = None
+    media_ids: tuple[int, ...] = ()  # the author's uploads to attach, in order (node/media.py)
 
 
-def _check(ctx: NodeContext, body: str, summary: str) -> None:
-    if not body.strip():
-        raise Invalid("a post needs some text")
+def _check(ctx: NodeContext, body: str, summary: str, *, has_media: bool = False) -> None:
+    if not body.strip() and not has_media:
+        raise Invalid("a post needs some text or an attachment")
     if len(body) > ctx.max_post_chars:
         raise Invalid(f"post too long: at most {ctx.max_post_chars} characters")
     if len(summary) > MAX_SUMMARY:
@@ -98,7 +101,8 @@ async def create_post(
     if author.disabled:
         raise Forbidden("this account is disabled")
     asked = Audience.parse(new.visibility)
-    _check(ctx, new.text, new.summary)
+    media_ids = check_media_ids(new.media_ids)
+    _check(ctx, new.text, new.summary, has_media=bool(media_ids))
     parsed = text.parse(new.text)
     key = idempotency.clean(idempotency_key)
     try:
@@ -119,7 +123,7 @@ async def create_post(
                                      new.sensitive or bool(new.summary), new.language)
             uri, url = ctx.post_uri(author.username, post_id), ctx.post_url(author.username, post_id)
             post = post_effects.new_post(author, uri, visibility, body, post_id=post_id, url=url, parent=parent)
-            change = post_effects.Recorded(post, parent, list(mentioned.values()), parsed.tags)
+            change = post_effects.Recorded(post, parent, list(mentioned.values()), parsed.tags, media_ids=media_ids)
             events = await post_effects.record_posts(ctx, s, [change])
             if key is not None:
                 await idempotency.remember(s, author.id, key, post.id)
@@ -138,9 +142,11 @@ async def edit_post(
     *,
     summary: str | None = None,
     sensitive: bool | None = None,
+    media_ids: Sequence[int] | None = None,
 ) -> Post:
-    """Change a post's text (and content warning), keeping the previous version in its history."""
-    _check(ctx, new_text, summary or "")
+    """Change a post's text (and content warning, and attachments: None keeps them), keeping
+    the previous version in its history."""
+    kept = None if media_ids is None else check_media_ids(media_ids)
     parsed = text.parse(new_text)
     async with ctx.db.session() as s:
         post = await s.get(Post, post_id)
@@ -148,6 +154,12 @@ async def edit_post(
             raise NotFound("no such post of yours")
         if post.reblog_of_id is not None:
             raise Invalid("a boost cannot be edited")
+        if kept is not None:
+            has_media = bool(kept)
+        else:
+            attached = select(MediaAttachment.id).where(MediaAttachment.post_id == post.id).limit(1)
+            has_media = await s.scalar(attached) is not None
+        _check(ctx, new_text, summary or "", has_media=has_media)
         mentioned = await _resolve_mentions(ctx, s, parsed.mentions)
         new_summary = post.summary if summary is None else summary
         if sensitive is not None or summary is not None:
@@ -155,7 +167,7 @@ async def edit_post(
         else:
             new_sensitive = post.sensitive
         body = post_effects.Body(_render(ctx, new_text, mentioned), new_text, new_summary, new_sensitive, post.language)
-        change = post_effects.Edited(post, body, utcnow(), list(mentioned.values()), parsed.tags)
+        change = post_effects.Edited(post, body, utcnow(), list(mentioned.values()), parsed.tags, media_ids=kept)
         events = await post_effects.edit_posts(ctx, s, [change])
     post_effects.publish(ctx, events)
     return post

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from node.domains import served_domain
+from node.media_processing import DEFAULT_FILE_BYTES, DEFAULT_IMAGE_BYTES, DEFAULT_IMAGE_PIXELS, MediaLimits
 from storage.db import normalise_url
 from storage.errors import Invalid
 
@@ -45,6 +46,12 @@ class Settings:
     statuses_per_account_burst: int = 300
     log_format: str = "text"
     metrics_token: str | None = None
+    media_max_image_bytes: int = DEFAULT_IMAGE_BYTES
+    media_max_file_bytes: int = DEFAULT_FILE_BYTES
+    media_max_image_pixels: int = DEFAULT_IMAGE_PIXELS
+
+    def media_limits(self) -> MediaLimits:
+        return MediaLimits(self.media_max_image_bytes, self.media_max_file_bytes, self.media_max_image_pixels)
 
     def path(self, value: str) -> Path:
         """A path from the settings file: relative ones are relative to the data directory."""
@@ -101,6 +108,9 @@ KEYS: dict[str, tuple[type, str]] = {
     "limits.statuses_per_account_burst": (int, "Posts an account may make at once before the hourly rate applies (default 300)."),
     "log.format": (str, "`text` (default) or `json`: one JSON object per log line, with the request id."),
     "metrics.token": (str, "Bearer token that lets a scraper read /metrics from anywhere (without it: loopback only)."),
+    "media.max_image_bytes": (int, f"Largest picture accepted, in bytes (default {DEFAULT_IMAGE_BYTES})."),
+    "media.max_file_bytes": (int, f"Largest file (PDF, office document) accepted, in bytes (default {DEFAULT_FILE_BYTES})."),
+    "media.max_image_pixels": (int, f"Most pixels a picture may have, checked before it is decoded (default {DEFAULT_IMAGE_PIXELS})."),
 }
 
 
@@ -163,7 +173,17 @@ def load(data_dir: Path) -> Settings:
         statuses_per_account_burst=int(flat.get("limits.statuses_per_account_burst", 300)),  # type: ignore[call-overload]
         log_format=_log_format(path, flat.get("log.format", "text")),
         metrics_token=flat.get("metrics.token") or None,  # type: ignore[arg-type]
+        media_max_image_bytes=_positive(path, flat, "media.max_image_bytes", DEFAULT_IMAGE_BYTES),
+        media_max_file_bytes=_positive(path, flat, "media.max_file_bytes", DEFAULT_FILE_BYTES),
+        media_max_image_pixels=_positive(path, flat, "media.max_image_pixels", DEFAULT_IMAGE_PIXELS),
     )
+
+
+def _positive(path: Path, flat: dict[str, object], key: str, default: int) -> int:
+    value = flat.get(key, default)
+    if not isinstance(value, int) or value < 1:
+        raise Invalid(f"{path}: {key} must be a positive number")
+    return value
 
 
 PROXY_HEADERS = ("X-Forwarded-For", "Forwarded")

@@ -1,6 +1,7 @@
 """One way for a test to build a node, its context and the fake peers it talks to.
 
-- `node_context(db, ...)`: a `NodeContext` for a test that calls node code directly (no HTTP);
+- `node_context(db, ...)`: a `NodeContext` for a test that calls node code directly (no HTTP),
+  with a media store (`LocalStore`) in a temporary folder of its own;
   `loopback_context(db, port, ...)` the same for a node served on `127.0.0.1:port` over http.
 - `running_node(db, ...)`: the node in-process — its own app (`web.app.create_app`) on a free
   loopback port, its gate open to loopback peers over http (`node.contact.open_gate`), the
@@ -16,7 +17,10 @@ Real `atrium serve` processes are `tests/federation/nodes.py`'s `NodeProcess`.
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -37,6 +41,7 @@ from node.policy import Policy
 from node.settings import Settings
 from node.workers import JobWorker
 from storage.db import Database
+from storage.media_store import LocalStore
 from storage.models import InboxEntry, Post
 from tests.federation.fake_peer import FakePeer, rsa_key, running_peer
 from web.app import create_app
@@ -68,7 +73,14 @@ def node_context(
     any other field of `NodeContext` (limits, ...)."""
     if policy is not None:
         extra["policy"] = policy if callable(policy) else (lambda: policy)
-    return NodeContext(db=db, domain=domain, scheme=scheme, **extra)
+    folder = None
+    if "media" not in extra:  # a media store of its own, in a temporary folder
+        folder = tempfile.mkdtemp(prefix="atrium-media-")
+        extra["media"] = LocalStore(Path(folder))
+    ctx = NodeContext(db=db, domain=domain, scheme=scheme, **extra)
+    if folder is not None:
+        weakref.finalize(ctx, shutil.rmtree, folder, True)  # removed with the context
+    return ctx
 
 
 def loopback_context(

@@ -192,6 +192,7 @@ RELATIONSHIP = "answers a relationship or a redirect, never a post, and would ch
 CREDENTIALS = "signs in or out or hands out credentials: answers no post"
 OWN = "answers or changes the reader's own account or settings: no one else's post"
 STAFF = "changes moderation state, staff only (tests/ui/test_admin.py); answers a redirect"
+UPLOAD = "takes a file and answers the reader's own upload (multipart; refused as JSON), never a post (tests/api/test_media.py)"
 INBOX = "answers 202 and the inbox's outcome, never a post (what an inbox accepts: tests/policy/test_inbound_matrix.py)"
 OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     # the client API
@@ -204,6 +205,9 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/api/v1/notifications/dismiss"): LeftOut(OWN),
     ("POST", "/api/v1/notifications/{id}/dismiss"): LeftOut(OWN),
     ("POST", "/api/v1/markers"): LeftOut(OWN),
+    ("POST", "/api/v2/media"): LeftOut(UPLOAD),
+    ("POST", "/api/v1/media"): LeftOut(UPLOAD),
+    ("PUT", "/api/v1/media/{id}"): LeftOut(UPLOAD),
     ("POST", "/api/v1/conversations/{id}/read"): Asked(),
     ("DELETE", "/api/v1/conversations/{id}"): LeftOut(OWN),
     ("PATCH", "/api/v1/accounts/update_credentials"): LeftOut(OWN),

@@ -11,6 +11,7 @@ from web.api import (
     favourites,
     instance,
     markers,
+    media,
     notifications,
     oauth,
     relationships,
@@ -34,6 +35,7 @@ def setup(app: web.Application) -> None:
     favourites.setup(app)
     conversations.setup(app)
     markers.setup(app)
+    media.setup(app)
     status_edits.setup(app)
     search.setup(app)
     streaming.setup(app)

@@ -15,6 +15,8 @@ from node import avatars, oauth, text
 from node.actors import LOCAL_DISCOVERABLE
 from node.audience import Audience, audience_of
 from node.context import NodeContext
+from node.media import MAX_ATTACHMENTS, MAX_DESCRIPTION, AttachmentView
+from node.media_processing import SUPPORTED_TYPES
 from node.post_views import PostExtras
 from node.relationships import Counts, Relationship
 from node.stats import Usage
@@ -163,7 +165,7 @@ def status(
         "pinned": False,
         "reblog": reblog,
         "application": None,
-        "media_attachments": [],
+        "media_attachments": [attachment(v) for v in extras.media.get(post.id, [])],
         "mentions": [mention(ctx, a) for a in extras.mentions.get(post.id, [])],
         "tags": [{"name": n, "url": ctx.tag_url(n)} for n in sorted(extras.tags.get(post.id, []))],
         "emojis": [],
@@ -174,6 +176,37 @@ def status(
     if with_source:
         out["text"] = post.source
     return out
+
+
+def _size(width: int | None, height: int | None) -> JSON | None:
+    if not width or not height:
+        return None
+    out: JSON = {"width": width, "height": height, "size": f"{width}x{height}", "aspect": width / height}
+    return out
+
+
+def attachment(v: AttachmentView) -> JSON:
+    """Mastodon's MediaAttachment entity (with Atrium's file name, type and size for files)."""
+    meta: JSON = {"focus": {"x": v.focus[0], "y": v.focus[1]}}
+    if (original := _size(v.width, v.height)) is not None:
+        meta["original"] = original
+    if (small := _size(v.preview_width, v.preview_height)) is not None:
+        meta["small"] = small
+    return {
+        "id": str(v.id),
+        "type": v.kind.value,
+        "url": v.url,
+        "preview_url": v.preview_url,
+        "remote_url": v.remote_url,
+        "preview_remote_url": None,
+        "text_url": None,
+        "meta": meta,
+        "description": v.description or None,
+        "blurhash": v.blurhash,
+        "atrium_file_name": v.file_name,
+        "atrium_content_type": v.content_type,
+        "atrium_size_bytes": v.size_bytes,
+    }
 
 
 def notification(ctx: NodeContext, n: Notification, from_account: Account, status_json: JSON | None) -> JSON:
@@ -221,13 +254,14 @@ def _configuration(ctx: NodeContext) -> JSON:
         "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
         "statuses": {
             "max_characters": ctx.max_post_chars,
-            "max_media_attachments": 0,
+            "max_media_attachments": MAX_ATTACHMENTS,
             "characters_reserved_per_url": 23,
         },
         "media_attachments": {
-            "supported_mime_types": [],
-            "image_size_limit": 0,
-            "image_matrix_limit": 0,
+            "supported_mime_types": list(SUPPORTED_TYPES),
+            "description_limit": MAX_DESCRIPTION,
+            "image_size_limit": ctx.media_limits.max_image_bytes,
+            "image_matrix_limit": ctx.media_limits.max_image_pixels,
             "video_size_limit": 0,
             "video_frame_rate_limit": 0,
             "video_matrix_limit": 0,

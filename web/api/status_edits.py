@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import posts
+from node import media, posts
 from node.outbox import open_web_may_see
 from storage.errors import Invalid, NotFound
 from storage.models import Account, Post, PostEdit
 from web.api import serializers
 from web.api.auth import ctx_of, flag, optional_user, params, path_id, require_user, text_param
 from web.api.serializers import JSON
-from web.api.statuses import refuse_media_and_polls, render, render_many
+from web.api.statuses import media_ids_of, refuse_polls, render, render_many
 
 
 async def _visible(request: web.Request, viewer: Account | None) -> Post:
@@ -37,13 +37,13 @@ async def context(request: web.Request) -> web.Response:
 
 
 async def edit(request: web.Request) -> web.Response:
-    """Mastodon's edit takes text, content warning, sensitivity (and media, polls, language,
-    which Atrium does not change). The visibility is never part of an edit, so a stock
+    """Mastodon's edit takes text, content warning, sensitivity and attachments (`media_ids[]`;
+    not sent: unchanged) (and polls, language, which Atrium does not change). The visibility is never part of an edit, so a stock
     client cannot widen or narrow an Atrium audience by editing."""
     ctx = ctx_of(request)
     editor = await require_user(request, "write:statuses")
     p = await params(request)
-    refuse_media_and_polls(p)
+    refuse_polls(p)
     new_text = text_param(p, "status")
     if new_text is None:
         raise Invalid("status is required")
@@ -55,11 +55,14 @@ async def edit(request: web.Request) -> web.Response:
         new_text,
         summary=text_param(p, "spoiler_text"),
         sensitive=flag(p, "sensitive", None),
+        media_ids=media_ids_of(p),
     )
     return web.json_response(await render(ctx, editor, await posts.get_post(ctx, editor, edited.id)))
 
 
-def _version(author: JSON, at: str | None, content: str, summary: str, sensitive: bool) -> JSON:
+def _version(
+    author: JSON, at: str | None, content: str, summary: str, sensitive: bool, attachments: list[JSON] | None = None
+) -> JSON:
     return {
         "content": content,
         "spoiler_text": summary,
@@ -67,7 +70,7 @@ def _version(author: JSON, at: str | None, content: str, summary: str, sensitive
         "created_at": at,
         "account": author,
         "poll": None,
-        "media_attachments": [],
+        "media_attachments": attachments or [],
         "emojis": [],
     }
 
@@ -83,7 +86,9 @@ async def history(request: web.Request) -> web.Response:
         _version(author, serializers.timestamp(e.created_at), e.content_html, e.summary, e.sensitive) for e in earlier
     ]
     current_at = serializers.timestamp(post.edited_at or post.created_at)
-    out.append(_version(author, current_at, post.content_html, post.summary, post.sensitive))
+    attached = (await media.views_of(ctx, viewer, [post])).get(post.id, [])
+    current = [serializers.attachment(v) for v in attached]
+    out.append(_version(author, current_at, post.content_html, post.summary, post.sensitive, current))
     return web.json_response(out)
 
 

@@ -13,6 +13,7 @@ from node.context import NodeContext
 from node.outbox import open_web_may_see
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound
+from storage.ids import parse_id
 from storage.models import Account, Post
 from web.api import serializers
 from web.api.auth import Params, ctx_of, flag, id_param, optional_user, params, path_id, require_user, text_param
@@ -60,18 +61,34 @@ async def render(ctx: NodeContext, viewer: Account | None, post: Post) -> JSON:
     return rendered[0]
 
 
-def refuse_media_and_polls(p: Params) -> None:
+def refuse_polls(p: Params) -> None:
     """A post or an edit with what Atrium does not store yet is refused, never kept without it."""
-    if p.get("media_ids"):
-        raise Invalid("media attachments are not supported yet")
     if p.get("poll") or p.get("poll[options]"):
         raise Invalid("polls are not supported yet")
+
+
+def media_ids_of(p: Params) -> tuple[int, ...] | None:
+    """`media_ids[]` (a form's list, or a JSON array): None when not sent at all."""
+    raw = p.get("media_ids")
+    if raw is None:
+        return None
+    values = raw if isinstance(raw, list) else [raw]
+    ids = []
+    for value in values:
+        text = str(value).strip()
+        if not text:
+            continue  # a form's way of sending an empty list
+        parsed = parse_id(text)
+        if parsed is None:
+            raise Invalid(f"media id {text[:40]!r} is not one")
+        ids.append(parsed)
+    return tuple(ids)
 
 
 async def create(request: web.Request) -> web.Response:
     author = await require_user(request, "write:statuses")
     p = await params(request)
-    refuse_media_and_polls(p)
+    refuse_polls(p)
     if p.get("scheduled_at"):
         raise Invalid("scheduled posts are not supported yet")
     new = NewPost(
@@ -81,6 +98,7 @@ async def create(request: web.Request) -> web.Response:
         sensitive=bool(flag(p, "sensitive", False)),
         in_reply_to_id=id_param(p, "in_reply_to_id"),
         language=(text_param(p, "language") or None),
+        media_ids=media_ids_of(p) or (),
     )
     ctx = ctx_of(request)
     # The web UI's compose form posts through the same call: one allowance, one idempotency.
