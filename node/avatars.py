@@ -15,16 +15,22 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.vocab import Picture
-from node import accounts
+from node import accounts, media
 from node.audience import Audience
 from node.context import NodeContext
 from node.default_pictures import avatar_png, check_size, colour_of, header_png, initials
+from node.federate import queue_fanout
+from node.media import Upload
 from node.media_urls import media_url
+from node.queues import ActorUpdated
+from storage.errors import NotFound
 from storage.models import Account, MediaAttachment, MediaKind, MediaRole, MediaState
 
 DEFAULT_AVATAR_PATH = "/avatars/default/"
 DEFAULT_HEADER_PATH = "/headers/default/"
 ROLE_POINTERS = {MediaRole.AVATAR: "avatar_id", MediaRole.HEADER: "header_id"}
+# The pictures of a profile by the names forms and the client API give them.
+PICTURE_FIELDS = {role.value: role for role in ROLE_POINTERS}
 
 
 def _picture(account: Account, role: MediaRole) -> MediaAttachment | None:
@@ -89,6 +95,32 @@ async def default_header(ctx: NodeContext, account_id: int) -> bytes:
     """The account's default header as PNG: a light shade of its avatar's colour."""
     account = await accounts.get_account(ctx, account_id)
     return await asyncio.to_thread(header_png, colour_of(_full_handle(ctx, account)))
+
+
+async def set_picture(ctx: NodeContext, account: Account, role: MediaRole, upload: Upload | None) -> Account:
+    """The one way a local account's avatar or header changes, for the client API and the web
+    UI alike: `upload` becomes it (processed as every upload is, cropped and scaled to the
+    role's size: node/media.py `FITS`), or None removes it (the default shows again). The old
+    picture's row and bytes go; the account's followers on other nodes are sent an Update of
+    its actor, in the same transaction. The account is returned as it now is."""
+    new = await media.upload(ctx, account, upload, role=role) if upload is not None else None
+    gone: list[str] = []
+    async with ctx.db.session() as s:
+        row = await s.get(Account, account.id)
+        if row is None or row.domain is not None:
+            raise NotFound("no such local account")
+        pointer = ROLE_POINTERS[role]
+        old_id: int | None = getattr(row, pointer)
+        old = await s.get(MediaAttachment, old_id) if old_id is not None else None
+        setattr(row, pointer, new.id if new is not None else None)
+        if old is not None and old.account_id == row.id and old.role == role.value:
+            gone = [key for key in (old.storage_key, old.preview_key) if key]
+            await s.delete(old)
+        await queue_fanout(s, ActorUpdated(row.id))
+    if ctx.media is not None:
+        for key in gone:  # after the commit: a failure leaves bytes no row names, for `media prune`
+            await ctx.media.delete(key)
+    return await accounts.get_account(ctx, account.id)
 
 
 async def record_remote_pictures(

@@ -11,8 +11,11 @@ signed-in user's search does (`/api/v2/search?resolve=true`).
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 
+import aiohttp
 import pytest
 from multidict import CIMultiDictProxy
 from PIL import Image
@@ -21,11 +24,12 @@ from sqlalchemy import select
 from node import accounts, remote
 from node.default_pictures import colour_of
 from storage.media_store import new_key
-from storage.models import Account, MediaAttachment, MediaKind, MediaRole, MediaState
-from tests.api.conftest import SignIn
+from storage.models import Account, Job, MediaAttachment, MediaKind, MediaRole, MediaState
+from tests.api.conftest import SignIn, auth
 from tests.api.social import Client, account_id, admitting, call, node_of
 from tests.factory import fake_peer
 from tests.federation.fake_peer import FakePeer
+from tests.media_files import PDF, SVG, picture
 
 PNG = "image/png"
 
@@ -205,3 +209,94 @@ async def test_pictures_a_peer_may_not_plant_are_left_out(api: Client, sign_in: 
     assert dana["avatar"].endswith(f"/avatars/default/{dana['id']}.png")
     assert dana["header"].endswith(f"/headers/default/{dana['id']}.png")
     assert await _rows(api, dana["id"]) == []
+
+
+async def _patch(api: Client, token: str, files: dict[str, bytes], **fields: str) -> tuple[int, Any]:
+    """`PATCH /api/v1/accounts/update_credentials` as a multipart form, as apps send pictures."""
+    form = aiohttp.FormData()
+    for name, data in files.items():
+        form.add_field(name, data, filename=f"{name}.bin", content_type="application/octet-stream")
+    for key, value in fields.items():
+        form.add_field(key, value)
+    resp = await api.patch("/api/v1/accounts/update_credentials", data=form, headers=auth(token))
+    return resp.status, await resp.json()
+
+
+async def _stored(api: Client, url: str) -> Image.Image:
+    """The picture a media URL of this node names, read from its store (the /media route is
+    served by web/media.py)."""
+    key = url.split("/media/", 1)[1]
+    store = node_of(api).media
+    assert store is not None
+    return Image.open(io.BytesIO(await store.get(key)))
+
+
+async def test_an_uploaded_avatar_and_header_are_cropped_shown_and_sent_to_followers(api: Client, sign_in: SignIn) -> None:
+    token = await sign_in("alice")
+    ctx = node_of(api)
+    # Given two pictures of the wrong shape for an avatar and a header
+    # When alice uploads them as her avatar and header, with a new display name
+    status, own = await _patch(api, token, {"avatar": picture("PNG", (800, 600)), "header": picture("JPEG", (1000, 1000))},
+                               display_name="Alice A.")
+    # Then her account shows them from this node's media, cropped and scaled as Mastodon's are
+    assert status == 200, own
+    assert own["display_name"] == "Alice A."
+    assert own["avatar"].startswith(f"{ctx.base_url}/media/") and own["avatar_static"] == own["avatar"]
+    assert own["header"].startswith(f"{ctx.base_url}/media/") and own["header_static"] == own["header"]
+    assert (await _stored(api, own["avatar"])).size == (400, 400)
+    assert (await _stored(api, own["header"])).size == (1500, 500)
+    # And everyone reading her account sees them, as does her actor document
+    shown = await call(api, "GET", f"/api/v1/accounts/{own['id']}")
+    assert (shown["avatar"], shown["header"]) == (own["avatar"], own["header"])
+    resp = await api.get("/users/alice", headers={"Accept": "application/activity+json"})
+    document = await resp.json(content_type=None)
+    assert document["icon"] == {"type": "Image", "mediaType": "image/png", "url": own["avatar"]}
+    assert document["image"] == {"type": "Image", "mediaType": "image/jpeg", "url": own["header"]}
+    # And an Update of her actor is queued for her followers' nodes, once per picture
+    async with ctx.db.reader() as s:
+        fanouts = [json.loads(j.payload) for j in await s.scalars(select(Job).where(Job.queue == "fanout"))]
+    assert [f["kind"] for f in fanouts] == ["ActorUpdate", "ActorUpdate"]
+
+
+async def test_a_new_avatar_replaces_the_old_one_and_removing_it_brings_the_default_back(api: Client, sign_in: SignIn) -> None:
+    token = await sign_in("alice")
+    store = node_of(api).media
+    assert store is not None
+    # Given alice with an avatar
+    _, first = await _patch(api, token, {"avatar": picture("PNG")})
+    old_key = first["avatar"].split("/media/", 1)[1]
+    # When she uploads another
+    _, second = await _patch(api, token, {"avatar": picture("JPEG")})
+    # Then the new one shows, and the old one's row and bytes are gone
+    assert second["avatar"] != first["avatar"] and second["avatar"].endswith(".jpg")
+    assert not await store.exists(old_key)
+    assert [r.storage_key for r in await _rows(api, second["id"])] == [second["avatar"].split("/media/", 1)[1]]
+    # When she removes it, as Mastodon's apps do
+    removed = await call(api, "DELETE", "/api/v1/profile/avatar", token)
+    # Then her default avatar shows again, and nothing of the picture is kept
+    assert removed["avatar"].endswith(f"/avatars/default/{second['id']}.png")
+    assert await _rows(api, second["id"]) == [] and not await store.exists(second["avatar"].split("/media/", 1)[1])
+    # And removing a header she never had is no error
+    assert (await call(api, "DELETE", "/api/v1/profile/header", token))["header"].endswith(".png")
+
+
+@pytest.mark.parametrize(
+    ("files", "fields", "reason"),
+    [
+        ({"avatar": PDF}, {}, "must be a picture"),
+        ({"header": SVG}, {}, "not accepted"),
+        ({"avatar": picture("PNG")}, {"display_name": "x" * 1000}, "display name too long"),
+    ],
+)
+async def test_a_refused_picture_or_profile_changes_nothing(
+    api: Client, sign_in: SignIn, files: dict[str, bytes], fields: dict[str, str], reason: str
+) -> None:
+    token = await sign_in("alice")
+    # Given alice's profile as it is
+    before = await call(api, "GET", "/api/v1/accounts/verify_credentials", token)
+    # When she sends a file that is no picture, or a picture beside a text that is refused
+    status, body = await _patch(api, token, files, note="a new bio", **fields)
+    # Then it is refused with the reason, and nothing of the request is written
+    assert status == 422 and reason in body["error"], body
+    after = await call(api, "GET", "/api/v1/accounts/verify_credentials", token)
+    assert after == before and await _rows(api, before["id"]) == []
