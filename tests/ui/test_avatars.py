@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -16,18 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.media_files import picture
 from tests.ui.conftest import UINode, compose, post_card
 from tests.ui.test_accessibility import violations
-from tests.ui.test_own_lists import SIZES, Open, browser_at, fits
-
-
-@pytest.fixture(params=list(SIZES))
-def size(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def open_as(browser: Browser, size: str) -> Iterator[Open]:
-    with browser_at(browser, size) as opener:
-        yield opener
+from tests.ui.test_own_lists import SIZES, browser_at, fits
 
 
 def _loaded(page: Page, selector: str) -> dict[str, object]:
@@ -41,9 +29,14 @@ def _loaded(page: Page, selector: str) -> dict[str, object]:
             "src": image.get_attribute("src"), "alt": image.get_attribute("alt")}
 
 
-def test_an_employee_sees_avatars_and_sets_and_removes_their_own(node: UINode, open_as: Open, size: str) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_an_employee_sees_avatars_and_sets_and_removes_their_own(node: UINode, browser: Browser, size: str) -> None:
+    with browser_at(browser, size) as open_as:
+        _sets_and_removes(node, open_as(node, "lena"), size)
+
+
+def _sets_and_removes(node: UINode, lena: Page, size: str) -> None:
     text = f"pictures-{size}-{uuid.uuid4().hex[:8]}"
-    lena = open_as(node, "lena")
     # Given lena's post on the node's timeline, shown with her default avatar
     lena.goto(node.url + "/local")
     compose(lena, text, "Public")
@@ -83,8 +76,13 @@ def test_an_employee_sees_avatars_and_sets_and_removes_their_own(node: UINode, o
     expect(lena.locator(".picture-field img.header-preview")).to_have_attribute("src", re.compile(r"^/media/"))
 
 
-def test_a_file_that_is_no_picture_is_refused_with_the_reason(node: UINode, open_as: Open, size: str) -> None:
-    alice = open_as(node, "alice")
+@pytest.mark.parametrize("size", SIZES)
+def test_a_file_that_is_no_picture_is_refused_with_the_reason(node: UINode, browser: Browser, size: str) -> None:
+    with browser_at(browser, size) as open_as:
+        _refused(node, open_as(node, "alice"))
+
+
+def _refused(node: UINode, alice: Page) -> None:
     # Given alice's settings
     alice.goto(node.url + "/settings")
     # When she chooses a PDF as her avatar
