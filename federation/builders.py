@@ -12,7 +12,7 @@ from datetime import datetime
 
 from federation.addressing import Addressing
 from federation.media_ap import AttachmentData, attachment_to_ap
-from federation.vocab import CONTEXT
+from federation.vocab import CONTEXT, Picture
 
 
 def iso(dt: datetime) -> str:
@@ -36,6 +36,16 @@ class ActorData:
     published: datetime
     suspended: bool = False
     discoverable: bool = False  # Mastodon's: may the account be featured and suggested
+    icon: Picture | None = None  # the avatar, when one was uploaded
+    image: Picture | None = None  # the header, when one was uploaded
+
+
+def picture_to_ap(p: Picture) -> dict[str, object]:
+    """An actor's `icon` or `image`, as Mastodon sends them."""
+    out: dict[str, object] = {"type": "Image", "url": p.url}
+    if p.media_type:
+        out["mediaType"] = p.media_type
+    return out
 
 
 def actor_to_ap(a: ActorData) -> dict[str, object]:
@@ -59,7 +69,7 @@ def actor_to_ap(a: ActorData) -> dict[str, object]:
         "publicKey": {"id": f"{a.id}#main-key", "owner": a.id, "publicKeyPem": a.public_key_pem},
         # Mastodon's flag for an account its server has disabled.
         "suspended": a.suspended,
-    }
+    } | {key: picture_to_ap(p) for key, p in (("icon", a.icon), ("image", a.image)) if p is not None}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from federation.media_ap import RemoteAttachment, ap_to_attachments
-from federation.vocab import as_list, id_of
+from federation.vocab import Picture, as_list, id_of
 from storage.errors import AtriumError
 
 MAX_CONTENT = 100_000
@@ -216,6 +216,36 @@ def ap_to_post(doc: object) -> IncomingNote:
     )
 
 
+# What a peer's picture may claim to be: raster images a browser shows and never runs (no
+# SVG, which can carry script).
+PICTURE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"})
+
+
+def parse_picture(value: object) -> Picture | None:
+    """An actor's `icon` or `image` as Mastodon and others send it: an `Image` object (or a
+    list of them, the first usable one taken), its `url` a string or a `Link` with `href`.
+    Only an http(s) URL is kept; a picture that says it is another type than a raster image
+    is left out. None when there is nothing usable: a picture is never a reason to refuse
+    the actor."""
+    for item in as_list(value)[:10]:
+        if isinstance(item, str):
+            item = {"url": item}
+        if not isinstance(item, dict):
+            continue
+        media_type = item.get("mediaType")
+        url = item.get("url")
+        for link in as_list(url)[:10]:
+            if isinstance(link, dict):
+                media_type = link.get("mediaType", media_type)
+                link = link.get("href")
+            if not isinstance(link, str) or web_url(link) is None:
+                continue
+            if media_type is not None and (not isinstance(media_type, str) or media_type.lower() not in PICTURE_TYPES):
+                continue
+            return Picture(url=link, media_type=media_type.lower() if isinstance(media_type, str) else None)
+    return None
+
+
 @dataclass(frozen=True)
 class IncomingActor:
     id: str
@@ -238,6 +268,8 @@ class IncomingActor:
     # Mastodon's `discoverable` (may the account be featured and suggested): None when the
     # document does not say, as Mastodon's API shows it.
     discoverable: bool | None = None
+    icon: Picture | None = None  # the avatar
+    image: Picture | None = None  # the header
 
 
 ACTOR_TYPES = ("Person", "Service", "Application", "Group", "Organization")
@@ -301,4 +333,6 @@ def parse_actor(doc: object) -> IncomingActor:
         moved_to=doc.get("movedTo") if isinstance(doc.get("movedTo"), str) else None,
         suspended=doc.get("suspended") is True,
         discoverable=discoverable if isinstance(discoverable := doc.get("discoverable"), bool) else None,
+        icon=parse_picture(doc.get("icon")),
+        image=parse_picture(doc.get("image")),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -57,3 +59,13 @@ def id_of(value: object) -> str | None:
         ident = value.get("id")
         return ident if isinstance(ident, str) else None
     return None
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An actor's `icon` (avatar) or `image` (header), an ActivityStreams `Image`: where it is
+    served, and its type (None when a peer's document does not say)."""
+
+    url: str
+    media_type: str | None = None
+

@@ -231,6 +231,15 @@ async def set_role(ctx: NodeContext, username: str, role: str) -> Account:
     return await _update_local(ctx, username, role=role)
 
 
+def check_profile(*, display_name: str | None = None, bio: str | None = None) -> None:
+    """`Invalid` for a profile text `update_profile` would refuse: asked before a change made of
+    several steps (pictures, then texts) writes anything."""
+    if display_name is not None and len(display_name) > MAX_DISPLAY_NAME:
+        raise Invalid(f"display name too long: at most {MAX_DISPLAY_NAME} characters")
+    if bio is not None and len(bio) > MAX_BIO:
+        raise Invalid(f"bio too long: at most {MAX_BIO} characters")
+
+
 async def update_profile(
     ctx: NodeContext,
     account_id: int,
@@ -239,10 +248,7 @@ async def update_profile(
     bio: str | None = None,
     locked: bool | None = None,
 ) -> Account:
-    if display_name is not None and len(display_name) > MAX_DISPLAY_NAME:
-        raise Invalid(f"display name too long: at most {MAX_DISPLAY_NAME} characters")
-    if bio is not None and len(bio) > MAX_BIO:
-        raise Invalid(f"bio too long: at most {MAX_BIO} characters")
+    check_profile(display_name=display_name, bio=bio)
     async with ctx.db.session() as s:
         account = await s.get(Account, account_id)
         if account is None or account.domain is not None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from federation.builders import ActorData, actor_to_ap
-from node import accounts, node_names, text
+from node import accounts, avatars, node_names, text
 from node.context import NodeContext
 from node.instance import get_instance
-from storage.models import Account
+from storage.models import Account, MediaRole
 
 INSTANCE_ACTOR = "actor"  # the instance actor's path segment: /actor
 # Every local person is discoverable (their actor documents say so, and the client API shows
@@ -52,6 +52,8 @@ async def person_document(ctx: NodeContext, account: Account) -> dict[str, objec
             published=account.created_at,
             suspended=account.disabled or account.suspended,
             discoverable=LOCAL_DISCOVERABLE,
+            icon=avatars.picture_of(ctx.base_url, account, MediaRole.AVATAR),
+            image=avatars.picture_of(ctx.base_url, account, MediaRole.HEADER),
         )
     )
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.ids import new_id
 from storage.models.base import Base, utcnow
+from storage.models.media import MediaAttachment
 
 
 class Instance(Base):
@@ -83,6 +84,15 @@ class Account(Base):
     header_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The rows the pointers name, read in the same statement as the account (outer joins on
+    # the primary key), so every page that shows a person shows their pictures without a
+    # query more; set through `avatar_id` / `header_id` only.
+    avatar: Mapped[MediaAttachment | None] = relationship(
+        primaryjoin="foreign(Account.avatar_id) == MediaAttachment.id", lazy="joined", viewonly=True
+    )
+    header: Mapped[MediaAttachment | None] = relationship(
+        primaryjoin="foreign(Account.header_id) == MediaAttachment.id", lazy="joined", viewonly=True
+    )
 
     @property
     def is_local(self) -> bool:

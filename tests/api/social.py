@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from node import accounts
+from node import accounts, contact
 from node.context import NodeContext
+from node.policy import PeerRule
 from tests.api.conftest import PASSWORD, auth
+from tests.factory import LOOPBACK
+from tests.federation.fake_peer import FakePeer
 from web.keys import CTX
 
 Client = TestClient[Any, Any]
@@ -17,6 +23,21 @@ JSON = dict[str, Any]
 
 def node_of(api: Client) -> NodeContext:
     return api.server.app[CTX]
+
+
+@asynccontextmanager
+async def admitting(api: Client, peer: FakePeer) -> AsyncIterator[FakePeer]:
+    """The API's node able to fetch from a fake peer: its policy names the peer (trusted
+    `public`) and its gate is open to loopback, as long as the block lasts."""
+    ctx, before = node_of(api), node_of(api).policy
+    admitted = replace(before(), peers=(*before().peers, PeerRule(peer.domain, "public")))
+    ctx.policy = lambda: admitted
+    contact.open_gate(ctx, LOOPBACK)
+    try:
+        yield peer
+    finally:
+        await contact.close_gate(ctx)
+        ctx.policy = before
 
 
 async def add_user(api: Client, username: str, *, locked: bool = False) -> None:

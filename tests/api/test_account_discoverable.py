@@ -9,16 +9,14 @@ a signed-in user's search does (`/api/v2/search?resolve=true`, fetching through 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import pytest
 
-from node import contact, remote
-from node.policy import PeerRule
+from node import remote
 from storage.models import Account
 from tests.api.conftest import SignIn
-from tests.api.social import Client, account_id, call, node_of
-from tests.factory import LOOPBACK, fake_peer
+from tests.api.social import Client, account_id, admitting, call, node_of
+from tests.factory import fake_peer
 from tests.federation.fake_peer import FakePeer
 
 SAYS = {"dana": True, "eli": False, "fay": None}  # None: the document has no `discoverable`
@@ -28,19 +26,11 @@ SAYS = {"dana": True, "eli": False, "fay": None}  # None: the document has no `d
 async def peer(api: Client) -> AsyncIterator[FakePeer]:
     """A fake peer with dana (discoverable), eli (not) and fay (says nothing), and the API's
     node able to fetch from it (its policy names the peer)."""
-    async with fake_peer(*SAYS) as fake:
+    async with fake_peer(*SAYS) as fake, admitting(api, fake):
         for name, says in SAYS.items():
             if says is not None:
                 fake.actor_extra[name] = {"discoverable": says}
-        ctx, before = node_of(api), node_of(api).policy
-        admitted = replace(before(), peers=(*before().peers, PeerRule(fake.domain, "public")))
-        ctx.policy = lambda: admitted
-        contact.open_gate(ctx, LOOPBACK)
-        try:
-            yield fake
-        finally:
-            await contact.close_gate(ctx)
-            ctx.policy = before
+        yield fake
 
 
 async def test_a_remote_accounts_discoverable_is_what_its_actor_said(api: Client, sign_in: SignIn, peer: FakePeer) -> None:

@@ -218,6 +218,7 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/api/v1/conversations/{id}/read"): Asked(),
     ("DELETE", "/api/v1/conversations/{id}"): LeftOut(OWN),
     ("PATCH", "/api/v1/accounts/update_credentials"): LeftOut(OWN),
+    ("DELETE", "/api/v1/profile/{picture}"): LeftOut(OWN),
     **{("POST", f"/api/v1/accounts/{{id}}/{a}"): LeftOut(RELATIONSHIP)
        for a in ("follow", "unfollow", "remove_from_followers", "block", "unblock", "mute", "unmute")},
     ("POST", "/api/v1/follow_requests/{id}/authorize"): LeftOut(RELATIONSHIP),
@@ -245,6 +246,7 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/signout"): LeftOut(CREDENTIALS),
     ("POST", "/setup"): LeftOut(CREDENTIALS),
     ("POST", "/settings/profile"): LeftOut(OWN),
+    ("POST", "/settings/pictures"): LeftOut(OWN),
     ("POST", "/settings/password"): LeftOut(OWN),
     ("POST", "/accounts/{account_id}/follow"): LeftOut(RELATIONSHIP),
     ("POST", "/accounts/{account_id}/unfollow"): LeftOut(RELATIONSHIP),

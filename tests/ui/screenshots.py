@@ -1,5 +1,6 @@
 """Screenshots of the pages a new employee and a new operator see first: sign-in, home,
-profile, compose and the trust policy, at desktop (1280×900) and phone (390×844) size.
+profile, compose, settings, notifications, search and the trust policy, at desktop (1280×900) and
+phone (390×844) size.
 
     PYTHONPATH=$PWD .venv/bin/python -m tests.ui.screenshots docs/screenshots/after
 
@@ -99,7 +100,9 @@ def capture(browser: Browser, node: UINode, out: Path) -> list[Path]:
         phone = size == "phone"
         pages = {
             None: [("signin", "/signin")],
-            "alice": [("home", "/"), ("profile", "/@alice"), ("compose", "/compose")],
+            "alice": [("home", "/"), ("profile", "/@alice"), ("compose", "/compose"), ("settings", "/settings")],
+            # alice followed and mentioned lena: her notifications; and a search for people
+            "lena": [("notifications", "/notifications"), ("search", "/search?q=a")],
             "root": [("trust-policy", "/admin/policy")],
         }
         for who, paths in pages.items():

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import accounts, follows, relationships, search, timelines
+from node import accounts, avatars, follows, relationships, search, timelines
 from node.context import NodeContext
 from node.domains import canonical_domain
+from node.media import Upload
 from node.outbox import open_web_may_see
 from storage.errors import Invalid, NotFound
 from storage.models import Account
 from web.api import serializers
 from web.api.auth import (
+    Params,
     ctx_of,
     flag,
     link_header,
@@ -25,6 +27,7 @@ from web.api.auth import (
 )
 from web.api.serializers import JSON
 from web.api.statuses import render_many
+from web.multipart import read_file_form
 
 SEARCH_LIMIT = 40
 
@@ -51,20 +54,35 @@ async def verify_credentials(request: web.Request) -> web.Response:
 
 
 async def update_credentials(request: web.Request) -> web.Response:
-    """PATCH the profile: display_name, note, locked (form or JSON; absent or null leaves a
-    field as it is). Mastodon's other profile fields (avatar, fields_attributes, ...) are
-    accepted and ignored: Atrium profiles do not have them yet."""
+    """PATCH the profile: display_name, note, locked (form, JSON or multipart; absent or null
+    leaves a field as it is), and with a multipart body the `avatar` and `header` pictures.
+    The texts are checked before anything is written. Mastodon's other profile fields
+    (fields_attributes, ...) are accepted and ignored: Atrium profiles do not have them yet."""
     ctx = ctx_of(request)
     account = await require_user(request, "write:accounts")
-    p = await params(request)
-    updated = await accounts.update_profile(
-        ctx,
-        account.id,
-        display_name=text_param(p, "display_name"),
-        bio=text_param(p, "note"),
-        locked=flag(p, "locked"),
-    )
+    pictures: dict[str, Upload] = {}
+    if request.content_type.startswith("multipart/"):
+        form = await read_file_form(request, avatars.PICTURE_FIELDS, ctx.media_limits.max_image_bytes,
+                                    not_multipart="a multipart body is expected")
+        p: Params = {**request.query, **form.fields}
+        pictures = form.files
+    else:
+        p = await params(request)
+    display_name, bio = text_param(p, "display_name"), text_param(p, "note")
+    accounts.check_profile(display_name=display_name, bio=bio)
+    locked = flag(p, "locked")
+    for name, upload in pictures.items():
+        await avatars.set_picture(ctx, account, avatars.PICTURE_FIELDS[name], upload)
+    updated = await accounts.update_profile(ctx, account.id, display_name=display_name, bio=bio, locked=locked)
     return web.json_response(await _credential(ctx, updated))
+
+
+async def remove_picture(request: web.Request) -> web.Response:
+    """Mastodon's `DELETE /api/v1/profile/avatar` and `/header`: the default shows again."""
+    ctx = ctx_of(request)
+    account = await require_user(request, "write:accounts")
+    role = avatars.PICTURE_FIELDS[request.match_info["picture"]]
+    return web.json_response(await _credential(ctx, await avatars.set_picture(ctx, account, role, None)))
 
 
 async def _visible_account(ctx: NodeContext, account_id: int) -> Account:
@@ -179,6 +197,7 @@ async def following(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/accounts/verify_credentials", verify_credentials)
     app.router.add_patch("/api/v1/accounts/update_credentials", update_credentials)
+    app.router.add_delete("/api/v1/profile/{picture:avatar|header}", remove_picture)
     app.router.add_get("/api/v1/accounts/lookup", lookup)
     app.router.add_get("/api/v1/accounts/search", search_accounts)
     # Numeric ids only, so named routes (relationships, search, ...) never read as an id.

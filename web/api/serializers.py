@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from node import oauth, text
+from node import avatars, oauth, text
 from node.actors import LOCAL_DISCOVERABLE
 from node.audience import Audience, audience_of
 from node.context import NodeContext
@@ -50,8 +50,9 @@ def streaming_url(ctx: NodeContext) -> str:
     return f"{'wss' if ctx.scheme == 'https' else 'ws'}://{ctx.domain}"
 
 
-def _avatar(ctx: NodeContext) -> str:
-    return f"{ctx.base_url}/avatars/original/missing.png"
+def _thumbnail(ctx: NodeContext) -> str:
+    """The picture that stands for the node in apps' server lists: its icon."""
+    return f"{ctx.base_url}/favicon.ico"
 
 
 @lru_cache(maxsize=1024)
@@ -67,6 +68,7 @@ def account(ctx: NodeContext, a: Account, counts: Counts | None = None) -> JSON:
     counts = counts or Counts()
     local = a.domain is None
     url = ctx.profile_url(a.username) if local else (a.url or a.actor_uri or "")
+    avatar, header = avatars.avatar_url(ctx.base_url, a), avatars.header_url(ctx.base_url, a)
     return {
         "id": str(a.id),
         "username": a.username,
@@ -83,10 +85,11 @@ def account(ctx: NodeContext, a: Account, counts: Counts | None = None) -> JSON:
         "note": a.bio if not local else note_html(a.bio, ctx.base_url),
         "url": url,
         "uri": ctx.actor_uri(a.username) if local else (a.actor_uri or url),
-        "avatar": _avatar(ctx),
-        "avatar_static": _avatar(ctx),
-        "header": "",
-        "header_static": "",
+        # The uploaded pictures (a peer's by its own URL), else the defaults drawn here.
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "header": header,
+        "header_static": header,
         "followers_count": counts.followers,
         "following_count": counts.following,
         "statuses_count": counts.statuses,
@@ -282,7 +285,7 @@ def instance_v2(ctx: NodeContext, usage: Usage) -> JSON:
         "source_url": "https://atrium.example/",
         "description": "An Atrium node: a federated social server for organisations.",
         "usage": {"users": {"active_month": usage.active_month}},
-        "thumbnail": {"url": _avatar(ctx)},
+        "thumbnail": {"url": _thumbnail(ctx)},
         "icon": [],
         "languages": [],
         "configuration": _configuration(ctx),
@@ -303,7 +306,7 @@ def instance_v1(ctx: NodeContext, usage: Usage) -> JSON:
         "version": version_string(),
         "urls": {"streaming_api": streaming_url(ctx)},
         "stats": {"user_count": usage.users, "status_count": usage.local_posts, "domain_count": 0},
-        "thumbnail": _avatar(ctx),
+        "thumbnail": _thumbnail(ctx),
         "languages": [],
         "registrations": False,
         "approval_required": True,

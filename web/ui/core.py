@@ -6,8 +6,8 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from functools import cache, wraps
 from typing import Any
 from urllib.parse import quote
@@ -18,12 +18,14 @@ from multidict import MultiDict, MultiDictProxy
 
 from node import node_names, notifications, sessions
 from node.context import NodeContext
+from node.media import Upload
 from node.pagination import Page as Cursor
 from node.sessions import SignedIn
 from storage.errors import AtriumError, Forbidden, NotFound
 from storage.ids import parse_id
 from storage.models import Account
 from web.keys import CTX
+from web.multipart import read_file_form
 from web.ui.render import PAGE_HEADERS
 
 JINJA = web.AppKey("ui_jinja", Environment)
@@ -91,6 +93,7 @@ class Page:
     session: SignedIn | None
     form: MultiDictProxy[str]
     unread: int = 0  # unread notifications, shown in the navigation
+    files: dict[str, Upload] = field(default_factory=dict)  # a file form's files (`page(files=...)`)
 
     @property
     def me(self) -> Account | None:
@@ -156,12 +159,23 @@ def _csrf_ok(request: web.Request, session: SignedIn | None, form: Mapping[str, 
     return bool(expected) and hmac.compare_digest(given, expected)
 
 
+async def _posted(request: web.Request, files: Collection[str]) -> tuple[Mapping[str, Any], dict[str, Upload]]:
+    """A POST's form: a page that takes `files` reads a multipart body as a stream under the
+    node's picture cap (web/multipart.py); every other form is small and read whole."""
+    if files and request.content_type.startswith("multipart/"):
+        cap = request.app[CTX].media_limits.max_image_bytes
+        form = await read_file_form(request, files, cap, not_multipart="")
+        return form.fields, form.files
+    return await request.post(), {}
+
+
 def page(
-    *, signed_in: bool = True, roles: tuple[str, ...] = ()
+    *, signed_in: bool = True, roles: tuple[str, ...] = (), files: Collection[str] = ()
 ) -> Callable[[Handler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
     """Wrap a UI handler: load the session, require one when `signed_in` (and one of `roles`,
     when given: 403 for anyone else), check the CSRF token on every POST, answer failures as
-    an HTML page, and add the security headers."""
+    an HTML page, and add the security headers. A page that takes files names their fields
+    (`files`): they are in `Page.files`."""
 
     def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         @wraps(handler)
@@ -172,7 +186,12 @@ def page(
             p = Page(request, ctx, session, form)
             await node_names.own_name(ctx)  # fresh for every word of the page that names the node
             if request.method == "POST":
-                posted = await request.post()
+                try:
+                    posted, p.files = await _posted(request, files)
+                except AtriumError as exc:  # a file over the cap, a malformed form
+                    refused = p.render("error.html", exc.status, title=_title(exc.status), message=exc.reason)
+                    refused.headers.update(PAGE_HEADERS)
+                    return refused
                 p.form = MultiDictProxy(MultiDict((k, v) for k, v in posted.items() if isinstance(v, str)))
                 if not _csrf_ok(request, session, p.form):
                     response: web.StreamResponse = p.render(

@@ -8,7 +8,19 @@ from urllib.parse import quote
 from aiohttp import web
 
 from federation.addresses import FetchError
-from node import accounts, blocks, follows, mutes, node_names, profiles, relationships, remote, sessions, timelines
+from node import (
+    accounts,
+    avatars,
+    blocks,
+    follows,
+    mutes,
+    node_names,
+    profiles,
+    relationships,
+    remote,
+    sessions,
+    timelines,
+)
 from node.pagination import Page as Cursor
 from storage.errors import AtriumError, Forbidden, Invalid, NotFound, RateLimited
 from storage.models import Account
@@ -183,6 +195,20 @@ async def save_profile(p: Page) -> web.StreamResponse:
     return p.redirect("/settings?done=profile")
 
 
+@page(files=avatars.PICTURE_FIELDS)
+async def save_pictures(p: Page) -> web.StreamResponse:
+    """The avatar and header: a file chosen replaces one, "Remove" brings the default back."""
+    try:
+        for name, role in avatars.PICTURE_FIELDS.items():
+            if p.field(f"remove_{name}") == "on":
+                await avatars.set_picture(p.ctx, p.user, role, None)
+            elif name in p.files:
+                await avatars.set_picture(p.ctx, p.user, role, p.files[name])
+    except Invalid as exc:
+        return _settings(p, exc.status, error=exc.reason)
+    return p.redirect("/settings?done=pictures")
+
+
 @page()
 async def change_password(p: Page) -> web.StreamResponse:
     new = p.field("new_password")
@@ -220,4 +246,5 @@ def setup_routes(app: web.Application) -> None:
     r.add_post(r"/follow_requests/{account_id:\d+}/{answer:approve|reject}", answer_request)
     r.add_get("/settings", settings_form)
     r.add_post("/settings/profile", save_profile)
+    r.add_post("/settings/pictures", save_pictures)
     r.add_post("/settings/password", change_password)

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from node import avatars
 from node.audience_words import LABELS
+from storage.models import Account
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -47,6 +49,17 @@ def iso(moment: datetime | None) -> str:
     return moment.isoformat(timespec="seconds") if moment else ""
 
 
+def avatar_src(account: Account, size: int) -> str:
+    """A person's avatar as pages load it: from this node only (the page's policy loads no
+    image from elsewhere, and a reader's browser never calls on a peer), so a peer's picture
+    not copied here shows the default drawn here."""
+    return avatars.avatar_url("", account, size=size, here_only=True)
+
+
+def header_src(account: Account) -> str:
+    return avatars.header_url("", account, here_only=True)
+
+
 def make_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -61,4 +74,6 @@ def make_env() -> Environment:
     # Each compose form carries a fresh key: a form sent twice (a double click, a resend after
     # a dropped answer) makes one post, as a client's Idempotency-Key does.
     env.globals["new_post_key"] = lambda: secrets.token_urlsafe(16)
+    env.globals["avatar_src"] = avatar_src
+    env.globals["header_src"] = header_src
     return env
