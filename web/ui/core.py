@@ -7,12 +7,13 @@ import hmac
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, wraps
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.web_request import FileField
 from jinja2 import Environment
 from multidict import MultiDict, MultiDictProxy
 
@@ -91,6 +92,7 @@ class Page:
     session: SignedIn | None
     form: MultiDictProxy[str]
     unread: int = 0  # unread notifications, shown in the navigation
+    files: Mapping[str, FileField] = field(default_factory=dict)  # a multipart form's chosen files
 
     @property
     def me(self) -> Account | None:
@@ -157,11 +159,12 @@ def _csrf_ok(request: web.Request, session: SignedIn | None, form: Mapping[str, 
 
 
 def page(
-    *, signed_in: bool = True, roles: tuple[str, ...] = ()
+    *, signed_in: bool = True, roles: tuple[str, ...] = (), max_body: Callable[[NodeContext], int] | None = None
 ) -> Callable[[Handler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
     """Wrap a UI handler: load the session, require one when `signed_in` (and one of `roles`,
     when given: 403 for anyone else), check the CSRF token on every POST, answer failures as
-    an HTML page, and add the security headers."""
+    an HTML page, and add the security headers. `max_body` raises the request size the form
+    may have (the node's default is 1 MB) for a form that sends files."""
 
     def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         @wraps(handler)
@@ -170,12 +173,26 @@ def page(
             session = await current_session(request)
             form: MultiDictProxy[str] = MultiDictProxy(MultiDict())
             p = Page(request, ctx, session, form)
+            response: web.StreamResponse
             await node_names.own_name(ctx)  # fresh for every word of the page that names the node
             if request.method == "POST":
-                posted = await request.post()
+                # Only a signed-in person may send the larger body: nobody else spools files here.
+                limit = max_body(ctx) if max_body is not None and session is not None else request.client_max_size
+                try:
+                    sized = request if limit == request.client_max_size else request.clone(client_max_size=limit)
+                    posted = await sized.post()
+                except web.HTTPRequestEntityTooLarge:
+                    response = p.render(
+                        "error.html", 413, title="Too large",
+                        message=f"What you sent is too large: at most {_megabytes(limit)} at once. "
+                        "Go back and choose smaller or fewer files.",
+                    )
+                    response.headers.update(PAGE_HEADERS)
+                    return response
                 p.form = MultiDictProxy(MultiDict((k, v) for k, v in posted.items() if isinstance(v, str)))
+                p.files = {k: v for k, v in posted.items() if isinstance(v, FileField) and v.filename}
                 if not _csrf_ok(request, session, p.form):
-                    response: web.StreamResponse = p.render(
+                    response = p.render(
                         "error.html", 403, title="Form expired",
                         message="This form has expired or did not come from this site. Go back, reload the page and try again.",
                     )
@@ -199,6 +216,10 @@ def page(
         return run
 
     return wrap
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1048576:.0f} MB" if n >= 1048576 else f"{n // 1024} KB"
 
 
 async def _unread(ctx: NodeContext, account_id: int) -> int:
