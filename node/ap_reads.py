@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import builders
 from federation.addressing import NotFederated
@@ -35,34 +36,45 @@ async def note(ctx: NodeContext, author: Account, post_id: int, reader: Reader) 
     otherwise, a refusal by the policy audited."""
     async with ctx.db.reader() as s:
         post = await s.get(Post, post_id)
-        if post is None or post.account_id != author.id or post.reblog_of_id is not None or not audience_of(post.visibility).federates:
+        if post is None or post.account_id != author.id or post.reblog_of_id is not None:
             raise NotFound("no such post")
-        viewer = await reader()
-        # The same policy function as delivery: what could not be sent to a peer cannot be
-        # fetched by it either (an unsigned request counts as the open web).
-        if viewer is not None and viewer.domain is None:
-            viewer = None
-        decision = ctx.policy().outbound(post.visibility, viewer.domain if viewer else None, post_text(post))
-        if not decision.allowed or (
-            not audience_of(post.visibility).rules.anyone_may_see
-            and (viewer is None or not await viewable(ctx, s, viewer, post))
-        ):
-            if viewer is not None and not decision.allowed:
-                await audit.record_now(
-                    ctx.db,
-                    direction="out",
-                    peer=viewer.domain or "",
-                    obj=post.uri or "",
-                    decision="refused",
-                    rule=decision.rule,
-                    reason=f"fetch: {decision.reason}",
-                )
+        if not await may_fetch(ctx, s, post, reader):
             raise NotFound("no such post")
         try:
             doc = await note_document(ctx, s, post, author)
         except NotFederated as exc:
             raise NotFound("no such post") from exc
     return {"@context": CONTEXT, **doc}
+
+
+async def may_fetch(ctx: NodeContext, s: AsyncSession, post: Post, reader: Reader) -> bool:
+    """Whether the request's reader may fetch this post (or what belongs to it, its media:
+    node/media_access.py) from this node: the rule of authorized fetch, one home. The reader is
+    asked only for a post that leaves the node at all; a refusal by the policy is audited."""
+    audience = audience_of(post.visibility)
+    if not audience.federates:
+        return False
+    viewer = await reader()
+    # The same policy function as delivery: what could not be sent to a peer cannot be
+    # fetched by it either (an unsigned request counts as the open web).
+    if viewer is not None and viewer.domain is None:
+        viewer = None
+    decision = ctx.policy().outbound(post.visibility, viewer.domain if viewer else None, post_text(post))
+    if decision.allowed and (
+        audience.rules.anyone_may_see or (viewer is not None and await viewable(ctx, s, viewer, post))
+    ):
+        return True
+    if viewer is not None and not decision.allowed:
+        await audit.record_now(
+            ctx.db,
+            direction="out",
+            peer=viewer.domain or "",
+            obj=post.uri or "",
+            decision="refused",
+            rule=decision.rule,
+            reason=f"fetch: {decision.reason}",
+        )
+    return False
 
 
 def _outbox_posts(author: Account) -> tuple[ColumnElement[bool], ...]:

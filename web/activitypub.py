@@ -8,15 +8,14 @@ from functools import partial
 from aiohttp import web
 
 from federation import builders
-from federation.signatures import SignatureError, load_public_key_pem, parse_signature, verify_request
 from federation.vocab import AP_CONTENT_TYPE
-from node import accounts, admission, ap_reads, inbound, relationships, remote
+from node import accounts, ap_reads, inbound, relationships
 from node.actors import instance_document, person_document
-from node.context import NodeContext
-from storage.errors import AtriumError, NotFound
+from storage.errors import NotFound
 from storage.models import Account
 from web.client import client_address
 from web.keys import CTX
+from web.signed import signed_reader
 
 
 def ap_response(doc: dict[str, object], status: int = 200) -> web.Response:
@@ -41,32 +40,6 @@ async def instance_actor(request: web.Request) -> web.Response:
     return ap_response(await instance_document(request.app[CTX]))
 
 
-async def _signed_viewer(request: web.Request, ctx: NodeContext) -> Account | None:
-    """The remote actor a signed GET comes from, verified; None for an unsigned request. A
-    signer the policy does not admit was refused with 403 before the handler ran (web.signed);
-    asked again here so that no key is ever fetched from it, whoever calls this."""
-    if "Signature" not in request.headers and "Signature-Input" not in request.headers:
-        return None
-    try:
-        parsed = parse_signature(request.headers)
-    except SignatureError:
-        return None  # an unusable signature is no signature: the request is anonymous
-    await admission.admit_signer(ctx, parsed.key_id, f"signed {request.method} {request.path}")
-    try:
-        signer = await remote.actor_by_key_id(ctx, parsed.key_id)
-        try:
-            verify_request("GET", f"{ctx.base_url}{request.raw_path}", request.headers, None,
-                           load_public_key_pem(signer.public_key_pem or ""))
-        except SignatureError:
-            # The peer may have rotated its key (same key id): re-fetch it once, as the inbox does.
-            signer = await remote.actor_by_key_id(ctx, parsed.key_id, refresh=True)
-            verify_request("GET", f"{ctx.base_url}{request.raw_path}", request.headers, None,
-                           load_public_key_pem(signer.public_key_pem or ""))
-    except (AtriumError, ValueError):  # ValueError: a key that does not load
-        return None  # an unusable signature is no signature: the request is anonymous
-    return signer
-
-
 async def note(request: web.Request) -> web.Response:
     """A post as a Note. Non-public posts only to a signed request from someone in their
     audience, on a peer the policy admits for that audience (authorized fetch)."""
@@ -76,7 +49,7 @@ async def note(request: web.Request) -> web.Response:
         post_id = int(request.match_info["post_id"])
     except ValueError as exc:
         raise NotFound("no such post") from exc
-    return ap_response(await ap_reads.note(ctx, author, post_id, partial(_signed_viewer, request, ctx)))
+    return ap_response(await ap_reads.note(ctx, author, post_id, partial(signed_reader, request)))
 
 
 async def outbox(request: web.Request) -> web.Response:
@@ -84,7 +57,7 @@ async def outbox(request: web.Request) -> web.Response:
     author = await _local(request)
     if "page" not in request.query:
         return ap_response(await ap_reads.outbox(ctx, author))
-    reader = partial(_signed_viewer, request, ctx)
+    reader = partial(signed_reader, request)
     return ap_response(await ap_reads.outbox_page(ctx, author, request.query.get("max_id", ""), reader))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.context import NodeContext
-from web import activitypub, api, health, metrics, nodeinfo, openapi, wellknown
+from web import activitypub, api, health, media, metrics, nodeinfo, openapi, wellknown
 from web.errors import error_middleware
 from web.keys import CTX
 from web.logging_mw import request_id_middleware
@@ -20,6 +20,7 @@ def create_app(ctx: NodeContext, *, client_max_size: int = 1024 * 1024) -> web.A
     nodeinfo.setup(app)
     wellknown.setup(app)
     activitypub.setup(app)
+    media.setup(app)
     api.setup(app)
     ui.setup(app)
     ui_admin.setup_routes(app)  # the staff pages (web/ui/admin*.py)

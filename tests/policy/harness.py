@@ -8,7 +8,9 @@ compare that record with tables written out by hand.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from node.outbox import DELIVER, handle_fanout
 from node.policy import ContentRule, PeerRule, Policy
 from node.workers import JobWorker
 from storage.db import Database
+from storage.media_store import LocalStore
 from storage.models import Account, Base, Job, Peer, utcnow
 from tests.conftest import _pg_dsn
 from tests.factory import fake_peer, running_node
@@ -144,13 +147,17 @@ class Net:
     async def get(self, url: str, *, as_peer: str | None = None, as_actor: str = "", accept: str = AP_CONTENT_TYPE) -> tuple[int, dict[str, object] | None]:
         """GET `url` from the node, signed by `as_actor` on the peer of trust `as_peer` (or
         unsigned); (status, JSON body or None)."""
+        status, body = await self.get_bytes(url, as_peer=as_peer, as_actor=as_actor, accept=accept)
+        return status, json.loads(body) if status == 200 else None
+
+    async def get_bytes(self, url: str, *, as_peer: str | None = None, as_actor: str = "", accept: str = "*/*") -> tuple[int, bytes]:
+        """The same GET, for any kind of body (a picture): (status, body)."""
         headers = {"Accept": accept}
         if as_peer is not None:
             peer = self.peers[as_peer]
             headers = sign_request("GET", url, headers, None, peer.key_id(as_actor), peer.keys[as_actor])
         async with self.client.get(url, headers=headers) as r:
-            body = await r.json(content_type=None) if r.status == 200 else None
-            return r.status, body
+            return r.status, await r.read()
 
 
 async def count(ctx: NodeContext, model: type, *where: object) -> int:
@@ -160,13 +167,15 @@ async def count(ctx: NodeContext, model: type, *where: object) -> int:
 
 @asynccontextmanager
 async def network(database: str, rules: tuple[ContentRule, ...] = ()) -> AsyncIterator[Net]:
-    """The node (its app on a free loopback port, its own database) and the six peers."""
+    """The node (its app on a free loopback port, its own database, its media in a folder of
+    its own) and the six peers."""
     async with AsyncExitStack() as stack:
         peers = {trust: await stack.enter_async_context(fake_peer()) for trust in TRUSTS}
         policy = matrix_policy({trust: peer.domain for trust, peer in peers.items()}, rules)
         db = Database(database)
         stack.push_async_callback(db.dispose)
-        ctx = (await stack.enter_async_context(running_node(db, policy=policy))).ctx
+        media = LocalStore(Path(stack.enter_context(tempfile.TemporaryDirectory())))
+        ctx = (await stack.enter_async_context(running_node(db, policy=policy, media=media))).ctx
         async with db.session() as s:
             # Peers the node has talked to before. (On PostgreSQL, concurrent first deliveries to a
             # peer never seen race to create its row in node/peers.py `_get`; not what this tests.)

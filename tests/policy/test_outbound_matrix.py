@@ -22,6 +22,14 @@ Ways out:
 - fetch_follower:  the author's follower on the peer fetches the note, signed
 - fetch_mentioned: the account on the peer that the note mentions fetches it, signed
 - outbox:          the peer's follower fetches the author's outbox page, signed
+- media_follower:  the follower of fetch_follower fetches the picture attached to that post
+                   (`/media/<key>`), signed
+- media_mentioned: the account of fetch_mentioned fetches the picture attached to that post, signed
+
+The media column: a post's attachment crosses exactly as the post does. Its rows are the
+fetch rows (`MEDIA_WAYS`), so the table still says by hand who may have it; and the open web's
+bare `/media/<key>` is the open web's fetch of the note (ANONYMOUS). Local readers of media
+(sessions, tokens, signed URLs, expired and forged signatures): tests/security/test_media_boundary.py.
 """
 
 from __future__ import annotations
@@ -34,11 +42,13 @@ import pytest
 from sqlalchemy import select
 
 from node import interactions, posts
+from node.media_urls import MEDIA_PATH
 from node.policy import ContentRule
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound
 from storage.models import Account, AuditEntry, Follow, Post
 from tests.conftest import ENGINES
+from tests.media_files import PNG, stored_media
 from tests.policy.harness import TRUSTS, Net, database_url, network
 
 VISIBILITIES = ("public", "unlisted", "followers", "direct", "organization", "local")
@@ -248,6 +258,13 @@ ANONYMOUS: dict[tuple[str, str, str], bool] = {
 }
 # fmt: on
 
+# The media column (node/media_access.py): the attachment of a post is fetched exactly as the
+# post is, by every reader.
+MEDIA_WAYS = {"media_follower": "fetch_follower", "media_mentioned": "fetch_mentioned"}
+OUTBOUND |= {(media, v, c): OUTBOUND[fetch, v, c] for media, fetch in MEDIA_WAYS.items()
+             for v in VISIBILITIES for c in CONTENTS}
+ANONYMOUS |= {("media", v, c): ANONYMOUS["fetch", v, c] for v in VISIBILITIES for c in CONTENTS}
+
 # Cells where the node does not do what the table says, each with why. The test fails when a
 # cell here starts to match (remove it then) or when any other cell does not.
 KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {}
@@ -308,6 +325,9 @@ async def run_matrix(database: str) -> Wire:
                 a[v, c] = await posts.create_post(ctx, author, NewPost(mark("follower", v, c) + SUFFIX[c], visibility=v))
                 b[v, c] = await posts.create_post(ctx, mentioner, NewPost(f"{mark('mention', v, c)} {everyone}{SUFFIX[c]}", visibility=v))
                 c_[v, c] = await posts.create_post(ctx, origin, NewPost(f"{mark('boost', v, c)} @bo @rey{SUFFIX[c]}", visibility=v))
+        # each post of (a) and (b) with a picture of its own
+        pictures = {post.id: await stored_media(ctx, owner, PNG + str(post.id).encode(), post=post)
+                    for owner, written in ((author, a), (mentioner, b)) for post in written.values()}
         await net.drain()
 
         wire = Wire()
@@ -319,7 +339,16 @@ async def run_matrix(database: str) -> Wire:
                 status, doc = await net.get(post.uri or "", as_peer=trust, as_actor=actor)
             return key, status == 200 and doc is not None and doc["id"] == post.uri
 
+        async def picture(key: tuple[str, ...], post: Post, trust: str | None, actor: str) -> tuple[tuple[str, ...], bool]:
+            row = pictures[post.id]
+            async with gate:
+                status, body = await net.get_bytes(f"{ctx.base_url}{MEDIA_PATH}{row.storage_key}", as_peer=trust, as_actor=actor)
+            return key, status == 200 and body == PNG + str(post.id).encode()
+
         fetches = [fetch((v, trust, "fetch_follower", c), post, trust, "fol") for trust in TRUSTS for (v, c), post in a.items()]
+        fetches += [picture((v, trust, "media_follower", c), post, trust, "fol") for trust in TRUSTS for (v, c), post in a.items()]
+        fetches += [picture((v, trust, "media_mentioned", c), post, trust, "men") for trust in TRUSTS for (v, c), post in b.items()]
+        fetches += [picture(("media", v, c), post, None, "") for (v, c), post in a.items()]
         fetches += [fetch((v, trust, "fetch_mentioned", c), post, trust, "men") for trust in TRUSTS for (v, c), post in b.items()]
         fetches += [fetch(("fetch", v, c), post, None, "") for (v, c), post in a.items()]
         for key, served in await asyncio.gather(*fetches):
