@@ -101,7 +101,7 @@ def test_an_image_and_a_pdf_with_alt_text_reach_a_colleague_on_another_node(
         # Then her post shows the picture with its alt text and the PDF as a card to download
         picture = card.locator(".media-grid img")
         expect(picture).to_have_attribute("alt", "Bar chart: sign-ups doubled in March")
-        assert picture.evaluate("img => img.complete && img.naturalWidth > 0"), "the picture did not load"
+        assert picture.evaluate("img => img.decode().then(() => img.naturalWidth, () => 0)") > 0, "the picture did not load"
         expect(card.locator(".file-card")).to_contain_text("plan.pdf")
         expect(card.locator(".file-card")).to_contain_text("The spring plan, one page")
         expect(card.get_by_role("link", name=re.compile("Download plan.pdf"))).to_be_visible()
