@@ -73,6 +73,10 @@ def alice(nodes: dict[str, UINode], context: BrowserContext) -> Page:
     return page
 
 
+# The branch media-fed carries attachments between nodes (outbound notes and inbound rows);
+# this branch (media-ui) does not hold it yet. Strict: once media-fed is merged this passes,
+# and the mark must go (it passed on media-ui with media-fed b7e3a82 merged in a trial).
+@pytest.mark.xfail(strict=True, reason="needs media-fed (attachments federated both ways): remove once merged")
 def test_an_image_and_a_pdf_with_alt_text_reach_a_colleague_on_another_node(
     nodes: dict[str, UINode], browser: Browser, files: dict[str, Path]
 ) -> None:

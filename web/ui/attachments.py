@@ -87,6 +87,20 @@ class MediaView:
     blurhash: str | None = None
 
     @property
+    def title(self) -> str:
+        """A file card's first line. A peer's file is named by its URL's last part (ActivityPub
+        carries no file name, and a node's stored names mean nothing): its description is
+        the better title."""
+        if self.remote_host:
+            return self.description or self.file_name or self.type_label
+        return self.file_name or "Attached file"
+
+    @property
+    def caption(self) -> str:
+        """The description under a file card's title (none when it is the title)."""
+        return "" if self.remote_host else self.description
+
+    @property
     def icon_text(self) -> str:
         """The few letters on a file card's icon."""
         return "IMG" if self.type_label == "Image" else self.type_label[:4].upper()
@@ -121,7 +135,7 @@ def media_view(ctx: NodeContext, a: AttachmentView) -> MediaView | None:
         id=a.id, is_image=is_image, url=a.url, preview_url=a.preview_url, description=a.description,
         file_name=a.file_name, size_bytes=a.size_bytes, width=a.width, height=a.height, type_label=label,
         family=FAMILIES.get(known, Family.OTHER) if known else Family.OTHER,
-        remote_host=None if local else urlsplit(a.url).hostname, blurhash=a.blurhash,
+        remote_host=None if local else urlsplit(a.url).netloc, blurhash=a.blurhash,
     )
 
 
