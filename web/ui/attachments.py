@@ -29,6 +29,7 @@ FORM_SLACK = 256 * 1024
 class Family(StrEnum):
     """What a file card's icon looks like: the kind of document."""
 
+    IMAGE = "image"  # a peer's picture not held here, shown as a link
     PDF = "pdf"
     TEXT = "text"
     SHEET = "sheet"
@@ -134,7 +135,7 @@ def media_view(ctx: NodeContext, a: AttachmentView) -> MediaView | None:
     return MediaView(
         id=a.id, is_image=is_image, url=a.url, preview_url=a.preview_url, description=a.description,
         file_name=a.file_name, size_bytes=a.size_bytes, width=a.width, height=a.height, type_label=label,
-        family=FAMILIES.get(known, Family.OTHER) if known else Family.OTHER,
+        family=Family.IMAGE if picture else FAMILIES.get(known, Family.OTHER) if known else Family.OTHER,
         remote_host=None if local else urlsplit(a.url).netloc, blurhash=a.blurhash,
     )
 
