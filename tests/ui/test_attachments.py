@@ -158,6 +158,15 @@ def test_sensitive_media_stay_hidden_until_clicked(alice: Page, files: dict[str,
     # When the reader clicks Show, the picture appears
     card.get_by_text("Show", exact=True).click()
     expect(card.locator("img[alt='An orange square']")).to_be_visible()
+    # And an edit of the text shows the attachments and keeps them sensitive
+    card.get_by_role("link", name="Edit").click()
+    expect(alice.locator(".edit-media img[alt='An orange square']")).to_be_visible()
+    expect(alice.get_by_label(re.compile("Mark media as sensitive"))).to_be_checked()
+    alice.get_by_label("Text").fill("Careful, edited")
+    alice.get_by_role("button", name="Save").click()
+    edited = post_card(alice, "Careful, edited")
+    expect(edited.locator(".media-sensitive")).to_contain_text("Sensitive content")
+    expect(edited.locator("img[alt='An orange square']")).to_be_hidden()
 
 
 def test_a_file_removed_before_posting_is_not_posted(alice: Page, files: dict[str, Path]) -> None:
