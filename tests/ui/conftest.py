@@ -195,3 +195,17 @@ def compose(page: Page, text: str, audience: str, *, warning: str = "") -> None:
 
 def post_card(page: Page, text: str) -> Locator:
     return page.locator("article.post", has_text=text).first
+
+
+def attach(page: Page, *files: Path, form: Locator | None = None) -> None:
+    """Choose files for the compose form through its "Attach" button (atrium.js's picker)."""
+    form = form or page.locator("form.compose").first
+    with page.expect_file_chooser() as chooser:
+        form.get_by_role("button", name=re.compile("^Attach")).click()
+    chooser.value.set_files([str(f) for f in files])
+
+
+def describe(page: Page, file_name: str, text: str) -> None:
+    """Write the alt text of an attached file, found by its name in the composer."""
+    slot = page.locator("form.compose .media-slot.filled", has_text=file_name).first
+    slot.get_by_label(re.compile("^Description")).fill(text)

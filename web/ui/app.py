@@ -8,6 +8,7 @@ from aiohttp import web
 
 from web.keys import CTX
 from web.ui import nav, pages_auth, pages_inbox, pages_lists, pages_people, pages_posts, pages_timelines
+from web.ui.attachments import blurred, composer_limits
 from web.ui.core import JINJA
 from web.ui.render import STATIC, make_env
 from web.ui.risky import RISKY
@@ -61,6 +62,8 @@ def setup(app: web.Application) -> None:
     app[JINJA].globals["NAV"] = nav
     app[JINJA].globals["RISKY"] = RISKY
     app[JINJA].globals["MAX_POST_CHARS"] = app[CTX].max_post_chars
+    app[JINJA].globals["MEDIA_LIMITS"] = composer_limits(app[CTX])
+    app[JINJA].globals["blurred"] = blurred
     app.middlewares.append(browser_negotiation)
     app.on_response_prepare.append(_static_headers)
     app.router.add_static("/static/", STATIC, name="static", append_version=False)

@@ -159,11 +159,14 @@ def _csrf_ok(request: web.Request, session: SignedIn | None, form: Mapping[str, 
     return bool(expected) and hmac.compare_digest(given, expected)
 
 
-async def _posted(request: web.Request, files: Collection[str]) -> tuple[Mapping[str, Any], dict[str, Upload]]:
-    """A POST's form: a page that takes `files` reads a multipart body as a stream under the
-    node's picture cap (web/multipart.py); every other form is small and read whole."""
-    if files and request.content_type.startswith("multipart/"):
-        cap = request.app[CTX].media_limits.max_image_bytes
+async def _posted(
+    request: web.Request, files: Collection[str], *, signed_in: bool
+) -> tuple[Mapping[str, Any], dict[str, Upload]]:
+    """A POST's form: a page that takes `files` reads a multipart body as a stream, each file
+    under the node's upload cap (web/multipart.py), for a signed-in person only (nobody else
+    spools files here); every other form is small and read whole."""
+    if files and signed_in and request.content_type.startswith("multipart/"):
+        cap = request.app[CTX].media_limits.max_upload_bytes
         form = await read_file_form(request, files, cap, not_multipart="")
         return form.fields, form.files
     return await request.post(), {}
@@ -184,17 +187,26 @@ def page(
             session = await current_session(request)
             form: MultiDictProxy[str] = MultiDictProxy(MultiDict())
             p = Page(request, ctx, session, form)
+            response: web.StreamResponse
             await node_names.own_name(ctx)  # fresh for every word of the page that names the node
             if request.method == "POST":
                 try:
-                    posted, p.files = await _posted(request, files)
+                    posted, p.files = await _posted(request, files, signed_in=session is not None)
+                except web.HTTPRequestEntityTooLarge:  # a form without files, over the small cap
+                    response = p.render(
+                        "error.html", 413, title="Too large",
+                        message=f"What you sent is too large: at most {_megabytes(request.client_max_size)} at once. "
+                        "Go back and choose smaller or fewer files.",
+                    )
+                    response.headers.update(PAGE_HEADERS)
+                    return response
                 except AtriumError as exc:  # a file over the cap, a malformed form
-                    refused = p.render("error.html", exc.status, title=_title(exc.status), message=exc.reason)
-                    refused.headers.update(PAGE_HEADERS)
-                    return refused
+                    response = p.render("error.html", exc.status, title=_title(exc.status), message=exc.reason)
+                    response.headers.update(PAGE_HEADERS)
+                    return response
                 p.form = MultiDictProxy(MultiDict((k, v) for k, v in posted.items() if isinstance(v, str)))
                 if not _csrf_ok(request, session, p.form):
-                    response: web.StreamResponse = p.render(
+                    response = p.render(
                         "error.html", 403, title="Form expired",
                         message="This form has expired or did not come from this site. Go back, reload the page and try again.",
                     )
@@ -218,6 +230,10 @@ def page(
         return run
 
     return wrap
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1048576:.0f} MB" if n >= 1048576 else f"{n // 1024} KB"
 
 
 async def _unread(ctx: NodeContext, account_id: int) -> int:

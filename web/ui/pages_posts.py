@@ -1,6 +1,6 @@
-"""Compose (with reply, content warning and audience), the thread view, edit, delete, and the
-like / boost actions. Every action is a plain form POST that redirects back, so it works
-without JavaScript."""
+"""Compose (with reply, content warning, audience and attachments), the thread view, edit,
+delete, and the like / boost actions. Every action is a plain form POST that redirects back,
+so it works without JavaScript."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from node import audience_words, interactions, posts
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound, RateLimited
 from storage.ids import parse_id
+from storage.models import Post
+from web.ui.attachments import COMPOSER_FILES, Attachments, MediaView
 from web.ui.core import Page, page
 from web.ui.pages_timelines import DEFAULT_AUDIENCE
 from web.ui.risky import confirm_page, excerpt, needs_confirming
@@ -20,7 +22,9 @@ def _post_id(p: Page) -> int:
     return p.path_id("post_id", "post")
 
 
-def _compose_page(p: Page, status: int, *, error: str | None, reply_to: object = None) -> web.Response:
+def _compose_page(
+    p: Page, status: int, *, error: str | None, reply_to: object = None, kept: dict[int, MediaView] | None = None
+) -> web.Response:
     return p.render(
         "compose.html",
         status,
@@ -32,6 +36,8 @@ def _compose_page(p: Page, status: int, *, error: str | None, reply_to: object =
         reply_to=reply_to,
         error=error,
         next=p.next_url(),
+        kept=kept or {},
+        sensitive=bool(p.field("sensitive")),
     )
 
 
@@ -40,25 +46,31 @@ async def compose_form(p: Page) -> web.StreamResponse:
     return _compose_page(p, 200, error=None)
 
 
-@page()
+@page(files=COMPOSER_FILES)
 async def create(p: Page) -> web.StreamResponse:
     reply = p.field("in_reply_to")
-    new = NewPost(
-        text=p.field("text"),
-        visibility=p.field("visibility", DEFAULT_AUDIENCE),
-        summary=p.field("summary").strip(),
-        in_reply_to_id=parse_id(reply) if reply else None,
-    )
+    attachments = Attachments()
     try:
+        # Each file is uploaded as the client API's are (node.media), then attached by the post.
+        await attachments.take(p)
+        new = NewPost(
+            text=p.field("text"),
+            visibility=p.field("visibility", DEFAULT_AUDIENCE),
+            summary=p.field("summary").strip(),
+            sensitive=bool(p.field("sensitive")) and bool(attachments.ids),
+            in_reply_to_id=parse_id(reply) if reply else None,
+            media_ids=attachments.ids,
+        )
         # The client API posts through the same call: one allowance, one idempotency.
         post = await posts.post_as(p.ctx, p.user, new, p.field("post_key") or None)
     except RateLimited as exc:
-        response = _compose_page(p, exc.status, error=exc.reason)
+        response = _compose_page(p, exc.status, error=exc.reason, kept=attachments.kept)
         response.headers.update(exc.headers)
         return response
     except Invalid as exc:
-        # Bad input loses nothing: the form comes back with what was typed.
-        return _compose_page(p, exc.status, error=exc.reason)
+        # Bad input loses nothing: the form comes back with what was typed, and the files
+        # uploaded so far wait in their slots.
+        return _compose_page(p, exc.status, error=exc.reason, kept=attachments.kept)
     return p.redirect(p.next_url(f"{profile_path(p.user)}/{post.id}") + f"#post-{post.id}")
 
 
@@ -94,18 +106,27 @@ async def edit_form(p: Page) -> web.StreamResponse:
     post = await posts.get_post(p.ctx, p.me, _post_id(p))
     if post.account_id != p.user.id or post.reblog_of_id is not None:
         raise NotFound("no such post of yours")
-    return p.render("edit.html", title="Edit post", post=post, text=post.source, summary=post.summary, error=None)
+    return await _edit_page(p, 200, post, text=post.source, summary=post.summary, sensitive=post.sensitive, error=None)
+
+
+async def _edit_page(p: Page, status: int, post: Post, *, text: str, summary: str, sensitive: bool, error: str | None) -> web.Response:
+    """The edit form: the text and warning change; the attachments stay (shown, with the sensitive flag)."""
+    views = await post_views(p.ctx, p.me, [post])
+    return p.render("edit.html", status, title="Edit post", post=post, text=text, summary=summary, sensitive=sensitive,
+                    media=views[0].media if views else [], error=error)
 
 
 @page()
 async def edit(p: Page) -> web.StreamResponse:
     post_id = _post_id(p)
+    # The sensitive flag is asked only of a post with attachments (the form says whether it had any).
+    sensitive = bool(p.field("sensitive")) if p.field("has_media") else None
     try:
-        post = await posts.edit_post(p.ctx, p.user, post_id, p.field("text"), summary=p.field("summary").strip())
+        post = await posts.edit_post(p.ctx, p.user, post_id, p.field("text"), summary=p.field("summary").strip(), sensitive=sensitive)
     except Invalid as exc:
         post = await posts.get_post(p.ctx, p.me, post_id)
-        return p.render("edit.html", exc.status, title="Edit post", post=post, text=p.field("text"),
-                        summary=p.field("summary"), error=exc.reason)
+        return await _edit_page(p, exc.status, post, text=p.field("text"), summary=p.field("summary"),
+                                sensitive=bool(sensitive), error=exc.reason)
     return p.redirect(f"{profile_path(p.user)}/{post.id}")
 
 

@@ -15,9 +15,10 @@ from storage.models import Account
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
-# Static files only: no inline script or style anywhere, so nothing injected can run.
+# Static files only: no inline script or style anywhere, so nothing injected can run. `blob:`
+# pictures are only the page's own: the composer's previews of files chosen on it.
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 PAGE_HEADERS = {

@@ -11,6 +11,7 @@ from node.post_views import extras
 from node.sanitize import relink
 from storage.errors import NotFound
 from storage.models import Account, Post
+from web.ui.attachments import MediaView, media_views
 
 
 def profile_path(account: Account) -> str:
@@ -34,6 +35,7 @@ class PostView:
     kept_from: list[audience_words.KeptFrom] = field(default_factory=list)
     content_html: str = ""  # the stored HTML, its mentions pointing to this node's pages
     bookmarked: bool = False
+    media: list[MediaView] = field(default_factory=list)  # its attachments, in order
 
     @property
     def id(self) -> int:
@@ -108,6 +110,7 @@ async def post_views(ctx: NodeContext, viewer: Account | None, page: list[Post])
                 kept_from=kept,
                 content_html=local_mention_links(ctx, p, more.mentions.get(p.id, [])),
                 bookmarked=p.id in more.bookmarked,
+                media=media_views(ctx, more.media.get(p.id, [])),
             )
         )
     return out
