@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import secrets
 from collections.abc import Iterator
@@ -18,8 +19,11 @@ from pathlib import Path
 import aiohttp
 import mastodon  # noqa: E402 - Mastodon.py 2.3.3, a test dependency (pyproject.toml)
 import pytest
+import requests
+from PIL import Image
 from yarl import URL
 
+from tests import media_files
 from tests.conftest import ENGINES, drop_pg_database, recreate_pg_database, worker_tag
 from tests.federation.nodes import NodeProcess, eventually
 from tests.federation.test_multinode import follow_remote
@@ -211,3 +215,42 @@ def test_mastodon_py_reads_favourites_and_conversations(node: NodeProcess) -> No
     # Then the conversation with herself alone names her, and marking it read answers it read
     assert [a.username for a in mine.accounts] == ["alice"] and mine.unread is False
     assert client.conversations_read(mine.id).id == mine.id
+
+
+def _signed_in(node: NodeProcess, username: str) -> mastodon.Mastodon:
+    client = _registered(node)
+    client.log_in(username, f"{username}-password", scopes=SCOPES, allow_http=True)
+    return client
+
+
+@pytest.mark.parametrize(("which", "username"), [(0, "alice"), (1, "bob")], ids=["sqlite", "second-engine"])
+def test_mastodon_py_uploads_posts_reads_back_and_describes_a_picture(
+    nodes: tuple[NodeProcess, NodeProcess], which: int, username: str
+) -> None:
+    # Given Mastodon.py signed in (alice on eng, SQLite; bob on sales, PostgreSQL when the run has it)
+    client = _signed_in(nodes[which], username)
+    photo = media_files.picture("JPEG", (1200, 800))
+    # When it uploads a JPEG with alt text and a focal point, and posts with it
+    uploaded = client.media_post(io.BytesIO(photo), mime_type="image/jpeg", file_name="harbour.jpg",
+                                 description="the harbour at dawn", focus=(0.25, -0.5))
+    assert uploaded.type == "image" and uploaded.description == "the harbour at dawn"
+    status = client.status_post("", media_ids=[uploaded], visibility="public")
+    # Then reading the status back shows the attachment in Mastodon's shape
+    [shown] = client.status(status.id).media_attachments
+    assert (shown.id, shown.type, shown.description, shown.remote_url) == (uploaded.id, "image", "the harbour at dawn",
+                                                                        None)
+    assert (shown.meta.original.width, shown.meta.original.height) == (1200, 800)
+    assert shown.meta.small.width == 640 and (shown.meta.focus.x, shown.meta.focus.y) == (0.25, -0.5)
+    assert shown.blurhash and shown.preview_url
+    # And its url answers with a JPEG's bytes (without credentials, as an app loads it), its preview too
+    for url in (shown.url, shown.preview_url):
+        resp = requests.get(url, timeout=30)
+        assert resp.status_code == 200 and resp.headers["Content-Type"] == "image/jpeg"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert Image.open(io.BytesIO(resp.content)).format == "JPEG"
+    # When it changes the description (PUT /api/v1/media/:id) of a fresh upload
+    draft = client.media_post(io.BytesIO(media_files.picture("PNG", (300, 200))), mime_type="image/png", description="first")
+    changed = client.media_update(draft, description="a better description", focus=(0.0, 1.0))
+    # Then the change is kept, and read back as such
+    assert changed.description == "a better description" and (changed.meta.focus.x, changed.meta.focus.y) == (0.0, 1.0)
+    assert client.media(draft).description == "a better description"
