@@ -254,3 +254,46 @@ def test_mastodon_py_uploads_posts_reads_back_and_describes_a_picture(
     # Then the change is kept, and read back as such
     assert changed.description == "a better description" and (changed.meta.focus.x, changed.meta.focus.y) == (0.0, 1.0)
     assert client.media(draft).description == "a better description"
+
+
+async def test_a_picture_posted_on_one_node_shows_with_alt_text_and_blurhash_on_a_followers_node(
+    nodes: tuple[NodeProcess, NodeProcess],
+) -> None:
+    """Needs outbound attachments (media-fed: node/media_out.py, the fan-out's note carrying the
+    post's Documents); the bytes of a followers-only picture at the follower's node need
+    media-fed's `media.remote = "cache"` (a signed fetch), not asserted here."""
+    eng, sales = nodes
+    # Given bob on sales follows alice on eng, accepted
+    await follow_remote(sales, "bob", f"alice@{eng.domain}")
+    alice, bob = _alice(eng), _signed_in(sales, "bob")
+
+    async def accepted() -> bool:
+        return any(a.acct == f"alice@{eng.domain}" for a in bob.account_following(bob.me().id))
+
+    await eventually(accepted, timeout=60, what="eng to accept bob's follow of alice")
+    # When alice posts a public picture and a followers-only one, each with alt text, by Mastodon.py
+    posted = {}
+    for visibility in ("public", "private"):
+        upload = alice.media_post(io.BytesIO(media_files.picture("JPEG", (1000, 750))), mime_type="image/jpeg",
+                                  description=f"the {visibility} whiteboard", focus=(0.5, 0.5))
+        posted[visibility] = alice.status_post(f"whiteboard ({visibility})", media_ids=[upload], visibility=visibility)
+
+    # Then both reach bob's home on sales, each picture with its alt text, blurhash and sizes
+    async def both_on_home() -> dict[str, dict]:
+        found = {s.content: s for s in bob.timeline_home(limit=40) if "whiteboard" in s.content}
+        return found if len(found) == 2 else {}
+
+    on_sales = await eventually(both_on_home, timeout=60, what="alice's two pictures on bob's home")
+    for visibility, status in posted.items():
+        [sent] = status.media_attachments
+        [shown] = on_sales[f"<p>whiteboard ({visibility})</p>"].media_attachments
+        assert (shown.type, shown.description, shown.blurhash) == ("image", f"the {visibility} whiteboard", sent.blurhash)
+        assert (shown.meta.original.width, shown.meta.original.height) == (1000, 750)
+        assert shown.remote_url.startswith(f"{eng.base_url}/media/")
+    # And the public picture's bytes are readable from where sales shows it
+    [public] = on_sales["<p>whiteboard (public)</p>"].media_attachments
+    resp = requests.get(public.url, timeout=30)
+    assert resp.status_code == 200 and Image.open(io.BytesIO(resp.content)).size == (1000, 750)
+    # And the followers-only picture is not readable by an unsigned client at eng's bare address
+    [private] = on_sales["<p>whiteboard (private)</p>"].media_attachments
+    assert requests.get(private.remote_url, timeout=30).status_code == 404
