@@ -22,7 +22,7 @@ from benchmarks.common import (
     postgres_available,
 )
 
-FAMILIES = ("outbound", "inbound", "timelines", "fedify", "idle")
+FAMILIES = ("outbound", "inbound", "timelines", "fedify", "idle", "media")
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -92,6 +92,16 @@ async def _main(args: argparse.Namespace) -> int:
                 traceback.print_exc()
                 errors.append(f"idle: {type(exc).__name__}: {exc}")
             print(f"idle: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        if "media" in only:
+            from benchmarks import media
+
+            t0 = time.perf_counter()
+            try:
+                results += await media.run(dbs, args.quick)
+            except Exception as exc:  # noqa: BLE001
+                traceback.print_exc()
+                errors.append(f"media: {type(exc).__name__}: {exc}")
+            print(f"media: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     finally:
         await info.close()
         sink.stop()

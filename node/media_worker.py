@@ -216,8 +216,15 @@ def _rows(image: Image.Image) -> list[list[tuple[int, int, int]]]:
     return [pixels[y * w:(y + 1) * w] for y in range(h)]
 
 
+def _forget_comment(image: Image.Image) -> None:
+    """Pillow writes a JPEG's or GIF's comment (`info["comment"]`) back when saving: a polyglot
+    hides its page or script there, so the re-encoded picture must not carry it."""
+    image.info.pop("comment", None)
+
+
 def _reencode(image: Image.Image, kind: FileType) -> bytes:
     """The picture written afresh from its pixels: no EXIF, GPS, comments or trailing bytes."""
+    _forget_comment(image)
     out = io.BytesIO()
     if kind is FileType.JPEG:
         image.convert("RGB").save(out, "JPEG", quality=90)
@@ -232,6 +239,7 @@ def _reencode(image: Image.Image, kind: FileType) -> bytes:
 
 
 def _reencode_animation(image: Image.Image) -> bytes:
+    _forget_comment(image)
     out = io.BytesIO()
     image.save(out, "GIF", save_all=True, loop=image.info.get("loop", 0), duration=image.info.get("duration", 100))
     image.seek(0)

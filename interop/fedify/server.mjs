@@ -14,7 +14,9 @@
 //   GET  /_sent              POSTs this peer sent: url, signature spec, status, body
 //   GET  /_errors            delivery and inbox errors
 //   POST /_follow  {"target": ACTOR_URI}             → {"follow_id": ...}
-//   POST /_post    {"to": ACTOR_URI, "content": HTML} → {"note_id": ..., "activity_id": ...}
+//   POST /_post    {"to": ACTOR_URI, "content": HTML,
+//                   "attachments"?: [{"type": "Image"|"Document", "url", "mediaType", "name", "width", "height"}]}
+//                  → {"note_id": ..., "activity_id": ...}  (attachments as Fedify's vocabulary writes them)
 //
 // It never reaches beyond loopback: contexts come from Fedify's preloaded copies, every other
 // document load and every outgoing request must be for 127.0.0.0/8, localhost or [::1].
@@ -37,7 +39,9 @@ import {
   Activity,
   Create,
   Endpoints,
+  Document,
   Follow,
+  Image,
   isActor,
   Mention,
   Note,
@@ -247,7 +251,7 @@ async function follow(request) {
 }
 
 async function post(request) {
-  const { to, content } = await request.json();
+  const { to, content, attachments = [] } = await request.json();
   const ctx = federation.createContext(request, undefined);
   const actor = await ctx.lookupObject(to);
   if (!isActor(actor)) return json({ error: `${to} is not an actor` }, 400);
@@ -262,6 +266,16 @@ async function post(request) {
     to: PUBLIC_COLLECTION,
     ccs: [ctx.getFollowersUri(IDENT), actor.id],
     tags: [new Mention({ href: actor.id, name: handle })],
+    attachments: attachments.map((a) => {
+      const Kind = a.type === "Document" ? Document : Image;
+      return new Kind({
+        url: new URL(a.url),
+        mediaType: a.mediaType,
+        name: a.name,
+        width: a.width,
+        height: a.height,
+      });
+    }),
     published: Temporal.Now.instant(),
   });
   notes.set(key, note);

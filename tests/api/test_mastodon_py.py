@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import secrets
 from collections.abc import Iterator
@@ -18,8 +19,11 @@ from pathlib import Path
 import aiohttp
 import mastodon  # noqa: E402 - Mastodon.py 2.3.3, a test dependency (pyproject.toml)
 import pytest
+import requests
+from PIL import Image
 from yarl import URL
 
+from tests import media_files
 from tests.conftest import ENGINES, drop_pg_database, recreate_pg_database, worker_tag
 from tests.federation.nodes import NodeProcess, eventually
 from tests.federation.test_multinode import follow_remote
@@ -211,3 +215,85 @@ def test_mastodon_py_reads_favourites_and_conversations(node: NodeProcess) -> No
     # Then the conversation with herself alone names her, and marking it read answers it read
     assert [a.username for a in mine.accounts] == ["alice"] and mine.unread is False
     assert client.conversations_read(mine.id).id == mine.id
+
+
+def _signed_in(node: NodeProcess, username: str) -> mastodon.Mastodon:
+    client = _registered(node)
+    client.log_in(username, f"{username}-password", scopes=SCOPES, allow_http=True)
+    return client
+
+
+@pytest.mark.parametrize(("which", "username"), [(0, "alice"), (1, "bob")], ids=["sqlite", "second-engine"])
+def test_mastodon_py_uploads_posts_reads_back_and_describes_a_picture(
+    nodes: tuple[NodeProcess, NodeProcess], which: int, username: str
+) -> None:
+    # Given Mastodon.py signed in (alice on eng, SQLite; bob on sales, PostgreSQL when the run has it)
+    client = _signed_in(nodes[which], username)
+    photo = media_files.picture("JPEG", (1200, 800))
+    # When it uploads a JPEG with alt text and a focal point, and posts with it
+    uploaded = client.media_post(io.BytesIO(photo), mime_type="image/jpeg", file_name="harbour.jpg",
+                                 description="the harbour at dawn", focus=(0.25, -0.5))
+    assert uploaded.type == "image" and uploaded.description == "the harbour at dawn"
+    status = client.status_post("", media_ids=[uploaded], visibility="public")
+    # Then reading the status back shows the attachment in Mastodon's shape
+    [shown] = client.status(status.id).media_attachments
+    assert (shown.id, shown.type, shown.description, shown.remote_url) == (uploaded.id, "image", "the harbour at dawn",
+                                                                        None)
+    assert (shown.meta.original.width, shown.meta.original.height) == (1200, 800)
+    assert shown.meta.small.width == 640 and (shown.meta.focus.x, shown.meta.focus.y) == (0.25, -0.5)
+    assert shown.blurhash and shown.preview_url
+    # And its url answers with a JPEG's bytes (without credentials, as an app loads it), its preview too
+    for url in (shown.url, shown.preview_url):
+        resp = requests.get(url, timeout=30)
+        assert resp.status_code == 200 and resp.headers["Content-Type"] == "image/jpeg"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert Image.open(io.BytesIO(resp.content)).format == "JPEG"
+    # When it changes the description (PUT /api/v1/media/:id) of a fresh upload
+    draft = client.media_post(io.BytesIO(media_files.picture("PNG", (300, 200))), mime_type="image/png", description="first")
+    changed = client.media_update(draft, description="a better description", focus=(0.0, 1.0))
+    # Then the change is kept, and read back as such
+    assert changed.description == "a better description" and (changed.meta.focus.x, changed.meta.focus.y) == (0.0, 1.0)
+    assert client.media(draft).description == "a better description"
+
+
+async def test_a_picture_posted_on_one_node_shows_with_alt_text_and_blurhash_on_a_followers_node(
+    nodes: tuple[NodeProcess, NodeProcess],
+) -> None:
+    """Needs outbound attachments (media-fed: node/media_out.py, the fan-out's note carrying the
+    post's Documents); the bytes of a followers-only picture at the follower's node need
+    media-fed's `media.remote = "cache"` (a signed fetch), not asserted here."""
+    eng, sales = nodes
+    # Given bob on sales follows alice on eng, accepted
+    await follow_remote(sales, "bob", f"alice@{eng.domain}")
+    alice, bob = _alice(eng), _signed_in(sales, "bob")
+
+    async def accepted() -> bool:
+        return any(a.acct == f"alice@{eng.domain}" for a in bob.account_following(bob.me().id))
+
+    await eventually(accepted, timeout=60, what="eng to accept bob's follow of alice")
+    # When alice posts a public picture and a followers-only one, each with alt text, by Mastodon.py
+    posted = {}
+    for visibility in ("public", "private"):
+        upload = alice.media_post(io.BytesIO(media_files.picture("JPEG", (1000, 750))), mime_type="image/jpeg",
+                                  description=f"the {visibility} whiteboard", focus=(0.5, 0.5))
+        posted[visibility] = alice.status_post(f"whiteboard ({visibility})", media_ids=[upload], visibility=visibility)
+
+    # Then both reach bob's home on sales, each picture with its alt text, blurhash and sizes
+    async def both_on_home() -> dict[str, dict]:
+        found = {s.content: s for s in bob.timeline_home(limit=40) if "whiteboard" in s.content}
+        return found if len(found) == 2 else {}
+
+    on_sales = await eventually(both_on_home, timeout=60, what="alice's two pictures on bob's home")
+    for visibility, status in posted.items():
+        [sent] = status.media_attachments
+        [shown] = on_sales[f"<p>whiteboard ({visibility})</p>"].media_attachments
+        assert (shown.type, shown.description, shown.blurhash) == ("image", f"the {visibility} whiteboard", sent.blurhash)
+        assert (shown.meta.original.width, shown.meta.original.height) == (1000, 750)
+        assert shown.remote_url.startswith(f"{eng.base_url}/media/")
+    # And the public picture's bytes are readable from where sales shows it
+    [public] = on_sales["<p>whiteboard (public)</p>"].media_attachments
+    resp = requests.get(public.url, timeout=30)
+    assert resp.status_code == 200 and Image.open(io.BytesIO(resp.content)).size == (1000, 750)
+    # And the followers-only picture is not readable by an unsigned client at eng's bare address
+    [private] = on_sales["<p>whiteboard (private)</p>"].media_attachments
+    assert requests.get(private.remote_url, timeout=30).status_code == 404

@@ -40,7 +40,7 @@ def test_quick_run_has_every_entry_and_the_sink_counted_every_delivery(tmp_path:
     doc = json.loads((out / "results.json").read_text())
     assert {"cores", "cpu", "python", "versions"} <= set(doc["machine"])
     by_name = {r["name"]: r for r in doc["results"]}
-    expected = [f"{name}_{engine}" for engine in ENGINES for name in PER_ENGINE] + ["vs_fedify_inbound_ratio"]
+    expected = [f"{name}_{engine}" for engine in ENGINES for name in PER_ENGINE] + ["vs_fedify_inbound_ratio", "media_upload_p99_ms"]
     missing = [n for n in expected if n not in by_name]
     assert not missing, f"missing entries: {missing}"
     assert any(n.startswith("growth_") for n in by_name)
@@ -69,3 +69,19 @@ def test_a_missed_target_says_by_how_much() -> None:
     assert rate.to_json()["short_of_target"] == "500 activities/s short (75.0% of the target)"
     assert latency.to_json()["short_of_target"] == "2.5 ms over (1.50× the target)"
     assert met.to_json()["short_of_target"] is None
+
+
+def test_quick_media_run_has_the_upload_entry_beside_its_ceiling(tmp_path: Path) -> None:
+    # When the media family alone runs at its quick size
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "media", "--out", str(out), "--engines", "sqlite"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    # Then it succeeds with media_upload_p99_ms: a number, beside Pillow's decode+resize ceiling
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    [entry] = json.loads((out / "results.json").read_text())["results"]
+    assert entry["name"] == "media_upload_p99_ms" and entry["unit"] == "ms"
+    assert entry["value"] > 0 and entry["ceiling"] > 0 and entry["ratio"] > 0
+    assert entry["params"]["bytes"] >= 1_500_000 and entry["params"]["uploads"] == 5
+    assert (entry["target"], entry["met"]) == (None, None)

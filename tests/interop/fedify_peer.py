@@ -16,6 +16,7 @@ import os
 import socket
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,9 +117,11 @@ class FedifyPeer:
         """Make the Fedify actor follow `actor_uri`; returns the Follow's id."""
         return (await self._call("POST", "/_follow", {"target": actor_uri}))["follow_id"]
 
-    async def post(self, to: str, content: str) -> dict[str, str]:
-        """A public Create(Note) mentioning `to`, sent to its inbox: {note_id, activity_id}."""
-        return await self._call("POST", "/_post", {"to": to, "content": content})
+    async def post(self, to: str, content: str, attachments: Sequence[Mapping[str, Any]] = ()) -> dict[str, str]:
+        """A public Create(Note) mentioning `to`, sent to its inbox: {note_id, activity_id}.
+        `attachments` ({type: Image|Document, url, mediaType, name, width, height}) are written
+        by Fedify's own vocabulary classes."""
+        return await self._call("POST", "/_post", {"to": to, "content": content, "attachments": list(attachments)})
 
     def log_tail(self) -> str:
         return self.log.read_text()[-3000:] if self.log.exists() else ""

@@ -14,14 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
 from federation.vocab import id_of
-from node import follows, notifications, posts, remote
+from node import follows, media, notifications, posts, remote
 from node.pagination import Page
 from node.posts import NewPost
 from storage.models import InboxEntry, Post
+from storage.models.media import MediaKind
 from tests.federation.nodes import NodeProcess, eventually
 from tests.interop.fedify_peer import CAVAGE, RFC9421, FedifyPeer, ensure_fedify
 
@@ -202,3 +204,33 @@ async def _find_create(fedify: FedifyPeer, note_uri: str) -> dict[str, Any] | No
             if isinstance(obj, dict) and obj.get("id") == note_uri:
                 return entry
     return None
+
+
+async def test_fedify_attachments_are_stored_in_order_and_shown_by_reference(pair: tuple[NodeProcess, FedifyPeer]) -> None:
+    atrium, fedify = pair
+    photo = f"{fedify.base_url}/media/harbour.jpg"
+    slides = f"{fedify.base_url}/media/q3.pdf"
+    # When the Fedify actor sends alice a note with a picture (alt text, sizes), a PDF, and an
+    # attachment whose URL is not http(s), each written by Fedify's vocabulary (Image, Document)
+    out = await fedify.post(f"{atrium.base_url}/users/alice", "pictures from Fedify", [
+        {"type": "Image", "url": photo, "mediaType": "image/jpeg", "name": "the harbour at dawn",
+         "width": 1200, "height": 800},
+        {"type": "Document", "url": slides, "mediaType": "application/pdf", "name": "Q3 slides"},
+        {"type": "Image", "url": "ftp://127.0.0.1/cat.jpg", "mediaType": "image/jpeg", "name": "by ftp"},
+    ])
+    # Then Atrium stores the note, and the two usable attachments in order, by reference
+    post = await eventually(lambda: _stored(atrium, out["note_id"]), timeout=30, what="Fedify's note at Atrium")
+    assert await _inbox_outcome(atrium, out["activity_id"]) == "done: "
+    async with atrium.act() as ctx:
+        [views] = (await media.views_of(ctx, None, [post])).values()
+    assert [(v.kind, v.remote_url, v.content_type, v.description) for v in views] == [
+        (MediaKind.IMAGE, photo, "image/jpeg", "the harbour at dawn"),
+        (MediaKind.UNKNOWN, slides, "application/pdf", "Q3 slides"),
+    ]
+    assert (views[0].width, views[0].height, views[0].file_name) == (1200, 800, "harbour.jpg")
+    # And shown as Mastodon clients read them: the peer's URL, no bytes held here
+    async with aiohttp.ClientSession() as http, http.get(f"{atrium.base_url}/api/v1/statuses/{post.id}") as resp:
+        shown = (await resp.json())["media_attachments"]
+    assert [(m["type"], m["url"], m["remote_url"], m["description"]) for m in shown] == [
+        ("image", photo, photo, "the harbour at dawn"), ("unknown", slides, slides, "Q3 slides"),
+    ]

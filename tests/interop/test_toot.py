@@ -8,19 +8,23 @@ each other as partners, so follows and posts cross between them over signed HTTP
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from node import follows, posts, remote
 from node.posts import NewPost
+from tests import media_files
 from tests.conftest import ENGINES, drop_pg_database, recreate_pg_database, worker_tag
 from tests.federation.nodes import NodeProcess, eventually
 from tests.federation.test_multinode import follow_remote
@@ -139,3 +143,40 @@ async def test_toot_reads_a_notification_from_another_node(alice: Toot, nodes: t
     assert await eventually(followed, timeout=60, what="a follow notification read by toot") == [
         f"bob@{sales.domain}"
     ]
+
+
+@pytest.fixture(scope="module")
+def bob(nodes: tuple[NodeProcess, NodeProcess], tmp_path_factory: pytest.TempPathFactory) -> Toot:
+    """toot, logged in as bob on sales (PostgreSQL when the run includes it) by his username."""
+    _, sales = nodes
+    toot = Toot(tmp_path_factory.mktemp("toot_config_bob"))
+    assert "Successfully logged in" in toot.run("login_cli", "-i", sales.base_url, "-e", "bob", "-p", "bob-password")
+    return toot
+
+
+@pytest.mark.parametrize("who", ["alice", "bob"], ids=["sqlite", "second-engine"])
+def test_toot_uploads_a_picture_with_alt_text_posts_it_and_reads_it_back(
+    request: pytest.FixtureRequest, tmp_path: Path, who: str
+) -> None:
+    # Given toot logged in (alice on eng, SQLite; bob on sales), and a PNG on disk
+    toot: Toot = request.getfixturevalue(who)
+    picture = tmp_path / "diagram.png"
+    picture.write_bytes(media_files.picture("PNG", (900, 600)))
+    # When toot uploads it alone with alt text
+    uploaded = toot.json("upload", str(picture), "--description", "the deployment diagram")
+    # Then the upload is a picture with that alt text, its sizes and its blurhash
+    assert (uploaded["type"], uploaded["description"]) == ("image", "the deployment diagram")
+    assert uploaded["meta"]["original"]["width"] == 900 and uploaded["blurhash"]
+    # When toot posts with the picture attached and described
+    status = toot.json("post", "our new setup", "--media", str(picture), "--description", "the diagram, again",
+                       "--visibility", "public")
+    # Then the post carries it, and reading it back (toot status) shows the same attachment
+    [attached] = status["media_attachments"]
+    assert (attached["type"], attached["description"]) == ("image", "the diagram, again")
+    [read_back] = toot.json("status", status["id"])["media_attachments"]
+    assert (read_back["id"], read_back["description"], read_back["blurhash"]) == (
+        attached["id"], "the diagram, again", attached["blurhash"])
+    # And its url gives a PNG's bytes, as the picture's type says, with nosniff
+    with urllib.request.urlopen(read_back["url"], timeout=30) as resp:
+        assert resp.headers["Content-Type"] == "image/png" and resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert Image.open(io.BytesIO(resp.read())).size == (900, 600)
