@@ -85,6 +85,8 @@ class NodeContext:
     # Where media bytes live (storage.media_store: the data directory's `media/` folder, or
     # S3); None where the node keeps no media (unit tests that do not need it).
     media: MediaStore | None = None
+    # Roles that must sign in with a second factor (`auth.require_second_factor_for`, node/signin.py).
+    second_factor_roles: frozenset[str] = frozenset()
     # The key that signs non-public media URLs (node.media_urls), read once per process.
     media_url_key: bytes | None = None
 

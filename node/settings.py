@@ -14,6 +14,7 @@ from pathlib import Path
 from node.domains import served_domain
 from storage.db import normalise_url
 from storage.errors import Invalid
+from storage.models import ROLES
 
 SETTINGS_FILE = "atrium.toml"
 POLICY_FILE = "policy.toml"
@@ -45,6 +46,7 @@ class Settings:
     statuses_per_account_burst: int = 300
     log_format: str = "text"
     metrics_token: str | None = None
+    second_factor_roles: tuple[str, ...] = field(default_factory=tuple)
 
     def path(self, value: str) -> Path:
         """A path from the settings file: relative ones are relative to the data directory."""
@@ -101,6 +103,10 @@ KEYS: dict[str, tuple[type, str]] = {
     "limits.statuses_per_account_burst": (int, "Posts an account may make at once before the hourly rate applies (default 300)."),
     "log.format": (str, "`text` (default) or `json`: one JSON object per log line, with the request id."),
     "metrics.token": (str, "Bearer token that lets a scraper read /metrics from anywhere (without it: loopback only)."),
+    "auth.require_second_factor_for": (
+        list,
+        "Roles that must sign in with a second factor, e.g. `[\"admin\", \"moderator\"]`: such an account without one can only enrol one (default none).",
+    ),
 }
 
 
@@ -163,10 +169,20 @@ def load(data_dir: Path) -> Settings:
         statuses_per_account_burst=int(flat.get("limits.statuses_per_account_burst", 300)),  # type: ignore[call-overload]
         log_format=_log_format(path, flat.get("log.format", "text")),
         metrics_token=flat.get("metrics.token") or None,  # type: ignore[arg-type]
+        second_factor_roles=_roles(path, flat.get("auth.require_second_factor_for", [])),
     )
 
 
 PROXY_HEADERS = ("X-Forwarded-For", "Forwarded")
+
+
+def _roles(path: Path, value: object) -> tuple[str, ...]:
+    roles = tuple(str(v) for v in value) if isinstance(value, list) else ()
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise Invalid(f"{path}: auth.require_second_factor_for: unknown role(s) {', '.join(unknown)}: "
+                      f"use {', '.join(ROLES)}")
+    return roles
 
 
 def parse_networks(values: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -241,6 +257,10 @@ allowed_private_networks = []
 [audit]
 # {d['audit.retention_days'][1]}
 retention_days = {settings.audit_retention_days}
+
+[auth]
+# {d['auth.require_second_factor_for'][1]}
+# require_second_factor_for = ["admin", "moderator"]
 
 [limits]
 # {d['limits.inbox_per_address_per_s'][1]}
