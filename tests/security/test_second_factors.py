@@ -13,6 +13,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,6 +22,8 @@ import pytest
 
 from node import audit
 from node.instance import create_instance
+from node.settings import load
+from storage.errors import Invalid
 from storage.models import ROLES
 from tests.conftest import StartNode
 from tests.factory import PASSWORD, LocalNode
@@ -244,3 +247,15 @@ async def test_a_staff_role_that_requires_a_second_factor_can_only_enrol(start_n
         assert (await b.get("/admin/users")).status == 200
     # while alice, a plain user, needs nothing more
     assert (await password_grant(node.ctx.base_url, app, "alice", PASSWORD, source=HOME)).status == 200
+
+
+def test_the_setting_names_roles_and_refuses_others(tmp_path: Path) -> None:
+    # Given a settings file that requires a second factor of admins and moderators
+    (tmp_path / "atrium.toml").write_text(
+        'domain = "eng.example"\n[auth]\nrequire_second_factor_for = ["admin", "moderator"]\n')
+    # Then the node reads the roles
+    assert load(tmp_path).second_factor_roles == ("admin", "moderator")
+    # When a role is misspelt, the file is refused with the key and the roles there are
+    (tmp_path / "atrium.toml").write_text('domain = "eng.example"\n[auth]\nrequire_second_factor_for = ["admins"]\n')
+    with pytest.raises(Invalid, match=r"require_second_factor_for: unknown role\(s\) admins"):
+        load(tmp_path)
