@@ -96,6 +96,8 @@ class NodeContext:
     media: MediaStore | None = None
     # Size and pixel caps of uploads (settings `media.*`; node/media_processing.py).
     media_limits: MediaLimits = field(default_factory=MediaLimits)
+    # Roles that must sign in with a second factor (`auth.require_second_factor_for`, node/signin.py).
+    second_factor_roles: frozenset[str] = frozenset()
     # The key that signs non-public media URLs (node.media_urls), read once per process.
     media_url_key: bytes | None = None
     # Peers' attachments (setting `media.remote`): kept by reference, or fetched and cached

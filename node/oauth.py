@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node import accounts
+from node import signin
 from node.context import NodeContext
 from node.ratelimit import RateLimited
 from storage.errors import AtriumError
@@ -199,7 +199,7 @@ async def password_grant(
     the address the request came from (the sign-in limits count it)."""
     scopes = _granted(app, scope)
     try:
-        account = await accounts.authenticate(ctx, login, password, client=client)
+        account = await signin.password_only(ctx, login, password, client=client)
     except RateLimited:
         raise  # 429 with Retry-After, not a plain invalid_grant: the client should wait
     except AtriumError as exc:

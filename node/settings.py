@@ -18,6 +18,7 @@ from node.media_settings import DEFAULT_S3_REGION, media_settings
 from storage.db import normalise_url
 from storage.errors import Invalid
 from storage.media_store import StoreKind
+from storage.models import ROLES
 
 SETTINGS_FILE = "atrium.toml"
 POLICY_FILE = "policy.toml"
@@ -62,6 +63,7 @@ class Settings:
     s3_access_key_id: str | None = None
     s3_secret_access_key_file: str | None = None
     media_remote: str = "reference"
+    second_factor_roles: tuple[str, ...] = field(default_factory=tuple)
 
     def media_limits(self) -> MediaLimits:
         return MediaLimits(self.media_max_image_bytes, self.media_max_file_bytes, self.media_max_image_pixels)
@@ -154,6 +156,10 @@ KEYS: dict[str, tuple[type, str]] = {
     "media.s3.access_key_id": (str, "Access key id (leave out to use the AWS SDK's own credentials: environment, instance role)."),
     "media.s3.secret_access_key_file": (str, "File holding the access key's secret (else the ATRIUM_S3_SECRET_ACCESS_KEY environment variable)."),
     "media.remote": (str, "Peers' attachments: `reference` (default: shown from the peer's URL) or `cache` (fetched through the gate, checked and kept in the media store; a failed fetch leaves it by reference)."),
+    "auth.require_second_factor_for": (
+        list,
+        "Roles that must sign in with a second factor, e.g. `[\"admin\", \"moderator\"]`: such an account without one can only enrol one (default none).",
+    ),
 }
 
 
@@ -221,6 +227,7 @@ def load(data_dir: Path) -> Settings:
         media_max_image_pixels=_positive(path, flat, "media.max_image_pixels", DEFAULT_IMAGE_PIXELS),
         **media_settings(path, flat),
         media_remote=_choice(path, "media.remote", flat.get("media.remote", "reference"), ("reference", "cache")),
+        second_factor_roles=_roles(path, flat.get("auth.require_second_factor_for", [])),
     )
 
 
@@ -232,6 +239,15 @@ def _positive(path: Path, flat: dict[str, object], key: str, default: int) -> in
 
 
 PROXY_HEADERS = ("X-Forwarded-For", "Forwarded")
+
+
+def _roles(path: Path, value: object) -> tuple[str, ...]:
+    roles = tuple(str(v) for v in value) if isinstance(value, list) else ()
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise Invalid(f"{path}: auth.require_second_factor_for: unknown role(s) {', '.join(unknown)}: "
+                      f"use {', '.join(ROLES)}")
+    return roles
 
 
 def parse_networks(values: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -312,6 +328,10 @@ allowed_private_networks = []
 [audit]
 # {d['audit.retention_days'][1]}
 retention_days = {settings.audit_retention_days}
+
+[auth]
+# {d['auth.require_second_factor_for'][1]}
+# require_second_factor_for = ["admin", "moderator"]
 
 [limits]
 # {d['limits.inbox_per_address_per_s'][1]}

@@ -248,6 +248,9 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/settings/profile"): LeftOut(OWN),
     ("POST", "/settings/pictures"): LeftOut(OWN),
     ("POST", "/settings/password"): LeftOut(OWN),
+    ("POST", "/signin/factor"): LeftOut(CREDENTIALS),
+    **{("POST", f"/settings/security/{a}"): LeftOut(OWN)
+       for a in ("totp", "totp/confirm", "passkey", "passkey/confirm", "recovery-codes", "remove")},
     ("POST", "/accounts/{account_id}/follow"): LeftOut(RELATIONSHIP),
     ("POST", "/accounts/{account_id}/unfollow"): LeftOut(RELATIONSHIP),
     ("POST", "/accounts/{account_id}/block"): LeftOut(RELATIONSHIP),

@@ -1,7 +1,8 @@
 """OAuth 2 endpoints: app registration, the authorize page, token, revoke, server metadata.
 
 Until the web UI has its own sign-in, the authorize page asks for the username (or email)
-and password on the consent form itself.
+and password on the consent form itself, then for the second factor of an account that has
+one (node/signin.py, the same sign-in as the web UI's).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from node import accounts, oauth
-from storage.errors import AtriumError
+from node import oauth, signin
+from storage.errors import AtriumError, Forbidden
 from web.api import serializers
 from web.api.auth import Params, ctx_of, params, text_param
 from web.client import client_address
@@ -22,7 +23,7 @@ from web.client import client_address
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'",
     "Cache-Control": "no-store",
 }
 AUTHORIZE_FIELDS = ("client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method")
@@ -147,6 +148,42 @@ async def authorize_page(request: web.Request) -> web.Response:
     return _page("Authorize an app", _consent_form(app.name, fields["scope"], fields, None))
 
 
+def _factor_form(fields: dict[str, str], step: signin.SecondFactorNeeded, error: str | None) -> str:
+    """The second step of the authorize form, for an account with a second factor."""
+    hidden = "".join(
+        f'<input type=hidden name="{k}" value="{html.escape(v, quote=True)}">'
+        for k, v in {**fields, "factor_token": step.token}.items() if v
+    )
+    problem = f'<p role=alert style="color:#b00">{html.escape(error)}</p>' if error else ""
+    passkey = (
+        f'<form method=post action="/oauth/authorize" data-passkey=get '
+        f'data-options="{html.escape(step.passkey_options, quote=True)}">{hidden}'
+        "<input type=hidden name=credential value=''>"
+        "<p><button type=submit data-passkey-start>Use a passkey</button></p>"
+        "<p data-passkey-status role=status></p></form>"
+        '<script src="/static/passkeys.js" defer></script>'
+    ) if step.passkey_options else ""
+    label = "Code from your authenticator app, or a recovery code" if step.totp else "Recovery code"
+    return (
+        f"<p>Your password was right. Now prove it is you with your second factor.</p>{problem}{passkey}"
+        f'<form method=post action="/oauth/authorize">{hidden}'
+        f"<p><label>{label}<br><input name=code autocomplete=one-time-code required maxlength=64></label></p>"
+        "<p><button type=submit>Verify</button></p></form>"
+    )
+
+
+async def _signed_in(request: web.Request, p: Params) -> signin.Complete | signin.SecondFactorNeeded:
+    """The authorize form's sign-in, through node/signin.py: the password, then the second
+    factor (a second post of the form carrying `factor_token`)."""
+    ctx, client = ctx_of(request), client_address(request)
+    token = text_param(p, "factor_token")
+    if token:
+        return await signin.second_factor_step(ctx, token, code=text_param(p, "code") or "",
+                                               passkey=text_param(p, "credential") or "", client=client)
+    return await signin.password_step(ctx, text_param(p, "username") or "", text_param(p, "password") or "",
+                                      client=client)
+
+
 async def authorize(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     p = await params(request)
@@ -155,15 +192,17 @@ async def authorize(request: web.Request) -> web.Response:
     except AtriumError as exc:
         return _page("Authorization failed", f"<p>{html.escape(exc.reason)}</p>", exc.status)
     try:
-        account = await accounts.authenticate(ctx, text_param(p, "username") or "", text_param(p, "password") or "",
-                                              client=client_address(request))
+        step = await _signed_in(request, p)
+        if isinstance(step, signin.SecondFactorNeeded):
+            return _page("Second factor", _factor_form(fields, step, None))
+        if step.must_enrol:
+            raise Forbidden(signin.ENROL_FIRST)
         code = await oauth.create_code(
-            ctx, app, account, fields["redirect_uri"], fields["scope"],
+            ctx, app, step.account, fields["redirect_uri"], fields["scope"],
             fields["code_challenge"] or None, fields["code_challenge_method"] or None,
         )
     except AtriumError as exc:
-        form = _consent_form(app.name, fields["scope"], fields, exc.reason)
-        page = _page("Authorize an app", form, exc.status)
+        page = await _refused(request, p, app.name, fields, exc)
         page.headers.update(getattr(exc, "headers", {}))  # a 429's Retry-After
         return page
     if fields["redirect_uri"] == oauth.OOB:
@@ -177,6 +216,20 @@ async def authorize(request: web.Request) -> web.Response:
     if fields["state"]:
         query.append(("state", fields["state"]))
     raise web.HTTPFound(str(target.with_query(query)), headers={"Cache-Control": "no-store"})
+
+
+async def _refused(request: web.Request, p: Params, app_name: str, fields: dict[str, str], exc: AtriumError) -> web.Response:
+    """A refused sign-in, said on the form it came from: the second step while its challenge
+    lives, else the first."""
+    token = text_param(p, "factor_token")
+    if token:
+        try:
+            step = await signin.pending(ctx_of(request), token)
+        except AtriumError:
+            return _page("Authorize an app", _consent_form(app_name, fields["scope"], fields,
+                                                            f"{exc.reason}. Sign in again."), exc.status)
+        return _page("Second factor", _factor_form(fields, step, exc.reason), exc.status)
+    return _page("Authorize an app", _consent_form(app_name, fields["scope"], fields, exc.reason), exc.status)
 
 
 async def server_metadata(request: web.Request) -> web.Response:

@@ -7,7 +7,16 @@ import re
 from aiohttp import web
 
 from web.keys import CTX
-from web.ui import nav, pages_auth, pages_inbox, pages_lists, pages_people, pages_posts, pages_timelines
+from web.ui import (
+    nav,
+    pages_auth,
+    pages_inbox,
+    pages_lists,
+    pages_people,
+    pages_posts,
+    pages_security,
+    pages_timelines,
+)
 from web.ui.attachments import blurred, composer_limits
 from web.ui.core import JINJA
 from web.ui.render import STATIC, make_env
@@ -74,3 +83,4 @@ def setup(app: web.Application) -> None:
     pages_people.setup_routes(app)
     pages_inbox.setup_routes(app)
     pages_lists.setup_routes(app)
+    pages_security.setup_routes(app)

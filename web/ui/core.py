@@ -16,7 +16,7 @@ from aiohttp import web
 from jinja2 import Environment
 from multidict import MultiDict, MultiDictProxy
 
-from node import node_names, notifications, sessions
+from node import node_names, notifications, sessions, signin
 from node.context import NodeContext
 from node.media import Upload
 from node.pagination import Page as Cursor
@@ -32,6 +32,7 @@ JINJA = web.AppKey("ui_jinja", Environment)
 UNREAD_CAP = 20
 SESSION: web.RequestKey[SignedIn | None] = web.RequestKey("ui_session")
 NEW_ANON_CSRF: web.RequestKey[str] = web.RequestKey("ui_new_anon_csrf")  # the token made for this response
+ENROL = "/settings/security"  # where an account that must enrol a second factor is sent
 
 
 def is_https(ctx: NodeContext) -> bool:
@@ -173,12 +174,14 @@ async def _posted(
 
 
 def page(
-    *, signed_in: bool = True, roles: tuple[str, ...] = (), files: Collection[str] = ()
+    *, signed_in: bool = True, roles: tuple[str, ...] = (), files: Collection[str] = (), enrolment: bool = False
 ) -> Callable[[Handler], Callable[[web.Request], Awaitable[web.StreamResponse]]]:
     """Wrap a UI handler: load the session, require one when `signed_in` (and one of `roles`,
     when given: 403 for anyone else), check the CSRF token on every POST, answer failures as
     an HTML page, and add the security headers. A page that takes files names their fields
-    (`files`): they are in `Page.files`."""
+    (`files`): they are in `Page.files`. An account that must enrol a second factor first
+    (node/signin.py `must_enrol`) is sent to do so from every page but those marked
+    `enrolment` (the enrolment itself, signing in and out)."""
 
     def wrap(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         @wraps(handler)
@@ -215,6 +218,8 @@ def page(
             if signed_in and session is None:
                 target = request.path_qs if request.method == "GET" else "/"
                 response = p.redirect("/signin?next=" + quote(target, safe="/"))
+            elif session is not None and not enrolment and await signin.must_enrol(ctx, session.account):
+                response = p.redirect(ENROL)
             else:
                 try:
                     if session is not None and request.method == "GET":

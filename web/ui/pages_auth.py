@@ -1,15 +1,18 @@
-"""Sign in, sign out, and the first-run page that makes a new node's first admin."""
+"""Sign in (a password, then a second factor when the account has one: node/signin.py), sign
+out, and the first-run page that makes a new node's first admin."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
-from node import accounts, sessions
+from node import accounts, sessions, signin
 from node.instance import get_instance, has_admin
 from storage.errors import AtriumError, Forbidden, RateLimited
 from storage.models import Account
 from web.client import client_address
-from web.ui.core import Page, cookies_of, del_cookie, page, set_cookie
+from web.ui.core import ENROL, Page, cookies_of, del_cookie, page, set_cookie
 
 
 async def _start_session(p: Page, account: Account, to: str) -> web.Response:
@@ -25,7 +28,7 @@ async def _setup_pending(p: Page) -> bool:
     return instance.setup_token_hash is not None and not await has_admin(p.ctx.db)
 
 
-@page(signed_in=False)
+@page(signed_in=False, enrolment=True)
 async def signin_form(p: Page) -> web.StreamResponse:
     if p.me is not None:
         return p.redirect(p.next_url())
@@ -40,24 +43,59 @@ def too_many(exc: RateLimited) -> str:
         f"Too many failed attempts. Try again in {(wait + 59) // 60} minute(s)."
 
 
-@page(signed_in=False)
-async def signin(p: Page) -> web.StreamResponse:
-    login = p.field("login").strip()[:320]
-    password = p.field("password")
-    try:
-        account = await accounts.authenticate(p.ctx, login, password, client=client_address(p.request))
-    except RateLimited as exc:
-        response = p.render("signin.html", 429, title="Sign in", next=p.next_url(), login=login,
-                            error=too_many(exc), setup_pending=False)
+def _signin_page(p: Page, status: int, login: str, error: str | None) -> web.Response:
+    return p.render("signin.html", status, title="Sign in", next=p.next_url(), login=login, error=error,
+                    setup_pending=False)
+
+
+def _refused(p: Page, exc: AtriumError, again: Callable[[int, str], web.Response]) -> web.Response:
+    """A refused step, said on the page it came from (`again`): a 429 with its wait."""
+    if isinstance(exc, RateLimited):
+        response = again(429, too_many(exc))
         response.headers.update(exc.headers)
         return response
-    except Forbidden as exc:
-        return p.render("signin.html", exc.status, title="Sign in", next=p.next_url(), login=login, error=exc.reason,
-                        setup_pending=False)
-    return await _start_session(p, account, p.next_url())
+    return again(exc.status, exc.reason)
 
 
-@page(signed_in=False)
+async def _signed_in(p: Page, done: signin.Complete) -> web.Response:
+    return await _start_session(p, done.account, ENROL if done.must_enrol else p.next_url())
+
+
+@page(signed_in=False, enrolment=True)
+async def signin_password(p: Page) -> web.StreamResponse:
+    login = p.field("login").strip()[:320]
+    try:
+        step = await signin.password_step(p.ctx, login, p.field("password"), client=client_address(p.request))
+    except (RateLimited, Forbidden) as exc:
+        return _refused(p, exc, lambda status, error: _signin_page(p, status, login, error))
+    if isinstance(step, signin.SecondFactorNeeded):
+        return _factor_page(p, 200, step.token, step.totp, step.passkey_options, None)
+    return await _signed_in(p, step)
+
+
+def _factor_page(p: Page, status: int, token: str, totp: bool, passkey_options: str | None,
+                 error: str | None) -> web.Response:
+    return p.render("signin_factor.html", status, title="Second factor", next=p.next_url(), token=token,
+                    totp=totp, passkey_options=passkey_options, error=error)
+
+
+@page(signed_in=False, enrolment=True)
+async def signin_factor(p: Page) -> web.StreamResponse:
+    token = p.field("token")
+    try:
+        done = await signin.second_factor_step(p.ctx, token, code=p.field("code"), passkey=p.field("credential"),
+                                               client=client_address(p.request))
+    except (RateLimited, Forbidden) as exc:
+        try:
+            again = await signin.pending(p.ctx, token)
+        except Forbidden:  # the challenge is void (expired, or too many wrong answers)
+            return _signin_page(p, exc.status, "", f"{exc.reason}. Sign in again.")
+        return _refused(p, exc, lambda status, error: _factor_page(
+            p, status, token, again.totp, again.passkey_options, error))
+    return await _signed_in(p, done)
+
+
+@page(signed_in=False, enrolment=True)
 async def signout(p: Page) -> web.StreamResponse:
     token = p.request.cookies.get(cookies_of(p.ctx).session, "")
     if token:
@@ -103,7 +141,8 @@ async def setup(p: Page) -> web.StreamResponse:
 def setup_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/signin", signin_form)
-    r.add_post("/signin", signin)
+    r.add_post("/signin", signin_password)
+    r.add_post("/signin/factor", signin_factor)
     r.add_post("/signout", signout)
     r.add_get("/setup", setup_form)
     r.add_post("/setup", setup)

@@ -1,0 +1,127 @@
+"""Is this sign-in complete? The one answer every door asks — the web UI's sign-in form, the
+OAuth authorize form Mastodon apps open, the OAuth password grant, and re-authentication
+before a factor is removed.
+
+A sign-in is a password (node/accounts.py `authenticate`, with its limits), then, for an
+account with a second factor (node/second_factors.py, node/passkeys.py), a TOTP code, a
+recovery code or a passkey's answer to a challenge made only after the right password. Those
+answers are limited like passwords: each try is counted per (account, client address) and
+per client address (node/shared_limits.py), apart from the password's count, so a right
+password does not wipe out wrong codes; a challenge is void after five wrong answers.
+
+Staff roles named in `auth.require_second_factor_for` must have a factor: such an account
+without one is signed in only to enrol one (`must_enrol`), and gets no API token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from webauthn import base64url_to_bytes
+from webauthn.helpers import bytes_to_base64url
+
+from node import accounts, passkeys, second_factors
+from node.context import NodeContext
+from storage.errors import Forbidden
+from storage.models import Account, ChallengeKind, FactorKind
+
+USE_CODE_FLOW = (
+    "this account signs in with a second factor, which the password grant cannot ask for: "
+    "use the authorization-code flow (/oauth/authorize)"
+)
+ENROL_FIRST = "this account must enrol a second factor first: sign in to the web UI and add one in Settings"
+
+
+@dataclass(frozen=True)
+class Complete:
+    """Signed in. `must_enrol`: a staff account that may do nothing but enrol a factor."""
+
+    account: Account
+    must_enrol: bool
+
+
+@dataclass(frozen=True)
+class SecondFactorNeeded:
+    """The password was right; `token` names the challenge the second factor answers.
+    `passkey_options` is the JSON for `navigator.credentials.get`, when it has passkeys."""
+
+    token: str
+    account: Account
+    totp: bool
+    passkey_options: str | None
+
+
+async def must_enrol(ctx: NodeContext, account: Account) -> bool:
+    return account.role in ctx.second_factor_roles and not await second_factors.has_factor(ctx, account.id)
+
+
+def _limit_key(account: Account) -> str:
+    return f"second-factor:{account.id}"
+
+
+async def password_step(ctx: NodeContext, login: str, password: str, *, client: str) -> Complete | SecondFactorNeeded:
+    account = await accounts.authenticate(ctx, login, password, client=client)
+    found = await second_factors.factors(ctx, account.id)
+    if not found:
+        return Complete(account, await must_enrol(ctx, account))
+    options = await passkeys.authentication_options(ctx, account.id)
+    totp = any(f.kind == FactorKind.TOTP for f in found)
+    data = json.dumps({"totp": totp, **({"challenge": bytes_to_base64url(options[0]), "options": options[1]}
+                                        if options else {})})
+    token = await second_factors.new_challenge(ctx, account.id, ChallengeKind.SIGNIN, data)
+    return SecondFactorNeeded(token, account, totp, options[1] if options else None)
+
+
+async def pending(ctx: NodeContext, token: str) -> SecondFactorNeeded:
+    """The sign-in waiting for its second factor under `token` (to ask again after a wrong
+    answer); Forbidden when it is void."""
+    challenge = await second_factors.read_challenge(ctx, token, ChallengeKind.SIGNIN)
+    data = json.loads(challenge.data)
+    account = await accounts.get_account(ctx, challenge.account_id)
+    return SecondFactorNeeded(token, account, bool(data.get("totp")), data.get("options"))
+
+
+async def second_factor_step(
+    ctx: NodeContext, token: str, *, code: str = "", passkey: str = "", client: str
+) -> Complete:
+    """Finish a sign-in with a TOTP or recovery code, or a passkey's answer (JSON)."""
+    challenge = await second_factors.read_challenge(ctx, token, ChallengeKind.SIGNIN)
+    account = await accounts.get_account(ctx, challenge.account_id)
+    key = _limit_key(account)
+    await ctx.limits.signin_attempt(ctx.db, key, client)
+    if passkey:
+        wanted = json.loads(challenge.data).get("challenge")
+        ok = bool(wanted) and await passkeys.check_assertion(ctx, account.id, base64url_to_bytes(wanted), passkey)
+    else:
+        ok = await second_factors.check_code(ctx, account.id, code.strip())
+    if not ok:
+        await second_factors.wrong_answer(ctx, token)
+        raise Forbidden("that second factor is not right" if passkey else "that code is not right, or was used already",
+                        status=401)
+    await ctx.limits.signin_succeeded(ctx.db, key, client)
+    await second_factors.spend_challenge(ctx, token)
+    fresh = await accounts.get_account(ctx, account.id)
+    if fresh.disabled or fresh.suspended:
+        raise Forbidden("this account cannot sign in")
+    return Complete(fresh, False)
+
+
+async def password_only(ctx: NodeContext, login: str, password: str, *, client: str) -> Account:
+    """The OAuth password grant's sign-in: a password alone, so only for an account that
+    needs nothing more."""
+    step = await password_step(ctx, login, password, client=client)
+    if isinstance(step, SecondFactorNeeded):
+        await second_factors.spend_challenge(ctx, step.token)
+        raise Forbidden(USE_CODE_FLOW)
+    if step.must_enrol:
+        raise Forbidden(ENROL_FIRST)
+    return step.account
+
+
+async def reauthenticate(ctx: NodeContext, account: Account, password: str, *, client: str) -> None:
+    """The signed-in owner proves it is them again (before a factor is removed): their password,
+    under the same sign-in limits."""
+    again = await accounts.authenticate(ctx, account.username, password, client=client)
+    if again.id != account.id:
+        raise Forbidden("wrong password", status=401)
