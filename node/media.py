@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -269,6 +270,14 @@ async def attach_remote(s: AsyncSession, post: Post, items: Sequence[RemoteAttac
     for gone in had.values():
         await s.delete(gone)
     return added
+
+
+async def forget_post_media(s: AsyncSession, post_ids: Sequence[int]) -> None:
+    """A removed post's attachments go with it, in its transaction: their rows at once, so no
+    one (the uploader, a holder of a signed URL) reads them again; their bytes, which no row
+    names any more, are removed by `atrium media prune`."""
+    if post_ids:
+        await s.execute(sql_delete(MediaAttachment).where(MediaAttachment.post_id.in_(post_ids)))
 
 
 async def view(ctx: NodeContext, row: MediaAttachment) -> AttachmentView:

@@ -26,7 +26,7 @@ from node.context import MediaRemote, NodeContext
 from node.events import Event
 from node.fanout import fan_out_home
 from node.federate import queue_fanout
-from node.media import attach, attach_remote, attached_ids, ids_text
+from node.media import attach, attach_remote, attached_ids, forget_post_media, ids_text
 from node.media_remote import queue_remote_fetch
 from node.notifications import notify
 from node.post_access import viewable
@@ -267,6 +267,7 @@ async def remove_posts(ctx: NodeContext, s: AsyncSession, posts: Sequence[Post])
         elif post.local and audience_of(post.visibility).federates:
             mention_ids = (await s.scalars(select(Mention.account_id).where(Mention.post_id == post.id))).all()
             await queue_fanout(s, PostDeleted(post.uri or "", post.account_id, post.visibility, tuple(mention_ids)))
+        await forget_post_media(s, [post.id])
         await s.delete(post)
         events.append(Event("delete", post_id=post.id, deleted=post))
     return events

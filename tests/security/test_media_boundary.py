@@ -138,6 +138,24 @@ async def test_an_upload_not_posted_yet_is_its_uploaders_alone(people: People) -
     assert answers == {"alice": Y, "bob": N, "anonymous": N, "signed": Y}
 
 
+async def test_a_deleted_posts_media_is_nobodys(people: People) -> None:
+    # Given alice's followers-only post with a picture, and a URL signed for it
+    ctx = people.node.ctx
+    post = await posts.create_post(ctx, people.alice, NewPost("soon gone", visibility=Audience.FOLLOWERS))
+    key = (await stored_media(ctx, people.alice, post=post)).storage_key or ""
+    signed = people.signed_url(key, Audience.FOLLOWERS)
+    assert (await people.get(signed))[0] == Y
+    # When alice deletes the post
+    await posts.delete_post(ctx, people.alice, post.id)
+    # Then the picture is gone for everyone: alice herself, her follower, the signed URL
+    answers = {
+        "alice": (await people.get(people.bare(key), people.tokens["alice"]))[0],
+        "bob": (await people.get(people.bare(key), people.tokens["bob"]))[0],
+        "signed": (await people.get(signed))[0],
+    }
+    assert answers == {"alice": N, "bob": N, "signed": N}
+
+
 async def test_avatars_and_headers_are_plain(people: People) -> None:
     # Given alice's avatar and header
     avatar = await stored_media(people.node.ctx, people.alice, role=MediaRole.AVATAR)
