@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation.media_ap import RemoteAttachment
 from node.audience import Audience
 from node.context import NodeContext
+from node.delivery_check import text_of
 from node.media_processing import process
 from node.media_urls import media_url, url_key
 from storage.errors import Forbidden, Invalid, NotFound, Unavailable
@@ -317,7 +318,7 @@ async def attachment_views(ctx: NodeContext, s: AsyncSession, post_ids: Sequence
     if not post_ids:
         return {}
     rows = await s.execute(
-        select(MediaAttachment, Post.visibility)
+        select(MediaAttachment, Post.visibility, Post.source, Post.content_html)
         .join(Post, Post.id == MediaAttachment.post_id)
         .where(MediaAttachment.post_id.in_(post_ids), MediaAttachment.position >= 0)
         .order_by(MediaAttachment.post_id, MediaAttachment.position, MediaAttachment.id)
@@ -326,11 +327,24 @@ async def attachment_views(ctx: NodeContext, s: AsyncSession, post_ids: Sequence
     if not found:
         return {}
     key = await url_key(ctx)
+    words: dict[int, list[str]] = {}  # each post's attachments' alt texts and names, as content rules read them
+    for row, *_ in found:
+        words.setdefault(row.post_id or 0, []).append(f"{row.description} {row.file_name or ''}")
     out: dict[int, list[AttachmentView]] = {}
-    for row, visibility in found:
+    for row, visibility, source, content_html in found:
         assert row.post_id is not None  # by the join
-        out.setdefault(row.post_id, []).append(_view(ctx, row, Audience(visibility), key))
+        text = text_of(source, content_html) + "\n" + "\n".join(words[row.post_id])
+        out.setdefault(row.post_id, []).append(_view(ctx, row, _signed_as(ctx, Audience(visibility), text), key))
     return out
+
+
+def _signed_as(ctx: NodeContext, audience: Audience, text: str) -> Audience:
+    """The audience a post's media URLs are made for: its own, except that a post anyone may see
+    which the policy keeps from the open web (a content rule) gets signed URLs as the narrowest
+    audience does — its bare URL answers 404 to the open web (node/media_access.py)."""
+    if audience.rules.anyone_may_see and not ctx.policy().outbound(audience, None, text).allowed:
+        return Audience.DIRECT
+    return audience
 
 
 async def version_views(

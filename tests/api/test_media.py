@@ -180,6 +180,26 @@ async def test_a_followers_only_posts_media_has_signed_urls(api: Client, sign_in
     assert "?exp=" in shown["url"] and "&sig=" in shown["url"] and "?exp=" in shown["preview_url"]
 
 
+@pytest.mark.parametrize("where", ["text", "alt text"])
+async def test_a_public_post_kept_from_the_open_web_has_signed_urls(api: Client, sign_in: SignIn, where: str) -> None:
+    # Given the node's content rule keeps "confidential" posts from the open web, and alice's
+    # public post with a picture that says so in its text or in the picture's alt text
+    token = await sign_in("alice")
+    alt = "the confidential chart" if where == "alt text" else "a chart"
+    text = "the confidential roadmap" if where == "text" else "the roadmap"
+    picture = await _uploaded(api, token, media_files.picture("JPEG"), "chart.jpg", description=alt)
+    status, post = await _post(api, token, status=text, visibility="public", media_ids=[picture["id"]])
+    assert status == 200
+    # When she is shown the post
+    [shown] = post["media_attachments"]
+    # Then its picture's URL is signed, as a non-public post's is: the bare path answers the
+    # open web 404, so an app loading it without credentials needs the signature
+    assert "?exp=" in shown["url"] and "&sig=" in shown["url"]
+    bare = shown["url"].split("?", 1)[0].removeprefix(_ctx(api).base_url)
+    assert (await api.get(bare)).status == 404
+    assert (await api.get(shown["url"].removeprefix(_ctx(api).base_url))).status == 200
+
+
 async def test_media_ids_refused_when_not_ones_own_attached_or_too_many(api: Client, sign_in: SignIn) -> None:
     # Given alice's five uploads and bob's one
     alice, bob = await sign_in("alice"), await sign_in("bob")
