@@ -125,12 +125,13 @@ async def set_picture(ctx: NodeContext, account: Account, role: MediaRole, uploa
 
 async def record_remote_pictures(
     s: AsyncSession, account: Account, icon: Picture | None, image: Picture | None
-) -> None:
+) -> list[int]:
     """A remote account's avatar and header as its actor document names them, in the
     caller's transaction: a new media row (by reference: `remote_url`, no bytes here) for a
     picture whose URL changed, the old row removed; none when the document names none.
-    The account then reads its pictures as they now are."""
+    The account then reads its pictures as they now are. The ids of the new rows."""
     changed = False
+    added: list[int] = []
     for role, picture in ((MediaRole.AVATAR, icon), (MediaRole.HEADER, image)):
         pointer = ROLE_POINTERS[role]
         current_id: int | None = getattr(account, pointer)
@@ -154,9 +155,11 @@ async def record_remote_pictures(
             s.add(row)
             await s.flush()
             setattr(account, pointer, row.id)
+            added.append(row.id)
         if current is not None:
             await s.delete(current)
     unread = any(getattr(account, pointer) is not None and role.value not in account.__dict__
                  for role, pointer in ROLE_POINTERS.items())
     if changed or unread:
         await s.refresh(account, [role.value for role in ROLE_POINTERS])
+    return added

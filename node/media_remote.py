@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.addresses import FetchError
 from federation.gate import Purpose
-from node.context import NodeContext
+from node.context import MediaRemote, NodeContext
 from node.media_processing import Processed, process
 from node.queues import MEDIA_FETCH, MediaFetch
 from storage import jobs
@@ -37,6 +37,13 @@ async def queue_remote_fetch(s: AsyncSession, media_ids: Sequence[int]) -> None:
     """Fetch and cache these rows' remote attachments, once the caller's transaction commits."""
     if media_ids:
         await jobs.enqueue_many_in(s, MEDIA_FETCH, [MediaFetch(media_id).to_json() for media_id in media_ids])
+
+
+async def cache_if_chosen(ctx: NodeContext, s: AsyncSession, media_ids: Sequence[int]) -> None:
+    """A peer's new media rows (attachments, avatars, headers) fetched and kept here, where the
+    operator chose so (`media.remote = "cache"`); left by reference otherwise."""
+    if ctx.media_remote == MediaRemote.CACHE and ctx.media is not None:
+        await queue_remote_fetch(s, media_ids)
 
 
 class NotCached(Exception):

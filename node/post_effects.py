@@ -22,12 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.media_ap import RemoteAttachment
 from node.audience import audience_of
-from node.context import MediaRemote, NodeContext
+from node.context import NodeContext
 from node.events import Event
 from node.fanout import fan_out_home
 from node.federate import queue_fanout
 from node.media import attach, attach_remote, attached_ids, forget_post_media, ids_text
-from node.media_remote import queue_remote_fetch
+from node.media_remote import cache_if_chosen
 from node.notifications import notify
 from node.post_access import viewable
 from node.queues import Boosted, PostCreated, PostDeleted, PostEdited, Unboosted
@@ -172,12 +172,6 @@ async def _may_see(ctx: NodeContext, s: AsyncSession, account: Account, post: Po
     return account.domain is None and account.id != post.account_id and await viewable(ctx, s, account, post)
 
 
-async def _cache(ctx: NodeContext, s: AsyncSession, media_ids: Sequence[int]) -> None:
-    """A peer's new attachments fetched and kept here, where the operator chose so."""
-    if ctx.media_remote == MediaRemote.CACHE and ctx.media is not None:
-        await queue_remote_fetch(s, media_ids)
-
-
 async def record_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Recorded]) -> list[Event]:
     events: list[Event] = []
     for change in changes:
@@ -187,7 +181,7 @@ async def record_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Reco
         if change.media_ids:
             await attach(s, post, change.media_ids)
         if change.remote_media:
-            await _cache(ctx, s, await attach_remote(s, post, change.remote_media))
+            await cache_if_chosen(ctx, s, await attach_remote(s, post, change.remote_media))
         mentioned = {a.id: a for a in change.mentioned if a.id != post.account_id}
         if mentioned:
             await s.execute(insert(Mention), [{"post_id": post.id, "account_id": a} for a in mentioned])
@@ -230,7 +224,7 @@ async def edit_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Edited
         await s.execute(delete(PostTag).where(PostTag.post_id == post.id))
         await store_tags(s, post.id, change.tags)
         if change.remote_media is not None:
-            await _cache(ctx, s, await attach_remote(s, post, change.remote_media))
+            await cache_if_chosen(ctx, s, await attach_remote(s, post, change.remote_media))
         _write(post, change.body)
         post.edited_at = change.edited_at
         if change.media_ids is not None:

@@ -20,6 +20,7 @@ from federation.parsing import IncomingActor, InvalidActivity, host_of, origin, 
 from node import avatars, node_names
 from node.context import NodeContext
 from node.domains import canonical_domain
+from node.media_remote import cache_if_chosen
 from node.sanitize import sanitize_html
 from storage.errors import AtriumError, Invalid, NotFound
 from storage.models import Account, utcnow
@@ -74,7 +75,7 @@ async def upsert_actor(ctx: NodeContext, actor: IncomingActor) -> Account:
         account.disabled = actor.suspended  # its own server disabled it: so do we
         account.fetched_at = utcnow()
         await s.flush()
-        await avatars.record_remote_pictures(s, account, actor.icon, actor.image)
+        await cache_if_chosen(ctx, s, await avatars.record_remote_pictures(s, account, actor.icon, actor.image))
     ctx.signers.forget_actor(actor.id)  # a new key is used from the next request on
     await node_names.learn_from_actor(ctx, actor)  # a peer's instance actor names the peer
     return account

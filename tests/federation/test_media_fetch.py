@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from atrium.server import context_for
 from federation.addresses import AddressPolicy
-from node import settings
+from node import remote, settings
 from node.audience import Audience
 from node.context import MediaRemote, NodeContext
 from node.media_remote import handle_media_fetch, queue_remote_fetch
@@ -271,3 +271,18 @@ async def test_the_setting_is_read_checked_and_reaches_the_node(tmp_path: Path) 
     toml.write_text('domain = "social.example"\n[media]\nremote = "always"\n')
     with pytest.raises(Invalid, match="media.remote must be reference or cache"):
         settings.load(tmp_path)
+
+
+async def test_a_peers_avatar_is_cached_like_an_attachment(start_node: StartNode, tmp_path: Path, peer: FakePeer,
+                                                           media_host: MediaHost) -> None:
+    # Given a caching node, and the peer's mallory whose actor names an avatar on the media host
+    node = await caching_node(start_node, tmp_path, policy_for(peer, media_host))
+    peer.actor_extra["mallory"] = {"icon": {"type": "Image", "mediaType": "image/png", "url": f"{media_host.base}/img.png"}}
+    # When the node learns of mallory and its media worker runs
+    mallory = await remote.actor_by_uri(node.ctx, peer.actor("mallory"))
+    await fetch_all(node.ctx)
+    # Then her avatar's bytes are kept here, processed as an upload's are
+    async with node.ctx.db.reader() as s:
+        row = await s.get(MediaAttachment, mallory.avatar_id)
+    assert row is not None and row.role == "avatar" and row.storage_key is not None and row.failure is None
+    assert media_host.requests == ["/img.png"]
