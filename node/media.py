@@ -32,6 +32,7 @@ from node.context import NodeContext
 from node.delivery_check import text_of
 from node.media_processing import process
 from node.media_urls import media_url, url_key
+from node.sanitize import html_to_text
 from storage.errors import Forbidden, Invalid, NotFound, Unavailable
 from storage.ids import new_id
 from storage.media_store import MediaStore, new_key, preview_key_of
@@ -249,6 +250,12 @@ async def attach(s: AsyncSession, post: Post, media_ids: Sequence[int]) -> None:
     )
 
 
+def _plain(text: str | None) -> str | None:
+    """A peer's alt text or file name as plain text: whatever markup it carried is dropped, as
+    from a content warning, so no reader (an app, a page) is handed any to run."""
+    return html_to_text(text) if text else text
+
+
 async def attach_remote(s: AsyncSession, post: Post, items: Sequence[RemoteAttachment]) -> list[int]:
     """Make a peer's post carry `items` as its attachments, in order: a row by reference for
     each (state ready, no bytes here); one it already had (same URL) is kept with its cached
@@ -263,10 +270,10 @@ async def attach_remote(s: AsyncSession, post: Post, items: Sequence[RemoteAttac
             row = MediaAttachment(id=new_id(), account_id=post.account_id, post_id=post.id,
                                   role=MediaRole.ATTACHMENT, state=MediaState.READY, remote_url=item.url,
                                   kind=item.kind, content_type=item.media_type or "application/octet-stream",
-                                  width=item.width, height=item.height, file_name=item.file_name)
+                                  width=item.width, height=item.height, file_name=_plain(item.file_name))
             s.add(row)
             added.append(row.id)
-        row.position, row.description, row.blurhash = position, item.description, item.blurhash
+        row.position, row.description, row.blurhash = position, _plain(item.description) or "", item.blurhash
         row.focus_x, row.focus_y = item.focus
     for gone in had.values():
         await s.delete(gone)

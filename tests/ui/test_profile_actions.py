@@ -169,7 +169,7 @@ def test_deleting_an_own_post_without_javascript_asks_on_a_page(node: UINode, op
     # And the confirmation page passes axe (asked with JavaScript on: axe is a script)
     checked = open_as(node, me)
     checked.goto(node.url + "/")
-    checked.locator("form.compose textarea").fill(f"{text}-again")
+    checked.locator("form.compose textarea[name=text]").fill(f"{text}-again")
     checked.locator("form.compose").get_by_role("button", name="Post").click()
     post_card(checked, f"{text}-again").get_by_role("button", name="Delete").click()
     expect(checked.get_by_role("heading", name="Delete this post?")).to_be_visible()
