@@ -82,6 +82,18 @@ class Account(Base):
     # created on SQLite; a pointer to a row since removed reads as None.
     avatar_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     header_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # What the company directory says of a person (SCIM's core and enterprise attributes, or
+    # the person where no directory fills them): shown on the profile and searched by the
+    # people directory. Remote accounts: empty.
+    title: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    department: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    location: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    organization: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    employee_number: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    manager: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # Set when the account was deleted (node/account_deletion.py): the row stays as a
+    # tombstone that reserves the handle and refuses the old actor's activities.
+    deleted_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # The rows the pointers name, read in the same statement as the account (outer joins on
