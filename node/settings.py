@@ -64,6 +64,10 @@ class Settings:
     s3_secret_access_key_file: str | None = None
     media_remote: str = "reference"
     second_factor_roles: tuple[str, ...] = field(default_factory=tuple)
+    # Groups of the company's identity provider (an ID token's group claim, SCIM Groups) whose
+    # members get a staff role here; read at each sign-in and each SCIM change.
+    admin_groups: tuple[str, ...] = field(default_factory=tuple)
+    moderator_groups: tuple[str, ...] = field(default_factory=tuple)
 
     def media_limits(self) -> MediaLimits:
         return MediaLimits(self.media_max_image_bytes, self.media_max_file_bytes, self.media_max_image_pixels)
@@ -160,6 +164,8 @@ KEYS: dict[str, tuple[type, str]] = {
         list,
         "Roles that must sign in with a second factor, e.g. `[\"admin\", \"moderator\"]`: such an account without one can only enrol one (default none).",
     ),
+    "auth.oidc.admin_groups": (list, "Groups of the identity provider (the ID token's group claim, or SCIM Groups) whose members are admins here (default none)."),
+    "auth.oidc.moderator_groups": (list, "Groups of the identity provider whose members are moderators here (default none)."),
 }
 
 
@@ -228,7 +234,16 @@ def load(data_dir: Path) -> Settings:
         **media_settings(path, flat),
         media_remote=_choice(path, "media.remote", flat.get("media.remote", "reference"), ("reference", "cache")),
         second_factor_roles=_roles(path, flat.get("auth.require_second_factor_for", [])),
+        admin_groups=_names(path, flat, "auth.oidc.admin_groups"),
+        moderator_groups=_names(path, flat, "auth.oidc.moderator_groups"),
     )
+
+
+def _names(path: Path, flat: dict[str, object], key: str) -> tuple[str, ...]:
+    value = flat.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise Invalid(f"{path}: {key} must be a list of group names")
+    return tuple(v.strip() for v in value)
 
 
 def _positive(path: Path, flat: dict[str, object], key: str, default: int) -> int:

@@ -8,7 +8,7 @@ A local account has `domain = None`; a remote one carries its canonical domain.
 
 from storage.models.auth import IdempotencyKey, OAuthApp, OAuthCode, OAuthToken, WebSession
 from storage.models.base import NOTIFICATION_TYPES, ROLES, VISIBILITIES, Base, UTCDateTime, table_of, utcnow
-from storage.models.compliance import AccountField, FieldScope, FieldSource, LegalHold
+from storage.models.compliance import AccountField, FieldScope, FieldSource, LegalHold, SealCause, SealedPost
 from storage.models.federation import AuditEntry, AuditHead, InboxEntry, Job, NodeSetting, Peer, PeerName, Tombstone
 from storage.models.limits import LimitState, ServingProcess
 from storage.models.media import MediaAttachment, MediaKind, MediaRole, MediaState
@@ -38,6 +38,8 @@ __all__ = [
     "FieldScope",
     "FieldSource",
     "LegalHold",
+    "SealCause",
+    "SealedPost",
     "Account",
     "AuditEntry",
     "AuthChallenge",

@@ -65,3 +65,32 @@ class AccountField(Base):
     scope: Mapped[str] = mapped_column(String(16), default=FieldScope.PUBLIC)
     source: Mapped[str] = mapped_column(String(16), default=FieldSource.USER)
     verified_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class SealCause(StrEnum):
+    """Why a post of a held account was sealed instead of removed."""
+
+    AUTHOR_DELETE = "author-delete"  # its author deleted it
+    MODERATOR = "moderator"  # a moderator removed it
+    ACCOUNT_DELETION = "account-deletion"  # its account was deleted (refused while held; kept for completeness)
+
+
+class SealedPost(Base):
+    """A post that left every timeline while its account was under legal hold: the post row
+    went through the normal delete path (peers got the `Delete`), and this sealed copy keeps
+    what an export needs — the post as it was, its edit history, its attachments' store keys
+    (which `atrium media prune` leaves alone), mentions and tags — as one JSON document.
+    Nobody reads it but an export."""
+
+    __tablename__ = "sealed_posts"
+    __table_args__ = (Index("ix_sealed_posts_account", "account_id", "post_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
+    post_id: Mapped[int] = mapped_column(BigInteger)  # the removed post's id (no row any more)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
+    uri: Mapped[str] = mapped_column(String(2048), default="")
+    visibility: Mapped[str] = mapped_column(String(16))
+    posted_at: Mapped[datetime] = mapped_column()
+    sealed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cause: Mapped[str] = mapped_column(String(32))
+    snapshot: Mapped[str] = mapped_column(Text)  # JSON; see node/holds.py for its shape

@@ -1,4 +1,4 @@
-"""compliance and directory foundation: legal holds, profile fields, directory attributes of
+"""compliance and directory foundation: legal holds, sealed posts, profile fields, directory attributes of
 accounts, account deletion mark
 
 Revision ID: 0015
@@ -31,6 +31,19 @@ def upgrade() -> None:
     op.create_index("ix_legal_holds_account", "legal_holds", ["account_id", "released_at"])
     op.create_index("ix_legal_holds_case", "legal_holds", ["case_name"])
     op.create_table(
+        "sealed_posts",
+        sa.Column("id", sa.BigInteger(), primary_key=True),
+        sa.Column("post_id", sa.BigInteger(), nullable=False),
+        sa.Column("account_id", sa.BigInteger(), sa.ForeignKey("accounts.id", ondelete="RESTRICT"), nullable=False),
+        sa.Column("uri", sa.String(2048), nullable=False),
+        sa.Column("visibility", sa.String(16), nullable=False),
+        sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sealed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("cause", sa.String(32), nullable=False),
+        sa.Column("snapshot", sa.Text(), nullable=False),
+    )
+    op.create_index("ix_sealed_posts_account", "sealed_posts", ["account_id", "post_id"])
+    op.create_table(
         "account_fields",
         sa.Column("account_id", sa.BigInteger(), sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("position", sa.Integer(), primary_key=True),
@@ -54,6 +67,8 @@ def downgrade() -> None:
         for name in reversed(_DIRECTORY):
             batch.drop_column(name)
     op.drop_table("account_fields")
+    op.drop_index("ix_sealed_posts_account", table_name="sealed_posts")
+    op.drop_table("sealed_posts")
     op.drop_index("ix_legal_holds_case", table_name="legal_holds")
     op.drop_index("ix_legal_holds_account", table_name="legal_holds")
     op.drop_table("legal_holds")
