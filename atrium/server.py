@@ -25,7 +25,7 @@ from aiohttp import web
 
 from federation.addresses import AddressPolicy
 from federation.signatures import sign_request
-from node import contact, loops, metrics, shared_settings
+from node import contact, loops, metrics, oidc, shared_settings
 from node.actors import key_id
 from node.context import MediaRemote, NodeContext
 from node.delivery import handle_delivery
@@ -104,6 +104,11 @@ def context_for(settings: Settings, db: Database, store: PolicyStore | None = No
         media=media_store_for(settings),
         media_limits=settings.media_limits(),
         media_remote=MediaRemote(settings.media_remote),
+        oidc=oidc.provider_for(settings.oidc, settings.oidc.client_secret(settings.data_dir), settings.base_url,
+                               admin_groups=settings.admin_groups, moderator_groups=settings.moderator_groups)
+        if settings.oidc else None,
+        password_sign_in=settings.password_sign_in,
+        admin_password_sign_in=settings.admin_password_sign_in,
     )
 
 

@@ -57,6 +57,9 @@ class Purpose(StrEnum):
     DELIVERY = "delivery"  # an activity POSTed to an inbox
     MEDIA = "media"  # an attachment or avatar
     NODEINFO = "nodeinfo"  # a peer's NodeInfo, read for the name it gives itself
+    # The node's own OpenID provider (discovery, keys, code exchange): no peer, so admitted by
+    # the node's single-sign-on settings (node/oidc.py), not by the trust policy.
+    IDENTITY_PROVIDER = "identity-provider"
 
 
 # Raises ContactRefused (or any FetchError) to refuse; returns to admit.

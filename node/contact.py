@@ -38,6 +38,7 @@ from storage.errors import Invalid
 __all__ = ["ContactRefused", "Purpose", "admit", "close_gate", "open_gate", "user_agent"]
 
 NO_CANONICAL_FORM = NO_CANONICAL_RULE  # the rule named when a host has no canonical form
+IDENTITY_PROVIDER_RULE = "auth.oidc"  # the rule named when a host is not the node's identity provider
 
 
 async def admit(ctx: NodeContext, url: URL, purpose: Purpose) -> None:
@@ -49,6 +50,15 @@ async def admit(ctx: NodeContext, url: URL, purpose: Purpose) -> None:
         host = url.host_port_subcomponent or str(url)  # as written: it has no other form
         rule, reason = NO_CANONICAL_FORM, f"{host} has no canonical form: {exc.reason}"
     else:
+        if purpose == Purpose.IDENTITY_PROVIDER:
+            # The node's own identity provider is no peer: the single-sign-on settings admit its
+            # hosts (node/oidc.py) and nothing else — never a host the policy merely trusts.
+            if ctx.oidc is not None and ctx.oidc.admits(host):
+                return
+            rule, reason = IDENTITY_PROVIDER_RULE, f"{host} is not this node's identity provider"
+            metrics.decision(ctx, "out", False)
+            await ctx.audit_writes.submit(audit.Decision("out", host, str(url), "refused", rule, f"{purpose}: {reason}"))
+            raise ContactRefused(f"{purpose} refused: {reason}", rule=rule, host=host, purpose=purpose)
         decision = ctx.policy().contact(host)
         if decision.allowed:
             return

@@ -25,6 +25,7 @@ from storage.models import Peer
 if TYPE_CHECKING:
     from federation.fetch import Fetcher
     from federation.gate import OutboundGate
+    from node.oidc import Provider
 
 _NOBODY = Policy(mode="allowlist")
 
@@ -103,6 +104,12 @@ class NodeContext:
     # Peers' attachments (setting `media.remote`): kept by reference, or fetched and cached
     # (node.media_remote) when `media` is set.
     media_remote: MediaRemote = MediaRemote.REFERENCE
+    # Single sign-on with the company's OpenID provider (`[auth.oidc]`, node/oidc.py); None
+    # when the node has none. Whether passwords sign in (`auth.password_sign_in`), and whether
+    # the break-glass admins' still do when they do not (`auth.admin_password_sign_in`).
+    oidc: Provider | None = None
+    password_sign_in: bool = True
+    admin_password_sign_in: bool = True
 
     def __post_init__(self) -> None:
         self.inbox_writes = GroupCommit(lambda batch: inbox_log.write(self.db, batch))

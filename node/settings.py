@@ -15,6 +15,7 @@ from pathlib import Path
 from node.domains import served_domain
 from node.media_processing import DEFAULT_FILE_BYTES, DEFAULT_IMAGE_BYTES, DEFAULT_IMAGE_PIXELS, MediaLimits
 from node.media_settings import DEFAULT_S3_REGION, media_settings
+from node.oidc_settings import OIDC_KEYS, OidcConfig, signin_settings
 from storage.db import normalise_url
 from storage.errors import Invalid
 from storage.media_store import StoreKind
@@ -68,6 +69,10 @@ class Settings:
     # members get a staff role here; read at each sign-in and each SCIM change.
     admin_groups: tuple[str, ...] = field(default_factory=tuple)
     moderator_groups: tuple[str, ...] = field(default_factory=tuple)
+    # Single sign-on (`[auth.oidc]`, node/oidc_settings.py) and whether passwords still sign in.
+    oidc: OidcConfig | None = None
+    password_sign_in: bool = True
+    admin_password_sign_in: bool = True
 
     def media_limits(self) -> MediaLimits:
         return MediaLimits(self.media_max_image_bytes, self.media_max_file_bytes, self.media_max_image_pixels)
@@ -166,6 +171,7 @@ KEYS: dict[str, tuple[type, str]] = {
     ),
     "auth.oidc.admin_groups": (list, "Groups of the identity provider (the ID token's group claim, or SCIM Groups) whose members are admins here (default none)."),
     "auth.oidc.moderator_groups": (list, "Groups of the identity provider whose members are moderators here (default none)."),
+    **OIDC_KEYS,
 }
 
 
@@ -236,6 +242,7 @@ def load(data_dir: Path) -> Settings:
         second_factor_roles=_roles(path, flat.get("auth.require_second_factor_for", [])),
         admin_groups=_names(path, flat, "auth.oidc.admin_groups"),
         moderator_groups=_names(path, flat, "auth.oidc.moderator_groups"),
+        **signin_settings(path, flat),
     )
 
 
@@ -347,6 +354,18 @@ retention_days = {settings.audit_retention_days}
 [auth]
 # {d['auth.require_second_factor_for'][1]}
 # require_second_factor_for = ["admin", "moderator"]
+# {d['auth.password_sign_in'][1]}
+# password_sign_in = true
+# Single sign-on with the company's OpenID provider: see docs/identity.md.
+# [auth.oidc]
+# {d['auth.oidc.issuer'][1]}
+# issuer = "https://login.example.com/"
+# {d['auth.oidc.client_id'][1]}
+# client_id = "atrium"
+# {d['auth.oidc.client_secret_file'][1]}
+# client_secret_file = "oidc-secret"
+# {d['auth.oidc.display_name'][1]}
+# display_name = "Acme sign-in"
 
 [limits]
 # {d['limits.inbox_per_address_per_s'][1]}

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from webauthn import base64url_to_bytes
 from webauthn.helpers import bytes_to_base64url
 
-from node import accounts, passkeys, second_factors
+from node import accounts, oidc_accounts, passkeys, second_factors
 from node.context import NodeContext
+from node.oidc import Identity, SignInRefused
 from storage.errors import Forbidden
 from storage.models import Account, ChallengeKind, FactorKind
 
@@ -31,6 +32,7 @@ USE_CODE_FLOW = (
     "use the authorization-code flow (/oauth/authorize)"
 )
 ENROL_FIRST = "this account must enrol a second factor first: sign in to the web UI and add one in Settings"
+PASSWORDS_OFF = "password sign-in is turned off on this node: sign in with the company's single sign-on"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,21 @@ class SecondFactorNeeded:
 
 
 async def must_enrol(ctx: NodeContext, account: Account) -> bool:
-    return account.role in ctx.second_factor_roles and not await second_factors.has_factor(ctx, account.id)
+    """A staff account of `auth.require_second_factor_for` with no factor yet. Password
+    accounts only: an account with no password signs in through the identity provider, whose
+    own second factors are the company's to require."""
+    return (account.password_hash is not None and account.role in ctx.second_factor_roles
+            and not await second_factors.has_factor(ctx, account.id))
+
+
+async def _password_allowed(ctx: NodeContext, account: Account) -> None:
+    """With `auth.password_sign_in = false`, a password signs in only the break-glass admin: an
+    admin with no single-sign-on link, while `auth.admin_password_sign_in` allows it."""
+    if ctx.password_sign_in:
+        return
+    if ctx.admin_password_sign_in and account.role == "admin" and not await oidc_accounts.linked(ctx, account.id):
+        return
+    raise Forbidden(PASSWORDS_OFF)
 
 
 def _limit_key(account: Account) -> str:
@@ -62,6 +78,7 @@ def _limit_key(account: Account) -> str:
 
 async def password_step(ctx: NodeContext, login: str, password: str, *, client: str) -> Complete | SecondFactorNeeded:
     account = await accounts.authenticate(ctx, login, password, client=client)
+    await _password_allowed(ctx, account)
     found = await second_factors.factors(ctx, account.id)
     if not found:
         return Complete(account, await must_enrol(ctx, account))
@@ -105,6 +122,15 @@ async def second_factor_step(
     if fresh.disabled or fresh.suspended:
         raise Forbidden("this account cannot sign in")
     return Complete(fresh, False)
+
+
+async def single_sign_on(ctx: NodeContext, identity: Identity) -> Complete:
+    """A sign-in through the company's identity provider, its ID token checked
+    (node/oidc.py `finish`): the linked, provisioned or new account (node/oidc_accounts.py)."""
+    if ctx.oidc is None:
+        raise SignInRefused("single sign-on is not set up on this node", status=404)
+    account = await oidc_accounts.account_for(ctx, ctx.oidc, identity)
+    return Complete(account, await must_enrol(ctx, account))
 
 
 async def password_only(ctx: NodeContext, login: str, password: str, *, client: str) -> Account:

@@ -1,15 +1,21 @@
 """OAuth 2 endpoints: app registration, the authorize page, token, revoke, server metadata.
 
-Until the web UI has its own sign-in, the authorize page asks for the username (or email)
-and password on the consent form itself, then for the second factor of an account that has
-one (node/signin.py, the same sign-in as the web UI's).
+The authorize page asks for the username (or email) and password on the consent form itself,
+then for the second factor of an account that has one (node/signin.py, the same sign-in as the
+web UI's). Where the node has single sign-on (`[auth.oidc]`) it also offers "Sign in with
+<provider>": the web UI's flow (web/ui/pages_sso.py) with this very authorize request as its
+`next`, which comes back here signed in to the web UI; a signed-in browser then only confirms
+(a form carrying the session's CSRF token) and the code is issued for its account. With
+`auth.password_sign_in = false` the password form is folded away as the admins' way in.
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 import html
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from yarl import URL
@@ -19,6 +25,7 @@ from storage.errors import AtriumError, Forbidden
 from web.api import serializers
 from web.api.auth import Params, ctx_of, params, text_param
 from web.client import client_address
+from web.ui.core import current_session
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 PAGE_HEADERS = {
@@ -114,18 +121,48 @@ def _page(title: str, body: str, status: int = 200) -> web.Response:
     return web.Response(text=doc, content_type="text/html", status=status, headers=PAGE_HEADERS)
 
 
-def _consent_form(app_name: str, scopes: str, fields: dict[str, str], error: str | None) -> str:
-    hidden = "".join(
-        f'<input type=hidden name="{k}" value="{html.escape(v, quote=True)}">' for k, v in fields.items() if v
-    )
+def _hidden(fields: dict[str, str]) -> str:
+    return "".join(f'<input type=hidden name="{k}" value="{html.escape(v, quote=True)}">' for k, v in fields.items() if v)
+
+
+def _sso_link(request: web.Request, fields: dict[str, str]) -> str:
+    """"Sign in with <provider>", coming back to this authorize request (a local path)."""
+    provider = ctx_of(request).oidc
+    if provider is None:
+        return ""
+    back = "/oauth/authorize?" + urlencode({"response_type": "code", **{k: v for k, v in fields.items() if v}})
+    return (f'<p><a href="/auth/oidc?next={quote(back, safe="")}" style="display:inline-block;padding:.6em 1.2em;'
+            'background:#3b4ba8;color:#fff;border-radius:6px;text-decoration:none">'
+            f"Sign in with {html.escape(provider.display_name)}</a></p>")
+
+
+def _consent_form(request: web.Request, app_name: str, scopes: str, fields: dict[str, str], error: str | None) -> str:
     problem = f'<p role=alert style="color:#b00">{html.escape(error)}</p>' if error else ""
-    return (
-        f"<p><strong>{html.escape(app_name)}</strong> asks to use your account with these "
-        f"permissions: <code>{html.escape(scopes)}</code>.</p>{problem}"
-        f'<form method=post action="/oauth/authorize">{hidden}'
+    sso = _sso_link(request, fields)
+    password_form = (
+        f'<form method=post action="/oauth/authorize">{_hidden(fields)}'
         '<p><label>Username or email<br><input name=username autocomplete=username required></label></p>'
         '<p><label>Password<br><input name=password type=password '
         'autocomplete=current-password required></label></p>'
+        "<p><button type=submit>Authorize</button></p></form>"
+    )
+    if sso and not ctx_of(request).password_sign_in:
+        password_form = f"<details><summary>Administrator sign-in</summary>{password_form}</details>"
+    elif sso:
+        password_form = f"<p>or with a password:</p>{password_form}"
+    return (
+        f"<p><strong>{html.escape(app_name)}</strong> asks to use your account with these "
+        f"permissions: <code>{html.escape(scopes)}</code>.</p>{problem}{sso}{password_form}"
+    )
+
+
+def _confirm_form(app_name: str, scopes: str, fields: dict[str, str], username: str, csrf: str) -> str:
+    """The authorize page for a browser signed in to the web UI (after single sign-on): a
+    click confirms, the session's CSRF token proving the form came from this page."""
+    return (
+        f"<p><strong>{html.escape(app_name)}</strong> asks to use your account "
+        f"<strong>@{html.escape(username)}</strong> with these permissions: <code>{html.escape(scopes)}</code>.</p>"
+        f'<form method=post action="/oauth/authorize">{_hidden({**fields, "consent": "session", "csrf": csrf})}'
         "<p><button type=submit>Authorize</button></p></form>"
     )
 
@@ -145,7 +182,11 @@ async def authorize_page(request: web.Request) -> web.Response:
         app, fields = await _authorize_request(request, dict(request.query))
     except AtriumError as exc:
         return _page("Authorization failed", f"<p>{html.escape(exc.reason)}</p>", exc.status)
-    return _page("Authorize an app", _consent_form(app.name, fields["scope"], fields, None))
+    session = await current_session(request)
+    if session is not None:
+        return _page("Authorize an app", _confirm_form(app.name, fields["scope"], fields, session.account.username,
+                                                       session.csrf_token))
+    return _page("Authorize an app", _consent_form(request, app.name, fields["scope"], fields, None))
 
 
 def _factor_form(fields: dict[str, str], step: signin.SecondFactorNeeded, error: str | None) -> str:
@@ -176,6 +217,11 @@ async def _signed_in(request: web.Request, p: Params) -> signin.Complete | signi
     """The authorize form's sign-in, through node/signin.py: the password, then the second
     factor (a second post of the form carrying `factor_token`)."""
     ctx, client = ctx_of(request), client_address(request)
+    if text_param(p, "consent") == "session":
+        session = await current_session(request)
+        if session is None or not hmac.compare_digest(text_param(p, "csrf") or "", session.csrf_token):
+            raise Forbidden("this form has expired or your web sign-in ended: open the app's sign-in again")
+        return signin.Complete(session.account, await signin.must_enrol(ctx, session.account))
     token = text_param(p, "factor_token")
     if token:
         return await signin.second_factor_step(ctx, token, code=text_param(p, "code") or "",
@@ -226,10 +272,10 @@ async def _refused(request: web.Request, p: Params, app_name: str, fields: dict[
         try:
             step = await signin.pending(ctx_of(request), token)
         except AtriumError:
-            return _page("Authorize an app", _consent_form(app_name, fields["scope"], fields,
+            return _page("Authorize an app", _consent_form(request, app_name, fields["scope"], fields,
                                                             f"{exc.reason}. Sign in again."), exc.status)
         return _page("Second factor", _factor_form(fields, step, exc.reason), exc.status)
-    return _page("Authorize an app", _consent_form(app_name, fields["scope"], fields, exc.reason), exc.status)
+    return _page("Authorize an app", _consent_form(request, app_name, fields["scope"], fields, exc.reason), exc.status)
 
 
 async def server_metadata(request: web.Request) -> web.Response:

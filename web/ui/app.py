@@ -15,6 +15,7 @@ from web.ui import (
     pages_people,
     pages_posts,
     pages_security,
+    pages_sso,
     pages_timelines,
 )
 from web.ui.attachments import blurred, composer_limits
@@ -78,6 +79,7 @@ def setup(app: web.Application) -> None:
     app.router.add_static("/static/", STATIC, name="static", append_version=False)
     app.router.add_get("/favicon.ico", favicon)
     pages_auth.setup_routes(app)
+    pages_sso.setup_routes(app)
     pages_timelines.setup_routes(app)
     pages_posts.setup_routes(app)
     pages_people.setup_routes(app)

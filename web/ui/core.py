@@ -43,6 +43,7 @@ def is_https(ctx: NodeContext) -> bool:
 class CookieNames:
     session: str
     csrf: str  # the form token of a visitor not signed in
+    sso: str  # binds a single sign-on in flight to the browser that started it (web/ui/pages_sso.py)
 
 
 @cache
@@ -55,7 +56,7 @@ def cookie_names(domain: str, scheme: str) -> CookieNames:
     from this very host, Secure and for path `/` (no sibling subdomain can plant one)."""
     token = re.sub(r"[^a-z0-9.-]+", "_", domain.lower())
     prefix = "__Host-" if scheme == "https" else ""
-    return CookieNames(f"{prefix}atrium_session_{token}", f"{prefix}atrium_csrf_{token}")
+    return CookieNames(f"{prefix}atrium_session_{token}", f"{prefix}atrium_csrf_{token}", f"{prefix}atrium_sso_{token}")
 
 
 def cookies_of(ctx: NodeContext) -> CookieNames:

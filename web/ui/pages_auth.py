@@ -4,6 +4,7 @@ out, and the first-run page that makes a new node's first admin."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -15,7 +16,7 @@ from web.client import client_address
 from web.ui.core import ENROL, Page, cookies_of, del_cookie, page, set_cookie
 
 
-async def _start_session(p: Page, account: Account, to: str) -> web.Response:
+async def start_session(p: Page, account: Account, to: str) -> web.Response:
     token, _ = await sessions.create(p.ctx, account, p.request.headers.get("User-Agent", ""))
     response = p.redirect(to)
     set_cookie(response, p.ctx, cookies_of(p.ctx).session, token, max_age=int(sessions.LIFETIME.total_seconds()))
@@ -33,7 +34,13 @@ async def signin_form(p: Page) -> web.StreamResponse:
     if p.me is not None:
         return p.redirect(p.next_url())
     return p.render("signin.html", title="Sign in", next=p.next_url(), login="", error=None,
-                    setup_pending=await _setup_pending(p))
+                    setup_pending=await _setup_pending(p), **sso_choices(p))
+
+
+def sso_choices(p: Page) -> dict[str, Any]:
+    """What the sign-in page offers: the identity provider's button (`[auth.oidc]`), and the
+    password form unless `auth.password_sign_in` is off (then folded as the admins' way in)."""
+    return {"sso_name": p.ctx.oidc.display_name if p.ctx.oidc else None, "passwords": p.ctx.password_sign_in}
 
 
 def too_many(exc: RateLimited) -> str:
@@ -45,7 +52,7 @@ def too_many(exc: RateLimited) -> str:
 
 def _signin_page(p: Page, status: int, login: str, error: str | None) -> web.Response:
     return p.render("signin.html", status, title="Sign in", next=p.next_url(), login=login, error=error,
-                    setup_pending=False)
+                    setup_pending=False, **sso_choices(p))
 
 
 def _refused(p: Page, exc: AtriumError, again: Callable[[int, str], web.Response]) -> web.Response:
@@ -58,7 +65,7 @@ def _refused(p: Page, exc: AtriumError, again: Callable[[int, str], web.Response
 
 
 async def _signed_in(p: Page, done: signin.Complete) -> web.Response:
-    return await _start_session(p, done.account, ENROL if done.must_enrol else p.next_url())
+    return await start_session(p, done.account, ENROL if done.must_enrol else p.next_url())
 
 
 @page(signed_in=False, enrolment=True)
@@ -135,7 +142,7 @@ async def setup(p: Page) -> web.StreamResponse:
         response.headers.update(getattr(exc, "headers", {}))
         return response
     await p.ctx.limits.signin_succeeded(p.ctx.db, None, client)
-    return await _start_session(p, account, "/")
+    return await start_session(p, account, "/")
 
 
 def setup_routes(app: web.Application) -> None:
