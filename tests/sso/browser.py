@@ -3,6 +3,7 @@ between the node and the provider as a browser would (or stopped at the callback
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,12 +28,12 @@ class Browser:
 
     async def get(self, url: str) -> Landed:
         async with self.http.get(url) as r:
-            return Landed(r.status, str(r.url), await r.text())
+            return Landed(r.status, str(r.url), html.unescape(await r.text()))
 
     async def sso(self, next_path: str = "/") -> Landed:
         """Click "Sign in with …" and follow the provider back."""
         async with self.http.get(f"{self.node_url}/auth/oidc", params={"next": next_path}) as r:
-            return Landed(r.status, str(r.url), await r.text())
+            return Landed(r.status, str(r.url), html.unescape(await r.text()))
 
     async def callback_url(self, next_path: str = "/") -> str:
         """Start a sign-in and stop where the provider sends the browser back to the node."""

@@ -24,7 +24,7 @@ from joserfc.jwk import RSAKey
 
 from node import oidc
 from node.context import NodeContext
-from node.oidc_settings import OidcConfig
+from node.oidc_settings import DEFAULT_SCOPES, OidcConfig
 from tests.factory import free_port
 
 CLIENT_ID = "atrium-test"
@@ -144,9 +144,9 @@ async def fake_idp() -> AsyncIterator[FakeIdP]:
 
 
 def use_provider(ctx: NodeContext, issuer: str, *, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET,
-                 groups: bool = True) -> None:
+                 groups: bool = True, scopes: tuple[str, ...] = DEFAULT_SCOPES) -> None:
     """Give a running node's context single sign-on with the provider at `issuer`, as
     atrium/server.py does from `[auth.oidc]`."""
-    config = OidcConfig(issuer=issuer, client_id=client_id, display_name="Acme ID")
+    config = OidcConfig(issuer=issuer, client_id=client_id, display_name="Acme ID", scopes=scopes)
     ctx.oidc = oidc.provider_for(config, secret, ctx.base_url, admin_groups=(ADMINS,) if groups else (),
                                  moderator_groups=(MODERATORS,) if groups else ())

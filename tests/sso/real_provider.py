@@ -1,0 +1,108 @@
+"""A real OpenID provider on loopback: oidc-provider (npm, certified OpenID Connect) on Node 22,
+installed by interop/oidc/setup (npm ci from the committed lock file, Node 22 from the npm
+package `node`, as the Fedify peer is). A provider that cannot be installed or started fails
+the test with the reason: never a skip.
+
+`RealProvider` runs interop/oidc/provider.mjs with one client (the node) and the people of
+`USERS`; its keys are a JWKS file written here, so `rotate()` restarts it signing with a new
+key while still publishing the old one (how providers roll keys).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from joserfc.jwk import RSAKey
+
+from tests.factory import free_port
+from tests.sso.fake_idp import CLIENT_ID, CLIENT_SECRET
+
+OIDC_DIR = Path(__file__).resolve().parents[2] / "interop" / "oidc"
+SETUP = OIDC_DIR / "setup"
+USERS: dict[str, dict[str, Any]] = {
+    "alice": {"preferred_username": "alice", "name": "Alice Liddell", "email": "alice@acme.example",
+              "email_verified": True, "groups": ["staff"]},
+}
+
+
+def ensure_provider() -> Path:
+    """The Node 22 binary that runs the provider, installing everything first if needed."""
+    try:
+        done = subprocess.run([str(SETUP)], capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.fail(f"could not install the OpenID provider ({SETUP}): {exc}", pytrace=False)
+    if done.returncode != 0:
+        pytest.fail(f"could not install the OpenID provider (oidc-provider on Node 22, npm ci in {OIDC_DIR}): "
+                    f"{done.stderr.strip() or done.stdout.strip()}", pytrace=False)
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+class RealProvider:
+    def __init__(self, node_binary: Path, root: Path, redirect_uri: str) -> None:
+        self.node_binary, self.root, self.redirect_uri = node_binary, root, redirect_uri
+        self.port = free_port()
+        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.users = json.loads(json.dumps(USERS))
+        self.keys = [RSAKey.generate_key(2048, parameters={"kid": "first", "use": "sig", "alg": "RS256"})]
+        self.log = root / "oidc-provider.log"
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        keys_file = self.root / "oidc-keys.json"
+        keys_file.write_text(json.dumps({"keys": [k.as_dict(private=True) for k in self.keys]}))
+        clients = [{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [self.redirect_uri]}]
+        self.proc = subprocess.Popen(
+            [str(self.node_binary), "provider.mjs"], cwd=OIDC_DIR,
+            env={"PATH": "/usr/bin:/bin", "PORT": str(self.port), "CLIENTS": json.dumps(clients),
+                 "USERS": json.dumps(self.users), "KEYS_FILE": str(keys_file)},
+            stdout=self.log.open("a"), stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"oidc-provider did not start: {self.log_tail()}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        """Start again with the people and keys as they are now (its sessions are forgotten)."""
+        self.stop()
+        self.start()
+
+    def rotate(self, kid: str) -> None:
+        self.keys = [RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"}), *self.keys]
+        self.restart()
+
+    def log_tail(self) -> str:
+        return self.log.read_text()[-3000:] if self.log.exists() else ""
+
+
+@asynccontextmanager
+async def real_provider(root: Path, node_url: str) -> AsyncIterator[RealProvider]:
+    provider = RealProvider(ensure_provider(), root, f"{node_url}/auth/oidc/callback")
+    provider.start()
+    try:
+        yield provider
+    finally:
+        provider.stop()
