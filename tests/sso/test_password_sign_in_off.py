@@ -1,8 +1,8 @@
 """`auth.password_sign_in = false`: every password door refuses with a clear reason — the
 web UI's form, the OAuth authorize form and the password grant — except for the break-glass
 admin (an admin with a password and no single-sign-on link), unless
-`auth.admin_password_sign_in = false` says otherwise. docs/identity.md ("Single sign-on
-(OpenID Connect)")."""
+`auth.admin_password_sign_in = false` says otherwise.
+See docs/identity.md ("Single sign-on (OpenID Connect)")."""
 
 from __future__ import annotations
 
