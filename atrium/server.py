@@ -100,6 +100,7 @@ def context_for(settings: Settings, db: Database, store: PolicyStore | None = No
         trusted_proxies=parse_networks(settings.trusted_proxies),
         proxy_header=settings.proxy_header,
         second_factor_roles=frozenset(settings.second_factor_roles),
+        admin_groups=settings.admin_groups, moderator_groups=settings.moderator_groups,
         policy=lambda: policies.policy,
         media=media_store_for(settings),
         media_limits=settings.media_limits(),

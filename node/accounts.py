@@ -90,7 +90,7 @@ async def create_user(
 async def _insert_user(
     s: AsyncSession,
     username: str,
-    password_hash: str,
+    password_hash: str | None,
     role: str,
     display_name: str | None,
     email: str | None,
@@ -113,6 +113,15 @@ async def _insert_user(
     s.add(account)
     await s.flush()
     return account
+
+
+async def insert_passwordless(
+    s: AsyncSession, username: str, *, display_name: str, email: str | None
+) -> Account:
+    """A local account with no password, in the caller's transaction: it signs in through the
+    company's identity provider (SCIM provisioning makes these)."""
+    check_username(username)
+    return await _insert_user(s, username, None, "user", display_name[:MAX_DISPLAY_NAME], email, False)
 
 
 async def _retire_setup_token(s: AsyncSession) -> None:
@@ -199,12 +208,19 @@ async def _update_local(ctx: NodeContext, username: str, **changes: object) -> A
 async def _set_disabled(ctx: NodeContext, username: str, disabled: bool) -> Account:
     async with ctx.db.session() as s:
         account = await _existing_local(s, username)
-        account.disabled = disabled
-        if disabled:  # its sessions and tokens are void from now on
-            account.credentials_version += 1
-        # Tell the peers that follow it (an Update of the actor, marked suspended or no longer).
-        await queue_fanout(s, ActorUpdated(account.id))
+        await set_disabled_in(s, account, disabled)
         return account
+
+
+async def set_disabled_in(s: AsyncSession, account: Account, disabled: bool) -> None:
+    """Disable or enable a local account in the caller's transaction: the one way for
+    `atrium user disable`/`enable` and SCIM's `active`. Disabling voids its sessions and tokens;
+    either way the peers that follow it are told (an Update of the actor, marked suspended or
+    no longer), and its posts leave or return to timelines here and there."""
+    account.disabled = disabled
+    if disabled:  # its sessions and tokens are void from now on
+        account.credentials_version += 1
+    await queue_fanout(s, ActorUpdated(account.id))
 
 
 async def disable(ctx: NodeContext, username: str) -> Account:
