@@ -5,13 +5,15 @@ a remote one, a second time)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from node import accounts, audit, follows, interactions, posts
 from node.account_deletion import HELD, delete_account
 from node.context import NodeContext
+from node.key_destruction import GRACE, KeyDestruction
 from node.posts import NewPost
 from node.queues import DELIVER, FANOUT, Delivery
 from storage.errors import Conflict, Invalid, NotFound
@@ -130,3 +132,47 @@ async def test_a_deleted_account_cannot_be_enabled_or_given_a_password(ctx: Node
         await accounts.enable(ctx, "carol")
     with pytest.raises(Conflict, match="was deleted"):
         await accounts.set_password(ctx, "carol", "another password")
+
+
+async def test_the_keys_of_a_deleted_account_go_once_its_deliveries_are_done(
+    ctx: NodeContext, alice: Account, sam_at_sales: Account
+) -> None:
+    # Given alice with keys and a follower on the sibling node, deleted: her Delete is queued
+    await accounts.ensure_keys(ctx, alice.id)
+    sam = await _with_inbox(ctx, sam_at_sales)
+    async with ctx.db.session() as s:
+        s.add(Follow(follower_id=sam.id, target_id=alice.id, state="accepted", created_at=utcnow()))
+    await delete_account(ctx, alice.id, by="cli")
+    clock = [utcnow()]
+    worker = KeyDestruction(ctx.db, now=lambda: clock[0])
+
+    async def key() -> str | None:
+        async with ctx.db.reader() as s:
+            return await s.scalar(select(Account.private_key_pem).where(Account.id == alice.id))
+
+    # When the worker steps while the Delete is still pending; Then the key stays
+    assert await worker.run_once() == []
+    assert await key() is not None
+    # When the delivery has finished; Then the next step destroys the key
+    async with ctx.db.session() as s:
+        await s.execute(update(Job).where(Job.queue == DELIVER).values(status="done"))
+    assert await worker.run_once() == [alice.id]
+    assert await key() is None
+    assert await worker.run_once() == []
+
+
+async def test_a_delivery_that_never_finishes_keeps_the_key_only_for_the_grace(
+    ctx: NodeContext, alice: Account, sam_at_sales: Account
+) -> None:
+    # Given alice deleted with her Delete to a peer that never answers (pending for ever)
+    await accounts.ensure_keys(ctx, alice.id)
+    sam = await _with_inbox(ctx, sam_at_sales)
+    async with ctx.db.session() as s:
+        s.add(Follow(follower_id=sam.id, target_id=alice.id, state="accepted", created_at=utcnow()))
+    await delete_account(ctx, alice.id, by="cli")
+    clock = [utcnow()]
+    worker = KeyDestruction(ctx.db, now=lambda: clock[0])
+    assert await worker.run_once() == []
+    # When the grace has passed; Then the key is destroyed all the same
+    clock[0] += GRACE + timedelta(minutes=1)
+    assert await worker.run_once() == [alice.id]
