@@ -31,6 +31,7 @@ from node.context import MediaRemote, NodeContext
 from node.delivery import handle_delivery
 from node.inbox import handle_inbox
 from node.instance import get_instance
+from node.key_destruction import KeyDestruction
 from node.keys_rotation import InstanceKey
 from node.media_remote import handle_media_fetch
 from node.outbox import handle_fanout
@@ -205,6 +206,7 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
                 background += [
                     JobWorker(db, job_handlers(ctx), idle_sleep=FALLBACK_POLL, concurrent=frozenset({DELIVER})),
                     MaintenanceWorker(db, audit_retention_days=settings.audit_retention_days),
+                    KeyDestruction(db),
                 ]
             for one in background:
                 one.start()

@@ -12,7 +12,7 @@ from scim2_models import EnterpriseUser
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node.accounts import MAX_DISPLAY_NAME, USERNAME_RE, find_local
+from node.accounts import MAX_DISPLAY_NAME, USERNAME_RE, find_local, refusal_of_name
 from node.domains import canonical_domain
 from node.scim_schema import ScimUserModel, taken
 from storage.models import Account, ScimUser
@@ -56,7 +56,7 @@ async def check_free(s: AsyncSession, user_name: str, *, own_account: int | None
     existing = await find_local(s, handle)
     if existing is not None:
         if existing.deleted_at is not None:
-            raise taken(f"the account {handle!r} was deleted; its handle stays reserved and is not given again")
+            raise taken(refusal_of_name(existing))
         raise taken(f"an account named {handle!r} already exists on this node and was not provisioned by SCIM")
     return handle
 
