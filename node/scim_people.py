@@ -101,9 +101,17 @@ def project(user: ScimUserModel) -> Projection:
     )
 
 
-def apply(account: Account, p: Projection) -> None:
+async def apply(s: AsyncSession, account: Account, user: ScimUserModel, p: Projection) -> None:
+    """Write the projection on the account; a manager who is a provisioned person here is
+    named by their handle (Entra ID and Okta send the manager's SCIM id)."""
     account.display_name = p.display_name or account.username
     account.email = p.email
     account.title, account.department, account.location = p.title, p.department, p.location
     account.organization, account.employee_number, account.manager = p.organization, p.employee_number, p.manager
+    ext = user[EnterpriseUser]
+    if ext is not None and ext.manager is not None and ext.manager.value:
+        handle = await s.scalar(select(Account.username).join(ScimUser, ScimUser.account_id == Account.id)
+                                .where(ScimUser.scim_id == ext.manager.value))
+        if handle is not None:
+            account.manager = handle
 

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import email_validator
 from pydantic import ValidationError
 from scim2_models import (
     AuthenticationScheme,
@@ -35,6 +36,12 @@ from scim2_models import (
 
 from node.context import NodeContext
 from storage.errors import AtriumError
+
+# Company directories built on Active Directory often have `.local` mail domains (Okta's own
+# SCIM examples use `test.user@okta.local`): an address there is a person's, not a typo.
+# (email-validator documents this list as the knob; only scim2-models' e-mails use it here.)
+if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
 
 ScimUserModel = User[EnterpriseUser]
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -105,7 +105,7 @@ async def create_user(ctx: NodeContext, payload: dict[str, Any], *, by: str) -> 
         async with ctx.db.session() as s:
             handle = await check_free(s, user.user_name)
             account = await insert_passwordless(s, handle, display_name=p.display_name or handle, email=p.email)
-            apply(account, p)
+            await apply(s, account, user, p)
             if not p.active:
                 await set_disabled_in(s, account, True)
             row = ScimUser(account_id=account.id, scim_id=str(uuid.uuid4()), user_name=user.user_name,
@@ -187,7 +187,7 @@ async def _write(ctx: NodeContext, scim_id: str, user: ScimUserModel, by: str) -
             if user.user_name.lower() != row.user_name_key:
                 await check_free(s, user.user_name, own_account=account.id)
             was_active = json.loads(row.document).get("active") is not False
-            apply(account, p)
+            await apply(s, account, user, p)
             row.user_name, row.user_name_key, row.external_id = user.user_name, user.user_name.lower(), user.external_id
             row.document, row.version, row.updated_at = _document(user), row.version + 1, utcnow()
             await _audit(s, account, "user-update", by)
