@@ -3,8 +3,8 @@ PostgreSQL, partner on SQLite). eng's company directory provisions dana over SCI
 made by `atrium scim token create`; bob on sales and pat on partner follow her and see her post.
 A SCIM deactivate on eng (Entra ID's PATCH) takes the post out of both homes within seconds —
 the actor Update marked suspended, as `atrium user disable` sends it — and eng's audit trail
-records it; reactivation brings it back. docs/identity.md ("Provisioning from the company
-directory (SCIM 2.0)")."""
+records it; reactivation brings it back. docs/identity.md
+("Provisioning from the company directory (SCIM 2.0)")."""
 
 from __future__ import annotations
 

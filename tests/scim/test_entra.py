@@ -2,8 +2,8 @@
 ("Develop and plan provisioning for a SCIM endpoint": the user and group operations): the
 userName look-up before a create, create, PATCH with `"op": "Replace"`/`"Add"` capitalised,
 `active` as the string "False", enterprise-extension paths, the manager as a bare id, group
-members added and removed with `$ref: null`, DELETE. docs/identity.md ("Provisioning from the
-company directory (SCIM 2.0)")."""
+members added and removed with `$ref: null`, DELETE. docs/identity.md
+("Provisioning from the company directory (SCIM 2.0)")."""
 
 from __future__ import annotations
 
