@@ -31,6 +31,7 @@ from node.context import MediaRemote, NodeContext
 from node.delivery import handle_delivery
 from node.inbox import handle_inbox
 from node.instance import get_instance
+from node.key_destruction import KeyDestruction
 from node.keys_rotation import InstanceKey
 from node.media_remote import handle_media_fetch
 from node.outbox import handle_fanout
@@ -100,6 +101,7 @@ def context_for(settings: Settings, db: Database, store: PolicyStore | None = No
         trusted_proxies=parse_networks(settings.trusted_proxies),
         proxy_header=settings.proxy_header,
         second_factor_roles=frozenset(settings.second_factor_roles),
+        admin_groups=settings.admin_groups, moderator_groups=settings.moderator_groups,
         policy=lambda: policies.policy,
         media=media_store_for(settings),
         media_limits=settings.media_limits(),
@@ -209,6 +211,7 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
                 background += [
                     JobWorker(db, job_handlers(ctx), idle_sleep=FALLBACK_POLL, concurrent=frozenset({DELIVER})),
                     MaintenanceWorker(db, audit_retention_days=settings.audit_retention_days),
+                    KeyDestruction(db),
                 ]
             for one in background:
                 one.start()

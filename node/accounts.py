@@ -90,14 +90,15 @@ async def create_user(
 async def _insert_user(
     s: AsyncSession,
     username: str,
-    password_hash: str,
+    password_hash: str | None,
     role: str,
     display_name: str | None,
     email: str | None,
     locked: bool,
 ) -> Account:
-    if await find_local(s, username) is not None:
-        raise Conflict(f"user {username!r} already exists")
+    existing = await find_local(s, username)
+    if existing is not None:
+        raise Conflict(refusal_of_name(existing))
     account = Account(
         username=username,
         domain=None,
@@ -113,6 +114,29 @@ async def _insert_user(
     s.add(account)
     await s.flush()
     return account
+
+
+async def insert_passwordless(
+    s: AsyncSession, username: str, *, display_name: str, email: str | None
+) -> Account:
+    """A local account with no password, in the caller's transaction: it signs in through the
+    company's identity provider (SCIM provisioning makes these)."""
+    check_username(username)
+    return await _insert_user(s, username, None, "user", display_name[:MAX_DISPLAY_NAME], email, False)
+
+
+def refusal_of_name(existing: Account) -> str:
+    """Why a new local account cannot take `existing`'s name: every door that makes accounts
+    (the CLI, the admin page, SCIM, OpenID Connect) says the same."""
+    if existing.deleted_at is not None:
+        return f"the name {existing.username} belonged to a deleted account and cannot be reused"
+    return f"user {existing.username!r} already exists"
+
+
+def refuse_deleted(account: Account) -> None:
+    """`Conflict` for a change to an account that was deleted (it stays deleted)."""
+    if account.deleted_at is not None:
+        raise Conflict(f"the account {account.username} was deleted")
 
 
 async def _retire_setup_token(s: AsyncSession) -> None:
@@ -189,6 +213,7 @@ async def list_users(ctx: NodeContext) -> list[Account]:
 async def _update_local(ctx: NodeContext, username: str, **changes: object) -> Account:
     async with ctx.db.session() as s:
         account = await _existing_local(s, username)
+        refuse_deleted(account)
         for key, value in changes.items():
             setattr(account, key, value)
         if changes.get("role") == "admin":
@@ -199,12 +224,20 @@ async def _update_local(ctx: NodeContext, username: str, **changes: object) -> A
 async def _set_disabled(ctx: NodeContext, username: str, disabled: bool) -> Account:
     async with ctx.db.session() as s:
         account = await _existing_local(s, username)
-        account.disabled = disabled
-        if disabled:  # its sessions and tokens are void from now on
-            account.credentials_version += 1
-        # Tell the peers that follow it (an Update of the actor, marked suspended or no longer).
-        await queue_fanout(s, ActorUpdated(account.id))
+        refuse_deleted(account)
+        await set_disabled_in(s, account, disabled)
         return account
+
+
+async def set_disabled_in(s: AsyncSession, account: Account, disabled: bool) -> None:
+    """Disable or enable a local account in the caller's transaction: the one way for
+    `atrium user disable`/`enable` and SCIM's `active`. Disabling voids its sessions and tokens;
+    either way the peers that follow it are told (an Update of the actor, marked suspended or
+    no longer), and its posts leave or return to timelines here and there."""
+    account.disabled = disabled
+    if disabled:  # its sessions and tokens are void from now on
+        account.credentials_version += 1
+    await queue_fanout(s, ActorUpdated(account.id))
 
 
 async def disable(ctx: NodeContext, username: str) -> Account:
@@ -220,6 +253,7 @@ async def set_password(ctx: NodeContext, username: str, password: str) -> Accoun
     password_hash = hash_password(password)
     async with ctx.db.session() as s:
         account = await _existing_local(s, username)
+        refuse_deleted(account)
         account.password_hash = password_hash
         account.credentials_version += 1
         return account
@@ -253,6 +287,7 @@ async def update_profile(
         account = await s.get(Account, account_id)
         if account is None or account.domain is not None:
             raise NotFound("no such local account")
+        refuse_deleted(account)
         if display_name is not None:
             account.display_name = display_name
         if bio is not None:
@@ -265,6 +300,8 @@ async def update_profile(
 async def ensure_keys(ctx: NodeContext, account_id: int) -> Account:
     """The account with its RSA key pair, made now if this is its first need."""
     read = await get_account(ctx, account_id)
+    if read.deleted_at is not None:  # its keys are destroyed, never made again
+        raise NotFound(f"the account {read.username} was deleted", status=410)
     if read.private_key_pem:
         return read
     private_pem, public_pem = generate_rsa_keypair()  # outside the write lock: ~46 ms

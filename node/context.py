@@ -99,6 +99,10 @@ class NodeContext:
     media_limits: MediaLimits = field(default_factory=MediaLimits)
     # Roles that must sign in with a second factor (`auth.require_second_factor_for`, node/signin.py).
     second_factor_roles: frozenset[str] = frozenset()
+    # Identity-provider groups whose members are admins / moderators (`auth.oidc.admin_groups`,
+    # `moderator_groups`; node/group_roles.py): read by SCIM Groups and OIDC sign-in.
+    admin_groups: tuple[str, ...] = ()
+    moderator_groups: tuple[str, ...] = ()
     # The key that signs non-public media URLs (node.media_urls), read once per process.
     media_url_key: bytes | None = None
     # Peers' attachments (setting `media.remote`): kept by reference, or fetched and cached

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import audit, posts
-from node.accounts import check_username, create_user, find_local
+from node.accounts import check_username, create_user, find_local, refuse_deleted
 from node.audience import Audience
 from node.context import NodeContext
 from node.domains import canonical_domain
@@ -90,6 +90,7 @@ async def set_disabled(ctx: NodeContext, admin: Account, username: str, disabled
     """Disable (sign-in refused, sessions and tokens void, peers told) or enable a local user."""
     async with ctx.db.session() as s:
         account = await _local_for_admin(s, admin, username)
+        refuse_deleted(account)
         if account.disabled != disabled:
             account.disabled = disabled
             if disabled:

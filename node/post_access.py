@@ -34,9 +34,9 @@ async def is_mentioned(s: AsyncSession, post_id: int, account_id: int) -> bool:
 async def author_suspended(s: AsyncSession, post: Post) -> bool:
     # The author is usually loaded with the post (joined); a post made in this session is not.
     author = inspect(post).attrs.account.loaded_value
-    if isinstance(author, Account):
-        return author.suspended
-    return bool(await s.scalar(select(Account.suspended).where(Account.id == post.account_id)))
+    if isinstance(author, Account):  # disabled too: as the timelines (node/visibility.py not_suspended)
+        return author.suspended or author.disabled
+    return bool(await s.scalar(select(Account.suspended | Account.disabled).where(Account.id == post.account_id)))
 
 
 async def viewable(ctx: NodeContext, s: AsyncSession, viewer: Account | None, post: Post) -> bool:

@@ -248,17 +248,21 @@ async def record_boosts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Boo
     return []  # live readers find boosts by their poll of home timelines
 
 
-async def remove_posts(ctx: NodeContext, s: AsyncSession, posts: Sequence[Post]) -> list[Event]:
-    """Remove posts and boosts (a boost removed is an unboost)."""
+async def remove_posts(
+    ctx: NodeContext, s: AsyncSession, posts: Sequence[Post], *, tell_peers: bool = True
+) -> list[Event]:
+    """Remove posts and boosts (a boost removed is an unboost). `tell_peers=False`: no Delete
+    or Undo per post is federated, because one activity speaks for them all (an account's
+    deletion sends one actor `Delete`: node/account_deletion.py)."""
     events: list[Event] = []
     for post in posts:
         if post.in_reply_to_id is not None:
             await count(s, post.in_reply_to_id, "replies_count", -1)
         if post.reblog_of_id is not None:
             await count(s, post.reblog_of_id, "boosts_count", -1)
-            if post.local:
+            if post.local and tell_peers:
                 await queue_fanout(s, Unboosted(post.account_id, post.reblog_of_id, post.uri or ""))
-        elif post.local and audience_of(post.visibility).federates:
+        elif post.local and tell_peers and audience_of(post.visibility).federates:
             mention_ids = (await s.scalars(select(Mention.account_id).where(Mention.post_id == post.id))).all()
             await queue_fanout(s, PostDeleted(post.uri or "", post.account_id, post.visibility, tuple(mention_ids)))
         await forget_post_media(s, [post.id])

@@ -77,17 +77,23 @@ def visible_clause(viewer: Account | None, org_domains: OrgDomains) -> ColumnEle
 
 
 def not_suspended() -> ColumnElement[bool]:
-    """SQL: the `Post`'s author is not suspended by this node's staff (node/moderation.py).
-    A sub-select over the partial index ix_accounts_suspended: the set is small, and the
-    predicate is written as the index's (`= true`, not `IS true`) so the planner can use it."""
-    return Post.account_id.not_in(select(Account.id).where(Account.suspended == true()))
+    """SQL: the `Post`'s author is neither suspended by this node's staff (node/moderation.py)
+    nor disabled (here, by `atrium user disable` or SCIM; or by its own node, which said so in
+    its actor: node/remote.py). A sub-select over the partial index ix_accounts_hidden: the set
+    is small, and the predicate is written as the index's (`= true`, not `IS true`) so the
+    planner can use it."""
+    return Post.account_id.not_in(
+        select(Account.id).where((Account.suspended == true()) | (Account.disabled == true()))
+    )
 
 
 def in_shared_timelines() -> ColumnElement[bool]:
     """SQL: the `Post` may appear in shared timelines: its author is neither suspended nor
-    silenced (node/moderation.py)."""
-    return Post.account_id.not_in(  # ix_accounts_moderated, as above
-        select(Account.id).where((Account.suspended == true()) | (Account.silenced == true()))
+    silenced (node/moderation.py) nor disabled."""
+    return Post.account_id.not_in(  # ix_accounts_unlisted, as above
+        select(Account.id).where(
+            (Account.suspended == true()) | (Account.silenced == true()) | (Account.disabled == true())
+        )
     )
 
 

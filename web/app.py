@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from node.context import NodeContext
-from web import activitypub, api, health, media, metrics, nodeinfo, openapi, pictures, wellknown
+from web import activitypub, api, health, media, metrics, nodeinfo, openapi, pictures, scim, wellknown
 from web.errors import error_middleware
 from web.keys import CTX
 from web.logging_mw import request_id_middleware
@@ -23,6 +23,7 @@ def create_app(ctx: NodeContext, *, client_max_size: int = 1024 * 1024) -> web.A
     media.setup(app)
     api.setup(app)
     pictures.setup(app)
+    scim.setup(app)  # /scim/v2/: provisioning from the company directory
     ui.setup(app)
     ui_admin.setup_routes(app)  # the staff pages (web/ui/admin*.py)
     openapi.setup(app)

@@ -66,6 +66,9 @@ async def handle_inbox(ctx: NodeContext, job: ClaimedJob) -> list[Update]:
     if handler is None:
         return [_record(activity, f"ignored: unsupported type {activity.type}")]
     actor = await remote.actor_by_uri(ctx, activity.actor, fetch=False)
+    if actor.deleted_at is not None:  # its own node deleted it: nothing of that actor id again
+        return await _refused(ctx, activity, actor.domain or "", "account:deleted",
+                              f"{actor.acct()} was deleted by its own node")
     if actor.suspended:  # suspended since the inbox took it (the inbox's signer cache lags ≤10 s)
         return await _refused(ctx, activity, actor.domain or "", "moderation:suspended",
                               f"{actor.acct()} is suspended on this node")

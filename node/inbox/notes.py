@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.fetch import FetchBudget
@@ -12,6 +12,7 @@ from federation.gate import Purpose
 from federation.media_ap import RemoteAttachment
 from federation.parsing import IncomingActivity, IncomingNote, InvalidActivity, ap_to_post, origin, parse_actor
 from node import audit, post_effects, remote, sanitize
+from node.account_deletion import forget_remote_account
 from node.accounts import find_local
 from node.audience import Audience, audience_of
 from node.context import NodeContext
@@ -196,14 +197,16 @@ async def on_delete(ctx: NodeContext, activity: IncomingActivity, actor: Account
         raise InvalidActivity("Delete names no object")
     if origin(target) != origin(actor.actor_uri or ""):
         raise Forbidden("an actor may delete only its own objects")
+    if target == actor.actor_uri:
+        # Signed by the actor itself (node/inbound.py) and on its origin (checked above): its
+        # own node deleted the account. Everything of it here goes; the row stays, marked, so
+        # that its later activities are refused (node/inbox/__init__.py).
+        async with ctx.db.session() as s:
+            row = await s.get(Account, actor.id)
+            events = await forget_remote_account(ctx, s, row) if row is not None else []
+        post_effects.publish(ctx, events)
+        return "done: account deleted"
     async with ctx.db.session() as s:
-        if target == actor.actor_uri:
-            await s.execute(delete(Post).where(Post.account_id == actor.id))
-            await s.execute(delete(Follow).where((Follow.follower_id == actor.id) | (Follow.target_id == actor.id)))
-            actor_row = await s.get(Account, actor.id)
-            if actor_row is not None:
-                actor_row.disabled = True
-            return "done: account deleted"
         if await s.get(Tombstone, target) is None:
             s.add(Tombstone(uri=target, actor_uri=actor.actor_uri or "", deleted_at=utcnow()))
         post = await s.scalar(select(Post).where(Post.uri == target))

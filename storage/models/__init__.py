@@ -1,5 +1,5 @@
 """The node's tables as SQLAlchemy 2 typed models, in modules by what they hold (base,
-social, media, federation, auth, second factors, limits, compliance, single sign-on); every name is importable from here, and importing this module
+social, media, federation, auth, second factors, limits, compliance, single sign-on, SCIM); every name is importable from here, and importing this module
 registers every table on `Base.metadata` (Alembic and the schema test read it).
 
 Ids are time-ordered 64-bit integers (`storage.ids.new_id`) so cursors page by id.
@@ -13,6 +13,7 @@ from storage.models.federation import AuditEntry, AuditHead, InboxEntry, Job, No
 from storage.models.limits import LimitState, ServingProcess
 from storage.models.media import MediaAttachment, MediaKind, MediaRole, MediaState
 from storage.models.oidc import OidcLink, OidcLogin
+from storage.models.scim import ScimGroup, ScimGroupMember, ScimToken, ScimUser
 from storage.models.second_factors import AuthChallenge, ChallengeKind, FactorKind, RecoveryCode, SecondFactor
 from storage.models.social import (
     Account,
@@ -43,6 +44,10 @@ __all__ = [
     "LegalHold",
     "SealCause",
     "SealedPost",
+    "ScimGroup",
+    "ScimGroupMember",
+    "ScimToken",
+    "ScimUser",
     "Account",
     "AuditEntry",
     "AuthChallenge",

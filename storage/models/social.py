@@ -115,11 +115,13 @@ class Account(Base):
         return self.username if self.domain is None else f"{self.username}@{self.domain}"
 
 
-# The few moderated accounts, for timelines to leave out without scanning every account
-# (node/visibility.py writes exactly these predicates; migration 0006).
-Index("ix_accounts_suspended", Account.id, sqlite_where=text("suspended = 1"), postgresql_where=text("suspended = true"))
-Index("ix_accounts_moderated", Account.id, sqlite_where=text("suspended = 1 OR silenced = 1"),
-      postgresql_where=text("suspended = true OR silenced = true"))
+# The few hidden accounts (suspended by staff, or disabled: here, by SCIM or `atrium user
+# disable`, or by their own node), for timelines to leave out without scanning every account
+# (node/visibility.py writes exactly these predicates; migrations 0006, 0017).
+Index("ix_accounts_hidden", Account.id, sqlite_where=text("suspended = 1 OR disabled = 1"),
+      postgresql_where=text("suspended = true OR disabled = true"))
+Index("ix_accounts_unlisted", Account.id, sqlite_where=text("suspended = 1 OR silenced = 1 OR disabled = 1"),
+      postgresql_where=text("suspended = true OR silenced = true OR disabled = true"))
 
 # One handle per (case-insensitive username, domain); local accounts have no domain.
 Index(

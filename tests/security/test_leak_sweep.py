@@ -170,6 +170,11 @@ class World:
             # in queries
             "post_uri": lambda: [quote(u, safe="") for u in self.post_uris],
             "domain": lambda: [self.domain],
+            # SCIM (web/scim.py): answers a directory's bearer token only, which no reader holds
+            "schema_id": lambda: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "type_id": lambda: ["User"],
+            "scim_id": lambda: [str(self.alice_id)],
+            "tail": lambda: ["Users/.search", "nothing-here"],
         }
 
 
@@ -263,6 +268,12 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/admin/users/{username}/role"): LeftOut(STAFF),
     ("POST", "/admin/users/{username}/{action}"): LeftOut(STAFF),
     ("POST", "/admin/settings/name"): LeftOut(STAFF),
+    # SCIM provisioning (web/scim.py): every reader is refused (401) before a body is read
+    **{(m, f"/scim/v2/{kind}"): Asked({"userName": "sweep", "displayName": "sweep"})
+       for m in ("POST",) for kind in ("Users", "Groups", "Users/.search", "Groups/.search", ".search")},
+    **{(m, f"/scim/v2/{kind}/{{scim_id}}"): Asked({"userName": "sweep", "displayName": "sweep"}, destructive=m == "DELETE")
+       for m in ("PUT", "PATCH", "DELETE") for kind in ("Users", "Groups")},
+    **{(m, "/scim/v2/{tail}"): Asked() for m in ("POST", "PUT", "PATCH", "DELETE")},
 }
 
 

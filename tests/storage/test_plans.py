@@ -28,5 +28,5 @@ async def test_timelines_leave_out_moderated_accounts_through_the_partial_indexe
     # When the database plans them
     plan = await _plan(db, stmt)
     # Then the accounts are read through a partial index, not scanned
-    assert "ix_accounts_moderated" in plan, plan
+    assert "ix_accounts_unlisted" in plan, plan
     assert "SCAN accounts\n" not in plan + "\n" and "Seq Scan on accounts" not in plan, plan
