@@ -29,6 +29,7 @@ from node import contact, loops, metrics, shared_settings
 from node.actors import key_id
 from node.context import MediaRemote, NodeContext
 from node.delivery import handle_delivery
+from node.housekeeping import HousekeepingWorker
 from node.inbox import handle_inbox
 from node.instance import get_instance
 from node.keys_rotation import InstanceKey
@@ -204,6 +205,7 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
                 background += [
                     JobWorker(db, job_handlers(ctx), idle_sleep=FALLBACK_POLL, concurrent=frozenset({DELIVER})),
                     MaintenanceWorker(db, audit_retention_days=settings.audit_retention_days),
+                    HousekeepingWorker(ctx, settings.housekeeping),
                 ]
             for one in background:
                 one.start()
