@@ -42,8 +42,10 @@ async def pending(ctx: NodeContext, limits: HousekeepingLimits, now: datetime) -
 
 class HousekeepingWorker(BackgroundLoop):
     """One iteration: at most `limits.batch` rows of every table removed, each table in a
-    transaction of its own. Peers' posts are visited in id order from where the last batch
-    stopped, so the posts kept (followed, liked...) are not read again on every iteration."""
+    transaction of its own. An iteration right after one that filled a batch visits only the
+    tables whose batch was full (the others had nothing more). Peers' posts are visited in id
+    order from where the last batch stopped, so the posts kept (followed, liked...) are not
+    read again on every iteration."""
 
     def __init__(self, ctx: NodeContext, limits: HousekeepingLimits, *, now: Clock = utcnow, every: float = EVERY) -> None:
         super().__init__("housekeeping", every)
@@ -51,14 +53,18 @@ class HousekeepingWorker(BackgroundLoop):
         self.limits = limits
         self.now = now
         self._after_post = 0
+        self._full: set[str] | None = None  # the tables whose last batch was full, if any was
 
     async def run_once(self) -> dict[str, int]:
-        now, batch = self.now(), self.limits.batch
+        now, batch, full = self.now(), self.limits.batch, self._full
         removed: dict[str, int] = {}
         for rule in plain_rules(self.limits, now):
-            async with self.ctx.db.session() as s:
-                removed[rule.table] = await rule.delete_batch(s, batch)
-        removed[REMOTE_POSTS] = await self._remote_posts(now, batch)
+            if full is None or rule.table in full:
+                async with self.ctx.db.session() as s:
+                    removed[rule.table] = await rule.delete_batch(s, batch)
+        if full is None or REMOTE_POSTS in full:
+            removed[REMOTE_POSTS] = await self._remote_posts(now, batch)
+        self._full = {table for table, n in removed.items() if n >= batch} or None
         return removed
 
     async def _remote_posts(self, now: datetime, batch: int) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, false, func, not_, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, and_, delete, exists, false, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -49,21 +49,25 @@ def id_before(moment: datetime) -> int:
 
 @dataclass(frozen=True)
 class Rule:
-    """One table's rule: the rows of `model` matching `where` go; `key` names a row."""
+    """One table's rule: the rows of `model` matching `where` go, oldest by `order` (an indexed
+    column) first."""
 
     table: str
     model: Any
-    key: tuple[Any, ...]
+    order: Any
     where: ColumnElement[bool]
 
     async def count(self, s: AsyncSession) -> int:
         return int(await s.scalar(select(func.count()).select_from(self.model).where(self.where)) or 0)
 
     async def delete_batch(self, s: AsyncSession, limit: int) -> int:
-        """At most `limit` matching rows removed in one statement."""
-        chosen = select(*self.key).where(self.where).limit(limit)
-        target = self.key[0].in_(chosen.scalar_subquery()) if len(self.key) == 1 else tuple_(*self.key).in_(chosen)
-        result = await s.execute(delete(self.model).where(target).execution_options(synchronize_session=False))
+        """About `limit` of the oldest matching rows removed in one range `DELETE`: the
+        `limit`-th one's `order` read off its index first (rows tied with it on a time go too)."""
+        boundary = await s.scalar(select(self.order).where(self.where).order_by(self.order).offset(limit - 1).limit(1))
+        stmt = delete(self.model).where(self.where)
+        if boundary is not None:
+            stmt = stmt.where(self.order <= boundary)
+        result = await s.execute(stmt.execution_options(synchronize_session=False))
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -74,29 +78,29 @@ def _days(days: int, now: datetime) -> datetime | None:
 def plain_rules(limits: HousekeepingLimits, now: datetime) -> list[Rule]:
     """The rules by age or expiry (a limit of 0 days leaves its table alone)."""
     rules = [
-        Rule("web_sessions", WebSession, (WebSession.token_hash,), WebSession.expires_at <= now),
-        Rule("oauth_codes", OAuthCode, (OAuthCode.id,), OAuthCode.expires_at <= now),
+        Rule("web_sessions", WebSession, WebSession.expires_at, WebSession.expires_at <= now),
+        Rule("oauth_codes", OAuthCode, OAuthCode.expires_at, OAuthCode.expires_at <= now),
         # Void for good: revoked, or issued before the account's credentials changed (a
         # password change or a disable moves `credentials_version` on; it never comes back).
-        Rule("oauth_tokens", OAuthToken, (OAuthToken.id,), or_(
+        Rule("oauth_tokens", OAuthToken, OAuthToken.id, or_(
             OAuthToken.revoked == true(),
             and_(OAuthToken.account_id.is_not(None), OAuthToken.credentials_version != select(Account.credentials_version)
                  .where(Account.id == OAuthToken.account_id).scalar_subquery()),
         )),
-        Rule("idempotency_keys", IdempotencyKey, (IdempotencyKey.account_id, IdempotencyKey.key),
+        Rule("idempotency_keys", IdempotencyKey, IdempotencyKey.created_at,
              IdempotencyKey.created_at <= now - KEY_LIFETIME),
     ]
     if (cut := _days(limits.inbox_log_days, now)) is not None:
         # An activity still queued keeps its row: its job writes the outcome there.
-        rules.append(Rule("inbox_log", InboxEntry, (InboxEntry.id,),
+        rules.append(Rule("inbox_log", InboxEntry, InboxEntry.id,
                           and_(InboxEntry.id < id_before(cut), InboxEntry.outcome != "queued")))
     if (cut := _days(limits.tombstones_days, now)) is not None:
-        rules.append(Rule("tombstones", Tombstone, (Tombstone.uri,), Tombstone.deleted_at < cut))
+        rules.append(Rule("tombstones", Tombstone, Tombstone.deleted_at, Tombstone.deleted_at < cut))
     if (cut := _days(limits.read_notifications_days, now)) is not None:
-        rules.append(Rule("notifications", Notification, (Notification.id,),
+        rules.append(Rule("notifications", Notification, Notification.id,
                           and_(Notification.id < id_before(cut), Notification.read == true())))
     if (cut := _days(limits.failed_jobs_days, now)) is not None:
-        rules.append(Rule("jobs", Job, (Job.id,), and_(Job.status == "failed", Job.updated_at < cut)))
+        rules.append(Rule("jobs", Job, Job.updated_at, and_(Job.status == "failed", Job.updated_at < cut)))
     return rules
 
 

@@ -25,6 +25,7 @@ PER_ENGINE = [
     "inbound_p99_ms",
     "timeline_home_p50_ms",
     "timeline_home_p99_ms",
+    "prune_rows_per_s",
 ]
 FIELDS = {"name", "value", "unit", "ceiling", "ratio", "target", "met"}
 
@@ -85,3 +86,18 @@ def test_quick_media_run_has_the_upload_entry_beside_its_ceiling(tmp_path: Path)
     assert entry["value"] > 0 and entry["ceiling"] > 0 and entry["ratio"] > 0
     assert entry["params"]["bytes"] >= 1_500_000 and entry["params"]["uploads"] == 5
     assert (entry["target"], entry["met"]) == (None, None)
+
+
+def test_quick_prune_run_has_its_entry_beside_its_ceiling(tmp_path: Path) -> None:
+    # When the prune family alone runs at its quick size on SQLite
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "prune", "--out", str(out), "--engines", "sqlite"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    # Then it has prune_rows_per_s: the worker's rate beside a bulk DELETE's, of the same rows
+    (entry,) = json.loads((out / "results.json").read_text())["results"]
+    assert entry["name"] == "prune_rows_per_s_sqlite" and entry["unit"] == "rows/s"
+    assert entry["value"] > 0 and entry["ceiling"] > 0 and entry["ratio"] > 0
+    assert entry["params"]["rows"] == 20_000 and entry["params"]["kept"] == 2_000
