@@ -73,8 +73,10 @@ class HousekeepingWorker(BackgroundLoop):
             where = unreferenced_remote(self.limits, now, await reported_post_ids(s))
             if where is None:
                 return 0
+            # Several worker processes may prune at once: each takes posts no other has locked.
             posts = list((await s.scalars(
                 select(Post).where(where, Post.id > self._after_post).order_by(Post.id).limit(batch)
+                .with_for_update(skip_locked=True, of=Post)
             )).unique())
             if posts:
                 events = await remove_posts(self.ctx, s, posts)

@@ -5,6 +5,7 @@ batches; a dry run only counts. docs/compliance.md ("Housekeeping") says why eac
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -271,3 +272,18 @@ async def test_prune_all_removes_everything_due(ctx: NodeContext, make_account: 
     total = await housekeeping.prune_all(ctx, HousekeepingLimits(batch=3), utcnow())
     # Then all 7 went
     assert total["remote_posts"] == 7 and await uris(ctx) == set()
+
+
+async def test_two_workers_at_once_share_the_work(ctx: NodeContext, make_account: MakeAccount) -> None:
+    # Given 6 old peers' posts and two worker processes' housekeeping, batches of 2
+    pat = await make_account("pat", domain=ORG_PEER)
+    for i in range(6):
+        await peer_post(ctx, pat, f"p{i}", at=utcnow() - 40 * DAY)
+    one, other = (HousekeepingWorker(ctx, HousekeepingLimits(batch=2)) for _ in range(2))
+    # When both step at the same time, until nothing is left
+    removed = 0
+    for _ in range(4):
+        got = await asyncio.gather(one.run_once(), other.run_once())
+        removed += sum(r.get("remote_posts", 0) for r in got)
+    # Then every post went once, and neither failed on a post the other took
+    assert removed == 6 and await uris(ctx) == set()
