@@ -209,7 +209,11 @@ def cmd_audit_verify(args: argparse.Namespace, data_dir: Callable[[argparse.Name
         where = f" at entry {check.broken_at}" if check.broken_at is not None else ""
         print(f"atrium: the audit trail is broken{where}: {check.reason}", file=sys.stderr)
         return 1
-    held = f"; the anchor is entry {check.anchored_at}'s hash" if check.anchored_at is not None else ""
+    held = ""
+    if check.anchored_at == 0:
+        held = "; the anchor is the empty trail's, which proves nothing about the entries"
+    elif check.anchored_at is not None:
+        held = f"; the anchor is entry {check.anchored_at}'s hash"
     print(f"audit trail intact: {check.checked} entries chain correctly{held}")
     return 0
 
