@@ -45,7 +45,8 @@ class HousekeepingWorker(BackgroundLoop):
     transaction of its own. An iteration right after one that filled a batch visits only the
     tables whose batch was full (the others had nothing more). Peers' posts are visited in id
     order from where the last batch stopped, so the posts kept (followed, liked...) are not
-    read again on every iteration."""
+    read again on every iteration. A `stop()` during an iteration ends it after the table
+    under way."""
 
     def __init__(self, ctx: NodeContext, limits: HousekeepingLimits, *, now: Clock = utcnow, every: float = EVERY) -> None:
         super().__init__("housekeeping", every)
@@ -59,10 +60,12 @@ class HousekeepingWorker(BackgroundLoop):
         now, batch, full = self.now(), self.limits.batch, self._full
         removed: dict[str, int] = {}
         for rule in plain_rules(self.limits, now):
+            if self._stop.is_set():  # a stopping process waits for one table's batch at most
+                break
             if full is None or rule.table in full:
                 async with self.ctx.db.session() as s:
                     removed[rule.table] = await rule.delete_batch(s, batch)
-        if full is None or REMOTE_POSTS in full:
+        if (full is None or REMOTE_POSTS in full) and not self._stop.is_set():
             removed[REMOTE_POSTS] = await self._remote_posts(now, batch)
         self._full = {table for table, n in removed.items() if n >= batch} or None
         return removed

@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 
 from node.housekeeping_settings import HousekeepingLimits
 from node.idempotency import KEY_LIFETIME
-from storage.ids import id_floor
+from storage.ids import id_floor, parse_id
 from storage.models import (
     Account,
     Bookmark,
@@ -139,9 +139,11 @@ async def reported_post_ids(s: AsyncSession) -> set[int]:
     ids: set[int] = set()
     for raw in await s.scalars(select(Report.post_ids).where(Report.resolved == false())):
         try:
-            ids.update(int(i) for i in json.loads(raw or "[]") if isinstance(i, int | str) and str(i).isdigit())
+            named = json.loads(raw or "[]")
         except ValueError:
             continue
+        if isinstance(named, list):
+            ids.update(i for i in map(parse_id, named) if i is not None)
     return ids
 
 
