@@ -1,10 +1,11 @@
-"""`atrium policy check|explain|apply` and `atrium audit export|verify`."""
+"""`atrium policy check|explain|apply` and `atrium audit export|verify|anchor`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -191,20 +192,50 @@ def cmd_audit_export(args: argparse.Namespace, data_dir: Callable[[argparse.Name
 
 
 def cmd_audit_verify(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace], Path]) -> int:
+    anchor = args.anchor.strip().lower() if args.anchor is not None else None
+    if anchor is not None and not _SHA256.fullmatch(anchor):
+        raise Invalid("--anchor must be a head hash as `atrium audit anchor` prints it: 64 hexadecimal digits")
     settings = settings_mod.load(data_dir(args))
 
     async def run() -> audit.ChainCheck:
         db = Database(settings.resolved_database_url)
         try:
-            return await audit.verify(db)
+            return await audit.verify(db, anchor=anchor)
         finally:
             await db.dispose()
 
     check = asyncio.run(run())
     if not check.ok:
-        print(f"atrium: the audit trail is broken at entry {check.broken_at}: {check.reason}", file=sys.stderr)
+        where = f" at entry {check.broken_at}" if check.broken_at is not None else ""
+        print(f"atrium: the audit trail is broken{where}: {check.reason}", file=sys.stderr)
         return 1
-    print(f"audit trail intact: {check.checked} entries chain correctly")
+    held = ""
+    if check.anchored_at == 0:
+        held = "; the anchor is the empty trail's, which proves nothing about the entries"
+    elif check.anchored_at is not None:
+        held = f"; the anchor is entry {check.anchored_at}'s hash"
+    print(f"audit trail intact: {check.checked} entries chain correctly{held}")
+    return 0
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def cmd_audit_anchor(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace], Path]) -> int:
+    """Print the chain's head: keep the line somewhere the node cannot write, and later give its
+    hash to `atrium audit verify --anchor` (docs/compliance.md, "The audit trail")."""
+    settings = settings_mod.load(data_dir(args))
+
+    async def run() -> audit.Anchor:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await audit.anchor(db)
+        finally:
+            await db.dispose()
+
+    head = asyncio.run(run())
+    at = head.at.isoformat(timespec="microseconds") if head.at is not None else "-"
+    print(f"{head.hash} entry {head.entry} at {at}")
     return 0
 
 
@@ -238,4 +269,8 @@ def add_commands(sub: argparse._SubParsersAction[Any], data_dir_arg: Callable[[a
     sp.set_defaults(func=lambda a: cmd_audit_export(a, data_dir))
     sp = asub.add_parser("verify", help="check that no entry was altered or removed")
     data_dir_arg(sp)
+    sp.add_argument("--anchor", metavar="HASH", help="a head hash `atrium audit anchor` printed: it must still be in the chain")
     sp.set_defaults(func=lambda a: cmd_audit_verify(a, data_dir))
+    sp = asub.add_parser("anchor", help="print the chain's head hash with its entry number and time, to keep elsewhere")
+    data_dir_arg(sp)
+    sp.set_defaults(func=lambda a: cmd_audit_anchor(a, data_dir))

@@ -29,6 +29,7 @@ from node import contact, loops, metrics, oidc, shared_settings
 from node.actors import key_id
 from node.context import MediaRemote, NodeContext
 from node.delivery import handle_delivery
+from node.housekeeping import HousekeepingWorker
 from node.inbox import handle_inbox
 from node.instance import get_instance
 from node.key_destruction import KeyDestruction
@@ -212,6 +213,7 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
                     JobWorker(db, job_handlers(ctx), idle_sleep=FALLBACK_POLL, concurrent=frozenset({DELIVER})),
                     MaintenanceWorker(db, audit_retention_days=settings.audit_retention_days),
                     KeyDestruction(db),
+                    HousekeepingWorker(ctx, settings.housekeeping),
                 ]
             for one in background:
                 one.start()

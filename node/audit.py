@@ -166,13 +166,41 @@ class ChainCheck:
     checked: int
     broken_at: int | None = None
     reason: str = ""
+    anchored_at: int | None = None  # the entry whose hash is the anchor checked, if one was given
 
 
-async def verify(db: Database) -> ChainCheck:
+@dataclass(frozen=True)
+class Anchor:
+    """The chain's head: its newest entry's number, hash and time. Kept somewhere the node's
+    operators cannot write (a ticket, an email, another system), it later shows whether the
+    trail up to it is still the one that was (`verify(anchor=...)`)."""
+
+    entry: int
+    hash: str
+    at: datetime | None
+
+
+async def anchor(db: Database) -> Anchor:
+    async with db.reader() as s:
+        head = await s.get(AuditHead, 1)
+        if head is None or head.last_id == 0:
+            return Anchor(0, GENESIS, None)
+        at = await s.scalar(select(AuditEntry.at).where(AuditEntry.id == head.last_id))
+    return Anchor(head.last_id, head.last_hash, at)
+
+
+async def verify(db: Database, *, anchor: str | None = None) -> ChainCheck:
     """Recompute every link. The oldest kept entry's prev_hash is trusted as the start (older
-    entries may have been removed by retention); everything after must chain exactly."""
+    entries may have been removed by retention); everything after must chain exactly.
+
+    With an `anchor` (a head hash printed earlier by `atrium audit anchor`), the chain must
+    also hold it: an entry whose recomputed hash it is (or, when retention removed that entry,
+    the kept chain's first link). A database rewritten whole — every hash recomputed around a
+    changed entry — chains perfectly, but no longer holds the anchor."""
     prev: str | None = None
+    first: AuditEntry | None = None
     last_id: int | None = None
+    anchored_at: int | None = None
     n = 0
     async for e in entries(db):
         if prev is not None and e.prev_hash != prev:
@@ -182,16 +210,33 @@ async def verify(db: Database) -> ChainCheck:
         expected = _digest(e.prev_hash, e.id, e.at, e.direction, e.peer, e.object, e.decision, e.rule, e.reason)
         if expected != e.hash:
             return ChainCheck(False, n, e.id, "the entry was altered (hash mismatch)")
+        if first is None:
+            first = e
+        if anchor is not None and e.hash == anchor:
+            anchored_at = e.id
         prev, last_id, n = e.hash, e.id, n + 1
     async with db.reader() as s:
         head = await s.get(AuditHead, 1)
     if head is not None and prev is not None and head.last_hash != prev:
         return ChainCheck(False, n, last_id, "the newest entries were removed (head mismatch)")
-    return ChainCheck(True, n)
+    if anchor is None:
+        return ChainCheck(True, n)
+    if anchored_at is None and first is not None and first.prev_hash == anchor:
+        anchored_at = first.id - 1  # the anchored entry was removed by retention; its hash still links
+    if anchored_at is None and first is None and head is not None and head.last_hash == anchor:
+        anchored_at = head.last_id
+    if anchored_at is None:
+        kept = f" (or retention removed it: the oldest entry kept is {first.id})" if first is not None and first.id > 1 else ""
+        return ChainCheck(False, n, None, f"no entry has the anchored hash {anchor}: the trail was rewritten{kept}")
+    return ChainCheck(True, n, anchored_at=anchored_at)
 
 
 async def purge_older_than(db: Database, days: int) -> int:
-    """Retention: drop entries older than `days` (the chain stays verifiable from what is kept)."""
+    """Retention: drop entries older than `days` (the chain stays verifiable from what is kept:
+    the oldest kept entry's prev_hash is its start). The newest entry always stays, so the
+    head an anchor names keeps its number and time."""
     async with db.session() as s:
-        result = await s.execute(delete(AuditEntry).where(AuditEntry.at < utcnow() - timedelta(days=days)))
+        newest = select(AuditHead.last_id).where(AuditHead.id == 1).scalar_subquery()
+        result = await s.execute(delete(AuditEntry).where(
+            AuditEntry.at < utcnow() - timedelta(days=days), AuditEntry.id < newest))
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from node.domains import served_domain
+from node.housekeeping_settings import KEYS as HOUSEKEEPING_KEYS
+from node.housekeeping_settings import HousekeepingLimits, housekeeping_limits
 from node.media_processing import DEFAULT_FILE_BYTES, DEFAULT_IMAGE_BYTES, DEFAULT_IMAGE_PIXELS, MediaLimits
 from node.media_settings import DEFAULT_S3_REGION, media_settings
 from node.oidc_settings import OIDC_KEYS, OidcConfig, signin_settings
@@ -42,7 +44,7 @@ class Settings:
     tls_cert: str | None = None
     tls_key: str | None = None
     ca_file: str | None = None
-    audit_retention_days: int = 365
+    audit_retention_days: int = 0
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     proxy_header: str = "X-Forwarded-For"
     inbox_per_address_per_s: int = 200
@@ -73,6 +75,7 @@ class Settings:
     oidc: OidcConfig | None = None
     password_sign_in: bool = True
     admin_password_sign_in: bool = True
+    housekeeping: HousekeepingLimits = field(default_factory=HousekeepingLimits)
 
     def media_limits(self) -> MediaLimits:
         return MediaLimits(self.media_max_image_bytes, self.media_max_file_bytes, self.media_max_image_pixels)
@@ -145,7 +148,7 @@ KEYS: dict[str, tuple[type, str]] = {
         "CIDR ranges of private addresses this node may fetch from and deliver to.",
     ),
     "federation.ca_file": (str, "Extra PEM CA bundle trusted for peers' https (an organisation's own CA)."),
-    "audit.retention_days": (int, "Days the audit trail keeps boundary decisions (default 365; 0 keeps them forever)."),
+    "audit.retention_days": (int, "Days the audit trail keeps boundary decisions (default 0: forever; docs/compliance.md says why)."),
     "limits.inbox_per_address_per_s": (int, "Requests a second each client address may make to the inboxes, before any check (default 200; 0: no limit)."),
     "limits.inbox_per_address_burst": (int, "Requests a client address may make at once before the per-second rate applies (default 2000)."),
     "limits.inbox_per_peer_per_s": (int, "Verified deliveries a second each peer domain may make to the inboxes (default 200; 0: no limit)."),
@@ -172,6 +175,7 @@ KEYS: dict[str, tuple[type, str]] = {
     "auth.oidc.admin_groups": (list, "Groups of the identity provider (the ID token's group claim, or SCIM Groups) whose members are admins here (default none)."),
     "auth.oidc.moderator_groups": (list, "Groups of the identity provider whose members are moderators here (default none)."),
     **OIDC_KEYS,
+    **HOUSEKEEPING_KEYS,
 }
 
 
@@ -223,7 +227,7 @@ def load(data_dir: Path) -> Settings:
         tls_cert=flat.get("server.tls_cert"),  # type: ignore[arg-type]
         tls_key=flat.get("server.tls_key"),  # type: ignore[arg-type]
         ca_file=flat.get("federation.ca_file"),  # type: ignore[arg-type]
-        audit_retention_days=int(flat.get("audit.retention_days", 365)),  # type: ignore[call-overload]
+        audit_retention_days=_days(path, flat, "audit.retention_days"),
         trusted_proxies=_networks(path, flat.get("server.trusted_proxies", [])),
         proxy_header=_proxy_header(path, flat.get("server.proxy_header", "X-Forwarded-For")),
         inbox_per_address_per_s=int(flat.get("limits.inbox_per_address_per_s", 200)),  # type: ignore[call-overload]
@@ -243,7 +247,15 @@ def load(data_dir: Path) -> Settings:
         admin_groups=_names(path, flat, "auth.oidc.admin_groups"),
         moderator_groups=_names(path, flat, "auth.oidc.moderator_groups"),
         **signin_settings(path, flat),
+        housekeeping=housekeeping_limits(path, flat),
     )
+
+
+def _days(path: Path, flat: dict[str, object], key: str) -> int:
+    value = flat.get(key, 0)
+    if not isinstance(value, int) or value < 0:
+        raise Invalid(f"{path}: {key} must be 0 or more days")
+    return value
 
 
 def _names(path: Path, flat: dict[str, object], key: str) -> tuple[str, ...]:
@@ -350,6 +362,18 @@ allowed_private_networks = []
 [audit]
 # {d['audit.retention_days'][1]}
 retention_days = {settings.audit_retention_days}
+
+[housekeeping]
+# {d['housekeeping.remote_posts_days'][1]}
+remote_posts_days = {settings.housekeeping.remote_posts_days}
+# {d['housekeeping.inbox_log_days'][1]}
+inbox_log_days = {settings.housekeeping.inbox_log_days}
+# {d['housekeeping.tombstones_days'][1]}
+tombstones_days = {settings.housekeeping.tombstones_days}
+# {d['housekeeping.read_notifications_days'][1]}
+read_notifications_days = {settings.housekeeping.read_notifications_days}
+# {d['housekeeping.failed_jobs_days'][1]}
+failed_jobs_days = {settings.housekeeping.failed_jobs_days}
 
 [auth]
 # {d['auth.require_second_factor_for'][1]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.ids import new_id
@@ -29,6 +29,7 @@ class OAuthCode(Base):
     """A one-time authorization code (hashed), bound to its app, account, redirect and PKCE challenge."""
 
     __tablename__ = "oauth_codes"
+    __table_args__ = (Index("ix_oauth_codes_expires", "expires_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -64,6 +65,7 @@ class IdempotencyKey(Base):
     """A client's `Idempotency-Key` on a post it wrote: a retry returns the same post."""
 
     __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
 
     account_id: Mapped[int] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
@@ -77,6 +79,7 @@ class WebSession(Base):
     the table leaks no usable session. Signing in always makes a new one (no fixation)."""
 
     __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_expires", "expires_at"),)
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)

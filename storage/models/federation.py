@@ -25,6 +25,7 @@ class Job(Base):
         Index("ix_jobs_claim", "queue", "status", "run_at"),
         Index("ix_jobs_ordering", "ordering_key", "id"),
         Index("ix_jobs_target", "queue", "target", "status"),
+        Index("ix_jobs_finished", "status", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
@@ -63,6 +64,7 @@ class Tombstone(Base):
     """A deleted object's URI: a Delete that arrives before its Create still wins."""
 
     __tablename__ = "tombstones"
+    __table_args__ = (Index("ix_tombstones_deleted", "deleted_at"),)
 
     uri: Mapped[str] = mapped_column(String(2048), primary_key=True)
     actor_uri: Mapped[str] = mapped_column(String(2048))

@@ -138,6 +138,8 @@ class Post(Base):
         Index("ix_posts_reply", "in_reply_to_id"),
         Index("ix_posts_thread", "thread_id"),
         Index("ix_posts_visibility", "visibility", "local", "id"),
+        Index("ix_posts_local_id", "local", "id"),
+        Index("ix_posts_reblog", "reblog_of_id"),
         UniqueConstraint("account_id", "reblog_of_id", name="ux_posts_one_boost"),
     )
 
@@ -242,7 +244,7 @@ class Like(Base):
 
 class Notification(Base):
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_account", "account_id", "id"),)
+    __table_args__ = (Index("ix_notifications_account", "account_id", "id"), Index("ix_notifications_post", "post_id"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -258,7 +260,7 @@ class TimelineEntry(Base):
     """A materialised home-timeline row: written by fan-out, read by one index range scan."""
 
     __tablename__ = "home_entries"
-    __table_args__ = (Index("ix_home_entries_author", "account_id", "author_id"),)
+    __table_args__ = (Index("ix_home_entries_author", "account_id", "author_id"), Index("ix_home_entries_post", "post_id"))
 
     account_id: Mapped[int] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True

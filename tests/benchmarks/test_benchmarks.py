@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import Result
 
@@ -25,6 +26,7 @@ PER_ENGINE = [
     "inbound_p99_ms",
     "timeline_home_p50_ms",
     "timeline_home_p99_ms",
+    "prune_rows_per_s",
 ]
 FIELDS = {"name", "value", "unit", "ceiling", "ratio", "target", "met"}
 
@@ -71,17 +73,32 @@ def test_a_missed_target_says_by_how_much() -> None:
     assert met.to_json()["short_of_target"] is None
 
 
-def test_quick_media_run_has_the_upload_entry_beside_its_ceiling(tmp_path: Path) -> None:
-    # When the media family alone runs at its quick size
+def quick_entry(tmp_path: Path, family: str) -> dict[str, Any]:
+    """The one entry of `family` run alone at its quick size on SQLite (the run must succeed)."""
     out = tmp_path / "results"
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--only", "media", "--out", str(out), "--engines", "sqlite"],
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", family, "--out", str(out), "--engines", "sqlite"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
-    # Then it succeeds with media_upload_p99_ms: a number, beside Pillow's decode+resize ceiling
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     [entry] = json.loads((out / "results.json").read_text())["results"]
+    return entry  # type: ignore[no-any-return]
+
+
+def test_quick_media_run_has_the_upload_entry_beside_its_ceiling(tmp_path: Path) -> None:
+    # When the media family alone runs at its quick size
+    entry = quick_entry(tmp_path, "media")
+    # Then it succeeds with media_upload_p99_ms: a number, beside Pillow's decode+resize ceiling
     assert entry["name"] == "media_upload_p99_ms" and entry["unit"] == "ms"
     assert entry["value"] > 0 and entry["ceiling"] > 0 and entry["ratio"] > 0
     assert entry["params"]["bytes"] >= 1_500_000 and entry["params"]["uploads"] == 5
     assert (entry["target"], entry["met"]) == (None, None)
+
+
+def test_quick_prune_run_has_its_entry_beside_its_ceiling(tmp_path: Path) -> None:
+    # When the prune family alone runs at its quick size on SQLite
+    entry = quick_entry(tmp_path, "prune")
+    # Then it has prune_rows_per_s: the worker's rate beside a bulk DELETE's, of the same rows
+    assert entry["name"] == "prune_rows_per_s_sqlite" and entry["unit"] == "rows/s"
+    assert entry["value"] > 0 and entry["ceiling"] > 0 and entry["ratio"] > 0
+    assert entry["params"]["rows"] == 20_000 and entry["params"]["kept"] == 2_000

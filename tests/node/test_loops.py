@@ -15,6 +15,8 @@ from sqlalchemy.exc import OperationalError
 from federation.keys import generate_rsa_keypair
 from node import posts, shared_settings
 from node.context import NodeContext
+from node.housekeeping import HousekeepingWorker
+from node.housekeeping_settings import HousekeepingLimits
 from node.instance import create_instance, get_instance
 from node.keys_rotation import InstanceKey, rotate_instance
 from node.loops import BackgroundLoop, Periodic, failure_pause, stop_all
@@ -62,6 +64,7 @@ async def every_loop(ctx: NodeContext, tmp_path: Path, every: float) -> dict[str
     return {
         "job worker": JobWorker(db, {"q": _done}, idle_sleep=every),
         "maintenance": MaintenanceWorker(db, every=every),
+        "housekeeping": HousekeepingWorker(ctx, HousekeepingLimits(), every=every),
         "policy sync": PolicyStore(tmp_path / "policy.toml", db).syncing(every),
         "instance key sync": InstanceKey((await get_instance(db)).private_key_pem).syncing(db, every),
         "serving heartbeat": serving.heartbeat(every),
@@ -84,6 +87,7 @@ async def test_run_once_steps_each_loop(ctx: NodeContext, alice: Account, tmp_pa
     assert await jobs.counts(ctx.db, "q") == {"done": 1}
     # When housekeeping is stepped, Then it runs (nothing old to forget yet)
     assert await loops["maintenance"].run_once() == 0
+    assert set((await loops["housekeeping"].run_once()).values()) == {0}  # type: ignore[union-attr]
 
     # When another process shares a new policy and the policy sync is stepped, Then it is in force here
     store = PolicyStore(tmp_path / "policy.toml", ctx.db)
