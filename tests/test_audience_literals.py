@@ -29,6 +29,7 @@ ALLOWED_FILES = {
     "node/trust.py": "the trust levels, a different type two of whose names are the same words",
     "storage/models/base.py": "the storage column's enumeration (storage cannot import the node)",
     "storage/models/social.py": "the storage column's definition: its default, and an index on the `local` column",
+    "storage/models/compliance.py": "a profile field's scope column, public or organisation-only (storage cannot import the node)",
     "federation/addressing.py": "the ActivityPub wire format of each audience in to/cc and audience_scope (read and written)",
     "federation/builders.py": "an actor document's `followers` property (ActivityPub's word)",
     "federation/parsing.py": "an actor document's `followers` property, read (ActivityPub's word)",
