@@ -136,6 +136,7 @@ class Post(Base):
         Index("ix_posts_reply", "in_reply_to_id"),
         Index("ix_posts_thread", "thread_id"),
         Index("ix_posts_visibility", "visibility", "local", "id"),
+        Index("ix_posts_retention", "visibility", "local", "created_at"),  # the retention worker (node/retention.py)
         UniqueConstraint("account_id", "reblog_of_id", name="ux_posts_one_boost"),
     )
 
