@@ -263,6 +263,8 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/admin/users/{username}/role"): LeftOut(STAFF),
     ("POST", "/admin/users/{username}/{action}"): LeftOut(STAFF),
     ("POST", "/admin/settings/name"): LeftOut(STAFF),
+    ("POST", "/admin/holds"): LeftOut(STAFF),
+    ("POST", "/admin/holds/{hold_id}/release"): LeftOut(STAFF),
 }
 
 
