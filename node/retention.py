@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from node import post_effects
+from node.audience import Audience
 from node.context import NodeContext
 from node.holds import is_held
 from node.loops import BackgroundLoop
-from node.retention_rules import RetentionRule
+from node.retention_rules import Retention, RetentionRule
 from storage.models import LegalHold, Post
 
 BATCH = 200  # posts removed per iteration, across every rule: one bounded transaction
@@ -60,26 +61,38 @@ def _now() -> datetime:
 
 async def remove_expired(ctx: NodeContext, *, now: datetime, limit: int = BATCH) -> int:
     """Remove up to `limit` expired posts; how many were removed."""
-    retention = ctx.policy().retention
     removed = 0
-    for rule, local, audiences in retention.rules():
+    for rule, local, audience in _walk(ctx.policy().retention):
         if removed >= limit:
             break
         async with ctx.db.session() as s:
-            held = select(LegalHold.account_id).where(LegalHold.released_at.is_(None))
-            query = select(Post).where(
-                Post.visibility.in_([a.value for a in audiences]),
-                Post.created_at < now - timedelta(days=rule.days),
-                Post.reblog_of_id.is_(None),
-                Post.account_id.not_in(held),
-            )
-            if local is not None:
-                query = query.where(Post.local == local)
-            rows = list((await s.scalars(query.order_by(Post.created_at).limit(limit - removed))).unique())
+            query = expired(audience, local=local, before=now - timedelta(days=rule.days), limit=limit - removed)
+            rows = list((await s.scalars(query)).unique())
             events = await post_effects.remove_posts(ctx, s, rows)
         post_effects.publish(ctx, events)
         removed += len(rows)
     return removed
+
+
+def expired(audience: Audience, *, local: bool, before: datetime, limit: int) -> Select[Post]:
+    """The oldest posts of one audience and origin posted before `before`, held accounts'
+    left out: one range of the `ix_posts_retention` index, in its order (no sort)."""
+    held = select(LegalHold.account_id).where(LegalHold.released_at.is_(None))
+    return select(Post).where(
+        Post.visibility == audience.value,
+        Post.local == local,
+        Post.created_at < before,
+        Post.reblog_of_id.is_(None),
+        Post.account_id.not_in(held),
+    ).order_by(Post.created_at).limit(limit)
+
+
+def _walk(retention: Retention) -> list[tuple[RetentionRule, bool, Audience]]:
+    """Each rule as (rule, local, audience) triples, one indexed query each."""
+    return [(rule, local, audience)
+            for rule, origin, audiences in retention.rules()
+            for local in ((True, False) if origin is None else (origin,))
+            for audience in audiences]
 
 
 class RetentionWorker(BackgroundLoop):
