@@ -114,4 +114,16 @@ def test_users_get_403_and_the_staff_see_a_post_s_retention(node: UINode, browse
     assert answer.status == 404
     answer = ctx.request.post(node.url + "/admin/holds", form={"case": "x", "account": "alice"}, max_redirects=0)
     assert answer.status in (400, 403)
+    # And hostile values are refused with their reason, nothing held: a huge case name, an empty one,
+    # another node's account, a username full of markup
+    token = page.locator("input[name=csrf]").first.get_attribute("value") or ""
+    for fields, words in (({"case": "c" * 5000, "account": "alice"}, "at most 128"),
+                          ({"case": "   ", "account": "alice"}, "needs a case name"),
+                          ({"case": "x", "account": "pat@partner.example"}, "another node"),
+                          ({"case": "x", "account": "<script>alert(1)</script>"}, "no account")):
+        answer = ctx.request.post(node.url + "/admin/holds", form={"csrf": token, **fields}, max_redirects=0)
+        assert 400 <= answer.status < 500 and words in answer.text(), fields
+        assert "<script>alert(1)</script>" not in answer.text()
+    page.goto(node.url + "/admin/holds")
+    expect(page.get_by_role("heading", name="No account is on hold")).to_be_visible()
     ctx.close()
