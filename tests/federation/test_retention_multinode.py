@@ -21,13 +21,13 @@ import aiohttp
 import pytest
 from sqlalchemy import select, update
 
-from node import follows, posts, remote, timelines
-from node.pagination import Page
+from node import posts
 from node.posts import NewPost
 from node.retention import RetentionWorker
 from storage.models import Post, SealedPost
 from tests.conftest import drop_pg_database, recreate_pg_database, worker_tag
 from tests.federation.nodes import ATRIUM, NodeProcess, eventually
+from tests.federation.test_multinode import follow_remote, following, home_texts, stored
 
 RETENTION = "[retention.posts]\npublic = 30\n"
 
@@ -66,30 +66,9 @@ def hold(node: NodeProcess, *argv: str) -> str:
     return done.stdout
 
 
-async def home_texts(node: NodeProcess, username: str) -> list[str]:
-    async with node.act() as ctx:
-        me = await node.user(ctx, username)
-        return [p.content_html for p in await timelines.home(ctx, me, Page(limit=40))]
-
-
-async def stored(node: NodeProcess, uri: str) -> Post | None:
-    async with node.act() as ctx, ctx.db.reader() as s:
-        return await s.scalar(select(Post).where(Post.uri == uri))
-
-
 async def follow(node: NodeProcess, username: str, handle: str) -> None:
-    async with node.act() as ctx:
-        me = await node.user(ctx, username)
-        target = await remote.resolve_handle(ctx, handle)
-        await follows.follow(ctx, me, target.id)
-
-    async def accepted() -> bool:
-        async with node.act() as ctx:
-            me = await node.user(ctx, username)
-            other = await remote.resolve_handle(ctx, handle)
-            return bool((await follows.relationship(ctx, me, other.id))["following"])
-
-    await eventually(accepted, what=f"{username}'s follow of {handle}")
+    await follow_remote(node, username, handle)
+    await eventually(lambda: following(node, username, handle), what=f"{username}'s follow of {handle}")
 
 
 async def post_on_eng(eng: NodeProcess, username: str, text: str, *, days_ago: int) -> Post:
