@@ -76,7 +76,9 @@ async def remove_expired(ctx: NodeContext, *, now: datetime, limit: int = BATCH)
 
 def expired(audience: Audience, *, local: bool, before: datetime, limit: int) -> Select[Post]:
     """The oldest posts of one audience and origin posted before `before`, held accounts'
-    left out: one range of the `ix_posts_retention` index, in its order (no sort)."""
+    left out: one range of the `ix_posts_retention` index, in its order (no sort). Locked as
+    read, skipping rows another process's worker has locked (PostgreSQL; SQLite's writers
+    take turns): two workers never remove one post twice."""
     held = select(LegalHold.account_id).where(LegalHold.released_at.is_(None))
     return select(Post).where(
         Post.visibility == audience.value,
@@ -84,7 +86,7 @@ def expired(audience: Audience, *, local: bool, before: datetime, limit: int) ->
         Post.created_at < before,
         Post.reblog_of_id.is_(None),
         Post.account_id.not_in(held),
-    ).order_by(Post.created_at).limit(limit)
+    ).order_by(Post.created_at).limit(limit).with_for_update(skip_locked=True, of=Post)
 
 
 def _walk(retention: Retention) -> list[tuple[RetentionRule, bool, Audience]]:

@@ -110,6 +110,22 @@ async def test_a_batch_is_bounded_and_the_rest_follows_in_the_next_runs(ctx: Nod
     assert not any([await _exists(ctx, p.id) for p in made])
 
 
+async def test_two_workers_at_once_remove_each_post_once(ctx: NodeContext, alice: Account) -> None:
+    # Given six expired posts and two workers (two processes of the node) running at the same moment
+    import asyncio
+
+    made = [await _post(ctx, alice, f"post {n}") for n in range(6)]
+    clock = Clock()
+    clock.at = START + timedelta(days=60)
+    before = len(await _fanout_kinds(ctx))
+    # When both run  # Then every post is removed once, with one Delete each, and neither fails
+    done = await asyncio.gather(*(RetentionWorker(ctx, now=clock, batch=4).run_once() for _ in range(2)))
+    done += [await RetentionWorker(ctx, now=clock).run_once()]
+    assert sum(done) == 6
+    assert not any([await _exists(ctx, p.id) for p in made])
+    assert (await _fanout_kinds(ctx))[before:] == ["Delete"] * 6
+
+
 async def test_peers_copies_are_removed_here_only_and_direct_messages_by_their_own_rule(
     ctx: NodeContext, alice: Account, sam_at_sales: Account
 ) -> None:
