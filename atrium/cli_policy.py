@@ -19,9 +19,11 @@ from node import audit, shared_settings
 from node import settings as settings_mod
 from node.audience import Audience
 from node.domains import canonical_domain
+from node.holds import is_held
 from node.media_out import Outgoing, judged_text, outgoing
 from node.outbox import post_text
 from node.policy import Decision, Policy, parse_policy
+from node.retention import Expiry, describe
 from storage.db import Database
 from storage.errors import AtriumError, Invalid, NotFound
 from storage.models import Post
@@ -51,7 +53,8 @@ def cmd_check(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace],
             print(f"{path}:{p.line or 1}: {p.message}", file=sys.stderr)
         print(f"atrium: {len(problems)} problem(s) in {path}; the node keeps the last valid policy", file=sys.stderr)
         return 1
-    print(f"{path}: valid — mode {policy.mode}, {len(policy.peers)} peer rule(s), {len(policy.rules)} content rule(s)")
+    retention = f", {len(policy.retention.rules())} retention rule(s)" if policy.retention else ""
+    print(f"{path}: valid — mode {policy.mode}, {len(policy.peers)} peer rule(s), {len(policy.rules)} content rule(s){retention}")
     return 0
 
 
@@ -114,13 +117,43 @@ async def _find_post(db: Database, ref: str) -> Post:
     return post
 
 
+def _explain_retention(args: argparse.Namespace, settings: settings_mod.Settings, policy: Policy) -> int:
+    """`policy explain --post POST` without a peer: how long the post is kept, by which rule."""
+    async def load() -> tuple[Post, bool]:
+        db = Database(settings.resolved_database_url)
+        try:
+            post = await _find_post(db, args.post)
+            async with db.reader() as s:
+                return post, await is_held(s, post.account_id)
+        finally:
+            await db.dispose()
+
+    post, held = asyncio.run(load())
+    rule = policy.retention.rule_for(local=post.local, visibility=post.visibility)
+    expiry = Expiry(rule, rule.expires(post.created_at) if rule is not None else None, held)
+    now = datetime.now(UTC)
+    if args.json:
+        print(json.dumps({"object": post.uri or str(post.id), "retention": rule.key if rule else None,
+                          "days": rule.days if rule else None,
+                          "expires_at": expiry.expires_at.isoformat() if expiry.expires_at else None,
+                          "held": held, "explanation": describe(expiry, now)}))
+    else:
+        print(f"{post.visibility} post {post.uri or post.id}, {'of this node' if post.local else 'a copy of a peer' + chr(39) + 's'}")
+        print(f"  {describe(expiry, now)}")
+    return 0
+
+
 def cmd_explain(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace], Path]) -> int:
     ddir = data_dir(args)
     settings = settings_mod.load(ddir)
     policy = _load_policy(ddir)
-    peer = canonical_domain(args.peer)
     if (args.post is None) == (args.inbound is None):
         raise Invalid("give either --post POST or --inbound ACTIVITY_JSON_FILE")
+    if args.peer is None:
+        if args.post is None:
+            raise Invalid("--inbound needs --peer DOMAIN: the peer it arrives from")
+        return _explain_retention(args, settings, policy)
+    peer = canonical_domain(args.peer)
     if args.post is not None:
         async def load() -> tuple[Post, Outgoing]:
             db = Database(settings.resolved_database_url)
@@ -248,7 +281,7 @@ def add_commands(sub: argparse._SubParsersAction[Any], data_dir_arg: Callable[[a
     sp.set_defaults(func=lambda a: cmd_check(a, data_dir))
     sp = psub.add_parser("explain", help="the decision for a post or an inbound activity, and the rule that made it")
     data_dir_arg(sp)
-    sp.add_argument("--peer", required=True, help="the peer domain, HOST[:PORT]")
+    sp.add_argument("--peer", help="the peer domain, HOST[:PORT]; without it, --post explains the post's retention")
     sp.add_argument("--post", help="a post: the id the client API shows, or its URL")
     sp.add_argument("--inbound", metavar="ACTIVITY_JSON_FILE", help="an activity as a peer would send it")
     sp.add_argument("--json", action="store_true", help="one JSON object instead of text")

@@ -39,6 +39,7 @@ from node.outbox import handle_fanout
 from node.policy import PolicyStore
 from node.queues import DELIVER, FANOUT, INBOX, MEDIA_FETCH
 from node.ratelimit import Limits
+from node.retention import RetentionWorker
 from node.serving import ServingProcesses
 from node.settings import POLICY_FILE, SETTINGS_FILE, Settings, parse_networks
 from node.workers import FALLBACK_POLL, Handler, JobWorker, MaintenanceWorker
@@ -214,6 +215,7 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
                     MaintenanceWorker(db, audit_retention_days=settings.audit_retention_days),
                     KeyDestruction(db),
                     HousekeepingWorker(ctx, settings.housekeeping),
+                    RetentionWorker(ctx),
                 ]
             for one in background:
                 one.start()

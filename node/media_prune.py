@@ -8,6 +8,8 @@ Three kinds, each older than the cut-off:
 - bytes in the store that no row names (a crash between storing and recording, a row removed
   by other means), judged by when they were written.
 
+Bytes a sealed post names (node/sealing.py: a held account's removed post) are never pruned.
+
 The database is changed first and committed, then the bytes deleted: a crash in between leaves
 only bytes no row names, which the next run removes. A dry run changes nothing.
 """
@@ -21,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select, update
 
 from node.context import NodeContext
+from node.sealing import sealed_store_keys
 from storage.errors import Invalid, NotFound
 from storage.media_store import MediaStore, StoreKind
 from storage.models import Post
@@ -80,6 +83,7 @@ async def prune(ctx: NodeContext, *, older_than: timedelta, dry_run: bool = Fals
                 (MediaAttachment.storage_key.is_not(None)) | (MediaAttachment.preview_key.is_not(None))
             )
         )).all()))
+        named |= await sealed_store_keys(s)
         if not dry_run:
             for ids in _batches([row.id for row in orphans]):
                 await s.execute(delete(MediaAttachment).where(MediaAttachment.id.in_(ids)))

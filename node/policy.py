@@ -23,6 +23,7 @@ from node.audience import Audience
 from node.domains import canonical_domain, is_address
 from node.loops import Periodic
 from node.organization import OrgDomains
+from node.retention_rules import Retention, parse_retention
 from node.toml_lines import KeyLines
 from node.trust import Trust
 from storage.db import Database, WhenChanged
@@ -34,7 +35,7 @@ TRUST_LEVELS = tuple(Trust)  # the words the policy file may write, as its messa
 RANK: dict[str, int] = {t.value: t.rank for t in Trust}  # by the word: a caller may hold a plain string
 MODES = ("allowlist", "open")
 PEER_KEYS = {"trust", "reject_media", "withhold_media"}
-TOP_KEYS = {"mode", "default_trust", "peers", "rules"}
+TOP_KEYS = {"mode", "default_trust", "peers", "rules", "retention"}
 RULE_KEYS = {"name", "pattern", "below", "action"}
 RULE_ACTIONS = ("refuse",)
 SCANNED_CHARS = 100_000  # content rules look at this much of a post's text
@@ -99,6 +100,7 @@ class Policy:
     default_trust: Trust = Trust.PUBLIC
     peers: tuple[PeerRule, ...] = field(default_factory=tuple)
     rules: tuple[ContentRule, ...] = field(default_factory=tuple)
+    retention: Retention = field(default_factory=Retention)  # how long posts are kept (node/retention_rules.py)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "default_trust", Trust(self.default_trust))
@@ -258,9 +260,13 @@ def parse_policy(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
         seen[pattern] = name
         rules.append(PeerRule(pattern, Trust(trust), flags["reject_media"], flags["withhold_media"]))
     content_rules = _parse_rules(lines, raw.get("rules", []), problems)
+    retention_problems: list[tuple[int | None, str]] = []
+    retention = parse_retention(lines, raw.get("retention"), retention_problems)
+    problems += [PolicyProblem(line, message) for line, message in retention_problems]
     if problems:
         return None, problems
-    return Policy(mode=mode, default_trust=Trust(default_trust), peers=tuple(rules), rules=tuple(content_rules)), []
+    return Policy(mode=mode, default_trust=Trust(default_trust), peers=tuple(rules), rules=tuple(content_rules),
+                  retention=retention), []
 
 
 def _parse_rules(lines: KeyLines, raw: object, problems: list[PolicyProblem]) -> list[ContentRule]:

@@ -31,9 +31,10 @@ from node.media_remote import cache_if_chosen
 from node.notifications import notify
 from node.post_access import viewable
 from node.queues import Boosted, PostCreated, PostDeleted, PostEdited, Unboosted
+from node.sealing import seal_held
 from storage.db import insert_ignoring_conflicts
 from storage.ids import new_id
-from storage.models import Account, Mention, Post, PostEdit, PostTag, Tag, utcnow
+from storage.models import Account, Mention, Post, PostEdit, PostTag, SealCause, Tag, utcnow
 
 MAX_TAGS = 30
 
@@ -249,11 +250,15 @@ async def record_boosts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Boo
 
 
 async def remove_posts(
-    ctx: NodeContext, s: AsyncSession, posts: Sequence[Post], *, tell_peers: bool = True
+    ctx: NodeContext, s: AsyncSession, posts: Sequence[Post], *, tell_peers: bool = True,
+    cause: SealCause = SealCause.AUTHOR_DELETE,
 ) -> list[Event]:
-    """Remove posts and boosts (a boost removed is an unboost). `tell_peers=False`: no Delete
-    or Undo per post is federated, because one activity speaks for them all (an account's
-    deletion sends one actor `Delete`: node/account_deletion.py)."""
+    """Remove posts and boosts (a boost removed is an unboost). A post whose local author is
+    under legal hold is sealed first (node/sealing.py: a SealedPost with its snapshot, `cause`
+    saying why), then removed the same way: it leaves every timeline and peers get the Delete.
+    `tell_peers=False`: no Delete or Undo per post is federated, because one activity speaks
+    for them all (an account's deletion sends one actor `Delete`: node/account_deletion.py)."""
+    await seal_held(s, posts, ctx.domain, cause)
     events: list[Event] = []
     for post in posts:
         if post.in_reply_to_id is not None:

@@ -18,7 +18,7 @@ from node.post_access import load_visible, viewable
 from node.post_effects import store_tags
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
-from storage.models import Account, MediaAttachment, Post, PostEdit, utcnow
+from storage.models import Account, MediaAttachment, Post, PostEdit, SealCause, utcnow
 
 __all__ = ["NewPost", "create_post", "delete_post", "edit_post", "get_post", "load_visible",
            "post_as", "store_tags", "viewable"]
@@ -203,7 +203,8 @@ async def delete_post(ctx: NodeContext, actor: Account, post_id: int) -> Post:
     """Delete a post: its author may, and so may the node's moderators and admins."""
     async with ctx.db.session() as s:
         post = await _deletable(s, actor, post_id)
-        events = await post_effects.remove_posts(ctx, s, [post])
+        cause = SealCause.AUTHOR_DELETE if post.account_id == actor.id else SealCause.MODERATOR
+        events = await post_effects.remove_posts(ctx, s, [post], cause=cause)
     post_effects.publish(ctx, events)
     return post
 

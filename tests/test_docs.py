@@ -50,10 +50,12 @@ def test_readme_quickstart_is_exactly_two_commands() -> None:
 
 def test_every_policy_key_is_documented() -> None:
     from node.policy import PEER_KEYS, RULE_KEYS, TOP_KEYS
+    from node.retention_rules import POST_AUDIENCES, RETENTION_KEYS
 
     doc = (ROOT / "docs" / "policy.md").read_text()
     documented = set(re.findall(r"`([a-z_.\"A-Z]+)`", doc))
     expected = {f"`{k}`" for k in TOP_KEYS - {"peers"}} | {'`peers."DOMAIN"`'}
     expected |= {f'`peers."DOMAIN".{k}`' for k in PEER_KEYS} | {f"`rules.{k}`" for k in RULE_KEYS}
+    expected |= {f"`retention.{k}`" for k in RETENTION_KEYS} | {f"`retention.posts.{a}`" for a in POST_AUDIENCES}
     missing = [k for k in expected if k not in doc]
     assert missing == [], documented

@@ -140,6 +140,7 @@ class Post(Base):
         Index("ix_posts_visibility", "visibility", "local", "id"),
         Index("ix_posts_local_id", "local", "id"),
         Index("ix_posts_reblog", "reblog_of_id"),
+        Index("ix_posts_retention", "visibility", "local", "created_at"),  # the retention worker (node/retention.py)
         UniqueConstraint("account_id", "reblog_of_id", name="ux_posts_one_boost"),
     )
 

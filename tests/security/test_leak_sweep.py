@@ -274,6 +274,8 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     **{(m, f"/scim/v2/{kind}/{{scim_id}}"): Asked({"userName": "sweep", "displayName": "sweep"}, destructive=m == "DELETE")
        for m in ("PUT", "PATCH", "DELETE") for kind in ("Users", "Groups")},
     **{(m, "/scim/v2/{tail}"): Asked() for m in ("POST", "PUT", "PATCH", "DELETE")},
+    ("POST", "/admin/holds"): LeftOut(STAFF),
+    ("POST", "/admin/holds/{hold_id}/release"): LeftOut(STAFF),
 }
 
 

@@ -30,3 +30,17 @@ async def test_timelines_leave_out_moderated_accounts_through_the_partial_indexe
     # Then the accounts are read through a partial index, not scanned
     assert "ix_accounts_unlisted" in plan, plan
     assert "SCAN accounts\n" not in plan + "\n" and "Seq Scan on accounts" not in plan, plan
+
+
+async def test_the_retention_worker_reads_expired_posts_through_its_index(db: Database) -> None:
+    from datetime import UTC, datetime
+
+    from node.audience import Audience
+    from node.retention import expired
+
+    # Given the retention worker's query for one audience's expired posts (node/retention.py)
+    stmt = expired(Audience.ORGANIZATION, local=True, before=datetime(2026, 1, 1, tzinfo=UTC), limit=200)
+    # When the database plans it  # Then it reads a range of ix_posts_retention, oldest first
+    plan = await _plan(db, stmt)
+    assert "ix_posts_retention" in plan, plan
+    assert "TEMP B-TREE FOR ORDER BY" not in plan, plan

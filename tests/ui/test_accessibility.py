@@ -81,7 +81,7 @@ def pages(node: UINode, browser: Browser) -> dict[str, str]:
         "blocks": "/blocks", "mutes": "/mutes",
         "report-form": f"/report/{post_id}", "admin-reports": "/admin/reports", "admin-report": report_path,
         "admin-moderation": "/admin/accounts?q=alice", "admin-users": "/admin/users",
-        "admin-policy": "/admin/policy", "admin-federation": "/admin/federation",
+        "admin-policy": "/admin/policy", "admin-federation": "/admin/federation", "admin-holds": "/admin/holds",
     }
 
 

@@ -1,12 +1,12 @@
 """The staff pages of the web UI: reports and moderation (moderators and admins), users, the
-trust policy with its decision log, and federation health (admins). Every page checks the role
+trust policy with its decision log, federation health and legal holds (admins). Every page checks the role
 (403 for anyone else) and every form its CSRF token (web/ui/core.py `page`)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from web.ui import admin_federation, admin_reports, admin_settings, admin_users
+from web.ui import admin_federation, admin_holds, admin_reports, admin_settings, admin_users
 from web.ui.core import Page, page
 
 MODERATORS = ("moderator", "admin")
@@ -24,3 +24,4 @@ def setup_routes(app: web.Application) -> None:
     admin_users.setup_routes(app)
     admin_federation.setup_routes(app)
     admin_settings.setup_routes(app)
+    admin_holds.setup_routes(app)

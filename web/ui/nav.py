@@ -52,6 +52,7 @@ ADMIN = [
     Link("/admin/users", "Users", "☷", ADMINS),
     Link("/admin/policy", "Trust policy", "⚖", ADMINS),
     Link("/admin/federation", "Federation", "⇄", ADMINS),
+    Link("/admin/holds", "Legal holds", "§", ADMINS),
     Link("/admin/settings", "Node settings", "✎", ADMINS),
 ]
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import audience_words, interactions, posts
+from node import audience_words, interactions, moderation, posts, retention
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound, RateLimited
 from storage.ids import parse_id
-from storage.models import Post
+from storage.models import Post, utcnow
 from web.ui.attachments import COMPOSER_FILES, Attachments, MediaView
 from web.ui.core import Page, page
 from web.ui.pages_timelines import DEFAULT_AUDIENCE
@@ -98,6 +98,8 @@ async def thread(p: Page) -> web.StreamResponse:
         chosen=post.visibility,
         reply_text=f"@{post.account.acct()} " if p.me is not None and p.me.id != post.account_id else "",
         history=await posts.history(p.ctx, p.me, post.id) if post.edited_at else [],
+        # The staff see how long the post is kept ([retention] of the policy, legal holds).
+        retention=retention.describe(await retention.expiry(p.ctx, post), utcnow()) if moderation.is_staff(p.me) else None,
     )
 
 

@@ -52,6 +52,12 @@ RISKY = {
         "timelines; their node is told if they are on another. You can unblock them later.",
         with_reason=False,
     ),
+    "release": Risky(
+        "Release",
+        "Ends this case's hold of the account: retention removes its expired posts again, its own "
+        "deletes keep no sealed copy, and it can be deleted. Another case holding it still holds it.",
+        with_reason=False,
+    ),
     "delete": Risky(
         "Delete",
         "Deletes the post for everyone, here and on the nodes it reached, with its likes and boosts. "

@@ -2,13 +2,13 @@
 and on the foreign keys a removed post's rows cascade along
 
 Revision ID: 0022
-Revises: 0017
+Revises: 0020
 """
 
 from alembic import op
 
 revision = "0022"
-down_revision = "0017"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
