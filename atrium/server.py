@@ -101,6 +101,7 @@ def context_for(settings: Settings, db: Database, store: PolicyStore | None = No
         proxy_header=settings.proxy_header,
         second_factor_roles=frozenset(settings.second_factor_roles),
         policy=lambda: policies.policy,
+        policy_file=policies.path,
         media=media_store_for(settings),
         media_limits=settings.media_limits(),
         media_remote=MediaRemote(settings.media_remote),
