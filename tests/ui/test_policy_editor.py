@@ -49,10 +49,11 @@ def no_violations(page: Page) -> None:
     assert violations(page) == []
 
 
-def editor(page: Page) -> tuple[str, str]:
-    """The text in the editor, and the text with a mistake added after it."""
+def editor(page: Page, peer: str = PEER) -> tuple[str, str]:
+    """The text in the editor, and the text with a mistake added after it (a peer named once:
+    the tests of this module share one node)."""
     text = page.get_by_label(re.compile("^Policy text")).input_value()
-    return text, text + f'\n[peers."{PEER}"]\ntrust = "trusted"\n'
+    return text, text + f'\n[peers."{peer}"]\ntrust = "trusted"\n'
 
 
 def test_an_admin_fixes_a_mistake_reads_the_difference_and_saves(node: UINode, browser: Browser) -> None:
@@ -118,10 +119,10 @@ def test_the_editor_at_phone_width_and_without_javascript(node: UINode, browser:
     page = ctx.new_page()
     sign_in(page, node, "root")
     page.goto(node.url + "/admin/policy/edit")
-    _, wrong = editor(page)
+    _, wrong = editor(page, "phone.example")
     page.get_by_label(re.compile("^Policy text")).fill(wrong)
     page.get_by_role("button", name="Check").click()
-    expect(page.get_by_role("alert")).to_contain_text(f"peers.{PEER}: trust must be one of")
+    expect(page.get_by_role("alert")).to_contain_text("peers.phone.example: trust must be one of")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     no_violations(page)
     shot(page, "policy-edit-problem-390", full_page=True)
@@ -137,10 +138,10 @@ def test_the_editor_at_phone_width_and_without_javascript(node: UINode, browser:
     page = ctx.new_page()
     sign_in(page, node, "root")
     page.goto(node.url + "/admin/policy/edit")
-    _, wrong = editor(page)
+    _, wrong = editor(page, "nojs.example")
     page.get_by_label(re.compile("^Policy text")).fill(wrong)
     page.get_by_role("button", name="Check").click()
-    expect(page.get_by_role("alert")).to_contain_text(f"policy.toml:{wrong.count(chr(10))}: peers.{PEER}")
+    expect(page.get_by_role("alert")).to_contain_text(f"policy.toml:{wrong.count(chr(10))}: peers.nojs.example")
     expect(page.locator(".editor .gutter")).to_be_hidden()
     ctx.close()
 
