@@ -56,6 +56,18 @@ def editor(page: Page, peer: str = PEER) -> tuple[str, str]:
     return text, text + f'\n[peers."{peer}"]\ntrust = "trusted"\n'
 
 
+def root_checks_a_mistake(browser: Browser, node: UINode, peer: str, **options: bool) -> tuple[BrowserContext, Page, str]:
+    """root, in a browser of its own, checks the editor's text with a mistake about `peer` added."""
+    ctx = context(browser, **options)
+    page = ctx.new_page()
+    sign_in(page, node, "root")
+    page.goto(node.url + "/admin/policy/edit")
+    _, wrong = editor(page, peer)
+    page.get_by_label(re.compile("^Policy text")).fill(wrong)
+    page.get_by_role("button", name="Check").click()
+    return ctx, page, wrong
+
+
 def test_an_admin_fixes_a_mistake_reads_the_difference_and_saves(node: UINode, browser: Browser) -> None:
     ctx = context(browser)
     page = ctx.new_page()
@@ -115,13 +127,7 @@ def test_an_admin_fixes_a_mistake_reads_the_difference_and_saves(node: UINode, b
 
 def test_the_editor_at_phone_width_and_without_javascript(node: UINode, browser: Browser) -> None:
     # At 390 px, the editor, a problem and the difference fit and pass axe
-    ctx = context(browser, phone=True)
-    page = ctx.new_page()
-    sign_in(page, node, "root")
-    page.goto(node.url + "/admin/policy/edit")
-    _, wrong = editor(page, "phone.example")
-    page.get_by_label(re.compile("^Policy text")).fill(wrong)
-    page.get_by_role("button", name="Check").click()
+    ctx, page, wrong = root_checks_a_mistake(browser, node, "phone.example", phone=True)
     expect(page.get_by_role("alert")).to_contain_text("peers.phone.example: trust must be one of")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     no_violations(page)
@@ -134,13 +140,7 @@ def test_the_editor_at_phone_width_and_without_javascript(node: UINode, browser:
     shot(page, "policy-edit-diff-390", full_page=True)
     ctx.close()
     # Without JavaScript the same check names the line (no numbers beside the text, the line quoted)
-    ctx = context(browser, script=False)
-    page = ctx.new_page()
-    sign_in(page, node, "root")
-    page.goto(node.url + "/admin/policy/edit")
-    _, wrong = editor(page, "nojs.example")
-    page.get_by_label(re.compile("^Policy text")).fill(wrong)
-    page.get_by_role("button", name="Check").click()
+    ctx, page, wrong = root_checks_a_mistake(browser, node, "nojs.example", script=False)
     expect(page.get_by_role("alert")).to_contain_text(f"policy.toml:{wrong.count(chr(10))}: peers.nojs.example")
     expect(page.locator(".editor .gutter")).to_be_hidden()
     ctx.close()
