@@ -105,7 +105,8 @@ async def apply(
     policy, problems = check(text)
     if policy is None:
         raise PolicyProblems(problems)
-    staged = await asyncio.to_thread(_stage, file, text) if file is not None else None
+    target = file.resolve() if file is not None else None  # a link into a checkout stays a link
+    staged = await asyncio.to_thread(_stage, target, text) if target is not None else None
     try:
         shared, changed = await shared_settings.publish(
             db, shared_settings.POLICY, text, source=source, based_on=based_on
@@ -114,8 +115,14 @@ async def apply(
         if staged is not None:
             staged.unlink(missing_ok=True)
         raise
-    if staged is not None and file is not None:
-        os.replace(staged, file)
+    if staged is not None and target is not None:
+        try:
+            os.replace(staged, target)
+        except OSError as exc:
+            staged.unlink(missing_ok=True)
+            raise PolicyFileUnwritable(
+                f"policy version {shared.version} is in force, but {target} could not be replaced ({exc.strerror})"
+            ) from exc
     return Applied(shared.version, changed, policy)
 
 
@@ -123,7 +130,7 @@ def _stage(file: Path, text: str) -> Path:
     """`text` in a new file beside `file` (same folder, so the rename is atomic), synced."""
     try:
         mode = file.stat().st_mode & 0o777
-    except FileNotFoundError:
+    except OSError:  # none yet (or none possible: then the next step says why)
         mode = 0o644
     try:
         fd, name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".new", dir=file.parent)

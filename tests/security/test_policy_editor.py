@@ -34,7 +34,7 @@ from node.workers import JobWorker
 from storage.db import Database
 from storage.models import AuditEntry, Follow, Job
 from tests.conftest import StartNode
-from tests.factory import PASSWORD, LocalNode, fake_peer
+from tests.factory import PASSWORD, LocalNode
 from tests.federation.fake_peer import FakePeer
 from tests.security.clients import session_from
 
@@ -54,14 +54,9 @@ class Edited:
 
 
 @pytest.fixture
-async def peer() -> AsyncIterator[FakePeer]:
-    async with fake_peer("mallory", keys={"mallory": 7}) as p:
-        yield p
-
-
-@pytest.fixture
 async def edited(db: Database, tmp_path: Path, peer: FakePeer, start_node: StartNode) -> Edited:
-    """A node whose policy.toml admits `peer` (public), in force as version 1; users alice
+    """A node whose policy.toml admits `peer` (mallory's server, tests/security/conftest.py) as
+    public, in force as version 1; users alice
     (user), mod (moderator) and root (admin)."""
     file = tmp_path / "web" / "policy.toml"
     file.parent.mkdir()
