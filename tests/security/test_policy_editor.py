@@ -69,12 +69,13 @@ async def edited(db: Database, tmp_path: Path, peer: FakePeer, start_node: Start
     return Edited(node, store, file, peer)
 
 
-async def signed_in(node: LocalNode, username: str) -> aiohttp.ClientSession:
-    http = session_from("127.0.0.1", node.ctx.base_url)
+async def signed_in(node: LocalNode | str, username: str, password: str = PASSWORD) -> aiohttp.ClientSession:
+    """A browser signed in to the web UI of `node` (or of the process at that base URL)."""
+    http = session_from("127.0.0.1", node if isinstance(node, str) else node.ctx.base_url)
     async with http.get("/signin") as r:
         token = re.search(r'name="csrf" value="([^"]+)"', await r.text())
         assert token is not None
-    async with http.post("/signin", data={"csrf": token.group(1), "login": username, "password": PASSWORD},
+    async with http.post("/signin", data={"csrf": token.group(1), "login": username, "password": password},
                          allow_redirects=False) as r:
         assert r.status == 303, await r.text()
     return http
