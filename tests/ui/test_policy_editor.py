@@ -24,10 +24,10 @@ PHONE = {"width": 390, "height": 844}
 PEER = "partner.example"
 
 
-def context(browser: Browser, *, phone: bool = False, script: bool = True) -> BrowserContext:
+def context(browser: Browser, *, phone: bool = False, script: bool = True, dark: bool = False) -> BrowserContext:
     # bypass_csp: the page admits only the node's own scripts, and axe is injected
     ctx = browser.new_context(viewport=PHONE if phone else WIDE, device_scale_factor=1, is_mobile=phone,
-                              bypass_csp=True, java_script_enabled=script)
+                              bypass_csp=True, java_script_enabled=script, color_scheme="dark" if dark else "light")
     ctx.set_default_timeout(WAIT_MS)
     return ctx
 
@@ -126,8 +126,8 @@ def test_an_admin_fixes_a_mistake_reads_the_difference_and_saves(node: UINode, b
 
 
 def test_the_editor_at_phone_width_and_without_javascript(node: UINode, browser: Browser) -> None:
-    # At 390 px, the editor, a problem and the difference fit and pass axe
-    ctx, page, wrong = root_checks_a_mistake(browser, node, "phone.example", phone=True)
+    # At 390 px (in dark colours), the editor, a problem and the difference fit and pass axe
+    ctx, page, wrong = root_checks_a_mistake(browser, node, "phone.example", phone=True, dark=True)
     expect(page.get_by_role("alert")).to_contain_text("peers.phone.example: trust must be one of")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     no_violations(page)
