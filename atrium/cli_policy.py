@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from federation.parsing import InvalidActivity, ap_to_post, parse_activity
-from node import audit, shared_settings
+from node import audit, policy_edit
 from node import settings as settings_mod
 from node.audience import Audience
 from node.domains import canonical_domain
@@ -47,45 +47,45 @@ def cmd_check(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace],
     path = data_dir(args) / settings_mod.POLICY_FILE
     if not path.is_file():
         raise Invalid(f"no policy file at {path}")
-    policy, problems = parse_policy(path.read_text(encoding="utf-8", errors="replace"))
+    policy, problems = policy_edit.check(path.read_text(encoding="utf-8", errors="replace"))
     if policy is None:
-        for p in problems:
-            print(f"{path}:{p.line or 1}: {p.message}", file=sys.stderr)
+        for line in policy_edit.problem_lines(problems, str(path)):
+            print(line, file=sys.stderr)
         print(f"atrium: {len(problems)} problem(s) in {path}; the node keeps the last valid policy", file=sys.stderr)
         return 1
-    retention = f", {len(policy.retention.rules())} retention rule(s)" if policy.retention else ""
-    print(f"{path}: valid — mode {policy.mode}, {len(policy.peers)} peer rule(s), {len(policy.rules)} content rule(s){retention}")
+    print(f"{path}: valid — {policy_edit.summary(policy)}")
     return 0
 
 
 def cmd_apply(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace], Path]) -> int:
     """Make a policy file the one every process of the node enforces (they poll the database
-    for it, so a multi-process node changes policy everywhere without a restart)."""
+    for it, so a multi-process node changes policy everywhere without a restart): the node's
+    one way, node/policy_edit.py `apply`, which the admin's editor in the web UI calls too."""
     ddir = data_dir(args)
     settings = settings_mod.load(ddir)
     path = Path(args.file) if args.file else ddir / settings_mod.POLICY_FILE
     if not path.is_file():
         raise Invalid(f"no policy file at {path}")
     text = path.read_text(encoding="utf-8", errors="replace")
-    policy, problems = parse_policy(text)
-    if policy is None:
-        for p in problems:
-            print(f"{path}:{p.line or 1}: {p.message}", file=sys.stderr)
-        print(f"atrium: {len(problems)} problem(s) in {path}; nothing applied", file=sys.stderr)
-        return 1
 
-    async def run() -> tuple[shared_settings.Shared, bool]:
+    async def run() -> policy_edit.Applied:
         db = Database(settings.resolved_database_url)
         try:
-            return await shared_settings.publish(db, shared_settings.POLICY, text, source=f"atrium policy apply {path}")
+            return await policy_edit.apply(db, text, source=f"atrium policy apply {path}")
         finally:
             await db.dispose()
 
-    shared, changed = asyncio.run(run())
-    if changed:
-        print(f"policy version {shared.version} applied from {path}: every process of the node enforces it within seconds")
+    try:
+        applied = asyncio.run(run())
+    except policy_edit.PolicyProblems as exc:
+        for line in policy_edit.problem_lines(exc.problems, str(path)):
+            print(line, file=sys.stderr)
+        print(f"atrium: {len(exc.problems)} problem(s) in {path}; nothing applied", file=sys.stderr)
+        return 1
+    if applied.changed:
+        print(f"policy version {applied.version} applied from {path}: every process of the node enforces it within seconds")
     else:
-        print(f"policy unchanged: {path} is already version {shared.version}")
+        print(f"policy unchanged: {path} is already version {applied.version}")
     return 0
 
 

@@ -105,6 +105,7 @@ def context_for(settings: Settings, db: Database, store: PolicyStore | None = No
         second_factor_roles=frozenset(settings.second_factor_roles),
         admin_groups=settings.admin_groups, moderator_groups=settings.moderator_groups,
         policy=lambda: policies.policy,
+        policy_file=policies.path,
         media=media_store_for(settings),
         media_limits=settings.media_limits(),
         media_remote=MediaRemote(settings.media_remote),

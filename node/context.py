@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from node import audit, delivery_check, inbox_log, peers
@@ -58,6 +59,9 @@ class NodeContext:
     max_post_chars: int = 5000
     # The trust policy in force (reloaded from policy.toml by the serving process).
     policy: Callable[[], Policy] = field(default=_closed_policy)
+    # This machine's policy.toml, which the admin's editor writes (node/policy_edit.py); None
+    # where the node keeps no file (tests that need none).
+    policy_file: Path | None = None
     # The node's only way out (federation.gate): every request to another host asks the
     # trust policy first (node.contact). None where the node does not federate (unit tests);
     # node.contact.open_gate sets it and the fetcher together.

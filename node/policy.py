@@ -24,6 +24,7 @@ from node.domains import canonical_domain, is_address
 from node.loops import Periodic
 from node.organization import OrgDomains
 from node.retention_rules import Retention, parse_retention
+from node.toml_limits import nesting_problem
 from node.toml_lines import KeyLines
 from node.trust import Trust
 from storage.db import Database, WhenChanged
@@ -204,6 +205,8 @@ class PolicyProblem:
 def parse_policy(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
     """The policy, or None and every problem found, each with the line of the key it is about
     (a missing key: the line of its table)."""
+    if (deep := nesting_problem(text)) is not None:  # a TOML bomb, refused before any parser reads it
+        return None, [PolicyProblem(deep[0], f"not accepted: {deep[1]}")]
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

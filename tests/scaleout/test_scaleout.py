@@ -3,8 +3,9 @@ directory as if on its own machine, delivering over real HTTP to a fake peer.
 
 Shown: the web process serves and runs no job; the workers serve no federation or API; jobs
 are spread over both workers and none is done twice; a policy change — an edit of the web
-machine's policy.toml, or `atrium policy apply` from another machine — reaches every process,
-and what a worker then delivers obeys it, as seen on the wire.
+machine's policy.toml, `atrium policy apply` from another machine, or an admin's save in the
+web UI's policy editor — reaches every process, and what a worker then delivers obeys it, as
+seen on the wire.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tests.factory import free_port
 from tests.federation.fake_peer import FakePeer, running_peer
 from tests.federation.nodes import ATRIUM, eventually
 from tests.scaleout.cluster import RoleProcess
+from tests.security.test_policy_editor import EDIT, hidden, open_editor, send, signed_in
 
 AS = "https://www.w3.org/ns/activitystreams"
 POSTS = 30  # more than one worker claims in a batch (20): one worker alone cannot hold them all
@@ -54,6 +56,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     web_ = RoleProcess("web", root, url, "web")
     web_.init()
     web_.create_user("alice")
+    web_.create_user("root", "--admin")
     workers = [RoleProcess(f"worker{n}", root, url, "worker", of=web_) for n in (1, 2)]
     n = Node(web_, workers, free_port())
     web_.write_policy(f'mode = "allowlist"\n[peers."127.0.0.1:{n.peer_port}"]\ntrust = "partner"\n')
@@ -115,6 +118,10 @@ async def all_jobs_done(node: Node) -> bool:
 async def post(node: Node, text: str) -> None:
     async with node.web.act() as ctx:
         await posts.create_post(ctx, await node.web.user(ctx, "alice"), NewPost(text))
+
+
+async def at_version(p: RoleProcess, version: int) -> bool:
+    return (await p.ready())["policy_version"] == version
 
 
 async def wait_all(check: Callable[[RoleProcess], Awaitable[bool]], node: Node, what: str) -> None:
@@ -204,10 +211,7 @@ async def test_a_policy_change_reaches_every_process_and_the_workers_obey_it(
     )
     os.utime(node.web.data_dir / "policy.toml")  # a new mtime even within the clock's tick
     # Then every process, the workers on other machines included, takes the new version
-    async def at(p: RoleProcess, version: int) -> bool:
-        return (await p.ready())["policy_version"] == version
-
-    await wait_all(lambda p: at(p, start + 1), node, f"policy version {start + 1}")
+    await wait_all(lambda p: at_version(p, start + 1), node, f"policy version {start + 1}")
     # When alice posts one text the rule refuses and one it admits
     await post(node, "project falcon ships friday")
     await post(node, "lunch is at noon")
@@ -224,7 +228,7 @@ async def test_a_policy_change_reaches_every_process_and_the_workers_obey_it(
     out = subprocess.run([*ATRIUM, "policy", "apply", "--file", str(policy_file)], env=node.workers[0].env,
                          capture_output=True, text=True, check=True).stdout
     assert f"policy version {start + 2} applied" in out
-    await wait_all(lambda p: at(p, start + 2), node, f"policy version {start + 2}")
+    await wait_all(lambda p: at_version(p, start + 2), node, f"policy version {start + 2}")
     fake.received.clear()
     await post(node, "nobody outside sees this")
     await eventually(lambda: all_jobs_done(node), timeout=60, what="every job done")
@@ -233,3 +237,31 @@ async def test_a_policy_change_reaches_every_process_and_the_workers_obey_it(
     async with node.web.act() as ctx, ctx.db.reader() as s:
         changes = (await s.execute(select(AuditEntry.reason).where(AuditEntry.direction == "admin", AuditEntry.rule == "policy"))).scalars().all()
     assert len(changes) == start + 2 and "atrium policy apply" in changes[-1], changes
+
+
+async def test_a_policy_saved_in_the_admins_editor_reaches_every_process_and_the_workers_obey_it(
+    node: Node, peer: tuple[FakePeer, Gate]
+) -> None:
+    fake, _ = peer
+    start = int((await node.web.ready())["policy_version"])  # type: ignore[call-overload]
+    text = (f'mode = "allowlist"\n[peers."{fake.domain}"]\ntrust = "partner"\n'
+            '[[rules]]\nname = "heron"\npattern = "(?i)heron"\nbelow = "organization"\n')
+    # When root, an admin, checks and saves a policy in the editor served by the web process
+    http = await signed_in(node.web.direct_url, "root", "root-password")
+    async with http:
+        _, page, form = await send(http, await open_editor(http), text, "check")
+        assert "Save and apply" in page, page[:500]
+        status, _, _ = await send(http, form, text, "save")
+        assert status == 303
+        async with http.get(EDIT) as r:
+            assert "is not the policy in force" not in await r.text()
+            assert hidden(await r.text())["based_on"]
+    # Then every process, the workers on other machines (no policy.toml) included, takes it
+    await wait_all(lambda p: at_version(p, start + 1), node, f"policy version {start + 1}")
+    assert (node.web.data_dir / "policy.toml").read_text() == text
+    # and what the workers then deliver obeys it: the peer gets the post the rule admits only
+    fake.received.clear()
+    await post(node, "the heron project slips")
+    await post(node, "coffee at ten")
+    await eventually(lambda: all_jobs_done(node), timeout=60, what="every job done")
+    assert creates(fake) == ["<p>coffee at ten</p>"]

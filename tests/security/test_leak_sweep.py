@@ -204,6 +204,7 @@ RELATIONSHIP = "answers a relationship or a redirect, never a post, and would ch
 CREDENTIALS = "signs in or out or hands out credentials: answers no post"
 OWN = "answers or changes the reader's own account or settings: no one else's post"
 STAFF = "changes moderation state, staff only (tests/ui/test_admin.py); answers a redirect"
+POLICY_EDIT = "checks or changes the trust policy, admins only (tests/security/test_policy_editor.py); answers the editor or a redirect, never a post"
 UPLOAD = "takes a file and answers the reader's own upload (multipart; refused as JSON), never a post (tests/api/test_media.py)"
 INBOX = "answers 202 and the inbox's outcome, never a post (what an inbox accepts: tests/policy/test_inbound_matrix.py)"
 OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
@@ -276,6 +277,7 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     **{(m, "/scim/v2/{tail}"): Asked() for m in ("POST", "PUT", "PATCH", "DELETE")},
     ("POST", "/admin/holds"): LeftOut(STAFF),
     ("POST", "/admin/holds/{hold_id}/release"): LeftOut(STAFF),
+    ("POST", "/admin/policy/edit"): LeftOut(POLICY_EDIT),
 }
 
 

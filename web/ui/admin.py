@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web.ui import admin_federation, admin_holds, admin_reports, admin_settings, admin_users
+from web.ui import admin_federation, admin_holds, admin_policy_edit, admin_reports, admin_settings, admin_users
 from web.ui.core import Page, page
 
 MODERATORS = ("moderator", "admin")
@@ -23,5 +23,6 @@ def setup_routes(app: web.Application) -> None:
     admin_reports.setup_routes(app)
     admin_users.setup_routes(app)
     admin_federation.setup_routes(app)
+    admin_policy_edit.setup_routes(app)
     admin_settings.setup_routes(app)
     admin_holds.setup_routes(app)

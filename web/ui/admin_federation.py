@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from node import audit, peers, shared_settings
+from node import audit, peers, policy_edit, shared_settings
 from node.queues import DELIVER, INBOX
 from storage.models import AuditEntry
 from web.ui.core import Page, page
@@ -89,9 +90,14 @@ async def policy_page(p: Page) -> web.StreamResponse:
     since = datetime.now(UTC) - WINDOWS[f.when][0] if f.when else None
     log = await audit.recent(p.ctx.db, limit=LOG_PAGE, before=f.before, direction=f.direction or None,
                              decision=f.decision or None, peer=f.peer or None, since=since)
+    shared = await shared_settings.read(p.ctx.db, shared_settings.POLICY)
+    disk = await asyncio.to_thread(policy_edit.read_file, p.ctx.policy_file) if p.ctx.policy_file else None
+    saved = p.request.query.get("saved", "")
     return p.render(
         "admin/policy.html", 400 if f.problems else 200, title="Trust policy", policy=p.ctx.policy(),
-        shared=await shared_settings.read(p.ctx.db, shared_settings.POLICY), groups=group_log(log), shown=len(log),
+        saved=saved if saved.isdigit() and len(saved) < 12 else "", unchanged=bool(p.request.query.get("unchanged")),
+        policy_file=p.ctx.policy_file, disk_differs=disk is not None and disk.text != (shared.value if shared else ""),
+        shared=shared, groups=group_log(log), shown=len(log),
         filters=f, directions=audit.DIRECTIONS, decisions=audit.DECISIONS, windows=WINDOWS,
         older=f.query(before=log[-1].id) if len(log) == LOG_PAGE else None,
         newest=f.query(before=None) if f.before is not None else None,

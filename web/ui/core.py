@@ -21,7 +21,7 @@ from node.context import NodeContext
 from node.media import Upload
 from node.pagination import Page as Cursor
 from node.sessions import SignedIn
-from storage.errors import AtriumError, Forbidden, NotFound
+from storage.errors import AtriumError, Forbidden, Invalid, NotFound
 from storage.ids import parse_id
 from storage.models import Account
 from web.keys import CTX
@@ -171,7 +171,10 @@ async def _posted(
         cap = request.app[CTX].media_limits.max_upload_bytes
         form = await read_file_form(request, files, cap, not_multipart="")
         return form.fields, form.files
-    return await request.post(), {}
+    try:
+        return await request.post(), {}
+    except UnicodeDecodeError as exc:  # raw bytes that are not UTF-8
+        raise Invalid("what you sent is not UTF-8 text; nothing was changed", status=400) from exc
 
 
 def page(
@@ -200,7 +203,7 @@ def page(
                     response = p.render(
                         "error.html", 413, title="Too large",
                         message=f"What you sent is too large: at most {_megabytes(request.client_max_size)} at once. "
-                        "Go back and choose smaller or fewer files.",
+                        + ("Go back and choose smaller or fewer files." if files else "Nothing was changed; go back and send less."),
                     )
                     response.headers.update(PAGE_HEADERS)
                     return response

@@ -50,7 +50,7 @@ ADMIN = [
     Link("/admin/reports", "Reports", "⚑", STAFF, prefix=True),
     Link("/admin/accounts", "Moderation", "⚐", STAFF),
     Link("/admin/users", "Users", "☷", ADMINS),
-    Link("/admin/policy", "Trust policy", "⚖", ADMINS),
+    Link("/admin/policy", "Trust policy", "⚖", ADMINS, prefix=True),
     Link("/admin/federation", "Federation", "⇄", ADMINS),
     Link("/admin/holds", "Legal holds", "§", ADMINS),
     Link("/admin/settings", "Node settings", "✎", ADMINS),
