@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import builders
 from federation.addressing import EVERYONE
 from node import audit, post_effects
+from node.accounts import find_local
 from node.audience import Audience
 from node.context import NodeContext
 from node.events import Event
@@ -64,6 +65,16 @@ from storage.models import (
 )
 
 HELD = "the account is under legal hold"
+
+
+async def delete_local(ctx: NodeContext, username: str, *, by: str, reason: str = "") -> Deleted:
+    """`delete_account` by username (the CLI's door): a deleted account is found too, so a
+    second deletion is the same no-op."""
+    async with ctx.db.reader() as s:
+        account = await find_local(s, username)
+    if account is None:
+        raise NotFound(f"no such user: {username}")
+    return await delete_account(ctx, account.id, by=by, reason=reason)
 
 
 @dataclass(frozen=True)
