@@ -127,8 +127,7 @@ async def forget_remote_account(ctx: NodeContext, s: AsyncSession, account: Acco
     if account.deleted_at is not None:
         return []
     _, events = await _erase(ctx, s, account, tell_peers=False)
-    account.deleted_at = utcnow()
-    account.disabled = True
+    _clear_profile(account)
     return events
 
 
