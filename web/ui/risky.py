@@ -52,6 +52,13 @@ RISKY = {
         "timelines; their node is told if they are on another. You can unblock them later.",
         with_reason=False,
     ),
+    "delete-account": Risky(
+        "Delete",
+        "Deletes your account for good: your posts, boosts and likes, who you follow and who follows "
+        "you, your bookmarks, pictures and sign-ins. The other nodes that know you are told to remove "
+        "them too. Your name stays reserved and cannot be used again. This cannot be undone.",
+        with_reason=False,
+    ),
     "delete": Risky(
         "Delete",
         "Deletes the post for everyone, here and on the nodes it reached, with its likes and boosts. "
