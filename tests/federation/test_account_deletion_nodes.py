@@ -7,7 +7,6 @@ later with its old key from its old actor id is refused where it arrives (issue 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,8 +24,8 @@ from node.key_destruction import KeyDestruction
 from node.pagination import Page
 from node.posts import NewPost
 from storage.models import Account, InboxEntry, Post
-from tests.conftest import drop_pg_database, recreate_pg_database, worker_tag
-from tests.federation.nodes import ATRIUM, NodeProcess, eventually
+from tests.conftest import recreate_pg_database, worker_tag
+from tests.federation.nodes import ATRIUM, NodeProcess, eventually, serving
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +45,8 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, NodeProc
     users = [("eng", "dana"), ("eng", "erin"), ("sales", "bob"), ("ops", "olga")]
     with ThreadPoolExecutor() as pool:
         list(pool.map(lambda a: nodes[a[0]].create_user(a[1]), users))
-    try:
-        with ThreadPoolExecutor() as pool:
-            list(pool.map(NodeProcess.start, nodes.values()))
+    with serving(list(nodes.values()), pg_name):
         yield nodes
-    finally:
-        for n in nodes.values():
-            n.stop()
-        if not os.environ.get("ATRIUM_KEEP_TEST_DATABASES"):
-            drop_pg_database(pg_name)
 
 
 async def _follow(node: NodeProcess, username: str, handle: str) -> None:
