@@ -69,16 +69,6 @@ from storage.models import (
 HELD = "the account is under legal hold"
 
 
-async def delete_local(ctx: NodeContext, username: str, *, by: str, reason: str = "") -> Deleted:
-    """`delete_account` by username (the CLI's door): a deleted account is found too, so a
-    second deletion is the same no-op."""
-    async with ctx.db.reader() as s:
-        account = await find_local(s, username)
-    if account is None:
-        raise NotFound(f"no such user: {username}")
-    return await delete_account(ctx, account.id, by=by, reason=reason)
-
-
 @dataclass(frozen=True)
 class Deleted:
     """What a deletion did: the account, how many posts were removed, how many peers told."""
@@ -121,6 +111,16 @@ async def delete_account(ctx: NodeContext, account_id: int, *, by: str, reason: 
         done = Deleted(account.id, account.username, removed, peers)
     post_effects.publish(ctx, events)
     return done
+
+
+async def delete_local(ctx: NodeContext, username: str, *, by: str, reason: str = "") -> Deleted:
+    """`delete_account` by username (the CLI's door): a deleted account is found too, so a
+    second deletion is the same no-op."""
+    async with ctx.db.reader() as s:
+        account = await find_local(s, username)
+    if account is None:
+        raise NotFound(f"no such user: {username}")
+    return await delete_account(ctx, account.id, by=by, reason=reason)
 
 
 async def forget_remote_account(ctx: NodeContext, s: AsyncSession, account: Account) -> list[Event]:
