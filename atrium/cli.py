@@ -15,7 +15,7 @@ from typing import NoReturn, TypeVar
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from atrium import cli_db, cli_hold, cli_keys, cli_maintenance, cli_media, cli_policy, cli_scim, server
+from atrium import cli_db, cli_delete, cli_hold, cli_keys, cli_maintenance, cli_media, cli_policy, cli_scim, server
 from atrium import demo as demo_cmd
 from node import accounts, node_names, shared_settings
 from node import settings as settings_mod
@@ -328,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("username")
         data_dir_arg(sp)
         sp.set_defaults(func=func)
+    cli_delete.register(usub, data_dir_arg, _with_ctx)
 
     sp = usub.add_parser("set-password", help="set an account's password")
     sp.add_argument("username")

@@ -28,10 +28,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.base import Executable
 
 from federation import builders
 from federation.addressing import EVERYONE
 from node import audit, post_effects
+from node.accounts import find_local
 from node.audience import Audience
 from node.context import NodeContext
 from node.events import Event
@@ -110,14 +113,23 @@ async def delete_account(ctx: NodeContext, account_id: int, *, by: str, reason: 
     return done
 
 
+async def delete_local(ctx: NodeContext, username: str, *, by: str, reason: str = "") -> Deleted:
+    """`delete_account` by username (the CLI's door): a deleted account is found too, so a
+    second deletion is the same no-op."""
+    async with ctx.db.reader() as s:
+        account = await find_local(s, username)
+    if account is None:
+        raise NotFound(f"no such user: {username}")
+    return await delete_account(ctx, account.id, by=by, reason=reason)
+
+
 async def forget_remote_account(ctx: NodeContext, s: AsyncSession, account: Account) -> list[Event]:
     """A peer's account deleted by its own node: what it has here goes and the row is marked,
     in the caller's transaction; the caller publishes the events once it commits."""
     if account.deleted_at is not None:
         return []
     _, events = await _erase(ctx, s, account, tell_peers=False)
-    account.deleted_at = utcnow()
-    account.disabled = True
+    _clear_profile(account)
     return events
 
 
@@ -126,6 +138,7 @@ async def _who_knows(s: AsyncSession, account_id: int) -> list[Recipient]:
     those it follows, those its posts mention or reply to, and the authors of what it liked or
     boosted. `deliver_to` reduces them to one inbox each (the shared one where there is one)."""
     remote = Account.domain.is_not(None)
+    boost = aliased(Post)  # its boosts, apart from the boosted posts they are joined to
     queries = [
         select(Account).join(Follow, Follow.follower_id == Account.id).where(Follow.target_id == account_id, remote),
         select(Account).join(Follow, Follow.target_id == Account.id).where(Follow.follower_id == account_id, remote),
@@ -134,8 +147,8 @@ async def _who_knows(s: AsyncSession, account_id: int) -> list[Recipient]:
         select(Account).join(Post, Post.in_reply_to_account_id == Account.id).where(Post.account_id == account_id, remote),
         select(Account).join(Post, Post.account_id == Account.id).join(Like, Like.post_id == Post.id)
         .where(Like.account_id == account_id, remote),
-        select(Account).join(Post, Post.account_id == Account.id)
-        .where(Post.id.in_(select(Post.reblog_of_id).where(Post.account_id == account_id)), remote),
+        select(Account).join(Post, Post.account_id == Account.id).join(boost, boost.reblog_of_id == Post.id)
+        .where(boost.account_id == account_id, remote),
     ]
     found: dict[int, Account] = {}
     for query in queries:
@@ -155,7 +168,8 @@ async def _erase(ctx: NodeContext, s: AsyncSession, account: Account, *, tell_pe
     for (post_id,) in (await s.execute(select(Like.post_id).where(Like.account_id == account.id))).all():
         await post_effects.count(s, post_id, "likes_count", -1)
     me = account.id
-    for stmt in (
+    await _run(
+        s,
         delete(Like).where(Like.account_id == me),
         delete(Follow).where((Follow.follower_id == me) | (Follow.target_id == me)),
         delete(TimelineEntry).where((TimelineEntry.account_id == me) | (TimelineEntry.author_id == me)),
@@ -171,8 +185,7 @@ async def _erase(ctx: NodeContext, s: AsyncSession, account: Account, *, tell_pe
         # bytes no row names are removed by `atrium media prune` (as node/media.py forgets a
         # removed post's attachments).
         delete(MediaAttachment).where(MediaAttachment.account_id == me),
-    ):
-        await s.execute(stmt)
+    )
     account.avatar_id = account.header_id = None
     return len([p for p in posts if p.reblog_of_id is None]), events
 
@@ -183,16 +196,21 @@ async def _void_credentials(s: AsyncSession, account: Account) -> None:
     me = account.id
     account.credentials_version += 1
     account.password_hash = None
-    for stmt in (
+    await _run(
+        s,
         delete(WebSession).where(WebSession.account_id == me),
         delete(OAuthCode).where(OAuthCode.account_id == me),
         delete(AuthChallenge).where(AuthChallenge.account_id == me),
         delete(SecondFactor).where(SecondFactor.account_id == me),
         delete(RecoveryCode).where(RecoveryCode.account_id == me),
         delete(IdempotencyKey).where(IdempotencyKey.account_id == me),
-    ):
-        await s.execute(stmt)
-    await s.execute(update(OAuthToken).where(OAuthToken.account_id == me).values(revoked=True))
+        update(OAuthToken).where(OAuthToken.account_id == me).values(revoked=True),
+    )
+
+
+async def _run(s: AsyncSession, *statements: Executable) -> None:
+    for statement in statements:
+        await s.execute(statement)
 
 
 def _clear_profile(account: Account) -> None:

@@ -48,8 +48,12 @@ async def _existing_local(s: AsyncSession, username: str) -> Account:
 
 
 async def get_local(ctx: NodeContext, username: str) -> Account:
+    """A local account by name; a deleted one is gone (410), its name still reserved."""
     async with ctx.db.reader() as s:
-        return await _existing_local(s, username)
+        account = await _existing_local(s, username)
+    if account.deleted_at is not None:
+        raise NotFound(f"{account.username} was deleted", status=410)
+    return account
 
 
 async def get_account(ctx: NodeContext, account_id: int) -> Account:
@@ -205,7 +209,7 @@ def _dummy_hash() -> str:
 async def list_users(ctx: NodeContext) -> list[Account]:
     async with ctx.db.reader() as s:
         rows = await s.scalars(
-            select(Account).where(Account.domain.is_(None)).order_by(Account.id)
+            select(Account).where(Account.domain.is_(None), Account.deleted_at.is_(None)).order_by(Account.id)
         )
         return list(rows)
 

@@ -57,6 +57,10 @@ async def upsert_actor(ctx: NodeContext, actor: IncomingActor) -> Account:
                     func.lower(Account.username) == actor.username.lower(), Account.domain == domain
                 )
             )
+        if account is not None and account.deleted_at is not None:
+            # Its own node deleted it (node/account_deletion.py): a document served again
+            # since changes nothing, and its activities stay refused.
+            return account
         if account is None:
             account = Account(username=actor.username[:64], domain=domain, role="user", credentials_version=0)
             s.add(account)

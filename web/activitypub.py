@@ -8,7 +8,7 @@ from functools import partial
 from aiohttp import web
 
 from federation import builders
-from federation.vocab import AP_CONTENT_TYPE
+from federation.vocab import AP_CONTENT_TYPE, CONTEXT
 from node import accounts, ap_reads, inbound, relationships
 from node.actors import instance_document, person_document
 from storage.errors import NotFound
@@ -31,9 +31,17 @@ async def _local(request: web.Request) -> Account:
 
 
 async def actor(request: web.Request) -> web.Response:
-    # A disabled account's actor stays readable, marked `suspended`, so peers learn of it.
-    account = await accounts.get_local(request.app[CTX], request.match_info["username"])
-    return ap_response(await person_document(request.app[CTX], account))
+    # A disabled account's actor stays readable, marked `suspended`, so peers learn of it; a
+    # deleted one is a Tombstone, 410 Gone (as Mastodon answers for a deleted account).
+    ctx = request.app[CTX]
+    try:
+        account = await accounts.get_local(ctx, request.match_info["username"])
+    except NotFound as exc:
+        if exc.status != 410:
+            raise
+        gone = builders.tombstone(ctx.actor_uri(request.match_info["username"]))
+        return ap_response({"@context": CONTEXT, **gone, "formerType": "Person"}, status=410)
+    return ap_response(await person_document(ctx, account))
 
 
 async def instance_actor(request: web.Request) -> web.Response:

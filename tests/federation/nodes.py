@@ -13,8 +13,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,6 +25,7 @@ from node.context import NodeContext
 from node.settings import load
 from storage.db import Database
 from storage.models import Account
+from tests.conftest import drop_pg_database
 from tests.factory import free_port
 
 T = TypeVar("T")
@@ -101,6 +103,21 @@ class NodeProcess:
 
     async def user(self, ctx: NodeContext, username: str) -> Account:
         return await accounts.get_local(ctx, username)
+
+
+@contextmanager
+def serving(nodes: Sequence[NodeProcess], pg_name: str | None = None) -> Iterator[None]:
+    """The nodes served side by side for the block; stopped after it, and the PostgreSQL
+    database `pg_name` dropped (unless ATRIUM_KEEP_TEST_DATABASES is set)."""
+    try:
+        with ThreadPoolExecutor() as pool:
+            list(pool.map(NodeProcess.start, nodes))
+        yield
+    finally:
+        for n in nodes:
+            n.stop()
+        if pg_name and not os.environ.get("ATRIUM_KEEP_TEST_DATABASES"):
+            drop_pg_database(pg_name)
 
 
 async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 20.0, what: str = "condition") -> T:

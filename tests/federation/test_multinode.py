@@ -6,7 +6,6 @@ eng (SQLite) and sales (PostgreSQL) trust each other as `organization`; both tru
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,8 +17,8 @@ from node import follows, interactions, notifications, posts, remote, timelines
 from node.pagination import Page
 from node.posts import NewPost
 from storage.models import Account, Post
-from tests.conftest import drop_pg_database, recreate_pg_database, worker_tag
-from tests.federation.nodes import NodeProcess, eventually
+from tests.conftest import recreate_pg_database, worker_tag
+from tests.federation.nodes import NodeProcess, eventually, serving
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +38,8 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, NodeProc
     partner.write_policy(f'mode = "allowlist"\n[peers."{eng.domain}"]\ntrust = "public"\n[peers."{sales.domain}"]\ntrust = "public"\n')
     with ThreadPoolExecutor() as pool:
         list(pool.map(lambda a: a[0].create_user(a[1]), [(eng, "alice"), (eng, "lena"), (sales, "bob"), (partner, "pat")]))
-    try:
-        with ThreadPoolExecutor() as pool:
-            list(pool.map(NodeProcess.start, nodes.values()))
+    with serving(list(nodes.values()), pg_name):
         yield nodes
-    finally:
-        for n in nodes.values():
-            n.stop()
-        if not os.environ.get("ATRIUM_KEEP_TEST_DATABASES"):
-            drop_pg_database(pg_name)
 
 
 async def home_texts(node: NodeProcess, username: str) -> list[str]:

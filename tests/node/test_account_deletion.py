@@ -89,6 +89,30 @@ async def test_deleting_an_account_removes_its_content_reserves_its_handle_and_t
     assert [(e.object, e.reason.split(" (")[0]) for e in admin] == [("accounts/alice", "by cli: left the company")]
 
 
+async def test_the_nodes_of_what_it_boosted_and_liked_are_told(
+    ctx: NodeContext, carol: Account, sam_at_sales: Account
+) -> None:
+    # Given carol, followed by nobody, who boosted one post of sam's (sibling node) and liked another
+    sam = await _with_inbox(ctx, sam_at_sales)
+    async with ctx.db.session() as s:
+        boosted, liked = (Post(account_id=sam.id, local=False, uri=f"{sam.actor_uri}/statuses/{n}", visibility="public",
+                               content_html="<p>sam's</p>") for n in (1, 2))
+        s.add_all([boosted, liked])
+    await interactions.boost(ctx, carol, boosted.id)
+    await interactions.like(ctx, carol, liked.id)
+    async with ctx.db.session() as s:  # what the boost and like queued is sent already
+        await s.execute(update(Job).values(status="done"))
+    # When carol is deleted
+    done = await delete_account(ctx, carol.id, by="cli")
+    # Then sam's node is told, once, and sam's posts lost her boost and like
+    assert (done.posts_removed, done.peers_told) == (0, 1)
+    pending = [Delivery.from_json(j.payload) for j in await _jobs(ctx, DELIVER) if j.status == "pending"]
+    assert [(d.domain, json.loads(d.body)["type"]) for d in pending] == [(ORG_PEER, "Delete")]
+    async with ctx.db.reader() as s:
+        assert [(p.boosts_count, p.likes_count) for p in (await s.get(Post, boosted.id), await s.get(Post, liked.id))] \
+            == [(0, 0), (0, 0)]  # type: ignore[union-attr]
+
+
 async def test_deleting_twice_is_a_no_op(ctx: NodeContext, alice: Account) -> None:
     # Given alice, deleted
     await delete_account(ctx, alice.id, by="cli")
@@ -134,21 +158,26 @@ async def test_a_deleted_account_cannot_be_enabled_or_given_a_password(ctx: Node
         await accounts.set_password(ctx, "carol", "another password")
 
 
-async def test_the_keys_of_a_deleted_account_go_once_its_deliveries_are_done(
-    ctx: NodeContext, alice: Account, sam_at_sales: Account
-) -> None:
-    # Given alice with keys and a follower on the sibling node, deleted: her Delete is queued
+@pytest.fixture
+async def deleted_alice(ctx: NodeContext, alice: Account, sam_at_sales: Account) -> Account:
+    """alice, with keys and a follower on the sibling node, deleted: her Delete queued to sam's node."""
     await accounts.ensure_keys(ctx, alice.id)
     sam = await _with_inbox(ctx, sam_at_sales)
     async with ctx.db.session() as s:
         s.add(Follow(follower_id=sam.id, target_id=alice.id, state="accepted", created_at=utcnow()))
     await delete_account(ctx, alice.id, by="cli")
-    clock = [utcnow()]
-    worker = KeyDestruction(ctx.db, now=lambda: clock[0])
+    return alice
+
+
+async def test_the_keys_of_a_deleted_account_go_once_its_deliveries_are_done(
+    ctx: NodeContext, deleted_alice: Account
+) -> None:
+    # Given alice deleted, her Delete still queued, and the key-destruction loop
+    worker = KeyDestruction(ctx.db)
 
     async def key() -> str | None:
         async with ctx.db.reader() as s:
-            return await s.scalar(select(Account.private_key_pem).where(Account.id == alice.id))
+            return await s.scalar(select(Account.private_key_pem).where(Account.id == deleted_alice.id))
 
     # When the worker steps while the Delete is still pending; Then the key stays
     assert await worker.run_once() == []
@@ -156,23 +185,18 @@ async def test_the_keys_of_a_deleted_account_go_once_its_deliveries_are_done(
     # When the delivery has finished; Then the next step destroys the key
     async with ctx.db.session() as s:
         await s.execute(update(Job).where(Job.queue == DELIVER).values(status="done"))
-    assert await worker.run_once() == [alice.id]
+    assert await worker.run_once() == [deleted_alice.id]
     assert await key() is None
     assert await worker.run_once() == []
 
 
 async def test_a_delivery_that_never_finishes_keeps_the_key_only_for_the_grace(
-    ctx: NodeContext, alice: Account, sam_at_sales: Account
+    ctx: NodeContext, deleted_alice: Account
 ) -> None:
-    # Given alice deleted with her Delete to a peer that never answers (pending for ever)
-    await accounts.ensure_keys(ctx, alice.id)
-    sam = await _with_inbox(ctx, sam_at_sales)
-    async with ctx.db.session() as s:
-        s.add(Follow(follower_id=sam.id, target_id=alice.id, state="accepted", created_at=utcnow()))
-    await delete_account(ctx, alice.id, by="cli")
+    # Given alice deleted, her Delete to a peer that never answers (pending for ever)
     clock = [utcnow()]
     worker = KeyDestruction(ctx.db, now=lambda: clock[0])
     assert await worker.run_once() == []
     # When the grace has passed; Then the key is destroyed all the same
     clock[0] += GRACE + timedelta(minutes=1)
-    assert await worker.run_once() == [alice.id]
+    assert await worker.run_once() == [deleted_alice.id]

@@ -254,6 +254,7 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/settings/profile"): LeftOut(OWN),
     ("POST", "/settings/pictures"): LeftOut(OWN),
     ("POST", "/settings/password"): LeftOut(OWN),
+    ("POST", "/settings/delete"): LeftOut(OWN + "; deletes the reader's own account (tests/ui/test_account_deletion.py)"),
     ("POST", "/signin/factor"): LeftOut(CREDENTIALS),
     **{("POST", f"/settings/security/{a}"): LeftOut(OWN)
        for a in ("totp", "totp/confirm", "passkey", "passkey/confirm", "recovery-codes", "remove")},

@@ -87,7 +87,7 @@ async def remove_picture(request: web.Request) -> web.Response:
 
 async def _visible_account(ctx: NodeContext, account_id: int) -> Account:
     account = await accounts.get_account(ctx, account_id)
-    if account.suspended:
+    if account.suspended or account.deleted_at is not None:
         raise NotFound("Record not found")
     return account
 

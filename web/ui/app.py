@@ -10,6 +10,7 @@ from web.keys import CTX
 from web.ui import (
     nav,
     pages_auth,
+    pages_delete,
     pages_inbox,
     pages_lists,
     pages_people,
@@ -86,3 +87,4 @@ def setup(app: web.Application) -> None:
     pages_inbox.setup_routes(app)
     pages_lists.setup_routes(app)
     pages_security.setup_routes(app)
+    pages_delete.setup_routes(app)

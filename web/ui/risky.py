@@ -58,6 +58,13 @@ RISKY = {
         "deletes keep no sealed copy, and it can be deleted. Another case holding it still holds it.",
         with_reason=False,
     ),
+    "delete-account": Risky(
+        "Delete",
+        "Deletes your account for good: your posts, boosts and likes, who you follow and who follows "
+        "you, your bookmarks, pictures and sign-ins. The other nodes that know you are told to remove "
+        "them too. Your name stays reserved and cannot be used again. This cannot be undone.",
+        with_reason=False,
+    ),
     "delete": Risky(
         "Delete",
         "Deletes the post for everyone, here and on the nodes it reached, with its likes and boosts. "
