@@ -78,10 +78,10 @@ async def post_records(ctx: NodeContext, s: AsyncSession, posts: Sequence[Post])
                            .order_by(MediaAttachment.post_id, MediaAttachment.position, MediaAttachment.id))
     for row in rows:
         media[row.post_id or 0].append(_media_record(row, files))
-    mentions: dict[int, list[str]] = defaultdict(list)
+    mentions: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for post_id, account in await s.execute(select(Mention.post_id, Account).join(Account, Account.id == Mention.account_id)
                                             .where(Mention.post_id.in_(ids))):
-        mentions[post_id].append(handle(ctx, account))
+        mentions[post_id].append((handle(ctx, account), account_uri(ctx, account)))
     tags: dict[int, list[str]] = defaultdict(list)
     for post_id, name in await s.execute(select(PostTag.post_id, Tag.name).join(Tag, Tag.id == PostTag.tag_id)
                                          .where(PostTag.post_id.in_(ids))):
@@ -91,7 +91,8 @@ async def post_records(ctx: NodeContext, s: AsyncSession, posts: Sequence[Post])
         "author_uri": account_uri(ctx, p.account), "local": p.local, "audience": p.visibility,
         "created_at": when(p.created_at), "edited_at": when(p.edited_at), "in_reply_to_uri": p.in_reply_to_uri,
         "language": p.language, "sensitive": p.sensitive, "summary": p.summary, "source": p.source,
-        "content_html": p.content_html, "mentions": sorted(mentions[p.id]), "tags": sorted(tags[p.id]),
+        "content_html": p.content_html, "mentions": sorted(h for h, _ in mentions[p.id]),
+        "mention_uris": sorted(u for _, u in mentions[p.id]), "tags": sorted(tags[p.id]),
         "attachments": media[p.id], "edits": edits[p.id],
         "counts": {"replies": p.replies_count, "likes": p.likes_count, "boosts": p.boosts_count},
     } for p in posts]
