@@ -88,7 +88,7 @@ async def post_records(ctx: NodeContext, s: AsyncSession, posts: Sequence[Post])
         tags[post_id].append(name)
     records = [{
         "id": str(p.id), "uri": p.uri, "url": p.url, "author": handle(ctx, p.account),
-        "author_uri": account_uri(ctx, p.account), "local": p.local, "audience": p.visibility,
+        "author_uri": account_uri(ctx, p.account), "on_this_node": p.local, "audience": p.visibility,
         "created_at": when(p.created_at), "edited_at": when(p.edited_at), "in_reply_to_uri": p.in_reply_to_uri,
         "language": p.language, "sensitive": p.sensitive, "summary": p.summary, "source": p.source,
         "content_html": p.content_html, "mentions": sorted(h for h, _ in mentions[p.id]),
@@ -123,11 +123,11 @@ async def account_record(ctx: NodeContext, s: AsyncSession, account: Account) ->
     holds = await s.scalars(select(LegalHold).where(LegalHold.account_id == account.id).order_by(LegalHold.created_at))
     return {
         "id": str(account.id), "handle": handle(ctx, account), "uri": account_uri(ctx, account),
-        "local": account.domain is None, "display_name": account.display_name, "bio": account.bio,
+        "on_this_node": account.domain is None, "display_name": account.display_name, "bio": account.bio,
         "role": account.role, "email": account.email, "created_at": when(account.created_at),
         "disabled": account.disabled, "suspended": account.suspended, "deleted_at": when(account.deleted_at),
         "directory": {"title": account.title, "department": account.department, "location": account.location,
-                      "organization": account.organization, "employee_number": account.employee_number,
+                      "organization_name": account.organization, "employee_number": account.employee_number,
                       "manager": account.manager},
         "legal_holds": [{"case": h.case_name, "reason": h.reason, "created_by": h.created_by,
                          "created_at": when(h.created_at), "released_at": when(h.released_at)} for h in holds],
