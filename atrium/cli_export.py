@@ -68,9 +68,9 @@ def cmd_verify(args: argparse.Namespace, with_ctx: WithCtx) -> int:
         except OSError as exc:
             raise Invalid(f"cannot read the key {args.key}: {exc.strerror}") from None
     else:
-        if args.verify_data_dir is None and not os.environ.get("ATRIUM_DATA_DIR"):
+        args.data_dir = args.verify_data_dir or args.data_dir  # given after `verify`, or before it
+        if args.data_dir is None and not os.environ.get("ATRIUM_DATA_DIR"):
             raise Invalid("give the key to trust: --data-dir DIR (the node's instance key) or --key PUBLIC_KEY_PEM")
-        args.data_dir = args.verify_data_dir
 
         async def read_key(ctx: NodeContext) -> bytes:
             return (await get_instance(ctx.db)).public_key_pem.encode()

@@ -63,6 +63,8 @@ def test_export_an_account_a_case_and_a_query_then_verify(
     # And verifies with the node's key from its database, or with the key as a PEM file
     code, out, err = run(capsys, "export", "verify", str(tmp_path / "a.zip"), *d)
     assert code == 0 and out.startswith("verified"), err
+    code, out, err = run(capsys, "export", *d, "verify", str(tmp_path / "a.zip"))
+    assert code == 0 and out.startswith("verified"), err
     pem = tmp_path / "node.pem"
     pem.write_text(public_pem)
     code, out, err = run(capsys, "export", "verify", str(tmp_path / "h.zip"), "--key", str(pem))
@@ -120,6 +122,9 @@ def test_an_existing_file_is_never_replaced(seeded: tuple[Path, str], tmp_path: 
     code, _, err = run(capsys, "export", "--account", "alice", "--out", str(tmp_path / "x.zip"), "--data-dir", str(node))
     assert_one_line_error(code, err)
     assert "exists" in err and (tmp_path / "x.zip").read_text() == "evidence"
+    code, _, err = run(capsys, "export", "--account", "alice", "--out", str(tmp_path / "no" / "x.zip"), "--data-dir", str(node))
+    assert_one_line_error(code, err)
+    assert "is not a directory" in err
 
 
 def test_verify_errors(seeded: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
