@@ -14,7 +14,7 @@ Rows are read in pages and written as they come (no archive is held in memory).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from node import audit
 from node.audience import Audience
 from node.context import NodeContext
 from node.export_records import MediaFile, account_record, handle, post_records, sealed_record, when
-from node.export_zip import FORMAT, ArchiveWriter, writing
+from node.export_zip import FORMAT, ArchiveWriter, Sink, writing
 from node.holds import accounts_of_case
 from node.instance import get_instance
 from storage.errors import Invalid, NotFound
@@ -155,49 +155,59 @@ async def _write_posts(ctx: NodeContext, w: ArchiveWriter, name: str, where: Col
     return n
 
 
+async def _likes(ctx: NodeContext, sink: Sink, where: ColumnElement[bool], scope: Scope, seen: set[int]) -> int:
+    """The likes `where` names, a page at a time (each written once, whichever way it was found)."""
+    original, liker, author = aliased(Post), aliased(Account), aliased(Account)
+    n, after = 0, 0
+    while True:
+        async with ctx.db.reader() as s:
+            rows = (await s.execute(
+                select(Like, liker, original, author).join(liker, liker.id == Like.account_id)
+                .join(original, original.id == Like.post_id).join(author, author.id == original.account_id)
+                .where(where, Like.id > after, *_period(Like.created_at, scope)).order_by(Like.id).limit(PAGE))).unique().all()
+        for like, who, post, by in rows:
+            if like.id not in seen:
+                seen.add(like.id)
+                sink.line({"type": "like", "uri": like.uri, "by": handle(ctx, who), "at": when(like.created_at),
+                           "post_uri": post.uri, "post_author": handle(ctx, by)})
+                n += 1
+        if len(rows) < PAGE:
+            return n
+        after = rows[-1][0].id
+
+
+async def _boosts(ctx: NodeContext, sink: Sink, where: ColumnElement[bool], scope: Scope, seen: set[int]) -> int:
+    original, booster, author = aliased(Post), aliased(Account), aliased(Account)
+    n, after = 0, 0
+    while True:
+        async with ctx.db.reader() as s:
+            rows = (await s.execute(
+                select(Post, booster, original, author).join(booster, booster.id == Post.account_id)
+                .join(original, original.id == Post.reblog_of_id).join(author, author.id == original.account_id)
+                .where(where, Post.reblog_of_id.is_not(None), Post.id > after, *_period(Post.created_at, scope))
+                .order_by(Post.id).limit(PAGE))).unique().all()
+        for boost, who, post, by in rows:
+            if boost.id not in seen:
+                seen.add(boost.id)
+                sink.line({"type": "boost", "uri": boost.uri, "by": handle(ctx, who), "at": when(boost.created_at),
+                           "audience": boost.visibility, "post_uri": post.uri, "post_author": handle(ctx, by)})
+                n += 1
+        if len(rows) < PAGE:
+            return n
+        after = rows[-1][0].id
+
+
 async def _write_reactions(ctx: NodeContext, w: ArchiveWriter, scope: Scope, found: _Found) -> int:
-    """Likes and boosts: given by the accounts, or received on the posts exported."""
-    original = aliased(Post)
-    liker, booster, author = aliased(Account), aliased(Account), aliased(Account)
-    if scope.query is None:
-        like_scope: Callable[[list[int]], ColumnElement[bool]] = lambda ids: or_(  # noqa: E731
-            Like.account_id.in_(scope.account_ids), Like.post_id.in_(ids))
-        boost_scope: Callable[[list[int]], ColumnElement[bool]] = lambda ids: or_(  # noqa: E731
-            Post.account_id.in_(scope.account_ids), Post.reblog_of_id.in_(ids))
-    else:
-        like_scope = lambda ids: Like.post_id.in_(ids)  # noqa: E731
-        boost_scope = lambda ids: Post.reblog_of_id.in_(ids)  # noqa: E731
-    n = 0
+    """Likes and boosts: given by the accounts, and received by the posts exported."""
+    n, liked, boosted = 0, set[int](), set[int]()
     with w.open("reactions.jsonl") as sink:
-        # The accounts' own reactions need no post list; the received ones are asked per page of ids.
+        if scope.query is None:
+            n += await _likes(ctx, sink, Like.account_id.in_(scope.account_ids), scope, liked)
+            n += await _boosts(ctx, sink, Post.account_id.in_(scope.account_ids), scope, boosted)
         ids = sorted(found.post_ids)
-        chunks = [ids[i:i + 500] for i in range(0, len(ids), 500)] or [[]]
-        seen_likes: set[int] = set()
-        seen_boosts: set[int] = set()
-        for chunk in chunks:
-            async with ctx.db.reader() as s:
-                likes = await s.execute(
-                    select(Like, liker, original, author).join(liker, liker.id == Like.account_id)
-                    .join(original, original.id == Like.post_id).join(author, author.id == original.account_id)
-                    .where(like_scope(chunk), *_period(Like.created_at, scope)).order_by(Like.id))
-                for like, who, post, by in likes.unique():
-                    if like.id not in seen_likes:
-                        seen_likes.add(like.id)
-                        sink.line({"type": "like", "uri": like.uri, "by": handle(ctx, who), "at": when(like.created_at),
-                                   "post_uri": post.uri, "post_author": handle(ctx, by)})
-                        n += 1
-                boosts = await s.execute(
-                    select(Post, booster, original, author).join(booster, booster.id == Post.account_id)
-                    .join(original, original.id == Post.reblog_of_id).join(author, author.id == original.account_id)
-                    .where(Post.reblog_of_id.is_not(None), boost_scope(chunk), *_period(Post.created_at, scope))
-                    .order_by(Post.id))
-                for boost, who, post, by in boosts.unique():
-                    if boost.id not in seen_boosts:
-                        seen_boosts.add(boost.id)
-                        sink.line({"type": "boost", "uri": boost.uri, "by": handle(ctx, who),
-                                   "at": when(boost.created_at), "audience": boost.visibility,
-                                   "post_uri": post.uri, "post_author": handle(ctx, by)})
-                        n += 1
+        for i in range(0, len(ids), 500):
+            n += await _likes(ctx, sink, Like.post_id.in_(ids[i:i + 500]), scope, liked)
+            n += await _boosts(ctx, sink, Post.reblog_of_id.in_(ids[i:i + 500]), scope, boosted)
     return n
 
 

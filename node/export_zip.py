@@ -64,7 +64,7 @@ class FileEntry:
     bytes: int
 
 
-class _Sink:
+class Sink:
     """One file being written into the archive: counted and hashed as it goes."""
 
     def __init__(self, handle: IO[bytes]) -> None:
@@ -103,13 +103,13 @@ class ArchiveWriter:
         self._zip = zipfile.ZipFile(self._raw, "w", compression=zipfile.ZIP_STORED, allowZip64=False)
 
     @contextmanager
-    def open(self, name: str) -> Iterator[_Sink]:
+    def open(self, name: str) -> Iterator[Sink]:
         """Write one file of the archive, as a stream."""
         info = zipfile.ZipInfo(check_name(name), date_time=_DATE_TIME)
         info.compress_type, info.create_system, info.external_attr = zipfile.ZIP_STORED, _UNIX, _MODE
         try:
             with self._zip.open(info, "w") as handle:
-                sink = _Sink(handle)
+                sink = Sink(handle)
                 yield sink
         except (zipfile.LargeZipFile, RuntimeError):
             raise Invalid("the archive would pass the zip format's 4 GiB: export less at once (--since, --until)") from None

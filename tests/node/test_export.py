@@ -155,6 +155,9 @@ async def test_a_query_exports_only_posts_this_node_holds(ctx: NodeContext, alic
     assert {p["uri"] for name in ("posts.jsonl", "direct_messages.jsonl") for p in files[name]} <= held
     # the sealed post does not say "launch": not in it
     assert files["sealed_posts.jsonl"] == []
+    # And the reactions are those to the posts found (bob's like and boost), not alice's like of the menu
+    assert {(r["type"], r["post_uri"]) for r in files["reactions.jsonl"]} == {
+        ("like", alices_world["post"].uri), ("boost", alices_world["post"].uri)}
 
 
 async def test_since_and_until_bound_what_is_exported(ctx: NodeContext, alice: Account, tmp_path: Path) -> None:
