@@ -92,6 +92,7 @@ class ArchiveWriter:
 
     destination: Path
     files: list[FileEntry] = field(default_factory=list)
+    finished: bool = False
 
     def __post_init__(self) -> None:
         folder = self.destination.parent
@@ -142,6 +143,7 @@ class ArchiveWriter:
         self._raw.close()
         try:
             os.link(self._tmp, self.destination)  # never replaces: fails if the name is taken
+            self.finished = True
         except FileExistsError:
             raise Conflict(f"{self.destination} exists: choose another file name") from None
         finally:
@@ -160,7 +162,7 @@ class ArchiveWriter:
 @contextmanager
 def writing(destination: Path) -> Iterator[ArchiveWriter]:
     """An `ArchiveWriter` for `destination` (refused at once if the file exists); removed
-    again if the block fails."""
+    again if the block fails or ends without `finish`."""
     if destination.exists() or destination.is_symlink():
         raise Conflict(f"{destination} exists: choose another file name")
     writer = ArchiveWriter(destination)
@@ -169,6 +171,8 @@ def writing(destination: Path) -> Iterator[ArchiveWriter]:
     except BaseException:
         writer.abort()
         raise
+    if not writer.finished:  # left without `finish`: nothing is kept
+        writer.abort()
 
 
 def key_fingerprint(key: rsa.RSAPublicKey) -> str:

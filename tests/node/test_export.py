@@ -282,3 +282,11 @@ async def test_an_export_never_replaces_a_file_and_leaves_nothing_half_written(
     with pytest.raises(RuntimeError):
         await export_ediscovery.export(ctx, scope, out / "b.zip")
     assert set(out.iterdir()) == before
+
+
+def test_an_archive_left_unfinished_leaves_no_file(tmp_path: Path) -> None:
+    # Given an archive written but never finished (nor signed)
+    with writing(tmp_path / "a.zip") as w:
+        w.add("posts.jsonl", b"{}\n")
+    # Then neither it nor its temporary file is left
+    assert list(tmp_path.iterdir()) == []
