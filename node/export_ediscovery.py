@@ -14,14 +14,14 @@ Rows are read in pages and written as they come (no archive is held in memory).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Row, Select, and_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from node import audit
 from node.audience import Audience
@@ -34,6 +34,7 @@ from storage.errors import Invalid, NotFound
 from storage.models import Account, Like, Mention, Post, SealedPost, utcnow
 
 PAGE = 200
+_Ts = TypeVarTuple("_Ts")
 MAX_QUERY = 500
 
 
@@ -116,15 +117,8 @@ def _posts_where(scope: Scope, *, direct: bool) -> ColumnElement[bool]:
 
 
 async def _pages(ctx: NodeContext, where: ColumnElement[bool]) -> AsyncIterator[list[Post]]:
-    after = 0
-    while True:
-        async with ctx.db.reader() as s:
-            rows = list((await s.scalars(select(Post).where(where, Post.id > after).order_by(Post.id).limit(PAGE))).unique())
-        if rows:
-            yield rows
-        if len(rows) < PAGE:
-            return
-        after = rows[-1].id
+    async for rows in _paged(ctx, select(Post).where(where), Post.id):
+        yield [row[0] for row in rows]
 
 
 @dataclass
@@ -155,46 +149,52 @@ async def _write_posts(ctx: NodeContext, w: ArchiveWriter, name: str, where: Col
     return n
 
 
-async def _likes(ctx: NodeContext, sink: Sink, where: ColumnElement[bool], scope: Scope, seen: set[int]) -> int:
-    """The likes `where` names, a page at a time (each written once, whichever way it was found)."""
-    original, liker, author = aliased(Post), aliased(Account), aliased(Account)
-    n, after = 0, 0
+async def _paged(
+    ctx: NodeContext, stmt: Select[*_Ts], key: InstrumentedAttribute[int]
+) -> AsyncIterator[Sequence[Row[*_Ts]]]:
+    """The rows of `stmt` (whose first column is the row `key` belongs to), a page at a time by `key`."""
+    after = 0
     while True:
         async with ctx.db.reader() as s:
-            rows = (await s.execute(
-                select(Like, liker, original, author).join(liker, liker.id == Like.account_id)
-                .join(original, original.id == Like.post_id).join(author, author.id == original.account_id)
-                .where(where, Like.id > after, *_period(Like.created_at, scope)).order_by(Like.id).limit(PAGE))).unique().all()
+            rows = (await s.execute(stmt.where(key > after).order_by(key).limit(PAGE))).unique().all()
+        if rows:
+            yield rows
+        if len(rows) < PAGE:
+            return
+        after = rows[-1][0].id  # type: ignore[misc]  # every statement paged starts with a row that has an id
+
+
+async def _likes(ctx: NodeContext, sink: Sink, where: ColumnElement[bool], scope: Scope, seen: set[int]) -> int:
+    """The likes `where` names (each written once, whichever way it was found)."""
+    original, liker, author = aliased(Post), aliased(Account), aliased(Account)
+    stmt = (select(Like, liker, original, author).join(liker, liker.id == Like.account_id)
+            .join(original, original.id == Like.post_id).join(author, author.id == original.account_id)
+            .where(where, *_period(Like.created_at, scope)))
+    n = 0
+    async for rows in _paged(ctx, stmt, Like.id):
         for like, who, post, by in rows:
             if like.id not in seen:
                 seen.add(like.id)
                 sink.line({"type": "like", "uri": like.uri, "by": handle(ctx, who), "at": when(like.created_at),
                            "post_uri": post.uri, "post_author": handle(ctx, by)})
                 n += 1
-        if len(rows) < PAGE:
-            return n
-        after = rows[-1][0].id
+    return n
 
 
 async def _boosts(ctx: NodeContext, sink: Sink, where: ColumnElement[bool], scope: Scope, seen: set[int]) -> int:
     original, booster, author = aliased(Post), aliased(Account), aliased(Account)
-    n, after = 0, 0
-    while True:
-        async with ctx.db.reader() as s:
-            rows = (await s.execute(
-                select(Post, booster, original, author).join(booster, booster.id == Post.account_id)
-                .join(original, original.id == Post.reblog_of_id).join(author, author.id == original.account_id)
-                .where(where, Post.reblog_of_id.is_not(None), Post.id > after, *_period(Post.created_at, scope))
-                .order_by(Post.id).limit(PAGE))).unique().all()
+    stmt = (select(Post, booster, original, author).join(booster, booster.id == Post.account_id)
+            .join(original, original.id == Post.reblog_of_id).join(author, author.id == original.account_id)
+            .where(where, Post.reblog_of_id.is_not(None), *_period(Post.created_at, scope)))
+    n = 0
+    async for rows in _paged(ctx, stmt, Post.id):
         for boost, who, post, by in rows:
             if boost.id not in seen:
                 seen.add(boost.id)
                 sink.line({"type": "boost", "uri": boost.uri, "by": handle(ctx, who), "at": when(boost.created_at),
                            "audience": boost.visibility, "post_uri": post.uri, "post_author": handle(ctx, by)})
                 n += 1
-        if len(rows) < PAGE:
-            return n
-        after = rows[-1][0].id
+    return n
 
 
 async def _write_reactions(ctx: NodeContext, w: ArchiveWriter, scope: Scope, found: _Found) -> int:
@@ -212,16 +212,14 @@ async def _write_reactions(ctx: NodeContext, w: ArchiveWriter, scope: Scope, fou
 
 
 async def _write_sealed(ctx: NodeContext, w: ArchiveWriter, scope: Scope, found: _Found) -> int:
-    n, after = 0, 0
+    n = 0
     needle = (scope.query or "").casefold()
+    stmt = select(SealedPost, Account).join(Account, Account.id == SealedPost.account_id).where(
+        *_period(SealedPost.posted_at, scope))
+    if scope.query is None:
+        stmt = stmt.where(SealedPost.account_id.in_(scope.account_ids))
     with w.open("sealed_posts.jsonl") as sink:
-        while True:
-            stmt = select(SealedPost, Account).join(Account, Account.id == SealedPost.account_id).where(
-                SealedPost.id > after, *_period(SealedPost.posted_at, scope))
-            if scope.query is None:
-                stmt = stmt.where(SealedPost.account_id.in_(scope.account_ids))
-            async with ctx.db.reader() as s:
-                rows = (await s.execute(stmt.order_by(SealedPost.id).limit(PAGE))).unique().all()
+        async for rows in _paged(ctx, stmt, SealedPost.id):
             for sealed, account in rows:
                 record, files = sealed_record(ctx, sealed, account)
                 post = record["snapshot"].get("post") if isinstance(record["snapshot"], dict) else None
@@ -234,9 +232,7 @@ async def _write_sealed(ctx: NodeContext, w: ArchiveWriter, scope: Scope, found:
                     found.uris.add(sealed.uri)
                 found.files.update((f.path, f) for f in files)
                 n += 1
-            if len(rows) < PAGE:
-                return n
-            after = rows[-1][0].id
+    return n
 
 
 async def _write_decisions(ctx: NodeContext, w: ArchiveWriter, found: _Found) -> int:

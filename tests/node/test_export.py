@@ -290,3 +290,21 @@ def test_an_archive_left_unfinished_leaves_no_file(tmp_path: Path) -> None:
         w.add("posts.jsonl", b"{}\n")
     # Then neither it nor its temporary file is left
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_rows_are_read_a_page_at_a_time_each_once(
+    ctx: NodeContext, alice: Account, bob: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given alice's seven posts, each liked by bob, and pages of two rows
+    await create_instance(ctx.db, DOMAIN)
+    made = [await posts.create_post(ctx, alice, NewPost(f"post {n}")) for n in range(7)]
+    for p in made:
+        await interactions.like(ctx, bob, p.id)
+    monkeypatch.setattr(export_ediscovery, "PAGE", 2)
+    # When her account is exported
+    out = tmp_path / "paged.zip"
+    await export_ediscovery.export(ctx, await export_ediscovery.account_scope(ctx, "alice"), out)
+    # Then every post and every like is in it exactly once
+    files = read(out)
+    assert sorted(p["source"] for p in files["posts.jsonl"]) == [f"post {n}" for n in range(7)]
+    assert sorted(r["post_uri"] for r in files["reactions.jsonl"]) == sorted(p.uri or "" for p in made)
