@@ -15,7 +15,18 @@ from typing import NoReturn, TypeVar
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from atrium import cli_db, cli_delete, cli_hold, cli_keys, cli_maintenance, cli_media, cli_policy, cli_scim, server
+from atrium import (
+    cli_db,
+    cli_delete,
+    cli_export,
+    cli_hold,
+    cli_keys,
+    cli_maintenance,
+    cli_media,
+    cli_policy,
+    cli_scim,
+    server,
+)
 from atrium import demo as demo_cmd
 from node import accounts, node_names, shared_settings
 from node import settings as settings_mod
@@ -350,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_scim.register(sub, data_dir_arg, _with_ctx)
     cli_maintenance.register(sub, data_dir_arg, _with_ctx)
     cli_hold.register(sub, data_dir_arg, _with_ctx)
+    cli_export.register(sub, data_dir_arg, _with_ctx)
     return p
 
 

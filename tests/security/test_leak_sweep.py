@@ -255,6 +255,9 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/settings/pictures"): LeftOut(OWN),
     ("POST", "/settings/password"): LeftOut(OWN),
     ("POST", "/settings/delete"): LeftOut(OWN + "; deletes the reader's own account (tests/ui/test_account_deletion.py)"),
+    ("POST", "/settings/export/archive"): LeftOut(
+        "the reader's own archive: only their own posts (tests/web/test_export_pages.py)"),
+    ("POST", "/settings/export/following"): LeftOut(RELATIONSHIP),
     ("POST", "/signin/factor"): LeftOut(CREDENTIALS),
     **{("POST", f"/settings/security/{a}"): LeftOut(OWN)
        for a in ("totp", "totp/confirm", "passkey", "passkey/confirm", "recovery-codes", "remove")},

@@ -11,6 +11,7 @@ from web.ui import (
     nav,
     pages_auth,
     pages_delete,
+    pages_export,
     pages_inbox,
     pages_lists,
     pages_people,
@@ -88,3 +89,4 @@ def setup(app: web.Application) -> None:
     pages_lists.setup_routes(app)
     pages_security.setup_routes(app)
     pages_delete.setup_routes(app)
+    pages_export.setup_routes(app)
