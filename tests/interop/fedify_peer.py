@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.factory import free_port
+from tests.factory import free_port, stop_process, wait_listening
 
 FEDIFY_DIR = Path(__file__).resolve().parents[2] / "interop" / "fedify"
 SETUP = FEDIFY_DIR / "setup"
@@ -70,26 +68,10 @@ class FedifyPeer:
             },
             stdout=out, stderr=subprocess.STDOUT, text=True,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"the Fedify peer exited: {self.log_tail()}") from None
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the Fedify peer did not start: {self.log_tail()}") from None
-                time.sleep(0.1)
+        wait_listening(self.proc, self.port, "the Fedify peer", self.log_tail)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     async def _call(self, method: str, path: str, body: object | None = None) -> Any:
