@@ -30,19 +30,22 @@ RFC9421 = "rfc9421"
 CAVAGE = "draft-cavage-http-signatures-12"
 
 
+def run_setup(setup: Path, what: str) -> Path:
+    """Run an interop `setup` script (npm ci of a committed lock file, Node 22 from npm) and
+    return the Node binary it prints; fail the test with its reason when it cannot (never a skip)."""
+    try:
+        done = subprocess.run([str(setup)], capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.fail(f"could not install {what} ({setup}): {exc}", pytrace=False)
+    if done.returncode != 0:
+        pytest.fail(f"could not install {what}; setup said:\n{done.stderr.strip() or done.stdout.strip()}",
+                    pytrace=False)
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
 def ensure_fedify() -> Path:
     """The Node 22 binary that runs the peer, installing everything first if needed."""
-    try:
-        done = subprocess.run([str(SETUP)], capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.fail(f"could not install the Fedify peer ({SETUP}): {exc}", pytrace=False)
-    if done.returncode != 0:
-        pytest.fail(
-            "could not install the Fedify peer (@fedify/fedify 2.3.6 on Node 22, via npm ci in "
-            f"{FEDIFY_DIR}); setup said:\n{done.stderr.strip() or done.stdout.strip()}",
-            pytrace=False,
-        )
-    return Path(done.stdout.strip().splitlines()[-1])
+    return run_setup(SETUP, f"the Fedify peer (@fedify/fedify 2.3.6 on Node 22, via npm ci in {FEDIFY_DIR})")
 
 
 class FedifyPeer:

@@ -17,10 +17,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from joserfc.jwk import RSAKey
 
 from tests.factory import free_port, stop_process, wait_listening
+from tests.interop.fedify_peer import run_setup
 from tests.sso.fake_idp import CLIENT_ID, CLIENT_SECRET
 
 OIDC_DIR = Path(__file__).resolve().parents[2] / "interop" / "oidc"
@@ -33,14 +33,7 @@ USERS: dict[str, dict[str, Any]] = {
 
 def ensure_provider() -> Path:
     """The Node 22 binary that runs the provider, installing everything first if needed."""
-    try:
-        done = subprocess.run([str(SETUP)], capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.fail(f"could not install the OpenID provider ({SETUP}): {exc}", pytrace=False)
-    if done.returncode != 0:
-        pytest.fail(f"could not install the OpenID provider (oidc-provider on Node 22, npm ci in {OIDC_DIR}): "
-                    f"{done.stderr.strip() or done.stdout.strip()}", pytrace=False)
-    return Path(done.stdout.strip().splitlines()[-1])
+    return run_setup(SETUP, f"the OpenID provider (oidc-provider on Node 22, npm ci in {OIDC_DIR})")
 
 
 class RealProvider:
