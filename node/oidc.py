@@ -170,6 +170,10 @@ def _endpoint(doc: dict[str, Any], name: str, issuer: str) -> str:
     parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or not parts.hostname or parts.scheme != urlsplit(issuer).scheme:
         raise ProviderUnavailable(f"the discovery document's {name} is not a URL of the issuer's scheme")
+    try:
+        domain_of(str(value))
+    except AtriumError as exc:
+        raise ProviderUnavailable(f"the discovery document's {name} names no usable host: {exc.reason}") from None
     return str(value)
 
 
