@@ -109,7 +109,7 @@ def context_for(settings: Settings, db: Database, store: PolicyStore | None = No
         media=media_store_for(settings),
         media_limits=settings.media_limits(),
         media_remote=MediaRemote(settings.media_remote),
-        oidc=oidc.provider_for(settings.oidc, settings.oidc.client_secret(settings.data_dir), settings.base_url,
+        oidc=oidc.provider_for(settings.oidc, partial(settings.oidc.client_secret, settings.data_dir), settings.base_url,
                                admin_groups=settings.admin_groups, moderator_groups=settings.moderator_groups)
         if settings.oidc else None,
         password_sign_in=settings.password_sign_in,
@@ -196,6 +196,8 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
         store = PolicyStore(settings.data_dir / POLICY_FILE, db)
         await store.start()  # before the first request or job: no process starts on another policy
         ctx = context_for(settings, db, store)
+        if ctx.oidc is not None:
+            ctx.oidc.client_secret()  # read now: a missing secret stops the start, not a sign-in
         media = ctx.media
         metrics.of(ctx).policy_version.set_function(lambda: store.version)
         async with federating(ctx, settings):

@@ -28,6 +28,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -99,7 +100,9 @@ class Provider:
     cached discovery document and keys."""
 
     config: OidcConfig
-    client_secret: str
+    # The client secret, read on first need and kept (atrium serve reads it at start, so a
+    # missing one stops the process there; a CLI command that signs nobody in never reads it).
+    secret_source: Callable[[], str]
     redirect_uri: str
     admin_groups: tuple[str, ...] = ()
     moderator_groups: tuple[str, ...] = ()
@@ -109,9 +112,15 @@ class Provider:
     _keys_at: float = float("-inf")
     _hosts: set[str] = field(default_factory=set)
     _kids_tried: set[object] = field(default_factory=set)  # unknown key ids that re-read the keys
+    _secret: str | None = None
 
     def __post_init__(self) -> None:
         self._hosts.add(domain_of(self.config.issuer))
+
+    def client_secret(self) -> str:
+        if self._secret is None:
+            self._secret = self.secret_source()
+        return self._secret
 
     @property
     def display_name(self) -> str:
@@ -161,6 +170,10 @@ def _endpoint(doc: dict[str, Any], name: str, issuer: str) -> str:
     parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or not parts.hostname or parts.scheme != urlsplit(issuer).scheme:
         raise ProviderUnavailable(f"the discovery document's {name} is not a URL of the issuer's scheme")
+    try:
+        domain_of(str(value))
+    except AtriumError as exc:
+        raise ProviderUnavailable(f"the discovery document's {name} names no usable host: {exc.reason}") from None
     return str(value)
 
 
@@ -267,10 +280,10 @@ async def finish(ctx: NodeContext, *, state: str, code: str, error: str, browser
             "code_verifier": login.code_verifier}
     headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
     if "client_secret_basic" in found.auth_methods:
-        pair = f"{quote_plus(p.config.client_id)}:{quote_plus(p.client_secret)}"  # form-encoded first (RFC 6749 2.3.1)
+        pair = f"{quote_plus(p.config.client_id)}:{quote_plus(p.client_secret())}"  # form-encoded first (RFC 6749 2.3.1)
         headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
     else:
-        form |= {"client_id": p.config.client_id, "client_secret": p.client_secret}
+        form |= {"client_id": p.config.client_id, "client_secret": p.client_secret()}
     tokens = await _call(ctx, "POST", found.token_endpoint, headers=headers, data=urlencode(form).encode())
     id_token = tokens.get("id_token")
     if not isinstance(id_token, str):
@@ -344,9 +357,11 @@ def _check_claims(p: Provider, claims: dict[str, Any], nonce: str) -> None:
         raise SignInRefused("the ID token names no subject")
 
 
-def provider_for(config: OidcConfig, secret: str, base_url: str, *, admin_groups: tuple[str, ...] = (),
-                 moderator_groups: tuple[str, ...] = ()) -> Provider:
-    """The node's provider in this process (atrium/server.py makes it from the settings)."""
+def provider_for(config: OidcConfig, secret: str | Callable[[], str], base_url: str, *,
+                 admin_groups: tuple[str, ...] = (), moderator_groups: tuple[str, ...] = ()) -> Provider:
+    """The node's provider in this process (atrium/server.py makes it from the settings);
+    `secret` is the client secret, or how to read it when first needed."""
     if not config.issuer:
         raise Invalid("auth.oidc.issuer is required")
-    return Provider(config, secret, base_url + CALLBACK_PATH, admin_groups, moderator_groups)
+    source = secret if callable(secret) else (lambda: secret)
+    return Provider(config, source, base_url + CALLBACK_PATH, admin_groups, moderator_groups)

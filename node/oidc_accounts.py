@@ -118,6 +118,15 @@ async def account_for(ctx: NodeContext, p: Provider, identity: Identity) -> Acco
         raise Conflict("this account was being made by another sign-in: try again") from exc
 
 
+async def refused(ctx: NodeContext, reason: str) -> None:
+    """A single sign-on refused (a token that did not hold, a replayed state, a taken name):
+    in the audit trail beside the ones that went through."""
+    issuer = ctx.oidc.config.issuer if ctx.oidc else ""
+    async with ctx.db.session() as s:
+        await audit.record(s, direction="admin", peer="", obj=issuer or "auth.oidc", decision="refused",
+                           rule="account:sso-refused", reason=reason)
+
+
 async def linked(ctx: NodeContext, account_id: int) -> bool:
     """Whether the account signs in through the identity provider."""
     async with ctx.db.reader() as s:

@@ -5,12 +5,12 @@ docs/identity.md ("Single sign-on (OpenID Connect)")."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
 
+from node.secret_files import read_secret
 from storage.errors import Invalid
 
 # Where the client secret may come from instead of `auth.oidc.client_secret_file`.
@@ -51,20 +51,8 @@ class OidcConfig:
     def client_secret(self, data_dir: Path) -> str:
         """The client secret: the file `client_secret_file` names (relative to the data
         directory), else OIDC_SECRET_ENV. Read when the node starts, never written anywhere."""
-        if self.client_secret_file:
-            path = Path(self.client_secret_file)
-            path = path if path.is_absolute() else data_dir / path
-            try:
-                secret = path.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise Invalid(f"auth.oidc.client_secret_file: cannot read {path}: {exc.__class__.__name__}") from None
-            if not secret:
-                raise Invalid(f"auth.oidc.client_secret_file: {path} is empty")
-            return secret
-        secret = os.environ.get(OIDC_SECRET_ENV, "").strip()
-        if not secret:
-            raise Invalid(f"auth.oidc needs its client secret: set auth.oidc.client_secret_file or {OIDC_SECRET_ENV}")
-        return secret
+        return read_secret(data_dir, self.client_secret_file, file_key="auth.oidc.client_secret_file",
+                           env=OIDC_SECRET_ENV, needed_by="auth.oidc")
 
 
 class SignInFields(TypedDict):

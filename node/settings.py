@@ -18,6 +18,7 @@ from node.housekeeping_settings import HousekeepingLimits, housekeeping_limits
 from node.media_processing import DEFAULT_FILE_BYTES, DEFAULT_IMAGE_BYTES, DEFAULT_IMAGE_PIXELS, MediaLimits
 from node.media_settings import DEFAULT_S3_REGION, media_settings
 from node.oidc_settings import OIDC_KEYS, OidcConfig, signin_settings
+from node.secret_files import read_secret
 from storage.db import normalise_url
 from storage.errors import Invalid
 from storage.media_store import StoreKind
@@ -91,21 +92,8 @@ class Settings:
         AWS SDK's own chain then finds credentials). Read when the store is made, never kept."""
         if self.s3_access_key_id is None:
             return None
-        if self.s3_secret_access_key_file:
-            path = self.path(self.s3_secret_access_key_file)
-            try:
-                secret = path.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise Invalid(f"media.s3.secret_access_key_file: cannot read {path}: {exc.__class__.__name__}") from None
-            if not secret:
-                raise Invalid(f"media.s3.secret_access_key_file: {path} is empty")
-            return secret
-        secret = os.environ.get(S3_SECRET_ENV, "").strip()
-        if not secret:
-            raise Invalid(
-                f"media.s3.access_key_id needs its secret: set media.s3.secret_access_key_file or {S3_SECRET_ENV}"
-            )
-        return secret
+        return read_secret(self.data_dir, self.s3_secret_access_key_file, file_key="media.s3.secret_access_key_file",
+                           env=S3_SECRET_ENV, needed_by="media.s3.access_key_id")
 
     @property
     def base_url(self) -> str:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from webauthn import base64url_to_bytes
 from webauthn.helpers import bytes_to_base64url
 
-from node import accounts, oidc_accounts, passkeys, second_factors
+from node import accounts, oidc, oidc_accounts, passkeys, second_factors
 from node.context import NodeContext
-from node.oidc import Identity, SignInRefused
-from storage.errors import Forbidden
+from node.oidc import SignInRefused
+from storage.errors import Conflict, Forbidden
 from storage.models import Account, ChallengeKind, FactorKind
 
 USE_CODE_FLOW = (
@@ -124,13 +124,21 @@ async def second_factor_step(
     return Complete(fresh, False)
 
 
-async def single_sign_on(ctx: NodeContext, identity: Identity) -> Complete:
-    """A sign-in through the company's identity provider, its ID token checked
-    (node/oidc.py `finish`): the linked, provisioned or new account (node/oidc_accounts.py)."""
+async def single_sign_on(ctx: NodeContext, *, state: str, code: str, error: str, browser_token: str
+                         ) -> tuple[Complete, str]:
+    """A sign-in through the company's identity provider, back at the callback: the ID token
+    checked whole (node/oidc.py `finish`), then the linked, provisioned or new account
+    (node/oidc_accounts.py). Returns it with the local path the person was going to. A refusal
+    (a forged or replayed token, a taken username) is audited (`account:sso-refused`) and raised."""
     if ctx.oidc is None:
         raise SignInRefused("single sign-on is not set up on this node", status=404)
-    account = await oidc_accounts.account_for(ctx, ctx.oidc, identity)
-    return Complete(account, await must_enrol(ctx, account))
+    try:
+        identity = await oidc.finish(ctx, state=state, code=code, error=error, browser_token=browser_token)
+        account = await oidc_accounts.account_for(ctx, ctx.oidc, identity)
+    except (SignInRefused, Conflict, Forbidden) as exc:
+        await oidc_accounts.refused(ctx, exc.reason)
+        raise
+    return Complete(account, await must_enrol(ctx, account)), identity.next_path
 
 
 async def password_only(ctx: NodeContext, login: str, password: str, *, client: str) -> Account:

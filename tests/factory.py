@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 import tempfile
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -58,6 +60,34 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_listening(proc: subprocess.Popen[str], port: int, what: str, tail: Callable[[], str],
+                   timeout: float = 30.0) -> None:
+    """Wait until the server process `proc` listens on loopback `port`; RuntimeError naming
+    `what` with its log's `tail()` when it exits or does not listen in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what} exited: {tail()}") from None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start: {tail()}") from None
+            time.sleep(0.1)
+
+
+def stop_process(proc: subprocess.Popen[str] | None) -> None:
+    """Terminate a server process the test started, killing it after 10 s."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def node_context(

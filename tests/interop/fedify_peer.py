@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.factory import free_port
+from tests.factory import free_port, stop_process, wait_listening
 
 FEDIFY_DIR = Path(__file__).resolve().parents[2] / "interop" / "fedify"
 SETUP = FEDIFY_DIR / "setup"
@@ -32,19 +30,22 @@ RFC9421 = "rfc9421"
 CAVAGE = "draft-cavage-http-signatures-12"
 
 
+def run_setup(setup: Path, what: str) -> Path:
+    """Run an interop `setup` script (npm ci of a committed lock file, Node 22 from npm) and
+    return the Node binary it prints; fail the test with its reason when it cannot (never a skip)."""
+    try:
+        done = subprocess.run([str(setup)], capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.fail(f"could not install {what} ({setup}): {exc}", pytrace=False)
+    if done.returncode != 0:
+        pytest.fail(f"could not install {what}; setup said:\n{done.stderr.strip() or done.stdout.strip()}",
+                    pytrace=False)
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
 def ensure_fedify() -> Path:
     """The Node 22 binary that runs the peer, installing everything first if needed."""
-    try:
-        done = subprocess.run([str(SETUP)], capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.fail(f"could not install the Fedify peer ({SETUP}): {exc}", pytrace=False)
-    if done.returncode != 0:
-        pytest.fail(
-            "could not install the Fedify peer (@fedify/fedify 2.3.6 on Node 22, via npm ci in "
-            f"{FEDIFY_DIR}); setup said:\n{done.stderr.strip() or done.stdout.strip()}",
-            pytrace=False,
-        )
-    return Path(done.stdout.strip().splitlines()[-1])
+    return run_setup(SETUP, f"the Fedify peer (@fedify/fedify 2.3.6 on Node 22, via npm ci in {FEDIFY_DIR})")
 
 
 class FedifyPeer:
@@ -70,26 +71,10 @@ class FedifyPeer:
             },
             stdout=out, stderr=subprocess.STDOUT, text=True,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"the Fedify peer exited: {self.log_tail()}") from None
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the Fedify peer did not start: {self.log_tail()}") from None
-                time.sleep(0.1)
+        wait_listening(self.proc, self.port, "the Fedify peer", self.log_tail)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     async def _call(self, method: str, path: str, body: object | None = None) -> Any:

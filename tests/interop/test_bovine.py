@@ -24,10 +24,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,7 +44,7 @@ from node import follows, remote
 from node.actors import key_id
 from node.instance import get_instance
 from storage.models import InboxEntry, MediaAttachment, Post
-from tests.factory import free_port
+from tests.factory import free_port, stop_process, wait_listening
 from tests.federation.nodes import NodeProcess, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,17 +73,7 @@ def ensure_interop_venv() -> None:
 
 
 def wait_for_port(port: int, proc: subprocess.Popen[str], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"pasture_driver exited:\n{log.read_text()[-3000:]}") from None
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"pasture_driver did not listen on {port}:\n{log.read_text()[-3000:]}") from None
-            time.sleep(0.1)
+    wait_listening(proc, port, f"pasture_driver on {port}", lambda: "\n" + log.read_text()[-3000:], timeout)
 
 
 @dataclass
@@ -132,13 +120,7 @@ def pasture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pasture]:
         wait_for_port(actor_port, driver, log)
         yield Pasture(node, f"http://127.0.0.1:{verify_port}/", f"http://127.0.0.1:{actor_port}", log)
     finally:
-        if driver is not None and driver.poll() is None:
-            driver.terminate()
-            try:
-                driver.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                driver.kill()
-                driver.wait()
+        stop_process(driver)
         node.stop()
 
 

@@ -11,18 +11,16 @@ key while still publishing the old one (how providers roll keys).
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from joserfc.jwk import RSAKey
 
-from tests.factory import free_port
+from tests.factory import free_port, stop_process, wait_listening
+from tests.interop.fedify_peer import run_setup
 from tests.sso.fake_idp import CLIENT_ID, CLIENT_SECRET
 
 OIDC_DIR = Path(__file__).resolve().parents[2] / "interop" / "oidc"
@@ -35,14 +33,7 @@ USERS: dict[str, dict[str, Any]] = {
 
 def ensure_provider() -> Path:
     """The Node 22 binary that runs the provider, installing everything first if needed."""
-    try:
-        done = subprocess.run([str(SETUP)], capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.fail(f"could not install the OpenID provider ({SETUP}): {exc}", pytrace=False)
-    if done.returncode != 0:
-        pytest.fail(f"could not install the OpenID provider (oidc-provider on Node 22, npm ci in {OIDC_DIR}): "
-                    f"{done.stderr.strip() or done.stdout.strip()}", pytrace=False)
-    return Path(done.stdout.strip().splitlines()[-1])
+    return run_setup(SETUP, f"the OpenID provider (oidc-provider on Node 22, npm ci in {OIDC_DIR})")
 
 
 class RealProvider:
@@ -65,24 +56,10 @@ class RealProvider:
                  "USERS": json.dumps(self.users), "KEYS_FILE": str(keys_file)},
             stdout=self.log.open("a"), stderr=subprocess.STDOUT, text=True,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"oidc-provider did not start: {self.log_tail()}") from None
-                time.sleep(0.1)
+        wait_listening(self.proc, self.port, "oidc-provider", self.log_tail)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def restart(self) -> None:

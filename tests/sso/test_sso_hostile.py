@@ -37,6 +37,10 @@ async def assert_refused(node: LocalNode, b: Browser, status: int, reason: str) 
     assert reason in landed.text, landed.text[:800]
     assert not b.signed_in()
     assert await local_accounts(node.ctx) == [] and await links(node.ctx) == 0
+    # and the refusal is in the audit trail with its reason
+    async with node.ctx.db.reader() as s:
+        audited = list(await s.scalars(select(AuditEntry.reason).where(AuditEntry.rule == "account:sso-refused")))
+    assert any(reason in r for r in audited), audited
 
 
 def forged(change: dict[str, Any]) -> Any:

@@ -28,6 +28,9 @@ async def test_first_sign_in_makes_the_account_and_the_next_finds_it_by_subject(
         [alice] = await local_accounts(node.ctx)
         assert (alice.username, alice.display_name, alice.email) == ("alice", "Alice Liddell", "alice@acme.example")
         assert alice.password_hash is None and alice.role == "user"
+        # and her settings say where her password and second factors are, offering no password form
+        settings = await b.get(f"{node.url}/settings")
+        assert "You sign in with your company account" in settings.text and "Current password" not in settings.text
         # When the provider renames her and she signs in again from another browser
         idp.person["preferred_username"] = "alice.liddell"
         async with browser(node.url) as again:

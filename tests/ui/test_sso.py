@@ -71,6 +71,12 @@ def test_a_person_signs_in_with_the_company_account(node: UINode, browser: Brows
     expect(page).to_have_url(re.compile(re.escape(node.url) + "/notifications$"))
     expect(page.get_by_role("button", name=re.compile("Sign out"), include_hidden=True)).to_have_count(1)
     shot(page, f"sso-{size}-signed-in")
+    # And their settings say the company keeps their password and second factors
+    page.goto(node.url + "/settings")
+    expect(page.get_by_text("You sign in with your company account")).to_be_visible()
+    expect(page.get_by_label("Current password")).to_have_count(0)
+    shot(page, f"sso-{size}-settings", full_page=True)
+    assert violations(page) == []
     if person == "bea":  # in the provider's admins' group: an admin here
         page.goto(node.url + "/admin/users")
         expect(page.get_by_role("heading", name=re.compile("Users|People"))).to_be_visible()

@@ -34,15 +34,14 @@ async def sso_callback(p: Page) -> web.StreamResponse:
     q = p.request.query
     name = cookies_of(p.ctx).sso
     try:
-        identity = await oidc.finish(p.ctx, state=q.get("state", ""), code=q.get("code", ""),
-                                     error=q.get("error_description") or q.get("error", ""),
-                                     browser_token=p.request.cookies.get(name, ""))
-        done = await signin.single_sign_on(p.ctx, identity)
+        done, next_path = await signin.single_sign_on(
+            p.ctx, state=q.get("state", ""), code=q.get("code", ""),
+            error=q.get("error_description") or q.get("error", ""), browser_token=p.request.cookies.get(name, ""))
     except AtriumError as exc:
         response: web.StreamResponse = p.render("error.html", exc.status, title="Sign-in failed",
                                                 message=exc.reason)
     else:
-        response = await start_session(p, done.account, ENROL if done.must_enrol else safe_next(identity.next_path))
+        response = await start_session(p, done.account, ENROL if done.must_enrol else safe_next(next_path))
     del_cookie(response, p.ctx, name)
     return response
 
