@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from scim2_models import Context, Group, GroupMember, PatchOp, SearchRequest
+from scim2_models import Context, Group, GroupMember, SearchRequest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import audit
 from node.context import NodeContext
 from node.group_roles import role_for_groups
-from node.scim_schema import ScimError, location, meta, reading, with_refs
+from node.scim_schema import ScimError, fixed_operations, location, meta, narrowed, parsed, patched, with_refs
 from storage.models import Account, ScimGroup, ScimGroupMember, ScimUser, utcnow
 
 KIND = "Group"
@@ -28,20 +29,13 @@ def _normalised(ctx: NodeContext, payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def _patch_normalised(ctx: NodeContext, payload: dict[str, Any]) -> dict[str, Any]:
-    ops = payload.get("Operations")
-    if not isinstance(ops, list):
-        return payload
-    fixed = []
-    for op in ops:
-        if isinstance(op, dict) and "value" in op:
-            path = str(op.get("path") or "").lower()
-            if path == "members":
-                op = {**op, "value": with_refs(ctx, op["value"], "Users")}
-            elif not path and isinstance(op["value"], dict):
-                op = {**op, "value": _normalised(ctx, op["value"])}
-        fixed.append(op)
-    return {**payload, "Operations": fixed}
+def _fix_value(ctx: NodeContext) -> Callable[[str, Any], Any]:
+    def fix(path: str, value: Any) -> Any:
+        if path == "members":
+            return with_refs(ctx, value, "Users")
+        return _normalised(ctx, value) if not path and isinstance(value, dict) else value
+
+    return fix
 
 
 def _document(group: Group) -> str:
@@ -131,8 +125,7 @@ async def _audit(s: AsyncSession, row: ScimGroup, action: str, by: str) -> None:
 
 
 async def create_group(ctx: NodeContext, payload: dict[str, Any], *, by: str) -> Group:
-    with reading("the group"):
-        group = Group.model_validate(_normalised(ctx, payload), scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+    group = parsed(Group, _normalised(ctx, payload), Context.RESOURCE_CREATION_REQUEST, "the group")
     if not group.display_name:
         raise ScimError("displayName is required", scim_type="invalidValue")
     async with ctx.db.session() as s:
@@ -156,28 +149,17 @@ async def search_groups(ctx: NodeContext, req: SearchRequest[Group]) -> tuple[in
     async with ctx.db.reader() as s:
         rows = list((await s.scalars(select(ScimGroup).order_by(ScimGroup.created_at, ScimGroup.scim_id))).all())
         members = await _members(s, [r.scim_id for r in rows])
-    groups = [_model(ctx, r, members.get(r.scim_id, [])) for r in rows]
-    if req.filter is not None:
-        with reading("the filter"):
-            groups = [g for g in groups if req.filter.match(g)]
-    if req.sort_by is not None:
-        with reading("sortBy"):
-            groups = req.sort(groups)
+    groups = narrowed(req, [_model(ctx, r, members.get(r.scim_id, [])) for r in rows])
     return len(groups), groups
 
 
 async def replace_group(ctx: NodeContext, scim_id: str, payload: dict[str, Any], *, by: str) -> Group:
-    with reading("the group"):
-        group = Group.model_validate(_normalised(ctx, payload), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+    group = parsed(Group, _normalised(ctx, payload), Context.RESOURCE_REPLACEMENT_REQUEST, "the group")
     return await _write(ctx, scim_id, group, by)
 
 
 async def patch_group(ctx: NodeContext, scim_id: str, payload: dict[str, Any], *, by: str) -> Group:
-    with reading("the PATCH"):
-        patch = PatchOp[Group].model_validate(_patch_normalised(ctx, payload), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
-    group = await get_group(ctx, scim_id)
-    with reading("the PATCH"):
-        patch.patch(group)
+    group = await patched(Group, fixed_operations(payload, _fix_value(ctx)), lambda: get_group(ctx, scim_id))
     return await _write(ctx, scim_id, group, by)
 
 

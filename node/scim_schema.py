@@ -6,10 +6,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import email_validator
 from pydantic import ValidationError
@@ -25,10 +25,13 @@ from scim2_models import (
     Group,
     Meta,
     Patch,
+    PatchOp,
+    Resource,
     ResourceType,
     SCIMException,
     ScimPolicy,
     ScimProvider,
+    SearchRequest,
     ServiceProviderConfig,
     Sort,
     User,
@@ -135,3 +138,44 @@ def with_refs(ctx: NodeContext, value: Any, endpoint: str) -> Any:
     if isinstance(value, list):
         return [with_refs(ctx, v, endpoint) for v in value]
     return value
+
+
+R = TypeVar("R", bound=Resource[Any])
+
+
+def parsed(model: type[R], payload: dict[str, Any], context: Context, what: str) -> R:
+    """A request's resource, read as `context` says (creation, replacement)."""
+    with reading(what):
+        return model.model_validate(payload, scim_ctx=context)
+
+
+async def patched(model: type[R], payload: dict[str, Any], current: Callable[[], Awaitable[R]]) -> R:
+    """The resource as it is now with a PatchOp applied: every operation, or none (a failing
+    one leaves nothing changed and is refused with its scimType)."""
+    with reading("the PATCH"):
+        patch = PatchOp[model].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)  # type: ignore[valid-type]
+    resource = await current()
+    with reading("the PATCH"):
+        patch.patch(resource)
+    return resource
+
+
+def fixed_operations(payload: dict[str, Any], fix: Callable[[str, Any], Any]) -> dict[str, Any]:
+    """A PatchOp whose operations' values are as `fix(lower-cased path or "", value)` makes them."""
+    ops = payload.get("Operations")
+    if not isinstance(ops, list):
+        return payload
+    return {**payload, "Operations": [
+        {**op, "value": fix(str(op.get("path") or "").lower(), op["value"])} if isinstance(op, dict) and "value" in op
+        else op for op in ops]}
+
+
+def narrowed(req: SearchRequest[Any], items: list[R]) -> list[R]:
+    """What a search asks of `items`: those its filter matches, in the order its sortBy says."""
+    if req.filter is not None:
+        with reading("the filter"):
+            items = [i for i in items if req.filter.match(i)]
+    if req.sort_by is not None:
+        with reading("sortBy"):
+            items = req.sort(items)
+    return items

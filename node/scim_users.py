@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from scim2_models import Context, GroupMembership, PatchOp, SearchRequest
+from scim2_models import Context, GroupMembership, SearchRequest
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +22,19 @@ from node.account_deletion import delete_account
 from node.accounts import insert_passwordless, set_disabled_in
 from node.context import NodeContext
 from node.scim_people import apply, check_free, project
-from node.scim_schema import ENTERPRISE, ScimError, ScimUserModel, location, meta, reading, taken, with_refs
+from node.scim_schema import (
+    ENTERPRISE,
+    ScimError,
+    ScimUserModel,
+    fixed_operations,
+    location,
+    meta,
+    narrowed,
+    parsed,
+    patched,
+    taken,
+    with_refs,
+)
 from storage.models import Account, ScimGroup, ScimGroupMember, ScimUser, utcnow
 
 KIND = "User"
@@ -36,20 +49,13 @@ def _normalised(ctx: NodeContext, payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def _patch_normalised(ctx: NodeContext, payload: dict[str, Any]) -> dict[str, Any]:
-    ops = payload.get("Operations")
-    if not isinstance(ops, list):
-        return payload
-    fixed = []
-    for op in ops:
-        if isinstance(op, dict):
-            path = str(op.get("path") or "")
-            if path.lower().endswith("manager") and "value" in op:
-                op = {**op, "value": with_refs(ctx, op["value"], "Users")}
-            elif not path and isinstance(op.get("value"), dict):
-                op = {**op, "value": _normalised(ctx, dict(op["value"]))}
-        fixed.append(op)
-    return {**payload, "Operations": fixed}
+def _fix_value(ctx: NodeContext) -> Callable[[str, Any], Any]:
+    def fix(path: str, value: Any) -> Any:
+        if path.endswith("manager"):
+            return with_refs(ctx, value, "Users")
+        return _normalised(ctx, dict(value)) if not path and isinstance(value, dict) else value
+
+    return fix
 
 
 def _document(user: ScimUserModel) -> str:
@@ -96,8 +102,7 @@ async def _audit(s: AsyncSession, account: Account, action: str, by: str, detail
 
 
 async def create_user(ctx: NodeContext, payload: dict[str, Any], *, by: str) -> ScimUserModel:
-    with reading("the user"):
-        user = ScimUserModel.model_validate(_normalised(ctx, payload), scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+    user = parsed(ScimUserModel, _normalised(ctx, payload), Context.RESOURCE_CREATION_REQUEST, "the user")
     if not user.user_name:
         raise ScimError("userName is required", scim_type="invalidValue")
     p = project(user)
@@ -138,13 +143,7 @@ async def search_users(ctx: NodeContext, req: SearchRequest[ScimUserModel]) -> t
             q = q.where(ScimUser.scim_id == simple[1])
         rows = list((await s.scalars(q)).all())
         groups = await _groups_of(s, [r.scim_id for r in rows])
-    users = [_model(ctx, r, groups.get(r.scim_id, [])) for r in rows]
-    if req.filter is not None and not simple:
-        with reading("the filter"):
-            users = [u for u in users if req.filter.match(u)]
-    if req.sort_by is not None:
-        with reading("sortBy"):
-            users = req.sort(users)
+    users = narrowed(req, [_model(ctx, r, groups.get(r.scim_id, [])) for r in rows])
     return len(users), users
 
 
@@ -160,17 +159,12 @@ def _simple_eq(text: str) -> tuple[str, str] | None:
 
 
 async def replace_user(ctx: NodeContext, scim_id: str, payload: dict[str, Any], *, by: str) -> ScimUserModel:
-    with reading("the user"):
-        user = ScimUserModel.model_validate(_normalised(ctx, payload), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+    user = parsed(ScimUserModel, _normalised(ctx, payload), Context.RESOURCE_REPLACEMENT_REQUEST, "the user")
     return await _write(ctx, scim_id, user, by)
 
 
 async def patch_user(ctx: NodeContext, scim_id: str, payload: dict[str, Any], *, by: str) -> ScimUserModel:
-    with reading("the PATCH"):
-        patch = PatchOp[ScimUserModel].model_validate(_patch_normalised(ctx, payload), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
-    user = await get_user(ctx, scim_id)
-    with reading("the PATCH"):
-        patch.patch(user)
+    user = await patched(ScimUserModel, fixed_operations(payload, _fix_value(ctx)), lambda: get_user(ctx, scim_id))
     return await _write(ctx, scim_id, user, by)
 
 

@@ -9,7 +9,7 @@ identity provider is set up."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -98,32 +98,23 @@ async def service_provider_config(request: web.Request, by: str) -> web.Response
     return _answer(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
 
 
+def _discovered(items: Sequence[Schema] | Sequence[ResourceType], model: Any, wanted: str | None, what: str) -> web.Response:
+    """The whole list of schemas or resource types, or the one `wanted` names (404 otherwise)."""
+    if wanted is None:
+        listing = ListResponse[model](total_results=len(items), start_index=1, items_per_page=len(items), resources=list(items))
+        return _answer(listing.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+    for item in items:
+        if item.id == wanted:
+            return _answer(item.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+    raise ScimError(f"no {what} {wanted!r}", status=404)
+
+
 async def schemas(request: web.Request, by: str) -> web.Response:
-    items = list(PROVIDER.schemas)
-    listing = ListResponse[Schema](total_results=len(items), start_index=1, items_per_page=len(items), resources=items)
-    return _answer(listing.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
-
-
-async def schema(request: web.Request, by: str) -> web.Response:
-    wanted = request.match_info["schema_id"]
-    for s in PROVIDER.schemas:
-        if s.id == wanted:
-            return _answer(s.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
-    raise ScimError(f"no schema {wanted!r}", status=404)
+    return _discovered(PROVIDER.schemas, Schema, request.match_info.get("schema_id"), "schema")
 
 
 async def resource_types(request: web.Request, by: str) -> web.Response:
-    items = list(PROVIDER.resource_types)
-    listing = ListResponse[ResourceType](total_results=len(items), start_index=1, items_per_page=len(items), resources=items)
-    return _answer(listing.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
-
-
-async def resource_type(request: web.Request, by: str) -> web.Response:
-    wanted = request.match_info["type_id"]
-    for t in PROVIDER.resource_types:
-        if t.id == wanted:
-            return _answer(t.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
-    raise ScimError(f"no resource type {wanted!r}", status=404)
+    return _discovered(PROVIDER.resource_types, ResourceType, request.match_info.get("type_id"), "resource type")
 
 
 # --- Users and Groups -------------------------------------------------------------------------
@@ -198,8 +189,8 @@ async def elsewhere(request: web.Request, by: str) -> web.Response:
 def setup(app: web.Application) -> None:
     r = app.router
     for path, handler in (("/ServiceProviderConfig", service_provider_config), ("/Schemas", schemas),
-                          ("/Schemas/{schema_id}", schema), ("/ResourceTypes", resource_types),
-                          ("/ResourceTypes/{type_id}", resource_type)):
+                          ("/Schemas/{schema_id}", schemas), ("/ResourceTypes", resource_types),
+                          ("/ResourceTypes/{type_id}", resource_types)):
         r.add_get(BASE_PATH + path, _guarded(handler))
     for endpoint, kind in (("/Users", USERS), ("/Groups", GROUPS)):
         r.add_get(BASE_PATH + endpoint, _guarded(kind.list))

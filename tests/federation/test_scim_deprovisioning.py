@@ -8,47 +8,18 @@ records it; reactivation brings it back. docs/identity.md
 
 from __future__ import annotations
 
-import os
 import subprocess
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import aiohttp
-import pytest
 
 from node import audit, posts
 from node.posts import NewPost
-from tests.conftest import drop_pg_database, recreate_pg_database, worker_tag
 from tests.federation.nodes import ATRIUM, NodeProcess, eventually
-from tests.federation.test_multinode import follow_remote, following, home_texts
+from tests.federation.test_multinode import follow_remote, following, home_texts, org
+
+__all__ = ["org"]  # the three nodes of test_multinode: eng, sales (PostgreSQL) and partner
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-@pytest.fixture(scope="module")
-def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, NodeProcess]]:
-    root: Path = tmp_path_factory.mktemp("scim_org")
-    pg_name = f"atrium_scim_sales_{worker_tag()}"
-    nodes = {"eng": NodeProcess("eng", root), "sales": NodeProcess("sales", root, recreate_pg_database(pg_name)),
-             "partner": NodeProcess("partner", root)}
-    eng, sales, partner = nodes["eng"], nodes["sales"], nodes["partner"]
-    with ThreadPoolExecutor() as pool:
-        list(pool.map(NodeProcess.init, nodes.values()))
-    eng.write_policy(f'mode = "allowlist"\n[peers."{sales.domain}"]\ntrust = "organization"\n[peers."{partner.domain}"]\ntrust = "partner"\n')
-    sales.write_policy(f'mode = "allowlist"\n[peers."{eng.domain}"]\ntrust = "organization"\n')
-    partner.write_policy(f'mode = "allowlist"\n[peers."{eng.domain}"]\ntrust = "public"\n')
-    with ThreadPoolExecutor() as pool:
-        list(pool.map(lambda a: a[0].create_user(a[1]), [(sales, "bob"), (partner, "pat")]))
-    try:
-        with ThreadPoolExecutor() as pool:
-            list(pool.map(NodeProcess.start, nodes.values()))
-        yield nodes
-    finally:
-        for n in nodes.values():
-            n.stop()
-        if not os.environ.get("ATRIUM_KEEP_TEST_DATABASES"):
-            drop_pg_database(pg_name)
 
 
 def _scim_token(node: NodeProcess) -> str:

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from node import scim_tokens
-from storage.models import Account
+from storage.models import Account, LegalHold
 from tests.scim.conftest import ENTERPRISE, PATCH_OP, USER_SCHEMA, Scim
 
 NEW = {"schemas": [USER_SCHEMA], "userName": "newcomer@acme.test", "displayName": "New Comer", "active": True}
@@ -165,3 +165,18 @@ async def test_a_filter_that_does_not_parse_is_invalid_filter(scim: Scim) -> Non
     answer = await scim.call("GET", "/Users", params={"filter": 'userName eq "unterminated'})
     assert answer.status == 400 and answer.body["scimType"] == "invalidFilter", answer.body
     assert json.dumps(answer.body).count("Traceback") == 0
+
+
+async def test_deleting_a_user_under_legal_hold_is_refused_and_changes_nothing(scim: Scim) -> None:
+    # Given a provisioned user whose account is held under a case
+    uid = (await scim.call("POST", "/Users", NEW)).body["id"]
+    account = await scim.account("newcomer")
+    async with scim.node.ctx.db.session() as s:
+        s.add(LegalHold(case_name="case-7", account_id=account.id, reason="litigation", created_by="legal"))
+    # When the directory deletes the user
+    answer = await scim.call("DELETE", f"/Users/{uid}")
+    # Then it is refused with 409 and the case-less reason, and the user and account stay
+    assert answer.status == 409 and answer.body["detail"] == "the account is under legal hold", answer.body
+    assert "case-7" not in answer.body["detail"]
+    assert (await scim.call("GET", f"/Users/{uid}")).status == 200
+    assert (await scim.account("newcomer")).deleted_at is None
