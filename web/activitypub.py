@@ -10,7 +10,7 @@ from aiohttp import web
 from federation import builders
 from federation.vocab import AP_CONTENT_TYPE
 from node import accounts, ap_reads, inbound, relationships
-from node.actors import instance_document, person_document
+from node.actors import instance_document, served_person_document
 from storage.errors import NotFound
 from storage.models import Account
 from web.client import client_address
@@ -32,8 +32,10 @@ async def _local(request: web.Request) -> Account:
 
 async def actor(request: web.Request) -> web.Response:
     # A disabled account's actor stays readable, marked `suspended`, so peers learn of it.
+    # Organisation-only profile fields: only to a signed fetch from a peer the policy admits
+    # for the organisation's audience (node/actors.py).
     account = await accounts.get_local(request.app[CTX], request.match_info["username"])
-    return ap_response(await person_document(request.app[CTX], account))
+    return ap_response(await served_person_document(request.app[CTX], account, partial(signed_reader, request)))
 
 
 async def instance_actor(request: web.Request) -> web.Response:
