@@ -24,7 +24,7 @@ from node import (
 )
 from node.pagination import Page as Cursor
 from storage.errors import AtriumError, Forbidden, Invalid, NotFound, RateLimited
-from storage.models import Account
+from storage.models import Account, FieldSource
 from web.client import client_address
 from web.ui.core import Page, cookies_of, page, set_cookie
 from web.ui.pages_auth import too_many
@@ -90,8 +90,10 @@ async def profile(p: Page) -> web.StreamResponse:
             node_name = await node_names.peer_name(p.ctx, domain)
     cursor = Cursor.parse(max_id=p.request.query.get("max_id"))
     raw = await timelines.account(p.ctx, p.me, account.id, cursor)
-    # A visitor who is not signed in is the open web: the public fields only.
-    fields = (await profile_fields.fields_of(p.ctx, [account], organization=p.me is not None))[account.id]
+    # A visitor who is not signed in is the open web: the public fields only. The directory's
+    # public attributes (title, department, location) are in the header, not again below.
+    fields = [f for f in (await profile_fields.fields_of(p.ctx, [account], organization=p.me is not None))[account.id]
+              if not (f.source is FieldSource.DIRECTORY and not f.organization_only)]
     return p.render(
         "profile.html",
         fields=fields,
