@@ -104,6 +104,8 @@ def check_fields(fields: Sequence[FieldInput]) -> list[FieldInput]:
     if len(kept) > MAX_FIELDS:
         raise Invalid(f"at most {MAX_FIELDS} profile fields")
     for f in kept:
+        if "\x00" in f.name + f.value:  # no database stores it (PostgreSQL refuses it)
+            raise Invalid("a profile field may not contain a NUL character")
         if not f.name:
             raise Invalid("a profile field needs a name")
         if len(f.name) > MAX_NAME:
@@ -210,7 +212,7 @@ async def store_remote(s: AsyncSession, account: Account, fields: Sequence[Prope
     values sanitised HTML, both cut to their limits."""
     await s.execute(delete(AccountField).where(AccountField.account_id == account.id))
     s.add_all(
-        AccountField(account_id=account.id, position=i, name=html_to_text(f.name)[:MAX_NAME],
+        AccountField(account_id=account.id, position=i, name=html_to_text(f.name).replace("\x00", "")[:MAX_NAME],
                      value=sanitize_html(f.value_html[:MAX_REMOTE_VALUE]),
                      scope=FieldScope.ORGANIZATION if f.organization_only else FieldScope.PUBLIC,
                      source=FieldSource.USER)

@@ -106,6 +106,7 @@ async def test_hostile_fields_are_refused_with_a_reason_and_nothing_is_written(a
         {"fields_attributes": [{"name": "", "value": "a value without a name"}]},
         {"fields_attributes": "Team"},
         {"fields_attributes": [["Team", "x"]]},
+        {"fields_attributes": [{"name": "Phone", "value": "1\u0000"}]},
     ]
     for bad in hostile:
         body = await call(api, "PATCH", UPDATE, alice, expect=422, json={"display_name": "Changed", **bad})
@@ -114,6 +115,8 @@ async def test_hostile_fields_are_refused_with_a_reason_and_nothing_is_written(a
         "display_name": "Changed", "fields_attributes[0][name]": "Phone", "fields_attributes[0][value]": "1",
         "fields_attributes[0][atrium_scope]": "everyone-ish"})
     assert "scope" in form["error"]
+    nul = await call(api, "PATCH", UPDATE, alice, expect=422, json={"display_name": "Ali\u0000ce"})
+    assert "NUL" in nul["error"]
     me = await call(api, "GET", "/api/v1/accounts/verify_credentials", alice)
     assert me["display_name"] != "Changed" and [(f["name"], f["value"]) for f in me["source"]["fields"]] == [("Team", "Platform")]
     assert await _stored_fields(api, "alice") == [("Team", "Platform", "public")]

@@ -12,6 +12,7 @@ it), and neither partner nor a visitor of eng who is not signed in.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Iterator
@@ -57,8 +58,6 @@ def three(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, UINode
                 await s.execute(update(Account).where(Account.username == name, Account.domain.is_(None))
                                 .values(title=title, department=department, location="Berlin"))
 
-    import asyncio
-
     off_loop(asyncio.run, directory_fills())
     try:
         with ThreadPoolExecutor() as pool:
@@ -71,8 +70,8 @@ def three(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, UINode
             off_loop(drop_pg_database, pg_name)
 
 
-def _fill_fields(page: Page) -> None:
-    page.goto(page.url.split("/", 3)[0] + "//" + page.url.split("/", 3)[2] + "/settings")
+def _fill_fields(page: Page, node: UINode) -> None:
+    page.goto(f"{node.url}/settings")
     page.get_by_label("Label 1").fill("Pronouns")
     page.get_by_label("Content 1").fill(PRONOUNS)
     page.get_by_label("Label 2").fill("Extension")
@@ -93,7 +92,7 @@ def test_fields_are_written_in_settings_and_shown_to_exactly_their_audience(thre
             # Given alice signed in on eng, when she writes three fields in her settings, the
             # second for the organisation only
             sign_in(page, eng, "alice")
-            _fill_fields(page)
+            _fill_fields(page, eng)
             # Then the settings keep them, with the directory's attributes shown read-only
             expect(page.get_by_label("Content 2")).to_have_value(EXTENSION)
             expect(page.get_by_label("Shown to 2")).to_have_value("organization")
