@@ -20,6 +20,24 @@ def iso(dt: datetime) -> str:
 
 
 @dataclass(frozen=True)
+class PropertyValue:
+    """A profile field as Mastodon sends it (a schema.org `PropertyValue` attachment): its
+    name (plain text), its value (HTML), and, between Atrium nodes, `audience_scope` when it is
+    for the organisation only."""
+
+    name: str
+    value_html: str
+    scope: str | None = None
+
+
+def property_value_to_ap(f: PropertyValue) -> dict[str, object]:
+    out: dict[str, object] = {"type": "PropertyValue", "name": f.name, "value": f.value_html}
+    if f.scope:
+        out["audience_scope"] = f.scope
+    return out
+
+
+@dataclass(frozen=True)
 class ActorData:
     """One of our actors. Its inbox, outbox and collections are served under its id (`/inbox`,
     `/outbox`, `/followers`, `/following`, `/collections/featured`), so they are not given."""
@@ -38,6 +56,7 @@ class ActorData:
     discoverable: bool = False  # Mastodon's: may the account be featured and suggested
     icon: Picture | None = None  # the avatar, when one was uploaded
     image: Picture | None = None  # the header, when one was uploaded
+    fields: Sequence[PropertyValue] = ()  # the profile fields this reader may have
 
 
 def picture_to_ap(p: Picture) -> dict[str, object]:
@@ -69,6 +88,7 @@ def actor_to_ap(a: ActorData) -> dict[str, object]:
         "publicKey": {"id": f"{a.id}#main-key", "owner": a.id, "publicKeyPem": a.public_key_pem},
         # Mastodon's flag for an account its server has disabled.
         "suspended": a.suspended,
+        "attachment": [property_value_to_ap(f) for f in a.fields],
     } | {key: picture_to_ap(p) for key, p in (("icon", a.icon), ("image", a.image)) if p is not None}
 
 

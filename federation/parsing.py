@@ -270,6 +270,37 @@ class IncomingActor:
     discoverable: bool | None = None
     icon: Picture | None = None  # the avatar
     image: Picture | None = None  # the header
+    fields: tuple[PropertyField, ...] = ()  # profile fields (PropertyValue attachments)
+
+
+@dataclass(frozen=True)
+class PropertyField:
+    """A profile field of a peer's actor (a `PropertyValue` attachment), as it came: its name,
+    its value (HTML, unsanitised: the node sanitises it) and whether its Atrium node marked it
+    for the organisation only (any `audience_scope` at all reads so: the narrow side; an Atrium
+    node marks only organisation-only fields)."""
+
+    name: str
+    value_html: str
+    organization_only: bool
+
+
+MAX_ACTOR_FIELDS = 16  # PropertyValues read from one document; the rest are ignored
+
+
+def parse_fields(attachment: object) -> tuple[PropertyField, ...]:
+    """An actor's `attachment`: its PropertyValues with a string name and value, in order."""
+    out: list[PropertyField] = []
+    for item in as_list(attachment):
+        if len(out) >= MAX_ACTOR_FIELDS:
+            break
+        if not isinstance(item, dict) or item.get("type") not in ("PropertyValue", "schema:PropertyValue"):
+            continue
+        name, value = item.get("name"), item.get("value", item.get("schema:value"))
+        if not isinstance(name, str) or not isinstance(value, str):
+            continue
+        out.append(PropertyField(name[:1024], value[:10_000], item.get("audience_scope") is not None))
+    return tuple(out)
 
 
 ACTOR_TYPES = ("Person", "Service", "Application", "Group", "Organization")
@@ -335,4 +366,5 @@ def parse_actor(doc: object) -> IncomingActor:
         discoverable=discoverable if isinstance(discoverable := doc.get("discoverable"), bool) else None,
         icon=parse_picture(doc.get("icon")),
         image=parse_picture(doc.get("image")),
+        fields=parse_fields(doc.get("attachment")),
     )

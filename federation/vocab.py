@@ -28,9 +28,14 @@ CONTEXT: list[object] = [
         "suspended": "toot:suspended",
         "blurhash": "toot:blurhash",
         "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+        # Profile fields, as Mastodon spells them.
+        "schema": "http://schema.org#",
+        "PropertyValue": "schema:PropertyValue",
+        "value": "schema:value",
         "atrium": ATRIUM_NS,
-        # The exact audience of a post, for Atrium peers: `organization` posts are shown only
-        # to the receiving node's own users and never boosted beyond the organisation.
+        # The exact audience of a post (or of a profile field), for Atrium peers: `organization`
+        # posts are shown only to the receiving node's own users and never boosted beyond the
+        # organisation; `organization` fields only to the receiving node's own users.
         "audience_scope": "atrium:audienceScope",
     },
 ]

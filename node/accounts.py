@@ -272,6 +272,8 @@ async def set_role(ctx: NodeContext, username: str, role: str) -> Account:
 def check_profile(*, display_name: str | None = None, bio: str | None = None) -> None:
     """`Invalid` for a profile text `update_profile` would refuse: asked before a change made of
     several steps (pictures, then texts) writes anything."""
+    if "\x00" in (display_name or "") + (bio or ""):  # no database stores it (PostgreSQL refuses it)
+        raise Invalid("a profile text may not contain a NUL character")
     if display_name is not None and len(display_name) > MAX_DISPLAY_NAME:
         raise Invalid(f"display name too long: at most {MAX_DISPLAY_NAME} characters")
     if bio is not None and len(bio) > MAX_BIO:

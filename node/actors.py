@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+
 from federation.builders import ActorData, actor_to_ap
-from node import accounts, avatars, node_names, text
+from node import accounts, avatars, node_names, profile_fields, text
 from node.context import NodeContext
 from node.instance import get_instance
+from node.profile_fields import FieldView
 from storage.models import Account, MediaRole
 
+Reader = Callable[[], Awaitable[Account | None]]  # a request's verified remote signer, if any
 INSTANCE_ACTOR = "actor"  # the instance actor's path segment: /actor
 # Every local person is discoverable (their actor documents say so, and the client API shows
 # it): a node of one organisation has no per-account setting to hide from its directory.
@@ -33,8 +37,14 @@ def account_uri(ctx: NodeContext, account: Account) -> str:
     return account.actor_uri
 
 
-async def person_document(ctx: NodeContext, account: Account) -> dict[str, object]:
+async def person_document(
+    ctx: NodeContext, account: Account, *, organization: bool = False, fields: Sequence[FieldView] | None = None
+) -> dict[str, object]:
+    """A local person's actor document; with their organisation-only profile fields when
+    `organization` (the reader is admitted for them, asked by the caller of the trust policy).
+    `fields`: every field of the account, when the caller read them already."""
     account = await accounts.ensure_keys(ctx, account.id)
+    views = fields if fields is not None else await profile_fields.all_fields(ctx, account)
     base = ctx.actor_uri(account.username)
     assert account.public_key_pem is not None
     return actor_to_ap(
@@ -54,8 +64,22 @@ async def person_document(ctx: NodeContext, account: Account) -> dict[str, objec
             discoverable=LOCAL_DISCOVERABLE,
             icon=avatars.picture_of(ctx.base_url, account, MediaRole.AVATAR),
             image=avatars.picture_of(ctx.base_url, account, MediaRole.HEADER),
+            fields=profile_fields.property_values(views, organization=organization),
         )
     )
+
+
+async def served_person_document(ctx: NodeContext, account: Account, reader: Reader) -> dict[str, object]:
+    """The actor document as served to a request: organisation-only fields only to a signed
+    fetch from a peer the policy admits for the organisation's audience. The reader (a
+    verified signer, fetching its key when unknown) is asked only when the account has such
+    fields."""
+    views = await profile_fields.all_fields(ctx, account)
+    organization = False
+    if any(v.organization_only for v in views):
+        signer = await reader()
+        organization = signer is not None and profile_fields.organization_peer(ctx, signer.domain)
+    return await person_document(ctx, account, organization=organization, fields=views)
 
 
 async def instance_document(ctx: NodeContext) -> dict[str, object]:

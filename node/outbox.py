@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import builders
 from federation.addressing import EVERYONE, NotFederated
-from node import accounts, audit, metrics
+from node import accounts, audit, metrics, profile_fields
 from node.actors import account_uri, followers_uri, instance_document, person_document
 from node.audience import Audience, audience_of
 from node.context import NodeContext
@@ -228,15 +228,29 @@ async def _fanout_delete(ctx: NodeContext, job: PostDeleted, job_id: int) -> Non
 
 
 async def _fanout_actor_update(ctx: NodeContext, job: ActorUpdated, job_id: int) -> None:
+    """The actor's `Update` to its followers' nodes. With organisation-only profile fields, a
+    peer the policy admits for the organisation's audience gets the document with them (judged
+    as an `organization` delivery, again when it is sent); every other peer the one without."""
     account = await accounts.get_account(ctx, job.account_id)
+    fields = await profile_fields.all_fields(ctx, account)
     # Built before the write transaction: it may make the account's keys (its own transaction).
-    doc = await person_document(ctx, account)
+    doc = await person_document(ctx, account, fields=fields)
     act = builders.activity(
         "Update", f"{doc['id']}#updates/{job_id}", str(doc["id"]), doc, to=EVERYONE.to
     )
+    inner = any(f.organization_only for f in fields)
+    full = await person_document(ctx, account, organization=True, fields=fields) if inner else doc
     async with ctx.db.session() as s:
-        await deliver_to(ctx, s, await remote_followers(s, account.id), act, visibility=Audience.PUBLIC,
-                         signer=account, object_uri=str(doc["id"]))
+        followers = await remote_followers(s, account.id)
+        if inner:
+            policy = ctx.policy()
+            admitted = {f.domain for f in followers if f.domain is not None
+                        and decide(policy, Audience.ORGANIZATION, f.domain, "")[1].allowed}
+            await deliver_to(ctx, s, [f for f in followers if f.domain in admitted],
+                             {**act, "object": {k: v for k, v in full.items() if k != "@context"}},
+                             visibility=Audience.ORGANIZATION, signer=account, object_uri=str(doc["id"]))
+            followers = [f for f in followers if f.domain not in admitted]
+        await deliver_to(ctx, s, followers, act, visibility=Audience.PUBLIC, signer=account, object_uri=str(doc["id"]))
 
 
 async def _fanout_instance_update(ctx: NodeContext, job: InstanceUpdated, job_id: int) -> None:

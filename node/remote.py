@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from federation.fetch import FetchBudget, Fetcher
 from federation.gate import Purpose
 from federation.parsing import IncomingActor, InvalidActivity, host_of, origin, parse_actor
-from node import avatars, node_names
+from node import avatars, node_names, profile_fields
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.media_remote import cache_if_chosen
@@ -79,6 +79,7 @@ async def upsert_actor(ctx: NodeContext, actor: IncomingActor) -> Account:
         account.disabled = actor.suspended  # its own server disabled it: so do we
         account.fetched_at = utcnow()
         await s.flush()
+        await profile_fields.store_remote(s, account, actor.fields)
         await cache_if_chosen(ctx, s, await avatars.record_remote_pictures(s, account, actor.icon, actor.image))
     ctx.signers.forget_actor(actor.id)  # a new key is used from the next request on
     await node_names.learn_from_actor(ctx, actor)  # a peer's instance actor names the peer

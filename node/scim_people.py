@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.accounts import MAX_DISPLAY_NAME, USERNAME_RE, find_local, refusal_of_name
 from node.domains import canonical_domain
+from node.federate import queue_fanout
+from node.queues import ActorUpdated
 from node.scim_schema import ScimUserModel, taken
 from storage.models import Account, ScimUser
 
@@ -103,7 +105,9 @@ def project(user: ScimUserModel) -> Projection:
 
 async def apply(s: AsyncSession, account: Account, user: ScimUserModel, p: Projection) -> None:
     """Write the projection on the account; a manager who is a provisioned person here is
-    named by their handle (Entra ID and Okta send the manager's SCIM id)."""
+    named by their handle (Entra ID and Okta send the manager's SCIM id). A change to what
+    the actor document shows is told to the peers that know the account (an actor Update)."""
+    before = _shown(account)
     account.display_name = p.display_name or account.username
     account.email = p.email
     account.title, account.department, account.location = p.title, p.department, p.location
@@ -114,4 +118,10 @@ async def apply(s: AsyncSession, account: Account, user: ScimUserModel, p: Proje
                                 .where(ScimUser.scim_id == ext.manager.value))
         if handle is not None:
             account.manager = handle
+    if account.id is not None and _shown(account) != before:
+        await queue_fanout(s, ActorUpdated(account.id))
+
+
+def _shown(a: Account) -> tuple[str | None, ...]:
+    return (a.display_name, a.title, a.department, a.location, a.organization, a.employee_number, a.manager)
 

@@ -44,6 +44,8 @@ OTHER_MEANINGS = {
     ("web/api/streaming.py", "public"): (2, "Mastodon's `public` streaming path and stream"),
     ("web/api/stream_hub.py", "public"): (1, "Mastodon's `public` stream"),
     ("web/api/timelines.py", "local"): (1, "Mastodon's `local` query parameter of the public timeline"),
+    ("web/api/directory.py", "local"): (1, "Mastodon's `local` query parameter of the profile directory"),
+    ("node/profile_fields.py", "organization"): (1, "the Account column the company directory fills (`organization`)"),
     ("storage/media_store.py", "local"): (1, "the media store in the data directory, as `media.storage` names it"),
     ("node/scim_schema.py", "local"): (2, "the `.local` mail domain email-validator refuses, accepted for directories"),
     ("node/scim_users.py", "direct"): (1, "SCIM's `direct` group membership (RFC 7643 §4.1.2), not an audience"),

@@ -10,7 +10,7 @@ from aiohttp import web
 from federation import builders
 from federation.vocab import AP_CONTENT_TYPE, CONTEXT
 from node import accounts, ap_reads, inbound, relationships
-from node.actors import instance_document, person_document
+from node.actors import instance_document, served_person_document
 from storage.errors import NotFound
 from storage.models import Account
 from web.client import client_address
@@ -33,6 +33,8 @@ async def _local(request: web.Request) -> Account:
 async def actor(request: web.Request) -> web.Response:
     # A disabled account's actor stays readable, marked `suspended`, so peers learn of it; a
     # deleted one is a Tombstone, 410 Gone (as Mastodon answers for a deleted account).
+    # Organisation-only profile fields: only to a signed fetch from a peer the policy admits
+    # for the organisation's audience (node/actors.py).
     ctx = request.app[CTX]
     try:
         account = await accounts.get_local(ctx, request.match_info["username"])
@@ -41,7 +43,7 @@ async def actor(request: web.Request) -> web.Response:
             raise
         gone = builders.tombstone(ctx.actor_uri(request.match_info["username"]))
         return ap_response({"@context": CONTEXT, **gone, "formerType": "Person"}, status=410)
-    return ap_response(await person_document(ctx, account))
+    return ap_response(await served_person_document(ctx, account, partial(signed_reader, request)))
 
 
 async def instance_actor(request: web.Request) -> web.Response:

@@ -160,3 +160,29 @@ async def test_entra_deletes_a_user_and_its_user_name_is_not_given_again(scim: S
     assert "deleted account" in again.body["detail"], again.body
     assert await scim.counts() == counts
     assert "scim:user-delete" in await scim.audit_rules()
+
+
+async def test_a_directory_change_tells_the_peers_that_know_the_person(scim: Scim) -> None:
+    """The directory attributes are on the actor document (title, department as profile
+    fields): a change by the directory reaches followers' nodes as an actor Update."""
+    # Given a provisioned user, and no actor Update queued for it yet
+    user = await _create(scim, CREATE)
+    account = await scim.account("Test_User_ab6490ee-1e48-479e-a")
+
+    async def updates() -> int:
+        async with scim.node.ctx.db.reader() as s:
+            payloads = [p.decode() for p in (await s.scalars(select(Job.payload).where(Job.queue == "fanout"))).all()]
+        return sum(1 for p in payloads if str(account.id) in p and "ActorUpdate" in p)
+
+    queued = await updates()
+    # When Entra moves the person to another department
+    moved = await scim.call("PATCH", f"/Users/{user['id']}", _patch(
+        {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": "Sales"}))
+    # Then the account says so, and one actor Update more is queued for its followers' nodes
+    assert moved.status == 200, moved.body
+    assert (await scim.account(account.username)).department == "Sales"
+    assert await updates() == queued + 1
+    # When Entra sends the same value again, nothing changed: no Update more
+    again = await scim.call("PATCH", f"/Users/{user['id']}", _patch(
+        {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": "Sales"}))
+    assert again.status == 200 and await updates() == queued + 1

@@ -238,7 +238,9 @@ async def ask(request: Request, live: list[Live]) -> Answer:
         stream = Live(reader.name, url, response.status)
 
         async def read() -> None:
-            with contextlib.suppress(aiohttp.ClientError, asyncio.CancelledError):
+            # The request's total timeout may end a stream kept open longer on a loaded machine:
+            # what it carried until then is kept and judged like the rest.
+            with contextlib.suppress(aiohttp.ClientError, asyncio.CancelledError, asyncio.TimeoutError):
                 async for chunk in response.content.iter_any():
                     stream.chunks.append(chunk.decode(errors="replace"))
             response.close()

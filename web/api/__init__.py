@@ -8,6 +8,7 @@ from web.api import (
     accounts,
     bookmarks,
     conversations,
+    directory,
     favourites,
     instance,
     markers,
@@ -39,3 +40,4 @@ def setup(app: web.Application) -> None:
     status_edits.setup(app)
     search.setup(app)
     streaming.setup(app)
+    directory.setup(app)

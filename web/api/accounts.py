@@ -3,9 +3,11 @@ an account's statuses, followers and follows."""
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
-from node import accounts, avatars, follows, relationships, search, timelines
+from node import accounts, avatars, follows, profile_fields, relationships, search, timelines
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.media import Upload
@@ -32,20 +34,62 @@ from web.multipart import read_file_form
 SEARCH_LIMIT = 40
 
 
-async def render_accounts(ctx: NodeContext, items: list[Account]) -> list[JSON]:
-    """Accounts with their counts: one grouped query per count for the whole page."""
+async def render_accounts(ctx: NodeContext, items: list[Account], viewer: Account | None = None) -> list[JSON]:
+    """Accounts with their counts and profile fields: one grouped query per count, and one for
+    the fields, for the whole page. Organisation-only fields only for a `viewer` (a token of
+    this node's); without one, the public fields."""
     counts = await relationships.counts(ctx, [a.id for a in items])
-    return [serializers.account(ctx, a, counts.get(a.id)) for a in items]
+    fields = await profile_fields.fields_of(ctx, items, organization=viewer is not None)
+    return [serializers.account(ctx, a, counts.get(a.id), fields[a.id]) for a in items]
 
 
-async def render_account(ctx: NodeContext, account: Account) -> JSON:
-    return (await render_accounts(ctx, [account]))[0]
+async def render_account(ctx: NodeContext, account: Account, viewer: Account | None = None) -> JSON:
+    return (await render_accounts(ctx, [account], viewer))[0]
 
 
 async def _credential(ctx: NodeContext, account: Account) -> JSON:
     counts = await relationships.counts(ctx, [account.id])
     pending = await relationships.pending_requests(ctx, account.id)
-    return serializers.credential_account(ctx, account, counts.get(account.id), pending)
+    fields = await profile_fields.all_fields(ctx, account)
+    own = await profile_fields.own_fields(ctx, account.id)
+    return serializers.credential_account(ctx, account, counts.get(account.id), pending, fields, own)
+
+
+FIELD_KEY = re.compile(r"^fields_attributes\[(\d{1,3})\]\[(name|value|atrium_scope)\]$")
+MAX_FIELD_ENTRIES = 16  # entries sent, blank ones included; more is refused before reading them
+
+
+def fields_param(p: Params) -> list[profile_fields.FieldInput] | None:
+    """Mastodon's `fields_attributes`: form keys `fields_attributes[i][name]` and `[value]`, or a
+    JSON list (or object keyed by index) of `{name, value}`; Atrium's `atrium_scope` (public or
+    organization) beside them. None when the request does not touch the fields."""
+    entries: dict[int, dict[str, object]] = {}
+    raw = p.get("fields_attributes")
+    if raw is not None:
+        if isinstance(raw, list):
+            pairs: list[tuple[object, object]] = list(enumerate(raw))
+        elif isinstance(raw, dict):
+            pairs = list(raw.items())
+        else:
+            raise Invalid("fields_attributes must be a list of {name, value}")
+        for key, entry in pairs:
+            if not isinstance(entry, dict) or not str(key).isascii() or not str(key).isdigit() or len(str(key)) > 3:
+                raise Invalid("each of fields_attributes must be an object {name, value}")
+            entries[int(str(key))] = dict(entry)
+    for key, value in p.items():
+        if (m := FIELD_KEY.match(key)) is not None:
+            entries.setdefault(int(m.group(1)), {})[m.group(2)] = value
+    if raw is None and not entries:
+        return None
+    if len(entries) > MAX_FIELD_ENTRIES:
+        raise Invalid(f"at most {profile_fields.MAX_FIELDS} profile fields")
+    out = []
+    for _, entry in sorted(entries.items()):
+        name, value, scope = entry.get("name", ""), entry.get("value", ""), entry.get("atrium_scope")
+        if not isinstance(name, str) or not isinstance(value, str) or not isinstance(scope, str | None):
+            raise Invalid("a profile field's name, value and atrium_scope are strings")
+        out.append(profile_fields.FieldInput(name, value, profile_fields.parse_scope(scope)))
+    return out
 
 
 async def verify_credentials(request: web.Request) -> web.Response:
@@ -54,10 +98,10 @@ async def verify_credentials(request: web.Request) -> web.Response:
 
 
 async def update_credentials(request: web.Request) -> web.Response:
-    """PATCH the profile: display_name, note, locked (form, JSON or multipart; absent or null
-    leaves a field as it is), and with a multipart body the `avatar` and `header` pictures.
-    The texts are checked before anything is written. Mastodon's other profile fields
-    (fields_attributes, ...) are accepted and ignored: Atrium profiles do not have them yet."""
+    """PATCH the profile: display_name, note, locked, fields_attributes (form, JSON or
+    multipart; absent or null leaves a field as it is), and with a multipart body the `avatar`
+    and `header` pictures. The texts and fields are checked before anything is written.
+    Mastodon's other settings (bot, discoverable, ...) are accepted and ignored."""
     ctx = ctx_of(request)
     account = await require_user(request, "write:accounts")
     pictures: dict[str, Upload] = {}
@@ -70,10 +114,15 @@ async def update_credentials(request: web.Request) -> web.Response:
         p = await params(request)
     display_name, bio = text_param(p, "display_name"), text_param(p, "note")
     accounts.check_profile(display_name=display_name, bio=bio)
+    fields = fields_param(p)
+    if fields is not None:
+        profile_fields.check_fields(fields)
     locked = flag(p, "locked")
     for name, upload in pictures.items():
         await avatars.set_picture(ctx, account, avatars.PICTURE_FIELDS[name], upload)
     updated = await accounts.update_profile(ctx, account.id, display_name=display_name, bio=bio, locked=locked)
+    if fields is not None:
+        await profile_fields.set_fields(ctx, account.id, fields)
     return web.json_response(await _credential(ctx, updated))
 
 
@@ -93,15 +142,15 @@ async def _visible_account(ctx: NodeContext, account_id: int) -> Account:
 
 
 async def get_account(request: web.Request) -> web.Response:
-    await optional_user(request, "read:accounts")
+    viewer = await optional_user(request, "read:accounts")
     ctx = ctx_of(request)
-    return web.json_response(await render_account(ctx, await _visible_account(ctx, path_id(request))))
+    return web.json_response(await render_account(ctx, await _visible_account(ctx, path_id(request)), viewer))
 
 
 async def lookup(request: web.Request) -> web.Response:
     """`acct` is `user` or `user@this-domain` for a local account, `user@host[:port]` for a
     remote one this node knows (lookup never fetches; search with resolve=true does)."""
-    await optional_user(request, "read:accounts")
+    viewer = await optional_user(request, "read:accounts")
     ctx = ctx_of(request)
     acct = request.query.get("acct", "").strip().lstrip("@")
     username, _, host = acct.partition("@")
@@ -120,7 +169,7 @@ async def lookup(request: web.Request) -> web.Response:
         account = found.accounts[0]
     if account.suspended:
         raise NotFound("Record not found")
-    return web.json_response(await render_account(ctx, account))
+    return web.json_response(await render_account(ctx, account, viewer))
 
 
 def _bounded(raw: str | None, name: str, default: int, ceiling: int) -> int:
@@ -153,7 +202,7 @@ async def search_accounts(request: web.Request) -> web.Response:
         rels = await relationships.relationships(ctx, viewer, [a.id for a in items])
         followed = {r.id for r in rels if r.following}
         items = [a for a in items if a.id in followed]
-    return web.json_response(await render_accounts(ctx, items))
+    return web.json_response(await render_accounts(ctx, items, viewer))
 
 
 async def account_statuses(request: web.Request) -> web.Response:
@@ -178,11 +227,11 @@ async def account_statuses(request: web.Request) -> web.Response:
 
 async def _people(request: web.Request, which: str) -> web.Response:
     ctx = ctx_of(request)
-    await optional_user(request, "read:accounts")
+    viewer = await optional_user(request, "read:accounts")
     account = await _visible_account(ctx, path_id(request))
     lister = follows.followers_page if which == "followers" else follows.following_page
     rows = await lister(ctx, account.id, page_of(request))
-    body = await render_accounts(ctx, [a for _, a in rows])
+    body = await render_accounts(ctx, [a for _, a in rows], viewer)
     return web.json_response(body, headers=link_header(request, [follow_id for follow_id, _ in rows]))
 
 

@@ -7,6 +7,7 @@ that never leave the node.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -18,6 +19,7 @@ from node.context import NodeContext
 from node.media import MAX_ATTACHMENTS, MAX_DESCRIPTION, AttachmentView
 from node.media_processing import SUPPORTED_TYPES
 from node.post_views import PostExtras
+from node.profile_fields import FieldView
 from node.relationships import Counts, Relationship
 from node.stats import Usage
 from node.version import VERSION
@@ -63,8 +65,20 @@ def note_html(bio: str, base_url: str) -> str:
     return text.render(bio, resolve_mention=lambda _: None, tag_url=lambda tag: f"{base_url}/tags/{tag}")
 
 
-def account(ctx: NodeContext, a: Account, counts: Counts | None = None) -> JSON:
-    """`counts` (node.relationships.counts) where the caller has them; zeros otherwise."""
+def field(f: FieldView, *, source: bool = False) -> JSON:
+    """A profile field in Mastodon's shape: `value` as HTML (links made); in `source.fields`
+    (`source`) the value as typed. Atrium adds who may see it (`atrium_scope`: public or
+    organization) and, outside `source`, who wrote it (`atrium_source`: user or directory)."""
+    out: JSON = {"name": f.name, "value": f.value_text if source else f.value_html,
+                 "verified_at": timestamp(f.verified_at), "atrium_scope": f.scope.value}
+    if not source:
+        out["atrium_source"] = f.source.value
+    return out
+
+
+def account(ctx: NodeContext, a: Account, counts: Counts | None = None, fields: Sequence[FieldView] = ()) -> JSON:
+    """`counts` (node.relationships.counts) where the caller has them; zeros otherwise;
+    `fields` (node.profile_fields.fields_of) as the viewer may see them, where the caller has them."""
     counts = counts or Counts()
     local = a.domain is None
     url = ctx.profile_url(a.username) if local else (a.url or a.actor_uri or "")
@@ -98,23 +112,29 @@ def account(ctx: NodeContext, a: Account, counts: Counts | None = None) -> JSON:
         "noindex": False,
         "suspended": a.disabled or None,
         "emojis": [],
-        "fields": [],
+        "fields": [field(f) for f in fields],
         "roles": [],
     }
 
 
 def credential_account(
-    ctx: NodeContext, a: Account, counts: Counts | None = None, follow_requests_count: int = 0
+    ctx: NodeContext,
+    a: Account,
+    counts: Counts | None = None,
+    follow_requests_count: int = 0,
+    fields: Sequence[FieldView] = (),
+    own_fields: Sequence[FieldView] = (),
 ) -> JSON:
-    """The signed-in user's own account, with `source` (what they typed) and `role`."""
+    """The signed-in user's own account, with `source` (what they typed: `own_fields` are the
+    fields they wrote, which they may edit; the directory's are in `fields` only) and `role`."""
     return {
-        **account(ctx, a, counts),
+        **account(ctx, a, counts, fields),
         "source": {
             "privacy": Audience.PUBLIC.rules.mastodon,
             "sensitive": False,
             "language": None,
             "note": a.bio,
-            "fields": [],
+            "fields": [field(f, source=True) for f in own_fields],
             "follow_requests_count": follow_requests_count,
             "hide_collections": False,
             "discoverable": LOCAL_DISCOVERABLE,

@@ -11,6 +11,7 @@ from web.ui import (
     nav,
     pages_auth,
     pages_delete,
+    pages_directory,
     pages_export,
     pages_inbox,
     pages_lists,
@@ -90,3 +91,4 @@ def setup(app: web.Application) -> None:
     pages_security.setup_routes(app)
     pages_delete.setup_routes(app)
     pages_export.setup_routes(app)
+    pages_directory.setup_routes(app)

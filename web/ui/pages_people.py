@@ -15,6 +15,7 @@ from node import (
     follows,
     mutes,
     node_names,
+    profile_fields,
     profiles,
     relationships,
     remote,
@@ -23,7 +24,7 @@ from node import (
 )
 from node.pagination import Page as Cursor
 from storage.errors import AtriumError, Forbidden, Invalid, NotFound, RateLimited
-from storage.models import Account
+from storage.models import Account, FieldSource
 from web.client import client_address
 from web.ui.core import Page, cookies_of, page, set_cookie
 from web.ui.pages_auth import too_many
@@ -89,8 +90,13 @@ async def profile(p: Page) -> web.StreamResponse:
             node_name = await node_names.peer_name(p.ctx, domain)
     cursor = Cursor.parse(max_id=p.request.query.get("max_id"))
     raw = await timelines.account(p.ctx, p.me, account.id, cursor)
+    # A visitor who is not signed in is the open web: the public fields only. The directory's
+    # public attributes (title, department, location) are in the header, not again below.
+    fields = [f for f in (await profile_fields.fields_of(p.ctx, [account], organization=p.me is not None))[account.id]
+              if not (f.source is FieldSource.DIRECTORY and not f.organization_only)]
     return p.render(
         "profile.html",
+        fields=fields,
         title=account.display_name or account.username,
         account=account,
         handle=full_handle(p.ctx, account),
@@ -173,25 +179,43 @@ async def answer_request(p: Page) -> web.StreamResponse:
     return p.redirect("/follow_requests")
 
 
-def _settings(p: Page, status: int = 200, *, error: str | None = None, done: str | None = None) -> web.Response:
+async def _settings(p: Page, status: int = 200, *, error: str | None = None, done: str | None = None,
+                    fields: list[profile_fields.FieldInput] | None = None) -> web.Response:
+    """The settings page; `fields` as the person sent them when they are shown again with an error."""
+    own = [profile_fields.FieldInput(f.name, f.value_text, f.scope)
+           for f in await profile_fields.own_fields(p.ctx, p.user.id)] if fields is None else fields
+    slots = own + [profile_fields.FieldInput("", "")] * (profile_fields.MAX_FIELDS - len(own))
     return p.render("settings.html", status, title="Your profile", account=p.user, error=error,
-                    done=done or p.request.query.get("done"))
+                    done=done or p.request.query.get("done"), fields=slots[:profile_fields.MAX_FIELDS],
+                    directory=profile_fields.directory_fields(p.user), max_field=profile_fields.MAX_VALUE)
 
 
 @page()
 async def settings_form(p: Page) -> web.StreamResponse:
-    return _settings(p)
+    return await _settings(p)
+
+
+def _field_inputs(p: Page) -> list[profile_fields.FieldInput]:
+    """The form's field rows (`field_name_N`, `field_value_N`, `field_scope_N`), in order."""
+    return [profile_fields.FieldInput(p.field(f"field_name_{i}"), p.field(f"field_value_{i}"),
+                                      profile_fields.parse_scope(p.field(f"field_scope_{i}") or None))
+            for i in range(profile_fields.MAX_FIELDS)]
 
 
 @page()
 async def save_profile(p: Page) -> web.StreamResponse:
+    """The texts, the lock and the fields: all checked before anything is written."""
+    sent: list[profile_fields.FieldInput] | None = None
     try:
+        sent = _field_inputs(p)
+        profile_fields.check_fields(sent)
         await accounts.update_profile(
             p.ctx, p.user.id, display_name=p.field("display_name").strip(), bio=p.field("bio"),
             locked=p.field("locked") == "on",
         )
+        await profile_fields.set_fields(p.ctx, p.user.id, sent)
     except Invalid as exc:
-        return _settings(p, exc.status, error=exc.reason)
+        return await _settings(p, exc.status, error=exc.reason, fields=sent)
     return p.redirect("/settings?done=profile")
 
 
@@ -205,7 +229,7 @@ async def save_pictures(p: Page) -> web.StreamResponse:
             elif name in p.files:
                 await avatars.set_picture(p.ctx, p.user, role, p.files[name])
     except Invalid as exc:
-        return _settings(p, exc.status, error=exc.reason)
+        return await _settings(p, exc.status, error=exc.reason)
     return p.redirect("/settings?done=pictures")
 
 
@@ -213,18 +237,18 @@ async def save_pictures(p: Page) -> web.StreamResponse:
 async def change_password(p: Page) -> web.StreamResponse:
     new = p.field("new_password")
     if new != p.field("new_password_again"):
-        return _settings(p, 422, error="The two new passwords differ.")
+        return await _settings(p, 422, error="The two new passwords differ.")
     if len(new) < 8:
-        return _settings(p, 422, error="Choose a password of at least 8 characters.")
+        return await _settings(p, 422, error="Choose a password of at least 8 characters.")
     try:
         await accounts.authenticate(p.ctx, p.user.username, p.field("current_password"),
                                     client=client_address(p.request))
     except RateLimited as exc:
-        response = _settings(p, 429, error=too_many(exc))
+        response = await _settings(p, 429, error=too_many(exc))
         response.headers.update(exc.headers)
         return response
     except Forbidden:
-        return _settings(p, 403, error="Your current password is not right.")
+        return await _settings(p, 403, error="Your current password is not right.")
     account = await accounts.set_password(p.ctx, p.user.username, new)
     # Every other session is void now (credentials_version moved); this browser gets a new one.
     token, _ = await sessions.create(p.ctx, account, p.request.headers.get("User-Agent", ""))
