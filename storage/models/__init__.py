@@ -1,5 +1,5 @@
 """The node's tables as SQLAlchemy 2 typed models, in modules by what they hold (base,
-social, media, federation, auth, second factors, limits, compliance); every name is importable from here, and importing this module
+social, media, federation, auth, second factors, limits, compliance, tags); every name is importable from here, and importing this module
 registers every table on `Base.metadata` (Alembic and the schema test read it).
 
 Ids are time-ordered 64-bit integers (`storage.ids.new_id`) so cursors page by id.
@@ -32,6 +32,7 @@ from storage.models.social import (
     Tag,
     TimelineEntry,
 )
+from storage.models.tags import DismissedSuggestion, FeaturedTag, FollowedTag
 
 __all__ = [
     "AccountField",
@@ -50,6 +51,9 @@ __all__ = [
     "AuditHead",
     "Base",
     "Block",
+    "DismissedSuggestion",
+    "FeaturedTag",
+    "FollowedTag",
     "Bookmark",
     "ConversationState",
     "Follow",

@@ -19,7 +19,9 @@ from web.api import (
     status_edits,
     statuses,
     streaming,
+    tags,
     timelines,
+    trends,
 )
 
 
@@ -39,3 +41,5 @@ def setup(app: web.Application) -> None:
     status_edits.setup(app)
     search.setup(app)
     streaming.setup(app)
+    tags.setup(app)
+    trends.setup(app)

@@ -20,6 +20,7 @@ from node.media_processing import SUPPORTED_TYPES
 from node.post_views import PostExtras
 from node.relationships import Counts, Relationship
 from node.stats import Usage
+from node.tags import MAX_FEATURED
 from node.version import VERSION
 from storage.models import Account, Marker, Notification, OAuthApp, Post
 
@@ -251,7 +252,7 @@ def token(issued: oauth.IssuedToken) -> JSON:
 def _configuration(ctx: NodeContext) -> JSON:
     return {
         "urls": {"streaming": streaming_url(ctx), "status": None},
-        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+        "accounts": {"max_featured_tags": MAX_FEATURED, "max_pinned_statuses": 0},
         "statuses": {
             "max_characters": ctx.max_post_chars,
             "max_media_attachments": MAX_ATTACHMENTS,
