@@ -97,7 +97,7 @@ async def test_featured_tags_count_public_posts_and_stop_at_the_limit(ctx: NodeC
     ops = await tags.feature(ctx, alice, "ops")
     assert (ops.name, ops.statuses_count) == ("ops", 2) and ops.last_status_at is not None
     assert await tags.feature_suggestions(ctx, alice) == []
-    # When alice tries to feature 2,000 tags, 500 at a time (10,000 took a minute on a loaded machine)
+    # When alice tries to feature 500 tags at once
     async def attempt(n: int) -> bool:
         try:
             await tags.feature(ctx, alice, f"t{n}")
@@ -105,7 +105,7 @@ async def test_featured_tags_count_public_posts_and_stop_at_the_limit(ctx: NodeC
         except Invalid:
             return False
     results = []
-    for start in range(0, 2_000, 500):
+    for start in range(0, 500, 500):
         results += await asyncio.gather(*(attempt(n) for n in range(start, start + 500)))
     # Then she has at most MAX_FEATURED, and every other attempt was refused
     assert len(await tags.featured(ctx, alice.id)) == tags.MAX_FEATURED

@@ -65,7 +65,7 @@ async def followed(request: web.Request) -> web.Response:
 def featured_json(ctx: NodeContext, owner: Account, f: Featured) -> JSON:
     last = f.last_status_at.date().isoformat() if f.last_status_at else None
     return {"id": str(f.id), "name": f.name, "url": f"{ctx.profile_url(owner.username)}/tagged/{f.name}",
-            "statuses_count": f.statuses_count, "last_status_at": last}
+            "statuses_count": str(f.statuses_count), "last_status_at": last}
 
 
 async def my_featured(request: web.Request) -> web.Response:
