@@ -10,6 +10,7 @@ from web.keys import CTX
 from web.ui import (
     nav,
     pages_auth,
+    pages_explore,
     pages_inbox,
     pages_lists,
     pages_people,
@@ -79,6 +80,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/favicon.ico", favicon)
     pages_auth.setup_routes(app)
     pages_timelines.setup_routes(app)
+    pages_explore.setup_routes(app)
     pages_posts.setup_routes(app)
     pages_people.setup_routes(app)
     pages_inbox.setup_routes(app)

@@ -38,6 +38,7 @@ MAIN = [
     Link("/notifications", "Notifications", "♪", phone=True),
     Link("/conversations", "Direct messages", "✉", prefix=True),
     Link("/search", "Search", "⌕", phone=True),
+    Link("/explore", "Explore", "✦"),
     Link("/bookmarks", "Bookmarks", "⚲"),
     Link("/favourites", "Favourites", "★"),
     Link("/@{username}", "Profile", "☺"),
