@@ -1,4 +1,6 @@
-"""Local fan-out: which home timelines on this node a new post (or boost) lands in.
+"""Local fan-out: which home timelines on this node a new post (or boost) lands in: the
+author's, local followers', mentioned local accounts' and those of local accounts following
+one of its hashtags (when the post is listed and they may see it).
 
 One INSERT … SELECT per post, whatever the follower count: the database does the loop.
 Remote recipients are the federation layer's business (delivery), not this module's.
@@ -13,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.audience import audience_of
 from storage.db import insert_ignoring_conflicts
-from storage.models import Account, Follow, Post, TimelineEntry
+from storage.models import Account, Block, Follow, FollowedTag, Mute, Post, PostTag, TimelineEntry
 
 
 async def fan_out_home(
@@ -50,3 +52,30 @@ async def fan_out_home(
             insert_ignoring_conflicts(s, TimelineEntry)
             .from_select(["account_id", "post_id", "author_id"], local_followers)
         )
+    if followers and post.reblog_of_id is None:
+        await _fan_out_tags(s, post)
+
+
+async def _fan_out_tags(s: AsyncSession, post: Post) -> None:
+    """Home entries for local accounts following one of the post's tags (stored before this
+    runs), as Mastodon: only a listed post a local user may see without following or being
+    mentioned, and not for someone who blocks or mutes the author or whom the author blocks."""
+    audience = audience_of(post.visibility)
+    if not (audience.rules.listed and audience.may_see(
+        follower=False, mentioned=False, in_organization=True, local_user=True, local_post=post.local
+    )):
+        return
+    follower = FollowedTag.account_id
+    shunned = select(Block.account_id).where(Block.target_id == post.account_id).union(
+        select(Mute.account_id).where(Mute.target_id == post.account_id),
+        select(Block.target_id).where(Block.account_id == post.account_id),
+    )
+    tag_followers = (
+        select(follower, literal(post.id, BigInteger), literal(post.account_id, BigInteger))
+        .distinct()
+        .join(PostTag, PostTag.tag_id == FollowedTag.tag_id)
+        .where(PostTag.post_id == post.id, follower != post.account_id, follower.not_in(shunned))
+    )
+    await s.execute(
+        insert_ignoring_conflicts(s, TimelineEntry).from_select(["account_id", "post_id", "author_id"], tag_followers)
+    )

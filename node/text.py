@@ -119,6 +119,12 @@ _URL = (
     r"[^\s<>\"\x00-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]++)"
 )
 _TOKEN_RE = re.compile(f"{_URL}|{_MENTION}|{_HASHTAG}")
+_TAG_NAME_RE = re.compile(rf"\w[{_W}]*+")
+
+
+def is_tag_name(name: str) -> bool:
+    """Could `name` (without its `#`) be a hashtag a post carries?"""
+    return 0 < len(name) <= 255 and _TAG_NAME_RE.fullmatch(name) is not None
 
 # Characters that end a sentence rather than a URL.
 _URL_TRAILING = ".,:;!?'\"*…‥。、，！？：；’”»›"

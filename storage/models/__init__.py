@@ -1,5 +1,5 @@
 """The node's tables as SQLAlchemy 2 typed models, in modules by what they hold (base,
-social, media, federation, auth, second factors, limits, compliance, single sign-on, SCIM); every name is importable from here, and importing this module
+social, media, federation, auth, second factors, limits, compliance, single sign-on, SCIM, tags); every name is importable from here, and importing this module
 registers every table on `Base.metadata` (Alembic and the schema test read it).
 
 Ids are time-ordered 64-bit integers (`storage.ids.new_id`) so cursors page by id.
@@ -34,6 +34,7 @@ from storage.models.social import (
     Tag,
     TimelineEntry,
 )
+from storage.models.tags import DismissedSuggestion, FeaturedTag, FollowedTag
 
 __all__ = [
     "OidcLink",
@@ -58,6 +59,9 @@ __all__ = [
     "AuditHead",
     "Base",
     "Block",
+    "DismissedSuggestion",
+    "FeaturedTag",
+    "FollowedTag",
     "Bookmark",
     "ConversationState",
     "Follow",

@@ -20,7 +20,9 @@ from web.api import (
     status_edits,
     statuses,
     streaming,
+    tags,
     timelines,
+    trends,
 )
 
 
@@ -41,3 +43,5 @@ def setup(app: web.Application) -> None:
     search.setup(app)
     streaming.setup(app)
     directory.setup(app)
+    tags.setup(app)
+    trends.setup(app)

@@ -22,6 +22,7 @@ from node.post_views import PostExtras
 from node.profile_fields import FieldView
 from node.relationships import Counts, Relationship
 from node.stats import Usage
+from node.tags import MAX_FEATURED
 from node.version import VERSION
 from storage.models import Account, Marker, Notification, OAuthApp, Post
 
@@ -271,7 +272,7 @@ def token(issued: oauth.IssuedToken) -> JSON:
 def _configuration(ctx: NodeContext) -> JSON:
     return {
         "urls": {"streaming": streaming_url(ctx), "status": None},
-        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+        "accounts": {"max_featured_tags": MAX_FEATURED, "max_pinned_statuses": 0},
         "statuses": {
             "max_characters": ctx.max_post_chars,
             "max_media_attachments": MAX_ATTACHMENTS,

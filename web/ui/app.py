@@ -12,6 +12,7 @@ from web.ui import (
     pages_auth,
     pages_delete,
     pages_directory,
+    pages_explore,
     pages_export,
     pages_inbox,
     pages_lists,
@@ -84,6 +85,7 @@ def setup(app: web.Application) -> None:
     pages_auth.setup_routes(app)
     pages_sso.setup_routes(app)
     pages_timelines.setup_routes(app)
+    pages_explore.setup_routes(app)
     pages_posts.setup_routes(app)
     pages_people.setup_routes(app)
     pages_inbox.setup_routes(app)

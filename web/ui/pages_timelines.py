@@ -4,13 +4,15 @@ fetches so new posts appear without a reload."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
-from node import audience_words, timelines
+from node import audience_words, tags, timelines
 from node.audience import Audience
 from node.context import NodeContext
 from node.pagination import Page as Cursor
+from node.text import is_tag_name
 from storage.errors import NotFound
 from storage.models import Account, Post
 from web.ui import pages_auth
@@ -54,7 +56,7 @@ async def _source(p: Page, name: str) -> tuple[Source | None, str, str]:
     return source, title, blurb
 
 
-async def _timeline(p: Page, name: str, compose: bool) -> web.StreamResponse:
+async def _timeline(p: Page, name: str, compose: bool, **extra: Any) -> web.StreamResponse:
     source, title, blurb = await _source(p, name)
     if source is None:
         return p.redirect("/signin?next=" + p.request.path)
@@ -77,6 +79,7 @@ async def _timeline(p: Page, name: str, compose: bool) -> web.StreamResponse:
         text="",
         summary="",
         error=None,
+        **extra,
     )
 
 
@@ -105,7 +108,9 @@ async def federated(p: Page) -> web.StreamResponse:
 @page(signed_in=False)
 async def hashtag(p: Page) -> web.StreamResponse:
     name = p.request.match_info["name"].lower().lstrip("#")[:255]
-    return await _timeline(p, f"tag:{name}", False)
+    # Signed in, a hashtag one could follow offers Follow / Unfollow (node/tags.py).
+    following = None if p.me is None or not is_tag_name(name) else name in await tags.following(p.ctx, p.me, [name])
+    return await _timeline(p, f"tag:{name}", False, tag=name, following=following)
 
 
 @page(signed_in=False)
