@@ -10,6 +10,7 @@ from web.api import (
     conversations,
     favourites,
     instance,
+    lists,
     markers,
     media,
     notifications,
@@ -32,6 +33,7 @@ def setup(app: web.Application) -> None:
     notifications.setup(app)
     relationships.setup(app)
     bookmarks.setup(app)
+    lists.setup(app)
     favourites.setup(app)
     conversations.setup(app)
     markers.setup(app)
