@@ -3,11 +3,14 @@
 list: anyone else's is NotFound, as if it did not exist.
 
 The list timeline is an indexed query over the members' posts, not a materialised table
-like home_entries (node/fanout.py). Measured on both engines with 5,000 posts by 50 authors,
-a 10-member list read a page in about the time of a home read (ix_posts_account covers the
-members' posts; the page is their newest), while materialising would write one more row per
-post per list it is on, keep them in step with every membership change, and backfill on
-every add. So: read-time, with the same visibility and mute clauses as every timeline.
+like home_entries (node/fanout.py). Measured (5,000 posts by 50 authors, lists of 10 and of 1
+member, a page of 20, 30 reads each, on the shared test machine): SQLite 5 ms (10 members) and
+19 ms (1 member) beside 15 ms for home; PostgreSQL 29-36 ms beside 20 ms for home, of which the
+query itself is 0.5 ms once the table has statistics (a backward scan of posts' primary key,
+each author checked against the list's members through ix_list_accounts_account; the rest is
+loading the rows, as for home). Materialising would write one more row per post per list its
+author is on, backfill on every add and clean up on every removal, for a read that is
+already cheap. So: read-time, with the same visibility and mute clauses as every timeline.
 """
 
 from __future__ import annotations
