@@ -196,3 +196,26 @@ async def route(s: AsyncSession, post_ids: Sequence[int], list_ids: Sequence[int
         for post_id in await s.scalars(select(Post.id).where(Post.id.in_(post_ids), belongs(lst))):
             out.setdefault(post_id, set()).add(lst.id)
     return out
+
+
+async def member_counts(ctx: NodeContext, owner: Account) -> dict[int, int]:
+    """How many accounts are on each of the owner's lists (the web UI's Lists page)."""
+    async with ctx.db.reader() as s:
+        rows = await s.execute(
+            select(ListMember.list_id, func.count()).join(List, List.id == ListMember.list_id)
+            .where(List.account_id == owner.id).group_by(ListMember.list_id)
+        )
+        return {list_id: n for list_id, n in rows.all()}
+
+
+async def addable(ctx: NodeContext, owner: Account, list_id: int, limit: int = MEMBERS_PER_LIST) -> list[Account]:
+    """People the owner follows (or asked to) who are not on the list yet, by name."""
+    async with ctx.db.reader() as s:
+        await _owned(s, owner, list_id)
+        on_list = select(ListMember.account_id).where(ListMember.list_id == list_id)
+        rows = await s.scalars(
+            select(Account).join(Follow, Follow.target_id == Account.id)
+            .where(Follow.follower_id == owner.id, Follow.state.in_(LIST_FOLLOW_STATES), Account.id.not_in(on_list))
+            .order_by(Account.username, Account.domain).limit(limit)
+        )
+        return list(rows.unique().all())
