@@ -4,21 +4,16 @@ toot 0.52.1's `toot lists` commands (and `toot timeline --list`)."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import mastodon
 import pytest
 
 from tests.conftest import ENGINES, drop_pg_database, recreate_pg_database, worker_tag
 from tests.federation.nodes import NodeProcess
-
-TOOT = Path(sys.executable).parent / "toot"
+from tests.interop.test_toot import Toot
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -82,20 +77,6 @@ def test_mastodon_py_makes_a_list_reads_its_timeline_and_deletes_it(node: NodePr
     assert alice.lists() == []
     with pytest.raises(mastodon.MastodonNotFoundError):
         alice.timeline_list(made)
-
-
-class Toot:
-    def __init__(self, config_home: Path) -> None:
-        self.env = {**os.environ, "XDG_CONFIG_HOME": str(config_home)}
-
-    def run(self, *args: str) -> str:
-        done = subprocess.run([str(TOOT), *args], env=self.env, capture_output=True, text=True, timeout=120,
-                              stdin=subprocess.DEVNULL)
-        assert done.returncode == 0, f"toot {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.run(*args, "--json"))
 
 
 def test_toot_lists_commands(node: NodeProcess, tmp_path: Path) -> None:
