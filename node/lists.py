@@ -15,6 +15,7 @@ already cheap. So: read-time, with the same visibility and mute clauses as every
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
@@ -41,6 +42,8 @@ def _title(raw: str | None) -> str:
         raise Invalid("Validation failed: Title can't be blank")
     if len(title) > TITLE_MAX:
         raise Invalid(f"Validation failed: Title is too long (maximum is {TITLE_MAX} characters)")
+    if any(unicodedata.category(c) == "Cc" for c in title):  # NUL, line breaks: PostgreSQL refuses NUL
+        raise Invalid("Validation failed: Title cannot contain control characters")
     return title
 
 

@@ -104,6 +104,8 @@ async def test_hostile_input_is_refused_whole(api: Client, sign_in: SignIn) -> N
     # A huge title, a blank one, an unknown replies policy: 422 and no list
     await call(api, "POST", "/api/v1/lists", alice, data={"title": "x" * 100_000}, expect=422)
     await call(api, "POST", "/api/v1/lists", alice, data={"title": "   "}, expect=422)
+    await call(api, "POST", "/api/v1/lists", alice, data={"title": "nul\x00byte"}, expect=422)
+    await call(api, "POST", "/api/v1/lists", alice, data={"title": "two\nlines"}, expect=422)
     await call(api, "POST", "/api/v1/lists", alice, data={"title": "t", "replies_policy": "all"}, expect=422)
     await call(api, "POST", "/api/v1/lists", alice, data={"title": "t", "exclusive": "maybe"}, expect=422)
     assert await call(api, "GET", "/api/v1/lists", alice) == []
