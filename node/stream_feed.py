@@ -21,14 +21,14 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node import posts
+from node import lists, posts
 from node.context import NodeContext
 from node.events import Event
 from node.loops import BackgroundLoop
@@ -56,6 +56,7 @@ class News:
     homes: set[tuple[int, int]]  # (account id, post id)
     tags: dict[int, set[str]]
     hidden_domains: set[str]
+    lists: dict[int, set[int]] = field(default_factory=dict)  # post id -> ids of the lists it is on
 
 
 class Listener(Protocol):
@@ -67,6 +68,10 @@ class Listener(Protocol):
 
     def user_ids(self) -> set[int]:
         """The accounts reading their own streams: their notifications and home entries are polled."""
+        ...
+
+    def list_ids(self) -> set[int]:
+        """The lists whose streams someone reads (their owners' alone: web/api/stream_hub.py)."""
         ...
 
     async def news(self, news: News) -> None: ...
@@ -200,7 +205,8 @@ class StreamFeed(BackgroundLoop):
         hidden: set[str] = set()
         if ids and user_ids:
             entries = select(TimelineEntry.account_id, TimelineEntry.post_id).where(
-                TimelineEntry.post_id.in_(ids), TimelineEntry.account_id.in_(user_ids)
+                TimelineEntry.post_id.in_(ids), TimelineEntry.account_id.in_(user_ids),
+                ~lists.exclusive_member(TimelineEntry.account_id, TimelineEntry.author_id),
             )
             homes = {(a, p) for a, p in (await s.execute(entries)).all()}
         if ids:
@@ -210,7 +216,8 @@ class StreamFeed(BackgroundLoop):
             for post_id, name in (await s.execute(named)).all():
                 tags.setdefault(post_id, set()).add(name)
             hidden = set(await kept_out(self.ctx, s))
-        return News(items, notes, homes, tags, hidden)
+        on_lists = await lists.route(s, ids, sorted(self.listener.list_ids()))
+        return News(items, notes, homes, tags, hidden, on_lists)
 
 
 async def may_read(ctx: NodeContext, viewer: Account, post: Post) -> bool:

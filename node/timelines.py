@@ -1,4 +1,4 @@
-"""Timelines, each filtered for the viewer: home, local, organization, hashtag, account.
+"""Timelines, each filtered for the viewer: home, local, organization, hashtag, account, list.
 
 Home is materialised (fan-out on write, one index range scan to read); the shared timelines
 are index scans over posts by (visibility, local, id).
@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from node.audience import Audience
 from node.context import NodeContext
+from node.lists import belongs, exclusive_member, get_list
 from node.mutes import hidden_authors
 from node.organization import OrgDomains
 from node.pagination import Page, paginate
@@ -34,7 +35,12 @@ _UNMUTED: tuple[ColumnElement[bool], ...] = (
 _HOME = (
     select(Post)
     .join(TimelineEntry, TimelineEntry.post_id == Post.id)
-    .where(TimelineEntry.account_id == _VIEWER, not_suspended(), *_UNMUTED)
+    .where(
+        TimelineEntry.account_id == _VIEWER,
+        not_suspended(),
+        *_UNMUTED,
+        ~exclusive_member(_VIEWER, TimelineEntry.author_id),  # kept for the exclusive list
+    )
 )
 
 
@@ -142,3 +148,12 @@ async def account(
         stmt = stmt.where(Post.reblog_of_id.is_(None))
     async with ctx.db.reader() as s:
         return await paginate(s, stmt, Post.id, page)
+
+
+async def list_timeline(ctx: NodeContext, viewer: Account, list_id: int, page: Page) -> list[Post]:
+    """The posts of the viewer's list (NotFound for anyone else's) that the viewer may see,
+    without muted or blocked authors (node/lists.py says why it is a query, not a table)."""
+    lst = await get_list(ctx, viewer, list_id)
+    stmt = select(Post).where(belongs(lst), visible_clause(viewer, ctx.org_domains()), *_UNMUTED)
+    async with ctx.db.reader() as s:
+        return await paginate(s, stmt, Post.id, page, _params(viewer))

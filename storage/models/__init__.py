@@ -1,5 +1,5 @@
 """The node's tables as SQLAlchemy 2 typed models, in modules by what they hold (base,
-social, media, federation, auth, second factors, limits, compliance, single sign-on, SCIM, tags); every name is importable from here, and importing this module
+social, media, federation, auth, second factors, limits, compliance, single sign-on, SCIM, tags, lists); every name is importable from here, and importing this module
 registers every table on `Base.metadata` (Alembic and the schema test read it).
 
 Ids are time-ordered 64-bit integers (`storage.ids.new_id`) so cursors page by id.
@@ -11,6 +11,7 @@ from storage.models.base import NOTIFICATION_TYPES, ROLES, VISIBILITIES, Base, U
 from storage.models.compliance import AccountField, FieldScope, FieldSource, LegalHold, SealCause, SealedPost
 from storage.models.federation import AuditEntry, AuditHead, InboxEntry, Job, NodeSetting, Peer, PeerName, Tombstone
 from storage.models.limits import LimitState, ServingProcess
+from storage.models.lists import REPLIES_POLICIES, TITLE_MAX, List, ListMember
 from storage.models.media import MediaAttachment, MediaKind, MediaRole, MediaState
 from storage.models.oidc import OidcLink, OidcLogin
 from storage.models.scim import ScimGroup, ScimGroupMember, ScimToken, ScimUser
@@ -70,6 +71,10 @@ __all__ = [
     "Instance",
     "Job",
     "Like",
+    "List",
+    "ListMember",
+    "REPLIES_POLICIES",
+    "TITLE_MAX",
     "LimitState",
     "Marker",
     "MediaAttachment",

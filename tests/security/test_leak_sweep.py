@@ -51,7 +51,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from federation.vocab import AP_CONTENT_TYPE
-from node import accounts, bookmarks, moderation, posts
+from node import accounts, bookmarks, lists, moderation, posts
 from node.context import NodeContext
 from node.policy import parse_policy
 from node.posts import NewPost
@@ -151,6 +151,7 @@ class World:
     report_ids: list[int]
     static_files: list[str]
     media_keys: list[str]
+    list_ids: list[int] = field(default_factory=list)  # bob's list, alice on it
 
     def fillers(self) -> dict[str, Fill]:
         # Each parameter name the router uses, and every value the sweep tries for it.
@@ -158,7 +159,9 @@ class World:
             "username": lambda: ["alice"],
             "handle": lambda: ["alice", f"alice@{self.domain}"],
             "post_id": lambda: [str(i) for i in self.post_ids],
-            "id": lambda: [*(str(i) for i in self.post_ids), str(self.alice_id), *(str(i) for i in self.notification_ids)],
+            "id": lambda: [*(str(i) for i in self.post_ids), str(self.alice_id), *(str(i) for i in self.notification_ids),
+                           *(str(i) for i in self.list_ids)],
+            "list_id": lambda: [str(i) for i in self.list_ids],
             "account_id": lambda: [str(self.alice_id)],
             "report_id": lambda: [str(i) for i in self.report_ids],
             "hashtag": lambda: [TAG],
@@ -192,6 +195,7 @@ QUERIES: dict[str, list[str]] = {
     "/.well-known/webfinger": ["resource=acct:alice@{domain}"],
     "/api/v1/streaming/hashtag": ["tag=" + TAG],
     "/api/v1/streaming/hashtag/local": ["tag=" + TAG],
+    "/api/v1/streaming/list": ["list={list_id}"],
     "/admin/reports": ["", "state=resolved"],
     "/admin/accounts": ["", "q=alice"],
 }
@@ -222,6 +226,11 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/api/v1/media"): LeftOut(UPLOAD),
     ("PUT", "/api/v1/media/{id}"): LeftOut(UPLOAD),
     ("POST", "/api/v1/conversations/{id}/read"): Asked(),
+    ("POST", "/api/v1/lists"): LeftOut(OWN),
+    ("PUT", "/api/v1/lists/{id}"): LeftOut(OWN),
+    ("DELETE", "/api/v1/lists/{id}"): LeftOut(OWN),
+    ("POST", "/api/v1/lists/{id}/accounts"): LeftOut(OWN),
+    ("DELETE", "/api/v1/lists/{id}/accounts"): LeftOut(OWN),
     ("DELETE", "/api/v1/conversations/{id}"): LeftOut(OWN),
     ("PATCH", "/api/v1/accounts/update_credentials"): LeftOut(OWN),
     ("DELETE", "/api/v1/profile/{picture}"): LeftOut(OWN),
@@ -246,6 +255,11 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/bookmarks/{post_id}"): Asked(),
     ("POST", "/bookmarks/{post_id}/remove"): Asked(),
     ("POST", "/conversations/{id}/remove"): LeftOut(OWN),
+    ("POST", "/lists"): LeftOut(OWN),
+    ("POST", "/lists/{id}/edit"): LeftOut(OWN),
+    ("POST", "/lists/{id}/delete"): LeftOut(OWN),
+    ("POST", "/lists/{id}/accounts/{account_id}/add"): LeftOut(OWN),
+    ("POST", "/lists/{id}/accounts/{account_id}/remove"): LeftOut(OWN),
     ("POST", "/accounts/{account_id}/unblock"): LeftOut(RELATIONSHIP),
     ("POST", "/accounts/{account_id}/unmute"): LeftOut(RELATIONSHIP),
     ("POST", "/signin"): LeftOut(CREDENTIALS),
@@ -383,8 +397,11 @@ async def run_sweep(database: str) -> Record:
         reports = [(await moderation.file_report(ctx, bob, post_id, "the sweep")).id for post_id in ids]
         async with ctx.db.reader() as s:
             notes = list((await s.scalars(select(Notification.id).where(Notification.account_id == bob.id))).all())
+        # and bob's list with alice on it (its timeline and stream are bob's alone)
+        bobs = await lists.create(ctx, bob, "the sweep")
+        await lists.add_members(ctx, bob, bobs.id, [alice.id])
         world = World(ctx.domain, alice.id, ids, [ctx.post_uri("alice", i) for i in ids], notes, reports, static_files(app),
-                      media_keys)
+                      media_keys, [bobs.id])
         readers = await _readers(stack, ctx, peers)
 
         # When every route the router serves is asked by every reader

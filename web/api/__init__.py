@@ -11,6 +11,7 @@ from web.api import (
     directory,
     favourites,
     instance,
+    lists,
     markers,
     media,
     notifications,
@@ -35,6 +36,7 @@ def setup(app: web.Application) -> None:
     notifications.setup(app)
     relationships.setup(app)
     bookmarks.setup(app)
+    lists.setup(app)
     favourites.setup(app)
     conversations.setup(app)
     markers.setup(app)

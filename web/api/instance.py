@@ -50,5 +50,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/announcements", _empty([], "read"))
     app.router.add_get("/api/v1/filters", _empty([], "read:filters"))
     app.router.add_get("/api/v2/filters", _empty([], "read:filters"))
-    app.router.add_get("/api/v1/lists", _empty([], "read:lists"))
     app.router.add_get("/api/v1/preferences", _empty(PREFERENCES, "read:accounts"))

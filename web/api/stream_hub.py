@@ -6,7 +6,8 @@ the database while anyone is connected and is prompted at once by the in-process
 the hub routes it to the streams each reader follows and renders it. It runs no SQL of its own.
 
 Every delivery asks the question `GET /api/v1/statuses/:id` asks (node.posts.viewable), and
-public and hashtag streams carry only `public` posts.
+public and hashtag streams carry only `public` posts. A `list` stream is its owner's alone
+(`authorize`), and carries what the list timeline would (node/lists.py `belongs`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from node import accounts, oauth, posts
+from node import accounts, lists, oauth, posts
 from node.audience import Audience
 from node.context import NodeContext
 from node.stream_feed import News, StreamFeed, may_read, may_see_deleted, silenced
@@ -30,12 +31,13 @@ SENT_MEMORY = 2000
 USER_STREAMS = ("user", "user:notification")
 PUBLIC_STREAMS = ("public", "public:local", "public:remote")
 HASHTAG_STREAMS = ("hashtag", "hashtag:local")
-STREAMS = USER_STREAMS + PUBLIC_STREAMS + HASHTAG_STREAMS
+LIST_STREAM = "list"
+STREAMS = USER_STREAMS + PUBLIC_STREAMS + HASHTAG_STREAMS + (LIST_STREAM,)
 
-Key = tuple[str, ...]  # ("user",) or ("hashtag", "atrium"): Mastodon's `stream` field
+Key = tuple[str, ...]  # ("user",), ("hashtag", "atrium") or ("list", "123"): Mastodon's `stream` field
 
 
-def stream_key(name: str | None, tag: str | None) -> Key:
+def stream_key(name: str | None, tag: str | None, list_id: str | None = None) -> Key:
     if name not in STREAMS:
         raise Invalid(f"unknown stream {name!r}: one of {', '.join(STREAMS)}")
     if name in HASHTAG_STREAMS:
@@ -43,7 +45,19 @@ def stream_key(name: str | None, tag: str | None) -> Key:
         if not tag:
             raise Invalid("a hashtag stream needs a tag")
         return (name, tag)
+    if name == LIST_STREAM:
+        raw = str(list_id or "").strip()
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 19):
+            raise Invalid("a list stream needs the id of one of your lists")
+        return (name, str(int(raw)))
     return (name,)
+
+
+async def authorize(ctx: NodeContext, viewer: Account, key: Key) -> None:
+    """Whether `viewer` may follow stream `key` at all: a list's stream only its owner
+    (NotFound for anyone else's, as the list itself)."""
+    if key[0] == LIST_STREAM:
+        await lists.get_list(ctx, viewer, int(key[1]))
 
 
 class Sink(Protocol):
@@ -73,7 +87,7 @@ class Subscriber:
             self.sent.popitem(last=False)
 
     def check_scope(self, key: Key) -> None:
-        needed = "read:notifications" if key[0] == "user:notification" else "read:statuses"
+        needed = {"user:notification": "read:notifications", LIST_STREAM: "read:lists"}.get(key[0], "read:statuses")
         if not self.grant.allows(needed):
             raise Forbidden("This stream is outside the authorized scopes")
 
@@ -107,6 +121,9 @@ class Hub:
 
     def user_ids(self) -> set[int]:
         return {s.viewer.id for s in self.subscribers if any(k[0] in USER_STREAMS for k in s.streams)}
+
+    def list_ids(self) -> set[int]:
+        return {int(k[1]) for s in self.subscribers for k in s.streams if k[0] == LIST_STREAM}
 
     async def news(self, news: News) -> None:
         for sub in list(self.subscribers):
@@ -176,6 +193,8 @@ def _routes(key: Key, viewer: Account, post: Post, batch: News) -> bool:
     name = key[0]
     if name == "user":
         return (viewer.id, post.id) in batch.homes
+    if name == LIST_STREAM:
+        return int(key[1]) in batch.lists.get(post.id, set())
     if name not in PUBLIC_STREAMS + HASHTAG_STREAMS:
         return False
     # Public and hashtag streams: public posts only, never boosts, not from kept-out peers.

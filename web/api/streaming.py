@@ -22,9 +22,10 @@ import json
 from aiohttp import WSMsgType, web
 
 from node import oauth
-from storage.errors import Forbidden, Invalid
+from node.context import NodeContext
+from storage.errors import Forbidden, Invalid, NotFound
 from web.api.auth import bearer, ctx_of
-from web.api.stream_hub import Hub, Key, Subscriber, stream_key
+from web.api.stream_hub import Hub, Key, Subscriber, authorize, stream_key
 from web.keys import CTX
 
 HUB = web.AppKey("streaming_hub", Hub)
@@ -38,6 +39,7 @@ EVENT_STREAMS = {
     "public/remote": "public:remote",
     "hashtag": "hashtag",
     "hashtag/local": "hashtag:local",
+    "list": "list",
 }
 PREFIX = "/api/v1/streaming/"
 
@@ -101,20 +103,21 @@ def _token(request: web.Request) -> tuple[str | None, bool]:
     return (protocol or None), bool(protocol)
 
 
-async def _command(sub: Subscriber, ws: web.WebSocketResponse, raw: str) -> None:
+async def _command(ctx: NodeContext, sub: Subscriber, ws: web.WebSocketResponse, raw: str) -> None:
     try:
         message = json.loads(raw)
         if not isinstance(message, dict) or message.get("type") not in ("subscribe", "unsubscribe"):
             raise Invalid("expected {\"type\": \"subscribe\" or \"unsubscribe\", \"stream\": ...}")
-        key = stream_key(message.get("stream"), message.get("tag"))
+        key = stream_key(message.get("stream"), message.get("tag"), message.get("list"))
         if message["type"] == "subscribe":
             sub.check_scope(key)
+            await authorize(ctx, sub.viewer, key)
             sub.streams.add(key)
         else:
             sub.streams.discard(key)
     except ValueError:
         await ws.send_str(json.dumps({"error": "the message is not JSON", "status": 400}))
-    except (Invalid, Forbidden) as exc:
+    except (Invalid, Forbidden, NotFound) as exc:
         await ws.send_str(json.dumps({"error": exc.reason, "status": exc.status}))
 
 
@@ -131,8 +134,9 @@ async def streaming(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(protocols=(token,) if as_protocol else (), heartbeat=30)
     sub = Subscriber(_Socket(ws), grant.account, grant)
     if request.query.get("stream"):
-        key = stream_key(request.query.get("stream"), request.query.get("tag"))
+        key = stream_key(request.query.get("stream"), request.query.get("tag"), request.query.get("list"))
         sub.check_scope(key)
+        await authorize(ctx, grant.account, key)
         sub.streams.add(key)
     elif not (grant.allows("read:statuses") or grant.allows("read:notifications")):
         raise Forbidden("This stream is outside the authorized scopes")
@@ -142,7 +146,7 @@ async def streaming(request: web.Request) -> web.StreamResponse:
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
-                await _command(sub, ws, msg.data)
+                await _command(ctx, sub, ws, msg.data)
     finally:
         hub.leave(sub)
     return ws
@@ -156,7 +160,8 @@ async def event_stream(request: web.Request) -> web.StreamResponse:
     grant = await oauth.verify_token(ctx, token)
     if grant.account is None:
         raise Invalid("This method requires an authenticated user")
-    key = stream_key(EVENT_STREAMS[request.path.removeprefix(PREFIX)], request.query.get("tag"))
+    key = stream_key(EVENT_STREAMS[request.path.removeprefix(PREFIX)], request.query.get("tag"), request.query.get("list"))
+    await authorize(ctx, grant.account, key)
     if request.query.get("only_media", "").lower() in ("1", "true"):
         raise Invalid("only_media streams are not offered")  # better refused than served unfiltered
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from web.keys import CTX
 from web.ui import (
+    lists,
     nav,
     pages_auth,
     pages_delete,
@@ -90,6 +91,7 @@ def setup(app: web.Application) -> None:
     pages_people.setup_routes(app)
     pages_inbox.setup_routes(app)
     pages_lists.setup_routes(app)
+    lists.setup_routes(app)
     pages_security.setup_routes(app)
     pages_delete.setup_routes(app)
     pages_export.setup_routes(app)

@@ -42,6 +42,7 @@ MAIN = [
     Link("/explore", "Explore", "✦"),
     Link("/bookmarks", "Bookmarks", "⚲"),
     Link("/favourites", "Favourites", "★"),
+    Link("/lists", "Lists", "☰", prefix=True),
     Link("/@{username}", "Profile", "☺"),
     Link("/follow_requests", "Requests", "⇆"),
     Link("/settings", "Settings", "⚙"),
