@@ -15,6 +15,7 @@ from web.api import (
     notifications,
     oauth,
     relationships,
+    reports,
     search,
     status_edits,
     statuses,
@@ -38,4 +39,5 @@ def setup(app: web.Application) -> None:
     media.setup(app)
     status_edits.setup(app)
     search.setup(app)
+    reports.setup(app)
     streaming.setup(app)
