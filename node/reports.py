@@ -117,14 +117,6 @@ async def file_report(ctx: NodeContext, reporter: Account, req: ReportRequest) -
         return report
 
 
-def status_ids(report: Report) -> list[int]:
-    try:
-        ids = json.loads(report.post_ids or "[]")
-    except ValueError:
-        return []
-    return [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
-
-
 async def target_of(ctx: NodeContext, report: Report) -> Account:
     async with ctx.db.reader() as s:
         target = await s.get(Account, report.target_id)

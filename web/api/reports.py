@@ -10,6 +10,7 @@ from aiohttp import web
 
 from node import reports
 from node.context import NodeContext
+from node.moderation import reported_post_ids
 from storage.errors import Invalid, NotFound
 from storage.ids import parse_id
 from storage.models import Report
@@ -47,7 +48,7 @@ async def report_json(ctx: NodeContext, report: Report) -> JSON:
         "comment": report.comment,
         "forwarded": report.forwarded,
         "created_at": timestamp(report.created_at),
-        "status_ids": [str(i) for i in reports.status_ids(report)],
+        "status_ids": [str(i) for i in reported_post_ids(report)],
         "rule_ids": None,
         "target_account": await render_account(ctx, target),
     }
