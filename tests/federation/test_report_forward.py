@@ -15,9 +15,10 @@ from node import remote, reports
 from node.delivery import handle_delivery
 from node.outbox import DELIVER
 from node.policy import PeerRule, Policy
+from node.ratelimit import Limits
 from node.reports import ReportRequest
 from node.workers import JobWorker
-from storage.errors import Invalid, NotFound
+from storage.errors import Invalid, NotFound, RateLimited
 from storage.models import Account, AuditEntry, Follow, Post, Report
 from tests.conftest import StartNode
 from tests.factory import LocalNode, fake_peer
@@ -191,3 +192,16 @@ async def test_a_flag_naming_nobody_here_is_refused(node: LocalNode, peer: FakeP
     assert await node.outcomes() == [("Flag", "refused", "the report names nobody on this node")]
     async with node.ctx.db.reader() as s:
         assert (await s.scalars(select(Report))).all() == []
+
+
+async def test_reports_are_charged_to_the_posting_allowance(start_node: StartNode) -> None:
+    # Given a node that allows one post an hour (and a burst of one) per account
+    node = await start_node(limits=Limits(statuses_per_account_per_hour=1, statuses_per_account_burst=1),
+                            users=("alice", "bob"))
+    alice, bob = await local(node, "alice"), await local(node, "bob")
+    # When alice files two reports at once, the second is refused with a wait, and not kept
+    await reports.file_report(node.ctx, alice, ReportRequest(bob.id, [], "one"))
+    with pytest.raises(RateLimited):
+        await reports.file_report(node.ctx, alice, ReportRequest(bob.id, [], "two"))
+    async with node.ctx.db.reader() as s:
+        assert [r.comment for r in (await s.scalars(select(Report))).all()] == ["one"]
