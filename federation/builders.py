@@ -171,6 +171,13 @@ def activity(
     return doc
 
 
+def flag(activity_id: str, actor: str, objects: Sequence[str], content: str) -> dict[str, object]:
+    """A report forwarded to the reported account's server, as Mastodon sends it: from the
+    instance actor (the reporter stays anonymous), naming the account then its posts."""
+    return {"@context": CONTEXT, "id": activity_id, "type": "Flag", "actor": actor, "content": content,
+            "object": list(objects)}
+
+
 def ordered_collection(collection_id: str, total: int, first: str | None = None) -> dict[str, object]:
     doc: dict[str, object] = {
         "@context": CONTEXT,

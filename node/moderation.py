@@ -216,7 +216,8 @@ async def file_report(ctx: NodeContext, reporter: Account, post_id: int, comment
         return report
 
 
-def _post_ids(report: Report) -> list[int]:
+def reported_post_ids(report: Report) -> list[int]:
+    """The ids of the posts a report names (a malformed list reads as none)."""
     try:
         ids = json.loads(report.post_ids or "[]")
     except ValueError:
@@ -225,7 +226,7 @@ def _post_ids(report: Report) -> list[int]:
 
 
 async def _view(s: AsyncSession, report: Report) -> ReportView:
-    ids = _post_ids(report)
+    ids = reported_post_ids(report)
     found = list((await s.scalars(select(Post).where(Post.id.in_(ids)).order_by(Post.id))).unique()) if ids else []
     reporter = await s.get(Account, report.reporter_id)
     target = await s.get(Account, report.target_id)

@@ -18,6 +18,8 @@ from node.moderation import next_report_number
 from storage.errors import Forbidden
 from storage.models import Account, Block, Follow, Post, Report, utcnow
 
+MAX_FLAG_OBJECTS = 50  # a report names one account and some of its posts
+
 
 async def on_block(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
 
@@ -35,11 +37,14 @@ async def on_block(ctx: NodeContext, activity: IncomingActivity, actor: Account)
 
 
 async def on_flag(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
-    """A peer's report: kept for this node's moderators, about a local account and its posts."""
+    """A peer's report (Mastodon's forwarded report: a Flag from its instance actor): kept for
+    this node's moderators, about one local account and those of its posts named. A Flag that
+    names no account or post of this node is refused; posts of anyone but the reported account,
+    and what other nodes hold, are left out."""
 
-    objects = [x for x in (id_of(o) for o in as_list(activity.raw.get("object"))[:50]) if x]
+    objects = [x for x in (id_of(o) for o in as_list(activity.raw.get("object"))[:MAX_FLAG_OBJECTS]) if x]
     target: Account | None = None
-    post_ids: list[int] = []
+    posts: list[Post] = []
     async with ctx.db.session() as s:
         for uri in objects:
             name = local_username(ctx, uri)
@@ -48,17 +53,18 @@ async def on_flag(ctx: NodeContext, activity: IncomingActivity, actor: Account) 
                 continue
             post = await s.scalar(select(Post).where(Post.uri == uri, Post.local.is_(True)))
             if post is not None:
-                post_ids.append(post.id)
-                target = target or await s.get(Account, post.account_id)
+                posts.append(post)
+        if target is None and posts:
+            target = await s.get(Account, posts[0].account_id)
         if target is None:
-            return "ignored: the report names nobody on this node"
+            return "refused: the report names nobody on this node"
         content = activity.raw.get("content")
         s.add(
             Report(
                 number=await next_report_number(s),
                 reporter_id=actor.id,
                 target_id=target.id,
-                post_ids=json.dumps(post_ids),
+                post_ids=json.dumps([p.id for p in posts if p.account_id == target.id]),
                 comment=content[:5000] if isinstance(content, str) else "",
                 uri=activity.id,
                 resolved=False,

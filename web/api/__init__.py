@@ -17,6 +17,7 @@ from web.api import (
     notifications,
     oauth,
     relationships,
+    reports,
     search,
     status_edits,
     statuses,
@@ -43,6 +44,7 @@ def setup(app: web.Application) -> None:
     media.setup(app)
     status_edits.setup(app)
     search.setup(app)
+    reports.setup(app)
     streaming.setup(app)
     directory.setup(app)
     tags.setup(app)

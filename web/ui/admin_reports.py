@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import accounts, moderation, posts
+from node import accounts, moderation, node_names, posts, reports
 from storage.errors import Invalid, NotFound
+from storage.models import Account
 from web.ui.core import Page, page
 from web.ui.risky import confirm_page, excerpt, needs_confirming
 from web.ui.views import profile_path
@@ -28,19 +29,24 @@ def _with_done(back: str, done: str) -> str:
     return path + ("&" if "?" in path else "?") + f"done={done}"
 
 
+async def _nodes(p: Page, views: list[moderation.ReportView]) -> dict[str, str]:
+    """The names of the nodes that forwarded these reports (a Flag from a peer), by domain."""
+    return await node_names.peer_names(p.ctx, {v.reporter.domain for v in views if v.reporter.domain})
+
+
 @page(roles=MODERATORS)
 async def reports_page(p: Page) -> web.StreamResponse:
     resolved = p.request.query.get("state") == "resolved"
     rows = await moderation.list_reports(p.ctx, p.user, resolved=resolved)
     return p.render("admin/reports.html", title="Resolved reports" if resolved else "Open reports",
-                    reports=rows, resolved=resolved)
+                    reports=rows, resolved=resolved, nodes=await _nodes(p, rows))
 
 
 @page(roles=MODERATORS)
 async def report_page(p: Page) -> web.StreamResponse:
     view = await moderation.get_report(p.ctx, p.user, _id(p, "report_id"))
     return p.render("admin/report.html", title=f"Report #{view.report.number}", r=view,
-                    done=p.request.query.get("done"), error=None)
+                    done=p.request.query.get("done"), error=None, nodes=await _nodes(p, [view]))
 
 
 @page(roles=MODERATORS)
@@ -51,7 +57,7 @@ async def resolve(p: Page) -> web.StreamResponse:
     except Invalid as exc:
         view = await moderation.get_report(p.ctx, p.user, report_id)
         return p.render("admin/report.html", exc.status, title=f"Report #{view.report.number}", r=view, done=None,
-                        error=exc.reason)
+                        error=exc.reason, nodes=await _nodes(p, [view]))
     return p.redirect(f"/admin/reports/{report_id}?done=resolved")
 
 
@@ -92,24 +98,40 @@ async def accounts_page(p: Page) -> web.StreamResponse:
                     done=p.request.query.get("done"), profile_path=profile_path)
 
 
+async def _node_of(p: Page, account: Account) -> str | None:
+    """The name of a remote account's node (its domain when it gave none); None for a local one."""
+    if account.domain is None:
+        return None
+    return await node_names.peer_name(p.ctx, account.domain) or account.domain
+
+
+async def _report_form(p: Page, post_id: int, status: int = 200, **extra: object) -> web.StreamResponse:
+    post = await posts.get_post(p.ctx, p.user, post_id)
+    title = str(extra.pop("title", "Report a post"))
+    values: dict[str, object] = {"error": None, "sent": False, "forwarded": False, "forward": False, **extra}
+    return p.render("admin/report_new.html", status, title=title, post=post,
+                    node_of_target=await _node_of(p, post.account), **values)
+
+
 @page()
 async def report_form(p: Page) -> web.StreamResponse:
-    post = await posts.get_post(p.ctx, p.user, _id(p, "post_id"))
-    return p.render("admin/report_new.html", title="Report a post", post=post, error=None, sent=False)
+    return await _report_form(p, _id(p, "post_id"))
 
 
 @page()
 async def file_report(p: Page) -> web.StreamResponse:
+    """The report form: to this node's moderators, and when asked (unchecked at first, as in
+    Mastodon) a copy to the node of the post's author (node/reports.py)."""
     post_id = _id(p, "post_id")
-    try:
-        report = await moderation.file_report(p.ctx, p.user, post_id, p.field("comment"))
-    except Invalid as exc:
-        post = await posts.get_post(p.ctx, p.user, post_id)
-        return p.render("admin/report_new.html", exc.status, title="Report a post", post=post, error=exc.reason,
-                        sent=False)
     post = await posts.get_post(p.ctx, p.user, post_id)
-    return p.render("admin/report_new.html", title=f"Report #{report.number} sent", post=post, error=None, sent=True,
-                    number=report.number)
+    forward = p.field("forward") == "1"
+    try:
+        report = await reports.file_report(p.ctx, p.user, reports.ReportRequest(
+            account_id=post.account_id, status_ids=[post_id], comment=p.field("comment"), forward=forward))
+    except Invalid as exc:
+        return await _report_form(p, post_id, exc.status, error=exc.reason, forward=forward)
+    return await _report_form(p, post_id, title=f"Report #{report.number} sent", sent=True, number=report.number,
+                              forwarded=report.forwarded, forward=forward)
 
 
 def setup_routes(app: web.Application) -> None:
