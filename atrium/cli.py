@@ -15,7 +15,7 @@ from typing import NoReturn, TypeVar
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from atrium import cli_db, cli_keys, cli_media, cli_policy, server
+from atrium import cli_db, cli_keys, cli_media, cli_policy, cli_search, server
 from atrium import demo as demo_cmd
 from node import accounts, node_names, shared_settings
 from node import settings as settings_mod
@@ -346,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_db.register(sub)
     cli_keys.register(sub)
     cli_media.register(sub, data_dir_arg, _with_ctx)
+    cli_search.register(sub)
     return p
 
 
