@@ -146,7 +146,7 @@ def _conditions(ctx: NodeContext, viewer: Account, q: SearchQuery, w: Window) ->
         where.append(Post.created_at < q.until)
     if q.scope == "library":
         where.append(_library(viewer))
-    elif q.scope == "public":
+    elif q.scope == Audience.PUBLIC:
         where.append(Post.visibility == Audience.PUBLIC)
     if w.min_id is not None:
         where.append(Post.id > w.min_id)

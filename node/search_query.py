@@ -19,13 +19,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from node.audience import Audience
 from node.search_text import alternatives, words
 from storage.errors import Invalid
 from storage.search_index import Either, Query
 
 MAX_QUERY = 1000  # characters read of a query
 MAX_WORDS = 32  # words and phrases kept (the rest are ignored)
-SCOPES = ("all", "library", "public")
+SCOPES = ("all", "library", Audience.PUBLIC.value)  # in:public is the public audience
 HAS = ("media", "image", "video", "audio", "poll")
 IS = ("reply", "sensitive")
 OPERATORS = ("from", "before", "after", "during", "in", "has", "is", "language")

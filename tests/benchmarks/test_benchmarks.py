@@ -25,6 +25,8 @@ PER_ENGINE = [
     "inbound_p99_ms",
     "timeline_home_p50_ms",
     "timeline_home_p99_ms",
+    "search_posts_p50_ms",
+    "search_posts_p99_ms",
 ]
 FIELDS = {"name", "value", "unit", "ceiling", "ratio", "target", "met"}
 
