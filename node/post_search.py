@@ -48,7 +48,8 @@ async def _alt_texts(s: AsyncSession, post_ids: Sequence[int]) -> dict[int, list
     )
     out: dict[int, list[str]] = {}
     for post_id, text in rows:
-        out.setdefault(post_id, []).append(text)
+        if post_id is not None:
+            out.setdefault(post_id, []).append(text)
     return out
 
 

@@ -12,8 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, bindparam, column, delete, func, insert, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnClause,
+    Select,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,7 +80,7 @@ def matches(s: AsyncSession, query: Query) -> Select[tuple[int, float]]:
     """A sub-select of (post_id, rank) for the posts whose terms satisfy `query`: the lower
     the rank, the better the match (FTS5's bm25; PostgreSQL's ts_rank, negated)."""
     if _sqlite(s):
-        fts = literal_column("post_search")
+        fts: ColumnClause[Any] = literal_column("post_search")
         return select(_FTS.c.rowid.label("post_id"), func.bm25(fts).label("rank")).where(
             fts.op("MATCH")(bindparam("fts_query", _fts5(query)))
         )

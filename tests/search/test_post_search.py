@@ -16,7 +16,6 @@ from node.posts import NewPost
 from storage import search_index
 from storage.errors import Invalid
 from storage.models import Account, MediaAttachment, Post
-
 from tests.node.conftest import DOMAIN
 
 

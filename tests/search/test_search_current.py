@@ -20,7 +20,7 @@ from tests.node.test_post_effects_parity import (  # noqa: F401 - fixtures
 )
 
 
-async def _found(scene: Scene, q: str) -> list[int]:
+async def _found(scene: Scene, q: str) -> list[int]:  # noqa: F811 - `scene` is the fixture's value
     query = search_query.parse(q, scene.ctx.domain)
     return [p.id for p in await find_posts(scene.ctx, scene.alice, query, Window())]
 
