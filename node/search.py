@@ -57,7 +57,8 @@ async def search(
     out = Results()
     if not q:
         return out
-    resolve = resolve and viewer is not None
+    # `from:sam@sales.example` is an operator of a post search, not a handle to look up.
+    resolve = resolve and viewer is not None and not search_query.has_operator(q)
     wanted = (kind,) if kind else KINDS
     if _is_url(q):
         found = await _by_url(ctx, viewer, q, resolve=resolve)

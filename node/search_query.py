@@ -132,6 +132,11 @@ def _operator(q: SearchQuery, name: str, value: str, negated: bool, own_domain: 
         target.languages.add(value.split("-")[0].lower())
 
 
+def has_operator(raw: str) -> bool:
+    """Whether the typed search uses an operator (then it is no handle to look up)."""
+    return any((m.group(2) or "").lower() in OPERATORS for m in _TOKEN.finditer(raw[:MAX_QUERY]))
+
+
 def parse(raw: str, own_domain: str) -> SearchQuery:
     """The parts of a typed search; `own_domain` is this node's (`from:me@here` is local)."""
     q = SearchQuery()

@@ -82,3 +82,11 @@ def test_hostile_queries_parse_to_plain_words(raw: str) -> None:
     terms = [w for e in q.text.all_of + q.excluded.all_of for p in e for w in p]
     assert all(w.isalnum() for w in terms)
     assert len(q.text.all_of) <= 32 and all(len(w) <= 64 for w in terms)
+
+
+def test_a_search_with_an_operator_is_no_handle() -> None:
+    # Given `from:sam@sales.example`, Then it is an operator (search does not look it up by WebFinger)
+    from node.search_query import has_operator
+
+    assert has_operator("from:sam@sales.example") and has_operator("deploy in:library")
+    assert not has_operator("sam@sales.example") and not has_operator("deadline:friday")
