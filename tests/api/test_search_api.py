@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import mastodon  # Mastodon.py 2.3.3, a test dependency
 import pytest
@@ -43,8 +42,14 @@ def _client(node: NodeProcess, username: str) -> mastodon.Mastodon:
     return client
 
 
-def test_search_v2_finds_posts_with_mastodon_py(node: NodeProcess) -> None:
-    alice, bob = _client(node, "alice"), _client(node, "bob")
+@pytest.fixture(scope="module")
+def clients(node: NodeProcess) -> dict[str, mastodon.Mastodon]:
+    """alice and bob signed in with Mastodon.py, once for the module."""
+    return {name: _client(node, name) for name in ("alice", "bob")}
+
+
+def test_search_v2_finds_posts_with_mastodon_py(clients: dict[str, mastodon.Mastodon]) -> None:
+    alice, bob = clients["alice"], clients["bob"]
     # Given alice's posts in English and German, and one only her followers may see
     deployed = alice.status_post("We deployed the new build", visibility="public")
     german = alice.status_post("Die Häuser sind fertig", visibility="public", language="de")
@@ -69,8 +74,8 @@ def test_search_v2_finds_posts_with_mastodon_py(node: NodeProcess) -> None:
 
 
 @pytest.mark.parametrize("q", ['NEAR(deploy', "deploy*", '"', "-", "{terms}: x", "a & !b | c <-> d", "x" * 5000, "'"])
-def test_engine_syntax_is_words(node: NodeProcess, q: str) -> None:
-    bob = _client(node, "bob")
+def test_engine_syntax_is_words(node: NodeProcess, clients: dict[str, mastodon.Mastodon], q: str) -> None:
+    bob = clients["bob"]
     answer = requests.get(f"{node.base_url}/api/v2/search", params={"q": q, "type": "statuses"},
                           headers={"Authorization": f"Bearer {bob.access_token}"}, timeout=30)
     assert answer.status_code == 200, answer.text
@@ -83,14 +88,16 @@ def test_engine_syntax_is_words(node: NodeProcess, q: str) -> None:
      ({"q": "x", "account_id": "abc"}, "account_id"), ({"q": "x", "max_id": "-1"}, "max_id"),
      ({"q": "x", "account_id": "99999999999999999999"}, "account_id")],
 )
-def test_invalid_values_are_422(node: NodeProcess, params: dict[str, str], reason: str) -> None:
-    bob = _client(node, "bob")
+def test_invalid_values_are_422(
+    node: NodeProcess, clients: dict[str, mastodon.Mastodon], params: dict[str, str], reason: str
+) -> None:
+    bob = clients["bob"]
     answer = requests.get(f"{node.base_url}/api/v2/search", params={**params, "type": "statuses"},
                           headers={"Authorization": f"Bearer {bob.access_token}"}, timeout=30)
     assert answer.status_code == 422, answer.text
     assert reason in answer.json()["error"]
 
 
-def test_anonymous_callers_find_no_posts(node: NodeProcess, tmp_path: Path) -> None:
+def test_anonymous_callers_find_no_posts(node: NodeProcess) -> None:
     answer = requests.get(f"{node.base_url}/api/v2/search", params={"q": "deploy"}, timeout=30)
     assert answer.status_code == 200 and answer.json()["statuses"] == []
