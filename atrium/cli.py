@@ -25,6 +25,7 @@ from atrium import (
     cli_media,
     cli_policy,
     cli_scim,
+    cli_search,
     server,
 )
 from atrium import demo as demo_cmd
@@ -362,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_maintenance.register(sub, data_dir_arg, _with_ctx)
     cli_hold.register(sub, data_dir_arg, _with_ctx)
     cli_export.register(sub, data_dir_arg, _with_ctx)
+    cli_search.register(sub)
     return p
 
 

@@ -22,7 +22,7 @@ from benchmarks.common import (
     postgres_available,
 )
 
-FAMILIES = ("outbound", "inbound", "timelines", "prune", "fedify", "idle", "media")
+FAMILIES = ("outbound", "inbound", "timelines", "prune", "search", "fedify", "idle", "media")
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -51,7 +51,7 @@ async def _main(args: argparse.Namespace) -> int:
     info = outbound.SinkInfo(ports, control)
     try:
         for engine in engines:
-            for family in ("outbound", "inbound", "timelines", "prune"):
+            for family in ("outbound", "inbound", "timelines", "prune", "search"):
                 if family not in only:
                     continue
                 t0 = time.perf_counter()
@@ -71,6 +71,10 @@ async def _main(args: argparse.Namespace) -> int:
                         from benchmarks import prune
 
                         results += await prune.run(dbs, engine, args.quick)
+                    elif family == "search":
+                        from benchmarks import search
+
+                        results += await search.run(dbs, engine, args.quick)
                 except Exception as exc:  # noqa: BLE001 - report it, run the rest
                     traceback.print_exc()
                     errors.append(f"{family} on {engine}: {type(exc).__name__}: {exc}")

@@ -2,7 +2,7 @@
 the same whether the change was made here (`node/posts.py`, `node/interactions.py`) or
 arrived from a peer (`node/inbox/notes.py`, `node/inbox/reactions.py`): the row, counts,
 mentions, hashtags, home timelines, notifications (each judged by who may see the post),
-the `fanout` job of a local change (queued in the change's own transaction) and the stream
+the search index (node/post_search.py), the `fanout` job of a local change (queued in the change's own transaction) and the stream
 events to publish once it is committed.
 
 Each function takes a list of changes (one change is a list of one) and the caller's
@@ -30,6 +30,7 @@ from node.media import attach, attach_remote, attached_ids, forget_post_media, i
 from node.media_remote import cache_if_chosen
 from node.notifications import notify
 from node.post_access import viewable
+from node.post_search import index_posts, unindex
 from node.queues import Boosted, PostCreated, PostDeleted, PostEdited, Unboosted
 from node.sealing import seal_held
 from storage.db import insert_ignoring_conflicts
@@ -189,6 +190,7 @@ async def record_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Reco
         await store_tags(s, post.id, change.tags)
         if parent is not None:
             await count(s, parent.id, "replies_count", 1)
+        await index_posts(s, [post])
         if not change.news:
             continue
         await fan_out_home(s, post, list(mentioned))
@@ -230,6 +232,7 @@ async def edit_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Edited
         post.edited_at = change.edited_at
         if change.media_ids is not None:
             await attach(s, post, change.media_ids)
+        await index_posts(s, [post])  # the old words are gone with the old version
         if post.local and audience_of(post.visibility).federates:
             await queue_fanout(s, PostEdited(post.id))
         events.append(Event("edit", post_id=post.id))
@@ -271,6 +274,7 @@ async def remove_posts(
             mention_ids = (await s.scalars(select(Mention.account_id).where(Mention.post_id == post.id))).all()
             await queue_fanout(s, PostDeleted(post.uri or "", post.account_id, post.visibility, tuple(mention_ids)))
         await forget_post_media(s, [post.id])
+        await unindex(s, [post.id])
         await s.delete(post)
         events.append(Event("delete", post_id=post.id, deleted=post))
     return events

@@ -1,4 +1,5 @@
-"""Search: accounts, hashtags and posts known here, and resolving what is not known yet —
+"""Search: accounts, hashtags and posts known here (posts through the full-text index,
+node/post_search.py), and resolving what is not known yet —
 a remote handle by WebFinger, a post or actor URL by a signed fetch from its own origin.
 Resolving is for signed-in people only, and every request it makes goes through the node's
 outbound gate, which asks the trust policy about each host first and audits a refusal."""
@@ -13,10 +14,10 @@ from sqlalchemy import and_, func, or_, select
 from federation.fetch import ACCEPT_ACTIVITY, FetchBudget
 from federation.gate import Purpose
 from federation.parsing import origin
-from node import posts, remote
+from node import posts, remote, search_query
 from node.context import NodeContext
 from node.inbox.notes import MAX_THREAD_FETCHES, fetch_note
-from node.visibility import visible_clause
+from node.post_search import Window, find_posts
 from storage.errors import AtriumError
 from storage.models import Account, Post, Tag
 
@@ -46,14 +47,18 @@ async def search(
     resolve: bool = False,
     limit: int = 20,
     offset: int = 0,
+    window: Window | None = None,
 ) -> Results:
     """What `q` finds for `viewer`. Only a signed-in viewer may make the node resolve
-    (fetch) anything, so an anonymous caller cannot turn it into a crawler."""
+    (fetch) anything, so an anonymous caller cannot turn it into a crawler. Posts are found
+    by the full-text index (node/post_search.py), for signed-in viewers only, with the
+    operators of node/search_query.py; `window` pages them (offset and limit by default)."""
     q = q.strip()
     out = Results()
     if not q:
         return out
-    resolve = resolve and viewer is not None
+    # `from:sam@sales.example` is an operator of a post search, not a handle to look up.
+    resolve = resolve and viewer is not None and not search_query.has_operator(q)
     wanted = (kind,) if kind else KINDS
     if _is_url(q):
         found = await _by_url(ctx, viewer, q, resolve=resolve)
@@ -67,7 +72,8 @@ async def search(
     if "hashtags" in wanted:
         out.hashtags = await _hashtags(ctx, q, limit=limit, offset=offset)
     if "statuses" in wanted and viewer is not None:
-        out.statuses = await _statuses(ctx, viewer, q, limit=limit, offset=offset)
+        query = search_query.parse(q, ctx.domain)  # Invalid (422) for an operator's bad value
+        out.statuses = await find_posts(ctx, viewer, query, window or Window(limit=limit, offset=offset))
     return out
 
 
@@ -104,25 +110,6 @@ async def _hashtags(ctx: NodeContext, q: str, *, limit: int, offset: int) -> lis
     stmt = select(Tag.name).where(Tag.name.startswith(term, autoescape=True)).order_by(Tag.name).offset(offset).limit(limit)
     async with ctx.db.reader() as s:
         return list(await s.scalars(stmt))
-
-
-async def _statuses(ctx: NodeContext, viewer: Account, q: str, *, limit: int, offset: int) -> list[Post]:
-    """Posts containing `q` that the viewer may read (what they wrote here, or as shown for
-    posts from elsewhere): a plain substring match, newest first."""
-    stmt = (
-        select(Post)
-        .where(
-            Post.reblog_of_id.is_(None),
-            or_(Post.source.icontains(q, autoescape=True),
-                and_(Post.local.is_(False), Post.content_html.icontains(q, autoescape=True))),
-            visible_clause(viewer, ctx.org_domains()),
-        )
-        .order_by(Post.id.desc())
-        .offset(offset)
-        .limit(limit)
-    )
-    async with ctx.db.reader() as s:
-        return list((await s.scalars(stmt)).unique())
 
 
 async def _known(ctx: NodeContext, viewer: Account | None, url: str) -> Account | Post | None:

@@ -27,6 +27,8 @@ PER_ENGINE = [
     "timeline_home_p50_ms",
     "timeline_home_p99_ms",
     "prune_rows_per_s",
+    "search_posts_p50_ms",
+    "search_posts_p99_ms",
 ]
 FIELDS = {"name", "value", "unit", "ceiling", "ratio", "target", "met"}
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from node import accounts, audit, follows, moderation, notifications, outbox, posts, search, timelines
+from node import accounts, audit, follows, moderation, notifications, outbox, post_search, posts, search, timelines
 from node.context import NodeContext
 from node.pagination import Page
 from node.policy import PeerRule, Policy
@@ -26,6 +26,8 @@ async def remote_post(ctx: NodeContext, author: Account, text: str) -> Post:
         post = Post(account_id=author.id, local=False, uri=f"{author.actor_uri}/statuses/{len(text)}", source="",
                     content_html=f"<p>{text}</p>", visibility="public")
         s.add(post)
+        await s.flush()
+        await post_search.index_posts(s, [post])  # as node/post_effects.py does for every stored post
     return post
 
 

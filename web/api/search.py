@@ -7,6 +7,8 @@ from aiohttp import web
 
 from node import search as node_search
 from node.outbox import open_web_may_see
+from node.pagination import Page
+from node.post_search import Window
 from storage.errors import Invalid
 from web.api import serializers
 from web.api.auth import ctx_of, flag, optional_user, params, text_param
@@ -24,6 +26,15 @@ def _number(raw: str | None, name: str, default: int) -> int:
     return int(str(raw))
 
 
+def _account_id(raw: str | None) -> int | None:
+    if raw in (None, ""):
+        return None
+    text = str(raw)
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) >= 2**63:
+        raise Invalid("account_id must be an account id")
+    return int(text)
+
+
 async def search(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     viewer = await optional_user(request, "read:search")
@@ -34,8 +45,11 @@ async def search(request: web.Request) -> web.Response:
         raise Invalid(f"type must be one of {', '.join(node_search.KINDS)}")
     limit = max(1, min(_number(text_param(p, "limit"), "limit", DEFAULT_LIMIT), MAX_LIMIT))
     offset = _number(text_param(p, "offset"), "offset", 0)
+    bounds = Page.parse(max_id=text_param(p, "max_id"), min_id=text_param(p, "min_id"))
+    window = Window(limit, offset, bounds.min_id, bounds.max_id, _account_id(text_param(p, "account_id")))
     found = await node_search.search(
-        ctx, viewer, q, kind=kind, resolve=bool(flag(p, "resolve", False)), limit=limit, offset=offset
+        ctx, viewer, q, kind=kind, resolve=bool(flag(p, "resolve", False)), limit=limit, offset=offset,
+        window=window,
     )
     statuses = found.statuses
     if viewer is None:  # the open web: content rules apply to it

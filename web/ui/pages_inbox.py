@@ -1,4 +1,4 @@
-"""Notifications and search."""
+"""Notifications and search (people, hashtags, and posts by the full-text index)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from aiohttp import web
 
 from node import accounts, notifications, posts
 from node.pagination import Page as Cursor
-from node.search import search
-from storage.errors import NotFound
+from node.search import Results, search
+from storage.errors import Invalid, NotFound
 from storage.models import Account, Notification, Post
 from web.ui.core import Page, page
 from web.ui.views import post_views
@@ -53,14 +53,26 @@ async def notifications_page(p: Page) -> web.StreamResponse:
     )
 
 
+SEARCH_PAGE = 20
+
+
 @page(signed_in=False)
 async def search_page(p: Page) -> web.StreamResponse:
+    """People, hashtags and posts (the full-text index, node/post_search.py, with Mastodon's
+    operators); an operator's bad value is said on the page, beside the form."""
     query = p.request.query.get("q", "").strip()
-    # Signed-in people may look up user@other.node (a WebFinger fetch); anonymous readers not.
-    results = await search(p.ctx, p.me, query[:500], resolve=True)
+    raw_offset = p.request.query.get("offset", "0")
+    offset = int(raw_offset) if raw_offset.isascii() and raw_offset.isdigit() and len(raw_offset) < 7 else 0
+    error = ""
+    try:
+        # Signed-in people may look up user@other.node (a WebFinger fetch); anonymous readers not.
+        results = await search(p.ctx, p.me, query[:500], resolve=offset == 0, limit=SEARCH_PAGE, offset=offset)
+    except Invalid as exc:
+        error, results = exc.reason, Results()
     return p.render(
-        "search.html", title="Search", query=query, results=results,
+        "search.html", title="Search", query=query, results=results, error=error,
         posts=await post_views(p.ctx, p.me, results.statuses),
+        more=offset + SEARCH_PAGE if len(results.statuses) >= SEARCH_PAGE else None,
     )
 
 
