@@ -1,5 +1,5 @@
 """The node's tables as SQLAlchemy 2 typed models, in modules by what they hold (base,
-social, media, federation, auth, second factors, limits, compliance); every name is importable from here, and importing this module
+social, filters, media, federation, auth, second factors, limits, compliance); every name is importable from here, and importing this module
 registers every table on `Base.metadata` (Alembic and the schema test read it).
 
 Ids are time-ordered 64-bit integers (`storage.ids.new_id`) so cursors page by id.
@@ -10,6 +10,7 @@ from storage.models.auth import IdempotencyKey, OAuthApp, OAuthCode, OAuthToken,
 from storage.models.base import NOTIFICATION_TYPES, ROLES, VISIBILITIES, Base, UTCDateTime, table_of, utcnow
 from storage.models.compliance import AccountField, FieldScope, FieldSource, LegalHold, SealCause, SealedPost
 from storage.models.federation import AuditEntry, AuditHead, InboxEntry, Job, NodeSetting, Peer, PeerName, Tombstone
+from storage.models.filters import ContentFilter, FilterKeyword, FilterStatus
 from storage.models.limits import LimitState, ServingProcess
 from storage.models.media import MediaAttachment, MediaKind, MediaRole, MediaState
 from storage.models.second_factors import AuthChallenge, ChallengeKind, FactorKind, RecoveryCode, SecondFactor
@@ -34,6 +35,9 @@ from storage.models.social import (
 )
 
 __all__ = [
+    "ContentFilter",
+    "FilterKeyword",
+    "FilterStatus",
     "AccountField",
     "FieldScope",
     "FieldSource",

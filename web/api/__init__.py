@@ -9,6 +9,7 @@ from web.api import (
     bookmarks,
     conversations,
     favourites,
+    filters,
     instance,
     markers,
     media,
@@ -33,6 +34,7 @@ def setup(app: web.Application) -> None:
     relationships.setup(app)
     bookmarks.setup(app)
     favourites.setup(app)
+    filters.setup(app)
     conversations.setup(app)
     markers.setup(app)
     media.setup(app)
