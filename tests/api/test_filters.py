@@ -5,6 +5,7 @@ kept exact. Mastodon.py 2.3.3 exercises the filter calls as a real client sends 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -255,3 +256,28 @@ async def test_hostile_filter_input(api: Client, sign_in: SignIn) -> None:
     statuses = {s["id"]: s for s in await call(api, "GET", "/api/v1/timelines/public", alice)}
     [result] = statuses[matching["id"]]["filtered"]
     assert result["filter"]["title"] == "Many" and result["keyword_matches"] == ["k199"]
+
+
+async def test_streamed_posts_are_filtered(api: Client, sign_in: SignIn) -> None:
+    alice, bob = await sign_in("alice"), await sign_in("bob")
+    await _follow(api, alice, "bob")
+    await _filter(api, alice, title="Hidden", context=["home"], filter_action="hide",
+                  keywords_attributes=[{"keyword": "secret"}])
+    await _filter(api, alice, title="Careful", context=["home", "notifications"], filter_action="warn",
+                  keywords_attributes=[{"keyword": "spoiler"}])
+    # Given alice on her user stream
+    async with api.ws_connect(f"/api/v1/streaming?stream=user&access_token={alice}") as ws:
+        # When bob posts a hidden post, a warned one that mentions her, and a plain one
+        hidden = await post(api, bob, "the secret plan")
+        warned = await post(api, bob, "@alice spoiler ahead")
+        plain = await post(api, bob, "plain words")
+        seen: list[dict[str, Any]] = []
+        while not any(m["event"] == "update" and json.loads(m["payload"])["id"] == plain["id"] for m in seen):
+            seen.append(await ws.receive_json(timeout=60))
+    updates = {json.loads(m["payload"])["id"]: json.loads(m["payload"]) for m in seen if m["event"] == "update"}
+    notes = [json.loads(m["payload"]) for m in seen if m["event"] == "notification"]
+    # Then the hidden post never arrived, the warned one carries its filter, in the post and the notification
+    assert hidden["id"] not in updates
+    assert [r["filter"]["title"] for r in updates[warned["id"]]["filtered"]] == ["Careful"]
+    assert updates[plain["id"]]["filtered"] == []
+    assert [[r["filter"]["title"] for r in n["status"]["filtered"]] for n in notes] == [["Careful"]]
