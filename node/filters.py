@@ -16,10 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import filters_match
 from node.context import NodeContext
-from node.filters_match import CompiledFilter, FilterAction, FilterContext, Keyword
+from node.filters_match import (
+    CompiledFilter,
+    FilterAction,
+    FilterContext,
+    Keyword,
+    Match,
+    hides,
+    match,
+    searchable_text,
+)
 from node.posts import load_visible
+from node.sanitize import html_to_text
 from storage.errors import Invalid, NotFound
-from storage.models import Account, ContentFilter, FilterKeyword, FilterStatus, utcnow
+from storage.models import Account, ContentFilter, FilterKeyword, FilterStatus, Post, utcnow
 
 MAX_FILTERS = 100  # per account
 MAX_KEYWORDS = 200  # per filter
@@ -335,3 +345,18 @@ async def active(ctx: NodeContext, viewer: Account | None) -> list[CompiledFilte
                                by_filter.get(r.id, []), posts.get(r.id, set()))
         for r in rows
     ]
+
+
+def judge(
+    active_filters: Sequence[CompiledFilter], context: FilterContext, post: Post, proper: Post, alt_texts: Sequence[str]
+) -> list[Match] | None:
+    """The filters of `context` a post matches (a boost judged by its original, `proper`), or
+    None when a `hide` filter removes it. The post's text is made only when a keyword may match."""
+    relevant = [f for f in active_filters if context in f.contexts]
+    if not relevant:
+        return []
+    text = ""
+    if any(f.pattern is not None for f in relevant):
+        text = searchable_text(proper.summary or "", html_to_text(proper.content_html or ""), (), alt_texts)
+    found = match(relevant, context, text, [post.id, proper.id], now())
+    return None if hides(found) else found

@@ -7,10 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from node.filters import FilterView, now
-from node.filters_match import CompiledFilter, FilterAction, FilterContext, Match, hides, match, searchable_text
+from node.filters import FilterView, judge
+from node.filters_match import CompiledFilter, FilterAction, FilterContext, Match
 from node.media import AttachmentView
-from node.sanitize import html_to_text
 from storage.models import FilterKeyword, FilterStatus, Post
 from web.api.serializers import JSON, timestamp
 
@@ -82,12 +81,4 @@ class FilterScope:
     def judge(self, post: Post, proper: Post, media: Sequence[AttachmentView]) -> list[Match] | None:
         """The matches for a post (a boost judged by its original), or None when a `hide`
         filter removes it."""
-        relevant = [f for f in self.filters if self.context in f.contexts]
-        if not relevant:
-            return []
-        text = ""
-        if any(f.pattern is not None for f in relevant):
-            text = searchable_text(proper.summary or "", html_to_text(proper.content_html or ""), (),
-                                   [m.description for m in media if m.description])
-        found = match(relevant, self.context, text, [post.id, proper.id], now())
-        return None if hides(found) else found
+        return judge(self.filters, self.context, post, proper, [m.description for m in media if m.description])

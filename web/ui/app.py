@@ -10,6 +10,7 @@ from web.keys import CTX
 from web.ui import (
     nav,
     pages_auth,
+    pages_filters,
     pages_inbox,
     pages_lists,
     pages_people,
@@ -84,3 +85,4 @@ def setup(app: web.Application) -> None:
     pages_inbox.setup_routes(app)
     pages_lists.setup_routes(app)
     pages_security.setup_routes(app)
+    pages_filters.setup_routes(app)
