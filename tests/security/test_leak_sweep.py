@@ -254,6 +254,9 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/settings/profile"): LeftOut(OWN),
     ("POST", "/settings/pictures"): LeftOut(OWN),
     ("POST", "/settings/password"): LeftOut(OWN),
+    ("POST", "/settings/filters"): LeftOut(OWN),
+    ("POST", "/settings/filters/{id}"): LeftOut(OWN),
+    ("POST", "/settings/filters/{id}/delete"): LeftOut(OWN),
     ("POST", "/signin/factor"): LeftOut(CREDENTIALS),
     **{("POST", f"/settings/security/{a}"): LeftOut(OWN)
        for a in ("totp", "totp/confirm", "passkey", "passkey/confirm", "recovery-codes", "remove")},
