@@ -90,6 +90,20 @@ def test_filters_page_and_a_warned_post(node: UINode, open_as: Open, size: str) 
     lena.get_by_role("button", name="Save filter").click()
     expect(lena.get_by_role("alert")).to_contain_text("Context")
     expect(lena.get_by_label("Keywords")).to_have_value("kept")
+    # And a filter for notifications marks a mention that matches it on her notifications page
+    go_by_nav(lena, "Filters")
+    lena.get_by_role("link", name="New filter").first.click()
+    lena.get_by_label("Title", exact=True).fill(f"Pings {size}")
+    lena.get_by_label("Keywords").fill(f"ping{tag}")
+    lena.get_by_role("checkbox", name="Notifications").check()
+    lena.get_by_role("button", name="Save filter").click()
+    root.goto(node.url + "/local")
+    compose(root, f"@lena ping{tag} are you there?", "Public")
+    expect(post_card(root, f"ping{tag}")).to_be_visible()
+    go_by_nav(lena, "Notifications")
+    expect(lena.locator("li.notification").first).to_contain_text(f"Filtered: Pings {size}")
+    assert f"ping{tag} are you there" not in lena.locator("main").inner_text()
+    assert violations(lena) == []
     # When she deletes both filters, both posts are back
     go_by_nav(lena, "Filters")
     for title in (f"Spoilers {size}", f"Gossip {size}"):
