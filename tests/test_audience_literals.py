@@ -43,6 +43,7 @@ OTHER_MEANINGS = {
     ("web/ui/pages_timelines.py", "local"): (2, "the local timeline's name in its page's table"),
     ("web/api/streaming.py", "public"): (2, "Mastodon's `public` streaming path and stream"),
     ("web/api/stream_hub.py", "public"): (1, "Mastodon's `public` stream"),
+    ("node/filters_match.py", "public"): (1, "Mastodon's `public` filter context (the shared timelines)"),
     ("web/api/timelines.py", "local"): (1, "Mastodon's `local` query parameter of the public timeline"),
     ("web/api/directory.py", "local"): (1, "Mastodon's `local` query parameter of the profile directory"),
     ("node/profile_fields.py", "organization"): (1, "the Account column the company directory fills (`organization`)"),

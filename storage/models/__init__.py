@@ -1,5 +1,5 @@
 """The node's tables as SQLAlchemy 2 typed models, in modules by what they hold (base,
-social, media, federation, auth, second factors, limits, compliance, single sign-on, SCIM, tags, lists); every name is importable from here, and importing this module
+social, media, federation, auth, second factors, limits, compliance, single sign-on, SCIM, tags, lists, filters); every name is importable from here, and importing this module
 registers every table on `Base.metadata` (Alembic and the schema test read it).
 
 Ids are time-ordered 64-bit integers (`storage.ids.new_id`) so cursors page by id.
@@ -10,6 +10,7 @@ from storage.models.auth import IdempotencyKey, OAuthApp, OAuthCode, OAuthToken,
 from storage.models.base import NOTIFICATION_TYPES, ROLES, VISIBILITIES, Base, UTCDateTime, table_of, utcnow
 from storage.models.compliance import AccountField, FieldScope, FieldSource, LegalHold, SealCause, SealedPost
 from storage.models.federation import AuditEntry, AuditHead, InboxEntry, Job, NodeSetting, Peer, PeerName, Tombstone
+from storage.models.filters import ContentFilter, FilterKeyword, FilterStatus
 from storage.models.limits import LimitState, ServingProcess
 from storage.models.lists import REPLIES_POLICIES, TITLE_MAX, List, ListMember
 from storage.models.media import MediaAttachment, MediaKind, MediaRole, MediaState
@@ -40,6 +41,9 @@ from storage.models.tags import DismissedSuggestion, FeaturedTag, FollowedTag
 __all__ = [
     "OidcLink",
     "OidcLogin",
+    "ContentFilter",
+    "FilterKeyword",
+    "FilterStatus",
     "AccountField",
     "FieldScope",
     "FieldSource",

@@ -73,7 +73,7 @@ async def test_instance_and_accounts(api: Client, sign_in: SignIn) -> None:
 
 async def test_start_up_endpoints_answer_empty(api: Client, sign_in: SignIn) -> None:
     token = await sign_in("alice")
-    for path in ("/api/v1/custom_emojis", "/api/v1/filters", "/api/v1/announcements"):
+    for path in ("/api/v1/custom_emojis", "/api/v1/announcements"):
         resp = await api.get(path, headers=auth(token))
         assert resp.status == 200 and await resp.json() == [], path
     assert await (await api.get("/api/v1/markers", headers=auth(token))).json() == {}

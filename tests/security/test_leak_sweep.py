@@ -222,6 +222,12 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/api/v1/notifications/dismiss"): LeftOut(OWN),
     ("POST", "/api/v1/notifications/{id}/dismiss"): LeftOut(OWN),
     ("POST", "/api/v1/markers"): LeftOut(OWN),
+    **{(m, p): LeftOut(OWN) for m, p in (
+        ("POST", "/api/v2/filters"), ("PUT", "/api/v2/filters/{id}"), ("DELETE", "/api/v2/filters/{id}"),
+        ("POST", "/api/v2/filters/{id}/keywords"), ("PUT", "/api/v2/filters/keywords/{id}"),
+        ("DELETE", "/api/v2/filters/keywords/{id}"), ("POST", "/api/v2/filters/{id}/statuses"),
+        ("DELETE", "/api/v2/filters/statuses/{id}"), ("POST", "/api/v1/filters"), ("PUT", "/api/v1/filters/{id}"),
+        ("DELETE", "/api/v1/filters/{id}"))},
     ("POST", "/api/v2/media"): LeftOut(UPLOAD),
     ("POST", "/api/v1/media"): LeftOut(UPLOAD),
     ("PUT", "/api/v1/media/{id}"): LeftOut(UPLOAD),
@@ -276,6 +282,9 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/settings/export/archive"): LeftOut(
         "the reader's own archive: only their own posts (tests/web/test_export_pages.py)"),
     ("POST", "/settings/export/following"): LeftOut(RELATIONSHIP),
+    ("POST", "/settings/filters"): LeftOut(OWN),
+    ("POST", "/settings/filters/{id}"): LeftOut(OWN),
+    ("POST", "/settings/filters/{id}/delete"): LeftOut(OWN),
     ("POST", "/signin/factor"): LeftOut(CREDENTIALS),
     **{("POST", f"/settings/security/{a}"): LeftOut(OWN)
        for a in ("totp", "totp/confirm", "passkey", "passkey/confirm", "recovery-codes", "remove")},

@@ -78,7 +78,7 @@ def pages(node: UINode, browser: Browser) -> dict[str, str]:
         "home": "/", "compose": "/compose", "thread": f"/@alice/{post_id}", "profile": "/@alice",
         "notifications": "/notifications", "search": "/search?q=a11y", "settings": "/settings",
         "conversations": "/conversations", "bookmarks": "/bookmarks", "favourites": "/favourites",
-        "blocks": "/blocks", "mutes": "/mutes", "lists": "/lists",
+        "blocks": "/blocks", "mutes": "/mutes", "lists": "/lists", "filters": "/settings/filters", "filter-new": "/settings/filters/new",
         "report-form": f"/report/{post_id}", "admin-reports": "/admin/reports", "admin-report": report_path,
         "admin-moderation": "/admin/accounts?q=alice", "admin-users": "/admin/users",
         "admin-policy": "/admin/policy", "admin-federation": "/admin/federation", "admin-holds": "/admin/holds",

@@ -10,6 +10,7 @@ from web.api import (
     conversations,
     directory,
     favourites,
+    filters,
     instance,
     lists,
     markers,
@@ -39,6 +40,7 @@ def setup(app: web.Application) -> None:
     bookmarks.setup(app)
     lists.setup(app)
     favourites.setup(app)
+    filters.setup(app)
     conversations.setup(app)
     markers.setup(app)
     media.setup(app)

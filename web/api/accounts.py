@@ -10,10 +10,12 @@ from aiohttp import web
 from node import accounts, avatars, follows, profile_fields, relationships, search, timelines
 from node.context import NodeContext
 from node.domains import canonical_domain
+from node.filters_match import FilterContext
 from node.media import Upload
 from node.outbox import open_web_may_see
+from node.pagination import Page
 from storage.errors import Invalid, NotFound
-from storage.models import Account
+from storage.models import Account, Post
 from web.api import serializers
 from web.api.auth import (
     Params,
@@ -27,8 +29,8 @@ from web.api.auth import (
     require_user,
     text_param,
 )
+from web.api.filtered_pages import respond
 from web.api.serializers import JSON
-from web.api.statuses import render_many
 from web.multipart import read_file_form
 
 SEARCH_LIMIT = 40
@@ -214,15 +216,19 @@ async def account_statuses(request: web.Request) -> web.Response:
     p = await params(request)
     if flag(p, "pinned", False) or flag(p, "only_media", False):
         return web.json_response([])
-    page = page_of(request)
-    items = await timelines.account(ctx, viewer, account.id, page, with_boosts=not flag(p, "exclude_reblogs", False))
-    ids = [post.id for post in items]
-    if flag(p, "exclude_replies", False):
+    with_boosts = not flag(p, "exclude_reblogs", False)
+    no_replies = bool(flag(p, "exclude_replies", False))
+
+    async def fetch(page: Page) -> list[Post]:
+        return await timelines.account(ctx, viewer, account.id, page, with_boosts=with_boosts)
+
+    def keep(post: Post) -> bool:
         # Mastodon keeps replies to oneself (threads) when excluding replies.
-        items = [post for post in items if post.in_reply_to_id is None or post.in_reply_to_account_id == account.id]
-    if viewer is None:
-        items = [post for post in items if open_web_may_see(ctx, post)]
-    return web.json_response(await render_many(ctx, viewer, items), headers=link_header(request, ids))
+        if no_replies and post.in_reply_to_id is not None and post.in_reply_to_account_id != account.id:
+            return False
+        return viewer is not None or open_web_may_see(ctx, post)
+
+    return await respond(request, ctx, viewer, page_of(request), fetch, FilterContext.ACCOUNT, keep)
 
 
 async def _people(request: web.Request, which: str) -> web.Response:

@@ -48,6 +48,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/custom_emojis", public_empty_list)
     app.router.add_get("/api/v1/instance/rules", public_empty_list)
     app.router.add_get("/api/v1/announcements", _empty([], "read"))
-    app.router.add_get("/api/v1/filters", _empty([], "read:filters"))
-    app.router.add_get("/api/v2/filters", _empty([], "read:filters"))
     app.router.add_get("/api/v1/preferences", _empty(PREFERENCES, "read:accounts"))

@@ -8,14 +8,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from node import lists, timelines
+from node.filters_match import FilterContext
 from node.pagination import Page
 from storage.errors import NotFound
 from storage.ids import parse_id
-from storage.models import Account, List
+from storage.models import Account, List, Post
 from web.api.accounts import render_accounts
 from web.api.auth import Params, ctx_of, flag, link_header, page_of, params, path_id, require_user, text_param
+from web.api.filtered_pages import respond
 from web.api.serializers import JSON
-from web.api.statuses import render_many
 
 READ = "read:lists"
 WRITE = "write:lists"
@@ -100,9 +101,13 @@ async def account_lists(request: web.Request) -> web.Response:
 async def timeline(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     viewer = await require_user(request, READ)
-    items = await timelines.list_timeline(ctx, viewer, path_id(request, "list_id"), page_of(request))
-    body = await render_many(ctx, viewer, items)
-    return web.json_response(body, headers=link_header(request, [p.id for p in items]))
+    list_id = path_id(request, "list_id")
+
+    async def fetch(page: Page) -> list[Post]:
+        return await timelines.list_timeline(ctx, viewer, list_id, page)
+
+    # The viewer's filters apply as on home (Mastodon's `home` context covers lists).
+    return await respond(request, ctx, viewer, page_of(request), fetch, FilterContext.HOME)
 
 
 def setup(app: web.Application) -> None:

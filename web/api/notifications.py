@@ -7,11 +7,14 @@ from aiohttp import web
 
 from node import accounts, notifications, posts
 from node.context import NodeContext
+from node.filters_match import FilterContext
 from storage.errors import NotFound
 from storage.ids import parse_id
 from storage.models import Account, Notification
 from web.api import serializers
 from web.api.auth import Params, ctx_of, id_param, link_header, page_of, params, path_id, require_user, text_param
+from web.api.filter_entities import FilterScope
+from web.api.filtered_pages import scope_for
 from web.api.serializers import JSON
 from web.api.statuses import render
 
@@ -39,12 +42,13 @@ def _types(p: Params) -> tuple[str, ...] | None:
     return tuple(t for name in sorted(names) for t in FROM_MASTODON.get(name, ()))
 
 
-async def _render(ctx: NodeContext, viewer: Account, n: Notification) -> JSON:
-    """NotFound when its post or sender is gone, or no longer visible to the viewer."""
+async def _render(ctx: NodeContext, viewer: Account, n: Notification, scope: FilterScope | None) -> JSON:
+    """NotFound when its post or sender is gone, no longer visible to the viewer, or its post
+    is hidden by one of the viewer's filters (a `warn` one marks the status `filtered`)."""
     sender = await accounts.get_account(ctx, n.from_account_id)
     status = None
     if n.post_id is not None:
-        status = await render(ctx, viewer, await posts.get_post(ctx, viewer, n.post_id))
+        status = await render(ctx, viewer, await posts.get_post(ctx, viewer, n.post_id), scope)
     return serializers.notification(ctx, n, sender, status)
 
 
@@ -57,9 +61,10 @@ async def list_notifications(request: web.Request) -> web.Response:
         return web.json_response([])
     items = await notifications.list_notifications(ctx, viewer.id, page_of(request), types, id_param(p, "account_id"))
     body = []
+    scope = await scope_for(ctx, viewer, FilterContext.NOTIFICATIONS)  # loaded once for the page
     for n in items:
         try:
-            body.append(await _render(ctx, viewer, n))
+            body.append(await _render(ctx, viewer, n, scope))
         except NotFound:
             continue
     return web.json_response(body, headers=link_header(request, [n.id for n in items]))
@@ -69,7 +74,8 @@ async def get_notification(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     viewer = await require_user(request, "read:notifications")
     n = await notifications.get_notification(ctx, viewer.id, path_id(request))
-    return web.json_response(await _render(ctx, viewer, n))
+    scope = await scope_for(ctx, viewer, FilterContext.NOTIFICATIONS)
+    return web.json_response(await _render(ctx, viewer, n, scope))
 
 
 async def dismiss(request: web.Request) -> web.Response:

@@ -6,11 +6,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from node import media, posts
+from node.filters_match import FilterContext
 from node.outbox import open_web_may_see
 from storage.errors import Invalid, NotFound
 from storage.models import Account, Post, PostEdit
 from web.api import serializers
 from web.api.auth import ctx_of, flag, optional_user, params, path_id, require_user, text_param
+from web.api.filtered_pages import scope_for
 from web.api.serializers import JSON
 from web.api.statuses import media_ids_of, refuse_polls, render, render_many
 
@@ -31,9 +33,11 @@ async def context(request: web.Request) -> web.Response:
     if viewer is None:  # the open web: content rules apply to every post of the thread
         ancestors = [p for p in ancestors if open_web_may_see(ctx, p)]
         descendants = [p for p in descendants if open_web_may_see(ctx, p)]
-    return web.json_response(
-        {"ancestors": await render_many(ctx, viewer, ancestors), "descendants": await render_many(ctx, viewer, descendants)}
-    )
+    scope = await scope_for(ctx, viewer, FilterContext.THREAD)
+    return web.json_response({
+        "ancestors": await render_many(ctx, viewer, ancestors, scope),
+        "descendants": await render_many(ctx, viewer, descendants, scope),
+    })
 
 
 async def edit(request: web.Request) -> web.Response:

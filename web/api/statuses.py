@@ -15,8 +15,9 @@ from node.posts import NewPost
 from storage.errors import Invalid, NotFound
 from storage.ids import parse_id
 from storage.models import Account, Post
-from web.api import serializers
+from web.api import filter_entities, serializers
 from web.api.auth import Params, ctx_of, flag, id_param, optional_user, params, path_id, require_user, text_param
+from web.api.filter_entities import FilterScope
 from web.api.serializers import JSON
 
 
@@ -33,9 +34,12 @@ def visibility_of(p: Params) -> Audience:
     return visibility
 
 
-async def render_many(ctx: NodeContext, viewer: Account | None, items: list[Post]) -> list[JSON]:
+async def render_many(
+    ctx: NodeContext, viewer: Account | None, items: list[Post], scope: FilterScope | None = None
+) -> list[JSON]:
     """Statuses for a page of posts; a boost carries its original, or is left out when the
-    original is gone or no longer visible to the viewer."""
+    original is gone or no longer visible to the viewer. With the viewer's filters (`scope`),
+    a post a `hide` filter matches is left out and the others carry `filtered`."""
     originals: dict[int, Post] = {}
     for post in items:
         if post.reblog_of_id is not None and post.reblog_of_id not in originals:
@@ -44,18 +48,30 @@ async def render_many(ctx: NodeContext, viewer: Account | None, items: list[Post
             except NotFound:
                 continue
     extras = await post_views.extras(ctx, viewer, [p.id for p in items] + list(originals))
+    judging = scope is not None and scope.applies()
     out = []
     for post in items:
+        if post.reblog_of_id is not None and post.reblog_of_id not in originals:
+            continue
+        proper = originals[post.reblog_of_id] if post.reblog_of_id is not None else post
+        filtered: list[JSON] = []
+        if judging and scope is not None:
+            found = scope.judge(post, proper, extras.media.get(proper.id, []))
+            if found is None:
+                continue  # a `hide` filter: never sent
+            filtered = [filter_entities.result(m) for m in found]
         if post.reblog_of_id is None:
-            out.append(serializers.status(ctx, post, extras))
-        elif post.reblog_of_id in originals:
-            reblog = serializers.status(ctx, originals[post.reblog_of_id], extras)
-            out.append(serializers.status(ctx, post, extras, reblog=reblog))
+            status = serializers.status(ctx, post, extras)
+        else:
+            reblog = serializers.status(ctx, proper, extras) | {"filtered": filtered}
+            status = serializers.status(ctx, post, extras, reblog=reblog)
+        out.append(status | {"filtered": filtered})
     return out
 
 
-async def render(ctx: NodeContext, viewer: Account | None, post: Post) -> JSON:
-    rendered = await render_many(ctx, viewer, [post])
+async def render(ctx: NodeContext, viewer: Account | None, post: Post, scope: FilterScope | None = None) -> JSON:
+    """One status; NotFound when it cannot be shown (a `hide` filter of `scope` among the reasons)."""
+    rendered = await render_many(ctx, viewer, [post], scope)
     if not rendered:
         raise NotFound("Record not found")
     return rendered[0]

@@ -7,7 +7,11 @@ the hub routes it to the streams each reader follows and renders it. It runs no 
 
 Every delivery asks the question `GET /api/v1/statuses/:id` asks (node.posts.viewable), and
 public and hashtag streams carry only `public` posts. A `list` stream is its owner's alone
-(`authorize`), and carries what the list timeline would (node/lists.py `belongs`).
+(`authorize`), and carries what the list timeline would (node/lists.py `belongs`). The reader's filters apply as in the
+timelines: the user stream reads in the `home` context, public and hashtag streams in
+`public`, notifications in `notifications`; a `hide` match is not sent, a `warn` one carries
+`filtered`. They are loaded once per batch for each reader the batch concerns, so a filter
+changed takes effect with the next post.
 """
 
 from __future__ import annotations
@@ -17,13 +21,15 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from node import accounts, lists, oauth, posts
+from node import accounts, filters, lists, oauth, posts
 from node.audience import Audience
 from node.context import NodeContext
+from node.filters_match import CompiledFilter, FilterContext
 from node.stream_feed import News, StreamFeed, may_read, may_see_deleted, silenced
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.models import Account, Notification, Post
 from web.api import serializers
+from web.api.filter_entities import FilterScope
 from web.api.statuses import render
 
 # Per socket: which posts went out on which streams, so a later delete reaches them.
@@ -150,24 +156,33 @@ class Hub:
             self.leave(sub)
 
     async def _deliver(self, sub: Subscriber, news: News) -> None:
+        active: list[CompiledFilter] | None = None  # the reader's filters, read once for the batch
         try:
             for event, post in news.posts:
                 keys = [k for k in sorted(sub.streams) if _routes(k, sub.viewer, post, news)]
                 if not keys or not await may_read(self.ctx, sub.viewer, post):
                     continue
-                try:
-                    payload = json.dumps(await render(self.ctx, sub.viewer, post))
-                except NotFound:
-                    continue  # gone since, or a boost of something the viewer cannot see
+                if active is None:
+                    active = await filters.active(self.ctx, sub.viewer)
+                by_context: dict[FilterContext, list[Key]] = {}
                 for key in keys:
-                    await sub.send(key, event, payload)
-                    sub.remember(post.id, key)
-                self.feed.watch(post.id)
+                    by_context.setdefault(_context(key), []).append(key)
+                for context, context_keys in by_context.items():
+                    try:
+                        payload = json.dumps(await render(self.ctx, sub.viewer, post, FilterScope(context, active)))
+                    except NotFound:
+                        continue  # gone since, a boost of something the viewer cannot see, or filtered out
+                    for key in context_keys:
+                        await sub.send(key, event, payload)
+                        sub.remember(post.id, key)
+                    self.feed.watch(post.id)
             for n in news.notifications:
                 keys = [k for k in sorted(sub.streams) if k[0] in USER_STREAMS]
                 if n.account_id != sub.viewer.id or not keys:
                     continue
-                notification = await self._notification(sub.viewer, n)
+                if active is None:
+                    active = await filters.active(self.ctx, sub.viewer)
+                notification = await self._notification(sub.viewer, n, FilterScope(FilterContext.NOTIFICATIONS, active))
                 if notification is None:
                     continue
                 for key in keys:
@@ -175,17 +190,23 @@ class Hub:
         except (ConnectionError, RuntimeError):
             self.leave(sub)  # the socket closed under us
 
-    async def _notification(self, viewer: Account, n: Notification) -> str | None:
+    async def _notification(self, viewer: Account, n: Notification, scope: FilterScope) -> str | None:
         if await silenced(self.ctx, viewer, n.from_account_id):
             return None
         try:
             sender = await accounts.get_account(self.ctx, n.from_account_id)
             status = None
             if n.post_id is not None:
-                status = await render(self.ctx, viewer, await posts.get_post(self.ctx, viewer, n.post_id))
+                status = await render(self.ctx, viewer, await posts.get_post(self.ctx, viewer, n.post_id), scope)
         except NotFound:
             return None
         return json.dumps(serializers.notification(self.ctx, n, sender, status))
+
+
+def _context(key: Key) -> FilterContext:
+    """The filter context a stream reads in: a list reads as home does (Mastodon's `home`
+    context covers lists), the public and hashtag streams as `public`."""
+    return FilterContext.HOME if key[0] in USER_STREAMS or key[0] == LIST_STREAM else FilterContext.PUBLIC
 
 
 def _routes(key: Key, viewer: Account, post: Post, batch: News) -> bool:

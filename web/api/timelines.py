@@ -1,13 +1,20 @@
-"""Home and public timelines, paged by id with Mastodon's Link header."""
+"""Home and public timelines, paged by id with Mastodon's Link header, each read through the
+viewer's filters (web/api/filtered_pages.py)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from aiohttp import web
 
 from node import timelines
+from node.context import NodeContext
+from node.filters_match import FilterContext
 from node.outbox import open_web_may_see
-from web.api.auth import ctx_of, link_header, optional_user, page_of, require_user
-from web.api.statuses import render_many
+from node.pagination import Page
+from storage.models import Account, Post
+from web.api.auth import ctx_of, optional_user, page_of, require_user
+from web.api.filtered_pages import respond
 
 TRUE = ("true", "1")
 
@@ -15,35 +22,42 @@ TRUE = ("true", "1")
 async def home(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     viewer = await require_user(request, "read:statuses")
-    items = await timelines.home(ctx, viewer, page_of(request))
-    body = await render_many(ctx, viewer, items)
-    return web.json_response(body, headers=link_header(request, [p.id for p in items]))
+
+    async def fetch(page: Page) -> list[Post]:
+        return await timelines.home(ctx, viewer, page)
+
+    return await respond(request, ctx, viewer, page_of(request), fetch, FilterContext.HOME)
 
 
 async def public(request: web.Request) -> web.Response:
     """`local=true`: posts written here (with the inward ones for local users); else federated."""
     ctx = ctx_of(request)
     viewer = await optional_user(request, "read:statuses")
-    page = page_of(request)
-    if request.query.get("local", "").lower() in TRUE:
-        items = await timelines.local(ctx, viewer, page)
-    else:
-        items = await timelines.federated(ctx, viewer, page)
-    if viewer is None:  # an anonymous reader is the open web: content rules apply to it
-        items = [p for p in items if open_web_may_see(ctx, p)]
-    body = await render_many(ctx, viewer, items)
-    return web.json_response(body, headers=link_header(request, [p.id for p in items]))
+    read = timelines.local if request.query.get("local", "").lower() in TRUE else timelines.federated
+
+    async def fetch(page: Page) -> list[Post]:
+        return await read(ctx, viewer, page)
+
+    # An anonymous reader is the open web: content rules apply to it.
+    return await respond(request, ctx, viewer, page_of(request), fetch, FilterContext.PUBLIC, _keep(ctx, viewer))
+
+
+def _keep(ctx: NodeContext, viewer: Account | None) -> Callable[[Post], bool]:
+    if viewer is None:
+        return lambda p: open_web_may_see(ctx, p)
+    return lambda _: True
 
 
 async def tag(request: web.Request) -> web.Response:
     """Posts carrying a hashtag that the reader may see in shared timelines."""
     ctx = ctx_of(request)
     viewer = await optional_user(request, "read:statuses")
-    items = await timelines.hashtag(ctx, viewer, request.match_info["hashtag"], page_of(request))
-    if viewer is None:
-        items = [p for p in items if open_web_may_see(ctx, p)]
-    body = await render_many(ctx, viewer, items)
-    return web.json_response(body, headers=link_header(request, [p.id for p in items]))
+    name = request.match_info["hashtag"]
+
+    async def fetch(page: Page) -> list[Post]:
+        return await timelines.hashtag(ctx, viewer, name, page)
+
+    return await respond(request, ctx, viewer, page_of(request), fetch, FilterContext.PUBLIC, _keep(ctx, viewer))
 
 
 def setup(app: web.Application) -> None:

@@ -15,6 +15,7 @@ from web.ui import (
     pages_directory,
     pages_explore,
     pages_export,
+    pages_filters,
     pages_inbox,
     pages_lists,
     pages_people,
@@ -96,3 +97,4 @@ def setup(app: web.Application) -> None:
     pages_delete.setup_routes(app)
     pages_export.setup_routes(app)
     pages_directory.setup_routes(app)
+    pages_filters.setup_routes(app)

@@ -46,6 +46,7 @@ MAIN = [
     Link("/@{username}", "Profile", "☺"),
     Link("/follow_requests", "Requests", "⇆"),
     Link("/settings", "Settings", "⚙"),
+    Link("/settings/filters", "Filters", "▽", prefix=True),
     Link("/blocks", "Blocked and muted", "⊘"),
 ]
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from node import accounts, notifications, posts
+from node import accounts, filters, notifications, posts
+from node.filters_match import FilterContext
 from node.pagination import Page as Cursor
 from node.search import Results, search
 from storage.errors import Invalid, NotFound
@@ -30,6 +31,7 @@ class NotificationView:
     who: Account
     words: str
     post: Post | None
+    filtered: list[str]  # titles of the reader's `warn` filters its post matches
 
 
 @page()
@@ -37,13 +39,20 @@ async def notifications_page(p: Page) -> web.StreamResponse:
     cursor = Cursor.parse(max_id=p.request.query.get("max_id"))
     items = await notifications.list_notifications(p.ctx, p.user.id, cursor)
     views = []
+    active = await filters.active(p.ctx, p.user)  # the reader's filters, as the client API applies them
     for n in items:
         try:
             who = await accounts.get_account(p.ctx, n.from_account_id)
             post = await posts.get_post(p.ctx, p.me, n.post_id) if n.post_id else None
         except NotFound:
             continue  # the post was deleted or is no longer visible
-        views.append(NotificationView(n, who, WORDS.get(n.type, n.type), post))
+        titles: list[str] = []
+        if post is not None and active:
+            found = filters.judge(active, FilterContext.NOTIFICATIONS, post, post, [])
+            if found is None:
+                continue  # a `hide` filter
+            titles = [m.filter.title for m in found]
+        views.append(NotificationView(n, who, WORDS.get(n.type, n.type), post, titles))
     if items and cursor.max_id is None:
         await notifications.mark_read(p.ctx, p.user.id, items[0].id)
         p.unread = 0

@@ -22,6 +22,7 @@ from node import (
     sessions,
     timelines,
 )
+from node.filters_match import FilterContext
 from node.pagination import Page as Cursor
 from storage.errors import AtriumError, Forbidden, Invalid, NotFound, RateLimited
 from storage.models import Account, FieldSource
@@ -103,7 +104,7 @@ async def profile(p: Page) -> web.StreamResponse:
         node_of_account=node_name or account.domain or p.ctx.display_name,
         counts=await profiles.counts(p.ctx, account),
         rel=await _relationship(p, account),
-        posts=await post_views(p.ctx, p.me, raw),
+        posts=await post_views(p.ctx, p.me, raw, FilterContext.ACCOUNT),
         older=raw[-1].id if len(raw) >= cursor.limit else None,
     )
 

@@ -11,6 +11,7 @@ from aiohttp import web
 from node import audience_words, tags, timelines
 from node.audience import Audience
 from node.context import NodeContext
+from node.filters_match import FilterContext
 from node.pagination import Page as Cursor
 from node.text import is_tag_name
 from storage.errors import NotFound
@@ -61,7 +62,7 @@ async def _timeline(p: Page, name: str, compose: bool, **extra: Any) -> web.Stre
     if source is None:
         return p.redirect("/signin?next=" + p.request.path)
     raw = await source(p.ctx, p.me, _cursor(p))
-    views = await post_views(p.ctx, p.me, raw)
+    views = await post_views(p.ctx, p.me, raw, _context(name))
     poll = f"/timeline/{name}/new"
     return p.render(
         "timeline.html",
@@ -81,6 +82,11 @@ async def _timeline(p: Page, name: str, compose: bool, **extra: Any) -> web.Stre
         error=None,
         **extra,
     )
+
+
+def _context(name: str) -> FilterContext:
+    """The filter context a timeline is read in: home, or a shared one."""
+    return FilterContext.HOME if name == "home" else FilterContext.PUBLIC
 
 
 @page(signed_in=False)
@@ -120,7 +126,8 @@ async def newer(p: Page) -> web.StreamResponse:
     if source is None or not p.request.query.get("since_id"):
         return p.render("_posts.html", posts=[], newest=0)
     raw = await source(p.ctx, p.me, Cursor.parse(since_id=p.request.query.get("since_id"), limit=40))
-    return p.render("_posts.html", posts=await post_views(p.ctx, p.me, raw), newest=raw[0].id if raw else 0)
+    views = await post_views(p.ctx, p.me, raw, _context(p.request.match_info["name"]))
+    return p.render("_posts.html", posts=views, newest=raw[0].id if raw else 0)
 
 
 def setup_routes(app: web.Application) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from node import audience_words, node_names, outbox, posts
+from node import audience_words, filters, node_names, outbox, posts
 from node.audience import audience_of
 from node.context import NodeContext
+from node.filters_match import FilterContext
 from node.post_views import extras
 from node.sanitize import relink
 from storage.errors import NotFound
@@ -36,6 +37,7 @@ class PostView:
     content_html: str = ""  # the stored HTML, its mentions pointing to this node's pages
     bookmarked: bool = False
     media: list[MediaView] = field(default_factory=list)  # its attachments, in order
+    filtered: list[str] = field(default_factory=list)  # titles of the reader's `warn` filters it matches
 
     @property
     def id(self) -> int:
@@ -71,8 +73,12 @@ def open_web_may_see(ctx: NodeContext, viewer: Account | None, post: Post) -> bo
     return viewer is not None or outbox.open_web_may_see(ctx, post)
 
 
-async def post_views(ctx: NodeContext, viewer: Account | None, page: list[Post]) -> list[PostView]:
-    """Each post of a page (a boost shown as its original, marked with who boosted it)."""
+async def post_views(
+    ctx: NodeContext, viewer: Account | None, page: list[Post], context: FilterContext | None = None
+) -> list[PostView]:
+    """Each post of a page (a boost shown as its original, marked with who boosted it). Read
+    in a filter `context`, the reader's filters apply as in the client API: a `hide` match is
+    left out, a `warn` one is marked with its filters' titles."""
     shown: list[tuple[Post, Account | None]] = []
     for p in page:
         if p.reblog_of_id is None:
@@ -93,8 +99,16 @@ async def post_views(ctx: NodeContext, viewer: Account | None, page: list[Post])
     if unnamed:
         names = await node_names.learn_unknown(ctx, unnamed)
         kept_of = {i: [replace(k, name=k.name or names.get(k.domain)) for k in kept] for i, kept in kept_of.items()}
+    active = await filters.active(ctx, viewer) if context is not None else []
     out = []
     for p, booster in shown:
+        titles: list[str] = []
+        if active and context is not None:
+            alts = [m.description for m in more.media.get(p.id, []) if m.description]
+            found = filters.judge(active, context, p, p, alts)
+            if found is None:
+                continue
+            titles = [m.filter.title for m in found]
         mine = viewer is not None and viewer.id == p.account_id
         kept = kept_of.get(p.id, [])
         out.append(
@@ -111,6 +125,7 @@ async def post_views(ctx: NodeContext, viewer: Account | None, page: list[Post])
                 content_html=local_mention_links(ctx, p, more.mentions.get(p.id, [])),
                 bookmarked=p.id in more.bookmarked,
                 media=media_views(ctx, more.media.get(p.id, [])),
+                filtered=titles,
             )
         )
     return out
