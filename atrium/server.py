@@ -37,6 +37,7 @@ from node.outbox import handle_fanout
 from node.policy import PolicyStore
 from node.queues import DELIVER, FANOUT, INBOX, MEDIA_FETCH
 from node.ratelimit import Limits
+from node.scheduled_publisher import ScheduledPublisher
 from node.serving import ServingProcesses
 from node.settings import POLICY_FILE, SETTINGS_FILE, Settings, parse_networks
 from node.workers import FALLBACK_POLL, Handler, JobWorker, MaintenanceWorker
@@ -204,6 +205,7 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
                 background += [
                     JobWorker(db, job_handlers(ctx), idle_sleep=FALLBACK_POLL, concurrent=frozenset({DELIVER})),
                     MaintenanceWorker(db, audit_retention_days=settings.audit_retention_days),
+                    ScheduledPublisher(ctx),
                 ]
             for one in background:
                 one.start()

@@ -15,6 +15,7 @@ from web.api import (
     notifications,
     oauth,
     relationships,
+    scheduled_statuses,
     search,
     status_edits,
     statuses,
@@ -38,4 +39,5 @@ def setup(app: web.Application) -> None:
     media.setup(app)
     status_edits.setup(app)
     search.setup(app)
+    scheduled_statuses.setup(app)
     streaming.setup(app)
