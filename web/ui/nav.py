@@ -40,6 +40,7 @@ MAIN = [
     Link("/search", "Search", "⌕", phone=True),
     Link("/bookmarks", "Bookmarks", "⚲"),
     Link("/favourites", "Favourites", "★"),
+    Link("/scheduled", "Scheduled posts", "◷"),
     Link("/@{username}", "Profile", "☺"),
     Link("/follow_requests", "Requests", "⇆"),
     Link("/settings", "Settings", "⚙"),
