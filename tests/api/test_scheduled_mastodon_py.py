@@ -21,7 +21,7 @@ import pytest
 from node.scheduled_publisher import ScheduledPublisher
 from storage.models import utcnow
 from tests.conftest import ENGINES, drop_pg_database, recreate_pg_database, worker_tag
-from tests.federation.nodes import NodeProcess, eventually
+from tests.federation.nodes import NodeProcess, eventually, serving
 from tests.federation.test_multinode import follow_remote, home_texts
 
 
@@ -40,12 +40,9 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProces
     eng.create_user("mallory")
     sales.create_user("carol")
     try:
-        with ThreadPoolExecutor() as pool:
-            list(pool.map(NodeProcess.start, (eng, sales)))
-        yield eng, sales
+        with serving(eng, sales):
+            yield eng, sales
     finally:
-        eng.stop()
-        sales.stop()
         if on_pg and not os.environ.get("ATRIUM_KEEP_TEST_DATABASES"):
             drop_pg_database(pg_name)
 

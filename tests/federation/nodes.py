@@ -13,8 +13,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -101,6 +102,18 @@ class NodeProcess:
 
     async def user(self, ctx: NodeContext, username: str) -> Account:
         return await accounts.get_local(ctx, username)
+
+
+@contextmanager
+def serving(*nodes: NodeProcess) -> Iterator[None]:
+    """The nodes' `atrium serve` processes, started together, all stopped when the block ends."""
+    try:
+        with ThreadPoolExecutor() as pool:
+            list(pool.map(NodeProcess.start, nodes))
+        yield
+    finally:
+        for one in nodes:
+            one.stop()
 
 
 async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 20.0, what: str = "condition") -> T:
