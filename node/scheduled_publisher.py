@@ -9,8 +9,8 @@ no second post when the lease runs out and the row is claimed again.
 
 A post that cannot be made — its reply target deleted or no longer visible, its author
 disabled or deleted, its text refused — is KEPT with `failed_at` and the reason (`failure`),
-never due again: its author sees why on the Scheduled posts page and may re-time or cancel
-it. A refusal that may pass (the posting allowance, a database away) is tried again later.
+never due again, its uploads reserved again: its author sees why on the Scheduled posts page
+and may re-time or cancel it. A refusal that may pass (the posting allowance, a database away) is tried again later.
 
 It sleeps until the next due time (at most `FALLBACK_POLL`), and a post scheduled or re-timed
 in this process wakes it (node/scheduled.py `on_change`).
@@ -23,12 +23,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import posts, scheduled
 from node.context import NodeContext
 from node.loops import BackgroundLoop, first_line
+from node.media import ids_of
 from storage.errors import AtriumError
-from storage.models import Account, ScheduledMedia, ScheduledStatus, utcnow
+from storage.models import Account, MediaAttachment, ScheduledMedia, ScheduledStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -134,3 +136,17 @@ class ScheduledPublisher(BackgroundLoop):
                 log.info("scheduled post %d cannot be posted: %s", scheduled_id, reason)
                 values = {"failed_at": now, "failure": reason, "claimed_until": None}
             await s.execute(update(ScheduledStatus).where(ScheduledStatus.id == scheduled_id).values(**values))
+            await self._reserve_again(s, scheduled_id)
+
+    async def _reserve_again(self, s: AsyncSession, scheduled_id: int) -> None:
+        """A kept post's uploads are reserved again (those no post took meanwhile)."""
+        row = await s.get(ScheduledStatus, scheduled_id)
+        wanted = ids_of(row.media_ids) if row is not None else []
+        if not wanted:
+            return
+        free = await s.scalars(select(MediaAttachment.id).where(
+            MediaAttachment.id.in_(wanted), MediaAttachment.post_id.is_(None),
+            MediaAttachment.id.not_in(select(ScheduledMedia.media_id)),
+        ))
+        for media_id in free:
+            s.add(ScheduledMedia(media_id=media_id, scheduled_id=scheduled_id))

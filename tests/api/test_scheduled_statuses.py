@@ -261,6 +261,34 @@ async def test_a_reply_whose_parent_is_gone_is_kept_with_its_reason(api: Client,
     assert shown["failure"] == kept.failure
 
 
+async def test_a_failed_posts_uploads_stay_reserved(api: Client, sign_in: SignIn) -> None:
+    # Given alice scheduled a reply with a picture, and the post she replies to was deleted
+    ctx = _ctx(api)
+    token = await sign_in("alice")
+    bob = await accounts.get_local(ctx, "bob")
+    parent = await posts.create_post(ctx, bob, NewPost("question?"))
+    form = aiohttp.FormData()
+    form.add_field("file", media_files.picture("PNG", (32, 32)), filename="a.png", content_type="image/png")
+    picture = await (await api.post("/api/v2/media", data=form, headers=auth(token))).json()
+    when = utcnow() + timedelta(minutes=10)
+    status, body = await _schedule(api, token, when, media_ids=[picture["id"]], in_reply_to_id=str(parent.id))
+    assert status == 200, body
+    await posts.delete_post(ctx, bob, parent.id)
+    # When it comes due and cannot be posted
+    clock = Clock()
+    clock.now = when + timedelta(seconds=1)
+    assert await ScheduledPublisher(ctx, clock=clock).run_once() == 0
+    # Then its picture is still reserved for it: no other post takes it, media prune keeps it
+    resp = await api.post("/api/v1/statuses", json={"status": "x", "media_ids": [picture["id"]]}, headers=auth(token))
+    assert resp.status == 422
+    report = await media_prune.prune(ctx, older_than=timedelta(0), now=utcnow() + timedelta(days=1))
+    assert report.orphaned_uploads == 0
+    # And cancelling it frees the picture
+    assert (await api.delete(f"/api/v1/scheduled_statuses/{body['id']}", headers=auth(token))).status == 200
+    resp = await api.post("/api/v1/statuses", json={"status": "x", "media_ids": [picture["id"]]}, headers=auth(token))
+    assert resp.status == 200
+
+
 async def test_a_disabled_authors_post_is_not_made(api: Client, sign_in: SignIn) -> None:
     # Given alice scheduled a post and was then disabled
     ctx = _ctx(api)
