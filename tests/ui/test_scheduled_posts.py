@@ -31,13 +31,13 @@ def test_schedule_a_post_edit_its_time_and_cancel_it(node: UINode, open_as: Open
     alice.goto(node.url + "/compose")
     form = alice.locator("form.compose").first
     form.get_by_label("What would you like to share?").fill(f"{text} all-hands moved to Friday")
-    form.get_by_text("Schedule", exact=True).click()
+    form.locator("summary", has_text="Schedule").click()
     when = _local_in(alice, 3)
     form.get_by_label(re.compile("^Post it at")).fill(when)
     assert fits(alice) and violations(alice) == []
     shot(alice, f"scheduled-{size}-composer")
-    # When she posts it
-    form.get_by_role("button", name="Post", exact=True).click()
+    # When she schedules it (the button says what it will do)
+    form.get_by_role("button", name="Schedule", exact=True).click()
     # Then she is on the Scheduled posts page, with the post and its time in her own time zone
     expect(alice.get_by_role("heading", name="Scheduled posts", exact=True)).to_be_visible()
     item = alice.locator("li.scheduled-item", has_text=text)

@@ -279,3 +279,12 @@ for (const time of document.querySelectorAll("time[data-local]")) {
   const when = new Date(time.dateTime);
   if (!Number.isNaN(when.getTime())) time.textContent = when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
+// A post with a time chosen is scheduled, and its button says so.
+for (const when of document.querySelectorAll("form.compose input[name=scheduled_at]")) {
+  const button = when.form.querySelector("button[type=submit]");
+  const label = button.textContent;
+  const show = () => { button.textContent = when.value ? "Schedule" : label; };
+  when.addEventListener("input", show);
+  when.addEventListener("change", show);
+  show();
+}
