@@ -40,6 +40,7 @@ from node.policy import PolicyStore
 from node.queues import DELIVER, FANOUT, INBOX, MEDIA_FETCH
 from node.ratelimit import Limits
 from node.retention import RetentionWorker
+from node.scheduled_publisher import ScheduledPublisher
 from node.serving import ServingProcesses
 from node.settings import POLICY_FILE, SETTINGS_FILE, Settings, parse_networks
 from node.workers import FALLBACK_POLL, Handler, JobWorker, MaintenanceWorker
@@ -219,6 +220,7 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
                     KeyDestruction(db),
                     HousekeepingWorker(ctx, settings.housekeeping),
                     RetentionWorker(ctx),
+                    ScheduledPublisher(ctx),
                 ]
             for one in background:
                 one.start()

@@ -36,7 +36,7 @@ from node.sanitize import html_to_text
 from storage.errors import Forbidden, Invalid, NotFound, Unavailable
 from storage.ids import new_id
 from storage.media_store import MediaStore, new_key, preview_key_of
-from storage.models import Account, Post
+from storage.models import Account, Post, ScheduledMedia
 from storage.models.media import MediaAttachment, MediaKind, MediaRole, MediaState
 
 MAX_ATTACHMENTS = 4  # per post, as Mastodon
@@ -236,6 +236,7 @@ async def attach(s: AsyncSession, post: Post, media_ids: Sequence[int]) -> None:
                 MediaAttachment.role == MediaRole.ATTACHMENT.value,
                 MediaAttachment.state == MediaState.READY.value,
                 or_(MediaAttachment.post_id.is_(None), MediaAttachment.post_id == post.id),
+                MediaAttachment.id.not_in(select(ScheduledMedia.media_id)),  # kept for a scheduled post
             )
             .values(post_id=post.id, position=position)
             .execution_options(synchronize_session=False)

@@ -2,7 +2,8 @@
 
 Three kinds, each older than the cut-off:
 - orphaned uploads: attachments uploaded here and never posted (`post_id` None, role
-  attachment; a deleted post's attachments become these too): the row and its bytes go;
+  attachment, not reserved for a scheduled post; a deleted post's attachments become
+  these too): the row and its bytes go;
 - cached copies of peers' media on old posts (`remote_url` and `storage_key`): the bytes go,
   the row stays and is shown by reference again (its `remote_url`);
 - bytes in the store that no row names (a crash between storing and recording, a row removed
@@ -26,7 +27,7 @@ from node.context import NodeContext
 from node.sealing import sealed_store_keys
 from storage.errors import Invalid, NotFound
 from storage.media_store import MediaStore, StoreKind
-from storage.models import Post
+from storage.models import Post, ScheduledMedia
 from storage.models.media import MediaAttachment, MediaRole
 
 BATCH = 500  # rows changed per statement: well under SQLite's and asyncpg's parameter limits
@@ -67,6 +68,7 @@ async def prune(ctx: NodeContext, *, older_than: timedelta, dry_run: bool = Fals
                 MediaAttachment.post_id.is_(None),
                 MediaAttachment.role == MediaRole.ATTACHMENT.value,
                 MediaAttachment.created_at < cutoff,
+                MediaAttachment.id.not_in(select(ScheduledMedia.media_id)),  # waiting for its scheduled post
             )
         )).all()
         cached = (await s.execute(

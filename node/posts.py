@@ -20,7 +20,7 @@ from storage.errors import Forbidden, Invalid, NotFound
 from storage.ids import new_id
 from storage.models import Account, MediaAttachment, Post, PostEdit, SealCause, utcnow
 
-__all__ = ["NewPost", "create_post", "delete_post", "edit_post", "get_post", "load_visible",
+__all__ = ["NewPost", "check_new", "create_post", "delete_post", "edit_post", "get_post", "load_visible",
            "post_as", "store_tags", "viewable"]
 
 MAX_SUMMARY = 500
@@ -91,18 +91,24 @@ async def post_as(ctx: NodeContext, author: Account, new: NewPost, idempotency_k
     return await create_post(ctx, author, new, idempotency_key=idempotency_key)
 
 
+def check_new(ctx: NodeContext, author: Account, new: NewPost) -> None:
+    """What a new post must be before anything is written (also asked of a scheduled one)."""
+    if author.domain is not None:
+        raise Forbidden("only local accounts post through this node")
+    if author.disabled or author.deleted_at is not None:
+        raise Forbidden("this account is disabled")
+    Audience.parse(new.visibility)
+    _check(ctx, new.text, new.summary, has_media=bool(check_media_ids(new.media_ids)))
+
+
 async def create_post(
     ctx: NodeContext, author: Account, new: NewPost, *, idempotency_key: str | None = None
 ) -> Post:
     """A new post by a local account. With `idempotency_key`, the key is stored in the post's own
     transaction, so a retry (even one racing the first) gets the first post back, never a second."""
-    if author.domain is not None:
-        raise Forbidden("only local accounts post through this node")
-    if author.disabled:
-        raise Forbidden("this account is disabled")
+    check_new(ctx, author, new)
     asked = Audience.parse(new.visibility)
     media_ids = check_media_ids(new.media_ids)
-    _check(ctx, new.text, new.summary, has_media=bool(media_ids))
     parsed = text.parse(new.text)
     key = idempotency.clean(idempotency_key)
     try:

@@ -19,6 +19,7 @@ from web.api import (
     oauth,
     relationships,
     reports,
+    scheduled_statuses,
     search,
     status_edits,
     statuses,
@@ -47,6 +48,7 @@ def setup(app: web.Application) -> None:
     status_edits.setup(app)
     search.setup(app)
     reports.setup(app)
+    scheduled_statuses.setup(app)
     streaming.setup(app)
     directory.setup(app)
     tags.setup(app)

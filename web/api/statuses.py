@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from node import interactions, post_views, posts
+from node import interactions, post_views, posts, scheduled
 from node.audience import Audience
 from node.context import NodeContext
 from node.outbox import open_web_may_see
@@ -18,6 +18,7 @@ from storage.models import Account, Post
 from web.api import filter_entities, serializers
 from web.api.auth import Params, ctx_of, flag, id_param, optional_user, params, path_id, require_user, text_param
 from web.api.filter_entities import FilterScope
+from web.api.scheduled_statuses import scheduled_status
 from web.api.serializers import JSON
 
 
@@ -105,8 +106,6 @@ async def create(request: web.Request) -> web.Response:
     author = await require_user(request, "write:statuses")
     p = await params(request)
     refuse_polls(p)
-    if p.get("scheduled_at"):
-        raise Invalid("scheduled posts are not supported yet")
     new = NewPost(
         text=text_param(p, "status") or "",
         visibility=visibility_of(p),
@@ -117,6 +116,10 @@ async def create(request: web.Request) -> web.Response:
         media_ids=media_ids_of(p) or (),
     )
     ctx = ctx_of(request)
+    if (when := text_param(p, "scheduled_at")) is not None:
+        # Kept for later (node/scheduled.py): the answer is a ScheduledStatus, not a Status.
+        row = await scheduled.schedule(ctx, author, new, scheduled.parse_time(when))
+        return web.json_response(await scheduled_status(ctx, row))
     # The web UI's compose form posts through the same call: one allowance, one idempotency.
     post = await posts.post_as(ctx, author, new, request.headers.get("Idempotency-Key"))
     post = await posts.get_post(ctx, author, post.id)  # read back with its author loaded

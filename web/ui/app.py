@@ -20,6 +20,7 @@ from web.ui import (
     pages_lists,
     pages_people,
     pages_posts,
+    pages_scheduled,
     pages_security,
     pages_sso,
     pages_timelines,
@@ -89,6 +90,7 @@ def setup(app: web.Application) -> None:
     pages_timelines.setup_routes(app)
     pages_explore.setup_routes(app)
     pages_posts.setup_routes(app)
+    pages_scheduled.setup_routes(app)
     pages_people.setup_routes(app)
     pages_inbox.setup_routes(app)
     pages_lists.setup_routes(app)

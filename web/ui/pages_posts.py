@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import audience_words, interactions, moderation, posts, retention
+from node import audience_words, interactions, moderation, posts, retention, scheduled
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound, RateLimited
 from storage.ids import parse_id
 from storage.models import Post, utcnow
 from web.ui.attachments import COMPOSER_FILES, Attachments, MediaView
 from web.ui.core import Page, page
+from web.ui.pages_scheduled import form_time
 from web.ui.pages_timelines import DEFAULT_AUDIENCE
 from web.ui.risky import confirm_page, excerpt, needs_confirming
 from web.ui.views import open_web_may_see, post_views, profile_path
@@ -38,6 +39,7 @@ def _compose_page(
         next=p.next_url(),
         kept=kept or {},
         sensitive=bool(p.field("sensitive")),
+        scheduled_at=p.field("scheduled_at"),
     )
 
 
@@ -61,6 +63,10 @@ async def create(p: Page) -> web.StreamResponse:
             in_reply_to_id=parse_id(reply) if reply else None,
             media_ids=attachments.ids,
         )
+        if p.field("scheduled_at").strip() and not reply:
+            # Kept for later (node/scheduled.py); the publisher posts it through post_as then.
+            await scheduled.schedule(p.ctx, p.user, new, form_time(p.field("scheduled_at"), p.field("tz_offset")))
+            return p.redirect("/scheduled")
         # The client API posts through the same call: one allowance, one idempotency.
         post = await posts.post_as(p.ctx, p.user, new, p.field("post_key") or None)
     except RateLimited as exc:

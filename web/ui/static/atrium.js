@@ -264,3 +264,27 @@ document.addEventListener("click", (event) => {
   dialog.showModal();
   close.focus();
 });
+
+// Scheduling: the form says the browser's offset from UTC (without it, times are UTC), and the
+// times a page shows in UTC are written in the reader's own.
+for (const input of document.querySelectorAll("input[data-tz-offset]")) input.value = String(new Date().getTimezoneOffset());
+const pad = (n) => String(n).padStart(2, "0");
+for (const input of document.querySelectorAll("input[data-utc]")) {
+  const when = new Date(input.dataset.utc);
+  if (!Number.isNaN(when.getTime())) {
+    input.value = `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}T${pad(when.getHours())}:${pad(when.getMinutes())}`;
+  }
+}
+for (const time of document.querySelectorAll("time[data-local]")) {
+  const when = new Date(time.dateTime);
+  if (!Number.isNaN(when.getTime())) time.textContent = when.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+// A post with a time chosen is scheduled, and its button says so.
+for (const when of document.querySelectorAll("form.compose input[name=scheduled_at]")) {
+  const button = when.form.querySelector("button[type=submit]");
+  const label = button.textContent;
+  const show = () => { button.textContent = when.value ? "Schedule" : label; };
+  when.addEventListener("input", show);
+  when.addEventListener("change", show);
+  show();
+}
