@@ -1,5 +1,5 @@
 """The node's tables as SQLAlchemy 2 typed models, in modules by what they hold (base,
-social, media, federation, auth, second factors, limits, compliance); every name is importable from here, and importing this module
+social, media, federation, auth, second factors, limits, compliance, preferences); every name is importable from here, and importing this module
 registers every table on `Base.metadata` (Alembic and the schema test read it).
 
 Ids are time-ordered 64-bit integers (`storage.ids.new_id`) so cursors page by id.
@@ -12,6 +12,7 @@ from storage.models.compliance import AccountField, FieldScope, FieldSource, Leg
 from storage.models.federation import AuditEntry, AuditHead, InboxEntry, Job, NodeSetting, Peer, PeerName, Tombstone
 from storage.models.limits import LimitState, ServingProcess
 from storage.models.media import MediaAttachment, MediaKind, MediaRole, MediaState
+from storage.models.preferences import AccountPreferences
 from storage.models.second_factors import AuthChallenge, ChallengeKind, FactorKind, RecoveryCode, SecondFactor
 from storage.models.social import (
     Account,
@@ -34,6 +35,7 @@ from storage.models.social import (
 )
 
 __all__ = [
+    "AccountPreferences",
     "AccountField",
     "FieldScope",
     "FieldSource",

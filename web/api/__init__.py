@@ -14,9 +14,11 @@ from web.api import (
     media,
     notifications,
     oauth,
+    preferences,
     relationships,
     search,
     status_edits,
+    status_reactors,
     statuses,
     streaming,
     timelines,
@@ -39,3 +41,5 @@ def setup(app: web.Application) -> None:
     status_edits.setup(app)
     search.setup(app)
     streaming.setup(app)
+    preferences.setup(app)
+    status_reactors.setup(app)

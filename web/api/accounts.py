@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import accounts, avatars, follows, relationships, search, timelines
+from node import accounts, avatars, follows, preferences, relationships, search, timelines
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.media import Upload
@@ -45,7 +45,27 @@ async def render_account(ctx: NodeContext, account: Account) -> JSON:
 async def _credential(ctx: NodeContext, account: Account) -> JSON:
     counts = await relationships.counts(ctx, [account.id])
     pending = await relationships.pending_requests(ctx, account.id)
-    return serializers.credential_account(ctx, account, counts.get(account.id), pending)
+    prefs = await preferences.of(ctx, account.id)
+    return serializers.credential_account(ctx, account, counts.get(account.id), pending, prefs)
+
+
+def _source(p: Params, name: str) -> object:
+    """`source[name]` of a form, or `source.name` of a JSON body."""
+    nested = p.get("source")
+    if isinstance(nested, dict):
+        return nested.get(name)
+    return p.get(f"source[{name}]")
+
+
+def preference_change(p: Params) -> preferences.Change:
+    """What `source[privacy]`, `source[sensitive]` and `source[language]` ask to change, checked."""
+    privacy, language = _source(p, "privacy"), _source(p, "language")
+    sensitive = flag({"source[sensitive]": _source(p, "sensitive")}, "source[sensitive]")
+    return preferences.Change(
+        audience=preferences.audience_of(str(privacy)) if privacy not in (None, "") else None,
+        sensitive=sensitive,
+        language=preferences.language_of(str(language)) if language is not None else None,
+    )
 
 
 async def verify_credentials(request: web.Request) -> web.Response:
@@ -55,8 +75,9 @@ async def verify_credentials(request: web.Request) -> web.Response:
 
 async def update_credentials(request: web.Request) -> web.Response:
     """PATCH the profile: display_name, note, locked (form, JSON or multipart; absent or null
-    leaves a field as it is), and with a multipart body the `avatar` and `header` pictures.
-    The texts are checked before anything is written. Mastodon's other profile fields
+    leaves a field as it is), `source[privacy]`, `source[sensitive]` and `source[language]`
+    (the preferences new posts start from, node/preferences.py), and with a multipart body the
+    `avatar` and `header` pictures. Everything is checked before anything is written. Mastodon's other profile fields
     (fields_attributes, ...) are accepted and ignored: Atrium profiles do not have them yet."""
     ctx = ctx_of(request)
     account = await require_user(request, "write:accounts")
@@ -71,9 +92,12 @@ async def update_credentials(request: web.Request) -> web.Response:
     display_name, bio = text_param(p, "display_name"), text_param(p, "note")
     accounts.check_profile(display_name=display_name, bio=bio)
     locked = flag(p, "locked")
+    change = preference_change(p)  # checked with the texts, before anything is written
     for name, upload in pictures.items():
         await avatars.set_picture(ctx, account, avatars.PICTURE_FIELDS[name], upload)
     updated = await accounts.update_profile(ctx, account.id, display_name=display_name, bio=bio, locked=locked)
+    if change != preferences.Change():
+        await preferences.update(ctx, account.id, change)
     return web.json_response(await _credential(ctx, updated))
 
 

@@ -18,6 +18,7 @@ from node.context import NodeContext
 from node.media import MAX_ATTACHMENTS, MAX_DESCRIPTION, AttachmentView
 from node.media_processing import SUPPORTED_TYPES
 from node.post_views import PostExtras
+from node.preferences import Preferences
 from node.relationships import Counts, Relationship
 from node.stats import Usage
 from node.version import VERSION
@@ -104,15 +105,18 @@ def account(ctx: NodeContext, a: Account, counts: Counts | None = None) -> JSON:
 
 
 def credential_account(
-    ctx: NodeContext, a: Account, counts: Counts | None = None, follow_requests_count: int = 0
+    ctx: NodeContext, a: Account, counts: Counts | None = None, follow_requests_count: int = 0,
+    prefs: Preferences | None = None,
 ) -> JSON:
-    """The signed-in user's own account, with `source` (what they typed) and `role`."""
+    """The signed-in user's own account, with `source` (what they typed, and the preferences
+    new posts start from) and `role`."""
+    prefs = prefs or Preferences()
     return {
         **account(ctx, a, counts),
         "source": {
-            "privacy": Audience.PUBLIC.rules.mastodon,
-            "sensitive": False,
-            "language": None,
+            "privacy": prefs.api_audience.rules.mastodon,
+            "sensitive": prefs.sensitive,
+            "language": prefs.language,
             "note": a.bio,
             "fields": [],
             "follow_requests_count": follow_requests_count,

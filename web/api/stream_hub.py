@@ -6,7 +6,9 @@ the database while anyone is connected and is prompted at once by the in-process
 the hub routes it to the streams each reader follows and renders it. It runs no SQL of its own.
 
 Every delivery asks the question `GET /api/v1/statuses/:id` asks (node.posts.viewable), and
-public and hashtag streams carry only `public` posts.
+public and hashtag streams carry only `public` posts. The `organization` stream carries what
+the Organisation timeline shows (node.timelines.organization): posts of its audiences by
+members of the organisation, to a reader who is one.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from typing import Protocol
 from node import accounts, oauth, posts
 from node.audience import Audience
 from node.context import NodeContext
+from node.organization import OrgDomains
 from node.stream_feed import News, StreamFeed, may_read, may_see_deleted, silenced
+from node.timelines import ORGANIZATION_TIMELINE
+from node.visibility import in_organization
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.models import Account, Notification, Post
 from web.api import serializers
@@ -30,7 +35,8 @@ SENT_MEMORY = 2000
 USER_STREAMS = ("user", "user:notification")
 PUBLIC_STREAMS = ("public", "public:local", "public:remote")
 HASHTAG_STREAMS = ("hashtag", "hashtag:local")
-STREAMS = USER_STREAMS + PUBLIC_STREAMS + HASHTAG_STREAMS
+ORGANIZATION_STREAM = Audience.ORGANIZATION.value  # the stream is named for the timeline, as its path
+STREAMS = USER_STREAMS + PUBLIC_STREAMS + HASHTAG_STREAMS + (ORGANIZATION_STREAM,)
 
 Key = tuple[str, ...]  # ("user",) or ("hashtag", "atrium"): Mastodon's `stream` field
 
@@ -135,7 +141,8 @@ class Hub:
     async def _deliver(self, sub: Subscriber, news: News) -> None:
         try:
             for event, post in news.posts:
-                keys = [k for k in sorted(sub.streams) if _routes(k, sub.viewer, post, news)]
+                org = self.ctx.org_domains()
+                keys = [k for k in sorted(sub.streams) if _routes(k, sub.viewer, post, news, org)]
                 if not keys or not await may_read(self.ctx, sub.viewer, post):
                     continue
                 try:
@@ -171,11 +178,20 @@ class Hub:
         return json.dumps(serializers.notification(self.ctx, n, sender, status))
 
 
-def _routes(key: Key, viewer: Account, post: Post, batch: News) -> bool:
+def _routes(key: Key, viewer: Account, post: Post, batch: News, org: OrgDomains) -> bool:
     """Whether `post` belongs on stream `key` (who may read it is asked separately)."""
     name = key[0]
     if name == "user":
         return (viewer.id, post.id) in batch.homes
+    if name == ORGANIZATION_STREAM:
+        # The Organisation timeline's rule (node.timelines.organization_posts), for a member.
+        return (
+            in_organization(viewer, org)
+            and post.visibility in ORGANIZATION_TIMELINE
+            and post.reblog_of_id is None
+            and not post.account.silenced
+            and (post.account.domain is None or org.contains(post.account.domain))
+        )
     if name not in PUBLIC_STREAMS + HASHTAG_STREAMS:
         return False
     # Public and hashtag streams: public posts only, never boosts, not from kept-out peers.

@@ -1,4 +1,4 @@
-"""Home and public timelines, paged by id with Mastodon's Link header."""
+"""Home, public, hashtag and organisation timelines, paged by id with Mastodon's Link header."""
 
 from __future__ import annotations
 
@@ -46,7 +46,18 @@ async def tag(request: web.Request) -> web.Response:
     return web.json_response(body, headers=link_header(request, [p.id for p in items]))
 
 
+async def organization(request: web.Request) -> web.Response:
+    """Atrium's own: what the web UI's Organisation page shows (node.timelines.organization,
+    the same function), for a signed-in member of the organisation."""
+    ctx = ctx_of(request)
+    viewer = await require_user(request, "read:statuses")
+    items = await timelines.organization(ctx, viewer, page_of(request))
+    body = await render_many(ctx, viewer, items)
+    return web.json_response(body, headers=link_header(request, [p.id for p in items]))
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/timelines/home", home)
     app.router.add_get("/api/v1/timelines/public", public)
     app.router.add_get("/api/v1/timelines/tag/{hashtag}", tag)
+    app.router.add_get("/api/v1/timelines/organization", organization)

@@ -1,5 +1,5 @@
 """Profiles (local and remote), follow / unfollow, block and mute, follow requests, followers and following,
-and the signed-in person's own profile and password settings."""
+and the signed-in person's own settings: profile, pictures, posting and reading preferences, password."""
 
 from __future__ import annotations
 
@@ -10,17 +10,20 @@ from aiohttp import web
 from federation.addresses import FetchError
 from node import (
     accounts,
+    audience_words,
     avatars,
     blocks,
     follows,
     mutes,
     node_names,
+    preferences,
     profiles,
     relationships,
     remote,
     sessions,
     timelines,
 )
+from node.audience import Audience
 from node.pagination import Page as Cursor
 from storage.errors import AtriumError, Forbidden, Invalid, NotFound, RateLimited
 from storage.models import Account
@@ -173,14 +176,31 @@ async def answer_request(p: Page) -> web.StreamResponse:
     return p.redirect("/follow_requests")
 
 
-def _settings(p: Page, status: int = 200, *, error: str | None = None, done: str | None = None) -> web.Response:
+async def _settings(p: Page, status: int = 200, *, error: str | None = None, done: str | None = None) -> web.Response:
     return p.render("settings.html", status, title="Your profile", account=p.user, error=error,
-                    done=done or p.request.query.get("done"))
+                    done=done or p.request.query.get("done"), prefs=await preferences.of(p.ctx, p.user.id),
+                    audiences=audience_words.audiences(p.ctx), expand_media=preferences.EXPAND_MEDIA)
 
 
 @page()
 async def settings_form(p: Page) -> web.StreamResponse:
-    return _settings(p)
+    return await _settings(p)
+
+
+@page()
+async def save_preferences(p: Page) -> web.StreamResponse:
+    """How new posts start and how posts are shown: the row the client API's preferences read."""
+    try:
+        await preferences.update(p.ctx, p.user.id, preferences.Change(
+            audience=Audience.parse(p.field("default_audience")),
+            sensitive=p.field("default_sensitive") == "on",
+            language=p.field("default_language"),
+            expand_media=p.field("expand_media", "default"),
+            expand_spoilers=p.field("expand_spoilers") == "on",
+        ))
+    except Invalid as exc:
+        return await _settings(p, exc.status, error=exc.reason)
+    return p.redirect("/settings?done=preferences")
 
 
 @page()
@@ -191,7 +211,7 @@ async def save_profile(p: Page) -> web.StreamResponse:
             locked=p.field("locked") == "on",
         )
     except Invalid as exc:
-        return _settings(p, exc.status, error=exc.reason)
+        return await _settings(p, exc.status, error=exc.reason)
     return p.redirect("/settings?done=profile")
 
 
@@ -205,7 +225,7 @@ async def save_pictures(p: Page) -> web.StreamResponse:
             elif name in p.files:
                 await avatars.set_picture(p.ctx, p.user, role, p.files[name])
     except Invalid as exc:
-        return _settings(p, exc.status, error=exc.reason)
+        return await _settings(p, exc.status, error=exc.reason)
     return p.redirect("/settings?done=pictures")
 
 
@@ -213,18 +233,18 @@ async def save_pictures(p: Page) -> web.StreamResponse:
 async def change_password(p: Page) -> web.StreamResponse:
     new = p.field("new_password")
     if new != p.field("new_password_again"):
-        return _settings(p, 422, error="The two new passwords differ.")
+        return await _settings(p, 422, error="The two new passwords differ.")
     if len(new) < 8:
-        return _settings(p, 422, error="Choose a password of at least 8 characters.")
+        return await _settings(p, 422, error="Choose a password of at least 8 characters.")
     try:
         await accounts.authenticate(p.ctx, p.user.username, p.field("current_password"),
                                     client=client_address(p.request))
     except RateLimited as exc:
-        response = _settings(p, 429, error=too_many(exc))
+        response = await _settings(p, 429, error=too_many(exc))
         response.headers.update(exc.headers)
         return response
     except Forbidden:
-        return _settings(p, 403, error="Your current password is not right.")
+        return await _settings(p, 403, error="Your current password is not right.")
     account = await accounts.set_password(p.ctx, p.user.username, new)
     # Every other session is void now (credentials_version moved); this browser gets a new one.
     token, _ = await sessions.create(p.ctx, account, p.request.headers.get("User-Agent", ""))
@@ -246,5 +266,6 @@ def setup_routes(app: web.Application) -> None:
     r.add_post(r"/follow_requests/{account_id:\d+}/{answer:approve|reject}", answer_request)
     r.add_get("/settings", settings_form)
     r.add_post("/settings/profile", save_profile)
+    r.add_post("/settings/preferences", save_preferences)
     r.add_post("/settings/pictures", save_pictures)
     r.add_post("/settings/password", change_password)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import audience_words, interactions, posts
+from node import audience_words, interactions, posts, preferences
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound, RateLimited
 from storage.ids import parse_id
 from storage.models import Post
 from web.ui.attachments import COMPOSER_FILES, Attachments, MediaView
 from web.ui.core import Page, page
-from web.ui.pages_timelines import DEFAULT_AUDIENCE
 from web.ui.risky import confirm_page, excerpt, needs_confirming
 from web.ui.views import open_web_may_see, post_views, profile_path
 
@@ -22,15 +21,16 @@ def _post_id(p: Page) -> int:
     return p.path_id("post_id", "post")
 
 
-def _compose_page(
+async def _compose_page(
     p: Page, status: int, *, error: str | None, reply_to: object = None, kept: dict[int, MediaView] | None = None
 ) -> web.Response:
+    default = (await preferences.of(p.ctx, p.user.id)).web_audience  # the person's own default
     return p.render(
         "compose.html",
         status,
         title="New post",
         audiences=audience_words.audiences(p.ctx),
-        chosen=p.field("visibility") or p.request.query.get("visibility") or DEFAULT_AUDIENCE,
+        chosen=p.field("visibility") or p.request.query.get("visibility") or default,
         text=p.field("text"),
         summary=p.field("summary"),
         reply_to=reply_to,
@@ -43,7 +43,7 @@ def _compose_page(
 
 @page()
 async def compose_form(p: Page) -> web.StreamResponse:
-    return _compose_page(p, 200, error=None)
+    return await _compose_page(p, 200, error=None)
 
 
 @page(files=COMPOSER_FILES)
@@ -55,7 +55,7 @@ async def create(p: Page) -> web.StreamResponse:
         await attachments.take(p)
         new = NewPost(
             text=p.field("text"),
-            visibility=p.field("visibility", DEFAULT_AUDIENCE),
+            visibility=p.field("visibility") or (await preferences.of(p.ctx, p.user.id)).web_audience,
             summary=p.field("summary").strip(),
             sensitive=bool(p.field("sensitive")) and bool(attachments.ids),
             in_reply_to_id=parse_id(reply) if reply else None,
@@ -64,13 +64,13 @@ async def create(p: Page) -> web.StreamResponse:
         # The client API posts through the same call: one allowance, one idempotency.
         post = await posts.post_as(p.ctx, p.user, new, p.field("post_key") or None)
     except RateLimited as exc:
-        response = _compose_page(p, exc.status, error=exc.reason, kept=attachments.kept)
+        response = await _compose_page(p, exc.status, error=exc.reason, kept=attachments.kept)
         response.headers.update(exc.headers)
         return response
     except Invalid as exc:
         # Bad input loses nothing: the form comes back with what was typed, and the files
         # uploaded so far wait in their slots.
-        return _compose_page(p, exc.status, error=exc.reason, kept=attachments.kept)
+        return await _compose_page(p, exc.status, error=exc.reason, kept=attachments.kept)
     return p.redirect(p.next_url(f"{profile_path(p.user)}/{post.id}") + f"#post-{post.id}")
 
 

@@ -7,8 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from node import audience_words, timelines
-from node.audience import Audience
+from node import audience_words, preferences, timelines
 from node.context import NodeContext
 from node.pagination import Page as Cursor
 from storage.errors import NotFound
@@ -31,7 +30,7 @@ TIMELINES: dict[str, tuple[str, str, Source, bool]] = {
     "local": ("This node", "Posts written by people on this node.", timelines.local, False),
     "federated": ("Federated", "Public posts this node knows of, from here and elsewhere.", timelines.federated, False),
 }
-DEFAULT_AUDIENCE = Audience.ORGANIZATION  # what the composer offers first
+DEFAULT_AUDIENCE = preferences.WEB_DEFAULT_AUDIENCE  # what the composer offers first, until one is chosen
 
 
 def _cursor(p: Page) -> Cursor:
@@ -72,7 +71,7 @@ async def _timeline(p: Page, name: str, compose: bool) -> web.StreamResponse:
         poll=poll if "max_id" not in p.request.query else None,
         compose=compose and p.me is not None,
         audiences=audience_words.audiences(p.ctx),
-        chosen=DEFAULT_AUDIENCE,
+        chosen=(await preferences.of(p.ctx, p.me.id)).web_audience if p.me is not None else DEFAULT_AUDIENCE,
         reply_to=None,
         text="",
         summary="",
