@@ -75,7 +75,7 @@ def test_mastodon_py_verifies_its_app_and_reads_and_saves_preferences(nodes: tup
     # And alice's preferences start as Mastodon's defaults
     assert alice.preferences()["posting:default:visibility"] == "public"
     # When she saves followers-only, sensitive and French through update_credentials
-    me = alice.account_update_credentials(privacy="private", sensitive=True, lang="fr")
+    me = alice.account_update_credentials(default_privacy="private", default_sensitive=True, default_language="fr")
     assert me.source.privacy == "private" and me.source.sensitive is True and me.source.language == "fr"
     # Then her preferences say so, and a post made without a visibility starts from them
     prefs = alice.preferences()
@@ -83,7 +83,7 @@ def test_mastodon_py_verifies_its_app_and_reads_and_saves_preferences(nodes: tup
             prefs["posting:default:language"]) == ("private", True, "fr")
     post = alice.status_post("sans visibilité")
     assert post.visibility == "private" and post.language == "fr"
-    alice.account_update_credentials(privacy="public", sensitive=False)
+    alice.account_update_credentials(default_privacy="public", default_sensitive=False)
 
 
 def test_mastodon_py_reads_who_liked_and_boosted_and_a_stranger_cannot(nodes: tuple[NodeProcess, NodeProcess]) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import urllib.request
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -39,6 +40,11 @@ def detect(node_binary: Path, url: str) -> subprocess.CompletedProcess[str]:
                           timeout=120, env={"PATH": "/usr/bin:/bin"})
 
 
+async def _json(url: str) -> Any:
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        return json.loads(await resp.text())
+
+
 async def test_megalodons_detector_recognises_atrium_as_mastodon(start_node: StartNode) -> None:
     node_binary = await asyncio.to_thread(ensure_megalodon)
     # Given a running Atrium node
@@ -49,8 +55,7 @@ async def test_megalodons_detector_recognises_atrium_as_mastodon(start_node: Sta
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "mastodon"
     # And NodeInfo still names the software Atrium, with the Mastodon API it speaks as upstream
-    with urllib.request.urlopen(f"{node.url}/nodeinfo/2.0") as resp:  # noqa: S310 - loopback
-        info = json.load(resp)
+    info = await _json(f"{node.url}/nodeinfo/2.0")
     assert info["software"]["name"] == "atrium"
     assert info["metadata"]["upstream"]["name"] == "mastodon"
 
@@ -59,8 +64,7 @@ async def test_the_detector_still_refuses_a_server_it_does_not_know(start_node: 
     """The test has teeth: the same detector fails on the node's NodeInfo without `upstream`."""
     node_binary = await asyncio.to_thread(ensure_megalodon)
     node = await start_node()
-    with urllib.request.urlopen(f"{node.url}/nodeinfo/2.1") as resp:  # noqa: S310 - loopback
-        info = json.load(resp)
+    info = await _json(f"{node.url}/nodeinfo/2.1")
     info["metadata"].pop("upstream")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
