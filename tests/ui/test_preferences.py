@@ -25,9 +25,10 @@ def _audience_chosen(page: Page) -> str | None:
 
 
 def _saves(node: UINode, page: Page, size: str) -> None:
-    # Given mallory, who never chose: the composer offers the organisation first
+    # Given mallory, who never chose: the composer offers the organisation first, media not sensitive
     page.goto(node.url + "/")
     assert _audience_chosen(page) == "organization"
+    assert not page.locator("form.compose input[name=sensitive]").first.is_checked()
     # When she opens her settings and saves followers-only, sensitive media, German, media
     # always shown and content warnings expanded
     page.goto(node.url + "/settings")
@@ -49,11 +50,13 @@ def _saves(node: UINode, page: Page, size: str) -> None:
     assert violations(page) == [] and fits(page)
     form.scroll_into_view_if_needed()
     shot(page, f"settings-preferences-{size}")
-    # And the composer now starts from followers-only
+    # And the composer now starts from followers-only, with media marked sensitive
     page.goto(node.url + "/")
     assert _audience_chosen(page) == "followers"
+    assert page.locator("form.compose input[name=sensitive]").first.is_checked()
     page.goto(node.url + "/compose")
     assert _audience_chosen(page) == "followers"
+    assert page.locator("form.compose input[name=sensitive]").first.is_checked()
     # When she sends a language that is no code (the browser's check bypassed)
     page.goto(node.url + "/settings")
     page.locator("#default_language").evaluate("e => e.removeAttribute('pattern')")
@@ -65,5 +68,6 @@ def _saves(node: UINode, page: Page, size: str) -> None:
     expect(page.locator("#default_language")).to_have_value("de")
     # And back to the organisation, for the other tests of the module
     page.locator("#default_audience").select_option("organization")
+    page.locator("#default_sensitive").uncheck()
     page.get_by_role("button", name="Save preferences").click()
     expect(page.get_by_role("status")).to_have_text("Your preferences are saved.")

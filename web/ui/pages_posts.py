@@ -24,20 +24,20 @@ def _post_id(p: Page) -> int:
 async def _compose_page(
     p: Page, status: int, *, error: str | None, reply_to: object = None, kept: dict[int, MediaView] | None = None
 ) -> web.Response:
-    default = (await preferences.of(p.ctx, p.user.id)).web_audience  # the person's own default
+    prefs = await preferences.of(p.ctx, p.user.id)  # the person's own defaults
     return p.render(
         "compose.html",
         status,
         title="New post",
         audiences=audience_words.audiences(p.ctx),
-        chosen=p.field("visibility") or p.request.query.get("visibility") or default,
+        chosen=p.field("visibility") or p.request.query.get("visibility") or prefs.web_audience,
         text=p.field("text"),
         summary=p.field("summary"),
         reply_to=reply_to,
         error=error,
         next=p.next_url(),
         kept=kept or {},
-        sensitive=bool(p.field("sensitive")),
+        sensitive=bool(p.field("sensitive")) if p.request.method == "POST" else prefs.sensitive,
     )
 
 

@@ -30,7 +30,6 @@ TIMELINES: dict[str, tuple[str, str, Source, bool]] = {
     "local": ("This node", "Posts written by people on this node.", timelines.local, False),
     "federated": ("Federated", "Public posts this node knows of, from here and elsewhere.", timelines.federated, False),
 }
-DEFAULT_AUDIENCE = preferences.WEB_DEFAULT_AUDIENCE  # what the composer offers first, until one is chosen
 
 
 def _cursor(p: Page) -> Cursor:
@@ -58,6 +57,8 @@ async def _timeline(p: Page, name: str, compose: bool) -> web.StreamResponse:
     if source is None:
         return p.redirect("/signin?next=" + p.request.path)
     raw = await source(p.ctx, p.me, _cursor(p))
+    # The composer starts from the person's preferences (node/preferences.py).
+    prefs = await preferences.of(p.ctx, p.me.id) if p.me is not None else preferences.Preferences()
     views = await post_views(p.ctx, p.me, raw)
     poll = f"/timeline/{name}/new"
     return p.render(
@@ -71,7 +72,8 @@ async def _timeline(p: Page, name: str, compose: bool) -> web.StreamResponse:
         poll=poll if "max_id" not in p.request.query else None,
         compose=compose and p.me is not None,
         audiences=audience_words.audiences(p.ctx),
-        chosen=(await preferences.of(p.ctx, p.me.id)).web_audience if p.me is not None else DEFAULT_AUDIENCE,
+        chosen=prefs.web_audience,
+        sensitive=prefs.sensitive,
         reply_to=None,
         text="",
         summary="",
