@@ -4,56 +4,34 @@ families of issue #20: `app_verify_credentials`, `preferences` (saved by `accoun
 (Atrium's own, so through Mastodon.py's raw request and stream helpers, as an app adding a
 custom timeline would).
 
-eng (SQLite) is where alice and carol live; sales (PostgreSQL when the run includes it) is a
-partner node, outside the organisation, where bob lives. alice follows bob, so his public posts
+The nodes are test_mastodon_py's fixture: eng (SQLite) is where alice (and here carol) live;
+sales (PostgreSQL when the run includes it) is a partner node, outside the organisation, where bob lives. alice follows bob, so his public posts
 reach eng — and must never show on eng's organisation timeline.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import queue
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import mastodon  # Mastodon.py 2.3.3, a test dependency (pyproject.toml)
 import pytest
 
 from node import follows, posts, remote
-from tests.conftest import ENGINES, drop_pg_database, recreate_pg_database, worker_tag
+from tests.api import test_mastodon_py
 from tests.federation.nodes import NodeProcess, eventually
 from tests.federation.test_multinode import follow_remote
 
 SCOPES = ["read", "write", "follow"]
 WAIT = 60.0
+nodes = test_mastodon_py.nodes  # the same two real nodes (a module fixture: this module's own pair)
 
 
-@pytest.fixture(scope="module")
-def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProcess, NodeProcess]]:
-    root: Path = tmp_path_factory.mktemp("apps_mastodon_py")
-    pg_name = f"atrium_apps_{worker_tag()}"
-    on_pg = "postgresql" in ENGINES
-    eng = NodeProcess("eng", root)
-    sales = NodeProcess("sales", root, recreate_pg_database(pg_name) if on_pg else None)
-    with ThreadPoolExecutor() as pool:
-        list(pool.map(NodeProcess.init, (eng, sales)))
-    eng.write_policy(f'mode = "allowlist"\n[peers."{sales.domain}"]\ntrust = "partner"\n')
-    sales.write_policy(f'mode = "allowlist"\n[peers."{eng.domain}"]\ntrust = "partner"\n')
-    eng.create_user("alice")
-    eng.create_user("carol")
-    sales.create_user("bob")
-    try:
-        with ThreadPoolExecutor() as pool:
-            list(pool.map(NodeProcess.start, (eng, sales)))
-        yield eng, sales
-    finally:
-        eng.stop()
-        sales.stop()
-        if on_pg and not os.environ.get("ATRIUM_KEEP_TEST_DATABASES"):
-            drop_pg_database(pg_name)
+@pytest.fixture(scope="module", autouse=True)
+def carol(nodes: tuple[NodeProcess, NodeProcess]) -> None:
+    """A second person on eng, beside alice (the nodes are test_mastodon_py's: eng and its partner sales)."""
+    nodes[0].create_user("carol")
 
 
 def _client(node: NodeProcess, username: str) -> mastodon.Mastodon:
