@@ -1,5 +1,10 @@
 """NodeInfo 2.0 and 2.1 (with the audiences this node honours) and the health endpoint.
 
+Apps that identify a server from its NodeInfo before signing in (Whalebird and Fedistar,
+through megalodon's `detector`) know Mastodon, not Atrium: `metadata.upstream` names the API
+Atrium speaks for them (Mastodon, at the version the instance entity claims; docs/clients.md),
+while `software.name` stays `atrium`.
+
 Both versions are served from one document: some servers read only 2.0, whose schema is 2.1's
 without `software.repository` and `software.homepage` (both refuse any key they do not name).
 """
@@ -14,6 +19,7 @@ from aiohttp import web
 from node import node_names, stats
 from node.audience import Audience
 from node.version import VERSION
+from web.api.serializers import MASTODON_VERSION
 from web.keys import CTX
 
 SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/{version}"
@@ -66,6 +72,9 @@ async def _document(request: web.Request) -> dict[str, Any]:
             # What a client or a peer may use to address posts on this node.
             "visibilities": [a.value for a in Audience],
             "atrium": {"visibilities": [a.value for a in Audience]},
+            # The client API this node speaks: what megalodon's detector reads for a server
+            # whose software it does not know by name.
+            "upstream": {"name": "mastodon", "version": MASTODON_VERSION},
         },
     }
 

@@ -1,5 +1,5 @@
 """The node's tables as SQLAlchemy 2 typed models, in modules by what they hold (base,
-social, media, federation, auth, second factors, limits, compliance, single sign-on, SCIM, tags, lists, filters, scheduled); every name is importable from here, and importing this module
+social, media, federation, auth, second factors, limits, compliance, single sign-on, SCIM, tags, lists, filters, scheduled, preferences); every name is importable from here, and importing this module
 registers every table on `Base.metadata` (Alembic and the schema test read it).
 
 Ids are time-ordered 64-bit integers (`storage.ids.new_id`) so cursors page by id.
@@ -15,6 +15,7 @@ from storage.models.limits import LimitState, ServingProcess
 from storage.models.lists import REPLIES_POLICIES, TITLE_MAX, List, ListMember
 from storage.models.media import MediaAttachment, MediaKind, MediaRole, MediaState
 from storage.models.oidc import OidcLink, OidcLogin
+from storage.models.preferences import AccountPreferences
 from storage.models.scheduled import ScheduledMedia, ScheduledStatus
 from storage.models.scim import ScimGroup, ScimGroupMember, ScimToken, ScimUser
 from storage.models.second_factors import AuthChallenge, ChallengeKind, FactorKind, RecoveryCode, SecondFactor
@@ -47,6 +48,7 @@ __all__ = [
     "FilterStatus",
     "ScheduledMedia",
     "ScheduledStatus",
+    "AccountPreferences",
     "AccountField",
     "FieldScope",
     "FieldSource",

@@ -180,3 +180,26 @@ def test_toot_uploads_a_picture_with_alt_text_posts_it_and_reads_it_back(
     with urllib.request.urlopen(read_back["url"], timeout=30) as resp:
         assert resp.headers["Content-Type"] == "image/png" and resp.headers["X-Content-Type-Options"] == "nosniff"
         assert Image.open(io.BytesIO(resp.read())).size == (900, 600)
+
+
+@pytest.mark.parametrize("who", ["alice", "bob"], ids=["sqlite", "second-engine"])
+def test_toot_saves_the_posting_preferences_apps_read(request: pytest.FixtureRequest, who: str) -> None:
+    # Given toot logged in (alice on eng, SQLite; bob on sales)
+    toot: Toot = request.getfixturevalue(who)
+    # When toot saves followers-only, sensitive and German as the defaults of new posts
+    toot.run("update-account", "--privacy", "private", "--sensitive", "--language", "de")
+    try:
+        # Then the account's source says so, as every app reads it (and /api/v1/preferences)
+        source = toot.json("whoami")["source"]
+        assert (source["privacy"], source["sensitive"], source["language"]) == ("private", True, "de")
+    finally:
+        toot.run("update-account", "--privacy", "public", "--no-sensitive")
+    assert toot.json("whoami")["source"]["privacy"] == "public"
+
+
+def test_toot_lists_who_boosted_a_post(alice: Toot) -> None:
+    # Given a public post of alice's that she boosted herself
+    status = alice.json("post", "worth repeating", "--visibility", "public")
+    alice.run("reblog", status["id"])
+    # When toot asks who boosted it, Then it is alice
+    assert [a["username"] for a in alice.json("reblogged-by", status["id"])] == ["alice"]

@@ -201,7 +201,8 @@ QUERIES: dict[str, list[str]] = {
     "/admin/accounts": ["", "q=alice"],
 }
 WEBSOCKET = "/api/v1/streaming"
-WEBSOCKET_STREAMS = [{"stream": s} for s in ("user", "user:notification", "public", "public:local", "public:remote")] + [
+WEBSOCKET_STREAMS = [{"stream": s} for s in ("user", "user:notification", "public", "public:local", "public:remote",
+                                              "organization")] + [
     {"stream": s, "tag": TAG} for s in ("hashtag", "hashtag:local")]
 
 # Each route of another method than GET: asked, or left out and why.
@@ -281,6 +282,7 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/signout"): LeftOut(CREDENTIALS),
     ("POST", "/setup"): LeftOut(CREDENTIALS),
     ("POST", "/settings/profile"): LeftOut(OWN),
+    ("POST", "/settings/preferences"): LeftOut(OWN),
     ("POST", "/settings/pictures"): LeftOut(OWN),
     ("POST", "/settings/password"): LeftOut(OWN),
     ("POST", "/settings/delete"): LeftOut(OWN + "; deletes the reader's own account (tests/ui/test_account_deletion.py)"),

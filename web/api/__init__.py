@@ -17,11 +17,13 @@ from web.api import (
     media,
     notifications,
     oauth,
+    preferences,
     relationships,
     reports,
     scheduled_statuses,
     search,
     status_edits,
+    status_reactors,
     statuses,
     streaming,
     tags,
@@ -53,3 +55,5 @@ def setup(app: web.Application) -> None:
     directory.setup(app)
     tags.setup(app)
     trends.setup(app)
+    preferences.setup(app)
+    status_reactors.setup(app)

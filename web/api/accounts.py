@@ -7,7 +7,7 @@ import re
 
 from aiohttp import web
 
-from node import accounts, avatars, follows, profile_fields, relationships, search, timelines
+from node import accounts, avatars, follows, preferences, profile_fields, relationships, search, timelines
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.filters_match import FilterContext
@@ -54,7 +54,8 @@ async def _credential(ctx: NodeContext, account: Account) -> JSON:
     pending = await relationships.pending_requests(ctx, account.id)
     fields = await profile_fields.all_fields(ctx, account)
     own = await profile_fields.own_fields(ctx, account.id)
-    return serializers.credential_account(ctx, account, counts.get(account.id), pending, fields, own)
+    prefs = await preferences.of(ctx, account.id)
+    return serializers.credential_account(ctx, account, counts.get(account.id), pending, fields, own, prefs)
 
 
 FIELD_KEY = re.compile(r"^fields_attributes\[(\d{1,3})\]\[(name|value|atrium_scope)\]$")
@@ -94,6 +95,25 @@ def fields_param(p: Params) -> list[profile_fields.FieldInput] | None:
     return out
 
 
+def _source(p: Params, name: str) -> object:
+    """`source[name]` of a form, or `source.name` of a JSON body."""
+    nested = p.get("source")
+    if isinstance(nested, dict):
+        return nested.get(name)
+    return p.get(f"source[{name}]")
+
+
+def preference_change(p: Params) -> preferences.Change:
+    """What `source[privacy]`, `source[sensitive]` and `source[language]` ask to change, checked."""
+    privacy, language = _source(p, "privacy"), _source(p, "language")
+    sensitive = flag({"source[sensitive]": _source(p, "sensitive")}, "source[sensitive]")
+    return preferences.Change(
+        audience=preferences.audience_of(str(privacy)) if privacy not in (None, "") else None,
+        sensitive=sensitive,
+        language=preferences.language_of(str(language)) if language is not None else None,
+    )
+
+
 async def verify_credentials(request: web.Request) -> web.Response:
     account = await require_user(request, "read:accounts", "profile")
     return web.json_response(await _credential(ctx_of(request), account))
@@ -101,9 +121,10 @@ async def verify_credentials(request: web.Request) -> web.Response:
 
 async def update_credentials(request: web.Request) -> web.Response:
     """PATCH the profile: display_name, note, locked, fields_attributes (form, JSON or
-    multipart; absent or null leaves a field as it is), and with a multipart body the `avatar`
-    and `header` pictures. The texts and fields are checked before anything is written.
-    Mastodon's other settings (bot, discoverable, ...) are accepted and ignored."""
+    multipart; absent or null leaves a field as it is), `source[privacy]`, `source[sensitive]`
+    and `source[language]` (the preferences new posts start from, node/preferences.py), and with
+    a multipart body the `avatar` and `header` pictures. Everything is checked before anything
+    is written. Mastodon's other settings (bot, discoverable, ...) are accepted and ignored."""
     ctx = ctx_of(request)
     account = await require_user(request, "write:accounts")
     pictures: dict[str, Upload] = {}
@@ -120,11 +141,14 @@ async def update_credentials(request: web.Request) -> web.Response:
     if fields is not None:
         profile_fields.check_fields(fields)
     locked = flag(p, "locked")
+    change = preference_change(p)  # checked with the texts, before anything is written
     for name, upload in pictures.items():
         await avatars.set_picture(ctx, account, avatars.PICTURE_FIELDS[name], upload)
     updated = await accounts.update_profile(ctx, account.id, display_name=display_name, bio=bio, locked=locked)
     if fields is not None:
         await profile_fields.set_fields(ctx, account.id, fields)
+    if change != preferences.Change():
+        await preferences.update(ctx, account.id, change)
     return web.json_response(await _credential(ctx, updated))
 
 

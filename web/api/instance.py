@@ -5,17 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from node import stats
-from node.audience import Audience
 from web.api import serializers
 from web.api.auth import ctx_of, require_user
-
-PREFERENCES = {
-    "posting:default:visibility": Audience.PUBLIC.rules.mastodon,
-    "posting:default:sensitive": False,
-    "posting:default:language": None,
-    "reading:expand:media": "default",
-    "reading:expand:spoilers": False,
-}
 
 
 async def instance_v1(request: web.Request) -> web.Response:
@@ -48,4 +39,3 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/custom_emojis", public_empty_list)
     app.router.add_get("/api/v1/instance/rules", public_empty_list)
     app.router.add_get("/api/v1/announcements", _empty([], "read"))
-    app.router.add_get("/api/v1/preferences", _empty(PREFERENCES, "read:accounts"))

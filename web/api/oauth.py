@@ -23,7 +23,7 @@ from yarl import URL
 from node import oauth, signin
 from storage.errors import AtriumError, Forbidden
 from web.api import serializers
-from web.api.auth import Params, ctx_of, params, text_param
+from web.api.auth import Params, ctx_of, grant_of, params, text_param
 from web.client import client_address
 from web.ui.core import current_session
 
@@ -54,6 +54,15 @@ async def create_app(request: web.Request) -> web.Response:
         text_param(p, "website"),
     )
     return web.json_response(serializers.application(registered.app, registered.client_secret))
+
+
+async def verify_app(request: web.Request) -> web.Response:
+    """`GET /api/v1/apps/verify_credentials`: the app a token was issued to (an app's own
+    token, or a user's), as Mastodon's Application entity without its client credentials."""
+    grant = await grant_of(request)
+    if grant is None:
+        raise oauth.OAuthError("invalid_token", "The access token is invalid", status=401)
+    return web.json_response(serializers.application(grant.app))
 
 
 def _client_credentials(request: web.Request, p: Params) -> tuple[str | None, str | None]:
@@ -300,6 +309,7 @@ async def server_metadata(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     app.router.add_post("/api/v1/apps", create_app)
+    app.router.add_get("/api/v1/apps/verify_credentials", verify_app)
     app.router.add_get("/oauth/authorize", authorize_page)
     app.router.add_post("/oauth/authorize", authorize)
     app.router.add_post("/oauth/token", token)

@@ -19,6 +19,7 @@ from node.context import NodeContext
 from node.media import MAX_ATTACHMENTS, MAX_DESCRIPTION, AttachmentView
 from node.media_processing import SUPPORTED_TYPES
 from node.post_views import PostExtras
+from node.preferences import Preferences
 from node.profile_fields import FieldView
 from node.relationships import Counts, Relationship
 from node.stats import Usage
@@ -125,15 +126,17 @@ def credential_account(
     follow_requests_count: int = 0,
     fields: Sequence[FieldView] = (),
     own_fields: Sequence[FieldView] = (),
+    prefs: Preferences | None = None,
 ) -> JSON:
     """The signed-in user's own account, with `source` (what they typed: `own_fields` are the
-    fields they wrote, which they may edit; the directory's are in `fields` only) and `role`."""
+    fields they wrote, which they may edit; the directory's are in `fields` only) and `role`; `prefs`: the preferences new posts start from."""
+    prefs = prefs or Preferences()
     return {
         **account(ctx, a, counts, fields),
         "source": {
-            "privacy": Audience.PUBLIC.rules.mastodon,
-            "sensitive": False,
-            "language": None,
+            "privacy": prefs.api_audience.rules.mastodon,
+            "sensitive": prefs.sensitive,
+            "language": prefs.language,
             "note": a.bio,
             "fields": [field(f, source=True) for f in own_fields],
             "follow_requests_count": follow_requests_count,

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from node import interactions, post_views, posts, scheduled
+from node import interactions, post_views, posts, preferences, scheduled
 from node.audience import Audience
 from node.context import NodeContext
 from node.outbox import open_web_may_see
@@ -22,9 +22,10 @@ from web.api.scheduled_statuses import scheduled_status
 from web.api.serializers import JSON
 
 
-def visibility_of(p: Params) -> Audience:
-    """The Atrium visibility a request asks for (`visibility` plus `local_only`)."""
-    asked = text_param(p, "visibility") or Audience.PUBLIC.rules.mastodon
+def visibility_of(p: Params, default: Audience = Audience.PUBLIC) -> Audience:
+    """The Atrium visibility a request asks for (`visibility` plus `local_only`); `default`
+    when it names none (the author's preference, on a new post)."""
+    asked = text_param(p, "visibility") or default.value
     visibility = Audience.from_mastodon(asked)  # Mastodon's words (`private`) and Atrium's own
     if visibility is None:
         raise Invalid(f"unknown visibility {asked!r}: one of {', '.join(Audience.mastodon_words())}")
@@ -106,16 +107,17 @@ async def create(request: web.Request) -> web.Response:
     author = await require_user(request, "write:statuses")
     p = await params(request)
     refuse_polls(p)
+    ctx = ctx_of(request)
+    prefs = await preferences.of(ctx, author.id)  # what a post that does not say starts from
     new = NewPost(
         text=text_param(p, "status") or "",
-        visibility=visibility_of(p),
+        visibility=visibility_of(p, prefs.api_audience),
         summary=text_param(p, "spoiler_text") or "",
-        sensitive=bool(flag(p, "sensitive", False)),
+        sensitive=bool(flag(p, "sensitive", prefs.sensitive)),
         in_reply_to_id=id_param(p, "in_reply_to_id"),
-        language=(text_param(p, "language") or None),
+        language=(text_param(p, "language") or prefs.language),
         media_ids=media_ids_of(p) or (),
     )
-    ctx = ctx_of(request)
     if (when := text_param(p, "scheduled_at")) is not None:
         # Kept for later (node/scheduled.py): the answer is a ScheduledStatus, not a Status.
         row = await scheduled.schedule(ctx, author, new, scheduled.parse_time(when))

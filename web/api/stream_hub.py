@@ -11,7 +11,9 @@ public and hashtag streams carry only `public` posts. A `list` stream is its own
 timelines: the user stream reads in the `home` context, public and hashtag streams in
 `public`, notifications in `notifications`; a `hide` match is not sent, a `warn` one carries
 `filtered`. They are loaded once per batch for each reader the batch concerns, so a filter
-changed takes effect with the next post.
+changed takes effect with the next post. The `organization` stream carries what
+the Organisation timeline shows (node.timelines.organization): posts of its audiences by
+members of the organisation, to a reader who is one.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from node import accounts, filters, lists, oauth, posts
 from node.audience import Audience
 from node.context import NodeContext
 from node.filters_match import CompiledFilter, FilterContext
+from node.organization import OrgDomains
 from node.stream_feed import News, StreamFeed, may_read, may_see_deleted, silenced
+from node.timelines import ORGANIZATION_TIMELINE
+from node.visibility import in_organization
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.models import Account, Notification, Post
 from web.api import serializers
@@ -38,7 +43,8 @@ USER_STREAMS = ("user", "user:notification")
 PUBLIC_STREAMS = ("public", "public:local", "public:remote")
 HASHTAG_STREAMS = ("hashtag", "hashtag:local")
 LIST_STREAM = "list"
-STREAMS = USER_STREAMS + PUBLIC_STREAMS + HASHTAG_STREAMS + (LIST_STREAM,)
+ORGANIZATION_STREAM = Audience.ORGANIZATION.value  # the stream is named for the timeline, as its path
+STREAMS = USER_STREAMS + PUBLIC_STREAMS + HASHTAG_STREAMS + (LIST_STREAM, ORGANIZATION_STREAM)
 
 Key = tuple[str, ...]  # ("user",), ("hashtag", "atrium") or ("list", "123"): Mastodon's `stream` field
 
@@ -159,7 +165,8 @@ class Hub:
         active: list[CompiledFilter] | None = None  # the reader's filters, read once for the batch
         try:
             for event, post in news.posts:
-                keys = [k for k in sorted(sub.streams) if _routes(k, sub.viewer, post, news)]
+                org = self.ctx.org_domains()
+                keys = [k for k in sorted(sub.streams) if _routes(k, sub.viewer, post, news, org)]
                 if not keys or not await may_read(self.ctx, sub.viewer, post):
                     continue
                 if active is None:
@@ -209,13 +216,22 @@ def _context(key: Key) -> FilterContext:
     return FilterContext.HOME if key[0] in USER_STREAMS or key[0] == LIST_STREAM else FilterContext.PUBLIC
 
 
-def _routes(key: Key, viewer: Account, post: Post, batch: News) -> bool:
+def _routes(key: Key, viewer: Account, post: Post, batch: News, org: OrgDomains) -> bool:
     """Whether `post` belongs on stream `key` (who may read it is asked separately)."""
     name = key[0]
     if name == "user":
         return (viewer.id, post.id) in batch.homes
     if name == LIST_STREAM:
         return int(key[1]) in batch.lists.get(post.id, set())
+    if name == ORGANIZATION_STREAM:
+        # The Organisation timeline's rule (node.timelines.organization_posts), for a member.
+        return (
+            in_organization(viewer, org)
+            and post.visibility in ORGANIZATION_TIMELINE
+            and post.reblog_of_id is None
+            and not post.account.silenced
+            and (post.account.domain is None or org.contains(post.account.domain))
+        )
     if name not in PUBLIC_STREAMS + HASHTAG_STREAMS:
         return False
     # Public and hashtag streams: public posts only, never boosts, not from kept-out peers.

@@ -25,7 +25,7 @@ from node import oauth
 from node.context import NodeContext
 from storage.errors import Forbidden, Invalid, NotFound
 from web.api.auth import bearer, ctx_of
-from web.api.stream_hub import Hub, Key, Subscriber, authorize, stream_key
+from web.api.stream_hub import ORGANIZATION_STREAM, Hub, Key, Subscriber, authorize, stream_key
 from web.keys import CTX
 
 HUB = web.AppKey("streaming_hub", Hub)
@@ -40,6 +40,7 @@ EVENT_STREAMS = {
     "hashtag": "hashtag",
     "hashtag/local": "hashtag:local",
     "list": "list",
+    ORGANIZATION_STREAM: ORGANIZATION_STREAM,
 }
 PREFIX = "/api/v1/streaming/"
 

@@ -1,5 +1,5 @@
-"""Home and public timelines, paged by id with Mastodon's Link header, each read through the
-viewer's filters (web/api/filtered_pages.py)."""
+"""Home, public, hashtag and organisation timelines, paged by id with Mastodon's Link header,
+each read through the viewer's filters (web/api/filtered_pages.py)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,21 @@ async def tag(request: web.Request) -> web.Response:
     return await respond(request, ctx, viewer, page_of(request), fetch, FilterContext.PUBLIC, _keep(ctx, viewer))
 
 
+async def organization(request: web.Request) -> web.Response:
+    """Atrium's own: what the web UI's Organisation page shows (node.timelines.organization,
+    the same function), for a signed-in member of the organisation."""
+    ctx = ctx_of(request)
+    viewer = await require_user(request, "read:statuses")
+
+    async def fetch(page: Page) -> list[Post]:
+        return await timelines.organization(ctx, viewer, page)
+
+    # Read through the viewer's filters as the other shared timelines are (`public` context).
+    return await respond(request, ctx, viewer, page_of(request), fetch, FilterContext.PUBLIC)
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/timelines/home", home)
     app.router.add_get("/api/v1/timelines/public", public)
     app.router.add_get("/api/v1/timelines/tag/{hashtag}", tag)
+    app.router.add_get("/api/v1/timelines/organization", organization)

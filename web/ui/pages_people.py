@@ -1,5 +1,5 @@
 """Profiles (local and remote), follow / unfollow, block and mute, follow requests, followers and following,
-and the signed-in person's own profile and password settings."""
+and the signed-in person's own settings: profile, pictures, posting and reading preferences, password."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from aiohttp import web
 from federation.addresses import FetchError
 from node import (
     accounts,
+    audience_words,
     avatars,
     blocks,
     follows,
     mutes,
     node_names,
+    preferences,
     profile_fields,
     profiles,
     relationships,
@@ -22,6 +24,7 @@ from node import (
     sessions,
     timelines,
 )
+from node.audience import Audience
 from node.filters_match import FilterContext
 from node.pagination import Page as Cursor
 from storage.errors import AtriumError, Forbidden, Invalid, NotFound, RateLimited
@@ -188,7 +191,9 @@ async def _settings(p: Page, status: int = 200, *, error: str | None = None, don
     slots = own + [profile_fields.FieldInput("", "")] * (profile_fields.MAX_FIELDS - len(own))
     return p.render("settings.html", status, title="Your profile", account=p.user, error=error,
                     done=done or p.request.query.get("done"), fields=slots[:profile_fields.MAX_FIELDS],
-                    directory=profile_fields.directory_fields(p.user), max_field=profile_fields.MAX_VALUE)
+                    directory=profile_fields.directory_fields(p.user), max_field=profile_fields.MAX_VALUE,
+                    prefs=await preferences.of(p.ctx, p.user.id),
+                    audiences=audience_words.audiences(p.ctx), expand_media=preferences.EXPAND_MEDIA)
 
 
 @page()
@@ -201,6 +206,22 @@ def _field_inputs(p: Page) -> list[profile_fields.FieldInput]:
     return [profile_fields.FieldInput(p.field(f"field_name_{i}"), p.field(f"field_value_{i}"),
                                       profile_fields.parse_scope(p.field(f"field_scope_{i}") or None))
             for i in range(profile_fields.MAX_FIELDS)]
+
+
+@page()
+async def save_preferences(p: Page) -> web.StreamResponse:
+    """How new posts start and how posts are shown: the row the client API's preferences read."""
+    try:
+        await preferences.update(p.ctx, p.user.id, preferences.Change(
+            audience=Audience.parse(p.field("default_audience")),
+            sensitive=p.field("default_sensitive") == "on",
+            language=p.field("default_language"),
+            expand_media=p.field("expand_media", "default"),
+            expand_spoilers=p.field("expand_spoilers") == "on",
+        ))
+    except Invalid as exc:
+        return await _settings(p, exc.status, error=exc.reason)
+    return p.redirect("/settings?done=preferences")
 
 
 @page()
@@ -271,5 +292,6 @@ def setup_routes(app: web.Application) -> None:
     r.add_post(r"/follow_requests/{account_id:\d+}/{answer:approve|reject}", answer_request)
     r.add_get("/settings", settings_form)
     r.add_post("/settings/profile", save_profile)
+    r.add_post("/settings/preferences", save_preferences)
     r.add_post("/settings/pictures", save_pictures)
     r.add_post("/settings/password", change_password)

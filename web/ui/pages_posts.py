@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import audience_words, interactions, moderation, posts, retention, scheduled
+from node import audience_words, interactions, moderation, posts, preferences, retention, scheduled
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound, RateLimited
 from storage.ids import parse_id
@@ -14,7 +14,6 @@ from storage.models import Post, utcnow
 from web.ui.attachments import COMPOSER_FILES, Attachments, MediaView
 from web.ui.core import Page, page
 from web.ui.pages_scheduled import form_time
-from web.ui.pages_timelines import DEFAULT_AUDIENCE
 from web.ui.risky import confirm_page, excerpt, needs_confirming
 from web.ui.views import open_web_may_see, post_views, profile_path
 
@@ -23,29 +22,30 @@ def _post_id(p: Page) -> int:
     return p.path_id("post_id", "post")
 
 
-def _compose_page(
+async def _compose_page(
     p: Page, status: int, *, error: str | None, reply_to: object = None, kept: dict[int, MediaView] | None = None
 ) -> web.Response:
+    prefs = await preferences.of(p.ctx, p.user.id)  # the person's own defaults
     return p.render(
         "compose.html",
         status,
         title="New post",
         audiences=audience_words.audiences(p.ctx),
-        chosen=p.field("visibility") or p.request.query.get("visibility") or DEFAULT_AUDIENCE,
+        chosen=p.field("visibility") or p.request.query.get("visibility") or prefs.web_audience,
         text=p.field("text"),
         summary=p.field("summary"),
         reply_to=reply_to,
         error=error,
         next=p.next_url(),
         kept=kept or {},
-        sensitive=bool(p.field("sensitive")),
+        sensitive=bool(p.field("sensitive")) if p.request.method == "POST" else prefs.sensitive,
         scheduled_at=p.field("scheduled_at"),
     )
 
 
 @page()
 async def compose_form(p: Page) -> web.StreamResponse:
-    return _compose_page(p, 200, error=None)
+    return await _compose_page(p, 200, error=None)
 
 
 @page(files=COMPOSER_FILES)
@@ -57,7 +57,7 @@ async def create(p: Page) -> web.StreamResponse:
         await attachments.take(p)
         new = NewPost(
             text=p.field("text"),
-            visibility=p.field("visibility", DEFAULT_AUDIENCE),
+            visibility=p.field("visibility") or (await preferences.of(p.ctx, p.user.id)).web_audience,
             summary=p.field("summary").strip(),
             sensitive=bool(p.field("sensitive")) and bool(attachments.ids),
             in_reply_to_id=parse_id(reply) if reply else None,
@@ -70,13 +70,13 @@ async def create(p: Page) -> web.StreamResponse:
         # The client API posts through the same call: one allowance, one idempotency.
         post = await posts.post_as(p.ctx, p.user, new, p.field("post_key") or None)
     except RateLimited as exc:
-        response = _compose_page(p, exc.status, error=exc.reason, kept=attachments.kept)
+        response = await _compose_page(p, exc.status, error=exc.reason, kept=attachments.kept)
         response.headers.update(exc.headers)
         return response
     except Invalid as exc:
         # Bad input loses nothing: the form comes back with what was typed, and the files
         # uploaded so far wait in their slots.
-        return _compose_page(p, exc.status, error=exc.reason, kept=attachments.kept)
+        return await _compose_page(p, exc.status, error=exc.reason, kept=attachments.kept)
     return p.redirect(p.next_url(f"{profile_path(p.user)}/{post.id}") + f"#post-{post.id}")
 
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from node import audience_words, tags, timelines
-from node.audience import Audience
+from node import audience_words, preferences, tags, timelines
 from node.context import NodeContext
 from node.filters_match import FilterContext
 from node.pagination import Page as Cursor
@@ -34,7 +33,6 @@ TIMELINES: dict[str, tuple[str, str, Source, bool]] = {
     "local": ("This node", "Posts written by people on this node.", timelines.local, False),
     "federated": ("Federated", "Public posts this node knows of, from here and elsewhere.", timelines.federated, False),
 }
-DEFAULT_AUDIENCE = Audience.ORGANIZATION  # what the composer offers first
 
 
 def _cursor(p: Page) -> Cursor:
@@ -62,6 +60,8 @@ async def _timeline(p: Page, name: str, compose: bool, **extra: Any) -> web.Stre
     if source is None:
         return p.redirect("/signin?next=" + p.request.path)
     raw = await source(p.ctx, p.me, _cursor(p))
+    # The composer starts from the person's preferences (node/preferences.py).
+    prefs = await preferences.of(p.ctx, p.me.id) if p.me is not None else preferences.Preferences()
     views = await post_views(p.ctx, p.me, raw, _context(name))
     poll = f"/timeline/{name}/new"
     return p.render(
@@ -75,7 +75,8 @@ async def _timeline(p: Page, name: str, compose: bool, **extra: Any) -> web.Stre
         poll=poll if "max_id" not in p.request.query else None,
         compose=compose and p.me is not None,
         audiences=audience_words.audiences(p.ctx),
-        chosen=DEFAULT_AUDIENCE,
+        chosen=prefs.web_audience,
+        sensitive=prefs.sensitive,
         reply_to=None,
         text="",
         summary="",
