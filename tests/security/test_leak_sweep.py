@@ -170,6 +170,7 @@ class World:
             # in queries
             "post_uri": lambda: [quote(u, safe="") for u in self.post_uris],
             "domain": lambda: [self.domain],
+            "group_key": lambda: [f"ungrouped-{i}" for i in self.notification_ids],
         }
 
 
@@ -191,7 +192,7 @@ QUERIES: dict[str, list[str]] = {
     "/admin/accounts": ["", "q=alice"],
 }
 WEBSOCKET = "/api/v1/streaming"
-WEBSOCKET_STREAMS = [{"stream": s} for s in ("user", "user:notification", "public", "public:local", "public:remote")] + [
+WEBSOCKET_STREAMS = [{"stream": s} for s in ("user", "user:notification", "public", "public:local", "public:remote", "direct")] + [
     {"stream": s, "tag": TAG} for s in ("hashtag", "hashtag:local")]
 
 # Each route of another method than GET: asked, or left out and why.
@@ -211,6 +212,9 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/api/v1/notifications/clear"): LeftOut(OWN),
     ("POST", "/api/v1/notifications/dismiss"): LeftOut(OWN),
     ("POST", "/api/v1/notifications/{id}/dismiss"): LeftOut(OWN),
+    ("POST", "/api/v2/notifications/{group_key}/dismiss"): LeftOut(OWN),
+    ("POST", "/api/v1/domain_blocks"): LeftOut(RELATIONSHIP),
+    ("DELETE", "/api/v1/domain_blocks"): LeftOut(RELATIONSHIP),
     ("POST", "/api/v1/markers"): LeftOut(OWN),
     ("POST", "/api/v2/media"): LeftOut(UPLOAD),
     ("POST", "/api/v1/media"): LeftOut(UPLOAD),

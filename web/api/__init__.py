@@ -8,10 +8,12 @@ from web.api import (
     accounts,
     bookmarks,
     conversations,
+    domain_blocks,
     favourites,
     instance,
     markers,
     media,
+    notification_groups,
     notifications,
     oauth,
     relationships,
@@ -30,10 +32,12 @@ def setup(app: web.Application) -> None:
     statuses.setup(app)
     timelines.setup(app)
     notifications.setup(app)
+    notification_groups.setup(app)
     relationships.setup(app)
     bookmarks.setup(app)
     favourites.setup(app)
     conversations.setup(app)
+    domain_blocks.setup(app)
     markers.setup(app)
     media.setup(app)
     status_edits.setup(app)

@@ -331,7 +331,7 @@ def relationship(r: Relationship) -> JSON:
         "muting_notifications": r.muting_notifications,
         "requested": r.requested,
         "requested_by": r.requested_by,
-        "domain_blocking": False,
+        "domain_blocking": r.domain_blocking,
         "endorsed": False,
         "note": "",
     }

@@ -16,13 +16,14 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from node import accounts, oauth, posts
+from node import accounts, conversations, oauth, posts
 from node.audience import Audience
 from node.context import NodeContext
 from node.stream_feed import News, StreamFeed, may_read, may_see_deleted, silenced
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.models import Account, Notification, Post
 from web.api import serializers
+from web.api.conversations import render_conversations
 from web.api.statuses import render
 
 # Per socket: which posts went out on which streams, so a later delete reaches them.
@@ -30,7 +31,8 @@ SENT_MEMORY = 2000
 USER_STREAMS = ("user", "user:notification")
 PUBLIC_STREAMS = ("public", "public:local", "public:remote")
 HASHTAG_STREAMS = ("hashtag", "hashtag:local")
-STREAMS = USER_STREAMS + PUBLIC_STREAMS + HASHTAG_STREAMS
+DIRECT_STREAM = "direct"  # `conversation` events: the viewer's direct threads (node/conversations.py)
+STREAMS = USER_STREAMS + PUBLIC_STREAMS + HASHTAG_STREAMS + (DIRECT_STREAM,)
 
 Key = tuple[str, ...]  # ("user",) or ("hashtag", "atrium"): Mastodon's `stream` field
 
@@ -138,6 +140,11 @@ class Hub:
                 keys = [k for k in sorted(sub.streams) if _routes(k, sub.viewer, post, news)]
                 if not keys or not await may_read(self.ctx, sub.viewer, post):
                     continue
+                if (DIRECT_STREAM,) in keys:
+                    keys.remove((DIRECT_STREAM,))
+                    await self._conversation(sub, post)
+                if not keys:
+                    continue
                 try:
                     payload = json.dumps(await render(self.ctx, sub.viewer, post))
                 except NotFound:
@@ -158,6 +165,16 @@ class Hub:
         except (ConnectionError, RuntimeError):
             self.leave(sub)  # the socket closed under us
 
+    async def _conversation(self, sub: Subscriber, post: Post) -> None:
+        """A new direct message the viewer may read: its conversation as `GET /api/v1/conversations`
+        shows it (a conversation the viewer removed comes back with it, as Mastodon's does)."""
+        try:
+            found = await conversations.conversation(self.ctx, sub.viewer, post.thread_id or post.id)
+        except NotFound:
+            return
+        [payload] = await render_conversations(self.ctx, sub.viewer, [found])
+        await sub.send((DIRECT_STREAM,), "conversation", json.dumps(payload))
+
     async def _notification(self, viewer: Account, n: Notification) -> str | None:
         if await silenced(self.ctx, viewer, n.from_account_id):
             return None
@@ -176,6 +193,8 @@ def _routes(key: Key, viewer: Account, post: Post, batch: News) -> bool:
     name = key[0]
     if name == "user":
         return (viewer.id, post.id) in batch.homes
+    if name == DIRECT_STREAM:  # the viewer's part in it is what may_read then asks
+        return post.visibility == Audience.DIRECT and post.reblog_of_id is None
     if name not in PUBLIC_STREAMS + HASHTAG_STREAMS:
         return False
     # Public and hashtag streams: public posts only, never boosts, not from kept-out peers.

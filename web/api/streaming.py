@@ -2,7 +2,7 @@
 
 WebSocket: `GET /api/v1/streaming` with `stream=` (and `tag=`) and the token as `access_token=`,
 a bearer header or `Sec-WebSocket-Protocol`; then JSON `subscribe` / `unsubscribe` messages.
-Events are `update`, `status.update`, `delete` and `notification`, each `payload` a JSON string
+Events are `update`, `status.update`, `delete`, `notification` and (on `direct`) `conversation`, each `payload` a JSON string
 (a bare id for `delete`), as Mastodon sends them.
 
 Server-sent events: `GET /api/v1/streaming/user`, `/public/local`, `/hashtag?tag=` ... one stream
@@ -38,6 +38,7 @@ EVENT_STREAMS = {
     "public/remote": "public:remote",
     "hashtag": "hashtag",
     "hashtag/local": "hashtag:local",
+    "direct": "direct",
 }
 PREFIX = "/api/v1/streaming/"
 
