@@ -246,6 +246,8 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/conversations/{id}/remove"): LeftOut(OWN),
     ("POST", "/accounts/{account_id}/unblock"): LeftOut(RELATIONSHIP),
     ("POST", "/accounts/{account_id}/unmute"): LeftOut(RELATIONSHIP),
+    ("POST", "/accounts/{account_id}/block_domain"): LeftOut(RELATIONSHIP),
+    ("POST", "/domain_blocks/unblock"): LeftOut(RELATIONSHIP),
     ("POST", "/signin"): LeftOut(CREDENTIALS),
     ("POST", "/signout"): LeftOut(CREDENTIALS),
     ("POST", "/setup"): LeftOut(CREDENTIALS),
