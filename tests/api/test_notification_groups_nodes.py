@@ -5,17 +5,15 @@ a node": real processes)."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
 import mastodon
 import pytest
 
-from tests.conftest import ENGINES, drop_pg_database, recreate_pg_database, worker_tag
+from tests.api.two_nodes import running_pair
+from tests.conftest import ENGINES
 from tests.federation.nodes import NodeProcess
 
 T = TypeVar("T")
@@ -24,25 +22,8 @@ WAIT = 60.0  # generous: the machine is shared
 
 @pytest.fixture(scope="module", params=ENGINES)
 def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProcess, NodeProcess]]:
-    root: Path = tmp_path_factory.mktemp("groups_nodes")
-    pg_name = f"atrium_groups_{worker_tag()}"
-    url = recreate_pg_database(pg_name) if request.param == "postgresql" else None
-    here, there = NodeProcess("here", root, url), NodeProcess("there", root)
-    with ThreadPoolExecutor() as pool:
-        list(pool.map(NodeProcess.init, (here, there)))
-    here.write_policy(f'mode = "allowlist"\n[peers."{there.domain}"]\ntrust = "organization"\n')
-    there.write_policy(f'mode = "allowlist"\n[peers."{here.domain}"]\ntrust = "organization"\n')
-    for node, name in ((here, "alice"), (there, "pat"), (there, "quinn")):
-        node.create_user(name)
-    try:
-        here.start()
-        there.start()
-        yield here, there
-    finally:
-        here.stop()
-        there.stop()
-        if url and not os.environ.get("ATRIUM_KEEP_TEST_DATABASES"):
-            drop_pg_database(pg_name)
+    """`here` (the engine under test: alice) and `there` (SQLite: pat and quinn)."""
+    yield from running_pair(request, tmp_path_factory, "groups", ("alice",), ("pat", "quinn"))
 
 
 def _client(node: NodeProcess, username: str) -> mastodon.Mastodon:
