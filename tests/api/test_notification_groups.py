@@ -57,6 +57,8 @@ async def test_mastodon_py_reads_grouped_notifications_with_their_accounts_and_s
     [likes] = [g for g in results.notification_groups if g.type == "favourite"]
     assert [str(a) for a in likes.sample_account_ids] == [ids["carol"], ids["bob"]]
     assert str(likes.status_id) == status["id"] and likes.group_key.startswith(f"favourite-{status['id']}-")
+    v1 = await _run(alice.notifications, types=["favourite"])  # v1 carries the same key
+    assert [n.group_key for n in v1] == [likes.group_key, likes.group_key]
     [follows] = [g for g in results.notification_groups if g.type == "follow"]
     assert [str(a) for a in follows.sample_account_ids] == [ids["carol"], ids["lena"]]
     [mention] = [g for g in results.notification_groups if g.type == "mention"]
