@@ -31,7 +31,9 @@ SENT_MEMORY = 2000
 USER_STREAMS = ("user", "user:notification")
 PUBLIC_STREAMS = ("public", "public:local", "public:remote")
 HASHTAG_STREAMS = ("hashtag", "hashtag:local")
-DIRECT_STREAM = "direct"  # `conversation` events: the viewer's direct threads (node/conversations.py)
+# `conversation` events: the viewer's direct threads (node/conversations.py); Mastodon names the
+# stream after the audience of the posts it carries.
+DIRECT_STREAM = Audience.DIRECT.value
 STREAMS = USER_STREAMS + PUBLIC_STREAMS + HASHTAG_STREAMS + (DIRECT_STREAM,)
 
 Key = tuple[str, ...]  # ("user",) or ("hashtag", "atrium"): Mastodon's `stream` field

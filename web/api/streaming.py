@@ -24,7 +24,7 @@ from aiohttp import WSMsgType, web
 from node import oauth
 from storage.errors import Forbidden, Invalid
 from web.api.auth import bearer, ctx_of
-from web.api.stream_hub import Hub, Key, Subscriber, stream_key
+from web.api.stream_hub import DIRECT_STREAM, Hub, Key, Subscriber, stream_key
 from web.keys import CTX
 
 HUB = web.AppKey("streaming_hub", Hub)
@@ -38,7 +38,7 @@ EVENT_STREAMS = {
     "public/remote": "public:remote",
     "hashtag": "hashtag",
     "hashtag/local": "hashtag:local",
-    "direct": "direct",
+    DIRECT_STREAM: DIRECT_STREAM,
 }
 PREFIX = "/api/v1/streaming/"
 
