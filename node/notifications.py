@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.context import NodeContext
 from node.mutes import silenced_senders
 from node.pagination import Page, paginate
+from node.visibility import visible_clause
 from storage.errors import NotFound
-from storage.models import NOTIFICATION_TYPES, Account, Block, Notification
+from storage.ids import new_id
+from storage.models import NOTIFICATION_TYPES, Account, Block, Notification, Post, utcnow
 
 
 async def notify(
@@ -23,10 +25,34 @@ async def notify(
         select(Block.id).where(Block.account_id == recipient.id, Block.target_id == from_account_id)
     ):
         return  # nothing from someone you blocked
+    from node.notification_groups import group_key  # it reads this module's filters
+
+    notification_id, at = new_id(), utcnow()
+    key = await group_key(s, recipient.id, kind, post_id, at, notification_id)
     s.add(
         Notification(
-            account_id=recipient.id, type=kind, from_account_id=from_account_id, post_id=post_id
+            id=notification_id, account_id=recipient.id, type=kind, from_account_id=from_account_id,
+            post_id=post_id, created_at=at, group_key=key,
         )
+    )
+
+
+def shown(ctx: NodeContext, viewer: Account) -> ColumnElement[bool]:
+    """SQL: the `Notification` is one the viewer's lists show: not from a sender they silenced
+    (a mute with notifications, a block of the sender or of its domain), not from an account
+    this node's staff suspended (node/moderation.py), and about no post or one the viewer may
+    still see (node/visibility.py)."""
+    post_visible = exists(
+        select(Post.id).where(Post.id == Notification.post_id, visible_clause(viewer, ctx.org_domains()))
+    )
+    return and_(senders_shown(viewer.id), or_(Notification.post_id.is_(None), post_visible))
+
+
+def senders_shown(account_id: int) -> ColumnElement[bool]:
+    """SQL: the `Notification`'s sender is neither silenced by the account nor suspended."""
+    return and_(
+        Notification.from_account_id.not_in(silenced_senders(account_id)),
+        Notification.from_account_id.not_in(select(Account.id).where(Account.suspended.is_(True))),
     )
 
 
@@ -37,13 +63,9 @@ async def list_notifications(
     types: tuple[str, ...] | None = None,
     from_account_id: int | None = None,
 ) -> list[Notification]:
-    """Newest first; nothing from accounts muted with their notifications."""
-    stmt = select(Notification).where(
-        Notification.account_id == account_id,
-        Notification.from_account_id.not_in(silenced_senders(account_id)),
-        # Nothing from accounts this node's staff suspended (node/moderation.py).
-        Notification.from_account_id.not_in(select(Account.id).where(Account.suspended.is_(True))),
-    )
+    """Newest first; nothing from senders the account silenced (a mute with notifications, a
+    domain block) or this node's staff suspended. Posts are checked as they are rendered."""
+    stmt = select(Notification).where(Notification.account_id == account_id, senders_shown(account_id))
     if types:
         stmt = stmt.where(Notification.type.in_(types))
     if from_account_id is not None:

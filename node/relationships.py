@@ -12,7 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from node.context import NodeContext
 from storage.errors import NotFound
-from storage.models import Account, Block, Follow, Mute, Post
+from storage.models import Account, Block, Follow, Mute, Post, UserDomainBlock
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Relationship:
     blocked_by: bool = False
     muting: bool = False
     muting_notifications: bool = False
+    domain_blocking: bool = False  # the viewer blocks the account's whole domain (node/domain_blocks.py)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,13 @@ async def relationships(ctx: NodeContext, viewer: Account, other_ids: list[int])
         ).all():
             flags[target_id]["muting"] = True
             flags[target_id]["muting_notifications"] = bool(notifications)
+        domain_blocked = (
+            select(Account.id)
+            .join(UserDomainBlock, UserDomainBlock.domain == Account.domain)
+            .where(UserDomainBlock.account_id == me, Account.id.in_(ids))
+        )
+        for account_id in (await s.scalars(domain_blocked)).all():
+            flags[account_id]["domain_blocking"] = True
     return [Relationship(id=i, **flags[i]) for i in other_ids]
 
 

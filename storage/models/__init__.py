@@ -1,5 +1,5 @@
 """The node's tables as SQLAlchemy 2 typed models, in modules by what they hold (base,
-social, media, federation, auth, second factors, limits, compliance, single sign-on, SCIM, tags, lists, filters, scheduled, preferences); every name is importable from here, and importing this module
+social, media, federation, auth, second factors, limits, compliance, single sign-on, SCIM, tags, lists, filters, scheduled, preferences, domain blocks); every name is importable from here, and importing this module
 registers every table on `Base.metadata` (Alembic and the schema test read it).
 
 Ids are time-ordered 64-bit integers (`storage.ids.new_id`) so cursors page by id.
@@ -9,6 +9,7 @@ A local account has `domain = None`; a remote one carries its canonical domain.
 from storage.models.auth import IdempotencyKey, OAuthApp, OAuthCode, OAuthToken, WebSession
 from storage.models.base import NOTIFICATION_TYPES, ROLES, VISIBILITIES, Base, UTCDateTime, table_of, utcnow
 from storage.models.compliance import AccountField, FieldScope, FieldSource, LegalHold, SealCause, SealedPost
+from storage.models.domain_blocks import UserDomainBlock
 from storage.models.federation import AuditEntry, AuditHead, InboxEntry, Job, NodeSetting, Peer, PeerName, Tombstone
 from storage.models.filters import ContentFilter, FilterKeyword, FilterStatus
 from storage.models.limits import LimitState, ServingProcess
@@ -108,6 +109,7 @@ __all__ = [
     "ServingProcess",
     "Tag",
     "TimelineEntry",
+    "UserDomainBlock",
     "table_of",
     "Tombstone",
     "UTCDateTime",

@@ -245,7 +245,11 @@ class Like(Base):
 
 class Notification(Base):
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_account", "account_id", "id"), Index("ix_notifications_post", "post_id"))
+    __table_args__ = (
+        Index("ix_notifications_account", "account_id", "id"),
+        Index("ix_notifications_post", "post_id"),
+        Index("ix_notifications_group", "account_id", "group_key", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -256,6 +260,9 @@ class Notification(Base):
     )
     read: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Mastodon's group key (node/notification_groups.py): likes, boosts and follows of the same
+    # target close in time share one; any other notification is `ungrouped-<id>`.
+    group_key: Mapped[str] = mapped_column(String(64))
 
 class TimelineEntry(Base):
     """A materialised home-timeline row: written by fan-out, read by one index range scan."""

@@ -15,19 +15,23 @@ from tests.conftest import ENGINES, drop_pg_database, recreate_pg_database, work
 from tests.federation.nodes import NodeProcess
 
 
-@pytest.fixture(scope="module", params=ENGINES)
-def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProcess, NodeProcess]]:
-    """`here` (on the engine under test, user alice) and `there` (SQLite, user pat)."""
-    root: Path = tmp_path_factory.mktemp("two_nodes")
-    pg_name = f"atrium_pair_{worker_tag()}"
+def running_pair(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str = "two_nodes",
+    here_users: tuple[str, ...] = ("alice",), there_users: tuple[str, ...] = ("pat",),
+) -> Iterator[tuple[NodeProcess, NodeProcess]]:
+    """`here` (on the engine of `request.param`) and `there` (SQLite), trusting each other as
+    `organization`, with the users named (password NAME-password); stopped when done."""
+    root: Path = tmp_path_factory.mktemp(name)
+    pg_name = f"atrium_{name}_{worker_tag()}"
     url = recreate_pg_database(pg_name) if request.param == "postgresql" else None
     here, there = NodeProcess("here", root, url), NodeProcess("there", root)
     with ThreadPoolExecutor() as pool:
         list(pool.map(NodeProcess.init, (here, there)))
     here.write_policy(f'mode = "allowlist"\n[peers."{there.domain}"]\ntrust = "organization"\n')
     there.write_policy(f'mode = "allowlist"\n[peers."{here.domain}"]\ntrust = "organization"\n')
+    users = [(here, u) for u in here_users] + [(there, u) for u in there_users]
     with ThreadPoolExecutor() as pool:
-        list(pool.map(lambda a: a[0].create_user(a[1]), [(here, "alice"), (there, "pat")]))
+        list(pool.map(lambda a: a[0].create_user(a[1]), users))
     try:
         # One after the other: each start gets its whole deadline on a loaded machine.
         here.start()
@@ -38,6 +42,12 @@ def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         there.stop()
         if url and not os.environ.get("ATRIUM_KEEP_TEST_DATABASES"):
             drop_pg_database(pg_name)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NodeProcess, NodeProcess]]:
+    """`here` (on the engine under test, user alice) and `there` (SQLite, user pat)."""
+    yield from running_pair(request, tmp_path_factory, "pair")
 
 
 @pytest.fixture

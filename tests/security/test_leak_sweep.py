@@ -179,6 +179,7 @@ class World:
             "type_id": lambda: ["User"],
             "scim_id": lambda: [str(self.alice_id)],
             "tail": lambda: ["Users/.search", "nothing-here"],
+            "group_key": lambda: [f"ungrouped-{i}" for i in self.notification_ids],
         }
 
 
@@ -202,7 +203,7 @@ QUERIES: dict[str, list[str]] = {
 }
 WEBSOCKET = "/api/v1/streaming"
 WEBSOCKET_STREAMS = [{"stream": s} for s in ("user", "user:notification", "public", "public:local", "public:remote",
-                                              "organization")] + [
+                                              "organization", "direct")] + [
     {"stream": s, "tag": TAG} for s in ("hashtag", "hashtag:local")]
 
 # Each route of another method than GET: asked, or left out and why.
@@ -223,6 +224,9 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/api/v1/notifications/clear"): LeftOut(OWN),
     ("POST", "/api/v1/notifications/dismiss"): LeftOut(OWN),
     ("POST", "/api/v1/notifications/{id}/dismiss"): LeftOut(OWN),
+    ("POST", "/api/v2/notifications/{group_key}/dismiss"): LeftOut(OWN),
+    ("POST", "/api/v1/domain_blocks"): LeftOut(RELATIONSHIP),
+    ("DELETE", "/api/v1/domain_blocks"): LeftOut(RELATIONSHIP),
     ("POST", "/api/v1/markers"): LeftOut(OWN),
     **{(m, p): LeftOut(OWN) for m, p in (
         ("POST", "/api/v2/filters"), ("PUT", "/api/v2/filters/{id}"), ("DELETE", "/api/v2/filters/{id}"),
@@ -278,6 +282,8 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/scheduled/{scheduled_id}/cancel"): LeftOut(OWN),
     ("POST", "/accounts/{account_id}/unblock"): LeftOut(RELATIONSHIP),
     ("POST", "/accounts/{account_id}/unmute"): LeftOut(RELATIONSHIP),
+    ("POST", "/accounts/{account_id}/block_domain"): LeftOut(RELATIONSHIP),
+    ("POST", "/domain_blocks/unblock"): LeftOut(RELATIONSHIP),
     ("POST", "/signin"): LeftOut(CREDENTIALS),
     ("POST", "/signout"): LeftOut(CREDENTIALS),
     ("POST", "/setup"): LeftOut(CREDENTIALS),

@@ -9,12 +9,14 @@ from web.api import (
     bookmarks,
     conversations,
     directory,
+    domain_blocks,
     favourites,
     filters,
     instance,
     lists,
     markers,
     media,
+    notification_groups,
     notifications,
     oauth,
     preferences,
@@ -39,12 +41,14 @@ def setup(app: web.Application) -> None:
     statuses.setup(app)
     timelines.setup(app)
     notifications.setup(app)
+    notification_groups.setup(app)
     relationships.setup(app)
     bookmarks.setup(app)
     lists.setup(app)
     favourites.setup(app)
     filters.setup(app)
     conversations.setup(app)
+    domain_blocks.setup(app)
     markers.setup(app)
     media.setup(app)
     status_edits.setup(app)

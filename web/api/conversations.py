@@ -15,7 +15,7 @@ from web.api.serializers import JSON
 from web.api.statuses import render_many
 
 
-async def _render(ctx: NodeContext, viewer: Account, items: list[conversations.Conversation]) -> list[JSON]:
+async def render_conversations(ctx: NodeContext, viewer: Account, items: list[conversations.Conversation]) -> list[JSON]:
     statuses = {int(s["id"]): s for s in await render_many(ctx, viewer, [c.last for c in items])}
     people = {
         int(a["id"]): a for a in await render_accounts(ctx, list({a.id: a for c in items for a in c.others}.values()))
@@ -38,7 +38,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     viewer = await require_user(request, "read:statuses")
     items = await conversations.conversations(ctx, viewer, page_of(request))
     return web.json_response(
-        await _render(ctx, viewer, items), headers=link_header(request, [c.last.id for c in items])
+        await render_conversations(ctx, viewer, items), headers=link_header(request, [c.last.id for c in items])
     )
 
 
@@ -46,7 +46,7 @@ async def mark_read(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     viewer = await require_user(request, "write:conversations")
     found = await conversations.mark_read(ctx, viewer, path_id(request))
-    return web.json_response((await _render(ctx, viewer, [found]))[0])
+    return web.json_response((await render_conversations(ctx, viewer, [found]))[0])
 
 
 async def remove(request: web.Request) -> web.Response:

@@ -238,7 +238,7 @@ def notification(ctx: NodeContext, n: Notification, from_account: Account, statu
         "id": str(n.id),
         "type": NOTIFICATION_TYPES.get(n.type, n.type),
         "created_at": timestamp(n.created_at),
-        "group_key": f"ungrouped-{n.id}",
+        "group_key": n.group_key,
         "account": account(ctx, from_account),
         "status": status_json,
     }
@@ -355,7 +355,7 @@ def relationship(r: Relationship) -> JSON:
         "muting_notifications": r.muting_notifications,
         "requested": r.requested,
         "requested_by": r.requested_by,
-        "domain_blocking": False,
+        "domain_blocking": r.domain_blocking,
         "endorsed": False,
         "note": "",
     }

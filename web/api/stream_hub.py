@@ -23,7 +23,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from node import accounts, filters, lists, oauth, posts
+from node import accounts, conversations, filters, lists, oauth, posts
 from node.audience import Audience
 from node.context import NodeContext
 from node.filters_match import CompiledFilter, FilterContext
@@ -34,6 +34,7 @@ from node.visibility import in_organization
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.models import Account, Notification, Post
 from web.api import serializers
+from web.api.conversations import render_conversations
 from web.api.filter_entities import FilterScope
 from web.api.statuses import render
 
@@ -44,7 +45,10 @@ PUBLIC_STREAMS = ("public", "public:local", "public:remote")
 HASHTAG_STREAMS = ("hashtag", "hashtag:local")
 LIST_STREAM = "list"
 ORGANIZATION_STREAM = Audience.ORGANIZATION.value  # the stream is named for the timeline, as its path
-STREAMS = USER_STREAMS + PUBLIC_STREAMS + HASHTAG_STREAMS + (LIST_STREAM, ORGANIZATION_STREAM)
+# `conversation` events: the viewer's direct threads (node/conversations.py); Mastodon names the
+# stream after the audience of the posts it carries.
+DIRECT_STREAM = Audience.DIRECT.value
+STREAMS = USER_STREAMS + PUBLIC_STREAMS + HASHTAG_STREAMS + (LIST_STREAM, ORGANIZATION_STREAM, DIRECT_STREAM)
 
 Key = tuple[str, ...]  # ("user",), ("hashtag", "atrium") or ("list", "123"): Mastodon's `stream` field
 
@@ -169,6 +173,11 @@ class Hub:
                 keys = [k for k in sorted(sub.streams) if _routes(k, sub.viewer, post, news, org)]
                 if not keys or not await may_read(self.ctx, sub.viewer, post):
                     continue
+                if (DIRECT_STREAM,) in keys:
+                    keys.remove((DIRECT_STREAM,))
+                    await self._conversation(sub, post)
+                if not keys:
+                    continue
                 if active is None:
                     active = await filters.active(self.ctx, sub.viewer)
                 by_context: dict[FilterContext, list[Key]] = {}
@@ -196,6 +205,16 @@ class Hub:
                     await sub.send(key, "notification", notification)
         except (ConnectionError, RuntimeError):
             self.leave(sub)  # the socket closed under us
+
+    async def _conversation(self, sub: Subscriber, post: Post) -> None:
+        """A new direct message the viewer may read: its conversation as `GET /api/v1/conversations`
+        shows it (a conversation the viewer removed comes back with it, as Mastodon's does)."""
+        try:
+            found = await conversations.conversation(self.ctx, sub.viewer, post.thread_id or post.id)
+        except NotFound:
+            return
+        [payload] = await render_conversations(self.ctx, sub.viewer, [found])
+        await sub.send((DIRECT_STREAM,), "conversation", json.dumps(payload))
 
     async def _notification(self, viewer: Account, n: Notification, scope: FilterScope) -> str | None:
         if await silenced(self.ctx, viewer, n.from_account_id):
@@ -232,6 +251,8 @@ def _routes(key: Key, viewer: Account, post: Post, batch: News, org: OrgDomains)
             and not post.account.silenced
             and (post.account.domain is None or org.contains(post.account.domain))
         )
+    if name == DIRECT_STREAM:  # the viewer's part in it is what may_read then asks
+        return post.visibility == Audience.DIRECT and post.reblog_of_id is None
     if name not in PUBLIC_STREAMS + HASHTAG_STREAMS:
         return False
     # Public and hashtag streams: public posts only, never boosts, not from kept-out peers.

@@ -2,7 +2,7 @@
 
 WebSocket: `GET /api/v1/streaming` with `stream=` (and `tag=`) and the token as `access_token=`,
 a bearer header or `Sec-WebSocket-Protocol`; then JSON `subscribe` / `unsubscribe` messages.
-Events are `update`, `status.update`, `delete` and `notification`, each `payload` a JSON string
+Events are `update`, `status.update`, `delete`, `notification` and (on `direct`) `conversation`, each `payload` a JSON string
 (a bare id for `delete`), as Mastodon sends them.
 
 Server-sent events: `GET /api/v1/streaming/user`, `/public/local`, `/hashtag?tag=` ... one stream
@@ -25,7 +25,7 @@ from node import oauth
 from node.context import NodeContext
 from storage.errors import Forbidden, Invalid, NotFound
 from web.api.auth import bearer, ctx_of
-from web.api.stream_hub import ORGANIZATION_STREAM, Hub, Key, Subscriber, authorize, stream_key
+from web.api.stream_hub import DIRECT_STREAM, ORGANIZATION_STREAM, Hub, Key, Subscriber, authorize, stream_key
 from web.keys import CTX
 
 HUB = web.AppKey("streaming_hub", Hub)
@@ -41,6 +41,7 @@ EVENT_STREAMS = {
     "hashtag/local": "hashtag:local",
     "list": "list",
     ORGANIZATION_STREAM: ORGANIZATION_STREAM,
+    DIRECT_STREAM: DIRECT_STREAM,
 }
 PREFIX = "/api/v1/streaming/"
 

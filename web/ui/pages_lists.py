@@ -9,16 +9,18 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from node import audience_words, blocks, bookmarks, conversations, favourites, mutes
+from node import accounts, audience_words, blocks, bookmarks, conversations, domain_blocks, favourites, mutes
 from node.context import NodeContext
 from node.pagination import Page as Cursor
 from storage.errors import NotFound
 from storage.ids import parse_id
 from storage.models import Account, Post
 from web.ui.core import Page, page
-from web.ui.views import post_views
+from web.ui.risky import confirm_page, needs_confirming
+from web.ui.views import post_views, profile_path
 
 PEOPLE_LIMIT = 40
+DOMAINS_LIMIT = 200  # blocked domains shown on the blocked people's page
 T = TypeVar("T")
 
 
@@ -117,15 +119,38 @@ def _people_page(which: str, listing: Listing[Account]) -> Handler:
     async def show(p: Page) -> web.StreamResponse:
         cursor = _cursor(p, PEOPLE_LIMIT)
         rows = await listing(p.ctx, p.user, cursor)
+        domains = []
+        if which == "blocks":
+            domains = [b.domain for b in await domain_blocks.blocked_domains(p.ctx, p.user, Cursor(limit=DOMAINS_LIMIT))]
         return p.render(
             "blocked.html",
             title="Blocked and muted people",
             which=which,
             people=[a for _, a in rows],
+            domains=domains,
             older=_older([i for i, _ in rows], cursor),
         )
 
     return show
+
+
+@page()
+async def block_domain(p: Page) -> web.StreamResponse:
+    """Block a remote account's whole domain, after the page that says what that does."""
+    target = await accounts.get_account(p.ctx, _path_id(p, "account_id"))
+    if target.domain is None:
+        raise NotFound("people on this node have no other domain to block")
+    back = p.next_url(profile_path(target))
+    if needs_confirming(p, "block_domain"):
+        return confirm_page(p, "block_domain", target.domain, back)
+    await domain_blocks.block(p.ctx, p.user, target.domain)
+    return p.redirect(back)
+
+
+@page()
+async def unblock_domain(p: Page) -> web.StreamResponse:
+    await domain_blocks.unblock(p.ctx, p.user, p.field("domain"))
+    return p.redirect(p.next_url("/blocks"))
 
 
 def _act(change: Callable[[NodeContext, Account, int], Awaitable[object]], param: str, back: str) -> Handler:
@@ -152,3 +177,5 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/mutes", _people_page("mutes", mutes.muted))
     r.add_post(r"/accounts/{account_id:\d+}/unblock", _act(blocks.unblock, "account_id", "/blocks"))
     r.add_post(r"/accounts/{account_id:\d+}/unmute", _act(mutes.unmute, "account_id", "/mutes"))
+    r.add_post(r"/accounts/{account_id:\d+}/block_domain", block_domain)
+    r.add_post("/domain_blocks/unblock", unblock_domain)

@@ -1,5 +1,5 @@
 """The actions that take something away (a moderator's suspend, silence, disable and remove;
-a person's block of someone and delete of their own post): what each does in a sentence, and
+a person's block of someone or of a whole domain, and delete of their own post): what each does in a sentence, and
 the confirmation step each needs. The step is a page, not a
 script dialog: a form posted without `confirmed=yes` answers with the page that explains the
 action and asks again, so nothing is done by a stray click, with or without JavaScript."""
@@ -63,6 +63,13 @@ RISKY = {
         "Deletes your account for good: your posts, boosts and likes, who you follow and who follows "
         "you, your bookmarks, pictures and sign-ins. The other nodes that know you are told to remove "
         "them too. Your name stays reserved and cannot be used again. This cannot be undone.",
+        with_reason=False,
+    ),
+    "block_domain": Risky(
+        "Block everyone on",
+        "You will no longer see posts or notifications from anyone on this domain, in any of your "
+        "timelines. Your follows of people there and their follows of you end, and their node is told "
+        "(it is not told of the block itself). You can unblock the domain later from Blocked people.",
         with_reason=False,
     ),
     "delete": Risky(
