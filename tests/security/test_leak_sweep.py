@@ -320,6 +320,15 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
        for m in ("PUT", "PATCH", "DELETE") for kind in ("Users", "Groups")},
     **{(m, "/scim/v2/{tail}"): Asked() for m in ("POST", "PUT", "PATCH", "DELETE")},
     ("POST", "/admin/holds"): LeftOut(STAFF),
+    # followed and featured tags, suggestions (tests/api/test_tags_hostile.py): the reader's own
+    # choices, answered with a tag, a featured tag or nothing: never a post
+    ("POST", "/api/v1/tags/{name}/follow"): LeftOut(OWN),
+    ("POST", "/api/v1/tags/{name}/unfollow"): LeftOut(OWN),
+    ("POST", "/api/v1/featured_tags"): LeftOut(OWN),
+    ("DELETE", "/api/v1/featured_tags/{id}"): LeftOut(OWN),
+    ("DELETE", "/api/v1/suggestions/{account_id}"): LeftOut(OWN),
+    ("POST", "/tags/{name}/follow"): LeftOut(OWN),
+    ("POST", "/tags/{name}/unfollow"): LeftOut(OWN),
     ("POST", "/admin/holds/{hold_id}/release"): LeftOut(STAFF),
     ("POST", "/admin/policy/edit"): LeftOut(POLICY_EDIT),
 }
