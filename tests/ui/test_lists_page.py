@@ -55,7 +55,7 @@ def test_a_list_is_made_filled_read_and_deleted(node: UINode, open_as: Open, siz
     shot(alice, f"lists-{size}-edit", full_page=True)
     edit_url = alice.url
     # Then its timeline has lena's post, not mallory's
-    alice.get_by_role("link", name="Posts").click()
+    alice.get_by_role("link", name="Posts", exact=True).click()
     expect(post_card(alice, f"lena-{tag}")).to_be_visible()
     assert f"mallory-{tag}" not in alice.content()
     assert fits(alice) and violations(alice) == []
