@@ -1,4 +1,4 @@
-"""The full-text index of posts, as each engine keeps it (migration 0030): SQLite's FTS5
+"""The full-text index of posts, as each engine keeps it (migration 0023): SQLite's FTS5
 table `post_search` (rowid = the post's id) and PostgreSQL's `post_search` table of
 `tsvector`s under a GIN index. Both hold terms that node/search_text.py has already
 stemmed, space-separated, and are asked with an engine-neutral `Query` rendered here into

@@ -358,7 +358,7 @@ class Report(Base):
     resolution: Mapped[str] = mapped_column(Text, default="", server_default="")  # what staff did / answered
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Mastodon's: spam | legal | violation | other; the rules cited (JSON list of ids); whether a
-    # copy went to the reported account's node as a Flag (node/reports.py, migration 0029).
+    # copy went to the reported account's node as a Flag (node/reports.py, migration 0022).
     category: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
     rule_ids: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     forwarded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

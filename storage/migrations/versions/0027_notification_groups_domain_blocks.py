@@ -3,14 +3,14 @@
 Existing notifications become `ungrouped-<id>`, as Mastodon's migration leaves old ones.
 
 Revision ID: 0027
-Revises: 0023
+Revises: 0026
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0027"
-down_revision = "0023"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """account preferences: default audience, sensitive and language of new posts, how media and
 content warnings are shown (Mastodon's /api/v1/preferences)
 
-Revision ID: 0023
-Revises: 0028
+Revision ID: 0026
+Revises: 0025
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023"
-down_revision = "0028"
+revision = "0026"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """content filters (Mastodon's filters v2): filters, their keywords and the posts they name
 
-Revision ID: 0025
-Revises: 0030
+Revision ID: 0024
+Revises: 0023
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0030"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 

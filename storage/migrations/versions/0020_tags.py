@@ -1,14 +1,14 @@
 """followed tags, featured tags, dismissed suggestions
 
-Revision ID: 0026
-Revises: 0022
+Revision ID: 0020
+Revises: 0019
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026"
-down_revision = "0022"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

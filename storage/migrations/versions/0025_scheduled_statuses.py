@@ -1,14 +1,14 @@
 """scheduled statuses and the uploads reserved for them
 
-Revision ID: 0028
-Revises: 0025
+Revision ID: 0025
+Revises: 0024
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0028"
-down_revision = "0025"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 

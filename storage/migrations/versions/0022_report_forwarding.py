@@ -1,15 +1,15 @@
 """reports as the client API files them: category, cited rules, and whether a copy was forwarded
 to the reported account's node (a Flag from the instance actor)
 
-Revision ID: 0029
-Revises: 0024
+Revision ID: 0022
+Revises: 0021
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0029"
-down_revision = "0024"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

@@ -7,14 +7,14 @@ German stems and make the two engines disagree). PostgreSQL: a table of `tsvecto
 with the `simple` configuration from the same terms, under a GIN index (`fastupdate = off`:
 no pending list for searches to scan); it follows its post on delete (the foreign key).
 
-Revision ID: 0030
-Revises: 0029
+Revision ID: 0023
+Revises: 0022
 """
 
 from alembic import op
 
-revision = "0030"
-down_revision = "0029"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

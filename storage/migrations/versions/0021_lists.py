@@ -1,14 +1,14 @@
 """lists: an account's lists of people it follows, and their members (storage/models/lists.py)
 
-Revision ID: 0024
-Revises: 0026
+Revision ID: 0021
+Revises: 0020
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024"
-down_revision = "0026"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
