@@ -321,7 +321,7 @@ def test_an_empty_file_admits_no_one() -> None:
 PROBLEMS = {
     "mode = \n": [(1, "not valid TOML: Invalid value (at line 1, column 8)")],
     'mode = "allowlist': [(None, "not valid TOML: Unterminated string (at end of document)")],
-    '\n\ncolour = "blue"\n': [(3, "unknown key 'colour'; known: default_trust, mode, peers, rules")],
+    '\n\ncolour = "blue"\n': [(3, "unknown key 'colour'; known: default_trust, mode, peers, retention, rules")],
     'mode = "closed"\n': [(1, "mode must be one of allowlist, open, not 'closed'")],
     '\ndefault_trust = "friend"\n': [(2, "default_trust must be one of organization, partner, public, limited, blocked, not 'friend'")],
     'peers = 3\n': [(1, "peers must be a table of domains")],

@@ -1,14 +1,14 @@
 """housekeeping: indexes on what the prune worker asks of growing tables (node/housekeeping.py),
 and on the foreign keys a removed post's rows cascade along
 
-Revision ID: 0022
-Revises: 0020
+Revision ID: 0019
+Revises: 0018
 """
 
 from alembic import op
 
-revision = "0022"
-down_revision = "0020"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

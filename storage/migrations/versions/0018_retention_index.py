@@ -1,12 +1,12 @@
 """retention: posts indexed by audience, origin and age, for the retention worker
 
-Revision ID: 0020
+Revision ID: 0018
 Revises: 0017
 """
 
 from alembic import op
 
-revision = "0020"
+revision = "0018"
 down_revision = "0017"
 branch_labels = None
 depends_on = None
