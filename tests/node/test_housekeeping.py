@@ -111,8 +111,8 @@ async def test_a_peers_post_stays_while_someone_here_needs_it(
     forgotten = await peer_post(ctx, pat, "forgotten")
     async with ctx.db.session() as s:
         s.add(Mention(post_id=mentioning.id, account_id=alice.id))
-        s.add(Notification(account_id=alice.id, type="mention", from_account_id=pat.id, post_id=unread.id, read=False))
-        s.add(Notification(account_id=alice.id, type="mention", from_account_id=pat.id, post_id=read.id, read=True))
+        s.add(Notification(account_id=alice.id, type="mention", from_account_id=pat.id, post_id=unread.id, read=False, group_key="ungrouped-hk1"))
+        s.add(Notification(account_id=alice.id, type="mention", from_account_id=pat.id, post_id=read.id, read=True, group_key="ungrouped-hk2"))
         s.add(Report(number=1, reporter_id=carol.id, target_id=pat.id, post_ids=json.dumps([reported.id])))
         s.add(TimelineEntry(account_id=carol.id, post_id=forgotten.id, author_id=pat.id))
         tag = Tag(name="gone")
@@ -186,9 +186,12 @@ async def _growing_rows(ctx: NodeContext, alice: Account, post: Post, now: datet
             OAuthToken(access_hash="app-only", app_id=app.id, account_id=None, scopes="read"),
             IdempotencyKey(account_id=alice.id, key="old", post_id=post.id, created_at=now - timedelta(hours=2)),
             IdempotencyKey(account_id=alice.id, key="fresh", post_id=post.id, created_at=now - timedelta(minutes=5)),
-            Notification(id=new_id(ms(now - 91 * DAY)), account_id=alice.id, type="follow", from_account_id=alice.id, read=True),
-            Notification(id=new_id(ms(now - 91 * DAY)), account_id=alice.id, type="follow", from_account_id=alice.id, read=False),
-            Notification(id=new_id(ms(recent)), account_id=alice.id, type="follow", from_account_id=alice.id, read=True),
+            Notification(id=new_id(ms(now - 91 * DAY)), account_id=alice.id, type="follow", from_account_id=alice.id, read=True,
+                         group_key="ungrouped-hk-r"),
+            Notification(id=new_id(ms(now - 91 * DAY)), account_id=alice.id, type="follow", from_account_id=alice.id, read=False,
+                         group_key="ungrouped-hk-u"),
+            Notification(id=new_id(ms(recent)), account_id=alice.id, type="follow", from_account_id=alice.id, read=True,
+                         group_key="ungrouped-hk-r"),
             Job(queue="deliver", payload=b"{}", status="failed", updated_at=old),
             Job(queue="deliver", payload=b"{}", status="failed", updated_at=recent),
             Job(queue="deliver", payload=b"{}", status="pending", updated_at=old),

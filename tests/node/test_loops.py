@@ -44,6 +44,9 @@ class Readers:
     def user_ids(self) -> set[int]:
         return self.ids
 
+    def list_ids(self) -> set[int]:
+        return set()  # no one here reads a list's stream
+
     async def news(self, news: News) -> None:
         self.got.append(news)
 
