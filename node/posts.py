@@ -28,6 +28,16 @@ THREAD_LIMIT = 500
 
 
 @dataclass(frozen=True)
+class NewPoll:
+    """A poll to go with a new post (the client API's `poll[...]`; node/polls.py checks it)."""
+
+    options: tuple[str, ...]
+    expires_in: int  # seconds
+    multiple: bool = False
+    hide_totals: bool = False
+
+
+@dataclass(frozen=True)
 class NewPost:
     text: str
     visibility: str = Audience.PUBLIC
@@ -36,6 +46,8 @@ class NewPost:
     in_reply_to_id: int | None = None
     language: str | None = None
     media_ids: tuple[int, ...] = ()  # the author's uploads to attach, in order (node/media.py)
+    community_id: int | None = None  # the community (a Group account) it is written to (node/communities.py)
+    poll: NewPoll | None = None
 
 
 def _check(ctx: NodeContext, body: str, summary: str, *, has_media: bool = False) -> None:

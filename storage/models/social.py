@@ -94,6 +94,9 @@ class Account(Base):
     # Set when the account was deleted (node/account_deletion.py): the row stays as a
     # tombstone that reserves the handle and refuses the old actor's activities.
     deleted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # What the actor is (storage.models.communities.ActorType): `Group` for a community, here
+    # or a peer's (FEP-1b12); people and bots are `Person`/`Service`.
+    actor_type: Mapped[str] = mapped_column(String(16), default="Person", server_default="Person")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # The rows the pointers name, read in the same statement as the account (outer joins on
@@ -109,6 +112,11 @@ class Account(Base):
     @property
     def is_local(self) -> bool:
         return self.domain is None
+
+    @property
+    def is_group(self) -> bool:
+        """A community (a `Group` actor), here or on a peer."""
+        return self.actor_type == "Group"
 
     def acct(self) -> str:
         """`user` for local accounts, `user@domain[:port]` for remote ones (as Mastodon's acct)."""
@@ -141,6 +149,7 @@ class Post(Base):
         Index("ix_posts_local_id", "local", "id"),
         Index("ix_posts_reblog", "reblog_of_id"),
         Index("ix_posts_retention", "visibility", "local", "created_at"),  # the retention worker (node/retention.py)
+        Index("ix_posts_community", "community_id", "id"),  # a community's page
         UniqueConstraint("account_id", "reblog_of_id", name="ux_posts_one_boost"),
     )
 
@@ -173,6 +182,11 @@ class Post(Base):
     boosts_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The community (a Group account, here or a peer's) the post was written to: its audience
+    # is the community's, and the community re-shares it to its members (node/communities.py).
+    community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
 
     account: Mapped[Account] = relationship(lazy="joined", foreign_keys=[account_id])
 
