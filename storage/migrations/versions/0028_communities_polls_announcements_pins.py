@@ -15,7 +15,7 @@ depends_on = None
 _TS = sa.DateTime(timezone=True)
 
 
-def _account(name: str, *, nullable: bool = False, ondelete: str = "CASCADE", primary_key: bool = False) -> sa.Column:
+def _account(name: str, *, nullable: bool = False, ondelete: str = "CASCADE", primary_key: bool = False) -> sa.Column[int]:
     return sa.Column(name, sa.BigInteger(), sa.ForeignKey("accounts.id", ondelete=ondelete),
                      nullable=nullable, primary_key=primary_key)
 
