@@ -14,15 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from node import follows, post_effects
 from node.accounts import MAX_BIO, MAX_DISPLAY_NAME, check_username, find_local, refusal_of_name
 from node.audience import Audience
 from node.context import NodeContext
 from node.policy import Decision
 from node.trust import Trust
-from storage.errors import Conflict, Invalid, NotFound
+from storage.db import insert_ignoring_conflicts
+from storage.errors import Conflict, Forbidden, Invalid, NotFound
+from storage.ids import new_id
 from storage.models import (
     Account,
     ActorType,
@@ -31,6 +34,8 @@ from storage.models import (
     CommunityMode,
     CommunityModerator,
     Follow,
+    Post,
+    SealCause,
     utcnow,
 )
 
@@ -151,3 +156,160 @@ async def is_invited(s: AsyncSession, community_id: int, account_id: int) -> boo
     found = await s.scalar(select(CommunityInvite.id).where(
         CommunityInvite.community_id == community_id, CommunityInvite.account_id == account_id))
     return found is not None
+
+
+async def may_moderate(s: AsyncSession, community_id: int, account: Account) -> bool:
+    """A moderator of the community, or an admin of this node (who moderates every community)."""
+    return (account.domain is None and account.role == "admin") or await is_moderator(s, community_id, account.id)
+
+
+async def _moderated(s: AsyncSession, community_id: int, actor: Account) -> tuple[Account, Community]:
+    """The community `actor` may moderate, or the error that says why not."""
+    group = await s.get(Account, community_id)
+    community = await community_of(s, community_id)
+    if group is None or community is None or group.deleted_at is not None:
+        raise NotFound("no such community")
+    if not await may_moderate(s, community_id, actor):
+        raise Forbidden("only the community's moderators may do that")
+    return group, community
+
+
+async def join(ctx: NodeContext, account: Account, community_id: int) -> Follow:
+    """`account` (a person of this node) joins a community: one of this node's through
+    `join_decision` (an invitation is used up), a peer's by a Follow its node answers."""
+    async with ctx.db.session() as s:
+        group = await s.get(Account, community_id)
+        if group is None or not group.is_group or group.deleted_at is not None:
+            raise NotFound("no such community")
+        community = await community_of(s, community_id)
+    if community is None:  # a peer's community: its own node decides
+        return await follows.follow(ctx, account, community_id)
+    async with ctx.db.session() as s:
+        existing = await s.scalar(select(Follow).where(Follow.follower_id == account.id, Follow.target_id == community_id))
+        if existing is not None:
+            return existing
+        invited = await is_invited(s, community_id, account.id)
+        decision = join_decision(community, account, None, invited=invited)
+        if decision.outcome is Join.REFUSED:
+            raise Forbidden(decision.reason)
+        f = Follow(follower_id=account.id, target_id=community_id, state=decision.outcome.value, created_at=utcnow())
+        s.add(f)
+        if invited:
+            await s.execute(delete(CommunityInvite).where(CommunityInvite.community_id == community_id,
+                                                          CommunityInvite.account_id == account.id))
+        await s.flush()
+        if f.state == Join.ACCEPTED:
+            await follows.backfill_home(s, account, group)
+        return f
+
+
+async def leave(ctx: NodeContext, account: Account, community_id: int) -> None:
+    """Leave a community (or withdraw a request): the same as unfollowing its account."""
+    await follows.unfollow(ctx, account, community_id)
+
+
+async def approve(ctx: NodeContext, moderator: Account, community_id: int, account_id: int) -> Follow:
+    """A moderator lets a pending request in (a peer's person gets the Accept)."""
+    async with ctx.db.reader() as s:
+        group, _ = await _moderated(s, community_id, moderator)
+    return await follows.approve(ctx, group, account_id)
+
+
+async def reject(ctx: NodeContext, moderator: Account, community_id: int, account_id: int) -> None:
+    async with ctx.db.reader() as s:
+        group, _ = await _moderated(s, community_id, moderator)
+    await follows.reject(ctx, group, account_id)
+
+
+async def invite(ctx: NodeContext, moderator: Account, community_id: int, account_id: int) -> None:
+    """Invite someone (here or on a peer): their join is then accepted whatever the mode. A
+    pending request of theirs is approved at once."""
+    async with ctx.db.session() as s:
+        group, community = await _moderated(s, community_id, moderator)
+        invitee = await s.get(Account, account_id)
+        if invitee is None or invitee.deleted_at is not None or invitee.is_group:
+            raise NotFound("no such person")
+        if invitee.domain is not None:
+            trust, _ = ctx.policy().trust_of(invitee.domain)
+            decision = join_decision(community, invitee, trust, invited=True)
+            if decision.outcome is Join.REFUSED:
+                raise Forbidden(decision.reason)
+        pending = await s.scalar(select(Follow).where(Follow.follower_id == account_id, Follow.target_id == community_id))
+        if pending is None:
+            await s.execute(insert_ignoring_conflicts(s, CommunityInvite).values(
+                id=new_id(), community_id=community_id, account_id=account_id, invited_by=moderator.id,
+                created_at=utcnow()))
+            return
+    if pending.state == "pending":
+        await follows.approve(ctx, group, account_id)
+
+
+async def remove_member(ctx: NodeContext, moderator: Account, community_id: int, account_id: int) -> None:
+    """A moderator removes a member: their membership (and moderation) ends, the community's
+    posts leave their home timeline."""
+    async with ctx.db.session() as s:
+        group, _ = await _moderated(s, community_id, moderator)
+        await s.execute(delete(CommunityModerator).where(CommunityModerator.community_id == community_id,
+                                                         CommunityModerator.account_id == account_id))
+    await follows.remove_follower(ctx, group, account_id)
+
+
+async def set_moderator(ctx: NodeContext, actor: Account, community_id: int, account_id: int, moderator: bool) -> None:
+    """Make a member a moderator, or end their moderation (a community keeps at least one)."""
+    async with ctx.db.session() as s:
+        await _moderated(s, community_id, actor)
+        member = await s.scalar(select(Follow.id).where(Follow.follower_id == account_id,
+                                                        Follow.target_id == community_id, Follow.state == "accepted"))
+        if moderator:
+            if member is None:
+                raise Invalid("only a member can be made a moderator")
+            await s.execute(insert_ignoring_conflicts(s, CommunityModerator).values(
+                community_id=community_id, account_id=account_id, created_at=utcnow()))
+            return
+        others = await s.scalar(select(func.count()).select_from(CommunityModerator).where(
+            CommunityModerator.community_id == community_id, CommunityModerator.account_id != account_id))
+        if not others:
+            raise Invalid("a community keeps at least one moderator")
+        await s.execute(delete(CommunityModerator).where(CommunityModerator.community_id == community_id,
+                                                         CommunityModerator.account_id == account_id))
+
+
+async def _people(ctx: NodeContext, community_id: int, state: str) -> list[Account]:
+    async with ctx.db.reader() as s:
+        rows = await s.scalars(select(Account).join(Follow, Follow.follower_id == Account.id)
+                               .where(Follow.target_id == community_id, Follow.state == state)
+                               .order_by(Follow.id))
+        return list(rows.unique().all())
+
+
+async def members(ctx: NodeContext, community_id: int) -> list[Account]:
+    """Everyone in the community, here and on peers, in the order they joined."""
+    return await _people(ctx, community_id, "accepted")
+
+
+async def pending(ctx: NodeContext, community_id: int) -> list[Account]:
+    """The requests waiting for a moderator."""
+    return await _people(ctx, community_id, "pending")
+
+
+async def moderators(ctx: NodeContext, community_id: int) -> list[Account]:
+    async with ctx.db.reader() as s:
+        rows = await s.scalars(select(Account).join(CommunityModerator, CommunityModerator.account_id == Account.id)
+                               .where(CommunityModerator.community_id == community_id)
+                               .order_by(CommunityModerator.created_at))
+        return list(rows.unique().all())
+
+
+async def remove_post(ctx: NodeContext, moderator: Account, community_id: int, post_id: int) -> None:
+    """A moderator takes a post out of the community: the community's re-share is undone
+    (members here and on peers lose it), and a post written here, or a peer's copy kept
+    here, is removed through the post effects (a local author's post: its Delete goes out)."""
+    async with ctx.db.session() as s:
+        await _moderated(s, community_id, moderator)
+        post = await s.get(Post, post_id)
+        if post is None or post.community_id != community_id:
+            raise NotFound("no such post in this community")
+        reshares = (await s.scalars(select(Post).where(Post.account_id == community_id,
+                                                       Post.reblog_of_id == post.id))).all()
+        events = await post_effects.remove_posts(ctx, s, [*reshares, post], cause=SealCause.MODERATOR)
+    post_effects.publish(ctx, events)

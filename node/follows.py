@@ -26,7 +26,7 @@ from storage.models import Account, Follow, Post, TimelineEntry, utcnow
 BACKFILL = 40
 
 
-async def _backfill_home(s: AsyncSession, follower: Account, target: Account) -> None:
+async def backfill_home(s: AsyncSession, follower: Account, target: Account) -> None:
     if follower.domain is not None:
         return
     recent = (
@@ -75,7 +75,7 @@ async def follow(ctx: NodeContext, follower: Account, target_id: int) -> Follow:
             s.add(f)
             await s.flush()
             if state == "accepted":
-                await _backfill_home(s, follower, target)
+                await backfill_home(s, follower, target)
                 await notify(s, target, "follow", follower.id)
             else:
                 await notify(s, target, "follow_request", follower.id)
@@ -158,7 +158,7 @@ async def approve(ctx: NodeContext, target: Account, follower_id: int) -> Follow
         f.state = "accepted"
         follower = await s.get(Account, follower_id)
         assert follower is not None
-        await _backfill_home(s, follower, target)
+        await backfill_home(s, follower, target)
         await notify(s, target, "follow", follower.id)
         await answer_remote(ctx, s, f, follower, target, "Accept")
         return f

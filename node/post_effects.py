@@ -133,6 +133,7 @@ class Boost:
 
     boost: Post
     original: Post
+    notify_author: bool = True  # a community's re-share tells nobody: writing to it asked for it
 
 
 def publish(ctx: NodeContext, events: Iterable[Event]) -> None:
@@ -202,6 +203,8 @@ async def record_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Reco
                 await notify(s, account, "mention", post.account_id, post.id)
         if post.local and audience_of(post.visibility).federates:
             await queue_fanout(s, PostCreated(post.id))
+        if post.community_id is not None:
+            await _reshare(ctx, s, post)
         events.append(Event("post", post_id=post.id))
     return events
 
@@ -246,10 +249,23 @@ async def record_boosts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Boo
         await s.flush()
         await count(s, original.id, "boosts_count", 1)
         await fan_out_home(s, boost, [])
-        await notify(s, original.account, "boost", boost.account_id, original.id)
+        if change.notify_author:
+            await notify(s, original.account, "boost", boost.account_id, original.id)
         if boost.local:
             await queue_fanout(s, Boosted(boost.account_id, original.id, boost.uri or ""))
     return []  # live readers find boosts by their poll of home timelines
+
+
+async def _reshare(ctx: NodeContext, s: AsyncSession, post: Post) -> None:
+    """A community of this node re-shares what is written to it: a boost by its account, which
+    reaches its members' homes here and, as an `Announce`, its members' nodes (FEP-1b12). A
+    peer's community re-shares on its own node."""
+    group = await s.get(Account, post.community_id)
+    if group is None or group.domain is not None or not group.is_group or group.id == post.account_id:
+        return
+    boost_id = new_id()
+    boost = new_boost(group, f"{ctx.actor_uri(group.username)}/statuses/{boost_id}/activity", post, post_id=boost_id)
+    await record_boosts(ctx, s, [Boost(boost, post, notify_author=False)])
 
 
 async def remove_posts(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import idempotency, post_effects, text
 from node.audience import Audience
+from node.community_posts import check_community_post
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.media import check_media_ids, current
@@ -135,12 +136,16 @@ async def create_post(
                     raise Invalid("reply to the boosted post, not to the boost")
                 # A reply to an inward-facing post never reaches further than its parent did.
                 visibility = Audience(parent.visibility).reply_audience(visibility)
+            if new.community_id is not None:
+                _, audience = await check_community_post(s, author, new.community_id)
+                visibility = audience or visibility  # a community of this node decides its posts' audience
             mentioned = await _resolve_mentions(ctx, s, parsed.mentions)
             post_id = new_id()
             body = post_effects.Body(_render(ctx, new.text, mentioned), new.text, new.summary,
                                      new.sensitive or bool(new.summary), new.language)
             uri, url = ctx.post_uri(author.username, post_id), ctx.post_url(author.username, post_id)
             post = post_effects.new_post(author, uri, visibility, body, post_id=post_id, url=url, parent=parent)
+            post.community_id = new.community_id
             change = post_effects.Recorded(post, parent, list(mentioned.values()), parsed.tags, media_ids=media_ids)
             events = await post_effects.record_posts(ctx, s, [change])
             if key is not None:
