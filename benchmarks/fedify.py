@@ -69,7 +69,7 @@ async def run(dbs: Databases, quick: bool, out: Path, results: list[Result]) -> 
     if accepted != n:
         raise RuntimeError(f"Fedify accepted {accepted} of {n} ({report['statuses']}; see fedify.log)")
     ratio = atrium.value / fedify_rate
-    return [Result("vs_fedify_inbound_ratio", ratio, "x", 1.0, True,
+    return [Result("vs_fedify_inbound_ratio", ratio, "x", 1.0, True, target=8.0, met=ratio >= 8.0,
                    notes="Atrium inbound accepted/s (SQLite) ÷ Fedify 2.3.6 inbox accepted/s, same load generator and requests",
                    params={"atrium_per_s": round(atrium.value, 1), "fedify_per_s": round(fedify_rate, 1), "activities": n,
                            "fedify_p99_ms": round(report["p99_ms"], 2)})]

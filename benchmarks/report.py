@@ -51,7 +51,7 @@ def write_markdown(doc: dict[str, Any], path: Path) -> None:
             params = ", ".join(f"{k}={v}" for k, v in (r.get("params") or {}).items())
             out.append(f"- `{r['name']}`: {r.get('notes', '')}" + (f" ({params})" if params else ""))
     if doc.get("checks"):
-        out += ["", "## Sink checks", "", "| delivery run | sent | sink counted |", "|---|---:|---:|"]
+        out += ["", "## Sink checks", "", "| run | sent (inbound: accepted) | counted (inbound: processed) |", "|---|---:|---:|"]
         out += [f"| {c['name']} | {c['sent']} | {c['counted']} |" for c in doc["checks"]]
     if doc.get("errors"):
         out += ["", "## Errors", ""] + [f"- {e}" for e in doc["errors"]]

@@ -45,12 +45,16 @@ def test_quick_run_has_every_entry_and_the_sink_counted_every_delivery(tmp_path:
     assert {"cores", "cpu", "python", "versions"} <= set(doc["machine"])
     by_name = {r["name"]: r for r in doc["results"]}
     expected = [f"{name}_{engine}" for engine in ENGINES for name in PER_ENGINE] + ["vs_fedify_inbound_ratio", "media_upload_p99_ms"]
+    # Memory after the inbound run, and its growth over more runs (the names on SQLite)
+    expected += [f"{name}{'' if engine == 'sqlite' else '_' + engine}" for engine in ENGINES
+                 for name in ("rss_mb_after_inbound", "rss_growth_pct")]
     missing = [n for n in expected if n not in by_name]
     assert not missing, f"missing entries: {missing}"
     assert any(n.startswith("growth_") for n in by_name)
     for r in doc["results"]:
         assert FIELDS <= set(r), r
-        for key in ("value", "ceiling", "ratio"):
+        # A ratio needs a ceiling above zero (memory growth has none: its ideal is 0 %)
+        for key in ("value", "ceiling", "ratio") if r["ceiling"] else ("value", "ceiling"):
             assert isinstance(r[key], (int, float)) and r[key] == r[key], (r["name"], key, r[key])
         assert (r["target"] is None) == (r["met"] is None), r
         assert (r["short_of_target"] is not None) == (r["met"] is False), r
@@ -58,6 +62,11 @@ def test_quick_run_has_every_entry_and_the_sink_counted_every_delivery(tmp_path:
     assert len(sink_runs) == 3 * len(ENGINES)
     for c in sink_runs:
         assert c["sent"] > 0 and c["counted"] == c["sent"], c
+    # No loss: every activity accepted at the inbox (sent) was processed (counted), in every round
+    inbound = [c for c in doc["checks"] if c["name"].startswith("inbound")]
+    assert inbound and all(c["sent"] == c["counted"] > 0 for c in inbound), inbound
+    growth = by_name["rss_growth_pct"]["params"]["rss_mb_per_round"]
+    assert len(growth) == 2 and all(m > 0 for m in growth)
     assert (out / "results.md").read_text().count("|") > 20
     assert (out / "ratios.png").read_bytes().startswith(b"\x89PNG")
     # And --profile left a profile of the process under test for each family on each engine
