@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import audience_words, interactions, moderation, posts, preferences, retention, scheduled
+from node import audience_words, interactions, moderation, pins, posts, preferences, retention, scheduled
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound, RateLimited
 from storage.ids import parse_id
@@ -153,6 +153,8 @@ ACTIONS = {
     "unlike": interactions.unlike,
     "boost": interactions.boost,
     "unboost": interactions.unboost,
+    "pin": pins.pin,
+    "unpin": pins.unpin,
 }
 
 
