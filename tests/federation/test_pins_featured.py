@@ -19,8 +19,8 @@ from sqlalchemy import select, update
 from federation.signatures import sign_request
 from federation.vocab import AP_CONTENT_TYPE
 from node import accounts, communities, pins, posts
-from node.posts import NewPost
 from node.policy import PeerRule, Policy
+from node.posts import NewPost
 from storage.errors import Forbidden, Invalid
 from storage.models import AuditEntry, Post
 from tests.conftest import StartNode
