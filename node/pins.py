@@ -59,6 +59,9 @@ async def pin(ctx: NodeContext, actor: Account, post_id: int, *, on_behalf_of: A
             _check_pinnable(post, owner)
             if await s.get(PinnedPost, (owner.id, post.id)) is not None:
                 return post
+            # One pin at a time per profile, so two at once cannot make a sixth (PostgreSQL;
+            # SQLite has one writer anyway).
+            await s.execute(select(Account.id).where(Account.id == owner.id).with_for_update())
             count = await s.scalar(select(func.count()).select_from(PinnedPost).where(PinnedPost.account_id == owner.id))
             if int(count or 0) >= MAX_PINS:
                 raise Invalid(f"at most {MAX_PINS} posts can be pinned: unpin one first")

@@ -4,6 +4,8 @@ pinned posts with `?pinned=true`, each only for a reader who may see it."""
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import func, select
 
 from node.pins import MAX_PINS
@@ -120,3 +122,14 @@ async def test_a_deleted_post_leaves_the_pins(api: Client, sign_in: SignIn) -> N
     await call(api, "POST", f"/api/v1/statuses/{status['id']}/pin", alice)
     await call(api, "DELETE", f"/api/v1/statuses/{status['id']}", alice)
     assert await call(api, "GET", f"/api/v1/accounts/{alice_id}/statuses", alice, params={"pinned": "true"}) == []
+
+
+async def test_pins_at_once_never_make_a_sixth(api: Client, sign_in: SignIn) -> None:
+    alice = await sign_in("alice")
+    statuses = [await post(api, alice, f"post {n}") for n in range(MAX_PINS + 3)]
+    # When she pins eight posts at once (two clients, a double click)
+    results = await asyncio.gather(*(
+        api.post(f"/api/v1/statuses/{s['id']}/pin", headers={"Authorization": f"Bearer {alice}"}) for s in statuses))
+    # Then five are pinned and the others refused with 422, never more than five
+    assert sorted(r.status for r in results) == [200] * MAX_PINS + [422] * 3
+    assert await _pin_count(api) == MAX_PINS
