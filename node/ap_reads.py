@@ -20,9 +20,11 @@ from federation.vocab import CONTEXT
 from node import audit
 from node.actors import account_uri
 from node.audience import Audience, audience_of
+from node.communities import community_of, reachable_by
 from node.context import NodeContext
 from node.media_out import NONE, Outgoing, judged_text, outgoing, outgoing_many, without_media
 from node.outbox import note_document, post_text
+from node.pins import pinned_posts
 from node.posts import viewable
 from storage.errors import NotFound
 from storage.models import Account, Post
@@ -151,3 +153,36 @@ async def outbox_page(ctx: NodeContext, author: Account, max_id: str, reader: Re
     next_page = f"{base}?page=true&max_id={rows[-1].id}" if len(rows) == PAGE_SIZE else None
     page_id = f"{base}?page=true" + (f"&max_id={max_id}" if below is not None else "")
     return builders.collection_page(page_id, base, items, next_page)
+
+
+async def featured(ctx: NodeContext, owner: Account, reader: Reader) -> dict[str, object]:
+    """The actor's `featured` collection (Mastodon's pinned posts, a community's pins too):
+    each pinned post listed only if this reader may fetch it (`may_fetch`, as the note itself),
+    so an organisation post is never named to a partner. A community the reader may not reach
+    at all is NotFound, as its actor is (`communities.reachable_by`)."""
+    once = asked_once(reader)
+    base = f"{ctx.actor_uri(owner.username)}/collections/featured"
+    items: list[object] = []
+    async with ctx.db.reader() as s:
+        if owner.is_group and (community := await community_of(s, owner.id)) is not None:
+            viewer = await once()
+            if not reachable_by(ctx, community, viewer.domain if viewer is not None else None).allowed:
+                raise NotFound("no such user")
+        for post in await pinned_posts(s, owner.id):
+            media = await outgoing(ctx.base_url, s, post.id)
+            if not await may_fetch(ctx, s, post, once, media):
+                continue
+            if post.account.domain is not None:
+                items.append(post.uri)  # a peer member's post in a community: its origin serves it
+                continue
+            try:
+                doc = await note_document(ctx, s, post, post.account, media)
+            except NotFederated:
+                continue
+            items.append(doc)
+    viewer = await once()
+    if viewer is not None and viewer.domain and not ctx.policy().media_out(viewer.domain).allowed:
+        items = [without_media(i) if isinstance(i, dict) else i for i in items]
+    collection = builders.ordered_collection(base, len(items))
+    collection["orderedItems"] = items
+    return collection

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from node.context import NodeContext
 from node.media import AttachmentView, attachment_views
-from storage.models import Account, Bookmark, Like, Mention, Post, PostTag, Tag
+from storage.models import Account, Bookmark, Like, Mention, PinnedPost, Post, PostTag, Tag
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class PostExtras:
     tags: dict[int, list[str]] = field(default_factory=dict)
     bookmarked: frozenset[int] = frozenset()
     media: dict[int, list[AttachmentView]] = field(default_factory=dict)
+    pinned: frozenset[int] = frozenset()  # those pinned to the viewer's own profile (node/pins.py)
 
 
 async def extras(ctx: NodeContext, viewer: Account | None, post_ids: list[int]) -> PostExtras:
@@ -29,7 +30,17 @@ async def extras(ctx: NodeContext, viewer: Account | None, post_ids: list[int]) 
         liked: frozenset[int] = frozenset()
         boosted: frozenset[int] = frozenset()
         bookmarked: frozenset[int] = frozenset()
+        pinned: frozenset[int] = frozenset()
         if viewer is not None:
+            pinned = frozenset(
+                (
+                    await s.scalars(
+                        select(PinnedPost.post_id).where(
+                            PinnedPost.account_id == viewer.id, PinnedPost.post_id.in_(post_ids)
+                        )
+                    )
+                ).all()
+            )
             bookmarked = frozenset(
                 (
                     await s.scalars(
@@ -62,4 +73,4 @@ async def extras(ctx: NodeContext, viewer: Account | None, post_ids: list[int]) 
         for post_id, name in tag_rows.all():
             tags.setdefault(post_id, []).append(name)
         media = await attachment_views(ctx, s, post_ids)
-    return PostExtras(liked, boosted, mentions, tags, bookmarked, media)
+    return PostExtras(liked, boosted, mentions, tags, bookmarked, media, pinned)

@@ -23,13 +23,15 @@ from node import relationships, remote
 from node.audience import Audience
 from node.context import NodeContext
 from node.inbox.notes import store_note
+from node.pins_remote import read_featured
 from node.relationships import Counts
 from storage.errors import AtriumError
 from storage.models import Account, Post, Tombstone
 
 # Requests one profile's first look may make: its actor, outbox, outbox page, followers and
-# following collections (its node's NodeInfo, for its name, is node.node_names' own two).
-PROFILE_FETCHES = 5
+# following collections, its pinned posts (its node's NodeInfo, for its name, is
+# node.node_names' own two).
+PROFILE_FETCHES = 6
 RECENT_POSTS = 20  # outbox items read at most
 NOTE_TYPES = ("Note", "Article", "Page", "Question")
 
@@ -132,6 +134,7 @@ async def first_look(ctx: NodeContext, account: Account, budget: FetchBudget | N
             await _keep_note(ctx, account, item)
         except AtriumError:
             continue  # one unusable note does not cost the others
+    await read_featured(ctx, account, document, budget)  # its pinned posts (node/pins_remote.py)
     followers = await _collection_total(ctx, actor.followers, budget)
     following = await _collection_total(ctx, actor.following, budget)
     async with ctx.db.session() as s:

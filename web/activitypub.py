@@ -89,11 +89,9 @@ async def following(request: web.Request) -> web.Response:
 
 
 async def featured(request: web.Request) -> web.Response:
-    ctx = request.app[CTX]
+    """Pinned posts, each only if the reader may fetch it (node/ap_reads.py)."""
     account = await _local(request)
-    doc = builders.ordered_collection(f"{ctx.actor_uri(account.username)}/collections/featured", 0)
-    doc["orderedItems"] = []
-    return ap_response(doc)
+    return ap_response(await ap_reads.featured(request.app[CTX], account, partial(signed_reader, request)))
 
 
 async def inbox(request: web.Request) -> web.Response:

@@ -110,7 +110,7 @@ async def test_account_statuses_with_filters(api: Client, sign_in: SignIn) -> No
     assert [s["content"] for s in no_boosts if s["reblog"]] == [] and len(no_boosts) == 3
     no_replies = await call(api, "GET", path, bob, params={"exclude_replies": "1", "exclude_reblogs": "1"})
     assert sorted(s["id"] for s in no_replies) == sorted([first["id"], no_boosts[1]["id"]])
-    assert await call(api, "GET", path, bob, params={"pinned": "true"}) == []
+    assert await call(api, "GET", path, bob, params={"pinned": "true"}) == []  # none pinned (tests/api/test_pins.py)
     await call(api, "GET", "/api/v1/accounts/1/statuses", bob, expect=404)
 
 

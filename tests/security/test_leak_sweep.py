@@ -221,6 +221,8 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("DELETE", "/api/v1/statuses/{id}"): Asked(destructive=True),
     **{("POST", f"/api/v1/statuses/{{id}}/{a}"): Asked()
        for a in ("favourite", "unfavourite", "reblog", "unreblog", "bookmark", "unbookmark")},
+    ("POST", "/api/v1/statuses/{id}/pin"): Asked(),
+    ("POST", "/api/v1/statuses/{id}/unpin"): Asked(),
     ("POST", "/api/v1/notifications/clear"): LeftOut(OWN),
     ("POST", "/api/v1/notifications/dismiss"): LeftOut(OWN),
     ("POST", "/api/v1/notifications/{id}/dismiss"): LeftOut(OWN),

@@ -30,6 +30,7 @@ from web.api.auth import (
     text_param,
 )
 from web.api.filtered_pages import respond
+from web.api.pins import pinned_statuses
 from web.api.serializers import JSON
 from web.multipart import read_file_form
 
@@ -232,13 +233,17 @@ async def search_accounts(request: web.Request) -> web.Response:
 
 
 async def account_statuses(request: web.Request) -> web.Response:
-    """An account's posts the viewer may see. Atrium has no media or pinned posts yet, so
-    `only_media` and `pinned` answer empty lists."""
+    """An account's posts the viewer may see; `pinned=true`: its pinned posts (web/api/pins.py).
+    `only_media` answers an empty list."""
     ctx = ctx_of(request)
     viewer = await optional_user(request, "read:statuses")
     account = await _visible_account(ctx, path_id(request))
     p = await params(request)
-    if flag(p, "pinned", False) or flag(p, "only_media", False):
+    if flag(p, "pinned", False):
+        if "max_id" in p or "min_id" in p or "since_id" in p:
+            return web.json_response([])  # one page holds them all: a client paging on ends here
+        return await pinned_statuses(ctx, viewer, account.id)
+    if flag(p, "only_media", False):
         return web.json_response([])
     with_boosts = not flag(p, "exclude_reblogs", False)
     no_replies = bool(flag(p, "exclude_replies", False))

@@ -18,6 +18,7 @@ from node.audience import Audience, audience_of
 from node.context import NodeContext
 from node.media import MAX_ATTACHMENTS, MAX_DESCRIPTION, AttachmentView
 from node.media_processing import SUPPORTED_TYPES
+from node.pins import MAX_PINS
 from node.post_views import PostExtras
 from node.preferences import Preferences
 from node.profile_fields import FieldView
@@ -186,7 +187,7 @@ def status(
         "reblogged": post.id in extras.boosted,
         "muted": False,
         "bookmarked": post.id in extras.bookmarked,
-        "pinned": False,
+        "pinned": post.id in extras.pinned,
         "reblog": reblog,
         "application": None,
         "media_attachments": [attachment(v) for v in extras.media.get(post.id, [])],
@@ -275,7 +276,7 @@ def token(issued: oauth.IssuedToken) -> JSON:
 def _configuration(ctx: NodeContext) -> JSON:
     return {
         "urls": {"streaming": streaming_url(ctx), "status": None},
-        "accounts": {"max_featured_tags": MAX_FEATURED, "max_pinned_statuses": 0},
+        "accounts": {"max_featured_tags": MAX_FEATURED, "max_pinned_statuses": MAX_PINS},
         "statuses": {
             "max_characters": ctx.max_post_chars,
             "max_media_attachments": MAX_ATTACHMENTS,

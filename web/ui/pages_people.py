@@ -3,6 +3,7 @@ and the signed-in person's own settings: profile, pictures, posting and reading 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from node import (
     follows,
     mutes,
     node_names,
+    pins,
     preferences,
     profile_fields,
     profiles,
@@ -94,6 +96,11 @@ async def profile(p: Page) -> web.StreamResponse:
             node_name = await node_names.peer_name(p.ctx, domain)
     cursor = Cursor.parse(max_id=p.request.query.get("max_id"))
     raw = await timelines.account(p.ctx, p.me, account.id, cursor)
+    # Pinned posts first, on the first page, labelled; not again among the posts below.
+    pinned = [] if cursor.max_id is not None else [
+        replace(v, pin_label=True)
+        for v in await post_views(p.ctx, p.me, await pins.pinned(p.ctx, p.me, account.id), FilterContext.ACCOUNT)]
+    shown_pinned = {v.id for v in pinned}
     # A visitor who is not signed in is the open web: the public fields only. The directory's
     # public attributes (title, department, location) are in the header, not again below.
     fields = [f for f in (await profile_fields.fields_of(p.ctx, [account], organization=p.me is not None))[account.id]
@@ -107,7 +114,8 @@ async def profile(p: Page) -> web.StreamResponse:
         node_of_account=node_name or account.domain or p.ctx.display_name,
         counts=await profiles.counts(p.ctx, account),
         rel=await _relationship(p, account),
-        posts=await post_views(p.ctx, p.me, raw, FilterContext.ACCOUNT),
+        pinned=pinned,
+        posts=[v for v in await post_views(p.ctx, p.me, raw, FilterContext.ACCOUNT) if v.id not in shown_pinned],
         older=raw[-1].id if len(raw) >= cursor.limit else None,
     )
 

@@ -4,13 +4,16 @@ so it works without JavaScript."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
-from node import audience_words, interactions, moderation, posts, preferences, retention, scheduled
+from node import audience_words, interactions, moderation, pins, posts, preferences, retention, scheduled
+from node.context import NodeContext
 from node.posts import NewPost
 from storage.errors import Invalid, NotFound, RateLimited
 from storage.ids import parse_id
-from storage.models import Post, utcnow
+from storage.models import Account, Post, utcnow
 from web.ui.attachments import COMPOSER_FILES, Attachments, MediaView
 from web.ui.core import Page, page
 from web.ui.pages_scheduled import form_time
@@ -148,11 +151,13 @@ async def delete(p: Page) -> web.StreamResponse:
     return p.redirect(p.next_url("/"))
 
 
-ACTIONS = {
+ACTIONS: dict[str, Callable[[NodeContext, Account, int], Awaitable[Post]]] = {
     "like": interactions.like,
     "unlike": interactions.unlike,
     "boost": interactions.boost,
     "unboost": interactions.unboost,
+    "pin": pins.pin,
+    "unpin": pins.unpin,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from node import audience_words, filters, node_names, outbox, posts
-from node.audience import audience_of
+from node.audience import Audience, audience_of
 from node.context import NodeContext
 from node.filters_match import FilterContext
 from node.post_views import extras
@@ -38,6 +38,13 @@ class PostView:
     bookmarked: bool = False
     media: list[MediaView] = field(default_factory=list)  # its attachments, in order
     filtered: list[str] = field(default_factory=list)  # titles of the reader's `warn` filters it matches
+    pinned: bool = False  # pinned to the reader's own profile (node/pins.py)
+    pin_label: bool = False  # shown among a profile's pinned posts, labelled so
+
+    @property
+    def pinnable(self) -> bool:
+        """Whether its author may pin it to their profile (node/pins.py has the rules)."""
+        return self.mine and self.post.visibility != Audience.DIRECT
 
     @property
     def id(self) -> int:
@@ -126,6 +133,7 @@ async def post_views(
                 bookmarked=p.id in more.bookmarked,
                 media=media_views(ctx, more.media.get(p.id, [])),
                 filtered=titles,
+                pinned=p.id in more.pinned,
             )
         )
     return out
