@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from node.context import NodeContext
 from node.media import AttachmentView, attachment_views
+from node.polls import PollView, views
 from storage.models import Account, Bookmark, Like, Mention, Post, PostTag, Tag
 
 
@@ -20,6 +21,7 @@ class PostExtras:
     tags: dict[int, list[str]] = field(default_factory=dict)
     bookmarked: frozenset[int] = frozenset()
     media: dict[int, list[AttachmentView]] = field(default_factory=dict)
+    polls: dict[int, PollView] = field(default_factory=dict)  # node/polls.py
 
 
 async def extras(ctx: NodeContext, viewer: Account | None, post_ids: list[int]) -> PostExtras:
@@ -62,4 +64,5 @@ async def extras(ctx: NodeContext, viewer: Account | None, post_ids: list[int]) 
         for post_id, name in tag_rows.all():
             tags.setdefault(post_id, []).append(name)
         media = await attachment_views(ctx, s, post_ids)
-    return PostExtras(liked, boosted, mentions, tags, bookmarked, media)
+        polls = await views(s, viewer, post_ids)
+    return PostExtras(liked, boosted, mentions, tags, bookmarked, media, polls)

@@ -19,6 +19,7 @@ from web.api import (
     notification_groups,
     notifications,
     oauth,
+    polls,
     preferences,
     relationships,
     reports,
@@ -61,3 +62,4 @@ def setup(app: web.Application) -> None:
     trends.setup(app)
     preferences.setup(app)
     status_reactors.setup(app)
+    polls.setup(app)
