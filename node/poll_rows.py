@@ -22,6 +22,9 @@ if TYPE_CHECKING:  # node/posts.py writes a post with its poll through these: it
     from node.posts import NewPoll
 
 
+UPDATE_SPACING_S = 3  # a poll's Update(Question)s are at least this far apart (node/poll_wire.py)
+
+
 def options_of(poll: Poll) -> list[tuple[str, int]]:
     """The options in the author's order, each with its votes."""
     try:
@@ -95,5 +98,6 @@ def poll_row(post_id: int, new: NewPoll, now: datetime) -> Poll:
     data = PollData(options=tuple((o.strip(), 0) for o in new.options), multiple=new.multiple,
                     end_time=now + timedelta(seconds=new.expires_in), closed=None, voters_count=0)
     row = new_row(post_id, data)
-    row.updated_at = now
+    # No Update sent yet: the first vote's goes at once (node/poll_wire.py spaces the next ones).
+    row.updated_at = now - timedelta(seconds=UPDATE_SPACING_S)
     return row

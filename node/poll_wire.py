@@ -14,14 +14,14 @@ from federation.poll_ap import vote_to_ap
 from node.actors import account_uri
 from node.context import NodeContext
 from node.outbox import deliver_to, post_text
-from node.poll_rows import options_of
+from node.poll_rows import UPDATE_SPACING_S, options_of
 from node.queues import FANOUT, PollCounted
 from storage import jobs
 from storage.models import Account, Poll, PollVote, Post
 
 # A popular poll gets one Update each few seconds, not one per vote: the job reads the counts
 # when it runs, so every vote in between is in it.
-UPDATE_EVERY = timedelta(seconds=3)
+UPDATE_EVERY = timedelta(seconds=UPDATE_SPACING_S)
 
 
 async def schedule_update(s: AsyncSession, poll: Poll, now: datetime, *, at_once: bool = False) -> None:
