@@ -37,6 +37,7 @@ from node.keys_rotation import InstanceKey
 from node.media_remote import handle_media_fetch
 from node.outbox import handle_fanout
 from node.policy import PolicyStore
+from node.poll_closer import PollCloser
 from node.queues import DELIVER, FANOUT, INBOX, MEDIA_FETCH
 from node.ratelimit import Limits
 from node.retention import RetentionWorker
@@ -221,6 +222,7 @@ async def serve(settings: Settings, host: str, port: int, role: str = "all") -> 
                     HousekeepingWorker(ctx, settings.housekeeping),
                     RetentionWorker(ctx),
                     ScheduledPublisher(ctx),
+                    PollCloser(ctx),
                 ]
             for one in background:
                 one.start()

@@ -28,6 +28,7 @@ CONTEXT: list[object] = [
         "suspended": "toot:suspended",
         "blurhash": "toot:blurhash",
         "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+        "votersCount": "toot:votersCount",  # a poll's (federation/poll_ap.py)
         # Profile fields, as Mastodon spells them.
         "schema": "http://schema.org#",
         "PropertyValue": "schema:PropertyValue",

@@ -16,12 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import builders
 from federation.addressing import EVERYONE, NotFederated
+from federation.poll_ap import poll_to_ap
 from node import accounts, audit, metrics, profile_fields
 from node.actors import account_uri, followers_uri, instance_document, person_document
 from node.audience import Audience, audience_of
 from node.context import NodeContext
 from node.delivery_check import decide, stamp, text_of
 from node.media_out import Outgoing, carries_media, judged_text, outgoing, without_media
+from node.poll_rows import poll_data, voters
 from node.queues import DELIVER as DELIVER  # where the queue's name was first defined
 from node.queues import (
     ActorUpdated,
@@ -29,6 +31,7 @@ from node.queues import (
     Delivery,
     FanoutJob,
     InstanceUpdated,
+    PollCounted,
     PostCreated,
     PostDeleted,
     PostEdited,
@@ -36,7 +39,7 @@ from node.queues import (
     parse_fanout,
 )
 from storage import jobs
-from storage.models import Account, Follow, Mention, Post, PostTag, Tag
+from storage.models import Account, Follow, Mention, Poll, Post, PostTag, Tag
 
 
 async def _mentions(s: AsyncSession, post_id: int) -> list[Account]:
@@ -48,13 +51,14 @@ async def _mentions(s: AsyncSession, post_id: int) -> list[Account]:
 async def note_document(
     ctx: NodeContext, s: AsyncSession, post: Post, author: Account, media: Outgoing | None = None
 ) -> dict[str, object]:
-    """The post as a Note, with its attachments (`media`, read here when not given)."""
+    """The post as a Note, with its attachments (`media`, read here when not given); a post
+    with a poll as a Question (federation/poll_ap.py) with its counts as they are now."""
     if media is None:
         media = await outgoing(ctx.base_url, s, post.id)
     mentioned = await _mentions(s, post.id)
     tags = (await s.scalars(select(Tag.name).join(PostTag, PostTag.tag_id == Tag.id).where(PostTag.post_id == post.id))).all()
     mention_uris = [account_uri(ctx, a) for a in mentioned]
-    return builders.post_to_ap(
+    doc = builders.post_to_ap(
         builders.NoteData(
             id=post.uri or ctx.post_uri(author.username, post.id),
             url=post.url or ctx.post_url(author.username, post.id),
@@ -73,6 +77,8 @@ async def note_document(
         ),
         with_context=False,
     )
+    poll = await s.get(Poll, post.id)
+    return poll_to_ap(doc, poll_data(poll)) if poll is not None else doc
 
 
 class Recipient(Protocol):
@@ -178,7 +184,7 @@ async def handle_fanout(ctx: NodeContext, job: jobs.ClaimedJob) -> None:
     await FANOUT_DISPATCH[type(record)](ctx, record, job.id)
 
 
-async def _fanout_post(ctx: NodeContext, job: PostCreated | PostEdited, job_id: int) -> None:
+async def _fanout_post(ctx: NodeContext, job: PostCreated | PostEdited | PollCounted, job_id: int) -> None:
     async with ctx.db.session() as s:
         post = await s.get(Post, job.post_id)
         if post is None:
@@ -193,8 +199,10 @@ async def _fanout_post(ctx: NodeContext, job: PostCreated | PostEdited, job_id: 
         recipients: list[Recipient] = list(await _mentions(s, post.id))
         if audience_of(post.visibility).rules.to_followers:
             recipients += await remote_followers(s, author.id)
+        if isinstance(job, PollCounted):  # the peers' voters learn the counts too (each still asked)
+            recipients += await voters(s, post.id, remote=True)
         act = builders.activity(
-            job.KIND,
+            "Update" if isinstance(job, PollCounted) else job.KIND,
             activity_id(ctx, author, post.id, job.KIND, job_id),
             account_uri(ctx, author),
             note,
@@ -319,6 +327,7 @@ _ROUTES = (  # each row inferred on its own, so that its handler is checked agai
     _route(Unboosted, _fanout_announce),
     _route(ActorUpdated, _fanout_actor_update),
     _route(InstanceUpdated, _fanout_instance_update),
+    _route(PollCounted, _fanout_post),
 )
 # The fan-out queue's dispatch table: one handler per kind of record (node.queues).
 FANOUT_DISPATCH: dict[type[FanoutJob], FanoutHandler] = dict(_ROUTES)

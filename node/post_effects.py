@@ -35,7 +35,7 @@ from node.queues import Boosted, PostCreated, PostDeleted, PostEdited, Unboosted
 from node.sealing import seal_held
 from storage.db import insert_ignoring_conflicts
 from storage.ids import new_id
-from storage.models import Account, Mention, Post, PostEdit, PostTag, SealCause, Tag, utcnow
+from storage.models import Account, Mention, Poll, Post, PostEdit, PostTag, SealCause, Tag, utcnow
 
 MAX_TAGS = 30
 
@@ -111,6 +111,7 @@ class Recorded:
     news: bool = True
     media_ids: tuple[int, ...] = ()  # a local post's uploads to attach (node/media.py)
     remote_media: Sequence[RemoteAttachment] = ()  # a peer's post: its attachments, by reference
+    poll: Poll | None = None  # its poll's row (node/poll_rows.py), written with the post
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,8 @@ async def record_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Reco
         post, parent = change.post, change.parent
         s.add(post)
         await s.flush()
+        if change.poll is not None:
+            s.add(change.poll)
         if change.media_ids:
             await attach(s, post, change.media_ids)
         if change.remote_media:

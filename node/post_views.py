@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from node.context import NodeContext
 from node.media import AttachmentView, attachment_views
+from node.polls import PollView, views
 from storage.models import Account, Bookmark, Like, Mention, PinnedPost, Post, PostTag, Tag
 
 
@@ -21,6 +22,7 @@ class PostExtras:
     bookmarked: frozenset[int] = frozenset()
     media: dict[int, list[AttachmentView]] = field(default_factory=dict)
     pinned: frozenset[int] = frozenset()  # those pinned to the viewer's own profile (node/pins.py)
+    polls: dict[int, PollView] = field(default_factory=dict)  # node/polls.py
 
 
 async def extras(ctx: NodeContext, viewer: Account | None, post_ids: list[int]) -> PostExtras:
@@ -73,4 +75,5 @@ async def extras(ctx: NodeContext, viewer: Account | None, post_ids: list[int]) 
         for post_id, name in tag_rows.all():
             tags.setdefault(post_id, []).append(name)
         media = await attachment_views(ctx, s, post_ids)
-    return PostExtras(liked, boosted, mentions, tags, bookmarked, media, pinned)
+        polls = await views(s, viewer, post_ids)
+    return PostExtras(liked, boosted, mentions, tags, bookmarked, media, pinned, polls)

@@ -15,6 +15,7 @@ from node.community_posts import check_community_post
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.media import check_media_ids, current
+from node.poll_rows import check_poll, poll_row
 from node.post_access import load_visible, viewable
 from node.post_effects import store_tags
 from storage.errors import Forbidden, Invalid, NotFound
@@ -112,6 +113,8 @@ def check_new(ctx: NodeContext, author: Account, new: NewPost) -> None:
         raise Forbidden("this account is disabled")
     Audience.parse(new.visibility)
     _check(ctx, new.text, new.summary, has_media=bool(check_media_ids(new.media_ids)))
+    if new.poll is not None:
+        check_poll(new.poll, has_media=bool(new.media_ids))
 
 
 async def create_post(
@@ -146,7 +149,9 @@ async def create_post(
             uri, url = ctx.post_uri(author.username, post_id), ctx.post_url(author.username, post_id)
             post = post_effects.new_post(author, uri, visibility, body, post_id=post_id, url=url, parent=parent)
             post.community_id = new.community_id
-            change = post_effects.Recorded(post, parent, list(mentioned.values()), parsed.tags, media_ids=media_ids)
+            poll = poll_row(post.id, new.poll, post.created_at) if new.poll is not None else None
+            change = post_effects.Recorded(post, parent, list(mentioned.values()), parsed.tags, media_ids=media_ids,
+                                           poll=poll)
             events = await post_effects.record_posts(ctx, s, [change])
             if key is not None:
                 await idempotency.remember(s, author.id, key, post.id)

@@ -208,9 +208,18 @@ class InstanceUpdated(Record):
     KIND = "InstanceUpdate"
 
 
-FanoutJob = PostCreated | PostEdited | PostDeleted | Boosted | Unboosted | ActorUpdated | InstanceUpdated
+@dataclass(frozen=True)
+class PollCounted(_AboutPost):
+    """A local poll's counts changed (or it closed): an `Update` of its Question with the counts
+    as they are when the job runs (node/poll_wire.py spaces them out)."""
+
+    KIND = "PollUpdate"
+
+
+FanoutJob = PostCreated | PostEdited | PostDeleted | Boosted | Unboosted | ActorUpdated | InstanceUpdated | PollCounted
 FANOUT_KINDS: dict[str, type[FanoutJob]] = {
-    r.KIND: r for r in (PostCreated, PostEdited, PostDeleted, Boosted, Unboosted, ActorUpdated, InstanceUpdated)
+    r.KIND: r
+    for r in (PostCreated, PostEdited, PostDeleted, Boosted, Unboosted, ActorUpdated, InstanceUpdated, PollCounted)
 }
 
 

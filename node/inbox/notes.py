@@ -11,12 +11,14 @@ from federation.fetch import FetchBudget
 from federation.gate import Purpose
 from federation.media_ap import RemoteAttachment
 from federation.parsing import IncomingActivity, IncomingNote, InvalidActivity, ap_to_post, origin, parse_actor
-from node import audit, post_effects, remote, sanitize
+from federation.poll_ap import PollData, ap_to_poll, ap_to_vote
+from node import audit, poll_inbox, post_effects, remote, sanitize
 from node.account_deletion import forget_remote_account
 from node.accounts import find_local
 from node.audience import Audience, audience_of
 from node.context import NodeContext
 from node.inbox.follows import local_username
+from node.poll_rows import new_row
 from storage.errors import AtriumError, Forbidden
 from storage.ids import new_id
 from storage.models import Account, Follow, Post, Tombstone, utcnow
@@ -50,7 +52,11 @@ async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account
         return "ignored: Create without an embedded object"
     if activity.object.get("type") not in ("Note", "Article", "Page", "Question"):
         return f"ignored: Create of {str(activity.object.get('type'))[:40]}"
+    vote = ap_to_vote(activity.object)
+    if vote is not None and await poll_inbox.is_vote(ctx, vote):
+        return await poll_inbox.on_vote(ctx, vote, actor)  # counted, never stored as a post
     note = ap_to_post(activity.object)
+    poll = ap_to_poll(activity.object)
     if note.attributed_to != actor.actor_uri:
         raise Forbidden("the note is attributed to someone other than the actor")
     async with ctx.db.reader() as s:
@@ -71,7 +77,7 @@ async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account
     if note.in_reply_to and parent is None:
         # Best effort: bring in the conversation this reply belongs to, within a budget.
         await fetch_note(ctx, note.in_reply_to, FetchBudget(MAX_THREAD_FETCHES), {note.id}, purpose=Purpose.REPLY_FETCH)
-    await store_note(ctx, note, actor, mentioned)
+    await store_note(ctx, note, actor, mentioned, poll=poll)
     return _outcome(ctx, actor, note)
 
 
@@ -89,13 +95,15 @@ async def fetch_note(
         if known is not None or await s.get(Tombstone, uri) is not None:
             return known
     try:
-        note = ap_to_post(await ctx.fetcher.fetch_object(uri, purpose=purpose, budget=budget))
+        doc = await ctx.fetcher.fetch_object(uri, purpose=purpose, budget=budget)
+        note, poll = ap_to_post(doc), ap_to_poll(doc) if isinstance(doc, dict) else None
         if note.id != uri or origin(note.attributed_to) != origin(note.id):
             return None
         author = await remote.actor_by_uri(ctx, note.attributed_to, budget=budget)
         if note.in_reply_to:
             await fetch_note(ctx, note.in_reply_to, budget, seen, depth + 1, purpose=Purpose.REPLY_FETCH)
-        return await store_note(ctx, note, author, await _local_mentions(ctx, note.mentions), notify_people=False)
+        return await store_note(ctx, note, author, await _local_mentions(ctx, note.mentions), notify_people=False,
+                                poll=poll)
     except AtriumError:
         return None
 
@@ -137,7 +145,8 @@ def _addressed(ctx: NodeContext, visibility: Audience, note: IncomingNote, menti
 
 
 async def store_note(
-    ctx: NodeContext, note: IncomingNote, actor: Account, mentioned: list[Account], *, notify_people: bool = True
+    ctx: NodeContext, note: IncomingNote, actor: Account, mentioned: list[Account], *, notify_people: bool = True,
+    poll: PollData | None = None,
 ) -> Post:
     async with ctx.db.reader() as s:
         parent = await s.scalar(select(Post).where(Post.uri == note.in_reply_to)) if note.in_reply_to else None
@@ -148,7 +157,8 @@ async def store_note(
         in_reply_to_uri=note.in_reply_to, created_at=min(note.published or utcnow(), utcnow()),
     )
     change = post_effects.Recorded(post, parent, _addressed(ctx, visibility, note, mentioned), note.hashtags,
-                                   news=notify_people, remote_media=_media(ctx, actor, note))
+                                   news=notify_people, remote_media=_media(ctx, actor, note),
+                                   poll=new_row(post.id, poll) if poll is not None else None)
     async with ctx.db.session() as s:
         await _audit_media(ctx, s, actor, note)
         if narrowed:
@@ -174,6 +184,7 @@ async def on_update(ctx: NodeContext, activity: IncomingActivity, actor: Account
         await remote.upsert_actor(ctx, updated)
         return "done"
     note = ap_to_post(obj)
+    poll = ap_to_poll(obj)
     mentioned = await _local_mentions(ctx, note.mentions)
     async with ctx.db.session() as s:
         post = await s.scalar(select(Post).where(Post.uri == note.id))
@@ -182,6 +193,10 @@ async def on_update(ctx: NodeContext, activity: IncomingActivity, actor: Account
         if post.account_id != actor.id:
             raise Forbidden("an actor may update only its own objects")
         body = dataclasses.replace(_body(note), language=post.language)
+        if poll is not None:
+            await poll_inbox.on_counts(ctx, s, post, poll)
+            if (body.content_html, body.summary) == (post.content_html, post.summary):
+                return "done: poll counts"  # a Question's counts, no edit: no version in its history
         addressed = _addressed(ctx, audience_of(post.visibility), note, mentioned)
         change = post_effects.Edited(post, body, note.updated or utcnow(), addressed, note.hashtags,
                                      remote_media=_media(ctx, actor, note))

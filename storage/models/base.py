@@ -17,7 +17,7 @@ from sqlalchemy.orm import DeclarativeBase
 # (storage cannot import the node; tests/unit/test_audience.py keeps the two the same).
 VISIBILITIES = ("public", "unlisted", "followers", "direct", "organization", "local")
 ROLES = ("user", "moderator", "admin")
-NOTIFICATION_TYPES = ("follow", "follow_request", "mention", "reply", "like", "boost")
+NOTIFICATION_TYPES = ("follow", "follow_request", "mention", "reply", "like", "boost", "poll")
 
 
 def utcnow() -> datetime:

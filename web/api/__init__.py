@@ -20,6 +20,7 @@ from web.api import (
     notifications,
     oauth,
     pins,
+    polls,
     preferences,
     relationships,
     reports,
@@ -63,3 +64,4 @@ def setup(app: web.Application) -> None:
     preferences.setup(app)
     status_reactors.setup(app)
     pins.setup(app)
+    polls.setup(app)

@@ -25,6 +25,7 @@ FROM_MASTODON = {
     "mention": ("mention", "reply"),
     "favourite": ("like",),
     "reblog": ("boost",),
+    "poll": ("poll",),
 }
 
 

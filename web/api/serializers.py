@@ -19,6 +19,7 @@ from node.context import NodeContext
 from node.media import MAX_ATTACHMENTS, MAX_DESCRIPTION, AttachmentView
 from node.media_processing import SUPPORTED_TYPES
 from node.pins import MAX_PINS
+from node.polls import PollView
 from node.post_views import PostExtras
 from node.preferences import Preferences
 from node.profile_fields import FieldView
@@ -27,6 +28,7 @@ from node.stats import Usage
 from node.tags import MAX_FEATURED
 from node.version import VERSION
 from storage.models import Account, Marker, Notification, OAuthApp, Post
+from storage.models.polls import MAX_EXPIRY_S, MAX_OPTIONS, MIN_EXPIRY_S, OPTION_CHARS
 
 JSON = dict[str, Any]
 MASTODON_VERSION = "4.3.0"
@@ -37,6 +39,7 @@ NOTIFICATION_TYPES = {
     "reply": "mention",
     "like": "favourite",
     "boost": "reblog",
+    "poll": "poll",
 }
 
 
@@ -195,12 +198,28 @@ def status(
         "tags": [{"name": n, "url": ctx.tag_url(n)} for n in sorted(extras.tags.get(post.id, []))],
         "emojis": [],
         "card": None,
-        "poll": None,
+        "poll": poll(extras.polls[post.id]) if post.id in extras.polls else None,
         "filtered": [],
     }
     if with_source:
         out["text"] = post.source
     return out
+
+
+def poll(v: PollView) -> JSON:
+    """Mastodon's Poll entity (its id is the post's)."""
+    return {
+        "id": str(v.post_id),
+        "expires_at": timestamp(v.expires_at),
+        "expired": v.expired,
+        "multiple": v.multiple,
+        "votes_count": v.votes_count,
+        "voters_count": v.voters_count,
+        "options": [{"title": title, "votes_count": votes} for title, votes in v.options],
+        "emojis": [],
+        "voted": v.voted,
+        "own_votes": list(v.own_votes),
+    }
 
 
 def _size(width: int | None, height: int | None) -> JSON | None:
@@ -292,10 +311,10 @@ def _configuration(ctx: NodeContext) -> JSON:
             "video_matrix_limit": 0,
         },
         "polls": {
-            "max_options": 0,
-            "max_characters_per_option": 0,
-            "min_expiration": 0,
-            "max_expiration": 0,
+            "max_options": MAX_OPTIONS,
+            "max_characters_per_option": OPTION_CHARS,
+            "min_expiration": MIN_EXPIRY_S,
+            "max_expiration": MAX_EXPIRY_S,
         },
         "translation": {"enabled": False},
         "atrium": {"visibilities": [a.value for a in Audience]},

@@ -18,6 +18,7 @@ from storage.models import Account, Post
 from web.api import filter_entities, serializers
 from web.api.auth import Params, ctx_of, flag, id_param, optional_user, params, path_id, require_user, text_param
 from web.api.filter_entities import FilterScope
+from web.api.polls import poll_of
 from web.api.scheduled_statuses import scheduled_status
 from web.api.serializers import JSON
 
@@ -80,9 +81,10 @@ async def render(ctx: NodeContext, viewer: Account | None, post: Post, scope: Fi
 
 
 def refuse_polls(p: Params) -> None:
-    """A post or an edit with what Atrium does not store yet is refused, never kept without it."""
+    """An edit that changes a poll is refused, never kept without it: a poll's options stay as
+    voted on (the poll is kept through edits of the text)."""
     if p.get("poll") or p.get("poll[options]"):
-        raise Invalid("polls are not supported yet")
+        raise Invalid("a poll cannot be edited: delete the post and post a new poll")
 
 
 def media_ids_of(p: Params) -> tuple[int, ...] | None:
@@ -106,7 +108,7 @@ def media_ids_of(p: Params) -> tuple[int, ...] | None:
 async def create(request: web.Request) -> web.Response:
     author = await require_user(request, "write:statuses")
     p = await params(request)
-    refuse_polls(p)
+    poll = poll_of(p)
     ctx = ctx_of(request)
     prefs = await preferences.of(ctx, author.id)  # what a post that does not say starts from
     new = NewPost(
@@ -117,8 +119,11 @@ async def create(request: web.Request) -> web.Response:
         in_reply_to_id=id_param(p, "in_reply_to_id"),
         language=(text_param(p, "language") or prefs.language),
         media_ids=media_ids_of(p) or (),
+        poll=poll,
     )
     if (when := text_param(p, "scheduled_at")) is not None:
+        if poll is not None:
+            raise Invalid("a scheduled post cannot carry a poll")
         # Kept for later (node/scheduled.py): the answer is a ScheduledStatus, not a Status.
         row = await scheduled.schedule(ctx, author, new, scheduled.parse_time(when))
         return web.json_response(await scheduled_status(ctx, row))
