@@ -208,10 +208,22 @@ class InstanceUpdated(Record):
     KIND = "InstanceUpdate"
 
 
-FanoutJob = PostCreated | PostEdited | PostDeleted | Boosted | Unboosted | ActorUpdated | InstanceUpdated
+@dataclass(frozen=True)
+class AnnouncementChanged(Record):
+    """An organisation-wide announcement reached, changed or left the organisation's peers
+    (node/announcements.py): `action` is Create, Update or Delete; `uri` names it once gone."""
+
+    KIND = "Announcement"
+    announcement_id: int
+    action: str
+    uri: str
+
+
+FanoutJob = PostCreated | PostEdited | PostDeleted | Boosted | Unboosted | ActorUpdated | InstanceUpdated | AnnouncementChanged
 FANOUT_KINDS: dict[str, type[FanoutJob]] = {
     r.KIND: r for r in (PostCreated, PostEdited, PostDeleted, Boosted, Unboosted, ActorUpdated, InstanceUpdated)
 }
+FANOUT_KINDS[AnnouncementChanged.KIND] = AnnouncementChanged
 
 
 def parse_fanout(raw: bytes) -> FanoutJob:

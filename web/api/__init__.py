@@ -6,6 +6,7 @@ from aiohttp import web
 
 from web.api import (
     accounts,
+    announcements,
     bookmarks,
     conversations,
     directory,
@@ -61,3 +62,4 @@ def setup(app: web.Application) -> None:
     trends.setup(app)
     preferences.setup(app)
     status_reactors.setup(app)
+    announcements.setup(app)
