@@ -38,4 +38,3 @@ def setup(app: web.Application) -> None:
         app.router.add_get(path, instance_v2)
     app.router.add_get("/api/v1/custom_emojis", public_empty_list)
     app.router.add_get("/api/v1/instance/rules", public_empty_list)
-    app.router.add_get("/api/v1/announcements", _empty([], "read"))
