@@ -6,7 +6,7 @@ from aiohttp import web
 
 from node import stats
 from web.api import serializers
-from web.api.auth import ctx_of, require_user
+from web.api.auth import ctx_of
 
 
 async def instance_v1(request: web.Request) -> web.Response:
@@ -22,13 +22,6 @@ async def instance_v2(request: web.Request) -> web.Response:
 async def public_empty_list(request: web.Request) -> web.Response:
     return web.json_response([])
 
-
-def _empty(body: object, *scopes: str):  # type: ignore[no-untyped-def]
-    async def handler(request: web.Request) -> web.Response:
-        await require_user(request, *scopes)
-        return web.json_response(body)
-
-    return handler
 
 
 def setup(app: web.Application) -> None:
