@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from federation.announcement_ap import is_announcement
 from federation.parsing import InvalidActivity, ap_to_post, parse_activity
 from node import audit, policy_edit
 from node import settings as settings_mod
@@ -180,6 +181,11 @@ def cmd_explain(args: argparse.Namespace, data_dir: Callable[[argparse.Namespace
         raise Invalid(f"{args.inbound} is not a usable activity: {getattr(exc, 'reason', exc)}") from exc
     d = policy.inbound(peer)
     verdict = "accepted" if d.allowed else "refused"
+    if d.allowed and activity.type in ("Create", "Update") and is_announcement(activity.object):
+        # An organisation-wide announcement: shown here only if the peer may announce.
+        d = policy.announcements_in(peer)
+        _print_decision(args, "in", peer, activity.id, "accepted" if d.allowed else "refused", d)
+        return 0
     media = None
     if d.allowed and activity.type in ("Create", "Update") and activity.object is not None:
         try:

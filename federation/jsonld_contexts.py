@@ -106,6 +106,9 @@ EXTENSION_CONTEXT: Final[Mapping[str, Any]] = {
     # Atrium (federation/vocab.py): the exact audience of a post between Atrium nodes
     "atrium": "https://atrium.example/ns#",
     "audience_scope": "atrium:audienceScope",
+    # An organisation-wide announcement between Atrium nodes (federation/announcement_ap.py).
+    "announcement": "atrium:announcement",
+    "allDay": "atrium:allDay",
 }
 
 #: The context every normalized document is compacted against (and is in the

@@ -38,6 +38,9 @@ CONTEXT: list[object] = [
         # posts are shown only to the receiving node's own users and never boosted beyond the
         # organisation; `organization` fields only to the receiving node's own users.
         "audience_scope": "atrium:audienceScope",
+        # An organisation-wide announcement between Atrium nodes (federation/announcement_ap.py).
+        "announcement": "atrium:announcement",
+        "allDay": "atrium:allDay",
     },
 ]
 

@@ -22,7 +22,7 @@ QUEUE_SIZE = 256
 
 @dataclass(frozen=True)
 class Event:
-    """`kind` is `post` (stored), `edit`, `delete` or `notification`."""
+    """`kind` is `post` (stored), `edit`, `delete`, `notification` or `announcement*`."""
 
     kind: str
     post_id: int | None = None
@@ -30,6 +30,10 @@ class Event:
     deleted: Post | None = None
     mention_ids: tuple[int, ...] = ()
     notification_id: int | None = None
+    # `announcement`, `announcement.reaction` (with the emoji and its new count) and
+    # `announcement.delete` (node/announcements.py): for every local reader's user stream.
+    announcement_id: int | None = None
+    reaction: tuple[str, int] | None = None
 
 
 @dataclass

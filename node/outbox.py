@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from federation import builders
 from federation.addressing import EVERYONE, NotFederated
 from federation.poll_ap import poll_to_ap
-from node import accounts, audit, metrics, profile_fields
+from node import accounts, announcement_peers, audit, metrics, profile_fields
 from node.actors import account_uri, followers_uri, instance_document, person_document
 from node.audience import Audience, audience_of
 from node.context import NodeContext
@@ -27,6 +27,7 @@ from node.poll_rows import poll_data, voters
 from node.queues import DELIVER as DELIVER  # where the queue's name was first defined
 from node.queues import (
     ActorUpdated,
+    AnnouncementChanged,
     Boosted,
     Delivery,
     FanoutJob,
@@ -39,7 +40,7 @@ from node.queues import (
     parse_fanout,
 )
 from storage import jobs
-from storage.models import Account, Follow, Mention, Poll, Post, PostTag, Tag
+from storage.models import Account, Announcement, Follow, Mention, Poll, Post, PostTag, Tag
 
 
 async def _mentions(s: AsyncSession, post_id: int) -> list[Account]:
@@ -310,6 +311,17 @@ async def _fanout_announce(ctx: NodeContext, job: Boosted | Unboosted, job_id: i
                          text=post_text(original), post=original)
 
 
+async def _fanout_announcement(ctx: NodeContext, job: AnnouncementChanged, job_id: int) -> None:
+    """An organisation-wide announcement to the organisation's peers, from the instance actor,
+    judged as an `organization` delivery (node/announcement_peers.py)."""
+    peers = await announcement_peers.recipients(ctx)
+    async with ctx.db.session() as s:
+        act = announcement_peers.activity(ctx, job, await s.get(Announcement, job.announcement_id), job_id)
+        if act is None:
+            return
+        await deliver_to(ctx, s, peers, act, visibility=Audience.ORGANIZATION, signer=None, object_uri=job.uri or str(act["id"]))
+
+
 _J = TypeVar("_J", bound=FanoutJob)
 FanoutHandler = Callable[[NodeContext, Any, int], Awaitable[None]]
 
@@ -328,6 +340,7 @@ _ROUTES = (  # each row inferred on its own, so that its handler is checked agai
     _route(ActorUpdated, _fanout_actor_update),
     _route(InstanceUpdated, _fanout_instance_update),
     _route(PollCounted, _fanout_post),
+    _route(AnnouncementChanged, _fanout_announcement),
 )
 # The fan-out queue's dispatch table: one handler per kind of record (node.queues).
 FANOUT_DISPATCH: dict[type[FanoutJob], FanoutHandler] = dict(_ROUTES)

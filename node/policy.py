@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 TRUST_LEVELS = tuple(Trust)  # the words the policy file may write, as its messages list them
 RANK: dict[str, int] = {t.value: t.rank for t in Trust}  # by the word: a caller may hold a plain string
 MODES = ("allowlist", "open")
-PEER_KEYS = {"trust", "reject_media", "withhold_media"}
+PEER_KEYS = {"trust", "reject_media", "withhold_media", "accept_announcements"}
 TOP_KEYS = {"mode", "default_trust", "peers", "rules", "retention"}
 RULE_KEYS = {"name", "pattern", "below", "action"}
 RULE_ACTIONS = ("refuse",)
@@ -48,6 +48,7 @@ class PeerRule:
     trust: Trust
     reject_media: bool = False  # inbound: the peer's attachments are dropped, its text kept
     withhold_media: bool = False  # outbound: our attachments do not go to the peer, the text does
+    accept_announcements: bool = False  # inbound: the peer's organisation-wide announcements are shown here
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "trust", Trust(self.trust))  # the policy file's word, typed
@@ -176,6 +177,18 @@ class Policy:
         trust, rule = (peer.trust, f'peers."{peer.pattern}"') if peer is not None else self.trust_of(domain)
         return Decision(True, trust, rule, f"attachments go to {domain} with the post")
 
+    def announcements_in(self, domain: str) -> Decision:
+        """May `domain` announce to this node's people (`accept_announcements`)? Only an
+        organisation peer whose rule says so; every other peer's announcement is refused."""
+        trust, rule = self.trust_of(domain)
+        if trust != Trust.ORGANIZATION:
+            return Decision(False, trust, rule, f"{domain} is not an organisation peer (trusted as {trust!s})")
+        peer = self.peer_rule(domain)
+        if peer is None or not peer.accept_announcements:
+            where = f'peers."{peer.pattern}".accept_announcements' if peer is not None else rule
+            return Decision(False, trust, where, f"{domain} may not announce here (accept_announcements is not true)")
+        return Decision(True, trust, f'peers."{peer.pattern}".accept_announcements', f"{domain} may announce here")
+
     def contact(self, domain: str) -> Decision:
         """May this node contact `domain` at all — fetch from it, look someone up there,
         deliver to it? Asked by the outbound gate before every request (node.contact);
@@ -241,7 +254,7 @@ def parse_policy(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
         if trust not in TRUST_LEVELS:
             problems.append(PolicyProblem(lines.line("peers", name, "trust"), f"peers.{name}: trust must be one of {', '.join(TRUST_LEVELS)}, not {trust!r}"))
             continue
-        flags = {key: table.get(key, False) for key in ("reject_media", "withhold_media")}
+        flags = {key: table.get(key, False) for key in ("reject_media", "withhold_media", "accept_announcements")}
         wrong = [key for key, value in flags.items() if not isinstance(value, bool)]
         for key in wrong:
             problems.append(PolicyProblem(lines.line("peers", name, key), f"peers.{name}: {key} must be true or false"))
@@ -261,7 +274,8 @@ def parse_policy(text: str) -> tuple[Policy | None, list[PolicyProblem]]:
             problems.append(PolicyProblem(line, f"peers.{name} is the same domain as peers.{seen[pattern]}"))
             continue
         seen[pattern] = name
-        rules.append(PeerRule(pattern, Trust(trust), flags["reject_media"], flags["withhold_media"]))
+        rules.append(PeerRule(pattern, Trust(trust), flags["reject_media"], flags["withhold_media"],
+                              flags["accept_announcements"]))
     content_rules = _parse_rules(lines, raw.get("rules", []), problems)
     retention_problems: list[tuple[int | None, str]] = []
     retention = parse_retention(lines, raw.get("retention"), retention_problems)

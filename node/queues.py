@@ -216,10 +216,23 @@ class PollCounted(_AboutPost):
     KIND = "PollUpdate"
 
 
-FanoutJob = PostCreated | PostEdited | PostDeleted | Boosted | Unboosted | ActorUpdated | InstanceUpdated | PollCounted
+@dataclass(frozen=True)
+class AnnouncementChanged(Record):
+    """An organisation-wide announcement reached, changed or left the organisation's peers
+    (node/announcements.py): `action` is Create, Update or Delete; `uri` names it once gone."""
+
+    KIND = "Announcement"
+    announcement_id: int
+    action: str
+    uri: str
+
+
+FanoutJob = (PostCreated | PostEdited | PostDeleted | Boosted | Unboosted | ActorUpdated | InstanceUpdated | PollCounted
+             | AnnouncementChanged)
 FANOUT_KINDS: dict[str, type[FanoutJob]] = {
     r.KIND: r
-    for r in (PostCreated, PostEdited, PostDeleted, Boosted, Unboosted, ActorUpdated, InstanceUpdated, PollCounted)
+    for r in (PostCreated, PostEdited, PostDeleted, Boosted, Unboosted, ActorUpdated, InstanceUpdated, PollCounted,
+              AnnouncementChanged)
 }
 
 

@@ -84,6 +84,10 @@ class Listener(Protocol):
         """A post streamed lately that is gone (deleted by any process of the node)."""
         ...
 
+    async def announcement(self, event: Event) -> None:
+        """An announcement published, changed, reacted to or withdrawn in this process."""
+        ...
+
 
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
@@ -147,6 +151,8 @@ class StreamFeed(BackgroundLoop):
             if event.kind == "delete" and event.deleted is not None:
                 self._streamed.pop(event.deleted.id, None)
                 await self.listener.deleted(event.deleted)
+            elif event.kind.startswith("announcement"):
+                await self.listener.announcement(event)
         news = await self._poll()
         if news.posts or news.notifications:
             await self.listener.news(news)

@@ -17,7 +17,7 @@ from sqlalchemy import Update, update
 from federation.parsing import IncomingActivity, origin, parse_activity
 from node import audit, remote
 from node.context import NodeContext
-from node.inbox import follows, moderation, notes, reactions
+from node.inbox import announcements, follows, moderation, notes, reactions
 from node.queues import InboxJob
 from storage.errors import AtriumError
 from storage.jobs import ClaimedJob
@@ -39,6 +39,10 @@ DISPATCH: dict[str, Handler] = {
     "Flag": moderation.on_flag,
     "Move": moderation.on_move,
 }
+# Organisation-wide announcements ride on Create, Update and Delete (node/inbox/announcements.py):
+# their handler takes its own and hands the rest on.
+for _kind in ("Create", "Update", "Delete"):
+    DISPATCH[_kind] = announcements.wrap(_kind, DISPATCH[_kind])
 
 
 def _record(activity: IncomingActivity, outcome: str) -> Update:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from federation.keys import generate_rsa_keypair
 from node import posts, shared_settings
 from node.context import NodeContext
+from node.events import Event
 from node.housekeeping import HousekeepingWorker
 from node.housekeeping_settings import HousekeepingLimits
 from node.instance import create_instance, get_instance
@@ -54,6 +55,9 @@ class Readers:
         pass
 
     async def vanished(self, post_id: int) -> None:
+        pass
+
+    async def announcement(self, event: Event) -> None:
         pass
 
 

@@ -333,6 +333,15 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/tags/{name}/unfollow"): LeftOut(OWN),
     ("POST", "/admin/holds/{hold_id}/release"): LeftOut(STAFF),
     ("POST", "/admin/policy/edit"): LeftOut(POLICY_EDIT),
+    # announcements (tests/api/test_announcements.py, tests/ui/test_announcements.py): the reader's
+    # own dismissals and reactions, and the admins' page; answered with nothing or a redirect
+    ("POST", "/api/v1/announcements/{id}/dismiss"): LeftOut(OWN),
+    ("PUT", "/api/v1/announcements/{id}/reactions/{name}"): LeftOut(OWN),
+    ("DELETE", "/api/v1/announcements/{id}/reactions/{name}"): LeftOut(OWN),
+    ("POST", "/announcements/{announcement_id}/dismiss"): LeftOut(OWN),
+    ("POST", "/admin/announcements"): LeftOut(STAFF),
+    ("POST", "/admin/announcements/{announcement_id}"): LeftOut(STAFF),
+    ("POST", "/admin/announcements/{announcement_id}/{action}"): LeftOut(STAFF),
 }
 
 

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from web.api import (
     accounts,
+    announcements,
     bookmarks,
     conversations,
     directory,
@@ -65,3 +66,4 @@ def setup(app: web.Application) -> None:
     status_reactors.setup(app)
     pins.setup(app)
     polls.setup(app)
+    announcements.setup(app)

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from node import stats
 from web.api import serializers
-from web.api.auth import ctx_of, require_user
+from web.api.auth import ctx_of
 
 
 async def instance_v1(request: web.Request) -> web.Response:
@@ -23,13 +23,6 @@ async def public_empty_list(request: web.Request) -> web.Response:
     return web.json_response([])
 
 
-def _empty(body: object, *scopes: str):  # type: ignore[no-untyped-def]
-    async def handler(request: web.Request) -> web.Response:
-        await require_user(request, *scopes)
-        return web.json_response(body)
-
-    return handler
-
 
 def setup(app: web.Application) -> None:
     for path in ("/api/v1/instance", "/api/v1/instance/"):
@@ -38,4 +31,3 @@ def setup(app: web.Application) -> None:
         app.router.add_get(path, instance_v2)
     app.router.add_get("/api/v1/custom_emojis", public_empty_list)
     app.router.add_get("/api/v1/instance/rules", public_empty_list)
-    app.router.add_get("/api/v1/announcements", _empty([], "read"))

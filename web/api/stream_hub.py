@@ -23,9 +23,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from node import accounts, conversations, filters, lists, oauth, posts
+from node import accounts, announcements, conversations, filters, lists, oauth, posts
 from node.audience import Audience
 from node.context import NodeContext
+from node.events import Event
 from node.filters_match import CompiledFilter, FilterContext
 from node.organization import OrgDomains
 from node.stream_feed import News, StreamFeed, may_read, may_see_deleted, silenced
@@ -34,6 +35,7 @@ from node.visibility import in_organization
 from storage.errors import Forbidden, Invalid, NotFound
 from storage.models import Account, Notification, Post
 from web.api import serializers
+from web.api.announcements import entity, reaction_payload
 from web.api.conversations import render_conversations
 from web.api.filter_entities import FilterScope
 from web.api.statuses import render
@@ -157,6 +159,27 @@ class Hub:
             if ("user",) in sub.streams and ("user",) not in keys and await may_see_deleted(self.ctx, sub.viewer, post):
                 keys.add(("user",))
             await self._send_delete(sub, post.id, keys)
+
+    async def announcement(self, event: Event) -> None:
+        """Mastodon's `announcement`, `announcement.reaction` and `announcement.delete` events,
+        on every local reader's user stream (everyone here is shown every announcement)."""
+        assert event.announcement_id is not None
+        if event.kind == "announcement":
+            shown = await announcements.view(self.ctx, event.announcement_id)
+            if shown is None:
+                return
+            payload = json.dumps(entity(shown))
+        elif event.kind == "announcement.reaction" and event.reaction is not None:
+            payload = json.dumps(reaction_payload(event.announcement_id, *event.reaction))
+        else:
+            payload = str(event.announcement_id)
+        for sub in list(self.subscribers):
+            if ("user",) not in sub.streams or sub.viewer.domain is not None:
+                continue
+            try:
+                await sub.send(("user",), event.kind, payload)
+            except (ConnectionError, RuntimeError):
+                self.leave(sub)
 
     async def _send_delete(self, sub: Subscriber, post_id: int, keys: set[Key]) -> None:
         try:

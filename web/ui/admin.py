@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web.ui import admin_federation, admin_holds, admin_policy_edit, admin_reports, admin_settings, admin_users
+from web.ui import (
+    admin_announcements,
+    admin_federation,
+    admin_holds,
+    admin_policy_edit,
+    admin_reports,
+    admin_settings,
+    admin_users,
+)
 from web.ui.core import Page, page
 
 MODERATORS = ("moderator", "admin")
@@ -26,3 +34,4 @@ def setup_routes(app: web.Application) -> None:
     admin_policy_edit.setup_routes(app)
     admin_settings.setup_routes(app)
     admin_holds.setup_routes(app)
+    admin_announcements.setup_routes(app)

@@ -58,6 +58,7 @@ ADMIN = [
     Link("/admin/policy", "Trust policy", "⚖", ADMINS, prefix=True),
     Link("/admin/federation", "Federation", "⇄", ADMINS),
     Link("/admin/holds", "Legal holds", "§", ADMINS),
+    Link("/admin/announcements", "Announcements", "❢", ADMINS),
     Link("/admin/settings", "Node settings", "✎", ADMINS),
 ]
 

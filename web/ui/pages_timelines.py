@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from node import audience_words, preferences, tags, timelines
+from node import announcements, audience_words, preferences, tags, timelines
 from node.context import NodeContext
 from node.filters_match import FilterContext
 from node.pagination import Page as Cursor
@@ -81,6 +81,8 @@ async def _timeline(p: Page, name: str, compose: bool, **extra: Any) -> web.Stre
         text="",
         summary="",
         error=None,
+        # The banner: what the person has not dismissed yet (node/announcements.py).
+        announcements=await announcements.active(p.ctx, p.me) if p.me is not None else [],
         **extra,
     )
 
