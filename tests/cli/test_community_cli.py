@@ -5,11 +5,24 @@ listings (`atrium user list`) leave communities out. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from sqlalchemy import select
 
+from atrium.demo_seed import COMMUNITY, COMMUNITY_NODE, COMMUNITY_POSTS, DemoNode, make_community
+from atrium.server import context_for
+from node import communities
+from node.context import NodeContext
+from node.settings import load
+from storage.db import Database
+from storage.models import Post
 from tests.cli.conftest import assert_one_line_error, run
+
+T = TypeVar("T")
 
 
 def _rows(out: str) -> dict[str, list[str]]:
@@ -73,3 +86,36 @@ def test_list_without_communities_says_how_to_make_one(node_dir: Path, capsys: p
     code, out, err = run(capsys, "community", "list", "--data-dir", str(node_dir))
     assert code == 0, err
     assert "atrium community create" in out
+
+
+def test_the_demo_seeds_a_community_with_a_member_and_posts(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the demo's eng node with its people
+    dd = ["--data-dir", str(node_dir)]
+    for name in ("alice", "lena"):
+        assert run(capsys, "user", "create", name, "--password", f"{name}-password", *dd)[0] == 0
+    nodes = {COMMUNITY_NODE: DemoNode(COMMUNITY_NODE, "Acme Engineering", "department", 0, node_dir)}
+    # When the demo seeds its community (twice: a second run keeps the first's)
+    asyncio.run(make_community(nodes))
+    asyncio.run(make_community(nodes))
+    # Then it is listed with its moderator and member, and each sample post was re-shared by it
+    assert _rows(run(capsys, "community", "list", *dd)[1])[COMMUNITY][:3] == ["organization", "open", "2"]
+
+    async def reshares(ctx: NodeContext) -> list[str]:
+        group, _ = await communities.get_community(ctx, COMMUNITY)
+        async with ctx.db.reader() as s:
+            originals = select(Post.reblog_of_id).where(Post.account_id == group.id)
+            return list((await s.scalars(select(Post.source).where(Post.id.in_(originals)).order_by(Post.id))).all())
+
+    assert _on_node(node_dir, reshares) == [text for _, text in COMMUNITY_POSTS]
+
+
+def _on_node(data_dir: Path, fn: Callable[[NodeContext], Awaitable[T]]) -> T:
+    async def go() -> T:
+        settings = load(data_dir)
+        db = Database(settings.resolved_database_url)
+        try:
+            return await fn(context_for(settings, db))
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
