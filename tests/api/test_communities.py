@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from node import accounts, communities, follows
+from node import accounts, communities, follows, posts
+from node.posts import NewPost
 from storage.errors import Conflict, Forbidden
 from storage.models import Account
 from tests.api.conftest import SignIn
@@ -209,3 +210,25 @@ async def test_names_are_shared_by_people_and_communities_case_insensitively(api
     with pytest.raises(Conflict, match="taken by a community"):
         await accounts.create_user(ctx, "Guild", "long enough password")
     assert [a.username for a in await accounts.list_users(ctx)] == ["alice", "bob"]
+
+
+async def test_a_reply_written_to_a_community_reaches_no_further_than_its_parent(api: Client, sign_in: SignIn) -> None:
+    # Given a public community bob joined, and alice's post for the organisation only
+    town = await _community(api, "town-square", audience="public", moderator="bob")
+    alice, bob = await sign_in("alice"), await sign_in("bob")
+    inside = await post(api, alice, "Q3 numbers, inside Acme", visibility="organization")
+    # When bob replies to it mentioning the public community, the reply keeps its parent's
+    # audience and is no community post (the community's audience would widen it)
+    reply = await post(api, bob, "@town-square @alice worth a look", visibility="public", in_reply_to_id=inside["id"])
+    assert reply["atrium_visibility"] == "organization"
+    assert await call(api, "GET", f"/api/v1/accounts/{town}/statuses", bob) == []
+    # When he writes the reply to the community itself (as the web UI's community composer does)
+    written = await posts.create_post(node_of(api), await _me(api, "bob"), NewPost(
+        "for the town", visibility="public", in_reply_to_id=int(inside["id"]), community_id=int(town)))
+    # Then it is in the community, and still reaches no further than the post it answers
+    assert (written.visibility, written.community_id) == ("organization", int(town))
+    shares = await call(api, "GET", f"/api/v1/accounts/{town}/statuses", bob)
+    assert [s["reblog"]["id"] for s in shares] == [str(written.id)]
+    # And the open web sees neither the reply nor the community's re-share of it
+    assert await call(api, "GET", f"/api/v1/accounts/{town}/statuses") == []
+    await call(api, "GET", f"/api/v1/statuses/{written.id}", expect=404)
