@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from atrium import (
+    cli_community,
     cli_db,
     cli_delete,
     cli_export,
@@ -364,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_hold.register(sub, data_dir_arg, _with_ctx)
     cli_export.register(sub, data_dir_arg, _with_ctx)
     cli_search.register(sub)
+    cli_community.register(sub, data_dir_arg, _with_ctx)
     return p
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from atrium.server import context_for, federating
-from node import accounts, follows, interactions, posts, remote
+from node import accounts, communities, follows, interactions, posts, remote
 from node.audience import Audience
 from node.context import NodeContext
 from node.posts import NewPost
@@ -115,6 +115,18 @@ REACTIONS: tuple[tuple[str, str, str, str, str], ...] = (
     ("partner", "pat", "boost", "eng", PUBLIC_POST),
 )
 REPLY = "Count sales in: we will bring the customer feedback."
+
+# A community on eng for the whole organisation (docs/communities.md): its moderator, who joins
+# it, and what they write to it (the community re-shares each post to its members).
+COMMUNITY = "engineering-guild"
+COMMUNITY_NODE = "eng"
+COMMUNITY_MODERATOR = "alice"
+COMMUNITY_MEMBERS = ("lena",)
+COMMUNITY_POSTS: tuple[tuple[str, str], ...] = (
+    ("alice", "Welcome to the Engineering Guild: talks, tools and the tech radar. Introduce yourself!"),
+    ("lena", "Hi guild! I am Lena, I look after the build farm. Ask me anything about CI."),
+    ("alice", "Guild talk on Friday at 15:00: what we learnt moving to PostgreSQL 16."),
+)
 
 QUEUES = ("deliver", "fanout", "inbox")
 
@@ -227,6 +239,26 @@ async def react(nodes: dict[str, DemoNode], uris: dict[str, str]) -> None:
                 await interactions.boost(ctx, me, copy_id)
 
 
+async def make_community(nodes: dict[str, DemoNode]) -> None:
+    """The organisation's community on eng, with a member and a few posts (kept if a run that
+    was interrupted made it already)."""
+    async with acting_on(nodes[COMMUNITY_NODE]) as ctx:
+        moderator = await accounts.get_local(ctx, COMMUNITY_MODERATOR)
+        try:
+            group = await communities.create_community(
+                ctx, COMMUNITY, audience=Audience.ORGANIZATION, display_name="Engineering Guild",
+                description="Talks, tools and the tech radar, for everyone at Acme who builds things.",
+                rules="Be kind. Stay on topic. Nothing confidential: this community reaches every Acme node.",
+                creator=moderator)
+        except Conflict:
+            return
+        for username in COMMUNITY_MEMBERS:
+            await communities.join(ctx, await accounts.get_local(ctx, username), group.id)
+        for username, text in COMMUNITY_POSTS:
+            author = await accounts.get_local(ctx, username)
+            await posts.create_post(ctx, author, NewPost(text, community_id=group.id))
+
+
 async def backlog(node: DemoNode) -> int:
     async with acting_on(node) as ctx, ctx.db.reader() as s:
         count = await s.scalar(
@@ -256,3 +288,5 @@ async def seed(
     await react(nodes, uris)
     await wait_until_delivered(nodes, timeout)
     say("posts, replies, likes and boosts delivered")
+    await make_community(nodes)
+    say(f"community {COMMUNITY} made on {COMMUNITY_NODE}, with its first posts")

@@ -17,7 +17,7 @@ from node.federate import queue_fanout
 from node.passwords import hash_password, verify_password
 from node.queues import ActorUpdated
 from storage.errors import Conflict, Forbidden, Invalid, NotFound
-from storage.models import ROLES, Account, Instance
+from storage.models import ROLES, Account, ActorType, Instance
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,28}[A-Za-z0-9_])?$")
 MAX_DISPLAY_NAME = 100
@@ -134,6 +134,8 @@ def refusal_of_name(existing: Account) -> str:
     (the CLI, the admin page, SCIM, OpenID Connect) says the same."""
     if existing.deleted_at is not None:
         return f"the name {existing.username} belonged to a deleted account and cannot be reused"
+    if existing.is_group:  # people and communities share one namespace of names
+        return f"the name {existing.username} is taken by a community"
     return f"user {existing.username!r} already exists"
 
 
@@ -207,9 +209,12 @@ def _dummy_hash() -> str:
 
 
 async def list_users(ctx: NodeContext) -> list[Account]:
+    """This node's people (the CLI's `user list`, the admin page): its communities, accounts
+    too, are not people."""
     async with ctx.db.reader() as s:
         rows = await s.scalars(
-            select(Account).where(Account.domain.is_(None), Account.deleted_at.is_(None)).order_by(Account.id)
+            select(Account).where(Account.domain.is_(None), Account.deleted_at.is_(None),
+                                  Account.actor_type != ActorType.GROUP).order_by(Account.id)
         )
         return list(rows)
 

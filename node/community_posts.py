@@ -4,10 +4,13 @@ written here and one a peer's member sends are re-shared by the same code."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.audience import Audience
+from node.trust import Trust
 from storage.errors import Forbidden, NotFound
 from storage.models import Account, Community, Follow
 
@@ -25,3 +28,32 @@ async def check_community_post(s: AsyncSession, author: Account, community_id: i
         raise Forbidden("join the community to post in it")
     community = await s.get(Community, community_id)
     return group, Audience(community.audience) if community is not None else None
+
+
+def _reach(audience: Audience) -> int:
+    """How far an audience's posts travel: never off the node (0), to the organisation, to
+    anyone (public and unlisted alike)."""
+    least = audience.rules.least_trust
+    return 0 if least is None else len(Trust) - least.rank
+
+
+async def mentioned_community(s: AsyncSession, author: Account, mentioned: Iterable[Account],
+                              asked: Audience) -> int | None:
+    """The community a post is written to because it mentions it (as Mastodon apps post to a
+    Lemmy community): the first mentioned community the author is a member of, for a post
+    whose audience a community keeps (a message to followers or to the people it names stays
+    one) and that the community's audience would not widen (a `local` post mentioning an
+    `organization` community stays a local post that mentions it). None: an ordinary post."""
+    if not asked.rules.boostable:
+        return None
+    for account in mentioned:
+        if not account.is_group or account.deleted_at is not None:
+            continue
+        member = await s.scalar(select(Follow.id).where(
+            Follow.follower_id == author.id, Follow.target_id == account.id, Follow.state == "accepted"))
+        if member is None:
+            continue
+        community = await s.get(Community, account.id)
+        if community is None or _reach(Audience(community.audience)) <= _reach(asked):
+            return account.id
+    return None

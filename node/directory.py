@@ -2,7 +2,7 @@
 `/directory` and the client API's `GET /api/v1/directory`).
 
 Listed: local accounts that are discoverable (every local person is: node/actors.py), not
-disabled, not suspended, not deleted. Ordered by the latest post (`active`, Mastodon's default:
+disabled, not suspended, not deleted, and people (a community, an account too, is not). Ordered by the latest post (`active`, Mastodon's default:
 people who never posted last) or by who joined last (`new`).
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from node.context import NodeContext
 from storage.errors import Invalid
-from storage.models import Account, Post
+from storage.models import Account, ActorType, Post
 
 PAGE_SIZE = 40  # Mastodon's default
 MAX_PAGE = 80  # Mastodon's ceiling
@@ -55,7 +55,7 @@ class Query:
 
 def _listed() -> list[ColumnElement[bool]]:
     return [Account.domain.is_(None), Account.disabled.is_(False), Account.suspended.is_(False),
-            Account.deleted_at.is_(None)]
+            Account.deleted_at.is_(None), Account.actor_type != ActorType.GROUP]
 
 
 SEARCHED = (Account.username, Account.display_name, Account.title, Account.department)

@@ -62,6 +62,10 @@ async def follow(ctx: NodeContext, follower: Account, target_id: int) -> Follow:
             raise NotFound("no such account")
         if target.id == follower.id:
             raise Invalid("you cannot follow yourself")
+        if target.is_group and target.domain is None:
+            # Joining asks the community's rule (audience, mode, invitation), not `locked`:
+            # node/community_accounts.py `follow_account` is the door for any account.
+            raise Forbidden("a community is joined, not followed (node.communities.join)")
         if await is_blocked(s, target.id, follower.id) or await is_blocked(s, follower.id, target.id):
             raise Forbidden("a block stands between these accounts")
         existing = await s.scalar(

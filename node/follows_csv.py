@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from node import follows, remote
+from node import community_accounts, remote
 from node.context import NodeContext
 from node.export_records import handle
 from storage.errors import AtriumError, Invalid
@@ -143,7 +143,7 @@ async def import_following(ctx: NodeContext, account: Account, data: bytes) -> I
             if target.id in before:
                 done.already.append(address)
                 continue
-            made = await follows.follow(ctx, account, target.id)
+            made = await community_accounts.follow_account(ctx, account, target.id)
         except AtriumError as exc:
             done.refused.append((address, exc.reason))
             continue

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from node import idempotency, post_effects, text
 from node.audience import Audience
-from node.community_posts import check_community_post
+from node.community_posts import check_community_post, mentioned_community
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.media import check_media_ids, current
@@ -139,16 +139,21 @@ async def create_post(
                     raise Invalid("reply to the boosted post, not to the boost")
                 # A reply to an inward-facing post never reaches further than its parent did.
                 visibility = Audience(parent.visibility).reply_audience(visibility)
-            if new.community_id is not None:
-                _, audience = await check_community_post(s, author, new.community_id)
-                visibility = audience or visibility  # a community of this node decides its posts' audience
             mentioned = await _resolve_mentions(ctx, s, parsed.mentions)
+            community_id = new.community_id
+            if community_id is None:  # a mention of a community one has joined writes to it
+                community_id = await mentioned_community(s, author, mentioned.values(), visibility)
+            if community_id is not None:
+                _, audience = await check_community_post(s, author, community_id)
+                if audience is not None:  # a community of this node decides its posts' audience,
+                    # but a reply to an inward-facing post still reaches no further than it did
+                    visibility = Audience(parent.visibility).reply_audience(audience) if parent else audience
             post_id = new_id()
             body = post_effects.Body(_render(ctx, new.text, mentioned), new.text, new.summary,
                                      new.sensitive or bool(new.summary), new.language)
             uri, url = ctx.post_uri(author.username, post_id), ctx.post_url(author.username, post_id)
             post = post_effects.new_post(author, uri, visibility, body, post_id=post_id, url=url, parent=parent)
-            post.community_id = new.community_id
+            post.community_id = community_id
             poll = poll_row(post.id, new.poll, post.created_at) if new.poll is not None else None
             change = post_effects.Recorded(post, parent, list(mentioned.values()), parsed.tags, media_ids=media_ids,
                                            poll=poll)

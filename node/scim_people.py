@@ -57,7 +57,7 @@ async def check_free(s: AsyncSession, user_name: str, *, own_account: int | None
     handle = handle_for(user_name)
     existing = await find_local(s, handle)
     if existing is not None:
-        if existing.deleted_at is not None:
+        if existing.deleted_at is not None or existing.is_group:  # a community's name is taken too
             raise taken(refusal_of_name(existing))
         raise taken(f"an account named {handle!r} already exists on this node and was not provisioned by SCIM")
     return handle

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, or_, select
 from federation.fetch import ACCEPT_ACTIVITY, FetchBudget
 from federation.gate import Purpose
 from federation.parsing import origin
-from node import posts, remote, search_query
+from node import community_accounts, posts, remote, search_query
 from node.context import NodeContext
 from node.inbox.notes import MAX_THREAD_FETCHES, fetch_note
 from node.post_search import Window, find_posts
@@ -63,7 +63,7 @@ async def search(
     if _is_url(q):
         found = await _by_url(ctx, viewer, q, resolve=resolve)
         if isinstance(found, Account) and "accounts" in wanted:
-            out.accounts.append(found)
+            out.accounts = await community_accounts.shown(ctx, [found], viewer)
         elif isinstance(found, Post) and "statuses" in wanted:
             out.statuses.append(found)
         return out
@@ -71,6 +71,7 @@ async def search(
         out.accounts = await _accounts(ctx, q, resolve=resolve, limit=limit, offset=offset)
     if "hashtags" in wanted:
         out.hashtags = await _hashtags(ctx, q, limit=limit, offset=offset)
+    out.accounts = await community_accounts.shown(ctx, out.accounts, viewer)
     if "statuses" in wanted and viewer is not None:
         query = search_query.parse(q, ctx.domain)  # Invalid (422) for an operator's bad value
         out.statuses = await find_posts(ctx, viewer, query, window or Window(limit=limit, offset=offset))

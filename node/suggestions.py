@@ -16,7 +16,7 @@ from node.context import NodeContext
 from node.visibility import in_organization
 from storage.db import insert_ignoring_conflicts
 from storage.errors import NotFound
-from storage.models import Account, Block, DismissedSuggestion, Follow, Mute, utcnow
+from storage.models import Account, ActorType, Block, DismissedSuggestion, Follow, Mute, utcnow
 
 FRIENDS_OF_FRIENDS = "friends_of_friends"  # Mastodon 4.3's `sources` words
 MOST_FOLLOWED = "most_followed"
@@ -48,6 +48,7 @@ def _excluded(viewer: Account) -> ColumnElement[bool]:
         | (Account.disabled == True)  # noqa: E712
         | Account.deleted_at.is_not(None)
         | Account.discoverable.is_(false())  # NULL (never said) is not an opt-out
+        | (Account.actor_type == ActorType.GROUP)  # people are suggested; communities are joined
     )
 
 

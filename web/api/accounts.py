@@ -8,6 +8,7 @@ import re
 from aiohttp import web
 
 from node import accounts, avatars, follows, preferences, profile_fields, relationships, search, timelines
+from node.community_accounts import check_shown
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.filters_match import FilterContext
@@ -161,17 +162,17 @@ async def remove_picture(request: web.Request) -> web.Response:
     return web.json_response(await _credential(ctx, await avatars.set_picture(ctx, account, role, None)))
 
 
-async def _visible_account(ctx: NodeContext, account_id: int) -> Account:
+async def _visible_account(ctx: NodeContext, account_id: int, viewer: Account | None) -> Account:
     account = await accounts.get_account(ctx, account_id)
     if account.suspended or account.deleted_at is not None:
         raise NotFound("Record not found")
-    return account
+    return await check_shown(ctx, account, viewer)
 
 
 async def get_account(request: web.Request) -> web.Response:
     viewer = await optional_user(request, "read:accounts")
     ctx = ctx_of(request)
-    return web.json_response(await render_account(ctx, await _visible_account(ctx, path_id(request)), viewer))
+    return web.json_response(await render_account(ctx, await _visible_account(ctx, path_id(request), viewer), viewer))
 
 
 async def lookup(request: web.Request) -> web.Response:
@@ -196,6 +197,7 @@ async def lookup(request: web.Request) -> web.Response:
         account = found.accounts[0]
     if account.suspended:
         raise NotFound("Record not found")
+    await check_shown(ctx, account, viewer)
     return web.json_response(await render_account(ctx, account, viewer))
 
 
@@ -237,7 +239,7 @@ async def account_statuses(request: web.Request) -> web.Response:
     `only_media` answers an empty list."""
     ctx = ctx_of(request)
     viewer = await optional_user(request, "read:statuses")
-    account = await _visible_account(ctx, path_id(request))
+    account = await _visible_account(ctx, path_id(request), viewer)
     p = await params(request)
     if flag(p, "pinned", False):
         if "max_id" in p or "min_id" in p or "since_id" in p:
@@ -263,7 +265,7 @@ async def account_statuses(request: web.Request) -> web.Response:
 async def _people(request: web.Request, which: str) -> web.Response:
     ctx = ctx_of(request)
     viewer = await optional_user(request, "read:accounts")
-    account = await _visible_account(ctx, path_id(request))
+    account = await _visible_account(ctx, path_id(request), viewer)
     lister = follows.followers_page if which == "followers" else follows.following_page
     rows = await lister(ctx, account.id, page_of(request))
     body = await render_accounts(ctx, [a for _, a in rows], viewer)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from node import blocks, follows, mutes, relationships
+from node import blocks, community_accounts, follows, mutes, relationships
 from node.context import NodeContext
 from node.pagination import Page
 from storage.errors import Invalid
@@ -45,7 +45,7 @@ async def follow(request: web.Request) -> web.Response:
     for name in ("reblogs", "notify"):
         flag(p, name)  # validated as Mastodon does, though Atrium keeps no per-follow options
     target_id = path_id(request)
-    await follows.follow(ctx_of(request), viewer, target_id)
+    await community_accounts.follow_account(ctx_of(request), viewer, target_id)  # a community's: joined
     return await _answer(request, viewer, target_id)
 
 

@@ -100,7 +100,7 @@ def account(ctx: NodeContext, a: Account, counts: Counts | None = None, fields: 
         # its own document said, None if it said nothing.
         "discoverable": LOCAL_DISCOVERABLE if local else a.discoverable,
         "indexable": False,
-        "group": False,
+        "group": a.is_group,  # a community (docs/communities.md): followed to join it
         "created_at": timestamp(a.created_at),
         "note": a.bio if not local else note_html(a.bio, ctx.base_url),
         "url": url,

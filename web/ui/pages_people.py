@@ -14,6 +14,7 @@ from node import (
     audience_words,
     avatars,
     blocks,
+    community_accounts,
     follows,
     mutes,
     node_names,
@@ -145,7 +146,7 @@ async def following_page(p: Page) -> web.StreamResponse:
 @page()
 async def follow(p: Page) -> web.StreamResponse:
     target = await accounts.get_account(p.ctx, _account_id(p))
-    await follows.follow(p.ctx, p.user, target.id)
+    await community_accounts.follow_account(p.ctx, p.user, target.id)
     return p.redirect(p.next_url(profile_path(target)))
 
 
