@@ -16,7 +16,7 @@ from node.context import NodeContext
 from storage.errors import AtriumError, Forbidden, Invalid, NotFound
 from storage.models import Account
 from web.ui.core import Page, page
-from web.ui.pages_communities import header_values, community_path
+from web.ui.pages_communities import community_path, header_values
 from web.ui.risky import CONFIRMED, Risky, excerpt
 
 REMOVE_MEMBER = Risky(
