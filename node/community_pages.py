@@ -69,8 +69,8 @@ async def standings(s: AsyncSession, viewer: Account, community_ids: list[int]) 
     """The viewer's standing with each community, in four small queries."""
     if not community_ids:
         return {}
-    follows = dict((await s.execute(select(Follow.target_id, Follow.state).where(
-        Follow.follower_id == viewer.id, Follow.target_id.in_(community_ids)))).tuples().all())
+    follows = {target: state for target, state in (await s.execute(select(Follow.target_id, Follow.state).where(
+        Follow.follower_id == viewer.id, Follow.target_id.in_(community_ids)))).all()}
     invited = set((await s.scalars(select(CommunityInvite.community_id).where(
         CommunityInvite.account_id == viewer.id, CommunityInvite.community_id.in_(community_ids)))).all())
     moderating = set((await s.scalars(select(CommunityModerator.community_id).where(
@@ -103,7 +103,7 @@ async def directory(ctx: NodeContext, viewer: Account, q: str = "", offset: int 
     stmt = stmt.where(or_(Community.audience != Audience.UNLISTED, known))
     stmt = stmt.order_by(count.desc(), func.lower(Account.username)).offset(offset).limit(limit)
     async with ctx.db.reader() as s:
-        rows = (await s.execute(stmt)).tuples().all()
+        rows = (await s.execute(stmt)).all()
         stood = await standings(s, viewer, [a.id for a, _, _ in rows])
     return [CommunityCard(a, c, n, stood[a.id]) for a, c, n in rows]
 
@@ -117,7 +117,7 @@ async def yours(ctx: NodeContext, viewer: Account) -> list[CommunityCard]:
             .where(Account.actor_type == "Group", *_alive())
             .order_by(func.lower(Account.username)))
     async with ctx.db.reader() as s:
-        rows = (await s.execute(stmt)).tuples().all()
+        rows = (await s.execute(stmt)).all()
         stood = await standings(s, viewer, [a.id for a, _, _ in rows])
     return [CommunityCard(a, c, n, stood[a.id]) for a, c, n in rows]
 
