@@ -90,6 +90,12 @@ def test_a_community_is_made_joined_written_to_and_moderated(node: UINode, open_
     expect(mallory.locator("form.community-compose")).to_have_count(0)
     expect(mallory.locator(".community-head").get_by_role("button", name="Join")).to_be_visible()
     expect(mallory.get_by_role("button", name=re.compile("^Remove from community"))).to_have_count(0)
+    # And lena, not a moderator, cannot remove it by sending the form herself
+    post_id = card.get_attribute("data-id")
+    token = lena.locator("form.community-compose input[name=csrf]").input_value()
+    refused = lena.request.post(f"{node.url}/communities/{name}/posts/{post_id}/remove",
+                                form={"csrf": token, "confirmed": "yes"})
+    assert refused.status == 403
     # When alice, a moderator, removes the post (asked once more first)
     alice.goto(f"{node.url}/communities/{name}")
     post_card(alice, f"first-{tag}").locator("xpath=..").get_by_role(
@@ -170,3 +176,28 @@ def test_requests_are_approved_people_invited_and_moderators_made(node: UINode, 
     alice.goto(f"{node.url}/communities/{closed}/members")
     alice.get_by_role("button", name="Stop moderating @alice").click()
     expect(alice.get_by_role("alert")).to_contain_text("at least one moderator")
+
+
+def test_joining_and_writing_work_without_javascript(node: UINode, open_as: Open, size: str) -> None:  # noqa: F811
+    tag = uuid.uuid4().hex[:6]
+    name = f"nojs-{size[:2]}-{tag}"
+
+    async def seed(ctx: NodeContext) -> None:
+        alice = await accounts.get_local(ctx, "alice")
+        await communities.create_community(ctx, name, audience="public", creator=alice, display_name=f"Open Door {tag}",
+                                           rules="Be kind.")
+
+    on_node(node, seed)
+    lena = open_as(node, "lena", js=False)
+    # When lena, whose browser runs no script, joins from the page and writes to it
+    lena.goto(f"{node.url}/communities/{name}")
+    lena.locator(".community-head").get_by_role("button", name="Join").click()
+    expect(lena.locator(".community-head")).to_contain_text("Member")
+    write(lena, f"nojs-{tag} hello from a plain browser")
+    # Then her post is on the page, with the community's audience
+    expect(post_card(lena, f"nojs-{tag}")).to_contain_text("Public")
+    # And an empty post is refused with the reason, on the page, nothing lost
+    write(lena, "   ")
+    expect(lena.get_by_role("alert")).to_contain_text("needs some text")
+    assert fits(lena)  # (axe needs script: the same page is checked with it above)
+    shot(lena, f"communities-{size}-nojs", full_page=True)
