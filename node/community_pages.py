@@ -84,10 +84,12 @@ async def standings(s: AsyncSession, viewer: Account, community_ids: list[int]) 
     }
 
 
-async def directory(ctx: NodeContext, viewer: Account, q: str = "", offset: int = 0, limit: int = 20) -> list[CommunityCard]:
-    """This node's communities the viewer may find, the largest first. An `unlisted` one is
-    found only by those it already knows (members, requests, invitations, moderators), as an
-    unlisted post stays out of listings; every other audience admits a person of this node."""
+async def directory(ctx: NodeContext, viewer: Account, q: str = "", offset: int = 0, limit: int = 20, *,
+                    others: bool = False) -> list[CommunityCard]:
+    """This node's communities the viewer may find, the largest first (`others`: only those
+    the viewer is not in and has not asked to join). An `unlisted` one is found only by those
+    it already knows (members, requests, invitations, moderators), as an unlisted post stays
+    out of listings; every other audience admits a person of this node."""
     q = q.strip()[:MAX_QUERY]
     count = _member_count().label("members")
     stmt = select(Account, Community, count).join(Community, Community.account_id == Account.id).where(*_alive())
@@ -101,6 +103,8 @@ async def directory(ctx: NodeContext, viewer: Account, q: str = "", offset: int 
                                                     CommunityModerator.community_id == Account.id).exists(),
     )
     stmt = stmt.where(or_(Community.audience != Audience.UNLISTED, known))
+    if others:
+        stmt = stmt.where(~select(Follow.id).where(Follow.follower_id == viewer.id, Follow.target_id == Account.id).exists())
     stmt = stmt.order_by(count.desc(), func.lower(Account.username)).offset(offset).limit(limit)
     async with ctx.db.reader() as s:
         rows = (await s.execute(stmt)).all()

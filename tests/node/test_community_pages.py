@@ -32,6 +32,10 @@ async def test_the_directory_finds_by_name_and_description_and_keeps_unlisted_on
     mine = await community_pages.directory(ctx, alice, "tooling")
     assert [c.account.id for c in mine] == [guild.id, hidden.id]
     assert all(c.standing.member and c.standing.moderator for c in mine)
+    # And browsing, bob's "more communities" leave out the one he is in
+    assert hidden.id not in [c.account.id for c in await community_pages.directory(ctx, bob, others=True)]
+    assert guild.id not in [c.account.id for c in await community_pages.directory(ctx, bob, others=True)]
+    assert [c.account.id for c in await community_pages.directory(ctx, carol, others=True)] == [guild.id]
     # And a word in no name or description finds nothing; % is a letter, not a wildcard
     assert await community_pages.directory(ctx, carol, "payroll") == []
     assert await community_pages.directory(ctx, carol, "%") == []

@@ -80,6 +80,10 @@ def test_a_community_is_made_joined_written_to_and_moderated(node: UINode, open_
     expect(card).to_be_visible()
     expect(card).to_contain_text("Organisation")  # the community's audience, not a choice
     checked(lena, f"communities-{size}-page")
+    lena.emulate_media(color_scheme="dark")  # and in dark colours
+    assert violations(lena) == []
+    shot(lena, f"communities-{size}-page-dark")
+    lena.emulate_media(color_scheme="light")
     # Then alice, a member, has it at home, boosted by the community
     alice.goto(node.url + "/")
     home = post_card(alice, f"first-{tag}")

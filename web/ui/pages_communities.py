@@ -23,6 +23,7 @@ from web.ui.core import Page, page
 from web.ui.views import post_views
 
 PAGE_SIZE = 20
+RESERVED = {"new"}  # /communities/new is the create form, so no community's page may be there
 
 # How one joins, in plain words (the create form's choices and the page's badge).
 MODES = {
@@ -53,10 +54,12 @@ def _offset(raw: str | None) -> int:
 async def directory(p: Page) -> web.StreamResponse:
     q = (p.request.query.get("q") or "").strip()[: community_pages.MAX_QUERY]
     offset = _offset(p.request.query.get("offset"))
-    found = await community_pages.directory(p.ctx, p.user, q, offset, PAGE_SIZE + 1)
+    # Browsing, the communities one is in are listed first, and not again among the others.
+    yours = await community_pages.yours(p.ctx, p.user) if not q else []
+    found = await community_pages.directory(p.ctx, p.user, q, offset, PAGE_SIZE + 1, others=not q)
     return p.render(
         "communities.html", title="Communities", query=q, offset=offset,
-        yours=await community_pages.yours(p.ctx, p.user) if not q and not offset else [],
+        yours=yours if not offset else [], has_yours=bool(yours),
         found=found[:PAGE_SIZE], modes=MODES,
         newer=max(0, offset - PAGE_SIZE) if offset else None,
         older=offset + PAGE_SIZE if len(found) > PAGE_SIZE else None,
@@ -79,6 +82,8 @@ async def new_form(p: Page) -> web.StreamResponse:
 @page()
 async def create(p: Page) -> web.StreamResponse:
     try:
+        if p.field("name").strip().lstrip("@").lower() in RESERVED:
+            raise Invalid("that name is the address of a page here: choose another")
         account = await communities.create_community(
             p.ctx, p.field("name").strip().lstrip("@"),
             audience=p.field("audience") or Audience.ORGANIZATION, mode=p.field("mode") or CommunityMode.OPEN,
