@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from node import accounts, communities
 from node.context import NodeContext
@@ -176,13 +176,24 @@ def test_requests_are_approved_people_invited_and_moderators_made(node: UINode, 
     lena.goto(f"{node.url}/communities")
     expect(lena.get_by_role("list", name="Your communities")).to_contain_text(f"Leads {tag}")
     checked(lena, f"communities-{size}-yours")
+    # When alice removes mallory from the first community (asked once more first)
+    alice.goto(f"{node.url}/communities/{asking}/members")
+    alice.get_by_role("list", name="Members").get_by_role("button", name="Remove @mallory").click()
+    expect(alice.get_by_role("heading", name=re.compile("^Remove @mallory from"))).to_be_visible()
+    alice.get_by_role("button", name=re.compile("^Remove @mallory")).click()
+    # Then she is no longer a member, and its page offers her to ask again
+    expect(alice.get_by_role("status")).to_contain_text("no longer a member")
+    expect(alice.get_by_role("list", name="Members")).not_to_contain_text("@mallory")
+    mallory.goto(f"{node.url}/communities/{asking}")
+    expect(mallory.get_by_role("button", name="Ask to join")).to_be_visible()
     # And the last moderator cannot step down: the page says why
     alice.goto(f"{node.url}/communities/{closed}/members")
     alice.get_by_role("button", name="Stop moderating @alice").click()
     expect(alice.get_by_role("alert")).to_contain_text("at least one moderator")
 
 
-def test_joining_and_writing_work_without_javascript(node: UINode, open_as: Open, size: str) -> None:  # noqa: F811
+def test_joining_and_writing_work_without_javascript(node: UINode, open_as: Open, size: str,  # noqa: F811
+                                                     browser: Browser) -> None:
     tag = uuid.uuid4().hex[:6]
     name = f"nojs-{size[:2]}-{tag}"
 
@@ -204,4 +215,14 @@ def test_joining_and_writing_work_without_javascript(node: UINode, open_as: Open
     write(lena, "   ")
     expect(lena.get_by_role("alert")).to_contain_text("needs some text")
     assert fits(lena)  # (axe needs script: the same page is checked with it above)
+    # And a visitor not signed in reads a public community's posts, with a way to sign in and no composer
+    visitor = browser.new_context()
+    try:
+        page = visitor.new_page()
+        page.goto(f"{node.url}/communities/{name}")
+        expect(post_card(page, f"nojs-{tag}")).to_be_visible()
+        expect(page.get_by_role("link", name="Sign in to join")).to_be_visible()
+        expect(page.locator("form.community-compose")).to_have_count(0)
+    finally:
+        visitor.close()
     shot(lena, f"communities-{size}-nojs", full_page=True)
