@@ -151,6 +151,7 @@ def test_requests_are_approved_people_invited_and_moderators_made(node: UINode, 
     requests.get_by_role("button", name="Approve @mallory").click()
     expect(alice.get_by_role("status")).to_contain_text("they are a member now")
     expect(alice.get_by_role("list", name="Members")).to_contain_text("@mallory")
+    checked(alice, f"communities-{size}-members-moderated")
     mallory.goto(f"{node.url}/communities/{asking}")
     expect(mallory.locator(".community-head")).to_contain_text("Member")
     expect(mallory.locator("form.community-compose")).to_be_visible()
