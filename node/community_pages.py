@@ -42,6 +42,7 @@ class CommunityCard:
     community: Community | None
     members: int
     standing: Standing
+    waiting: int = 0  # join requests waiting, counted for the community's moderators only
 
     @property
     def name(self) -> str:
@@ -84,6 +85,15 @@ async def standings(s: AsyncSession, viewer: Account, community_ids: list[int]) 
     }
 
 
+async def _waiting(s: AsyncSession, community_ids: list[int]) -> dict[int, int]:
+    """How many join requests wait in each of the communities."""
+    if not community_ids:
+        return {}
+    rows = await s.execute(select(Follow.target_id, func.count(Follow.id)).where(
+        Follow.target_id.in_(community_ids), Follow.state == "pending").group_by(Follow.target_id))
+    return {target: n for target, n in rows.all()}
+
+
 async def directory(ctx: NodeContext, viewer: Account, q: str = "", offset: int = 0, limit: int = 20, *,
                     others: bool = False) -> list[CommunityCard]:
     """This node's communities the viewer may find, the largest first (`others`: only those
@@ -123,7 +133,8 @@ async def yours(ctx: NodeContext, viewer: Account) -> list[CommunityCard]:
     async with ctx.db.reader() as s:
         rows = (await s.execute(stmt)).all()
         stood = await standings(s, viewer, [a.id for a, _, _ in rows])
-    return [CommunityCard(a, c, n, stood[a.id]) for a, c, n in rows]
+        waiting = await _waiting(s, [i for i, st in stood.items() if st.moderator])
+    return [CommunityCard(a, c, n, stood[a.id], waiting.get(a.id, 0)) for a, c, n in rows]
 
 
 async def card(ctx: NodeContext, viewer: Account | None, name: str) -> CommunityCard:
@@ -139,7 +150,8 @@ async def card(ctx: NodeContext, viewer: Account | None, name: str) -> Community
         members = await s.scalar(select(func.count(Follow.id)).where(
             Follow.target_id == account.id, Follow.state == "accepted")) or 0
         stood = (await standings(s, viewer, [account.id]))[account.id] if viewer is not None else Standing()
-    return CommunityCard(account, community, members, stood)
+        waiting = (await _waiting(s, [account.id])).get(account.id, 0) if stood.moderator else 0
+    return CommunityCard(account, community, members, stood, waiting)
 
 
 async def posts(ctx: NodeContext, viewer: Account | None, community_id: int, page: Page) -> list[Post]:

@@ -49,6 +49,10 @@ async def test_standing_and_your_communities(ctx: NodeContext, alice: Account, b
     assert (await community_pages.card(ctx, bob, "asking")).standing.requested
     assert (await community_pages.card(ctx, carol, "closed")).standing.invited
     assert [c.account.id for c in await community_pages.yours(ctx, bob)] == [asking.id]  # a request is listed
+    # The moderator is told how many requests wait; no one else is
+    assert [(c.account.id, c.waiting) for c in await community_pages.yours(ctx, alice)] == [(asking.id, 1), (closed.id, 0)]
+    assert (await community_pages.card(ctx, alice, "asking")).waiting == 1
+    assert (await community_pages.card(ctx, bob, "asking")).waiting == 0
     assert [c.account.id for c in await community_pages.yours(ctx, carol)] == []
     roster = await community_pages.roster(ctx, closed.id)
     assert [a.id for a in roster.invited] == [carol.id] and roster.moderator_ids == {alice.id}

@@ -143,8 +143,10 @@ def test_requests_are_approved_people_invited_and_moderators_made(node: UINode, 
     expect(mallory.locator(".community-head")).to_contain_text("By invitation only")
     expect(mallory.locator(".community-head").get_by_role("button", name=re.compile("Join"))).to_have_count(0)
     # Then alice sees the request on the members page and approves it
+    alice.goto(f"{node.url}/communities")
+    expect(alice.locator("li.community-row", has_text=f"Design Crit {tag}")).to_contain_text("1 request waiting")
     alice.goto(f"{node.url}/communities/{asking}")
-    alice.get_by_role("link", name="Members and requests").click()
+    alice.get_by_role("link", name="Members and requests 1 waiting").click()
     requests = alice.get_by_role("list", name="Requests to join")
     expect(requests).to_contain_text("@mallory")
     checked(alice, f"communities-{size}-requests")
