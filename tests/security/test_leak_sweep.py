@@ -213,6 +213,7 @@ OWN = "answers or changes the reader's own account or settings: no one else's po
 STAFF = "changes moderation state, staff only (tests/ui/test_admin.py); answers a redirect"
 POLICY_EDIT = "checks or changes the trust policy, admins only (tests/security/test_policy_editor.py); answers the editor or a redirect, never a post"
 UPLOAD = "takes a file and answers the reader's own upload (multipart; refused as JSON), never a post (tests/api/test_media.py)"
+COMMUNITY_PEOPLE = "a community's moderators change who is in it (tests/ui/test_communities.py); answers its members page or a redirect, never a post"
 INBOX = "answers 202 and the inbox's outcome, never a post (what an inbox accepts: tests/policy/test_inbound_matrix.py)"
 OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     # the client API
@@ -342,6 +343,21 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/admin/announcements"): LeftOut(STAFF),
     ("POST", "/admin/announcements/{announcement_id}"): LeftOut(STAFF),
     ("POST", "/admin/announcements/{announcement_id}/{action}"): LeftOut(STAFF),
+    # communities in the web UI (tests/ui/test_communities.py): making one, joining and leaving
+    # answer a redirect; a moderator's changes to who is in it answer its members page (people,
+    # never a post); writing to it and removing a post from it answer its page, which can
+    # carry posts: asked
+    ("POST", "/communities"): LeftOut(OWN),
+    ("POST", "/communities/{name}/join"): LeftOut(RELATIONSHIP),
+    ("POST", "/communities/{name}/leave"): LeftOut(RELATIONSHIP),
+    ("POST", "/communities/{name}/posts"): Asked({"text": "to the community, from the sweep"}),
+    ("POST", "/communities/{name}/invite"): LeftOut(COMMUNITY_PEOPLE),
+    ("POST", "/communities/{name}/requests/{account_id}/approve"): LeftOut(COMMUNITY_PEOPLE),
+    ("POST", "/communities/{name}/requests/{account_id}/reject"): LeftOut(COMMUNITY_PEOPLE),
+    ("POST", "/communities/{name}/moderators/{account_id}"): LeftOut(COMMUNITY_PEOPLE),
+    ("POST", "/communities/{name}/moderators/{account_id}/remove"): LeftOut(COMMUNITY_PEOPLE),
+    ("POST", "/communities/{name}/members/{account_id}/remove"): LeftOut(COMMUNITY_PEOPLE),
+    ("POST", "/communities/{name}/posts/{post_id}/remove"): Asked(destructive=True),
 }
 
 

@@ -11,6 +11,8 @@ from web.ui import (
     lists,
     nav,
     pages_auth,
+    pages_communities,
+    pages_communities_manage,
     pages_delete,
     pages_directory,
     pages_explore,
@@ -100,3 +102,5 @@ def setup(app: web.Application) -> None:
     pages_export.setup_routes(app)
     pages_directory.setup_routes(app)
     pages_filters.setup_routes(app)
+    pages_communities.setup_routes(app)
+    pages_communities_manage.setup_routes(app)

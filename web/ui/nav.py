@@ -39,6 +39,7 @@ MAIN = [
     Link("/conversations", "Direct messages", "✉", prefix=True),
     Link("/search", "Search", "⌕", phone=True),
     Link("/directory", "People", "⚇"),
+    Link("/communities", "Communities", "⁂", prefix=True),
     Link("/explore", "Explore", "✦"),
     Link("/bookmarks", "Bookmarks", "⚲"),
     Link("/favourites", "Favourites", "★"),
