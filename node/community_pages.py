@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node import communities
+from node import communities, pins
 from node.audience import Audience
 from node.context import NodeContext
 from node.mutes import hidden_authors
@@ -166,12 +166,8 @@ async def posts(ctx: NodeContext, viewer: Account | None, community_id: int, pag
 
 
 async def pinned(ctx: NodeContext, viewer: Account | None, community_id: int) -> list[Post]:
-    """The posts pinned to the community, pinned order, that the viewer may see.
-
-    PINS CALL SITE: the `pins` branch provides `node.pins.pinned(ctx, viewer, account_id)`;
-    when it is on main, replace the body with `return await pins.pinned(ctx, viewer, community_id)`
-    (and `from node import pins`). Until then a community has no pinned posts."""
-    return []
+    """The posts pinned to the community (by its moderators), pinned order, that the viewer may see."""
+    return await pins.pinned(ctx, viewer, community_id)
 
 
 @dataclass(frozen=True)
