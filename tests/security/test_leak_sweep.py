@@ -274,6 +274,8 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/report/{post_id}"): Asked({"comment": "the sweep"}),
     ("POST", "/bookmarks/{post_id}"): Asked(),
     ("POST", "/bookmarks/{post_id}/remove"): Asked(),
+    ("POST", "/communities/{community_id}/pins/{post_id}"): Asked(),
+    ("POST", "/communities/{community_id}/pins/{post_id}/remove"): Asked(),
     ("POST", "/conversations/{id}/remove"): LeftOut(OWN),
     ("POST", "/lists"): LeftOut(OWN),
     ("POST", "/lists/{id}/edit"): LeftOut(OWN),

@@ -19,6 +19,7 @@ from web.ui import (
     pages_inbox,
     pages_lists,
     pages_people,
+    pages_pins,
     pages_posts,
     pages_scheduled,
     pages_security,
@@ -100,3 +101,4 @@ def setup(app: web.Application) -> None:
     pages_export.setup_routes(app)
     pages_directory.setup_routes(app)
     pages_filters.setup_routes(app)
+    pages_pins.setup_routes(app)
