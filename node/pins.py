@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.audience import Audience
-from node.communities import community_of, is_moderator
+from node.communities import community_of, may_moderate
 from node.context import NodeContext
 from node.post_access import load_visible, viewable
 from storage.errors import Forbidden, Invalid, NotFound
@@ -30,8 +30,7 @@ async def _owner(s: AsyncSession, actor: Account, on_behalf_of: Account | None) 
     community = await community_of(s, on_behalf_of.id)
     if community is None:
         raise NotFound("no such community here")
-    staff = actor.domain is None and actor.role == "admin"  # an admin moderates every community
-    if not staff and not await is_moderator(s, community.account_id, actor.id):
+    if not await may_moderate(s, community.account_id, actor):  # its moderators, or an admin
         raise Forbidden("only the community's moderators may pin its posts")
     return on_behalf_of
 

@@ -167,7 +167,7 @@ class World:
             "scheduled_id": lambda: [str(i) for i in self.post_ids],
             "hashtag": lambda: [TAG],
             "name": lambda: [TAG, "home", "organization", "local", "federated", f"tag:{TAG}"],
-            "action": lambda: ["like", "unlike", "boost", "unboost"],
+            "action": lambda: ["like", "unlike", "boost", "unboost", "pin", "unpin"],
             "answer": lambda: ["approve", "reject"],
             STATIC_FILE: lambda: self.static_files,
             "key": lambda: self.media_keys,
@@ -180,6 +180,8 @@ class World:
             "scim_id": lambda: [str(self.alice_id)],
             "tail": lambda: ["Users/.search", "nothing-here"],
             "group_key": lambda: [f"ungrouped-{i}" for i in self.notification_ids],
+            # a community's pins (web/ui/pages_pins.py): alice is no community, so each is refused
+            "community_id": lambda: [str(self.alice_id)],
         }
 
 
@@ -275,6 +277,8 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/report/{post_id}"): Asked({"comment": "the sweep"}),
     ("POST", "/bookmarks/{post_id}"): Asked(),
     ("POST", "/bookmarks/{post_id}/remove"): Asked(),
+    ("POST", "/communities/{community_id}/pins/{post_id}"): Asked(),
+    ("POST", "/communities/{community_id}/pins/{post_id}/remove"): Asked(),
     ("POST", "/conversations/{id}/remove"): LeftOut(OWN),
     ("POST", "/lists"): LeftOut(OWN),
     ("POST", "/lists/{id}/edit"): LeftOut(OWN),

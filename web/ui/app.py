@@ -21,6 +21,7 @@ from web.ui import (
     pages_inbox,
     pages_lists,
     pages_people,
+    pages_pins,
     pages_posts,
     pages_scheduled,
     pages_security,
@@ -104,3 +105,4 @@ def setup(app: web.Application) -> None:
     pages_filters.setup_routes(app)
     pages_communities.setup_routes(app)
     pages_communities_manage.setup_routes(app)
+    pages_pins.setup_routes(app)
