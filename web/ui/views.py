@@ -8,6 +8,7 @@ from node import audience_words, filters, node_names, outbox, posts
 from node.audience import audience_of
 from node.context import NodeContext
 from node.filters_match import FilterContext
+from node.polls import PollView
 from node.post_views import extras
 from node.sanitize import relink
 from storage.errors import NotFound
@@ -38,6 +39,7 @@ class PostView:
     bookmarked: bool = False
     media: list[MediaView] = field(default_factory=list)  # its attachments, in order
     filtered: list[str] = field(default_factory=list)  # titles of the reader's `warn` filters it matches
+    poll: PollView | None = None  # its poll as the reader sees it (node/polls.py)
 
     @property
     def id(self) -> int:
@@ -126,6 +128,7 @@ async def post_views(
                 bookmarked=p.id in more.bookmarked,
                 media=media_views(ctx, more.media.get(p.id, [])),
                 filtered=titles,
+                poll=more.polls.get(p.id),
             )
         )
     return out
