@@ -260,6 +260,8 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/oauth/authorize"): LeftOut(CREDENTIALS),
     ("POST", "/oauth/token"): LeftOut(CREDENTIALS),
     ("POST", "/oauth/revoke"): LeftOut(CREDENTIALS),
+    # a vote answers the poll (its options and counts) only to someone who may see the post
+    ("POST", "/api/v1/polls/{id}/votes"): Asked({"choices[]": "0"}),
     # ActivityPub
     ("POST", "/users/{username}/inbox"): LeftOut(INBOX),
     ("POST", "/inbox"): LeftOut(INBOX),
@@ -272,6 +274,7 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/report/{post_id}"): Asked({"comment": "the sweep"}),
     ("POST", "/bookmarks/{post_id}"): Asked(),
     ("POST", "/bookmarks/{post_id}/remove"): Asked(),
+    ("POST", "/posts/{post_id}/vote"): Asked({"choice": "0"}),
     ("POST", "/conversations/{id}/remove"): LeftOut(OWN),
     ("POST", "/lists"): LeftOut(OWN),
     ("POST", "/lists/{id}/edit"): LeftOut(OWN),
