@@ -26,13 +26,15 @@ from atrium.demo_seed import (
     LOCAL_POST,
     NODES,
     ORG_POST,
+    POLL,
     PUBLIC_POST,
     DemoNode,
     acting_on,
 )
 from node import accounts, timelines
 from node.pagination import Page
-from storage.models import Post
+from node.poll_rows import options_of
+from storage.models import Poll, Post
 from tests.factory import free_port
 
 READY = "Demo ready."
@@ -178,6 +180,19 @@ async def test_alice_is_told_of_the_reply_like_and_boost_from_three_other_nodes(
             assert r.status == 200, await r.text()
             seen = {(n["type"], n["account"]["acct"].split("@")[0]) for n in await r.json()}
     assert {("mention", "bob"), ("favourite", "olga"), ("reblog", "pat")} <= seen
+
+
+async def test_the_seeded_poll_counts_a_vote_from_another_node(demo: tuple[DemoRun, Path]) -> None:
+    run, data_dir = demo
+    # Given alice's organisation poll on eng, which bob voted on from sales
+    async with acting_on(node_of(run, data_dir, "eng")) as ctx, ctx.db.reader() as s:
+        post = await s.scalar(select(Post).where(Post.content_html.contains(POLL[2])))
+        assert post is not None
+        poll = await s.get(Poll, post.id)
+    # Then eng counted his vote (it crossed from sales as a vote note)
+    assert poll is not None and [v for _, v in options_of(poll)] == [1, 0, 0]
+    # And the partner never received the poll
+    assert POLL[2] not in await stored_texts(node_of(run, data_dir, "partner"))
 
 
 async def test_the_department_only_post_stays_in_its_department(demo: tuple[DemoRun, Path]) -> None:

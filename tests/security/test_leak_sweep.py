@@ -265,6 +265,8 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/oauth/authorize"): LeftOut(CREDENTIALS),
     ("POST", "/oauth/token"): LeftOut(CREDENTIALS),
     ("POST", "/oauth/revoke"): LeftOut(CREDENTIALS),
+    # a vote answers the poll (its options and counts) only to someone who may see the post
+    ("POST", "/api/v1/polls/{id}/votes"): Asked({"choices[]": "0"}),
     # ActivityPub
     ("POST", "/users/{username}/inbox"): LeftOut(INBOX),
     ("POST", "/inbox"): LeftOut(INBOX),
@@ -279,6 +281,7 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/bookmarks/{post_id}/remove"): Asked(),
     ("POST", "/communities/{community_id}/pins/{post_id}"): Asked(),
     ("POST", "/communities/{community_id}/pins/{post_id}/remove"): Asked(),
+    ("POST", "/posts/{post_id}/vote"): Asked({"choice": "0"}),
     ("POST", "/conversations/{id}/remove"): LeftOut(OWN),
     ("POST", "/lists"): LeftOut(OWN),
     ("POST", "/lists/{id}/edit"): LeftOut(OWN),
