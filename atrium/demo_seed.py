@@ -18,7 +18,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from atrium.server import context_for, federating
-from node import accounts, follows, interactions, posts, remote
+from node import accounts, announcements, follows, interactions, posts, remote
+from node.announcements import Draft
 from node.audience import Audience
 from node.context import NodeContext
 from node.posts import NewPost
@@ -115,6 +116,9 @@ REACTIONS: tuple[tuple[str, str, str, str, str], ...] = (
     ("partner", "pat", "boost", "eng", PUBLIC_POST),
 )
 REPLY = "Count sales in: we will bring the customer feedback."
+# eng's admin tells the whole organisation (its departments accept eng's announcements).
+ANNOUNCEMENT = ("eng", "alice", "Welcome to Atrium! The all-hands is on Friday at 15:00: "
+                "questions in the Organisation timeline, please.")
 
 QUEUES = ("deliver", "fanout", "inbox")
 
@@ -127,7 +131,10 @@ def policy_for(me: DemoNode, nodes: dict[str, DemoNode]) -> str:
         if other.name == me.name:
             continue
         trust = Trust.ORGANIZATION if me.kind == other.kind == "department" else Trust.PARTNER
-        lines += [f'[peers."{other.domain}"]  # {other.title}', f'trust = "{trust}"', ""]
+        lines += [f'[peers."{other.domain}"]  # {other.title}', f'trust = "{trust}"']
+        if trust == Trust.ORGANIZATION:  # a department shows the other departments' announcements
+            lines.append("accept_announcements = true")
+        lines.append("")
     if me.kind == "department":
         lines += [
             "[[rules]]  # data-loss prevention: never to a peer trusted below organization",
@@ -227,6 +234,15 @@ async def react(nodes: dict[str, DemoNode], uris: dict[str, str]) -> None:
                 await interactions.boost(ctx, me, copy_id)
 
 
+async def announce(nodes: dict[str, DemoNode]) -> None:
+    """One organisation-wide announcement (node/announcements.py), shown on every department."""
+    node_name, username, text = ANNOUNCEMENT
+    async with acting_on(nodes[node_name]) as ctx:
+        admin = await accounts.get_local(ctx, username)
+        if not await announcements.active(ctx, admin, with_dismissed=True):
+            await announcements.create(ctx, admin, Draft(text, organization_wide=True))
+
+
 async def backlog(node: DemoNode) -> int:
     async with acting_on(node) as ctx, ctx.db.reader() as s:
         count = await s.scalar(
@@ -256,3 +272,6 @@ async def seed(
     await react(nodes, uris)
     await wait_until_delivered(nodes, timeout)
     say("posts, replies, likes and boosts delivered")
+    await announce(nodes)
+    await wait_until_delivered(nodes, timeout)
+    say("an organisation-wide announcement published")
