@@ -78,8 +78,8 @@ async def on_create_or_update(ctx: NodeContext, activity: IncomingActivity, acto
             announcement_id = a.id
     if foreign:
         return await _refuse(ctx, activity, peer, "announcement:origin", "the announcement is not the sender's own")
-    await ctx.audit_writes.submit(audit.Decision("in", peer, activity.id, "accepted",
-                                                 f'peers."{peer}".accept_announcements', "an organisation announcement"))
+    admitted = ctx.policy().announcements_in(peer)  # the rule that let it in, as the trail cites it
+    await ctx.audit_writes.submit(audit.Decision("in", peer, activity.id, "accepted", admitted.rule, admitted.reason))
     ctx.events.publish(Event("announcement", announcement_id=announcement_id))
     return "accepted: announcement " + ("stored" if created else "updated")
 
