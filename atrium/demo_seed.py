@@ -18,7 +18,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from atrium.server import context_for, federating
-from node import accounts, communities, follows, interactions, polls, posts, remote
+from node import accounts, announcements, communities, follows, interactions, polls, posts, remote
+from node.announcements import Draft
 from node.audience import Audience
 from node.context import NodeContext
 from node.posts import NewPoll, NewPost
@@ -115,6 +116,9 @@ REACTIONS: tuple[tuple[str, str, str, str, str], ...] = (
     ("partner", "pat", "boost", "eng", PUBLIC_POST),
 )
 REPLY = "Count sales in: we will bring the customer feedback."
+# eng's admin tells the whole organisation (its departments accept eng's announcements).
+ANNOUNCEMENT = ("eng", "alice", "Welcome to Atrium! The all-hands is on Friday at 15:00: "
+                "questions in the Organisation timeline, please.")
 
 # A community on eng for the whole organisation (docs/communities.md): its moderator, who joins
 # it, and what they write to it (the community re-shares each post to its members).
@@ -142,7 +146,10 @@ def policy_for(me: DemoNode, nodes: dict[str, DemoNode]) -> str:
         if other.name == me.name:
             continue
         trust = Trust.ORGANIZATION if me.kind == other.kind == "department" else Trust.PARTNER
-        lines += [f'[peers."{other.domain}"]  # {other.title}', f'trust = "{trust}"', ""]
+        lines += [f'[peers."{other.domain}"]  # {other.title}', f'trust = "{trust}"']
+        if trust == Trust.ORGANIZATION:  # a department shows the other departments' announcements
+            lines.append("accept_announcements = true")
+        lines.append("")
     if me.kind == "department":
         lines += [
             "[[rules]]  # data-loss prevention: never to a peer trusted below organization",
@@ -260,6 +267,8 @@ async def make_community(nodes: dict[str, DemoNode]) -> None:
         for username, text in COMMUNITY_POSTS:
             author = await accounts.get_local(ctx, username)
             await posts.create_post(ctx, author, NewPost(text, community_id=group.id))
+
+
 async def write_poll(nodes: dict[str, DemoNode]) -> str:
     """alice's organisation poll (open a week); returns its URI."""
     node_name, username, text, options = POLL
@@ -280,6 +289,15 @@ async def vote_on_poll(nodes: dict[str, DemoNode], uri: str) -> None:
         if copy_id is None:
             raise TimeoutError(f"the poll did not reach {node_name}")
         await polls.vote(ctx, me, copy_id, [choice])
+
+
+async def announce(nodes: dict[str, DemoNode]) -> None:
+    """One organisation-wide announcement (node/announcements.py), shown on every department."""
+    node_name, username, text = ANNOUNCEMENT
+    async with acting_on(nodes[node_name]) as ctx:
+        admin = await accounts.get_local(ctx, username)
+        if not await announcements.active(ctx, admin, with_dismissed=True):
+            await announcements.create(ctx, admin, Draft(text, organization_wide=True))
 
 
 async def backlog(node: DemoNode) -> int:
@@ -318,3 +336,6 @@ async def seed(
     await vote_on_poll(nodes, poll_uri)
     await wait_until_delivered(nodes, timeout)
     say("a poll voted on across the nodes")
+    await announce(nodes)
+    await wait_until_delivered(nodes, timeout)
+    say("an organisation-wide announcement published")

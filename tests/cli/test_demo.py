@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from atrium.demo_seed import (
+    ANNOUNCEMENT,
     CONFIDENTIAL_POST,
     ENG_ORG_POST,
     LOCAL_POST,
@@ -218,6 +219,15 @@ async def test_the_partner_receives_the_public_post_and_not_the_organisation_one
     assert ENG_ORG_POST not in home and CONFIDENTIAL_POST not in home
     stored = await stored_texts(node_of(run, data_dir, "partner"))
     assert ENG_ORG_POST not in stored and ORG_POST not in stored and CONFIDENTIAL_POST not in stored
+
+
+async def test_eng_s_announcement_is_a_banner_on_every_department_and_not_the_partner(demo: tuple[DemoRun, Path]) -> None:
+    run, _ = demo
+    text = ANNOUNCEMENT[2]
+    # Then alice (eng), bob (sales) and olga (ops) see it over their home timeline; pat does not
+    for node, username in (("eng", "alice"), ("sales", "bob"), ("ops", "olga")):
+        assert text in await web_page(run, node, username, "/"), f"no announcement on {node}"
+    assert text not in await web_page(run, "partner", "pat", "/")
 
 
 async def test_each_node_has_its_name_and_people_read_it(demo: tuple[DemoRun, Path]) -> None:
