@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import builders
+from federation import builders, group_ap
 from federation.addressing import EVERYONE, NotFederated
 from node import accounts, audit, metrics, profile_fields
 from node.actors import account_uri, followers_uri, instance_document, person_document
@@ -54,7 +54,7 @@ async def note_document(
     mentioned = await _mentions(s, post.id)
     tags = (await s.scalars(select(Tag.name).join(PostTag, PostTag.tag_id == Tag.id).where(PostTag.post_id == post.id))).all()
     mention_uris = [account_uri(ctx, a) for a in mentioned]
-    return builders.post_to_ap(
+    note = builders.post_to_ap(
         builders.NoteData(
             id=post.uri or ctx.post_uri(author.username, post.id),
             url=post.url or ctx.post_url(author.username, post.id),
@@ -73,6 +73,9 @@ async def note_document(
         ),
         with_context=False,
     )
+    group = await s.get(Account, post.community_id) if post.community_id is not None else None
+    # A post written to a community names it (FEP-1b12): its node takes it in and re-shares it.
+    return group_ap.address_to_group(note, account_uri(ctx, group)) if group is not None else note
 
 
 class Recipient(Protocol):
@@ -193,6 +196,8 @@ async def _fanout_post(ctx: NodeContext, job: PostCreated | PostEdited, job_id: 
         recipients: list[Recipient] = list(await _mentions(s, post.id))
         if audience_of(post.visibility).rules.to_followers:
             recipients += await remote_followers(s, author.id)
+        if post.community_id is not None and (group := await s.get(Account, post.community_id)) is not None:
+            recipients.append(group)  # a peer's community: its inbox is where the post is written to
         act = builders.activity(
             job.KIND,
             activity_id(ctx, author, post.id, job.KIND, job_id),

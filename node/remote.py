@@ -23,7 +23,7 @@ from node.domains import canonical_domain
 from node.media_remote import cache_if_chosen
 from node.sanitize import sanitize_html
 from storage.errors import AtriumError, Invalid, NotFound
-from storage.models import Account, utcnow
+from storage.models import Account, ActorType, utcnow
 
 REFETCH_AFTER = timedelta(days=1)
 KEY_REFRESH_MIN_INTERVAL = timedelta(minutes=1)
@@ -73,6 +73,8 @@ async def upsert_actor(ctx: NodeContext, actor: IncomingActor) -> Account:
         account.shared_inbox_uri = actor.shared_inbox
         account.followers_uri = actor.followers
         account.locked = actor.locked
+        # A peer's community is a Group (FEP-1b12): members join it, write to it, and its boosts re-share.
+        account.actor_type = actor.type if actor.type in {t.value for t in ActorType} else ActorType.PERSON
         account.discoverable = actor.discoverable
         account.key_id = actor.key_id
         account.public_key_pem = actor.public_key_pem
