@@ -188,8 +188,11 @@ async def resolve_handle(ctx: NodeContext, handle: str) -> Account:
         return known
     scheme = "http" if ctx.scheme == "http" else "https"
     url = f"{scheme}://{domain}/.well-known/webfinger?resource=" + quote(f"acct:{user}@{domain}")
+    # Signed (by the instance actor): a peer answers for a name it shows only to some nodes —
+    # an `organization` community — by the signer's trust; others ignore the signature.
     jrd = await _fetcher(ctx).fetch_json(
-        url, purpose=Purpose.WEBFINGER, accept="application/jrd+json, application/json", cross_origin_redirects=True
+        url, purpose=Purpose.WEBFINGER, accept="application/jrd+json, application/json", cross_origin_redirects=True,
+        signed=True,
     )
     links = jrd.get("links")
     href = None
