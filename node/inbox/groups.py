@@ -104,6 +104,9 @@ async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account
         stored = await s.scalar(select(Post.id).where(Post.uri == note.id))
     if member is None:
         raise Forbidden(f"only members write to {group.username}: {actor.acct()} is not one")
+    trust, _ = ctx.policy().trust_of(actor.domain or "")
+    if not Audience(community.audience).admits(trust):  # a member once, trusted less since
+        raise Forbidden(f"a {community.audience} community takes no posts from {actor.domain}")
     if tombstone is not None and tombstone.actor_uri == actor.actor_uri:
         return "ignored: deleted before it arrived"
     if stored is not None:
