@@ -41,3 +41,14 @@ async def moderators_collection(ctx: NodeContext, account: Account) -> dict[str,
         raise NotFound("no such collection")
     mods = await communities.moderators(ctx, account.id)
     return moderators_to_ap(ctx.actor_uri(account.username), [account_uri(ctx, m) for m in mods])
+
+
+async def _nobody() -> Account | None:
+    return None
+
+
+async def hidden_from_open_web(ctx: NodeContext, listed: list[Account]) -> set[int]:
+    """The ids of the communities among `listed` that an anonymous reader (the client API
+    without a token, a page without a session) may not know of: the same rule as an unsigned
+    fetch of their actor."""
+    return {a.id for a in listed if a.is_group and a.domain is None and not await visible_to(ctx, a, _nobody)}

@@ -7,7 +7,7 @@ import re
 
 from aiohttp import web
 
-from node import accounts, avatars, follows, preferences, profile_fields, relationships, search, timelines
+from node import accounts, avatars, community_ap, follows, preferences, profile_fields, relationships, search, timelines
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.filters_match import FilterContext
@@ -47,6 +47,12 @@ async def render_accounts(ctx: NodeContext, items: list[Account], viewer: Accoun
 
 async def render_account(ctx: NodeContext, account: Account, viewer: Account | None = None) -> JSON:
     return (await render_accounts(ctx, [account], viewer))[0]
+
+
+async def _known_to(ctx: NodeContext, items: list[Account], viewer: Account | None) -> list[Account]:
+    """`items` less, for the open web (no token), the communities it may not know of."""
+    hidden = await community_ap.hidden_from_open_web(ctx, items) if viewer is None else set()
+    return [a for a in items if a.id not in hidden]
 
 
 async def _credential(ctx: NodeContext, account: Account) -> JSON:
@@ -160,17 +166,19 @@ async def remove_picture(request: web.Request) -> web.Response:
     return web.json_response(await _credential(ctx, await avatars.set_picture(ctx, account, role, None)))
 
 
-async def _visible_account(ctx: NodeContext, account_id: int) -> Account:
+async def _visible_account(ctx: NodeContext, account_id: int, viewer: Account | None) -> Account:
     account = await accounts.get_account(ctx, account_id)
     if account.suspended or account.deleted_at is not None:
         raise NotFound("Record not found")
+    if not await _known_to(ctx, [account], viewer):
+        raise NotFound("Record not found")  # a community the open web may not know of
     return account
 
 
 async def get_account(request: web.Request) -> web.Response:
     viewer = await optional_user(request, "read:accounts")
     ctx = ctx_of(request)
-    return web.json_response(await render_account(ctx, await _visible_account(ctx, path_id(request)), viewer))
+    return web.json_response(await render_account(ctx, await _visible_account(ctx, path_id(request), viewer), viewer))
 
 
 async def lookup(request: web.Request) -> web.Response:
@@ -193,7 +201,7 @@ async def lookup(request: web.Request) -> web.Response:
         if not found.accounts:
             raise NotFound("Record not found")
         account = found.accounts[0]
-    if account.suspended:
+    if account.suspended or not await _known_to(ctx, [account], viewer):
         raise NotFound("Record not found")
     return web.json_response(await render_account(ctx, account, viewer))
 
@@ -228,7 +236,7 @@ async def search_accounts(request: web.Request) -> web.Response:
         rels = await relationships.relationships(ctx, viewer, [a.id for a in items])
         followed = {r.id for r in rels if r.following}
         items = [a for a in items if a.id in followed]
-    return web.json_response(await render_accounts(ctx, items, viewer))
+    return web.json_response(await render_accounts(ctx, await _known_to(ctx, items, viewer), viewer))
 
 
 async def account_statuses(request: web.Request) -> web.Response:
@@ -236,7 +244,7 @@ async def account_statuses(request: web.Request) -> web.Response:
     `only_media` and `pinned` answer empty lists."""
     ctx = ctx_of(request)
     viewer = await optional_user(request, "read:statuses")
-    account = await _visible_account(ctx, path_id(request))
+    account = await _visible_account(ctx, path_id(request), viewer)
     p = await params(request)
     if flag(p, "pinned", False) or flag(p, "only_media", False):
         return web.json_response([])
@@ -258,10 +266,10 @@ async def account_statuses(request: web.Request) -> web.Response:
 async def _people(request: web.Request, which: str) -> web.Response:
     ctx = ctx_of(request)
     viewer = await optional_user(request, "read:accounts")
-    account = await _visible_account(ctx, path_id(request))
+    account = await _visible_account(ctx, path_id(request), viewer)
     lister = follows.followers_page if which == "followers" else follows.following_page
     rows = await lister(ctx, account.id, page_of(request))
-    body = await render_accounts(ctx, [a for _, a in rows], viewer)
+    body = await render_accounts(ctx, await _known_to(ctx, [a for _, a in rows], viewer), viewer)
     return web.json_response(body, headers=link_header(request, [follow_id for follow_id, _ in rows]))
 
 
