@@ -22,6 +22,7 @@ from node.context import NodeContext
 from node.domains import canonical_domain
 from node.media_remote import cache_if_chosen
 from node.sanitize import sanitize_html
+from node.trust import Trust
 from storage.errors import AtriumError, Invalid, NotFound
 from storage.models import Account, ActorType, utcnow
 
@@ -188,11 +189,13 @@ async def resolve_handle(ctx: NodeContext, handle: str) -> Account:
         return known
     scheme = "http" if ctx.scheme == "http" else "https"
     url = f"{scheme}://{domain}/.well-known/webfinger?resource=" + quote(f"acct:{user}@{domain}")
-    # Signed (by the instance actor): a peer answers for a name it shows only to some nodes —
-    # an `organization` community — by the signer's trust; others ignore the signature.
+    # Signed (by the instance actor) to a node of the organisation only: it answers for a name
+    # it shows the organisation alone — an `organization` community — by the signer's trust.
+    # Anywhere else a look-up stays anonymous, as Mastodon's are.
+    in_organization = ctx.policy().trust_of(domain)[0] is Trust.ORGANIZATION
     jrd = await _fetcher(ctx).fetch_json(
         url, purpose=Purpose.WEBFINGER, accept="application/jrd+json, application/json", cross_origin_redirects=True,
-        signed=True,
+        signed=in_organization,
     )
     links = jrd.get("links")
     href = None
