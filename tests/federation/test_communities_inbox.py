@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
 from sqlalchemy import select
 
 from federation.vocab import PUBLIC
-from node import communities, remote, timelines
+from node import communities, posts, remote, timelines
 from node.outbox import handle_fanout
 from node.pagination import Page
 from node.policy import PeerRule, Policy
+from node.posts import NewPost
 from node.workers import JobWorker
 from storage.models import Account, AuditEntry, Follow, Job, Post
 from tests.conftest import StartNode
@@ -261,3 +263,30 @@ async def test_the_group_document_is_served_where_the_community_reaches(node: Lo
             async with http.get(f"{node.url}/users/{name}") as r:
                 answers.append((r.status, (await r.text()).replace(name, "X")))
         assert answers[0] == answers[1] and answers[0][0] == 404
+
+
+async def test_a_post_written_to_a_peers_community_is_addressed_and_sent_to_it(
+        node: LocalNode, lemmy: FakePeer, alice_in_club: tuple[Account, Account]) -> None:
+    alice, club = alice_in_club
+    # When alice (a member, nobody following her) writes to the club, then deletes the post
+    post = await posts.create_post(node.ctx, alice, NewPost("hello club", community_id=club.id))
+    created = await _deliveries(node, lemmy.domain)
+    await posts.delete_post(node.ctx, alice, post.id)
+    deleted = (await _deliveries(node, lemmy.domain))[len(created):]
+    # Then the Create went to the club's server, naming the club in cc and as its audience,
+    # and the Delete followed it there
+    assert [a["type"] for a in created] == ["Create"]
+    note = created[0]["object"]
+    assert note["audience"] == club.actor_uri and club.actor_uri in note["cc"]
+    assert [(a["type"], a["object"]["id"]) for a in deleted] == [("Delete", post.uri)]
+
+
+async def _deliveries(node: LocalNode, domain: str) -> list[dict[str, Any]]:
+    """The activities queued for delivery to `domain` (fan-outs run first), oldest first."""
+    worker = JobWorker(node.ctx.db, {"fanout": lambda job: handle_fanout(node.ctx, job)})
+    while await worker.run_once():
+        pass
+    async with node.ctx.db.reader() as s:
+        rows = (await s.scalars(select(Job).where(Job.queue == "deliver", Job.target == domain).order_by(Job.id))).all()
+    bodies = [r.payload.decode() if isinstance(r.payload, bytes) else r.payload for r in rows]
+    return [json.loads(json.loads(b)["body"]) for b in bodies]
