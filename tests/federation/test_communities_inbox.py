@@ -290,3 +290,20 @@ async def _deliveries(node: LocalNode, domain: str) -> list[dict[str, Any]]:
         rows = (await s.scalars(select(Job).where(Job.queue == "deliver", Job.target == domain).order_by(Job.id))).all()
     bodies = [r.payload.decode() if isinstance(r.payload, bytes) else r.payload for r in rows]
     return [json.loads(json.loads(b)["body"]) for b in bodies]
+
+
+async def test_an_edit_the_group_announces_is_taken_from_the_posts_origin(
+        node: LocalNode, lemmy: FakePeer, other: FakePeer, alice_in_club: tuple[Account, Account]) -> None:
+    note = other.note("eve", 8, "first words", to=[PUBLIC, lemmy.actor("club")])
+    other.objects[str(note["id"])] = note
+    await lemmy.post(node.inbox, announce(lemmy, 11, create_of(other, "eve", note)), as_actor="club")
+    await node.process()
+    # When eve edits it at her server, and the club announces an Update whose copy says otherwise
+    other.objects[str(note["id"])] = {**note, "content": "second words", "updated": "2026-11-25T11:00:00Z"}
+    lie = {**note, "content": "words eve never wrote"}
+    update = {"id": f"{note['id']}/update", "type": "Update", "actor": other.actor("eve"), "object": lie}
+    await lemmy.post(node.inbox, announce(lemmy, 12, update), as_actor="club")
+    await node.process()
+    # Then the post says what her server says
+    stored = await node.post(str(note["id"]))
+    assert stored is not None and "second words" in stored.content_html
