@@ -231,7 +231,7 @@ async def search_accounts(request: web.Request) -> web.Response:
         rels = await relationships.relationships(ctx, viewer, [a.id for a in items])
         followed = {r.id for r in rels if r.following}
         items = [a for a in items if a.id in followed]
-    return web.json_response(await render_accounts(ctx, items, viewer))
+    return web.json_response(await render_accounts(ctx, await shown(ctx, items, viewer), viewer))
 
 
 async def account_statuses(request: web.Request) -> web.Response:
