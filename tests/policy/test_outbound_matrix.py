@@ -37,16 +37,18 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from node import communities, interactions, posts
+from node import communities, interactions, polls, posts
 from node.media_urls import MEDIA_PATH
 from node.policy import ContentRule
-from node.posts import NewPost
-from storage.errors import Invalid, NotFound
-from storage.models import Account, AuditEntry, Follow, Post
+from node.poll_rows import dump
+from node.posts import NewPoll, NewPost
+from storage.errors import Forbidden, Invalid, NotFound
+from storage.models import Account, AuditEntry, Follow, Mention, Poll, Post, utcnow
 from tests.conftest import ENGINES
 from tests.media_files import PNG, stored_media
 from tests.policy.harness import TRUSTS, Net, database_url, network
@@ -300,6 +302,81 @@ COMMUNITY_ANONYMOUS: dict[tuple[str, str, str], bool] = {
 }
 # fmt: on
 
+# The poll column: a poll (a Question, federation/poll_ap.py) of every audience a post may have,
+# by a local author followed by `fol` on every peer and mentioning `men` on every peer (so that a
+# `direct` poll has an audience there) and a local voter. By hand, from docs/policy.md
+# ("Audiences across the boundary", the content rules) and the issue's rule "a vote follows the
+# poll's audience":
+# - poll_question:  the poll's Create(Question) reached the peer;
+# - poll_counted:   after the local voter's vote, the Update(Question) with the counts (a
+#                   PollCounted fan-out) reached the peer, carrying the vote;
+# - poll_vote:      a peer's poll of this audience and content (stored here as received; its
+#                   author `pol` on that peer, followed by the local voter, who is mentioned in
+#                   it): the local voter's vote (a Note to the poll's author) reached the poll's
+#                   node. It is judged as the poll is (node/poll_wire.py): the poll's audience
+#                   and text toward that node — an `organization` poll whose node is no longer
+#                   trusted as organisation, or a text a content rule keeps from that node, gets
+#                   no vote. No vote ever reaches any other node (checked apart).
+# A peer's poll is never `local`: that audience has no poll_vote row.
+POLL_AUDIENCES = VISIBILITIES
+VOTE_AUDIENCES = ("public", "unlisted", "followers", "direct", "organization")
+# fmt: off
+POLLS: dict[tuple[str, str, str], tuple[bool, bool, bool, bool, bool, bool]] = {
+    #                                             org partner public limited blocked unknown
+    ("poll_question", "public", "plain"):             (Y, Y, Y, Y, N, N),
+    ("poll_question", "unlisted", "plain"):           (Y, Y, Y, Y, N, N),
+    ("poll_question", "followers", "plain"):          (Y, Y, Y, Y, N, N),
+    ("poll_question", "direct", "plain"):             (Y, Y, Y, Y, N, N),
+    ("poll_question", "organization", "plain"):       (Y, N, N, N, N, N),
+    ("poll_question", "local", "plain"):              (N, N, N, N, N, N),
+    ("poll_question", "public", "confidential"):      (Y, N, N, N, N, N),
+    ("poll_question", "unlisted", "confidential"):    (Y, N, N, N, N, N),
+    ("poll_question", "followers", "confidential"):   (Y, N, N, N, N, N),
+    ("poll_question", "direct", "confidential"):      (Y, N, N, N, N, N),
+    ("poll_question", "organization", "confidential"):(Y, N, N, N, N, N),
+    ("poll_question", "local", "confidential"):       (N, N, N, N, N, N),
+    ("poll_question", "public", "embargoed"):         (Y, Y, N, N, N, N),
+    ("poll_question", "unlisted", "embargoed"):       (Y, Y, N, N, N, N),
+    ("poll_question", "followers", "embargoed"):      (Y, Y, N, N, N, N),
+    ("poll_question", "direct", "embargoed"):         (Y, Y, N, N, N, N),
+    ("poll_question", "organization", "embargoed"):   (Y, N, N, N, N, N),
+    ("poll_question", "local", "embargoed"):          (N, N, N, N, N, N),
+    ("poll_counted", "public", "plain"):              (Y, Y, Y, Y, N, N),
+    ("poll_counted", "unlisted", "plain"):            (Y, Y, Y, Y, N, N),
+    ("poll_counted", "followers", "plain"):           (Y, Y, Y, Y, N, N),
+    ("poll_counted", "direct", "plain"):              (Y, Y, Y, Y, N, N),
+    ("poll_counted", "organization", "plain"):        (Y, N, N, N, N, N),
+    ("poll_counted", "local", "plain"):               (N, N, N, N, N, N),
+    ("poll_counted", "public", "confidential"):       (Y, N, N, N, N, N),
+    ("poll_counted", "unlisted", "confidential"):     (Y, N, N, N, N, N),
+    ("poll_counted", "followers", "confidential"):    (Y, N, N, N, N, N),
+    ("poll_counted", "direct", "confidential"):       (Y, N, N, N, N, N),
+    ("poll_counted", "organization", "confidential"): (Y, N, N, N, N, N),
+    ("poll_counted", "local", "confidential"):        (N, N, N, N, N, N),
+    ("poll_counted", "public", "embargoed"):          (Y, Y, N, N, N, N),
+    ("poll_counted", "unlisted", "embargoed"):        (Y, Y, N, N, N, N),
+    ("poll_counted", "followers", "embargoed"):       (Y, Y, N, N, N, N),
+    ("poll_counted", "direct", "embargoed"):          (Y, Y, N, N, N, N),
+    ("poll_counted", "organization", "embargoed"):    (Y, N, N, N, N, N),
+    ("poll_counted", "local", "embargoed"):           (N, N, N, N, N, N),
+    ("poll_vote", "public", "plain"):                 (Y, Y, Y, Y, N, N),
+    ("poll_vote", "unlisted", "plain"):               (Y, Y, Y, Y, N, N),
+    ("poll_vote", "followers", "plain"):              (Y, Y, Y, Y, N, N),
+    ("poll_vote", "direct", "plain"):                 (Y, Y, Y, Y, N, N),
+    ("poll_vote", "organization", "plain"):           (Y, N, N, N, N, N),
+    ("poll_vote", "public", "confidential"):          (Y, N, N, N, N, N),
+    ("poll_vote", "unlisted", "confidential"):        (Y, N, N, N, N, N),
+    ("poll_vote", "followers", "confidential"):       (Y, N, N, N, N, N),
+    ("poll_vote", "direct", "confidential"):          (Y, N, N, N, N, N),
+    ("poll_vote", "organization", "confidential"):    (Y, N, N, N, N, N),
+    ("poll_vote", "public", "embargoed"):             (Y, Y, N, N, N, N),
+    ("poll_vote", "unlisted", "embargoed"):           (Y, Y, N, N, N, N),
+    ("poll_vote", "followers", "embargoed"):          (Y, Y, N, N, N, N),
+    ("poll_vote", "direct", "embargoed"):             (Y, Y, N, N, N, N),
+    ("poll_vote", "organization", "embargoed"):       (Y, N, N, N, N, N),
+}
+# fmt: on
+
 # Cells where the node does not do what the table says, each with why. The test fails when a
 # cell here starts to match (remove it then) or when any other cell does not.
 KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {}
@@ -328,12 +405,46 @@ class Wire:
     originals_seen: dict[str, int] = field(default_factory=dict)  # trust -> copies of the boosted posts' text received
     community: dict[tuple[str, str, str, str], bool] = field(default_factory=dict)  # (audience, trust, way, content)
     community_anonymous: dict[tuple[str, str, str], bool] = field(default_factory=dict)
+    poll: dict[tuple[str, str, str, str], bool] = field(default_factory=dict)  # (audience, trust, way, content)
+    stray_votes: set[tuple[str, str]] = field(default_factory=set)  # (the poll's node, another node its vote reached)
 
 
 async def _follow(net: Net, follower: Account, target: Account) -> None:
     async with net.ctx.db.session() as s:
         s.add(Follow(follower_id=follower.id, target_id=target.id, state="accepted",
                      uri=f"{follower.actor_uri}/follows/{target.username}" if follower.actor_uri else None))
+
+
+async def _peer_polls(net: Net, voter: Account) -> dict[tuple[str, str, str], Post]:
+    """A poll of `pol` on every peer, of each audience and content, stored as if received
+    (the node holds copies of peers' posts it no longer admits: a peer blocked or downgraded
+    since); `voter` follows `pol` everywhere and is mentioned in the direct ones."""
+    made: dict[tuple[str, str, str], Post] = {}
+    for trust in TRUSTS:
+        pol = await net.remote(trust, "pol")
+        await _follow(net, voter, pol)
+        async with net.ctx.db.session() as s:
+            for v in VOTE_AUDIENCES:
+                for c in CONTENTS:
+                    uri = f"{pol.actor_uri}/statuses/{v}-{c}"
+                    post = Post(account_id=pol.id, local=False, uri=uri, url=uri, visibility=v,
+                                content_html=f"<p>{mark('vote', v, c)}{SUFFIX[c]}</p>")
+                    s.add(post)
+                    await s.flush()
+                    s.add(Poll(post_id=post.id, options=dump([("Yes", 0), ("No", 0)]), multiple=False,
+                               expires_at=utcnow() + timedelta(hours=1), voters_count=0))
+                    if v == "direct":
+                        s.add(Mention(post_id=post.id, account_id=voter.id))
+                    made[trust, v, c] = post
+    return made
+
+
+def _question(activity: dict[str, object], kind: str, marker: str) -> dict[str, object] | None:
+    """The Question an activity of `kind` carries, if it is the poll `marker` names."""
+    obj = activity.get("object")
+    if activity.get("type") != kind or not isinstance(obj, dict) or obj.get("type") != "Question":
+        return None
+    return obj if marker in json.dumps(obj) else None
 
 
 async def run_matrix(database: str) -> Wire:
@@ -363,6 +474,17 @@ async def run_matrix(database: str) -> Wire:
         written = {(aud, c): await posts.create_post(ctx, cory, NewPost(mark("community", aud, c) + SUFFIX[c],
                                                                           community_id=group.id))
                    for aud, group in groups.items() for c in CONTENTS}
+        # The poll column: polly's polls (followed by every peer's `fol`, mentioning every `men`
+        # and the local voter vic); and every peer's `pol`'s polls, which vic follows.
+        polly = await net.local("polly")
+        vic = await net.local("vic")
+        await _follow(net, vic, polly)
+        for trust in TRUSTS:
+            await _follow(net, fols[trust], polly)
+        asked = {(v, c): await posts.create_post(ctx, polly, NewPost(f"{mark('poll', v, c)} {everyone} @vic{SUFFIX[c]}",
+                                                                     visibility=v, poll=NewPoll(("Yes", "No"), 3600)))
+                 for v in POLL_AUDIENCES for c in CONTENTS}
+        peer_polls = await _peer_polls(net, vic)
 
         # Phase 1: the posts.
         a: dict[tuple[str, str], Post] = {}  # (a) follower; fetched (e) and listed (f); then deleted
@@ -431,6 +553,13 @@ async def run_matrix(database: str) -> Wire:
                                                               in_reply_to_id=c_[v, c].id))
                 await posts.edit_post(ctx, mentioner, b[v, c].id, f"{mark('edit', v, c)} {everyone}{SUFFIX[c]}")
             await posts.delete_post(ctx, author, a[v, "plain"].id)
+        for poll_post in asked.values():  # every one of them is vic's to see: none may refuse
+            await polls.vote(ctx, vic, poll_post.id, [0])
+        for poll_post in peer_polls.values():
+            try:
+                await polls.vote(ctx, vic, poll_post.id, [0])
+            except (NotFound, Forbidden):
+                pass  # not vic's to see here: nothing may cross, which the table says
         await net.drain()
 
         for trust, peer in net.peers.items():
@@ -447,6 +576,22 @@ async def run_matrix(database: str) -> Wire:
                 wire.crossed[v, trust, "delete", "plain"] = a[v, "plain"].uri in deletes
             for (aud, c), post in written.items():
                 wire.community[aud, trust, "community_reshare", c] = post.uri in announced
+            for v in POLL_AUDIENCES:
+                for c in CONTENTS:
+                    marker = mark("poll", v, c)
+                    wire.poll[v, trust, "poll_question", c] = any(_question(act, "Create", marker) for act in got)
+                    counted = [q for act in got if (q := _question(act, "Update", marker)) is not None]
+                    wire.poll[v, trust, "poll_counted", c] = any(
+                        [o["replies"]["totalItems"] for o in q["oneOf"]] == [1, 0] and q.get("votersCount") == 1  # type: ignore[attr-defined,index]
+                        for q in counted)
+            votes = {str(act["object"].get("inReplyTo")) for act in got  # type: ignore[union-attr]
+                     if act.get("type") == "Create" and isinstance(act.get("object"), dict)
+                     and act["object"].get("type") == "Note" and "name" in act["object"]}  # type: ignore[union-attr,operator]
+            for (owner, v, c), poll_post in peer_polls.items():
+                if owner == trust:
+                    wire.poll[v, trust, "poll_vote", c] = poll_post.uri in votes
+                elif poll_post.uri in votes:
+                    wire.stray_votes.add((owner, trust))
             # The boosted posts themselves never leave: their author has no audience out there.
             wire.originals_seen[trust] = sum(mark("boost", v, c) in d for d in dumps for v in VISIBILITIES for c in CONTENTS)
 
@@ -511,8 +656,10 @@ def test_blocked_and_unknown_peers_are_never_contacted(wire: Wire) -> None:
 
 def test_the_node_only_ever_posted_to_inboxes(wire: Wire) -> None:
     # No fetch of a peer's actor, no stray request: deliveries are all that left the node.
+    # (A vote on a peer's poll goes to its author's own inbox, as Mastodon sends it.)
     for trust in ("organization", "partner", "public", "limited"):
-        assert wire.requests[trust] and set(wire.requests[trust]) == {("POST", "/inbox")}, trust
+        assert ("POST", "/inbox") in wire.requests[trust], trust
+        assert set(wire.requests[trust]) <= {("POST", "/inbox"), ("POST", "/users/pol/inbox")}, trust
 
 
 def test_refusals_are_in_the_audit_trail_with_the_rule_that_made_them(wire: Wire) -> None:
@@ -546,3 +693,16 @@ def test_a_community_crosses_where_its_audience_would(wire: Wire) -> None:
     wrong = [_cell(cell) for cell in expected if wire.community[cell] != expected[cell]]
     assert not wrong, "\n".join(wrong)
     assert wire.community_anonymous == COMMUNITY_ANONYMOUS
+
+
+def test_a_poll_its_counts_and_a_vote_cross_where_the_polls_audience_would(wire: Wire) -> None:
+    expected = {(aud, trust, way, content): row[column] for (way, aud, content), row in POLLS.items()
+                for column, trust in enumerate(TRUSTS)}
+    assert set(wire.poll) == set(expected), "every cell of the poll column is observed, and only those"
+    wrong = [f"{_cell(cell)}: table says {'crosses' if expected[cell] else 'must not cross'}"
+             for cell in sorted(expected) if wire.poll[cell] != expected[cell]]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_vote_on_a_peers_poll_reaches_the_polls_node_only(wire: Wire) -> None:
+    assert wire.stray_votes == set()
