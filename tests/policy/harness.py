@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -97,9 +98,11 @@ class Net:
     def inbox(self) -> str:
         return f"{self.ctx.base_url}/inbox"
 
-    async def drain(self) -> None:
+    async def drain(self, *, wait_s: float = 0.0) -> None:
         """Step the fan-out, delivery and inbox workers until nothing is left to do; every job
-        must have finished (a job left pending or failed would hide what crossed)."""
+        must have finished (a job left pending or failed would hide what crossed). `wait_s`:
+        jobs queued for later, due within that many seconds, are waited for and run too (a
+        poll's spaced-out Update(Question)s, node/poll_wire.py)."""
         # Jobs of one batch run side by side (as the serving process runs deliveries): the
         # scenarios never queue two jobs that must keep an order in the same drain.
         worker = JobWorker(self.ctx.db, {
@@ -109,6 +112,15 @@ class Net:
         }, batch=100, concurrent=frozenset({FANOUT, DELIVER}))
         while await worker.run_once():
             pass
+        until = utcnow() + timedelta(seconds=wait_s)
+        while True:
+            async with self.ctx.db.reader() as s:
+                later = await s.scalar(select(func.min(Job.run_at)).where(Job.status == "pending"))
+            if later is None or later > until:
+                break
+            await asyncio.sleep(max(0.0, (later - utcnow()).total_seconds()) + 0.05)
+            while await worker.run_once():
+                pass
         async with self.ctx.db.reader() as s:
             unfinished = (await s.execute(
                 select(Job.queue, Job.status, Job.last_error).where(Job.status != "done")

@@ -20,14 +20,16 @@ from sqlalchemy import select
 from federation.vocab import CONTEXT, PUBLIC
 from node import communities, posts, timelines
 from node.pagination import Page
-from node.posts import NewPost
-from storage.models import Account, AuditEntry, Follow, InboxEntry, Like, Post
+from node.poll_rows import UPDATE_SPACING_S
+from node.posts import NewPoll, NewPost
+from storage.models import Account, AuditEntry, Follow, InboxEntry, Like, PollVote, Post
 from tests.conftest import ENGINES
 from tests.policy.harness import TRUSTS, Net, database_url, network
 
 Y, N = True, False
 KINDS = ("create_public", "create_organization", "follow", "like_public", "like_organization",
-         "announce_public", "announce_organization", "join_organization", "join_public", "write_organization")
+         "announce_public", "announce_organization", "join_organization", "join_public", "write_organization",
+         "vote_public", "vote_organization")
 
 # (trust, kind) -> outcome, by hand from docs/policy.md ("Trust levels", "Audiences across the boundary")
 # and docs/architecture.md ("The life of an inbound activity").
@@ -110,6 +112,24 @@ INBOUND: dict[tuple[str, str], tuple[object, ...]] = {
     ("limited", "write_organization"):         (202, "refused", None, N),
     ("blocked", "write_organization"):         (403, None, None, N),
     ("unknown", "write_organization"):         (403, None, None, N),
+
+    # The poll column. A vote note (federation/poll_ap.py) on a local poll of that audience, the
+    # voter on the peer following its author: counted only from a peer the poll could reach
+    # ("a vote follows the poll's audience"): (HTTP status, inbox outcome, counted, the
+    # Update(Question) with the count crossed back to the voter's node).
+    ("organization", "vote_public"):           (202, "done", Y, Y),
+    ("partner", "vote_public"):                (202, "done", Y, Y),
+    ("public", "vote_public"):                 (202, "done", Y, Y),
+    ("limited", "vote_public"):                (202, "done", Y, Y),
+    ("blocked", "vote_public"):                (403, None, N, N),
+    ("unknown", "vote_public"):                (403, None, N, N),
+
+    ("organization", "vote_organization"):     (202, "done", Y, Y),
+    ("partner", "vote_organization"):          (202, "refused", N, N),  # cannot see it
+    ("public", "vote_organization"):           (202, "refused", N, N),
+    ("limited", "vote_organization"):          (202, "refused", N, N),
+    ("blocked", "vote_organization"):          (403, None, N, N),
+    ("unknown", "vote_organization"):          (403, None, N, N),
 }
 # fmt: on
 
@@ -123,6 +143,14 @@ class Record:
     outcome: dict[tuple[str, str], tuple[object, ...]] = field(default_factory=dict)
     requests: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # trust -> what the node asked of that peer
     rewritten: set[str] = field(default_factory=set)  # peers whose organization claim was narrowed (audit trail)
+
+
+def _vote(net: Net, trust: str, kind: str, poll: str) -> dict[str, object]:
+    peer = net.peers[trust]
+    me = peer.actor("mallory")
+    note = {"id": f"{me}#votes/{kind}", "type": "Note", "name": "Yes", "attributedTo": me, "inReplyTo": poll,
+            "to": [net.ctx.actor_uri("polly")]}
+    return peer.create("mallory", note) | {"@context": CONTEXT}
 
 
 def _activities(net: Net, trust: str, lena: str, public_post: str, org_post: str) -> dict[str, dict[str, object]]:
@@ -173,6 +201,14 @@ async def run_matrix(database: str) -> Record:
         async with ctx.db.session() as s:
             for trust in TRUSTS:
                 s.add(Follow(follower_id=mallory[trust].id, target_id=written.id, state="accepted"))
+        # The poll column: polly's polls, every mallory following her (so each may see them).
+        polly = await net.local("polly")
+        asked = {kind: await posts.create_post(ctx, polly, NewPost(f"{kind}?", visibility=kind.removeprefix("vote_"),
+                                                                   poll=NewPoll(("Yes", "No"), 3600)))
+                 for kind in ("vote_public", "vote_organization")}
+        async with ctx.db.session() as s:
+            for trust in TRUSTS:
+                s.add(Follow(follower_id=mallory[trust].id, target_id=polly.id, state="accepted"))
         public_post = await posts.create_post(ctx, alice, NewPost("a public post"))
         org_post = await posts.create_post(ctx, alice, NewPost("an organization post", visibility="organization"))
         await net.drain()  # (their fan-out: nobody remote follows alice, nothing is sent)
@@ -181,10 +217,11 @@ async def run_matrix(database: str) -> Record:
         status: dict[tuple[str, str], int] = {}
         for trust in TRUSTS:
             acts = _activities(net, trust, ctx.actor_uri("lena"), public_post.uri or "", org_post.uri or "")
+            acts |= {kind: _vote(net, trust, kind, poll.uri or "") for kind, poll in asked.items()}
             for kind in KINDS:
                 sent[trust, kind] = acts[kind]
                 status[trust, kind], _ = await net.peers[trust].post(net.inbox, acts[kind], as_actor="mallory")
-        await net.drain()
+        await net.drain(wait_s=UPDATE_SPACING_S + 1)  # the polls' counts go out a few seconds apart
 
         record = Record()
         federated = {p.uri for p in await timelines.federated(ctx, alice, Page(limit=40))}
@@ -218,6 +255,13 @@ async def run_matrix(database: str) -> Record:
                         accepted = any(a.get("type") == "Accept" and isinstance(a.get("object"), dict)
                                        and a["object"].get("id") == activity["id"] for a in peer.received)  # type: ignore[union-attr]
                         record.outcome[trust, kind] = (*head, state, accepted)
+                    elif kind.startswith("vote"):
+                        poll = asked[kind]
+                        counted = await s.scalar(select(PollVote.id).where(PollVote.account_id == me.id,
+                                                                            PollVote.post_id == poll.id))
+                        told = any(a.get("type") == "Update" and isinstance(a.get("object"), dict)
+                                   and a["object"].get("id") == poll.uri for a in peer.received)  # type: ignore[union-attr]
+                        record.outcome[trust, kind] = (*head, counted is not None, told)
                     elif kind.startswith("like"):
                         target = public_post if kind == "like_public" else org_post
                         liked = await s.scalar(select(Like.id).where(Like.account_id == me.id, Like.post_id == target.id))
