@@ -20,6 +20,7 @@ from sqlalchemy import select
 from federation.vocab import CONTEXT, PUBLIC
 from node import communities, posts, timelines
 from node.pagination import Page
+from node.policy import ContentRule
 from node.poll_rows import UPDATE_SPACING_S
 from node.posts import NewPoll, NewPost
 from storage.models import Account, AuditEntry, Follow, InboxEntry, Like, PollVote, Post
@@ -29,7 +30,7 @@ from tests.policy.harness import TRUSTS, Net, database_url, network
 Y, N = True, False
 KINDS = ("create_public", "create_organization", "follow", "like_public", "like_organization",
          "announce_public", "announce_organization", "join_organization", "join_public", "write_organization",
-         "vote_public", "vote_organization")
+         "vote_public", "vote_organization", "vote_confidential")
 
 # (trust, kind) -> outcome, by hand from docs/policy.md ("Trust levels", "Audiences across the boundary")
 # and docs/architecture.md ("The life of an inbound activity").
@@ -130,6 +131,15 @@ INBOUND: dict[tuple[str, str], tuple[object, ...]] = {
     ("limited", "vote_organization"):          (202, "refused", N, N),
     ("blocked", "vote_organization"):          (403, None, N, N),
     ("unknown", "vote_organization"):          (403, None, N, N),
+
+    # A public poll whose text the content rule `confidential` keeps below organization: it
+    # reached the organisation's peer only, and only a vote from there counts.
+    ("organization", "vote_confidential"):     (202, "done", Y, Y),
+    ("partner", "vote_confidential"):          (202, "refused", N, N),
+    ("public", "vote_confidential"):           (202, "refused", N, N),
+    ("limited", "vote_confidential"):          (202, "refused", N, N),
+    ("blocked", "vote_confidential"):          (403, None, N, N),
+    ("unknown", "vote_confidential"):          (403, None, N, N),
 }
 # fmt: on
 
@@ -184,7 +194,9 @@ def _activities(net: Net, trust: str, lena: str, public_post: str, org_post: str
 
 
 async def run_matrix(database: str) -> Record:
-    async with network(database) as net:
+    # One content rule, as in the outbound matrix (nothing else sent here matches it).
+    confidential = ContentRule("confidential", "(?i)confidential", "organization")
+    async with network(database, (confidential,)) as net:
         ctx = net.ctx
         alice = await net.local("alice")
         lena = await net.local("lena")
@@ -203,9 +215,11 @@ async def run_matrix(database: str) -> Record:
                 s.add(Follow(follower_id=mallory[trust].id, target_id=written.id, state="accepted"))
         # The poll column: polly's polls, every mallory following her (so each may see them).
         polly = await net.local("polly")
-        asked = {kind: await posts.create_post(ctx, polly, NewPost(f"{kind}?", visibility=kind.removeprefix("vote_"),
+        asked = {kind: await posts.create_post(ctx, polly, NewPost(text, visibility=visibility,
                                                                    poll=NewPoll(("Yes", "No"), 3600)))
-                 for kind in ("vote_public", "vote_organization")}
+                 for kind, visibility, text in (("vote_public", "public", "Lunch?"),
+                                                ("vote_organization", "organization", "Offsite?"),
+                                                ("vote_confidential", "public", "The CONFIDENTIAL merger?"))}
         async with ctx.db.session() as s:
             for trust in TRUSTS:
                 s.add(Follow(follower_id=mallory[trust].id, target_id=polly.id, state="accepted"))
