@@ -45,6 +45,7 @@ from sqlalchemy import select
 from node import communities, interactions, polls, posts
 from node.media_urls import MEDIA_PATH
 from node.policy import ContentRule
+from node.poll_closer import close_due
 from node.poll_rows import dump
 from node.posts import NewPoll, NewPost
 from storage.errors import Forbidden, Invalid, NotFound
@@ -310,6 +311,8 @@ COMMUNITY_ANONYMOUS: dict[tuple[str, str, str], bool] = {
 # - poll_question:  the poll's Create(Question) reached the peer;
 # - poll_counted:   after the local voter's vote, the Update(Question) with the counts (a
 #                   PollCounted fan-out) reached the peer, carrying the vote;
+# - poll_closed:    when the polls close (node/poll_closer.py), the final Update(Question),
+#                   `closed`, reached the peer;
 # - poll_vote:      a peer's poll of this audience and content (stored here as received; its
 #                   author `pol` on that peer, followed by the local voter, who is mentioned in
 #                   it): the local voter's vote (a Note to the poll's author) reached the poll's
@@ -359,6 +362,24 @@ POLLS: dict[tuple[str, str, str], tuple[bool, bool, bool, bool, bool, bool]] = {
     ("poll_counted", "direct", "embargoed"):          (Y, Y, N, N, N, N),
     ("poll_counted", "organization", "embargoed"):    (Y, N, N, N, N, N),
     ("poll_counted", "local", "embargoed"):           (N, N, N, N, N, N),
+    ("poll_closed", "public", "plain"):               (Y, Y, Y, Y, N, N),
+    ("poll_closed", "unlisted", "plain"):             (Y, Y, Y, Y, N, N),
+    ("poll_closed", "followers", "plain"):            (Y, Y, Y, Y, N, N),
+    ("poll_closed", "direct", "plain"):               (Y, Y, Y, Y, N, N),
+    ("poll_closed", "organization", "plain"):         (Y, N, N, N, N, N),
+    ("poll_closed", "local", "plain"):                (N, N, N, N, N, N),
+    ("poll_closed", "public", "confidential"):        (Y, N, N, N, N, N),
+    ("poll_closed", "unlisted", "confidential"):      (Y, N, N, N, N, N),
+    ("poll_closed", "followers", "confidential"):     (Y, N, N, N, N, N),
+    ("poll_closed", "direct", "confidential"):        (Y, N, N, N, N, N),
+    ("poll_closed", "organization", "confidential"):  (Y, N, N, N, N, N),
+    ("poll_closed", "local", "confidential"):         (N, N, N, N, N, N),
+    ("poll_closed", "public", "embargoed"):           (Y, Y, N, N, N, N),
+    ("poll_closed", "unlisted", "embargoed"):         (Y, Y, N, N, N, N),
+    ("poll_closed", "followers", "embargoed"):        (Y, Y, N, N, N, N),
+    ("poll_closed", "direct", "embargoed"):           (Y, Y, N, N, N, N),
+    ("poll_closed", "organization", "embargoed"):     (Y, N, N, N, N, N),
+    ("poll_closed", "local", "embargoed"):            (N, N, N, N, N, N),
     ("poll_vote", "public", "plain"):                 (Y, Y, Y, Y, N, N),
     ("poll_vote", "unlisted", "plain"):               (Y, Y, Y, Y, N, N),
     ("poll_vote", "followers", "plain"):              (Y, Y, Y, Y, N, N),
@@ -562,8 +583,14 @@ async def run_matrix(database: str) -> Wire:
                 pass  # not vic's to see here: nothing may cross, which the table says
         await net.drain()
 
+        # Then the polls close: the final Update(Question)s.
+        before_close = {trust: len(peer.received) for trust, peer in net.peers.items()}
+        assert await close_due(ctx, now=utcnow() + timedelta(hours=2)) >= len(asked)
+        await net.drain()
+
         for trust, peer in net.peers.items():
-            got = peer.received
+            got = peer.received[:before_close[trust]]
+            closing = peer.received[before_close[trust]:]
             dumps = [json.dumps(activity) for activity in got]
             announced = {str(activity.get("object")) for activity in got if activity.get("type") == "Announce"}
             deletes = {str(activity["object"]["id"]) for activity in got  # type: ignore[index]
@@ -584,6 +611,8 @@ async def run_matrix(database: str) -> Wire:
                     wire.poll[v, trust, "poll_counted", c] = any(
                         [o["replies"]["totalItems"] for o in q["oneOf"]] == [1, 0] and q.get("votersCount") == 1  # type: ignore[attr-defined,index]
                         for q in counted)
+                    wire.poll[v, trust, "poll_closed", c] = any(
+                        (q := _question(act, "Update", marker)) is not None and "closed" in q for act in closing)
             votes = {str(act["object"].get("inReplyTo")) for act in got  # type: ignore[union-attr]
                      if act.get("type") == "Create" and isinstance(act.get("object"), dict)
                      and act["object"].get("type") == "Note" and "name" in act["object"]}  # type: ignore[union-attr,operator]
