@@ -18,7 +18,7 @@ from federation import builders, group_ap
 from federation.addressing import EVERYONE, NotFederated
 from federation.poll_ap import poll_to_ap
 from node import accounts, announcement_peers, audit, metrics, profile_fields
-from node.actors import account_uri, followers_uri, instance_document, person_document
+from node.actors import account_uri, followers_uri, group_document, instance_document, person_document
 from node.audience import Audience, audience_of
 from node.context import NodeContext
 from node.delivery_check import decide, stamp, text_of
@@ -40,7 +40,7 @@ from node.queues import (
     parse_fanout,
 )
 from storage import jobs
-from storage.models import Account, Announcement, Follow, Mention, Poll, Post, PostTag, Tag
+from storage.models import Account, Announcement, Community, Follow, Mention, Poll, Post, PostTag, Tag
 
 
 async def _mentions(s: AsyncSession, post_id: int) -> list[Account]:
@@ -247,6 +247,9 @@ async def _fanout_actor_update(ctx: NodeContext, job: ActorUpdated, job_id: int)
     peer the policy admits for the organisation's audience gets the document with them (judged
     as an `organization` delivery, again when it is sent); every other peer the one without."""
     account = await accounts.get_account(ctx, job.account_id)
+    if account.is_group:
+        await _fanout_group_update(ctx, account, job_id)
+        return
     fields = await profile_fields.all_fields(ctx, account)
     # Built before the write transaction: it may make the account's keys (its own transaction).
     doc = await person_document(ctx, account, fields=fields)
@@ -266,6 +269,23 @@ async def _fanout_actor_update(ctx: NodeContext, job: ActorUpdated, job_id: int)
                              visibility=Audience.ORGANIZATION, signer=account, object_uri=str(doc["id"]))
             followers = [f for f in followers if f.domain not in admitted]
         await deliver_to(ctx, s, followers, act, visibility=Audience.PUBLIC, signer=account, object_uri=str(doc["id"]))
+
+
+async def _fanout_group_update(ctx: NodeContext, account: Account, job_id: int) -> None:
+    """A local community's `Update(Group)` to its members' nodes, judged on the community's
+    audience as everything of it that leaves (node/communities.py `reachable_by` asks the same
+    function): an `organization` community's reaches organisation peers only, a `local` one's
+    nowhere."""
+    doc = await group_document(ctx, account)
+    act = builders.activity("Update", f"{doc['id']}#updates/{job_id}", str(doc["id"]), doc,
+                            to=[followers_uri(ctx, account.username)])
+    async with ctx.db.session() as s:
+        community = await s.get(Community, account.id)
+        if community is None:  # a peer's community: its own node sends its updates
+            return
+        followers = await remote_followers(s, account.id)
+        await deliver_to(ctx, s, followers, act, visibility=community.audience, signer=account,
+                         object_uri=str(doc["id"]))
 
 
 async def _fanout_instance_update(ctx: NodeContext, job: InstanceUpdated, job_id: int) -> None:

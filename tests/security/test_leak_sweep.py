@@ -371,6 +371,9 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/communities/{name}/moderators/{account_id}/remove"): LeftOut(COMMUNITY_PEOPLE),
     ("POST", "/communities/{name}/members/{account_id}/remove"): LeftOut(COMMUNITY_PEOPLE),
     ("POST", "/communities/{name}/posts/{post_id}/remove"): Asked(destructive=True),
+    # a community's settings (tests/node/test_community_settings.py): its moderators change its
+    # name, texts, mode and pictures; answers the settings form or a redirect, never a post
+    ("POST", "/communities/{name}/settings"): LeftOut(OWN),
 }
 
 

@@ -13,6 +13,7 @@ from web.ui import (
     pages_auth,
     pages_communities,
     pages_communities_manage,
+    pages_community_settings,
     pages_delete,
     pages_directory,
     pages_explore,
@@ -108,4 +109,5 @@ def setup(app: web.Application) -> None:
     pages_filters.setup_routes(app)
     pages_communities.setup_routes(app)
     pages_communities_manage.setup_routes(app)
+    pages_community_settings.setup_routes(app)
     pages_pins.setup_routes(app)
