@@ -18,10 +18,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from atrium.server import context_for, federating
-from node import accounts, communities, follows, interactions, posts, remote
+from node import accounts, announcements, communities, follows, interactions, polls, posts, remote
+from node.announcements import Draft
 from node.audience import Audience
 from node.context import NodeContext
-from node.posts import NewPost
+from node.posts import NewPoll, NewPost
 from node.settings import load
 from node.trust import Trust
 from storage.db import Database
@@ -115,6 +116,9 @@ REACTIONS: tuple[tuple[str, str, str, str, str], ...] = (
     ("partner", "pat", "boost", "eng", PUBLIC_POST),
 )
 REPLY = "Count sales in: we will bring the customer feedback."
+# eng's admin tells the whole organisation (its departments accept eng's announcements).
+ANNOUNCEMENT = ("eng", "alice", "Welcome to Atrium! The all-hands is on Friday at 15:00: "
+                "questions in the Organisation timeline, please.")
 
 # A community on eng for the whole organisation (docs/communities.md): its moderator, who joins
 # it, and what they write to it (the community re-shares each post to its members).
@@ -127,6 +131,9 @@ COMMUNITY_POSTS: tuple[tuple[str, str], ...] = (
     ("lena", "Hi guild! I am Lena, I look after the build farm. Ask me anything about CI."),
     ("alice", "Guild talk on Friday at 15:00: what we learnt moving to PostgreSQL 16."),
 )
+# A poll to the organisation (node, author, text, options), voted on from sales (node/polls.py).
+POLL = ("eng", "alice", "Offsite in May: which city?", ("Lisbon", "Oslo", "Rome"))
+POLL_VOTE = ("sales", "bob", 0)  # (node, who, the option chosen)
 
 QUEUES = ("deliver", "fanout", "inbox")
 
@@ -139,7 +146,10 @@ def policy_for(me: DemoNode, nodes: dict[str, DemoNode]) -> str:
         if other.name == me.name:
             continue
         trust = Trust.ORGANIZATION if me.kind == other.kind == "department" else Trust.PARTNER
-        lines += [f'[peers."{other.domain}"]  # {other.title}', f'trust = "{trust}"', ""]
+        lines += [f'[peers."{other.domain}"]  # {other.title}', f'trust = "{trust}"']
+        if trust == Trust.ORGANIZATION:  # a department shows the other departments' announcements
+            lines.append("accept_announcements = true")
+        lines.append("")
     if me.kind == "department":
         lines += [
             "[[rules]]  # data-loss prevention: never to a peer trusted below organization",
@@ -259,6 +269,37 @@ async def make_community(nodes: dict[str, DemoNode]) -> None:
             await posts.create_post(ctx, author, NewPost(text, community_id=group.id))
 
 
+async def write_poll(nodes: dict[str, DemoNode]) -> str:
+    """alice's organisation poll (open a week); returns its URI."""
+    node_name, username, text, options = POLL
+    async with acting_on(nodes[node_name]) as ctx:
+        author = await accounts.get_local(ctx, username)
+        poll = NewPoll(options, expires_in=7 * 24 * 3600)
+        post = await posts.create_post(ctx, author, NewPost(text, visibility=Audience.ORGANIZATION, poll=poll))
+        return post.uri or ""
+
+
+async def vote_on_poll(nodes: dict[str, DemoNode], uri: str) -> None:
+    """bob votes from sales on his copy of alice's poll: the count goes back to eng."""
+    node_name, username, choice = POLL_VOTE
+    async with acting_on(nodes[node_name]) as ctx:
+        me = await accounts.get_local(ctx, username)
+        async with ctx.db.reader() as s:
+            copy_id = await s.scalar(select(Post.id).where(Post.uri == uri))
+        if copy_id is None:
+            raise TimeoutError(f"the poll did not reach {node_name}")
+        await polls.vote(ctx, me, copy_id, [choice])
+
+
+async def announce(nodes: dict[str, DemoNode]) -> None:
+    """One organisation-wide announcement (node/announcements.py), shown on every department."""
+    node_name, username, text = ANNOUNCEMENT
+    async with acting_on(nodes[node_name]) as ctx:
+        admin = await accounts.get_local(ctx, username)
+        if not await announcements.active(ctx, admin, with_dismissed=True):
+            await announcements.create(ctx, admin, Draft(text, organization_wide=True))
+
+
 async def backlog(node: DemoNode) -> int:
     async with acting_on(node) as ctx, ctx.db.reader() as s:
         count = await s.scalar(
@@ -290,3 +331,11 @@ async def seed(
     say("posts, replies, likes and boosts delivered")
     await make_community(nodes)
     say(f"community {COMMUNITY} made on {COMMUNITY_NODE}, with its first posts")
+    poll_uri = await write_poll(nodes)
+    await wait_until_delivered(nodes, timeout)
+    await vote_on_poll(nodes, poll_uri)
+    await wait_until_delivered(nodes, timeout)
+    say("a poll voted on across the nodes")
+    await announce(nodes)
+    await wait_until_delivered(nodes, timeout)
+    say("an organisation-wide announcement published")

@@ -219,10 +219,18 @@ async def list_users(ctx: NodeContext) -> list[Account]:
         return list(rows)
 
 
+def refuse_community(account: Account) -> None:
+    """`Invalid` for a change only a person can take (a password, a role): a community's
+    account shares the namespace of names, never signs in, and is moderated, not promoted."""
+    if account.is_group:
+        raise Invalid(f"{account.username} is a community, not a person")
+
+
 async def _update_local(ctx: NodeContext, username: str, **changes: object) -> Account:
     async with ctx.db.session() as s:
         account = await _existing_local(s, username)
         refuse_deleted(account)
+        refuse_community(account)
         for key, value in changes.items():
             setattr(account, key, value)
         if changes.get("role") == "admin":
@@ -263,6 +271,7 @@ async def set_password(ctx: NodeContext, username: str, password: str) -> Accoun
     async with ctx.db.session() as s:
         account = await _existing_local(s, username)
         refuse_deleted(account)
+        refuse_community(account)
         account.password_hash = password_hash
         account.credentials_version += 1
         return account

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from federation.builders import ActorData, actor_to_ap
+from federation.group_ap import group_to_ap
 from node import accounts, avatars, node_names, profile_fields, text
 from node.context import NodeContext
 from node.instance import get_instance
@@ -100,3 +101,10 @@ async def instance_document(ctx: NodeContext) -> dict[str, object]:
             published=instance.created_at,
         )
     )
+
+
+async def group_document(ctx: NodeContext, account: Account) -> dict[str, object]:
+    """A local community's actor document: a `Group` (FEP-1b12), in Lemmy's shape. Served only
+    where the community may reach (node/community_ap.py `visible_to`)."""
+    person = await person_document(ctx, account)
+    return group_to_ap(person, ctx.actor_uri(account.username))

@@ -80,8 +80,13 @@ def join_decision(community: Community, joiner: Account, trust: Trust | None, *,
         if trust is None or not audience.admits(trust):
             return JoinDecision(Join.REFUSED, f"a {audience} community is not open to {joiner.domain}")
     mode = CommunityMode(community.mode)
-    if invited or mode is CommunityMode.OPEN:
-        return JoinDecision(Join.ACCEPTED, "open" if not invited else "invited")
+    if invited:
+        return JoinDecision(Join.ACCEPTED, "invited")
+    if trust is Trust.LIMITED and mode is not CommunityMode.INVITE:
+        # As for following a person: a peer the policy limits always waits for approval.
+        return JoinDecision(Join.PENDING, f"{joiner.domain} is limited: a moderator approves each request")
+    if mode is CommunityMode.OPEN:
+        return JoinDecision(Join.ACCEPTED, "open")
     if mode is CommunityMode.APPROVAL:
         return JoinDecision(Join.PENDING, "a moderator approves each request")
     return JoinDecision(Join.REFUSED, "this community is by invitation only")

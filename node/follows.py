@@ -65,7 +65,7 @@ async def follow(ctx: NodeContext, follower: Account, target_id: int) -> Follow:
         if target.is_group and target.domain is None:
             # Joining asks the community's rule (audience, mode, invitation), not `locked`:
             # node/community_accounts.py `follow_account` is the door for any account.
-            raise Forbidden("a community is joined, not followed (node.communities.join)")
+            raise Forbidden("a community is joined, not followed")
         if await is_blocked(s, target.id, follower.id) or await is_blocked(s, follower.id, target.id):
             raise Forbidden("a block stands between these accounts")
         existing = await s.scalar(

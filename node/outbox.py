@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from federation import builders
+from federation import builders, group_ap
 from federation.addressing import EVERYONE, NotFederated
 from federation.poll_ap import poll_to_ap
 from node import accounts, announcement_peers, audit, metrics, profile_fields
@@ -79,7 +79,11 @@ async def note_document(
         with_context=False,
     )
     poll = await s.get(Poll, post.id)
-    return poll_to_ap(doc, poll_data(poll)) if poll is not None else doc
+    if poll is not None:
+        doc = poll_to_ap(doc, poll_data(poll))
+    group = await s.get(Account, post.community_id) if post.community_id is not None else None
+    # A post written to a community names it (FEP-1b12): its node takes it in and re-shares it.
+    return group_ap.address_to_group(doc, account_uri(ctx, group)) if group is not None else doc
 
 
 class Recipient(Protocol):
@@ -202,6 +206,8 @@ async def _fanout_post(ctx: NodeContext, job: PostCreated | PostEdited | PollCou
             recipients += await remote_followers(s, author.id)
         if isinstance(job, PollCounted):  # the peers' voters learn the counts too (each still asked)
             recipients += await voters(s, post.id, remote=True)
+        if post.community_id is not None and (group := await s.get(Account, post.community_id)) is not None:
+            recipients.append(group)  # a peer's community: its inbox is where the post is written to
         act = builders.activity(
             "Update" if isinstance(job, PollCounted) else job.KIND,
             activity_id(ctx, author, post.id, job.KIND, job_id),

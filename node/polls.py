@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.context import NodeContext
+from node.outbox import open_web_may_see
 from node.poll_rows import dump, has_ended, options_of, recount
 from node.poll_wire import schedule_update, send_votes, vote_uri
 from node.post_access import load_visible
@@ -66,9 +67,12 @@ async def views(s: AsyncSession, viewer: Account | None, post_ids: Sequence[int]
 
 
 async def get_poll(ctx: NodeContext, viewer: Account | None, post_id: int) -> PollView:
-    """A post's poll, if the viewer may see the post; NotFound otherwise."""
+    """A post's poll, if the viewer may see the post (an anonymous one: as the open web may);
+    NotFound otherwise."""
     async with ctx.db.reader() as s:
-        await load_visible(ctx, s, viewer, post_id)
+        post = await load_visible(ctx, s, viewer, post_id)
+        if viewer is None and not open_web_may_see(ctx, post):
+            raise NotFound("no such poll")  # the open web: as the post itself (web/api/statuses.py)
         found = await views(s, viewer, [post_id])
     if post_id not in found:
         raise NotFound("no such poll")

@@ -291,6 +291,8 @@ async def remove_posts(
                 await queue_fanout(s, Unboosted(post.account_id, post.reblog_of_id, post.uri or ""))
         elif post.local and tell_peers and audience_of(post.visibility).federates:
             mention_ids = (await s.scalars(select(Mention.account_id).where(Mention.post_id == post.id))).all()
+            if post.community_id is not None:  # a peer's community it was written to hears of it too
+                mention_ids = [*mention_ids, post.community_id]
             await queue_fanout(s, PostDeleted(post.uri or "", post.account_id, post.visibility, tuple(mention_ids)))
         await forget_post_media(s, [post.id])
         await unindex(s, [post.id])

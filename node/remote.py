@@ -22,8 +22,9 @@ from node.context import NodeContext
 from node.domains import canonical_domain
 from node.media_remote import cache_if_chosen
 from node.sanitize import sanitize_html
+from node.trust import Trust
 from storage.errors import AtriumError, Invalid, NotFound
-from storage.models import Account, utcnow
+from storage.models import Account, ActorType, utcnow
 
 REFETCH_AFTER = timedelta(days=1)
 KEY_REFRESH_MIN_INTERVAL = timedelta(minutes=1)
@@ -73,6 +74,8 @@ async def upsert_actor(ctx: NodeContext, actor: IncomingActor) -> Account:
         account.shared_inbox_uri = actor.shared_inbox
         account.followers_uri = actor.followers
         account.locked = actor.locked
+        # A peer's community is a Group (FEP-1b12): members join it, write to it, and its boosts re-share.
+        account.actor_type = actor.type if actor.type in {t.value for t in ActorType} else ActorType.PERSON
         account.discoverable = actor.discoverable
         account.key_id = actor.key_id
         account.public_key_pem = actor.public_key_pem
@@ -186,8 +189,13 @@ async def resolve_handle(ctx: NodeContext, handle: str) -> Account:
         return known
     scheme = "http" if ctx.scheme == "http" else "https"
     url = f"{scheme}://{domain}/.well-known/webfinger?resource=" + quote(f"acct:{user}@{domain}")
+    # Signed (by the instance actor) to a node of the organisation only: it answers for a name
+    # it shows the organisation alone — an `organization` community — by the signer's trust.
+    # Anywhere else a look-up stays anonymous, as Mastodon's are.
+    in_organization = ctx.policy().trust_of(domain)[0] is Trust.ORGANIZATION
     jrd = await _fetcher(ctx).fetch_json(
-        url, purpose=Purpose.WEBFINGER, accept="application/jrd+json, application/json", cross_origin_redirects=True
+        url, purpose=Purpose.WEBFINGER, accept="application/jrd+json, application/json", cross_origin_redirects=True,
+        signed=in_organization,
     )
     links = jrd.get("links")
     href = None

@@ -9,8 +9,8 @@ from aiohttp import web
 
 from federation import builders
 from federation.vocab import AP_CONTENT_TYPE, CONTEXT
-from node import accounts, ap_reads, inbound, relationships
-from node.actors import instance_document, served_person_document
+from node import accounts, ap_reads, community_ap, inbound, relationships
+from node.actors import group_document, instance_document, served_person_document
 from storage.errors import NotFound
 from storage.models import Account
 from web.client import client_address
@@ -23,10 +23,15 @@ def ap_response(doc: dict[str, object], status: int = 200) -> web.Response:
                         headers={"Vary": "Accept, Signature"})
 
 
-async def _local(request: web.Request) -> Account:
-    account = await accounts.get_local(request.app[CTX], request.match_info["username"])
+async def _local(request: web.Request, *, gated: bool = True) -> Account:
+    ctx = request.app[CTX]
+    username = request.match_info["username"]
+    account = await accounts.get_local(ctx, username)
     if account.disabled or account.suspended:
         raise NotFound("no such user")
+    # A community exists only where it may reach: elsewhere, as a name nobody has.
+    if gated and not await community_ap.visible_to(ctx, account, partial(signed_reader, request)):
+        raise NotFound(f"no such user: {username}")
     return account
 
 
@@ -43,6 +48,9 @@ async def actor(request: web.Request) -> web.Response:
             raise
         gone = builders.tombstone(ctx.actor_uri(request.match_info["username"]))
         return ap_response({"@context": CONTEXT, **gone, "formerType": "Person"}, status=410)
+    if account.is_group:
+        group = await _local(request)
+        return ap_response(await group_document(ctx, group))
     return ap_response(await served_person_document(ctx, account, partial(signed_reader, request)))
 
 
@@ -94,10 +102,16 @@ async def featured(request: web.Request) -> web.Response:
     return ap_response(await ap_reads.featured(request.app[CTX], account, partial(signed_reader, request)))
 
 
+async def moderators(request: web.Request) -> web.Response:
+    """A community's moderators (Lemmy's `attributedTo`); 404 for anyone else."""
+    return ap_response(await community_ap.moderators_collection(request.app[CTX], await _local(request)))
+
+
 async def inbox(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     if "username" in request.match_info:
-        await _local(request)
+        # Not gated: a Follow of a community from a peer it does not reach is answered (Reject).
+        await _local(request, gated=False)
     body = await request.read()  # the app's client_max_size caps it (1 MB): 413 beyond
     received = await inbound.receive(ctx, "POST", f"{ctx.base_url}{request.raw_path}", request.headers, body,
                                      client_address(request))
@@ -106,7 +120,8 @@ async def inbox(request: web.Request) -> web.Response:
 
 GETS = {"/actor": instance_actor, "/users/{username}": actor, "/users/{username}/outbox": outbox,
         "/users/{username}/followers": followers, "/users/{username}/following": following,
-        "/users/{username}/collections/featured": featured, "/users/{username}/statuses/{post_id}": note}
+        "/users/{username}/collections/featured": featured, "/users/{username}/statuses/{post_id}": note,
+        "/users/{username}/collections/moderators": moderators}
 INBOXES = ("/users/{username}/inbox", "/inbox", "/actor/inbox")
 
 

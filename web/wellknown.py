@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from urllib.parse import unquote
 
 from aiohttp import web
 
-from node import accounts
+from node import accounts, community_ap
 from node.actors import INSTANCE_ACTOR
 from node.domains import canonical_domain
 from storage.errors import Invalid, NotFound
 from web.keys import CTX
+from web.signed import signed_reader
 
 JRD = "application/jrd+json"
 
@@ -46,6 +48,9 @@ async def webfinger(request: web.Request) -> web.Response:
     account = await accounts.get_local(ctx, username)
     if account.disabled:
         raise NotFound("not an account on this node")
+    # A community is found only where it may reach: elsewhere, as a name nobody has.
+    if not await community_ap.visible_to(ctx, account, partial(signed_reader, request)):
+        raise NotFound(f"no such user: {username}")
     actor = ctx.actor_uri(account.username)
     body = {
         "subject": f"acct:{account.username}@{ctx.domain}",

@@ -7,6 +7,9 @@
 // signatures) and an Ed25519 key (FEP-8b32 Data Integrity proofs, published as a Multikey in
 // assertionMethod). Everything is in memory: a fresh actor and keys at every start.
 //
+// With FEDIFY_GROUP=NAME it also serves a community, /users/NAME: a Group (its own RSA key)
+// that accepts every Follow and re-shares what its member writes to it (POST /_group_post).
+//
 // It follows back nobody by itself. It auto-accepts Follows with an Accept that embeds the
 // Follow, records every activity its inbox verified, and records every request it sent.
 // Test-only control routes (no auth: the server listens on loopback only):
@@ -14,6 +17,9 @@
 //   GET  /_sent              POSTs this peer sent: url, signature spec, status, body
 //   GET  /_errors            delivery and inbox errors
 //   POST /_follow  {"target": ACTOR_URI}             → {"follow_id": ...}
+//   POST /_group_post {"content": HTML}   (with FEDIFY_GROUP set) the actor writes a public note
+//                  to the group, and the group announces the Create, embedded, to its followers
+//                  as Lemmy does (FEP-1b12) → {"note_id", "create_id", "announce_id"}
 //   POST /_post    {"to": ACTOR_URI, "content": HTML,
 //                   "attachments"?: [{"type": "Image"|"Document", "url", "mediaType", "name", "width", "height"}]}
 //                  → {"note_id": ..., "activity_id": ...}  (attachments as Fedify's vocabulary writes them)
@@ -37,10 +43,12 @@ import {
 import {
   Accept,
   Activity,
+  Announce,
   Create,
   Endpoints,
   Document,
   Follow,
+  Group,
   Image,
   isActor,
   Mention,
@@ -60,6 +68,7 @@ if (!Number.isInteger(PORT) || PORT <= 0 || PORT > 65535) {
 const HOST = "127.0.0.1";
 const ORIGIN = `http://${HOST}:${PORT}`;
 const IDENT = process.env.FEDIFY_USER ?? "fedi";
+const GROUP = process.env.FEDIFY_GROUP ?? null; // a Lemmy-style community, when set
 
 await configure({
   contextLocalStorage: new AsyncLocalStorage(),
@@ -129,6 +138,8 @@ globalThis.fetch = async (input, init) => {
 const rsa = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
 const ed25519 = await generateCryptoKeyPair("Ed25519");
 const keyPairs = [rsa, ed25519]; // the first RSA key signs requests; Ed25519 makes the proofs
+const groupKeyPairs = GROUP === null ? [] : [await generateCryptoKeyPair("RSASSA-PKCS1-v1_5")];
+const groupFollowers = new Map(); // actor URI → { id, inboxId, endpoints }
 
 const followers = new Map(); // actor URI → { id, inboxId, endpoints }
 const notes = new Map(); // note id (path segment) → Note
@@ -156,6 +167,21 @@ const federation = createFederation({
 
 federation
   .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+    if (GROUP !== null && identifier === GROUP) {
+      const keys = await ctx.getActorKeyPairs(identifier);
+      return new Group({
+        id: ctx.getActorUri(identifier),
+        preferredUsername: identifier,
+        name: "Fedify community",
+        summary: "<p>A Lemmy-style community on Fedify</p>",
+        url: ctx.getActorUri(identifier),
+        inbox: ctx.getInboxUri(identifier),
+        endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+        followers: ctx.getFollowersUri(identifier),
+        manuallyApprovesFollowers: false,
+        publicKey: keys[0].cryptographicKey,
+      });
+    }
     if (identifier !== IDENT) return null;
     const keys = await ctx.getActorKeyPairs(identifier);
     return new Person({
@@ -172,10 +198,12 @@ federation
       assertionMethods: keys.map((k) => k.multikey), // both, as Multikey (FEP-521a)
     });
   })
-  .mapHandle((_ctx, username) => (username === IDENT ? IDENT : null))
-  .setKeyPairsDispatcher(async (_ctx, identifier) => (identifier === IDENT ? keyPairs : []));
+  .mapHandle((_ctx, username) => (username === IDENT || (GROUP !== null && username === GROUP) ? username : null))
+  .setKeyPairsDispatcher(async (_ctx, identifier) =>
+    identifier === IDENT ? keyPairs : GROUP !== null && identifier === GROUP ? groupKeyPairs : []);
 
 federation.setFollowersDispatcher("/users/{identifier}/followers", async (_ctx, identifier) => {
+  if (GROUP !== null && identifier === GROUP) return { items: [...groupFollowers.values()] };
   if (identifier !== IDENT) return null;
   return { items: [...followers.values()] };
 });
@@ -204,16 +232,18 @@ federation
     record(follow);
     if (follow.id == null || follow.actorId == null || follow.objectId == null) return;
     const target = ctx.parseUri(follow.objectId);
-    if (target?.type !== "actor" || target.identifier !== IDENT) return;
+    const followed = target?.type === "actor" ? target.identifier : null;
+    if (followed !== IDENT && (GROUP === null || followed !== GROUP)) return;
     const follower = await follow.getActor(ctx);
     if (!isActor(follower) || follower.id == null || follower.inboxId == null) return;
-    followers.set(follower.id.href, { id: follower.id, inboxId: follower.inboxId, endpoints: follower.endpoints });
+    (followed === IDENT ? followers : groupFollowers)
+      .set(follower.id.href, { id: follower.id, inboxId: follower.inboxId, endpoints: follower.endpoints });
     await ctx.sendActivity(
-      { identifier: IDENT },
+      { identifier: followed },
       follower,
       new Accept({
-        id: new URL(`${ctx.getActorUri(IDENT).href}#accepts/${crypto.randomUUID()}`),
-        actor: ctx.getActorUri(IDENT),
+        id: new URL(`${ctx.getActorUri(followed).href}#accepts/${crypto.randomUUID()}`),
+        actor: ctx.getActorUri(followed),
         to: follower.id,
         object: follow, // the Follow itself, embedded
       }),
@@ -222,6 +252,7 @@ federation
   .on(Undo, async (_ctx, undo) => {
     record(undo);
     if (undo.actorId != null) followers.delete(undo.actorId.href);
+    if (undo.actorId != null) groupFollowers.delete(undo.actorId.href);
   })
   .on(Activity, async (_ctx, activity) => {
     record(activity);
@@ -295,6 +326,46 @@ async function post(request) {
   return json({ note_id: noteId.href, activity_id: activityId.href });
 }
 
+// The actor writes to the group; the group announces the Create, embedded (Lemmy's shape).
+async function groupPost(request) {
+  if (GROUP === null) return json({ error: "no group: start with FEDIFY_GROUP" }, 400);
+  const { content } = await request.json();
+  const ctx = federation.createContext(request, undefined);
+  const me = ctx.getActorUri(IDENT);
+  const group = ctx.getActorUri(GROUP);
+  const key = crypto.randomUUID();
+  const noteId = ctx.getObjectUri(Note, { identifier: IDENT, id: key });
+  const note = new Note({
+    id: noteId,
+    attribution: me,
+    content: `<p>${content}</p>`,
+    to: PUBLIC_COLLECTION,
+    ccs: [group],
+    audience: group,
+    published: Temporal.Now.instant(),
+  });
+  notes.set(key, note);
+  const create = new Create({
+    id: new URL(`${noteId.href}#create`),
+    actor: me,
+    object: note,
+    to: PUBLIC_COLLECTION,
+    ccs: [group],
+    audience: group,
+    published: note.published,
+  });
+  const announce = new Announce({
+    id: new URL(`${group.href}#announces/${key}`),
+    actor: group,
+    object: create,
+    to: PUBLIC_COLLECTION,
+    ccs: [ctx.getFollowersUri(GROUP)],
+    published: note.published,
+  });
+  await ctx.sendActivity({ identifier: GROUP }, "followers", announce);
+  return json({ note_id: noteId.href, create_id: create.id.href, announce_id: announce.id.href });
+}
+
 async function handle(request, body) {
   const url = new URL(request.url);
   if (request.method === "GET" && url.pathname === "/_received") return json(received);
@@ -302,6 +373,7 @@ async function handle(request, body) {
   if (request.method === "GET" && url.pathname === "/_errors") return json(errors);
   if (request.method === "POST" && url.pathname === "/_follow") return await follow(request);
   if (request.method === "POST" && url.pathname === "/_post") return await post(request);
+  if (request.method === "POST" && url.pathname === "/_group_post") return await groupPost(request);
   if (request.method === "POST" && body.length > 0) {
     // Keep the inbox's raw JSON and how it was signed, for `record` once Fedify has verified it.
     try {

@@ -17,7 +17,7 @@ from sqlalchemy import Update, update
 from federation.parsing import IncomingActivity, origin, parse_activity
 from node import audit, remote
 from node.context import NodeContext
-from node.inbox import announcements, follows, moderation, notes, reactions
+from node.inbox import announcements, follows, groups, moderation, notes, reactions
 from node.queues import InboxJob
 from storage.errors import AtriumError
 from storage.jobs import ClaimedJob
@@ -26,14 +26,14 @@ from storage.models import Account, InboxEntry
 Handler = Callable[[NodeContext, IncomingActivity, Account], Awaitable[str]]
 
 DISPATCH: dict[str, Handler] = {
-    "Follow": follows.on_follow,
+    "Follow": groups.on_follow,  # a community's join rule, else follows.on_follow
     "Accept": follows.on_accept,
     "Reject": follows.on_reject,
-    "Create": notes.on_create,
+    "Create": groups.on_create,  # a post written to a community here, else notes.on_create
     "Update": notes.on_update,
     "Delete": notes.on_delete,
     "Like": reactions.on_like,
-    "Announce": reactions.on_announce,
+    "Announce": groups.on_announce,  # a peer's community's re-share, else reactions.on_announce
     "Undo": reactions.on_undo,
     "Block": moderation.on_block,
     "Flag": moderation.on_flag,

@@ -60,20 +60,26 @@ async def on_create_or_update(ctx: NodeContext, activity: IncomingActivity, acto
         return await _refuse(ctx, activity, peer, "announcement:origin", "the announcement is not the sender's own")
     async with ctx.db.session() as s:
         a = await s.scalar(select(Announcement).where(Announcement.uri == incoming.id))
-        if a is not None and a.origin != peer:
-            return await _refuse(ctx, activity, peer, "announcement:origin", "the announcement is not the sender's own")
+        foreign = a is not None and a.origin != peer
         created = a is None
-        if a is None:
+        if foreign:
+            a = None  # refused below, once this transaction is over (the audit writes on its own)
+        elif a is None:
             a = Announcement(uri=incoming.id, origin=peer, published=True, organization_wide=True,
                              published_at=incoming.published or utcnow())
             s.add(a)
-        a.content_html = sanitize_html(incoming.content_html)
-        a.starts_at, a.ends_at, a.all_day = incoming.starts_at, incoming.ends_at, incoming.all_day
-        a.updated_at = utcnow()
-        await s.flush()
-        announcement_id = a.id
-    await ctx.audit_writes.submit(audit.Decision("in", peer, activity.id, "accepted",
-                                                 f'peers."{peer}".accept_announcements', "an organisation announcement"))
+        if a is None:
+            announcement_id = 0
+        else:
+            a.content_html = sanitize_html(incoming.content_html)
+            a.starts_at, a.ends_at, a.all_day = incoming.starts_at, incoming.ends_at, incoming.all_day
+            a.updated_at = utcnow()
+            await s.flush()
+            announcement_id = a.id
+    if foreign:
+        return await _refuse(ctx, activity, peer, "announcement:origin", "the announcement is not the sender's own")
+    admitted = ctx.policy().announcements_in(peer)  # the rule that let it in, as the trail cites it
+    await ctx.audit_writes.submit(audit.Decision("in", peer, activity.id, "accepted", admitted.rule, admitted.reason))
     ctx.events.publish(Event("announcement", announcement_id=announcement_id))
     return "accepted: announcement " + ("stored" if created else "updated")
 
@@ -87,10 +93,12 @@ async def on_delete(ctx: NodeContext, activity: IncomingActivity, actor: Account
         a = await s.scalar(select(Announcement).where(Announcement.uri == activity.object_id))
         if a is None:
             return None
-        if a.origin != peer or not _from_instance_actor(activity.actor):
-            return await _refuse(ctx, activity, peer, "announcement:origin", "only its own node withdraws an announcement")
         announcement_id = a.id
-        await s.delete(a)
+        allowed = a.origin == peer and _from_instance_actor(activity.actor)
+        if allowed:
+            await s.delete(a)
+    if not allowed:  # audited once the transaction is over: the audit trail writes on its own
+        return await _refuse(ctx, activity, peer, "announcement:origin", "only its own node withdraws an announcement")
     ctx.events.publish(Event("announcement.delete", announcement_id=announcement_id))
     return "accepted: announcement withdrawn"
 

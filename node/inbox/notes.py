@@ -31,7 +31,7 @@ def _visibility(ctx: NodeContext, actor: Account, to: tuple[str, ...], cc: tuple
     return Audience.addressed(to, cc, actor.followers_uri, scope).as_claimed_by(trust)
 
 
-async def _local_mentions(ctx: NodeContext, uris: tuple[str, ...]) -> list[Account]:
+async def local_mentions(ctx: NodeContext, uris: tuple[str, ...]) -> list[Account]:
 
     found: list[Account] = []
     async with ctx.db.reader() as s:
@@ -71,7 +71,7 @@ async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account
         followed = await s.scalar(
             select(Follow.id).where(Follow.target_id == actor.id, Follow.state == "accepted").limit(1)
         )
-    mentioned = await _local_mentions(ctx, note.mentions)
+    mentioned = await local_mentions(ctx, note.mentions)
     if followed is None and not mentioned and (parent is None or not parent.local):
         return "ignored: nobody on this node follows, is mentioned, or is replied to"
     if note.in_reply_to and parent is None:
@@ -102,7 +102,7 @@ async def fetch_note(
         author = await remote.actor_by_uri(ctx, note.attributed_to, budget=budget)
         if note.in_reply_to:
             await fetch_note(ctx, note.in_reply_to, budget, seen, depth + 1, purpose=Purpose.REPLY_FETCH)
-        return await store_note(ctx, note, author, await _local_mentions(ctx, note.mentions), notify_people=False,
+        return await store_note(ctx, note, author, await local_mentions(ctx, note.mentions), notify_people=False,
                                 poll=poll)
     except AtriumError:
         return None
@@ -146,16 +146,19 @@ def _addressed(ctx: NodeContext, visibility: Audience, note: IncomingNote, menti
 
 async def store_note(
     ctx: NodeContext, note: IncomingNote, actor: Account, mentioned: list[Account], *, notify_people: bool = True,
-    poll: PollData | None = None,
+    poll: PollData | None = None, community_id: int | None = None, audience: Audience | None = None,
 ) -> Post:
+    """A peer's note stored. `community_id`: the community it was written to (node/inbox/groups.py),
+    whose audience it takes when that is given as `audience`."""
     async with ctx.db.reader() as s:
         parent = await s.scalar(select(Post).where(Post.uri == note.in_reply_to)) if note.in_reply_to else None
-    visibility = _visibility(ctx, actor, note.to, note.cc, note.scope)
+    visibility = audience or _visibility(ctx, actor, note.to, note.cc, note.scope)
     narrowed = note.scope == Audience.ORGANIZATION and visibility != Audience.ORGANIZATION
     post = post_effects.new_post(
         actor, note.id, visibility, _body(note), post_id=new_id(), url=note.url or note.id, parent=parent,
         in_reply_to_uri=note.in_reply_to, created_at=min(note.published or utcnow(), utcnow()),
     )
+    post.community_id = community_id
     change = post_effects.Recorded(post, parent, _addressed(ctx, visibility, note, mentioned), note.hashtags,
                                    news=notify_people, remote_media=_media(ctx, actor, note),
                                    poll=new_row(post.id, poll) if poll is not None else None)
@@ -185,7 +188,7 @@ async def on_update(ctx: NodeContext, activity: IncomingActivity, actor: Account
         return "done"
     note = ap_to_post(obj)
     poll = ap_to_poll(obj)
-    mentioned = await _local_mentions(ctx, note.mentions)
+    mentioned = await local_mentions(ctx, note.mentions)
     async with ctx.db.session() as s:
         post = await s.scalar(select(Post).where(Post.uri == note.id))
         if post is None:

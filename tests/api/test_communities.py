@@ -57,7 +57,7 @@ async def test_a_community_is_a_group_account_found_by_search_and_lookup(api: Cl
     assert [a["id"] for a in await call(api, "GET", "/api/v1/accounts/search", bob, params={"q": "asking"})] == [asking]
 
 
-async def test_the_open_web_sees_only_the_communities_the_policy_lets_it(api: Client) -> None:
+async def test_the_open_web_sees_only_the_communities_the_policy_lets_it(api: Client, sign_in: SignIn) -> None:
     # Given a public community, an organisation one and one for this node only
     public = await _community(api, "town-square", audience="public")
     org = await _community(api, "org-guild", audience="organization")
@@ -73,6 +73,15 @@ async def test_the_open_web_sees_only_the_communities_the_policy_lets_it(api: Cl
         assert found["accounts"] == []
     found = await call(api, "GET", "/api/v1/accounts/search", params={"q": "town"})
     assert [a["id"] for a in found] == [public]
+    # And bob, a member of all three, is listed following only the public one (a signed-in reader: all)
+    bob = await _me(api, "bob")
+    for group in (public, org, local):
+        await communities.join(node_of(api), bob, int(group))
+    following = await call(api, "GET", f"/api/v1/accounts/{bob.id}/following")
+    assert [a["id"] for a in following] == [public]
+    alice = await sign_in("alice")
+    following = await call(api, "GET", f"/api/v1/accounts/{bob.id}/following", alice)
+    assert sorted(a["id"] for a in following) == sorted([public, org, local])
 
 
 async def test_following_a_community_joins_it_by_its_rule(api: Client, sign_in: SignIn) -> None:

@@ -127,3 +127,18 @@ async def test_editing_a_poll_is_refused(api: Client, sign_in: SignIn) -> None:
     text_only = await api.put(f"/api/v1/statuses/{poll_id}", json={"status": "q edited"}, headers=auth(alice))
     body = await text_only.json()
     assert text_only.status == 200 and [o["title"] for o in body["poll"]["options"]] == ["a", "b"]
+
+
+async def test_the_open_web_reads_no_poll_a_content_rule_keeps_in(api: Client, sign_in: SignIn) -> None:
+    # Given alice's public poll whose text the policy's content rule keeps inside the organisation
+    alice = await sign_in("alice")
+    resp = await api.post("/api/v1/statuses", json={"status": "confidential: pick a codename",
+                                                     "poll": {"options": ["Kestrel", "Osprey"], "expires_in": 600}},
+                          headers=auth(alice))
+    poll_id = (await resp.json())["id"]
+    # When someone without a token asks for the poll, or the post
+    # Then both are 404, as for a post that does not exist; signed in, bob reads it
+    assert (await api.get(f"/api/v1/polls/{poll_id}")).status == 404
+    assert (await api.get(f"/api/v1/statuses/{poll_id}")).status == 404
+    bob = await sign_in("bob")
+    assert (await api.get(f"/api/v1/polls/{poll_id}", headers=auth(bob))).status == 200

@@ -66,6 +66,8 @@ def test_create_and_list_communities(node_dir: Path, capsys: pytest.CaptureFixtu
     (["community", "create", "noaudience"], "--audience"),
     (["user", "create", "guild", "--password", "pw-pw-pw-pw"], "taken by a community"),  # the other way round
     (["user", "create", "Guild", "--password", "pw-pw-pw-pw"], "taken by a community"),
+    (["user", "set-password", "guild", "--password", "pw-pw-pw-pw"], "a community, not a person"),  # no sign-in
+    (["user", "set-role", "guild", "admin"], "a community, not a person"),
 ])
 def test_bad_input_is_one_line_and_changes_nothing(node_dir: Path, capsys: pytest.CaptureFixture[str],
                                                    argv: list[str], says: str) -> None:

@@ -21,18 +21,21 @@ import pytest
 from sqlalchemy import select
 
 from atrium.demo_seed import (
+    ANNOUNCEMENT,
     CONFIDENTIAL_POST,
     ENG_ORG_POST,
     LOCAL_POST,
     NODES,
     ORG_POST,
+    POLL,
     PUBLIC_POST,
     DemoNode,
     acting_on,
 )
 from node import accounts, timelines
 from node.pagination import Page
-from storage.models import Post
+from node.poll_rows import options_of
+from storage.models import Poll, Post
 from tests.factory import free_port
 
 READY = "Demo ready."
@@ -180,6 +183,19 @@ async def test_alice_is_told_of_the_reply_like_and_boost_from_three_other_nodes(
     assert {("mention", "bob"), ("favourite", "olga"), ("reblog", "pat")} <= seen
 
 
+async def test_the_seeded_poll_counts_a_vote_from_another_node(demo: tuple[DemoRun, Path]) -> None:
+    run, data_dir = demo
+    # Given alice's organisation poll on eng, which bob voted on from sales
+    async with acting_on(node_of(run, data_dir, "eng")) as ctx, ctx.db.reader() as s:
+        post = await s.scalar(select(Post).where(Post.content_html.contains(POLL[2])))
+        assert post is not None
+        poll = await s.get(Poll, post.id)
+    # Then eng counted his vote (it crossed from sales as a vote note)
+    assert poll is not None and [v for _, v in options_of(poll)] == [1, 0, 0]
+    # And the partner never received the poll
+    assert POLL[2] not in await stored_texts(node_of(run, data_dir, "partner"))
+
+
 async def test_the_department_only_post_stays_in_its_department(demo: tuple[DemoRun, Path]) -> None:
     run, data_dir = demo
     # Given bob (sales) and olga (ops) follow alice, and received her organization post
@@ -203,6 +219,15 @@ async def test_the_partner_receives_the_public_post_and_not_the_organisation_one
     assert ENG_ORG_POST not in home and CONFIDENTIAL_POST not in home
     stored = await stored_texts(node_of(run, data_dir, "partner"))
     assert ENG_ORG_POST not in stored and ORG_POST not in stored and CONFIDENTIAL_POST not in stored
+
+
+async def test_eng_s_announcement_is_a_banner_on_every_department_and_not_the_partner(demo: tuple[DemoRun, Path]) -> None:
+    run, _ = demo
+    text = ANNOUNCEMENT[2]
+    # Then alice (eng), bob (sales) and olga (ops) see it over their home timeline; pat does not
+    for node, username in (("eng", "alice"), ("sales", "bob"), ("ops", "olga")):
+        assert text in await web_page(run, node, username, "/"), f"no announcement on {node}"
+    assert text not in await web_page(run, "partner", "pat", "/")
 
 
 async def test_each_node_has_its_name_and_people_read_it(demo: tuple[DemoRun, Path]) -> None:

@@ -251,3 +251,35 @@ async def test_a_question_with_too_many_options_is_refused(node: LocalNode, peer
     assert (await org.post(node.inbox, org.create("olga", question), as_actor="olga"))[0] in (202, 400, 413)
     await node.process()
     assert await node.post(str(question["id"])) is None
+
+
+# The poll row of the trust matrix, by hand from docs/policy.md ("Audiences across the boundary"):
+# visibility -> whether the Question (and, after olga's vote, its Update) reaches
+# (the organisation's peer, the partner). Both peers' people follow alice.
+POLL_ROW = {
+    "public": (True, True),
+    "unlisted": (True, True),
+    "followers": (True, True),
+    "organization": (True, False),
+    "local": (False, False),
+}
+
+
+@pytest.mark.parametrize("visibility", list(POLL_ROW))
+async def test_the_poll_row_of_the_trust_matrix(node: LocalNode, peers: Peers, visibility: str) -> None:
+    org, partner = peers
+    # Given alice's poll with this audience, sent out
+    post = await alices_poll(node, visibility)
+    await send_all(node)
+    # When olga (organisation) votes, and the counts go out
+    await org.post(node.inbox, vote_note(org, "olga", 1, str(post.uri), "Tacos"), as_actor="olga")
+    await node.process()
+    await send_all(node)
+    # Then the Question, and the Update with the counts, crossed to exactly the peers the row says
+    crossed = tuple(bool(of_type(p, "Create", "Question")) for p in (org, partner))
+    updated = tuple(bool(of_type(p, "Update", "Question")) for p in (org, partner))
+    assert crossed == POLL_ROW[visibility]
+    assert updated == POLL_ROW[visibility]
+    # And olga's vote counted exactly where she may see the poll
+    view = await polls.get_poll(node.ctx, await _author(node), post.id)
+    assert [v for _, v in view.options] == ([1, 0] if POLL_ROW[visibility][0] else [0, 0])

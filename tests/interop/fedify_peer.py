@@ -49,8 +49,9 @@ def ensure_fedify() -> Path:
 
 
 class FedifyPeer:
-    def __init__(self, root: Path, user: str = "fedi") -> None:
+    def __init__(self, root: Path, user: str = "fedi", group: str | None = None) -> None:
         self.user = user
+        self.group = group  # a Lemmy-style community it also serves (FEDIFY_GROUP), if any
         self.port = free_port()
         self.domain = f"127.0.0.1:{self.port}"
         self.base_url = f"http://{self.domain}"
@@ -67,6 +68,7 @@ class FedifyPeer:
             env={
                 "PATH": "/usr/bin:/bin",
                 "FEDIFY_USER": self.user,
+                **({"FEDIFY_GROUP": self.group} if self.group else {}),
                 "FEDIFY_LOG_LEVEL": os.environ.get("FEDIFY_LOG_LEVEL", "warning"),
             },
             stdout=out, stderr=subprocess.STDOUT, text=True,
@@ -107,6 +109,11 @@ class FedifyPeer:
         `attachments` ({type: Image|Document, url, mediaType, name, width, height}) are written
         by Fedify's own vocabulary classes."""
         return await self._call("POST", "/_post", {"to": to, "content": content, "attachments": list(attachments)})
+
+    async def group_post(self, content: str) -> dict[str, str]:
+        """The actor writes a public note to the group, which announces the Create (embedded)
+        to its followers, as Lemmy does: {note_id, create_id, announce_id}."""
+        return await self._call("POST", "/_group_post", {"content": content})
 
     def log_tail(self) -> str:
         return self.log.read_text()[-3000:] if self.log.exists() else ""

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from federation.vocab import CONTEXT, PUBLIC
-from node import posts, timelines
+from node import communities, posts, timelines
 from node.pagination import Page
 from node.posts import NewPost
 from storage.models import Account, AuditEntry, Follow, InboxEntry, Like, Post
@@ -27,7 +27,7 @@ from tests.policy.harness import TRUSTS, Net, database_url, network
 
 Y, N = True, False
 KINDS = ("create_public", "create_organization", "follow", "like_public", "like_organization",
-         "announce_public", "announce_organization")
+         "announce_public", "announce_organization", "join_organization", "join_public", "write_organization")
 
 # (trust, kind) -> outcome, by hand from docs/policy.md ("Trust levels", "Audiences across the boundary")
 # and docs/architecture.md ("The life of an inbound activity").
@@ -85,6 +85,31 @@ INBOUND: dict[tuple[str, str], tuple[object, ...]] = {
     ("limited", "announce_organization"):      (202, "refused", N),
     ("blocked", "announce_organization"):      (403, None, N),
     ("unknown", "announce_organization"):      (403, None, N),
+
+    # The community column. A Follow of an open community of this node (node/communities.py
+    # `join_decision`): (HTTP status, inbox outcome, membership, the answer that crossed back).
+    ("organization", "join_organization"):     (202, "done", "accepted", "Accept"),
+    ("partner", "join_organization"):          (202, "refused", None, "Reject"),  # invisible to it
+    ("public", "join_organization"):           (202, "refused", None, "Reject"),
+    ("limited", "join_organization"):          (202, "refused", None, "Reject"),
+    ("blocked", "join_organization"):          (403, None, None, None),
+    ("unknown", "join_organization"):          (403, None, None, None),
+
+    ("organization", "join_public"):           (202, "done", "accepted", "Accept"),
+    ("partner", "join_public"):                (202, "done", "accepted", "Accept"),
+    ("public", "join_public"):                 (202, "done", "accepted", "Accept"),
+    ("limited", "join_public"):                (202, "done", "pending", None),  # needs approval
+    ("blocked", "join_public"):                (403, None, None, None),
+    ("unknown", "join_public"):                (403, None, None, None),
+
+    # A post written to an organisation community by a member on the peer (each is a member,
+    # as if trusted more when it joined): (HTTP status, inbox outcome, stored as, re-shared).
+    ("organization", "write_organization"):    (202, "done", "organization", Y),
+    ("partner", "write_organization"):         (202, "refused", None, N),
+    ("public", "write_organization"):          (202, "refused", None, N),
+    ("limited", "write_organization"):         (202, "refused", None, N),
+    ("blocked", "write_organization"):         (403, None, None, N),
+    ("unknown", "write_organization"):         (403, None, None, N),
 }
 # fmt: on
 
@@ -103,6 +128,9 @@ class Record:
 def _activities(net: Net, trust: str, lena: str, public_post: str, org_post: str) -> dict[str, dict[str, object]]:
     peer = net.peers[trust]
     me = peer.actor("mallory")
+    written = net.ctx.actor_uri("written")
+    n3 = peer.note("mallory", 3, f"<p>to the community, from {trust}</p>", to=[f"{me}/followers", written], cc=[],
+                   audience=written, audience_scope="organization")
     n1 = peer.note("mallory", 1, f"<p>hello from {trust}</p>")
     n2 = peer.note("mallory", 2, f"<p>for the organisation, from {trust}</p>", to=[f"{me}/followers"], cc=[],
                    audience_scope="organization")
@@ -121,6 +149,9 @@ def _activities(net: Net, trust: str, lena: str, public_post: str, org_post: str
         "like_organization": act("like_organization", "Like", org_post),
         "announce_public": act("announce_public", "Announce", public_post),
         "announce_organization": act("announce_organization", "Announce", org_post),
+        "join_organization": act("join_organization", "Follow", net.ctx.actor_uri("inner")),
+        "join_public": act("join_public", "Follow", net.ctx.actor_uri("opened")),
+        "write_organization": peer.create("mallory", n3) | {"@context": CONTEXT},
     }
 
 
@@ -136,6 +167,12 @@ async def run_matrix(database: str) -> Record:
             mallory[trust] = await net.remote(trust, "mallory", with_key=False)
             async with ctx.db.session() as s:
                 s.add(Follow(follower_id=alice.id, target_id=mallory[trust].id, state="accepted"))
+        inner = await communities.create_community(ctx, "inner", audience="organization", creator=alice)
+        opened = await communities.create_community(ctx, "opened", audience="public", creator=alice)
+        written = await communities.create_community(ctx, "written", audience="organization", creator=alice)
+        async with ctx.db.session() as s:
+            for trust in TRUSTS:
+                s.add(Follow(follower_id=mallory[trust].id, target_id=written.id, state="accepted"))
         public_post = await posts.create_post(ctx, alice, NewPost("a public post"))
         org_post = await posts.create_post(ctx, alice, NewPost("an organization post", visibility="organization"))
         await net.drain()  # (their fan-out: nobody remote follows alice, nothing is sent)
@@ -163,6 +200,19 @@ async def run_matrix(database: str) -> Record:
                         uri = str(activity["object"]["id"])  # type: ignore[index]
                         stored = await s.scalar(select(Post.visibility).where(Post.uri == uri))
                         record.outcome[trust, kind] = (*head, stored, uri in federated, uri in organization)
+                    elif kind == "write_organization":
+                        uri = str(activity["object"]["id"])  # type: ignore[index]
+                        post = await s.scalar(select(Post).where(Post.uri == uri))
+                        shared = post is not None and await s.scalar(select(Post.id).where(
+                            Post.account_id == written.id, Post.reblog_of_id == post.id)) is not None
+                        record.outcome[trust, kind] = (*head, post.visibility if post else None, shared)
+                    elif kind.startswith("join"):
+                        group = inner if kind == "join_organization" else opened
+                        state = await s.scalar(select(Follow.state).where(Follow.follower_id == me.id,
+                                                                          Follow.target_id == group.id))
+                        answers = [str(a.get("type")) for a in peer.received if isinstance(a.get("object"), dict)
+                                   and a["object"].get("id") == activity["id"]]  # type: ignore[union-attr]
+                        record.outcome[trust, kind] = (*head, state, answers[0] if answers else None)
                     elif kind == "follow":
                         state = await s.scalar(select(Follow.state).where(Follow.follower_id == me.id, Follow.target_id == lena.id))
                         accepted = any(a.get("type") == "Accept" and isinstance(a.get("object"), dict)

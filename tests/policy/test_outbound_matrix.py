@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from node import interactions, posts
+from node import communities, interactions, posts
 from node.media_urls import MEDIA_PATH
 from node.policy import ContentRule
 from node.posts import NewPost
@@ -265,6 +265,41 @@ OUTBOUND |= {(media, v, c): OUTBOUND[fetch, v, c] for media, fetch in MEDIA_WAYS
              for v in VISIBILITIES for c in CONTENTS}
 ANONYMOUS |= {("media", v, c): ANONYMOUS["fetch", v, c] for v in VISIBILITIES for c in CONTENTS}
 
+# The community column: a community of each audience a community may have (node/communities.py),
+# with a member on every peer. `community_reshare`: a post written to it by a local member; the
+# community's re-share (an Announce, FEP-1b12) goes to the member there. `community_actor`: the
+# peer fetches the community's Group actor, signed. By hand, from docs/policy.md and the
+# communities' rule: anything of a community crosses where its audience would.
+COMMUNITY_AUDIENCES = ("public", "unlisted", "organization", "local")
+# fmt: off
+COMMUNITY: dict[tuple[str, str, str], tuple[bool, bool, bool, bool, bool, bool]] = {
+    #                                                       org partner public limited blocked unknown
+    ("community_reshare", "public", "plain"):                (Y, Y, Y, Y, N, N),
+    ("community_reshare", "unlisted", "plain"):              (Y, Y, Y, Y, N, N),
+    ("community_reshare", "organization", "plain"):          (Y, N, N, N, N, N),
+    ("community_reshare", "local", "plain"):                 (N, N, N, N, N, N),
+    ("community_reshare", "public", "confidential"):         (Y, N, N, N, N, N),
+    ("community_reshare", "unlisted", "confidential"):       (Y, N, N, N, N, N),
+    ("community_reshare", "organization", "confidential"):   (Y, N, N, N, N, N),
+    ("community_reshare", "local", "confidential"):          (N, N, N, N, N, N),
+    ("community_reshare", "public", "embargoed"):            (Y, Y, N, N, N, N),
+    ("community_reshare", "unlisted", "embargoed"):          (Y, Y, N, N, N, N),
+    ("community_reshare", "organization", "embargoed"):      (Y, N, N, N, N, N),
+    ("community_reshare", "local", "embargoed"):             (N, N, N, N, N, N),
+    ("community_actor", "public", "plain"):                  (Y, Y, Y, Y, N, N),
+    ("community_actor", "unlisted", "plain"):                (Y, Y, Y, Y, N, N),
+    ("community_actor", "organization", "plain"):            (Y, N, N, N, N, N),
+    ("community_actor", "local", "plain"):                   (N, N, N, N, N, N),
+}
+# An unsigned reader of the community's actor: the open web, as for its posts.
+COMMUNITY_ANONYMOUS: dict[tuple[str, str, str], bool] = {
+    ("community_actor", "public", "plain"): Y,
+    ("community_actor", "unlisted", "plain"): Y,
+    ("community_actor", "organization", "plain"): N,
+    ("community_actor", "local", "plain"): N,
+}
+# fmt: on
+
 # Cells where the node does not do what the table says, each with why. The test fails when a
 # cell here starts to match (remove it then) or when any other cell does not.
 KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {}
@@ -291,6 +326,8 @@ class Wire:
     domains: dict[str, str] = field(default_factory=dict)  # trust -> the peer's domain
     follower_posts: dict[tuple[str, str], str] = field(default_factory=dict)  # (visibility, content) -> URI of way (a)'s post
     originals_seen: dict[str, int] = field(default_factory=dict)  # trust -> copies of the boosted posts' text received
+    community: dict[tuple[str, str, str, str], bool] = field(default_factory=dict)  # (audience, trust, way, content)
+    community_anonymous: dict[tuple[str, str, str], bool] = field(default_factory=dict)
 
 
 async def _follow(net: Net, follower: Account, target: Account) -> None:
@@ -307,14 +344,25 @@ async def run_matrix(database: str) -> Wire:
         origin = await net.local("ori")      # (c), (d): the posts boosted and replied to; no remote audience
         booster = await net.local("bo")
         replier = await net.local("rey")
+        fols: dict[str, Account] = {}
         for trust in TRUSTS:
-            fol = await net.remote(trust, "fol")
+            fol = fols[trust] = await net.remote(trust, "fol")
             await net.remote(trust, "men")
             for followed in (author, booster, replier):
                 await _follow(net, fol, followed)
         await _follow(net, booster, origin)  # so that both may see what they boost and reply to
         await _follow(net, replier, origin)
         everyone = " ".join(f"@men@{peer.domain}" for peer in net.peers.values())
+        # The community column: one community per audience, cory and each peer's `fol` members.
+        cory = await net.local("cory")
+        groups = {aud: await communities.create_community(ctx, f"c{aud}", audience=aud, creator=cory)
+                  for aud in COMMUNITY_AUDIENCES}
+        for group in groups.values():
+            for trust in TRUSTS:
+                await _follow(net, fols[trust], group)
+        written = {(aud, c): await posts.create_post(ctx, cory, NewPost(mark("community", aud, c) + SUFFIX[c],
+                                                                          community_id=group.id))
+                   for aud, group in groups.items() for c in CONTENTS}
 
         # Phase 1: the posts.
         a: dict[tuple[str, str], Post] = {}  # (a) follower; fetched (e) and listed (f); then deleted
@@ -356,6 +404,14 @@ async def run_matrix(database: str) -> Wire:
                 wire.crossed[key] = served  # type: ignore[index]
             else:
                 wire.anonymous[key] = served  # type: ignore[index]
+        for aud, group in groups.items():
+            for trust in (*TRUSTS, None):
+                status, doc = await net.get(ctx.actor_uri(group.username), as_peer=trust, as_actor="fol")
+                seen = status == 200 and doc is not None and doc.get("type") == "Group"
+                if trust is None:
+                    wire.community_anonymous["community_actor", aud, "plain"] = seen
+                else:
+                    wire.community[aud, trust, "community_actor", "plain"] = seen
         for trust in (*TRUSTS, None):
             outbox = await _outbox_ids(net, ctx.actor_uri("ada"), trust)
             for (v, c), post in a.items():
@@ -389,6 +445,8 @@ async def run_matrix(database: str) -> Wire:
                         wire.crossed[v, trust, way, c] = any(mark(way, v, c) in d for d in dumps)
                     wire.crossed[v, trust, "boost", c] = c_[v, c].uri in announced
                 wire.crossed[v, trust, "delete", "plain"] = a[v, "plain"].uri in deletes
+            for (aud, c), post in written.items():
+                wire.community[aud, trust, "community_reshare", c] = post.uri in announced
             # The boosted posts themselves never leave: their author has no audience out there.
             wire.originals_seen[trust] = sum(mark("boost", v, c) in d for d in dumps for v in VISIBILITIES for c in CONTENTS)
 
@@ -479,3 +537,12 @@ def test_refusals_are_in_the_audit_trail_with_the_rule_that_made_them(wire: Wire
     assert ("organization", uri["organization", "plain"]) not in wire.refused
     assert ("organization", uri["public", "confidential"]) not in wire.refused
     assert ("partner", uri["public", "embargoed"]) not in wire.refused
+
+
+def test_a_community_crosses_where_its_audience_would(wire: Wire) -> None:
+    expected = {(aud, trust, way, content): row[column] for (way, aud, content), row in COMMUNITY.items()
+                for column, trust in enumerate(TRUSTS)}
+    assert set(wire.community) == set(expected)
+    wrong = [_cell(cell) for cell in expected if wire.community[cell] != expected[cell]]
+    assert not wrong, "\n".join(wrong)
+    assert wire.community_anonymous == COMMUNITY_ANONYMOUS

@@ -51,7 +51,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from federation.vocab import AP_CONTENT_TYPE
-from node import accounts, bookmarks, lists, moderation, posts
+from node import accounts, bookmarks, communities, lists, moderation, posts
 from node.context import NodeContext
 from node.policy import parse_policy
 from node.posts import NewPost
@@ -93,7 +93,11 @@ POSTS = {
     "organization": ("organization", ""),
     "local": ("local", ""),
     "confidential": ("public", " CONFIDENTIAL"),
+    # written to COMMUNITY, an `organization` community of alice's (so it takes that audience);
+    # the community's description carries the first phase's canary of this row too
+    "community": ("public", ""),
 }
+COMMUNITY = "sweepguild"
 READERS = ("anonymous", "outsider_web", "outsider_token", "partner_peer", "org_peer", "blocked_peer", "audience")
 TAG = "leaksweep"
 WORD = "sweepword"  # in every post: what the searches ask for (a canary is never in a URL: pages echo queries)
@@ -126,14 +130,14 @@ Y, N, MAY = "yes", "no", "may"
 # to say, not this sweep's).
 # fmt: off
 ADMITS: dict[str, tuple[str, ...]] = {
-    #                  public unlisted followers direct organization local confidential
-    "anonymous":      (Y,     Y,       N,        N,     N,           N,    N),
-    "outsider_web":   (Y,     Y,       N,        N,     Y,           Y,    Y),
-    "outsider_token": (Y,     Y,       N,        N,     Y,           Y,    Y),
-    "partner_peer":   (Y,     Y,       N,        N,     N,           N,    N),
-    "org_peer":       (Y,     Y,       N,        N,     Y,           N,    Y),
-    "blocked_peer":   (MAY,   MAY,     N,        N,     N,           N,    N),
-    "audience":       (Y,     Y,       Y,        Y,     Y,           Y,    Y),
+    #                  public unlisted followers direct organization local confidential community
+    "anonymous":      (Y,     Y,       N,        N,     N,           N,    N,           N),
+    "outsider_web":   (Y,     Y,       N,        N,     Y,           Y,    Y,           Y),
+    "outsider_token": (Y,     Y,       N,        N,     Y,           Y,    Y,           Y),
+    "partner_peer":   (Y,     Y,       N,        N,     N,           N,    N,           N),
+    "org_peer":       (Y,     Y,       N,        N,     Y,           N,    Y,           Y),
+    "blocked_peer":   (MAY,   MAY,     N,        N,     N,           N,    N,           N),
+    "audience":       (Y,     Y,       Y,        Y,     Y,           Y,    Y,           Y),
 }
 # fmt: on
 assert set(ADMITS) == set(READERS) and all(len(row) == len(POSTS) for row in ADMITS.values())
@@ -145,6 +149,7 @@ class World:
 
     domain: str
     alice_id: int
+    community_id: int
     post_ids: list[int]
     post_uris: list[str]
     notification_ids: list[int]
@@ -156,13 +161,14 @@ class World:
     def fillers(self) -> dict[str, Fill]:
         # Each parameter name the router uses, and every value the sweep tries for it.
         return {
-            "username": lambda: ["alice"],
-            "handle": lambda: ["alice", f"alice@{self.domain}"],
+            "username": lambda: ["alice", COMMUNITY],
+            "handle": lambda: ["alice", f"alice@{self.domain}", COMMUNITY, f"{COMMUNITY}@{self.domain}"],
             "post_id": lambda: [str(i) for i in self.post_ids],
-            "id": lambda: [*(str(i) for i in self.post_ids), str(self.alice_id), *(str(i) for i in self.notification_ids),
+            "id": lambda: [*(str(i) for i in self.post_ids), str(self.alice_id), str(self.community_id),
+                           *(str(i) for i in self.notification_ids),
                            *(str(i) for i in self.list_ids)],
             "list_id": lambda: [str(i) for i in self.list_ids],
-            "account_id": lambda: [str(self.alice_id)],
+            "account_id": lambda: [str(self.alice_id), str(self.community_id)],
             "report_id": lambda: [str(i) for i in self.report_ids],
             "scheduled_id": lambda: [str(i) for i in self.post_ids],
             "hashtag": lambda: [TAG],
@@ -191,12 +197,12 @@ SEARCHES = ["q=" + WORD, "q=%23" + TAG, "q={post_uri}"]
 QUERIES: dict[str, list[str]] = {
     "/api/v2/search": SEARCHES,
     "/search": SEARCHES,
-    "/api/v1/accounts/lookup": ["acct=alice"],
-    "/api/v1/accounts/search": ["q=alice"],
+    "/api/v1/accounts/lookup": ["acct=alice", "acct=" + COMMUNITY],
+    "/api/v1/accounts/search": ["q=alice", "q=" + COMMUNITY],
     "/users/{username}/outbox": ["", "page=true"],
     "/api/v1/timelines/public": ["", "local=true"],
     "/timeline/{name}/new": ["since_id=1"],
-    "/.well-known/webfinger": ["resource=acct:alice@{domain}"],
+    "/.well-known/webfinger": ["resource=acct:alice@{domain}", f"resource=acct:{COMMUNITY}@{{domain}}"],
     "/api/v1/streaming/hashtag": ["tag=" + TAG],
     "/api/v1/streaming/hashtag/local": ["tag=" + TAG],
     "/api/v1/streaming/list": ["list={list_id}"],
@@ -265,6 +271,8 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/oauth/authorize"): LeftOut(CREDENTIALS),
     ("POST", "/oauth/token"): LeftOut(CREDENTIALS),
     ("POST", "/oauth/revoke"): LeftOut(CREDENTIALS),
+    # a vote answers the poll (its options and counts) only to someone who may see the post
+    ("POST", "/api/v1/polls/{id}/votes"): Asked({"choices[]": "0"}),
     # ActivityPub
     ("POST", "/users/{username}/inbox"): LeftOut(INBOX),
     ("POST", "/inbox"): LeftOut(INBOX),
@@ -279,6 +287,7 @@ OTHER_METHODS: dict[tuple[str, str], Asked | LeftOut] = {
     ("POST", "/bookmarks/{post_id}/remove"): Asked(),
     ("POST", "/communities/{community_id}/pins/{post_id}"): Asked(),
     ("POST", "/communities/{community_id}/pins/{post_id}/remove"): Asked(),
+    ("POST", "/posts/{post_id}/vote"): Asked({"choice": "0"}),
     ("POST", "/conversations/{id}/remove"): LeftOut(OWN),
     ("POST", "/lists"): LeftOut(OWN),
     ("POST", "/lists/{id}/edit"): LeftOut(OWN),
@@ -380,12 +389,14 @@ def _canaries(phase: str) -> dict[str, str]:
     return {kind: f"cnry{phase}{kind}{secrets.token_hex(4)}" for kind in POSTS}
 
 
-async def _write_posts(ctx: NodeContext, alice: Account, canaries: dict[str, str]) -> tuple[list[int], list[str]]:
+async def _write_posts(ctx: NodeContext, alice: Account, canaries: dict[str, str],
+                       community: Account) -> tuple[list[int], list[str]]:
     """alice's posts, each with a picture whose bytes carry its canary: (post ids, media keys)."""
     ids, keys = [], []
     for kind, (visibility, more) in POSTS.items():
         text = f"#{TAG} {WORD} {canaries[kind]}{more}"
-        post = await posts.create_post(ctx, alice, NewPost(text, visibility=visibility))
+        written_to = community.id if kind == "community" else None
+        post = await posts.create_post(ctx, alice, NewPost(text, visibility=visibility, community_id=written_to))
         ids.append(post.id)
         keys.append((await stored_media(ctx, alice, PNG + canaries[kind].encode(), post=post)).storage_key or "")
     return ids, keys
@@ -457,7 +468,12 @@ async def run_sweep(database: str) -> Record:
         # and alice's posts, one of each audience, each with its canary; bob bookmarks and
         # reports each (so that his lists and the staff's pages hold them too)
         first = _canaries("a")
-        ids, media_keys = await _write_posts(ctx, alice, first)
+        # and alice's organisation community, its description carrying a canary (the
+        # community's row of ADMITS), bob a member of it
+        community = await communities.create_community(ctx, COMMUNITY, audience="organization", creator=alice,
+                                                       description=f"{WORD} {first['community']}")
+        await communities.join(ctx, bob, community.id)
+        ids, media_keys = await _write_posts(ctx, alice, first, community)
         for post_id in ids:
             await bookmarks.bookmark(ctx, bob, post_id)
         reports = [(await moderation.file_report(ctx, bob, post_id, "the sweep")).id for post_id in ids]
@@ -466,7 +482,7 @@ async def run_sweep(database: str) -> Record:
         # and bob's list with alice on it (its timeline and stream are bob's alone)
         bobs = await lists.create(ctx, bob, "the sweep")
         await lists.add_members(ctx, bob, bobs.id, [alice.id])
-        world = World(ctx.domain, alice.id, ids, [ctx.post_uri("alice", i) for i in ids], notes, reports, static_files(app),
+        world = World(ctx.domain, alice.id, community.id, ids, [ctx.post_uri("alice", i) for i in ids], notes, reports, static_files(app),
                       media_keys, [bobs.id])
         readers = await _readers(stack, ctx, peers)
 
@@ -480,7 +496,7 @@ async def run_sweep(database: str) -> Record:
         # writes a second set of posts
         sockets = [await join_websocket(r, ctx.base_url + WEBSOCKET, WEBSOCKET_STREAMS, live) for r in readers if r.token]
         second = _canaries("b")
-        await _write_posts(ctx, alice, second)
+        await _write_posts(ctx, alice, second, community)
         bob_streams = [stream for stream in live if stream.reader == "audience"]
         for _ in range(100):  # until bob's streams carry them all (~10 s at most)
             if all(c in "".join(stream.text for stream in bob_streams) for c in second.values()):

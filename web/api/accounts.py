@@ -8,7 +8,7 @@ import re
 from aiohttp import web
 
 from node import accounts, avatars, follows, preferences, profile_fields, relationships, search, timelines
-from node.community_accounts import check_shown
+from node.community_accounts import check_shown, shown
 from node.context import NodeContext
 from node.domains import canonical_domain
 from node.filters_match import FilterContext
@@ -231,7 +231,7 @@ async def search_accounts(request: web.Request) -> web.Response:
         rels = await relationships.relationships(ctx, viewer, [a.id for a in items])
         followed = {r.id for r in rels if r.following}
         items = [a for a in items if a.id in followed]
-    return web.json_response(await render_accounts(ctx, items, viewer))
+    return web.json_response(await render_accounts(ctx, await shown(ctx, items, viewer), viewer))
 
 
 async def account_statuses(request: web.Request) -> web.Response:
@@ -268,7 +268,8 @@ async def _people(request: web.Request, which: str) -> web.Response:
     account = await _visible_account(ctx, path_id(request), viewer)
     lister = follows.followers_page if which == "followers" else follows.following_page
     rows = await lister(ctx, account.id, page_of(request))
-    body = await render_accounts(ctx, [a for _, a in rows], viewer)
+    # The communities someone joined are listed only where the reader may see them.
+    body = await render_accounts(ctx, await shown(ctx, [a for _, a in rows], viewer), viewer)
     return web.json_response(body, headers=link_header(request, [follow_id for follow_id, _ in rows]))
 
 

@@ -22,6 +22,7 @@ from web.ui import (
     pages_lists,
     pages_people,
     pages_pins,
+    pages_polls,
     pages_posts,
     pages_scheduled,
     pages_security,
@@ -83,6 +84,7 @@ def setup(app: web.Application) -> None:
     app[JINJA].globals["RISKY"] = RISKY
     app[JINJA].globals["MAX_POST_CHARS"] = app[CTX].max_post_chars
     app[JINJA].globals["MEDIA_LIMITS"] = composer_limits(app[CTX])
+    app[JINJA].globals["POLL_LIMITS"] = pages_polls.COMPOSER_LIMITS
     app[JINJA].globals["blurred"] = blurred
     app.middlewares.append(browser_negotiation)
     app.on_response_prepare.append(_static_headers)
@@ -92,6 +94,7 @@ def setup(app: web.Application) -> None:
     pages_sso.setup_routes(app)
     pages_timelines.setup_routes(app)
     pages_explore.setup_routes(app)
+    pages_polls.setup_routes(app)  # before pages_posts: its /posts/{id}/{action} would take /vote
     pages_posts.setup_routes(app)
     pages_scheduled.setup_routes(app)
     pages_people.setup_routes(app)

@@ -22,6 +22,7 @@ WORDS = {
     "reply": "replied to your post",
     "like": "liked your post",
     "boost": "boosted your post",
+    "poll": "ran a poll that has ended",
 }
 
 

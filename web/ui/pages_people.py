@@ -15,6 +15,7 @@ from node import (
     avatars,
     blocks,
     community_accounts,
+    community_ap,
     follows,
     mutes,
     node_names,
@@ -64,6 +65,8 @@ async def _account(p: Page) -> Account:
             raise AtriumError(f"{handle} could not be looked up: {exc.reason}", status=exc.status) from exc
     if account.disabled or account.suspended:
         raise NotFound("no such user")
+    if p.me is None and await community_ap.hidden_from_open_web(p.ctx, [account]):
+        raise NotFound(f"no such user: {account.username}")  # a community the open web may not know of
     return account
 
 

@@ -16,6 +16,7 @@ from storage.ids import parse_id
 from storage.models import Account, Post, utcnow
 from web.ui.attachments import COMPOSER_FILES, Attachments, MediaView
 from web.ui.core import Page, page
+from web.ui.pages_polls import poll_of, typed
 from web.ui.pages_scheduled import form_time
 from web.ui.risky import confirm_page, excerpt, needs_confirming
 from web.ui.views import open_web_may_see, post_views, profile_path
@@ -43,6 +44,7 @@ async def _compose_page(
         kept=kept or {},
         sensitive=bool(p.field("sensitive")) if p.request.method == "POST" else prefs.sensitive,
         scheduled_at=p.field("scheduled_at"),
+        poll=typed(p),
     )
 
 
@@ -65,8 +67,11 @@ async def create(p: Page) -> web.StreamResponse:
             sensitive=bool(p.field("sensitive")) and bool(attachments.ids),
             in_reply_to_id=parse_id(reply) if reply else None,
             media_ids=attachments.ids,
+            poll=None if reply else poll_of(p),
         )
         if p.field("scheduled_at").strip() and not reply:
+            if new.poll is not None:
+                raise Invalid("a scheduled post cannot carry a poll")
             # Kept for later (node/scheduled.py); the publisher posts it through post_as then.
             await scheduled.schedule(p.ctx, p.user, new, form_time(p.field("scheduled_at"), p.field("tz_offset")))
             return p.redirect("/scheduled")

@@ -8,6 +8,7 @@ from node import audience_words, filters, node_names, outbox, posts
 from node.audience import Audience, audience_of
 from node.context import NodeContext
 from node.filters_match import FilterContext
+from node.polls import PollView
 from node.post_views import extras
 from node.sanitize import relink
 from storage.errors import NotFound
@@ -40,6 +41,7 @@ class PostView:
     filtered: list[str] = field(default_factory=list)  # titles of the reader's `warn` filters it matches
     pinned: bool = False  # pinned to the reader's own profile (node/pins.py)
     pin_label: bool = False  # shown among a profile's pinned posts, labelled so
+    poll: PollView | None = None  # its poll as the reader sees it (node/polls.py)
 
     @property
     def pinnable(self) -> bool:
@@ -134,6 +136,7 @@ async def post_views(
                 media=media_views(ctx, more.media.get(p.id, [])),
                 filtered=titles,
                 pinned=p.id in more.pinned,
+                poll=more.polls.get(p.id),
             )
         )
     return out
