@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from node import communities, pins
+from federation.addresses import FetchError
+from node import communities, pins, remote
 from node.audience import Audience
 from node.context import NodeContext
 from node.mutes import hidden_authors
 from node.pagination import Page, paginate
 from node.visibility import visible_clause
-from storage.errors import NotFound
+from storage.errors import AtriumError, NotFound
 from storage.models import Account, Community, CommunityInvite, CommunityModerator, Follow, Post
 
 MAX_QUERY = 100  # characters of a directory search
@@ -152,6 +153,29 @@ async def card(ctx: NodeContext, viewer: Account | None, name: str) -> Community
         stood = (await standings(s, viewer, [account.id]))[account.id] if viewer is not None else Standing()
         waiting = (await _waiting(s, [account.id])).get(account.id, 0) if stood.moderator else 0
     return CommunityCard(account, community, members, stood, waiting)
+
+
+async def peer_card(ctx: NodeContext, viewer: Account | None, handle: str) -> CommunityCard:
+    """A peer's community by its handle (`name@domain`), as this node knows it: its members
+    counted here (the rest are its own node's to count) and the viewer's standing. A signed-in
+    person's visit may look it up on its node (through the gate, `remote.resolve_handle`); a
+    visitor not signed in gets only what is already stored, as a profile does. NotFound for a
+    handle that is no peer's community."""
+    if viewer is None:
+        found = await remote.known_handle(ctx, handle)
+    else:
+        try:
+            found = await remote.resolve_handle(ctx, handle)
+        except FetchError as exc:  # refused at the gate, or the peer failed: the reason, not a traceback
+            raise AtriumError(f"{handle} could not be looked up: {exc.reason}", status=exc.status) from exc
+    if (found is None or found.domain is None or not found.is_group or found.deleted_at is not None
+            or found.suspended or found.disabled):
+        raise NotFound(f"no such community: {handle}")
+    async with ctx.db.reader() as s:
+        members = await s.scalar(select(func.count(Follow.id)).where(
+            Follow.target_id == found.id, Follow.state == "accepted")) or 0
+        stood = (await standings(s, viewer, [found.id]))[found.id] if viewer is not None else Standing()
+    return CommunityCard(found, None, members, stood)
 
 
 async def posts(ctx: NodeContext, viewer: Account | None, community_id: int, page: Page) -> list[Post]:

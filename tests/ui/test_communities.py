@@ -229,3 +229,7 @@ def test_joining_and_writing_work_without_javascript(node: UINode, open_as: Open
     finally:
         visitor.close()
     shot(lena, f"communities-{size}-nojs", full_page=True)
+    # And leaving from the page the refusal came back on (the form's address, …/posts) leads back to the community
+    lena.locator(".community-head").get_by_role("button", name="Leave").click()
+    expect(lena).to_have_url(re.compile(f"/communities/{name}$"))
+    expect(lena.locator(".community-head").get_by_role("button", name="Join")).to_be_visible()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import audience_words, communities, community_pages, posts
+from node import audience_words, communities, community_pages, pins, posts
 from node.audience import Audience
 from node.community_pages import CommunityCard
 from node.context import NodeContext
@@ -20,6 +20,7 @@ from storage.errors import Conflict, Forbidden, Invalid, RateLimited
 from storage.models import CommunityMode
 from web.ui.attachments import COMPOSER_FILES, Attachments, MediaView
 from web.ui.core import Page, page
+from web.ui.pages_communities_peer import is_peer_handle, render_peer, write_peer
 from web.ui.views import post_views
 
 PAGE_SIZE = 20
@@ -113,7 +114,7 @@ async def render_community(
         older=raw[-1].id if len(raw) >= cursor.limit else None,
         error=error, text=p.field("text"), summary=p.field("summary"), kept=kept or {},
         sensitive=bool(p.field("sensitive")), made=p.request.query.get("made") == "1",
-        removed=p.request.query.get("removed") == "1",
+        removed=p.request.query.get("removed") == "1", max_pins=pins.MAX_PINS,
     )
 
 
@@ -133,7 +134,10 @@ def header_values(p: Page, c: CommunityCard) -> dict[str, object]:
 
 @page(signed_in=False)
 async def community_page(p: Page) -> web.StreamResponse:
-    return await render_community(p, p.request.match_info["name"])
+    name = p.request.match_info["name"]
+    if is_peer_handle(name):  # a peer's community: what this node knows of it
+        return await render_peer(p, name)
+    return await render_community(p, name)
 
 
 @page(files=COMPOSER_FILES)
@@ -141,6 +145,8 @@ async def write(p: Page) -> web.StreamResponse:
     """A post written on the community's page: to the community, with its audience (the node
     decides it: node/community_posts.py), re-shared to its members."""
     name = p.request.match_info["name"]
+    if is_peer_handle(name):
+        return await write_peer(p, name)
     c = await community_pages.card(p.ctx, p.user, name)
     assert c.community is not None
     attachments = Attachments()
@@ -160,19 +166,33 @@ async def write(p: Page) -> web.StreamResponse:
     return p.redirect(f"{community_path(c.account.username)}#post-{post.id}")
 
 
+async def _card(p: Page) -> CommunityCard:
+    """The community a join or leave names: one of this node's, or a peer's (`name@domain`)."""
+    name = p.request.match_info["name"]
+    if is_peer_handle(name):
+        return await community_pages.peer_card(p.ctx, p.user, name.lstrip("@"))
+    return await community_pages.card(p.ctx, p.user, name)
+
+
 @page()
 async def join(p: Page) -> web.StreamResponse:
-    c = await community_pages.card(p.ctx, p.user, p.request.match_info["name"])
-    await communities.join(p.ctx, p.user, c.account.id)
-    return p.redirect(p.next_url(community_path(c.account.username)))
+    c = await _card(p)
+    try:
+        await communities.join(p.ctx, p.user, c.account.id)
+    except (Forbidden, Invalid) as exc:
+        if c.community is not None:
+            raise
+        # A peer's community this node's policy (or its own node) does not let one join: its page, saying why.
+        return await render_peer(p, c.account.acct(), status=exc.status, error=exc.reason)
+    return p.redirect(p.next_url(community_path(c.account.acct())))
 
 
 @page()
 async def leave(p: Page) -> web.StreamResponse:
     """Leave, or withdraw a request to join."""
-    c = await community_pages.card(p.ctx, p.user, p.request.match_info["name"])
+    c = await _card(p)
     await communities.leave(p.ctx, p.user, c.account.id)
-    return p.redirect(p.next_url(community_path(c.account.username)))
+    return p.redirect(p.next_url(community_path(c.account.acct())))
 
 
 def setup_routes(app: web.Application) -> None:

@@ -93,6 +93,8 @@ async def profile(p: Page) -> web.StreamResponse:
         return _not_known(p, exc)
     if account.is_group and account.domain is None:  # a community of this node has a page of its own
         return p.redirect(f"/communities/{account.username}")
+    if account.is_group:  # a peer's community: its page here shows what this node knows of it
+        return p.redirect(f"/communities/{account.acct()}")
     node_name = None
     if (domain := account.domain) is not None:
         if p.me is not None:  # only a signed-in person's visit may make the node contact a host
