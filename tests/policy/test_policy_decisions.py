@@ -327,8 +327,8 @@ PROBLEMS = {
     'peers = 3\n': [(1, "peers must be a table of domains")],
     '[peers]\n"x.example" = 3\n': [(2, "peers.x.example must be a table with a trust key")],
     '[peers."x.example"]\ntrust = "partner"\nreject_mdia = true\n': [
-        (3, "peers.x.example: unknown key 'reject_mdia'; known: reject_media, trust, withhold_media")],
-    '[peers."x.example"]\ncolour = 1\ntrust = "partner"\n': [(2, "peers.x.example: unknown key 'colour'; known: reject_media, trust, withhold_media")],
+        (3, "peers.x.example: unknown key 'reject_mdia'; known: accept_announcements, reject_media, trust, withhold_media")],
+    '[peers."x.example"]\ncolour = 1\ntrust = "partner"\n': [(2, "peers.x.example: unknown key 'colour'; known: accept_announcements, reject_media, trust, withhold_media")],
     '\n[peers."x.example"]\ntrust = "friend"\n': [
         (3, "peers.x.example: trust must be one of organization, partner, public, limited, blocked, not 'friend'")],
     '[peers."x.example"]\nreject_media = true\n': [
