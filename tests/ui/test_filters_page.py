@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from tests.ui.conftest import UINode, compose, post_card, shot
 from tests.ui.test_accessibility import violations
-from tests.ui.test_own_lists import Open, fits, go_by_nav, open_as, size  # noqa: F401 - fixtures
+from tests.ui.test_own_lists import Open, fits, go_by_nav, go_to_settings, open_as, size  # noqa: F401 - fixtures
 
 __all__ = ["open_as", "size"]
 
@@ -31,7 +31,7 @@ def test_filters_page_and_a_warned_post(node: UINode, open_as: Open, size: str) 
     warn_word, hide_word = f"finale{tag}", f"rumour{tag}"
     root, lena = open_as(node, "root"), open_as(node, "lena")
     # Given lena on her Filters page, reached from the navigation
-    go_by_nav(lena, "Filters")
+    go_to_settings(lena, "Filters")
     expect(lena.get_by_role("heading", name="Filters", exact=True)).to_be_visible()
     assert fits(lena) and violations(lena) == []
     # When she makes a warn filter and a hide filter
@@ -71,7 +71,7 @@ def test_filters_page_and_a_warned_post(node: UINode, open_as: Open, size: str) 
     expect(post_card(root, hide_word)).to_be_visible()
     expect(root.locator(".post-filtered")).to_have_count(0)
     # When lena edits the warn filter into a hide filter, the warned post goes too
-    go_by_nav(lena, "Filters")
+    go_to_settings(lena, "Filters")
     lena.locator("li.filter-item", has_text=f"Spoilers {size}").get_by_role("link", name=re.compile("^Edit")).click()
     expect(lena.get_by_label("Title", exact=True)).to_have_value(f"Spoilers {size}")
     assert fits(lena) and violations(lena) == []
@@ -91,7 +91,7 @@ def test_filters_page_and_a_warned_post(node: UINode, open_as: Open, size: str) 
     expect(lena.get_by_role("alert")).to_contain_text("Context")
     expect(lena.get_by_label("Keywords")).to_have_value("kept")
     # And a filter for notifications marks a mention that matches it on her notifications page
-    go_by_nav(lena, "Filters")
+    go_to_settings(lena, "Filters")
     lena.get_by_role("link", name="New filter").first.click()
     lena.get_by_label("Title", exact=True).fill(f"Pings {size}")
     lena.get_by_label("Keywords").fill(f"ping{tag}")
@@ -105,7 +105,7 @@ def test_filters_page_and_a_warned_post(node: UINode, open_as: Open, size: str) 
     assert f"ping{tag} are you there" not in lena.locator("main").inner_text()
     assert violations(lena) == []
     # When she deletes both filters, both posts are back
-    go_by_nav(lena, "Filters")
+    go_to_settings(lena, "Filters")
     for title in (f"Spoilers {size}", f"Gossip {size}"):
         lena.locator("li.filter-item", has_text=title).get_by_role("button", name=re.compile("^Delete")).click()
         expect(lena.get_by_role("status")).to_have_text("The filter is deleted.")

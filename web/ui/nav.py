@@ -1,6 +1,8 @@
 """The web UI's navigation in one place: the employee's links, the staff's (grouped under
-"Admin", shown to the roles named), and the few that a phone keeps in its bottom bar. A new
-page adds its link here; base.html draws the lists."""
+"Admin", shown to the roles named), the few that a phone keeps in its bottom bar, and the
+sections of Settings (tabs on each settings page, as Mastodon keeps filters and blocks under its
+preferences, so the main list stays short). A new page adds its link here; base.html and
+_settings_nav.html draw the lists."""
 
 from __future__ import annotations
 
@@ -18,13 +20,15 @@ class Link:
     roles: tuple[str, ...] = ()  # who sees it; () is everyone signed in
     prefix: bool = False  # current on every path under href too (a section with sub-pages)
     phone: bool = False  # also in the bottom bar on a phone
+    also: tuple[str, ...] = ()  # other paths (and what is under them) where it is current too
 
     def url(self, username: str) -> str:
         return self.href.replace("{username}", username)
 
     def current(self, path: str, username: str) -> bool:
         url = self.url(username)
-        return path == url or (self.prefix and path.startswith(url + "/"))
+        return (path == url or (self.prefix and path.startswith(url + "/"))
+                or any(path == p or path.startswith(p + "/") for p in self.also))
 
     def shown_to(self, role: str) -> bool:
         return not self.roles or role in self.roles
@@ -47,9 +51,16 @@ MAIN = [
     Link("/scheduled", "Scheduled posts", "◷"),
     Link("/@{username}", "Profile", "☺"),
     Link("/follow_requests", "Requests", "⇆"),
-    Link("/settings", "Settings", "⚙"),
+    Link("/settings", "Settings", "⚙", prefix=True, also=("/blocks", "/mutes")),
+]
+
+# The sections of Settings, drawn as tabs on each of their pages.
+SETTINGS = [
+    Link("/settings", "Profile and account", "☺"),
     Link("/settings/filters", "Filters", "▽", prefix=True),
-    Link("/blocks", "Blocked and muted", "⊘"),
+    Link("/blocks", "Blocked and muted", "⊘", also=("/mutes",)),
+    Link("/settings/security", "Sign-in security", "⚿", prefix=True),
+    Link("/settings/export", "Import and export", "⇅", prefix=True),
 ]
 
 ADMIN = [
