@@ -27,6 +27,7 @@ from atrium import (
     cli_policy,
     cli_scim,
     cli_search,
+    event_loop,
     server,
 )
 from atrium import demo as demo_cmd
@@ -166,7 +167,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.listen_port
     logging_mw.configure(args.log_format or settings.log_format)
-    asyncio.run(server.serve(settings, host, port, args.role))
+    event_loop.run(server.serve(settings, host, port, args.role))
     return 0
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
@@ -11,6 +10,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from atrium import event_loop
 from benchmarks.common import (
     CORE_UNDER_TEST,
     ROOT,
@@ -162,7 +162,8 @@ def main() -> int:
     parser.add_argument("--engines", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
     parser.add_argument("--profile", action="store_true",
                         help="profile each family in the process under test (pyinstrument): DIR/profile-<family>-<engine>.txt")
-    return asyncio.run(_main(parser.parse_args()))
+    # The node under test runs on the loop `atrium serve` runs on (atrium/event_loop.py).
+    return event_loop.run(_main(parser.parse_args()))
 
 
 if __name__ == "__main__":

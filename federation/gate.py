@@ -35,6 +35,7 @@ from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from federation.addresses import AddressPolicy, FetchError, make_session
+from storage import batches
 
 __all__ = ["DEFAULT_USER_AGENT", "Admit", "ContactRefused", "OutboundGate", "Purpose"]
 
@@ -125,7 +126,9 @@ class OutboundGate:
         return _Request(self, method, url, purpose, options)
 
     async def _admitted(self, url: str | URL, purpose: Purpose) -> URL:
-        """The URL to request, once both policies have agreed to it."""
+        """The URL to request, once both policies have agreed to it. Never from inside a batch
+        (storage/batches.py): the job that wanted it is handled again alone, after the batch."""
+        batches.deferred(f"{purpose} {url}")
         target = self.address_policy.check_url(url)
         await self._admit(target, purpose)
         return target

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from storage import batches
 from storage.models import Post
 
 # A slow listener loses prompts beyond this many rather than holding the publisher's memory;
@@ -53,6 +54,11 @@ class EventBus:
         return bool(self._queues)
 
     def publish(self, event: Event) -> None:
+        if batches.after_commit(lambda: self._send(event)):
+            return  # a change made in a batch is told once the batch has committed
+        self._send(event)
+
+    def _send(self, event: Event) -> None:
         for queue in self._queues:
             try:
                 queue.put_nowait(event)

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from storage import batches
 from storage.errors import AtriumError
 
 T = TypeVar("T")
@@ -45,6 +46,10 @@ class GroupCommit(Generic[T, R]):
         self.batches = 0  # how many batches were written (for the metrics and the tests)
 
     async def submit(self, item: T) -> R:
+        if batches.held() is not None:
+            # The caller's batch is already the group (storage/batches.py): written in it. Waiting
+            # for another caller's flush could wait on the write lock the batch itself holds.
+            return (await self.write_batch([item]))[0]
         me: _Waiter[T] = _Waiter(item)
         self._pending.append(me)
         if self._busy:

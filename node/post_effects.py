@@ -16,8 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.media_ap import RemoteAttachment
@@ -33,7 +36,6 @@ from node.post_access import viewable
 from node.post_search import index_posts, unindex
 from node.queues import Boosted, PostCreated, PostDeleted, PostEdited, Unboosted
 from node.sealing import seal_held
-from storage.db import insert_ignoring_conflicts
 from storage.ids import new_id
 from storage.models import Account, Mention, Poll, Post, PostEdit, PostTag, SealCause, Tag, utcnow
 
@@ -143,13 +145,24 @@ def publish(ctx: NodeContext, events: Iterable[Event]) -> None:
         ctx.events.publish(event)
 
 
+_TAG_IDS = select(Tag.id).where(Tag.name.in_(bindparam("names", expanding=True)))
+
+
+@cache
+def _ignoring(dialect: str, model: type) -> Any:
+    """`INSERT … ON CONFLICT DO NOTHING`, built once per dialect and run on the connection."""
+    return (sqlite if dialect == "sqlite" else postgresql).insert(model).on_conflict_do_nothing()
+
+
 async def store_tags(s: AsyncSession, post_id: int, names: tuple[str, ...]) -> None:
     names = tuple(n[:255] for n in names[:MAX_TAGS])
     if not names:
         return
-    await s.execute(insert_ignoring_conflicts(s, Tag).values([{"id": new_id(), "name": n} for n in names]))
-    tag_ids = (await s.scalars(select(Tag.id).where(Tag.name.in_(names)))).all()
-    await s.execute(insert_ignoring_conflicts(s, PostTag).values([{"post_id": post_id, "tag_id": t} for t in tag_ids]))
+    conn = await s.connection()
+    dialect = conn.dialect.name
+    await conn.execute(_ignoring(dialect, Tag), [{"id": new_id(), "name": n} for n in names])
+    tag_ids = (await conn.execute(_TAG_IDS, {"names": list(names)})).scalars().all()
+    await conn.execute(_ignoring(dialect, PostTag), [{"post_id": post_id, "tag_id": t} for t in tag_ids])
 
 
 async def count(s: AsyncSession, post_id: int, column: str, by: int) -> None:
@@ -190,14 +203,15 @@ async def record_posts(ctx: NodeContext, s: AsyncSession, changes: Sequence[Reco
             await cache_if_chosen(ctx, s, await attach_remote(s, post, change.remote_media))
         mentioned = {a.id: a for a in change.mentioned if a.id != post.account_id}
         if mentioned:
-            await s.execute(insert(Mention), [{"post_id": post.id, "account_id": a} for a in mentioned])
+            await (await s.connection()).execute(insert(Mention), [{"post_id": post.id, "account_id": a} for a in mentioned])
         await store_tags(s, post.id, change.tags)
         if parent is not None:
             await count(s, parent.id, "replies_count", 1)
-        await index_posts(s, [post])
+        # A new post: nothing to replace in the index, and no descriptions unless it has media.
+        await index_posts(s, [post], fresh=True, alt_texts=None if change.media_ids or change.remote_media else {})
         if not change.news:
             continue
-        await fan_out_home(s, post, list(mentioned))
+        await fan_out_home(s, post, list(mentioned), tagged=bool(change.tags))
         replied_to = parent.account if parent is not None else None
         if replied_to is not None and await _may_see(ctx, s, replied_to, post):
             await notify(s, replied_to, "reply", post.account_id, post.id)

@@ -53,15 +53,19 @@ async def _alt_texts(s: AsyncSession, post_ids: Sequence[int]) -> dict[int, list
     return out
 
 
-async def index_posts(s: AsyncSession, posts: Sequence[Post]) -> None:
+async def index_posts(
+    s: AsyncSession, posts: Sequence[Post], *, fresh: bool = False, alt_texts: dict[int, list[str]] | None = None
+) -> None:
     """Index (or index again, after an edit) these posts as they are in the session now.
-    A boost says nothing of its own and is not indexed."""
+    A boost says nothing of its own and is not indexed. `fresh`: posts just written, never
+    indexed yet; `alt_texts`: their attachments' descriptions when the caller knows them
+    (a post without attachments: `{}`), else read here."""
     own = [p for p in posts if p.reblog_of_id is None]
     if not own:
         return
-    alts = await _alt_texts(s, [p.id for p in own])
+    alts = alt_texts if alt_texts is not None else await _alt_texts(s, [p.id for p in own])
     await search_index.put(
-        s, [(p.id, post_terms(p.content_html, p.summary, alts.get(p.id, []), p.language)) for p in own]
+        s, [(p.id, post_terms(p.content_html, p.summary, alts.get(p.id, []), p.language)) for p in own], fresh=fresh
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+# snowballstemmer hands out PyStemmer's compiled stemmers (a dependency): same stems, ~300x faster.
 import snowballstemmer  # type: ignore[import-untyped]
 
 from node.sanitize import html_to_text

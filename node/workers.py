@@ -19,13 +19,11 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy.sql.base import Executable
-
 from node import audit, shared_limits
 from node.group_commit import GroupCommit
 from node.job_wake import JobListener, SqliteWatch
 from node.loops import BackgroundLoop, first_line
-from storage import job_signals, jobs
+from storage import batches, job_signals, jobs
 from storage.db import Database
 from storage.errors import DATABASE_AWAY, AtriumError
 from storage.models import utcnow
@@ -34,8 +32,8 @@ log = logging.getLogger(__name__)
 
 # A handler may return statements to commit together with its job's completion (one
 # transaction for a whole batch of jobs, instead of one of its own per job).
-Handler = Callable[[jobs.ClaimedJob], Awaitable[Sequence[Executable] | None]]
-Finished = tuple[jobs.ClaimedJob, Sequence[Executable]]
+Handler = Callable[[jobs.ClaimedJob], Awaitable[Sequence[jobs.Final] | None]]
+Finished = tuple[jobs.ClaimedJob, Sequence[jobs.Final]]
 CLAIM_FRACTION = 4  # the rolling pool claims again once a quarter of its slots are free
 # An idle worker sleeps until an enqueue wakes it (storage/job_signals.py); it still looks this
 # often, for what no wake-up announces: a retry or delayed job coming due, a dead worker's
@@ -82,9 +80,14 @@ class JobWorker(BackgroundLoop):
         idle_sleep: float = 0.5,
         concurrent: frozenset[str] = frozenset(),
         per_target: int = 4,
+        batched: frozenset[str] | None = None,
     ) -> None:
+        from node.queues import INBOX  # node.queues imports this module
+
         self.db = db
         self.concurrent = concurrent
+        # Queues whose jobs share one transaction per batch (`_in_batch`): the inbox's.
+        self.batched = (frozenset({INBOX}) if batched is None else batched) - concurrent
         self.per_target = per_target
         self._flying: dict[str, dict[asyncio.Task[None], str | None]] = {q: {} for q in concurrent}
         self.handlers = dict(handlers)
@@ -130,9 +133,58 @@ class JobWorker(BackgroundLoop):
                 # One slow peer must not hold up the rest of the batch.
                 await asyncio.gather(*(self._process(job, handler) for job in claimed))
             else:
-                await self._in_order(claimed, handler)
+                await self._ordered(queue, claimed, handler)
             handled += len(claimed)
         return handled
+
+    async def _ordered(self, queue: str, claimed: list[jobs.ClaimedJob], handler: Handler) -> None:
+        if queue in self.batched and claimed:
+            await self._in_batch(claimed, handler)
+        else:
+            await self._in_order(claimed, handler)
+
+    async def _in_batch(self, claimed: list[jobs.ClaimedJob], handler: Handler) -> None:
+        """In arrival order, in one transaction (storage/batches.py): each job's handler in a
+        savepoint of its own, so one that fails is rolled back alone and recorded as it would
+        be alone; the jobs' completions commit with their effects, so a crash in the middle
+        leaves nothing of the batch and it is handed out again whole. A job whose handler
+        would contact another host is rolled back: what came before it commits, it is handled
+        alone (the same handler, without a batch around it), and the rest follow in a batch
+        of their own, so the order holds and no transaction waits for a peer."""
+        rest = claimed
+        while rest:
+            put_off = await self._batch_until_deferred(rest, handler)
+            if put_off is None:
+                return
+            await self._in_order([rest[put_off]], handler)
+            rest = rest[put_off + 1 :]
+
+    async def _batch_until_deferred(self, claimed: list[jobs.ClaimedJob], handler: Handler) -> int | None:
+        """Handle `claimed` in one batch, up to the first job that must be handled alone (its
+        index; None: every job was handled)."""
+        done: list[Finished] = []
+        put_off: int | None = None
+        async with self.db.batch() as batch:
+
+            async def in_savepoint(job: jobs.ClaimedJob) -> Sequence[jobs.Final] | None:
+                try:
+                    async with self.db.session():  # the job's savepoint
+                        finals = await handler(job)
+                except BaseException:
+                    batch.drop()  # nothing of it happened: nobody is told of it
+                    raise
+                batch.keep()
+                return finals
+
+            for index, job in enumerate(claimed):
+                try:
+                    await self._process(job, in_savepoint, done)
+                except batches.BatchDeferred:
+                    put_off = index
+                    break
+            if done:
+                await self._complete(done)
+        return put_off
 
     async def _in_order(self, claimed: list[jobs.ClaimedJob], handler: Handler) -> None:
         """In arrival order (an Update must not be handled before its Create), marked done
@@ -189,7 +241,7 @@ class JobWorker(BackgroundLoop):
         for queue, handler in self.handlers.items():
             if queue not in self.concurrent:
                 claimed = await jobs.claim(self.db, queue, limit=self.batch)
-                await self._in_order(claimed, handler)
+                await self._ordered(queue, claimed, handler)
                 handled += len(claimed)
                 continue
             flying = self._flying[queue]

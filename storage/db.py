@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage import batches
 from storage.errors import Invalid
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -117,15 +118,32 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A read-write unit of work: committed on success, rolled back on any error."""
+        """A read-write unit of work: committed on success, rolled back on any error. Inside a
+        batch the running task holds (`batch()`), a savepoint of the batch's transaction."""
+        held = batches.held()
+        if held is not None:
+            async with held.session.begin_nested():
+                yield held.session
+            return
         if not self.is_sqlite:
             async with self._writer() as session:
                 async with session.begin():
                     yield session
             return
-        async with self._write_lock(), self._writer() as session:
-            async with session.begin():
-                yield session
+        lock = self._write_lock()
+        try:
+            # Bounded like SQLite's own wait: behind a queue of writers each waiting out the busy
+            # timeout (another process holding the lock), a request would otherwise wait for
+            # minutes; it fails as an outage (TimeoutError: a 503) once it has waited as long.
+            await asyncio.wait_for(lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
+        except TimeoutError:
+            raise TimeoutError("the database stayed busy with other writers past the busy timeout") from None
+        try:
+            async with self._writer() as session:
+                async with session.begin():
+                    yield session
+        finally:
+            lock.release()
 
     def _write_lock(self) -> asyncio.Lock:
         # One per event loop: an asyncio.Lock belongs to the loop it first waited in, and the
@@ -139,8 +157,29 @@ class Database:
         return lock
 
     @asynccontextmanager
+    async def batch(self) -> AsyncIterator[batches.Batch]:
+        """One transaction for many units of work (storage/batches.py): every `session()` the
+        running task opens inside it is a savepoint, every `reader()` the batch's own session.
+        Committed at the end unless it raised; then what the batch kept for after the commit
+        runs."""
+        async with self.session() as session:
+            batch = batches.Batch(session, asyncio.current_task())
+            token = batches.enter(batch)
+            try:
+                yield batch
+            finally:
+                batches.leave(token)
+        for callback in batch.committed:
+            callback()
+
+    @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session that never waits on SQLite's write lock."""
+        """A read-only session that never waits on SQLite's write lock (inside a held batch,
+        the batch's session: it sees what the batch wrote)."""
+        held = batches.held()
+        if held is not None:
+            yield held.session
+            return
         async with self._reader() as session:
             async with session.begin():
                 yield session

@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from storage import batches
+
 CHANNEL = "atrium_jobs"  # the PostgreSQL NOTIFY channel; the payload is the queue's name
 _PENDING = "atrium_due_queues"  # the session's info key: queues this transaction made due
 
@@ -58,7 +60,9 @@ def database_key(engine_url: Any) -> str:
 async def due(s: AsyncSession, queue: str) -> None:
     """Inside the caller's transaction: a job of `queue` is due once it commits."""
     pending: set[str] = s.sync_session.info.setdefault(_PENDING, set())
-    if queue in pending:
+    # In a batch the NOTIFY may have gone with a savepoint rolled back since: send it again
+    # (the server sends one of identical notifications of a transaction).
+    if queue in pending and batches.held() is None:
         return
     pending.add(queue)
     if s.get_bind().dialect.name != "sqlite":

@@ -290,7 +290,12 @@ async def complete(db: Database, job: ClaimedJob) -> bool:
     return await _finish(db, job, status="done", lease_until=None, lease_token=None)
 
 
-async def complete_many(db: Database, done: list[ClaimedJob], finals: Sequence[Executable] = ()) -> list[None]:
+# What a handler asks to commit with its job's completion: a statement, or a statement built
+# once with its parameters (those of one statement run together, as one executemany).
+Final = Executable | tuple[Executable, dict[str, Any]]
+
+
+async def complete_many(db: Database, done: list[ClaimedJob], finals: Sequence[Final] = ()) -> list[None]:
     """Mark several jobs done in one transaction (the workers' group commit), after running
     `finals`: the statements their handlers asked to commit with their completion (a job's
     recorded outcome, say). A job whose lease was lost is left to its new holder, as
@@ -303,8 +308,14 @@ async def complete_many(db: Database, done: list[ClaimedJob], finals: Sequence[E
     now = utcnow()
     async with db.session() as s:
         conn = await s.connection()
+        together: dict[int, tuple[Executable, list[dict[str, Any]]]] = {}
         for final in finals:
-            await conn.execute(final)
+            if isinstance(final, tuple):
+                together.setdefault(id(final[0]), (final[0], []))[1].append(final[1])
+            else:
+                await conn.execute(final)
+        for statement, params in together.values():
+            await conn.execute(statement, params)
         if done:
             await conn.execute(stmt, [{"job_id": j.id, "token": j.lease_token, "now": now} for j in done])
     return [None] * len(done)

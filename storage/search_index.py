@@ -100,18 +100,21 @@ def matched_ids(s: AsyncSession, query: Query) -> Select[tuple[int]]:
     return select(_PG.c.post_id).where(_PG.c.terms.op("@@")(tsq))
 
 
-async def put(s: AsyncSession, rows: Sequence[tuple[int, str]]) -> None:
-    """Index (or index again) each post id with its terms."""
+_PG_PUT = text("INSERT INTO post_search (post_id, terms) VALUES (:post_id, to_tsvector('simple', :terms))")
+_FTS_PUT = insert(_FTS)
+
+
+async def put(s: AsyncSession, rows: Sequence[tuple[int, str]], *, fresh: bool = False) -> None:
+    """Index (or index again) each post id with its terms; `fresh`: ids never indexed before."""
     if not rows:
         return
-    await remove(s, [post_id for post_id, _ in rows])
+    if not fresh:
+        await remove(s, [post_id for post_id, _ in rows])
+    conn = await s.connection()  # Core: the ORM adds nothing to a plain INSERT but its cost
     if _sqlite(s):
-        await s.execute(insert(_FTS), [{"rowid": i, "terms": t} for i, t in rows])
+        await conn.execute(_FTS_PUT, [{"rowid": i, "terms": t} for i, t in rows])
         return
-    await s.execute(
-        text("INSERT INTO post_search (post_id, terms) VALUES (:post_id, to_tsvector('simple', :terms))"),
-        [{"post_id": i, "terms": t} for i, t in rows],
-    )
+    await conn.execute(_PG_PUT, [{"post_id": i, "terms": t} for i, t in rows])
 
 
 async def remove(s: AsyncSession, post_ids: Iterable[int]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.fetch import FetchBudget
@@ -45,6 +45,13 @@ async def local_mentions(ctx: NodeContext, uris: tuple[str, ...]) -> list[Accoun
 
 
 MAX_THREAD_FETCHES = 8  # fetches (notes and their authors) one incoming reply may cause
+# What a new note's Create asks first, in one round trip, built once: who deleted its id before
+# it came (if anyone), whether it is stored already, whether anyone here follows its author.
+_SEEN = select(
+    select(Tombstone.actor_uri).where(Tombstone.uri == bindparam("uri")).scalar_subquery(),
+    select(Post.id).where(Post.uri == bindparam("uri")).exists(),
+    select(Follow.id).where(Follow.target_id == bindparam("actor_id"), Follow.state == "accepted").exists(),
+)
 
 
 async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account) -> str:
@@ -60,19 +67,18 @@ async def on_create(ctx: NodeContext, activity: IncomingActivity, actor: Account
     if note.attributed_to != actor.actor_uri:
         raise Forbidden("the note is attributed to someone other than the actor")
     async with ctx.db.reader() as s:
-        tombstone = await s.get(Tombstone, note.id)
+        deleted_by, stored, followed = (
+            await (await s.connection()).execute(_SEEN, {"uri": note.id, "actor_id": actor.id})
+        ).one()
         # Only the author's own earlier Delete counts: another actor of the same server must
         # not be able to suppress a note before it arrives.
-        if tombstone is not None and tombstone.actor_uri == actor.actor_uri:
+        if deleted_by is not None and deleted_by == actor.actor_uri:
             return "ignored: deleted before it arrived"
-        if await s.scalar(select(Post.id).where(Post.uri == note.id)) is not None:
+        if stored:
             return "ignored: already stored"
         parent = await s.scalar(select(Post).where(Post.uri == note.in_reply_to)) if note.in_reply_to else None
-        followed = await s.scalar(
-            select(Follow.id).where(Follow.target_id == actor.id, Follow.state == "accepted").limit(1)
-        )
     mentioned = await local_mentions(ctx, note.mentions)
-    if followed is None and not mentioned and (parent is None or not parent.local):
+    if not followed and not mentioned and (parent is None or not parent.local):
         return "ignored: nobody on this node follows, is mentioned, or is replied to"
     if note.in_reply_to and parent is None:
         # Best effort: bring in the conversation this reply belongs to, within a budget.
