@@ -15,7 +15,7 @@ from storage.errors import NotFound
 from storage.models import Account
 from web.client import client_address
 from web.keys import CTX
-from web.signed import signed_reader
+from web.signed import PARSED, signed_reader
 
 
 def ap_response(doc: dict[str, object], status: int = 200) -> web.Response:
@@ -114,7 +114,7 @@ async def inbox(request: web.Request) -> web.Response:
         await _local(request, gated=False)
     body = await request.read()  # the app's client_max_size caps it (1 MB): 413 beyond
     received = await inbound.receive(ctx, "POST", f"{ctx.base_url}{request.raw_path}", request.headers, body,
-                                     client_address(request))
+                                     client_address(request), request.get(PARSED))
     return web.json_response({"status": received.outcome}, status=202)
 
 

@@ -16,6 +16,7 @@ from storage.models import Account
 from web.keys import CTX
 
 SIGNATURE_HEADERS = ("Signature", "Signature-Input")
+PARSED = "atrium.parsed_signature"  # the request's parsed signature headers, once admitted
 
 
 def _signed(request: web.Request) -> bool:
@@ -41,6 +42,7 @@ async def signed_request_middleware(request: web.Request, handler):  # type: ign
         if request.method == "POST":  # a delivery to an inbox, refused here rather than there
             metrics.inbox(ctx, "refused")
         raise
+    request[PARSED] = parsed  # the inbox verifies it without parsing it again
     return await handler(request)
 
 
