@@ -154,7 +154,9 @@ def capture(browser: Browser, node: UINode, out: Path, files: dict[str, Path]) -
         phone = size == "phone"
         pages = {
             None: [("signin", "/signin")],
-            "alice": [("home", "/"), ("profile", "/@alice"), ("compose", "/compose"), ("compose-media", "/compose"), ("settings", "/settings")],
+            "alice": [("home", "/"), ("profile", "/@alice"), ("compose", "/compose"), ("compose-media", "/compose"), ("settings", "/settings"),
+                      ("settings-filters", "/settings/filters"), ("settings-blocked", "/blocks"),
+                      ("settings-security", "/settings/security"), ("settings-export", "/settings/export")],
             # alice followed and mentioned lena: her notifications; and a search for people
             "lena": [("notifications", "/notifications"), ("search", "/search?q=a")],
             "root": [("trust-policy", "/admin/policy")],

@@ -56,10 +56,10 @@ MAIN = [
 
 # The sections of Settings, drawn as tabs on each of their pages.
 SETTINGS = [
-    Link("/settings", "Profile and account", "☺"),
+    Link("/settings", "Account", "☺"),
     Link("/settings/filters", "Filters", "▽", prefix=True),
     Link("/blocks", "Blocked and muted", "⊘", also=("/mutes",)),
-    Link("/settings/security", "Sign-in security", "⚿", prefix=True),
+    Link("/settings/security", "Security", "⚿", prefix=True),
     Link("/settings/export", "Import and export", "⇅", prefix=True),
 ]
 

@@ -288,3 +288,8 @@ for (const when of document.querySelectorAll("form.compose input[name=scheduled_
   when.addEventListener("change", show);
   show();
 }
+// A row of tabs wider than the screen (Settings on a phone) shows the current one.
+for (const current of document.querySelectorAll(".settings-tabs [aria-current=page]")) {
+  const row = current.parentElement;
+  row.scrollLeft = current.offsetLeft - (row.clientWidth - current.offsetWidth) / 2;
+}
