@@ -26,6 +26,7 @@ from storage import batches
 from storage.errors import Invalid
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+WRITE_TURN_WAIT = 10.0  # seconds a writer waits for its process's turn: as long as SQLite's busy timeout
 # A look skipped because the SQLite files did not change is taken anyway after this long: the
 # files' stamps are a cheap hint (a rewrite of a reset WAL within one clock tick keeps them).
 CHANGE_BACKSTOP = 30.0
@@ -135,7 +136,7 @@ class Database:
             # Bounded like SQLite's own wait: behind a queue of writers each waiting out the busy
             # timeout (another process holding the lock), a request would otherwise wait for
             # minutes; it fails as an outage (TimeoutError: a 503) once it has waited as long.
-            await asyncio.wait_for(lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
+            await asyncio.wait_for(lock.acquire(), WRITE_TURN_WAIT)
         except TimeoutError:
             raise TimeoutError("the database stayed busy with other writers past the busy timeout") from None
         try:
