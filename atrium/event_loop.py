@@ -9,6 +9,7 @@ processed per second; the accept rate moved within its run-to-run noise.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -16,7 +17,10 @@ T = TypeVar("T")
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's loop, or None (asyncio's default) where uvloop is not installed."""
+    """uvloop's loop, or None (asyncio's default) where uvloop is not installed or the
+    environment says `ATRIUM_EVENT_LOOP=asyncio`."""
+    if os.environ.get("ATRIUM_EVENT_LOOP") == "asyncio":
+        return None
     try:
         import uvloop
     except ImportError:  # Windows: uvloop has no build there
