@@ -13,10 +13,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from node.audience import audience_of
+from storage.db import inserting_ignored
 from storage.models import Account, Block, Follow, FollowedTag, Mute, Post, PostTag, TimelineEntry
 
 # The statements are built once per dialect, with bound parameters, and run on the session's
@@ -25,16 +25,6 @@ from storage.models import Account, Block, Follow, FollowedTag, Mute, Post, Post
 _POST = bindparam("post_id", type_=BigInteger)
 _AUTHOR = bindparam("author_id", type_=BigInteger)
 _COLUMNS = ["account_id", "post_id", "author_id"]
-
-
-def _insert(dialect: str) -> Any:
-    return (sqlite if dialect == "sqlite" else postgresql).insert(TimelineEntry).on_conflict_do_nothing()
-
-
-@cache
-def _entries(dialect: str) -> Any:
-    """Entries for given accounts (executemany)."""
-    return _insert(dialect)
 
 
 _LOCAL_MENTIONED = select(Account.id).where(Account.id.in_(bindparam("ids", expanding=True)), Account.domain.is_(None))
@@ -52,7 +42,7 @@ def _followers(dialect: str, boost: bool) -> Any:
         already = select(TimelineEntry.account_id).where(
             TimelineEntry.post_id == bindparam("reblog_of_id", type_=BigInteger))
         local_followers = local_followers.where(Follow.follower_id.not_in(already))
-    return _insert(dialect).from_select(_COLUMNS, local_followers)
+    return inserting_ignored(dialect, TimelineEntry).from_select(_COLUMNS, local_followers)
 
 
 @cache
@@ -68,7 +58,7 @@ def _tag_followers(dialect: str) -> Any:
         .join(PostTag, PostTag.tag_id == FollowedTag.tag_id)
         .where(PostTag.post_id == _POST, follower != _AUTHOR, follower.not_in(shunned))
     )
-    return _insert(dialect).from_select(_COLUMNS, tag_followers)
+    return inserting_ignored(dialect, TimelineEntry).from_select(_COLUMNS, tag_followers)
 
 
 async def fan_out_home(
@@ -85,7 +75,7 @@ async def fan_out_home(
         local_mentioned = (await conn.execute(_LOCAL_MENTIONED, {"ids": list(mentioned_ids)})).scalars()
         rows += [{"account_id": a, **ids} for a in local_mentioned]
     if rows:
-        await conn.execute(_entries(dialect), rows)
+        await conn.execute(inserting_ignored(dialect, TimelineEntry), rows)
     if followers and audience_of(post.visibility).rules.to_followers:
         boost = post.reblog_of_id is not None
         await conn.execute(_followers(dialect, boost), ids | ({"reblog_of_id": post.reblog_of_id} if boost else {}))

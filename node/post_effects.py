@@ -16,11 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation.media_ap import RemoteAttachment
@@ -36,6 +33,7 @@ from node.post_access import viewable
 from node.post_search import index_posts, unindex
 from node.queues import Boosted, PostCreated, PostDeleted, PostEdited, Unboosted
 from node.sealing import seal_held
+from storage.db import inserting_ignored
 from storage.ids import new_id
 from storage.models import Account, Mention, Poll, Post, PostEdit, PostTag, SealCause, Tag, utcnow
 
@@ -148,21 +146,15 @@ def publish(ctx: NodeContext, events: Iterable[Event]) -> None:
 _TAG_IDS = select(Tag.id).where(Tag.name.in_(bindparam("names", expanding=True)))
 
 
-@cache
-def _ignoring(dialect: str, model: type) -> Any:
-    """`INSERT … ON CONFLICT DO NOTHING`, built once per dialect and run on the connection."""
-    return (sqlite if dialect == "sqlite" else postgresql).insert(model).on_conflict_do_nothing()
-
-
 async def store_tags(s: AsyncSession, post_id: int, names: tuple[str, ...]) -> None:
     names = tuple(n[:255] for n in names[:MAX_TAGS])
     if not names:
         return
     conn = await s.connection()
     dialect = conn.dialect.name
-    await conn.execute(_ignoring(dialect, Tag), [{"id": new_id(), "name": n} for n in names])
+    await conn.execute(inserting_ignored(dialect, Tag), [{"id": new_id(), "name": n} for n in names])
     tag_ids = (await conn.execute(_TAG_IDS, {"names": list(names)})).scalars().all()
-    await conn.execute(_ignoring(dialect, PostTag), [{"post_id": post_id, "tag_id": t} for t in tag_ids])
+    await conn.execute(inserting_ignored(dialect, PostTag), [{"post_id": post_id, "tag_id": t} for t in tag_ids])
 
 
 async def count(s: AsyncSession, post_id: int, column: str, by: int) -> None:
