@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 import aiohttp
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from benchmarks.common import Databases, Result, rate_for
 from federation.addresses import AddressPolicy, make_session
@@ -214,6 +214,11 @@ class Outbound:
             for k in range(0, n, 2000):
                 await s.execute(insert(Account), rows[k:k + 2000])
                 await s.execute(insert(Follow), follows[k:k + 2000])
+        async with self.db.session() as s:
+            # As autovacuum would have on a live node (10k rows are a tenth of a small table):
+            # without statistics PostgreSQL joins 10k followers by a nested loop, 8 s.
+            await s.execute(text("ANALYZE accounts"))
+            await s.execute(text("ANALYZE follows"))
 
     async def fanout(self, followers: int, domains: int, shared_inbox: bool) -> tuple[float, int, int]:
         await self.followers(followers, domains, shared_inbox)

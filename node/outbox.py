@@ -159,12 +159,14 @@ async def deliver_to(
     signer_id = signer.id if signer else None
     post_id = post.id if post is not None else None
     version = stamp(post.edited_at) if post is not None and carries_post else None
+    payloads: list[bytes] = []
+    places: list[jobs.Placement] = []
     for inbox, domain in inboxes.items():
         sent = bare if domain in withheld else body
-        delivery = Delivery(inbox, domain, signer_id, sent, object_uri, visibility, post_id, carries_post, version)
-        await jobs.enqueue_in(
-            s, DELIVER, delivery.to_json(), ordering_key=f"{object_uri} {inbox}"[:512], target=domain
-        )
+        payloads.append(Delivery(inbox, domain, signer_id, sent, object_uri, visibility, post_id, carries_post,
+                                 version).to_json())
+        places.append({"ordering_key": f"{object_uri} {inbox}"[:512], "target": domain})
+    await jobs.enqueue_many_in(s, DELIVER, payloads, places)
     return list(inboxes)
 
 

@@ -97,15 +97,26 @@ async def enqueue_in(s: AsyncSession, queue: str, payload: bytes, **placement: U
     return job.id
 
 
-async def enqueue_many_in(s: AsyncSession, queue: str, payloads: list[bytes]) -> list[int]:
-    """Several jobs of one queue in the caller's transaction, with one multi-row insert."""
+async def enqueue_many_in(
+    s: AsyncSession, queue: str, payloads: list[bytes], placements: Sequence[Placement] | None = None
+) -> list[int]:
+    """Several jobs of one queue in the caller's transaction, with one multi-row insert; each
+    placed by its `placements` entry (same order), or due now. A fan-out's 10,000 deliveries
+    cost one statement, not 10,000 ORM flushes."""
     now = utcnow()
     ids = [new_id() for _ in payloads]
-    rows = [{"id": i, "queue": queue, "payload": p, "status": "pending", "attempts": 0, "run_at": now,
-             "created_at": now, "updated_at": now} for i, p in zip(ids, payloads, strict=True)]
+    places: Sequence[Placement] = placements if placements is not None else [{}] * len(payloads)
+    if len(places) != len(payloads):
+        raise ValueError("one placement per payload")
+    run_at = [place.get("run_at") or now for place in places]
+    rows = [{"id": i, "queue": queue, "payload": p, "status": "pending", "attempts": 0,
+             "run_at": at, "ordering_key": place.get("ordering_key"),
+             "target": place.get("target"), "created_at": now, "updated_at": now}
+            for i, p, place, at in zip(ids, payloads, places, run_at, strict=True)]
     if rows:
         await (await s.connection()).execute(insert(table_of(Job)), rows)
-        await job_signals.due(s, queue)
+        if min(run_at) <= now:
+            await job_signals.due(s, queue)
     return ids
 
 

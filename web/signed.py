@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from federation.signatures import SignatureError, load_public_key_pem, parse_signature, verify_request
+from federation.signatures import ParsedSignature, SignatureError, load_public_key_pem, parse_signature, verify_request
 from node import metrics, remote
 from node.admission import admit_signer
 from storage.errors import AtriumError, Forbidden
@@ -16,7 +16,8 @@ from storage.models import Account
 from web.keys import CTX
 
 SIGNATURE_HEADERS = ("Signature", "Signature-Input")
-PARSED = "atrium.parsed_signature"  # the request's parsed signature headers, once admitted
+# The request's parsed signature headers, once admitted.
+PARSED = web.RequestKey("atrium.parsed_signature", ParsedSignature)
 
 
 def _signed(request: web.Request) -> bool:

@@ -29,7 +29,7 @@ async def test_a_target_that_never_finishes_holds_only_its_own_slots(db: Databas
     for _ in range(30):
         await jobs.enqueue(db, QUEUE, b"{}", target="stuck")
     live = {await jobs.enqueue(db, QUEUE, b"{}", target="live") for _ in range(30)}
-    worker = JobWorker(db, {QUEUE: handler}, batch=10, per_target=3, idle_sleep=0.05, concurrent=frozenset({QUEUE}))
+    worker = JobWorker(db, {QUEUE: handler}, pool=10, per_target=3, idle_sleep=0.05, concurrent=frozenset({QUEUE}))
     running = asyncio.create_task(worker.run_forever())
     try:
         # When the worker runs, Then every live job is done while the stuck ones still hang

@@ -82,6 +82,30 @@ async def test_due_jobs_are_claimed_oldest_first_per_queue_within_the_limit(db: 
     assert [j.id for j in await jobs.claim(db, "q", limit=10)] == [soon]
 
 
+async def test_jobs_enqueued_together_keep_each_its_own_placement(db: Database) -> None:
+    # Given three jobs written in one multi-row insert (as a fan-out writes its deliveries):
+    # one due now for a target with an ordering key, one due in an hour, one with no placement
+    async with db.session() as s:
+        now_id, later_id, bare_id = await jobs.enqueue_many_in(s, "q", [b"now", b"later", b"bare"], [
+            {"ordering_key": "post-1 inbox-a", "target": "a.example"},
+            {"run_at": utcnow() + timedelta(hours=1), "target": "b.example"},
+            {},
+        ])
+    # When the due ones are claimed, Then each carries its own target and ordering key
+    claimed = {j.id: j for j in await jobs.claim(db, "q", limit=10)}
+    assert set(claimed) == {now_id, bare_id}
+    assert (claimed[now_id].target, claimed[now_id].ordering_key) == ("a.example", "post-1 inbox-a")
+    assert (claimed[bare_id].target, claimed[bare_id].ordering_key) == (None, None)
+    # And the one placed an hour ahead waits, for its own target
+    later = await _row(db, later_id)
+    assert (later.status, later.target) == ("pending", "b.example")
+    # And a placement list that does not match the payloads is refused, writing nothing
+    async with db.session() as s:
+        with pytest.raises(ValueError):
+            await jobs.enqueue_many_in(s, "q", [b"x", b"y"], [{}])
+    assert await jobs.counts(db, "q") == {"running": 2, "pending": 1}
+
+
 async def test_an_expired_lease_is_claimed_again_and_the_old_holder_is_fenced(db: Database) -> None:
     # Given a job claimed with a short lease by a worker that then dies
     job_id = await jobs.enqueue(db, "q", b"x")
