@@ -15,15 +15,19 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from node.loops import Periodic
 from storage.db import Database
 from storage.models import ServingProcess, utcnow
 
-HEARTBEAT = 2.0  # seconds between a process's refreshes of its row (and its count of the others)
+HEARTBEAT = 4.0  # seconds between a process's refreshes of its row (and its count of the others)
 STALE = 3 * HEARTBEAT  # a row not refreshed for this long is a process gone
 FORGET = timedelta(hours=1)  # rows of processes gone this long are deleted
+
+_TOUCH = update(ServingProcess).where(ServingProcess.id == bindparam("process")).values(seen_at=bindparam("now"))
+_FORGET = delete(ServingProcess).where(ServingProcess.seen_at < bindparam("before"))
+_ALIVE = select(func.count()).select_from(ServingProcess).where(ServingProcess.seen_at >= bindparam("since"))
 
 
 class ServingProcesses:
@@ -40,24 +44,31 @@ class ServingProcesses:
     async def join(self) -> int:
         """Register this process and learn how many serve the node (itself included)."""
         async with self.db.session() as s:
+            # Rows of processes long gone are forgotten here, not at every beat: the count
+            # ignores them anyway, and an idle node's beats are most of what it costs.
+            await (await s.connection()).execute(_FORGET, {"before": utcnow() - FORGET})
             s.add(ServingProcess(id=self.id, role=self.role, address=self.address[:255], pid=os.getpid()))
         return await self._recount()
 
     async def beat(self) -> int:
-        """Refresh this process's row (again, if something removed it) and recount."""
+        """Refresh this process's row (again, if something removed it) and recount, in one
+        transaction of statements built once: an idle node beats every two seconds, and its
+        ORM statements and second session were most of what idling cost (benchmarks/idle.py)."""
         now = utcnow()
         async with self.db.session() as s:
-            result = await s.execute(update(ServingProcess).where(ServingProcess.id == self.id).values(seen_at=now))
-            if not result.rowcount:  # type: ignore[attr-defined]
+            conn = await s.connection()
+            if not (await conn.execute(_TOUCH, {"process": self.id, "now": now})).rowcount:
                 s.add(ServingProcess(id=self.id, role=self.role, address=self.address[:255], pid=os.getpid()))
-            await s.execute(delete(ServingProcess).where(ServingProcess.seen_at < now - FORGET))
-        return await self._recount()
+                await s.flush()
+            alive = (await conn.execute(_ALIVE, {"since": now - timedelta(seconds=STALE)})).scalar()
+        return self._counted(alive)
 
     async def _recount(self) -> int:
-        since = utcnow() - timedelta(seconds=STALE)
         async with self.db.reader() as s:
-            alive = await s.scalar(select(func.count()).select_from(ServingProcess)
-                                   .where(ServingProcess.seen_at >= since))
+            alive = (await (await s.connection()).execute(_ALIVE, {"since": utcnow() - timedelta(seconds=STALE)})).scalar()
+        return self._counted(alive)
+
+    def _counted(self, alive: int | None) -> int:
         self.count = max(1, int(alive or 0))
         self.on_count(self.count)
         return self.count
