@@ -28,6 +28,7 @@ from storage.models import Account, Instance
 log = logging.getLogger("atrium.keys")
 _INSTANCE_PEM = select(Instance.private_key_pem).where(Instance.id == 1)
 
+
 @dataclass(frozen=True)
 class Rotated:
     """One rotated actor: `username` None for the instance actor."""

@@ -52,8 +52,8 @@ class ServingProcesses:
 
     async def beat(self) -> int:
         """Refresh this process's row (again, if something removed it) and recount, in one
-        transaction of statements built once: an idle node beats every two seconds, and its
-        ORM statements and second session were most of what idling cost (benchmarks/idle.py)."""
+        transaction of statements built once: an idle node's beats, each an ORM write and a
+        second session, were most of what idling cost (benchmarks/idle.py)."""
         now = utcnow()
         async with self.db.session() as s:
             conn = await s.connection()
