@@ -68,11 +68,5 @@ class SqliteWatch(BackgroundLoop):
         if stamp == self._seen:
             return False
         self._seen = stamp
-        if stamp == self.db.own_stamp:
-            # The last commit was this process's own: a job it enqueued woke its workers
-            # already (storage/job_signals.py). An idle node's heartbeat commits every few
-            # seconds, and each cost a read of the queues. (Another process committing in the
-            # microseconds between that commit and its stat() waits for the fallback poll.)
-            return False
         self.changed()
         return True

@@ -104,7 +104,6 @@ class Database:
         # Other processes of the node still meet at SQLite's lock (busy_timeout).
         self._write_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
-        self.own_stamp: tuple[tuple[int, int] | None, ...] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -145,9 +144,6 @@ class Database:
             async with self._writer() as session:
                 async with session.begin():
                     yield session
-            # The files as this process's own commit left them (taken under the write lock): a
-            # watcher for other processes' commits can tell them from its own (node/job_wake.py).
-            self.own_stamp = self.change_stamp()
         finally:
             lock.release()
 

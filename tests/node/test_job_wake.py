@@ -17,7 +17,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, text
 
-from node.job_wake import JobListener, SqliteWatch
+from node.job_wake import JobListener
 from node.workers import JobWorker, RetryLater
 from storage import jobs
 from storage.db import Database
@@ -27,7 +27,6 @@ from tests.conftest import ENGINES
 
 # What only PostgreSQL has: a LISTEN connection of its own.
 POSTGRESQL_ONLY = pytest.mark.parametrize("engine_name", [e for e in ENGINES if e == "postgresql"])
-SQLITE_ONLY = pytest.mark.parametrize("engine_name", [e for e in ENGINES if e == "sqlite"])
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LONG_POLL = 60.0  # a fallback poll no test waits out: a pickup within PROMPT was a wake-up
 PROMPT = 1.0  # seconds: "at once", with room for a loaded test machine
@@ -170,26 +169,6 @@ async def test_a_job_enqueued_by_another_process_wakes_the_worker_at_once(
     # Then the worker starts it well within a second
     await recorder.wait(PROMPT)
     assert recorder.started[b"from another process"] - committed < PROMPT
-
-
-@SQLITE_ONLY
-async def test_the_file_watch_wakes_for_another_writer_not_for_its_own_commits(db: Database) -> None:
-    # Given the watch of this process's SQLite database, with nothing new since it last looked
-    woken: list[bool] = []
-    watch = SqliteWatch(db, lambda: woken.append(True))
-    assert await watch.run_once() is False
-    # When this process commits (its heartbeat, say: its own enqueues wake its workers directly)
-    await _insert_without_notice(db, b"ours")
-    # Then the watch sees the change but wakes nobody
-    assert (await watch.run_once(), woken) == (False, [])
-    # When another writer commits to the same file (another Database: another process's commit)
-    other = Database(db.url)
-    try:
-        await _insert_without_notice(other, b"theirs")
-    finally:
-        await other.dispose()
-    # Then the watch wakes the workers
-    assert (await watch.run_once(), woken) == (True, [True])
 
 
 async def _listening_backends(db: Database) -> list[int]:
