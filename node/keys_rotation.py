@@ -19,6 +19,7 @@ from federation.keys import generate_rsa_keypair, load_private_key
 from node.accounts import find_local
 from node.context import NodeContext
 from node.federate import queue_fanout
+from node.instance import instance_private_pem
 from node.loops import Periodic
 from node.queues import ActorUpdated, InstanceUpdated
 from storage.db import Database
@@ -26,8 +27,6 @@ from storage.errors import NotFound, Unavailable
 from storage.models import Account, Instance
 
 log = logging.getLogger("atrium.keys")
-_INSTANCE_PEM = select(Instance.private_key_pem).where(Instance.id == 1)
-
 
 @dataclass(frozen=True)
 class Rotated:
@@ -92,11 +91,7 @@ class InstanceKey:
         self.key: rsa.RSAPrivateKey = load_private_key(pem)
 
     async def sync(self, db: Database) -> None:
-        # The one column, by a statement built once: this runs every few seconds on an idle node.
-        async with db.reader() as s:
-            pem = (await (await s.connection()).execute(_INSTANCE_PEM)).scalar()
-        if pem is None:
-            raise NotFound("the database holds no Atrium node; run `atrium init`")
+        pem = await instance_private_pem(db)
         if pem != self._pem:
             self.key = load_private_key(pem)
             self._pem = pem
