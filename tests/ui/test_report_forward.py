@@ -15,7 +15,7 @@ from sqlalchemy import select
 from node import posts, remote
 from node.follows import follow
 from node.posts import NewPost
-from storage.models import Post
+from storage.models import Follow, Post
 from tests.federation.nodes import eventually
 from tests.ui.conftest import UINode, create_users, new_context, off_loop, shot, sign_in
 from tests.ui.test_accessibility import axe_context, violations
@@ -29,7 +29,16 @@ def _arrived(eng: UINode, partner: UINode, text: str) -> int:
             alice = await eng.process.user(ctx, "alice")
             pat = await remote.resolve_handle(ctx, f"pat@{partner.domain}")
             await follow(ctx, alice, pat.id)
-        await asyncio.sleep(1)  # the Accept comes back
+
+        async def accepted() -> bool:
+            # pat's node has alice as a follower once its Accept is back here: until then a
+            # post of pat's has nobody on eng to go to (a fixed wait lost that race under load).
+            async with eng.process.act() as ctx, ctx.db.reader() as s:
+                state = await s.scalar(select(Follow.state).where(Follow.follower_id == alice.id,
+                                                                  Follow.target_id == pat.id))
+            return state == "accepted"
+
+        await eventually(accepted, what="pat's node to accept alice's follow")
         async with partner.process.act() as ctx:
             await posts.create_post(ctx, await partner.process.user(ctx, "pat"), NewPost(text))
 
