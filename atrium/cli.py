@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from atrium import (
+    assembly,
     cli_community,
     cli_db,
     cli_delete,
@@ -28,7 +29,6 @@ from atrium import (
     cli_scim,
     cli_search,
     event_loop,
-    server,
 )
 from atrium import demo as demo_cmd
 from node import accounts, node_names, shared_settings
@@ -167,6 +167,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.listen_port
     logging_mw.configure(args.log_format or settings.log_format)
+    from atrium import server  # the whole web application: loaded by `serve` only, not by every command
+
     event_loop.run(server.serve(settings, host, port, args.role))
     return 0
 
@@ -197,8 +199,8 @@ def _with_ctx(args: argparse.Namespace, fn: Callable[[NodeContext], Awaitable[T]
     async def run() -> T:
         db = Database(settings.resolved_database_url)
         try:
-            await server.check_schema(db)
-            ctx = server.context_for(settings, db)
+            await assembly.check_schema(db)
+            ctx = assembly.context_for(settings, db)
             try:
                 return await fn(ctx)
             finally:
@@ -304,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir_arg(sp)
     sp.add_argument("--host", help="address to listen on (default from atrium.toml)")
     sp.add_argument("--port", type=int, help="port (default: the domain's port, else 8000)")
-    sp.add_argument("--role", choices=server.ROLES, default="all",
+    sp.add_argument("--role", choices=assembly.ROLES, default="all",
                     help="web: HTTP only; worker: queues only (serves /health/* and /metrics); all (default): both")
     sp.add_argument("--log-format", choices=logging_mw.LOG_FORMATS, help="text or json (default from atrium.toml log.format)")
     sp.set_defaults(func=cmd_serve)

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from atrium import server
+from atrium import assembly
 from node import keys_rotation
 from node import settings as settings_mod
 from node.context import NodeContext
@@ -28,8 +28,8 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     async def run() -> list[Rotated]:
         db = Database(settings.resolved_database_url)
         try:
-            await server.check_schema(db)
-            return await _rotate(server.context_for(settings, db), args)
+            await assembly.check_schema(db)
+            return await _rotate(assembly.context_for(settings, db), args)
         finally:
             await db.dispose()
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from atrium import server
+from atrium import assembly
 from node import settings as settings_mod
 from node.context import NodeContext
 from node.media_migration import CopyReport, copy_media
@@ -48,12 +48,12 @@ def cmd_media_migrate(args: argparse.Namespace) -> int:
     if settings.media_storage == to:
         print(f"media.storage is already {to}: nothing to copy")
         return 0
-    source, target = server.media_store_for(settings), server.media_store_for(settings, to)
+    source, target = assembly.media_store_for(settings), assembly.media_store_for(settings, to)
 
     async def run() -> CopyReport:
         db = Database(settings.resolved_database_url)
         try:
-            await server.check_schema(db)
+            await assembly.check_schema(db)
             return await copy_media(db, source, target)
         finally:
             await source.close()

@@ -8,7 +8,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from atrium import server
+from atrium import assembly
 from node import post_search
 from node import settings as settings_mod
 from storage.db import Database
@@ -20,8 +20,8 @@ def cmd_search_reindex(args: argparse.Namespace) -> int:
     async def run() -> int:
         db = Database(settings.resolved_database_url)
         try:
-            await server.check_schema(db)
-            return await post_search.reindex(server.context_for(settings, db), batch=args.batch)
+            await assembly.check_schema(db)
+            return await post_search.reindex(assembly.context_for(settings, db), batch=args.batch)
         finally:
             await db.dispose()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from atrium.server import context_for, federating
+from atrium.assembly import context_for, federating
 from node import accounts, announcements, communities, follows, interactions, polls, posts, remote
 from node.announcements import Draft
 from node.audience import Audience

@@ -6,7 +6,7 @@
 - `running_node(db, ...)`: the node in-process — its own app (`web.app.create_app`) on a free
   loopback port, its gate open to loopback peers over http (`node.contact.open_gate`), the
   policy in a box a test may swap (`node.policy[0] = ...`), closed again on the way out;
-  `serve_gate=True` opens the gate `atrium serve` opens instead (`atrium.server.federating`).
+  `serve_gate=True` opens the gate `atrium serve` opens instead (`atrium.assembly.federating`).
 - `fake_peer(...)`: a fake remote server over real HTTP (`tests/federation/fake_peer.py`) on a
   free loopback port, serving the actors named.
 - `free_port()`: a loopback port nobody listens on.
@@ -33,7 +33,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 from sqlalchemy import select
 
-from atrium.server import federating
+from atrium.assembly import federating
 from federation.addresses import AddressPolicy
 from node import accounts, contact
 from node.context import NodeContext

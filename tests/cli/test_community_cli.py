@@ -13,8 +13,8 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import select
 
+from atrium.assembly import context_for
 from atrium.demo_seed import COMMUNITY, COMMUNITY_NODE, COMMUNITY_POSTS, DemoNode, make_community
-from atrium.server import context_for
 from node import communities
 from node.context import NodeContext
 from node.settings import load

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from atrium.server import context_for
+from atrium.assembly import context_for
 from node import accounts, follows, posts
 from node.posts import NewPost
 from node.settings import load

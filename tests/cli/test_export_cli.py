@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from atrium.server import context_for
+from atrium.assembly import context_for
 from federation.keys import generate_rsa_keypair
 from node import accounts, posts
 from node.instance import get_instance

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from atrium.server import context_for
+from atrium.assembly import context_for
 from node import node_names, shared_settings
 from node.settings import load
 from storage.db import Database

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from atrium.server import context_for
+from atrium.assembly import context_for
 from node import accounts
 from node.actors import instance_document, person_document
 from node.federate import FANOUT

@@ -13,7 +13,7 @@ import pytest
 from aiobotocore.session import get_session
 from sqlalchemy import select, update
 
-from atrium.server import context_for, media_store_for
+from atrium.assembly import context_for, media_store_for
 from node import accounts, posts
 from node.posts import NewPost
 from node.settings import load

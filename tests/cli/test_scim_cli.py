@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from atrium.server import context_for
+from atrium.assembly import context_for
 from node import scim_tokens
 from node.settings import load
 from storage.db import Database

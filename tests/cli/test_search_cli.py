@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from atrium.server import context_for
+from atrium.assembly import context_for
 from node import accounts, post_search, posts, search_query
 from node.posts import NewPost
 from node.settings import load

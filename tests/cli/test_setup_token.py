@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from atrium.server import context_for
+from atrium.assembly import context_for
 from node import accounts
 from node.settings import load
 from storage.db import Database

@@ -25,8 +25,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from atrium.assembly import context_for
 from atrium.cli import build_parser
-from atrium.server import context_for
 from node.policy import parse_policy
 from node.settings import Settings, load
 from storage.db import Database

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from atrium.server import context_for, federating
+from atrium.assembly import context_for, federating
 from node import accounts
 from node.context import NodeContext
 from node.settings import load

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from atrium.server import context_for
+from atrium.assembly import context_for
 from federation.addresses import AddressPolicy
 from node import remote, settings
 from node.audience import Audience

@@ -2,7 +2,7 @@
 Atrium/VERSION (+SCHEME://DOMAIN/)` — WebFinger, signed fetches and deliveries alike, because
 the outbound gate (federation/gate.py) sets it, not each caller.
 
-The node is wired as `atrium serve` wires it (`atrium.server.federating`, signing as the
+The node is wired as `atrium serve` wires it (`atrium.assembly.federating`, signing as the
 instance actor); the peer is a fake one over real HTTP on loopback that records the headers of
 every request it gets.
 """
@@ -16,7 +16,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from atrium.server import federating, job_handlers
+from atrium.assembly import federating
+from atrium.server import job_handlers
 from federation.addresses import AddressPolicy
 from federation.gate import OutboundGate, Purpose
 from node import accounts, follows, remote

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from atrium.server import context_for
+from atrium.assembly import context_for
 from node import settings
 from node.ratelimit import Limits, address_key
 from node.settings import SETTINGS_FILE

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from atrium.server import context_for
+from atrium.assembly import context_for
 from node.media_processing import MediaLimits
 from node.settings import SETTINGS_FILE, Settings, load, render
 from storage.db import Database

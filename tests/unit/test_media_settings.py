@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from atrium.assembly import media_store_for
 from atrium.cli_media import switch_media_storage
-from atrium.server import media_store_for
 from node.settings import S3_SECRET_ENV, load
 from storage.errors import Invalid
 from storage.media_s3 import S3Store
