@@ -1,5 +1,5 @@
 """Local fan-out: which home timelines on this node a new post (or boost) lands in: the
-author's, local followers', mentioned local accounts' and those of local accounts following
+author's (a local author's: a peer's account has no home here), local followers', mentioned local accounts' and those of local accounts following
 one of its hashtags (when the post is listed and they may see it).
 
 One INSERT … SELECT per post, whatever the follower count: the database does the loop.
@@ -64,13 +64,15 @@ def _tag_followers(dialect: str) -> Any:
 async def fan_out_home(
     s: AsyncSession, post: Post, mentioned_ids: Sequence[int], *, followers: bool = True, tagged: bool = True
 ) -> None:
-    """Write home-timeline entries for the author, local followers and mentioned local accounts
+    """Write home-timeline entries for the author (when local), local followers and mentioned local accounts
     (`tagged=False`: the post has no hashtags, so no tag's followers to look for)."""
     await s.flush()  # the statements below run on the connection: what the session holds goes first
     conn = await s.connection()
     dialect = conn.dialect.name
     ids = {"post_id": post.id, "author_id": post.account_id}
-    rows = [{"account_id": post.account_id, **ids}] if followers else []
+    # The author's own home, when the author is one of ours: a peer's account has no home here
+    # (its entries were never read, and cost every inbound post a row and a statement).
+    rows = [{"account_id": post.account_id, **ids}] if followers and post.local else []
     if mentioned_ids:
         local_mentioned = (await conn.execute(_LOCAL_MENTIONED, {"ids": list(mentioned_ids)})).scalars()
         rows += [{"account_id": a, **ids} for a in local_mentioned]

@@ -301,6 +301,23 @@ async def test_a_new_post_has_the_same_effects_from_here_and_from_a_peer(
     assert await same_from_here_and_from_a_peer(authors, change) == ALICE_MENTIONED
 
 
+async def test_a_post_is_in_its_authors_own_home_only_when_the_author_is_local(
+    scene: Scene, authors: dict[str, Author]
+) -> None:
+    async def own_home(author: Author) -> tuple[list[int], int]:
+        # When the author posts publicly
+        post = await author.say("at home?")
+        async with scene.ctx.db.reader() as s:
+            home = (await s.scalars(select(TimelineEntry.post_id).where(TimelineEntry.account_id == author.account.id))).all()
+        return list(home), post.id
+
+    # Then carol (local) has her post in her own home; mallory, a peer's account, has no home here
+    carol_home, carol_post = await own_home(authors["local"])
+    assert carol_home == [carol_post]
+    mallory_home, _ = await own_home(authors["peer"])
+    assert mallory_home == []
+
+
 async def test_a_reply_has_the_same_effects_from_here_and_from_a_peer(scene: Scene, authors: dict[str, Author]) -> None:
     async def change(author: Author) -> Snapshot:
         # Given a public post of alice's; when the author replies to it publicly
