@@ -359,7 +359,7 @@ def _check_claims(p: Provider, claims: dict[str, Any], nonce: str) -> None:
 
 def provider_for(config: OidcConfig, secret: str | Callable[[], str], base_url: str, *,
                  admin_groups: tuple[str, ...] = (), moderator_groups: tuple[str, ...] = ()) -> Provider:
-    """The node's provider in this process (atrium/server.py makes it from the settings);
+    """The node's provider in this process (atrium/assembly.py makes it from the settings);
     `secret` is the client secret, or how to read it when first needed."""
     if not config.issuer:
         raise Invalid("auth.oidc.issuer is required")

@@ -146,7 +146,7 @@ async def fake_idp() -> AsyncIterator[FakeIdP]:
 def use_provider(ctx: NodeContext, issuer: str, *, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET,
                  groups: bool = True, scopes: tuple[str, ...] = DEFAULT_SCOPES) -> None:
     """Give a running node's context single sign-on with the provider at `issuer`, as
-    atrium/server.py does from `[auth.oidc]`."""
+    atrium/assembly.py does from `[auth.oidc]`."""
     config = OidcConfig(issuer=issuer, client_id=client_id, display_name="Acme ID", scopes=scopes)
     ctx.oidc = oidc.provider_for(config, secret, ctx.base_url, admin_groups=(ADMINS,) if groups else (),
                                  moderator_groups=(MODERATORS,) if groups else ())

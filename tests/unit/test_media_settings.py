@@ -1,5 +1,5 @@
 """`media.storage` and `media.s3.*` in atrium.toml: checked with a clear reason, and turned into
-the store they name by one function (atrium/server.py `media_store_for`)."""
+the store they name by one function (atrium/assembly.py `media_store_for`)."""
 
 from __future__ import annotations
 
