@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -21,7 +22,7 @@ from node.signers import SignerCache
 from node.signing import signing_keys
 from storage.db import Database
 from storage.media_store import MediaStore
-from storage.models import Peer
+from storage.models import Account, Peer
 
 if TYPE_CHECKING:
     from federation.fetch import Fetcher
@@ -70,6 +71,8 @@ class NodeContext:
     fetcher: Fetcher | None = None
     # key id -> when it was last re-fetched after a failed verification (per process)
     key_refreshes: dict[str, float] = field(default_factory=dict)
+    # key id -> the re-fetch under way: requests signed with the same new key wait for it
+    key_refreshing: dict[str, asyncio.Future[Account]] = field(default_factory=dict)
     # The inbox, posting and sign-in limits (settings `limits.*`; node/ratelimit.py)
     limits: Limits = field(default_factory=Limits)
     # Reverse proxies whose client-address header is believed, and that header (web/client.py)

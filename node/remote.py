@@ -8,6 +8,7 @@ first — the WebFinger host, then the host its `href` names (node.contact).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 from urllib.parse import quote, urldefrag
@@ -23,6 +24,7 @@ from node.domains import canonical_domain
 from node.media_remote import cache_if_chosen
 from node.sanitize import sanitize_html
 from node.trust import Trust
+from storage import batches
 from storage.errors import AtriumError, Invalid, NotFound
 from storage.models import Account, ActorType, utcnow
 
@@ -133,11 +135,33 @@ async def actor_by_key_id(ctx: NodeContext, key_id: str, *, refresh: bool = Fals
     if account is not None and account.public_key_pem and not refresh:
         return account
     if account is not None and refresh:
+        pending = ctx.key_refreshing.get(key_id)
+        if pending is not None:
+            # Another request signed with the same new key is re-fetching it: its answer serves
+            # this one too. (Refused by the rate limit instead, it got a 401 for a good signature.)
+            return await asyncio.shield(pending)
         last = ctx.key_refreshes.get(key_id)
         now = time.monotonic()
         if last is not None and now - last < KEY_REFRESH_MIN_INTERVAL.total_seconds():
             return account  # rate limit: a flood of bad signatures must not become a flood of fetches
         ctx.key_refreshes[key_id] = now
+        batches.deferred(f"{Purpose.KEY} {key_id}")  # a task of its own would not see the batch
+        fetching = asyncio.ensure_future(_fetch_key(ctx, key_id))
+        ctx.key_refreshing[key_id] = fetching
+
+        def finished(done: asyncio.Future[Account]) -> None:
+            if ctx.key_refreshing.get(key_id) is done:
+                del ctx.key_refreshing[key_id]
+            if not done.cancelled():
+                done.exception()  # retrieved here: the requests waiting on it get it raised
+
+        fetching.add_done_callback(finished)
+        return await asyncio.shield(fetching)
+    return await _fetch_key(ctx, key_id)
+
+
+async def _fetch_key(ctx: NodeContext, key_id: str) -> Account:
+    """The actor owning `key_id`, fetched from the key's own origin and stored."""
     fetcher = _fetcher(ctx)
     document = await fetcher.fetch_object(urldefrag(key_id)[0], purpose=Purpose.KEY)
     if document.get("type") not in ("Person", "Service", "Application", "Group", "Organization"):

@@ -3,6 +3,7 @@ request it gets, and signs activities it sends to a node under test."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,6 +42,7 @@ class FakePeer:
     also_known_as: dict[str, list[str]] = field(default_factory=dict)
     objects: dict[str, dict[str, object]] = field(default_factory=dict)  # URI -> document served
     actor_extra: dict[str, dict[str, object]] = field(default_factory=dict)  # name -> more actor fields
+    actor_delay: float = 0.0  # seconds the peer takes to serve an actor document (a slow peer)
 
     @property
     def base(self) -> str:
@@ -123,6 +125,8 @@ class FakePeer:
             name = request.match_info["name"]
             if name not in self.keys:
                 return web.json_response({"error": "no"}, status=404)
+            if self.actor_delay:
+                await asyncio.sleep(self.actor_delay)
             return web.Response(text=json.dumps(self.actor_document(name)), content_type=AP_CONTENT_TYPE)
 
         async def inbox_route(request: web.Request) -> web.Response:

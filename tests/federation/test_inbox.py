@@ -6,6 +6,7 @@ peer is a real HTTP server that serves actor documents and records every request
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -115,6 +116,23 @@ async def test_a_rotated_key_is_fetched_again(node: LocalNode, peer: FakePeer, a
     # When she signs with the new key, the node re-fetches once and accepts
     status, _ = await peer.post(node.inbox, peer.create("mallory", peer.note("mallory", 8, "new key")), as_actor="mallory")
     assert status == 202
+
+
+async def test_requests_signed_with_a_rotated_key_at_once_are_all_accepted_with_one_fetch(
+    node: LocalNode, peer: FakePeer, alice_follows_mallory: Account
+) -> None:
+    # Given the node has mallory's old key cached, and mallory rotates it; her server is slow
+    # to serve her actor, so the requests below arrive while the first re-fetch is under way
+    peer.keys["mallory"] = rsa_key(7)
+    peer.actor_delay = 0.5
+    fetched_before = peer.requests.count(("GET", "/users/mallory"))
+    # When three activities signed with the new key arrive together
+    statuses = await asyncio.gather(*(
+        peer.post(node.inbox, peer.create("mallory", peer.note("mallory", 20 + n, f"new key {n}")), as_actor="mallory")
+        for n in range(3)))
+    # Then all are accepted, and the key was fetched once for them all
+    assert [status for status, _ in statuses] == [202, 202, 202]
+    assert peer.requests.count(("GET", "/users/mallory")) - fetched_before == 1
 
 
 async def test_oversized_bodies_are_refused(node: LocalNode, peer: FakePeer) -> None:
