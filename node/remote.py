@@ -144,8 +144,10 @@ async def actor_by_key_id(ctx: NodeContext, key_id: str, *, refresh: bool = Fals
         now = time.monotonic()
         if last is not None and now - last < KEY_REFRESH_MIN_INTERVAL.total_seconds():
             return account  # rate limit: a flood of bad signatures must not become a flood of fetches
+        # Before the fetch's own task, which would not see a batch this task holds; and before
+        # the rate limit counts a fetch that did not happen.
+        batches.deferred(f"{Purpose.KEY} {key_id}")
         ctx.key_refreshes[key_id] = now
-        batches.deferred(f"{Purpose.KEY} {key_id}")  # a task of its own would not see the batch
         fetching = asyncio.ensure_future(_fetch_key(ctx, key_id))
         ctx.key_refreshing[key_id] = fetching
 
