@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage import batches
+from storage import batches, sqlite_driver
 from storage.errors import Invalid
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -83,8 +83,10 @@ class Database:
         if self.dialect == "sqlite":
             # Pooled: opening a connection and setting its pragmas for every unit of work cost
             # more than the work (the benchmarks showed it). Locks are per file, not per pool.
-            self.engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
-            self.read_engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+            # One trip to aiosqlite's thread per statement, not four (storage/sqlite_driver.py).
+            sqlite_args: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size, "module": sqlite_driver.dbapi()}
+            self.engine = create_async_engine(url, echo=echo, **sqlite_args)
+            self.read_engine = create_async_engine(url, echo=echo, **sqlite_args)
             _sqlite_setup(self.engine, immediate=True)
             _sqlite_setup(self.read_engine, immediate=False)
         else:

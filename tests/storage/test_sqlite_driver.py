@@ -1,0 +1,72 @@
+"""SQLite statements make one trip to aiosqlite's thread each (storage/sqlite_driver.py), and
+give SQLAlchemy everything a cursor gives: rows, row counts, errors, streamed results."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import Database
+from storage.models import Tag
+
+
+@pytest.fixture
+async def sqlite_db(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Database]:
+    path = tmp_path / "node.db"
+    path.write_bytes(sqlite_template.read_bytes())
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every function handed to an aiosqlite connection's thread, in order."""
+    seen: list[Any] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(fn)
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return seen
+
+
+async def test_a_statement_with_rows_is_one_trip_to_the_thread(sqlite_db: Database, trips: list[Any]) -> None:
+    # Given a connection already open (its opening makes trips of its own)
+    async with sqlite_db.reader() as s:
+        await s.execute(text("SELECT 1"))
+        # When a statement that returns rows runs
+        trips.clear()
+        rows = (await s.execute(text("SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3"))).scalars().all()
+        # Then it was one trip (SQLAlchemy's adapter makes four: cursor, execute, fetch, close)
+        assert len(trips) == 1
+        assert rows == [1, 2, 3]
+
+
+async def test_row_counts_errors_and_streams_are_those_of_the_database(sqlite_db: Database) -> None:
+    # Given two tags written by one executemany
+    async with sqlite_db.session() as s:
+        await s.execute(insert(Tag), [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])
+        # When both are updated, then the statement's row count says two
+        result = await s.execute(update(Tag).where(Tag.id.in_([1, 2])).values(name=Tag.name + "x"))
+        assert result.rowcount == 2  # type: ignore[attr-defined]
+    # And a duplicate is the database's IntegrityError, and nothing of its transaction stays
+    with pytest.raises(IntegrityError):
+        async with sqlite_db.session() as s:
+            await s.execute(insert(Tag), [{"id": 3, "name": "c"}])
+            await s.execute(insert(Tag), [{"id": 1, "name": "dup"}])
+    async with sqlite_db.reader() as s:
+        assert await s.scalar(select(func.count()).select_from(Tag)) == 2
+        # And a streamed (server-side) result still reads row by row
+        streamed = [name async for name in await s.stream_scalars(select(Tag.name).order_by(Tag.id))]
+        assert streamed == ["ax", "bx"]
