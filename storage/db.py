@@ -72,6 +72,8 @@ def _sqlite_setup(engine: AsyncEngine, *, immediate: bool) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if immediate:  # the write lock is ours: statements need not go to the thread
+            sqlite_driver.write_transaction_begun(conn.connection.dbapi_connection)
 
 
 class Database:
@@ -85,7 +87,8 @@ class Database:
             # more than the work (the benchmarks showed it). Locks are per file, not per pool.
             # One trip to aiosqlite's thread per statement, not four (storage/sqlite_driver.py).
             sqlite_args: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size, "module": sqlite_driver.dbapi()}
-            self.engine = create_async_engine(url, echo=echo, **sqlite_args)
+            # The writer's statements run on the loop's thread inside its transactions (ditto).
+            self.engine = create_async_engine(url, echo=echo, connect_args={"check_same_thread": False}, **sqlite_args)
             self.read_engine = create_async_engine(url, echo=echo, **sqlite_args)
             _sqlite_setup(self.engine, immediate=True)
             _sqlite_setup(self.read_engine, immediate=False)

@@ -16,14 +16,26 @@ connection, only touched on that thread), as SQLAlchemy's adapter does; the vers
 in pyproject.toml and tests/storage/test_sqlite_driver.py checks both.
 
 Server-side cursors (`stream()`) keep SQLAlchemy's cursor: they fetch in steps by design.
+
+Inside a write transaction (after `BEGIN IMMEDIATE`, until its commit or rollback) a statement
+skips the thread altogether and runs on the event loop's: the connection holds the write lock,
+and in WAL mode readers never block a writer, so nothing can make the statement wait — it costs
+what SQLite's own work costs (microseconds for the hot paths' statements), where a trip to the
+thread costs about a hundred. Each such statement still yields to the loop once, so a batch of
+them does not hold other tasks up. What can wait stays on the thread: `BEGIN IMMEDIATE` (for
+the lock, up to the busy timeout), the commit (which may checkpoint the log), and every read
+outside a write transaction (a long read must not stall the loop). The write engine's
+connections are opened with `check_same_thread=False` for it; the two threads never use one
+connection at once, since every trip is awaited before the next statement.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sqlite3
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection, AsyncAdapt_aiosqlite_dbapi
@@ -68,11 +80,16 @@ class OneTripCursor:
 
     async def _trip(self, operation: Any, parameters: Any, *, many: bool) -> _Done:
         adapt = self._adapt_connection
+        conn = cast("aiosqlite.Connection", adapt._connection)  # noqa: SLF001
         try:
-            async with adapt._execute_mutex:  # noqa: SLF001 - one statement at a time, as SQLAlchemy's
-                conn = adapt._connection  # noqa: SLF001
-                done: _Done = await conn._execute(_run, conn, operation, parameters, many)  # noqa: SLF001
+            if adapt.inline:
+                done = _run(conn, operation, parameters, many)
+                # A batch of statements must not hold the loop: others run between any two.
+                await asyncio.sleep(0)
                 return done
+            async with adapt._execute_mutex:  # noqa: SLF001 - one statement at a time, as SQLAlchemy's
+                trip: _Done = await conn._execute(_run, conn, operation, parameters, many)  # type: ignore[no-untyped-call]  # noqa: SLF001
+                return trip
         except Exception as error:  # noqa: BLE001 - mapped to the DBAPI's errors by SQLAlchemy's adapter
             adapt._handle_exception(error)  # noqa: SLF001
 
@@ -107,7 +124,25 @@ class OneTripCursor:
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    """`inline`: the connection holds this node's write transaction (`write_transaction_begun`),
+    so its statements run on the event loop's thread until the transaction ends."""
+
+    __slots__ = ("inline",)
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.inline = False
+
+    def commit(self) -> None:
+        self.inline = False  # a commit may checkpoint the log (disk writes): on the thread
+        super().commit()
+
+    def rollback(self) -> None:
+        self.inline = False
+        conn = self._connection._connection  # noqa: SLF001 - the sqlite3 connection, None once closed
+        if conn is not None and not conn.in_transaction:
+            return  # nothing to undo (the pool's reset of a connection after its commit): no trip
+        super().rollback()
 
     def cursor(self, server_side: bool = False) -> Any:
         return super().cursor(server_side=True) if server_side else OneTripCursor(self)
@@ -119,6 +154,12 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
         adapted = super().connect(*arg, **kw)
         return OneTripConnection(self, adapted._connection)  # noqa: SLF001
+
+
+def write_transaction_begun(dbapi_connection: Any) -> None:
+    """`BEGIN IMMEDIATE` succeeded on this connection: it holds the database's write lock."""
+    if isinstance(dbapi_connection, OneTripConnection):
+        dbapi_connection.inline = True
 
 
 def dbapi() -> OneTripDBAPI:

@@ -3,6 +3,7 @@ give SQLAlchemy everything a cursor gives: rows, row counts, errors, streamed re
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,39 @@ async def test_row_counts_errors_and_streams_are_those_of_the_database(sqlite_db
         # And a streamed (server-side) result still reads row by row
         streamed = [name async for name in await s.stream_scalars(select(Tag.name).order_by(Tag.id))]
         assert streamed == ["ax", "bx"]
+
+
+async def test_statements_in_a_write_transaction_run_without_a_trip_and_yield_to_the_loop(
+    sqlite_db: Database, trips: list[Any]
+) -> None:
+    # Given a task that counts the loop's turns while a write transaction runs
+    turns = 0
+    running = True
+
+    async def ticker() -> None:
+        nonlocal turns
+        while running:
+            turns += 1
+            await asyncio.sleep(0)
+
+    tick = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    try:
+        async with sqlite_db.session() as s:
+            await s.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: a trip (it may wait for the lock)
+            # When the transaction runs 50 statements
+            trips.clear()
+            before = turns
+            for n in range(50):
+                await s.execute(insert(Tag), [{"id": 100 + n, "name": f"t{n}"}])
+            # Then none went to the thread, and the other task ran between them
+            assert trips == []
+            assert turns - before >= 50
+            trips.clear()
+        # And the commit went to the thread (it may checkpoint the log)
+        assert len(trips) == 1
+    finally:
+        running = False
+        await tick
+    async with sqlite_db.reader() as s:
+        assert await s.scalar(select(func.count()).select_from(Tag)) == 50
