@@ -9,8 +9,8 @@ execute, fetch every row, read the description, rowcount and last row id — and
 from memory, as SQLAlchemy's own adapter does once they are fetched.
 
 Written here rather than taken from a library because no maintained driver offers it: the
-alternatives run SQLite on the event loop's thread (a slow read or a busy lock would stall
-every request) or are SQLAlchemy's adapter itself. It uses two of aiosqlite's names that are
+alternatives run every statement on the event loop's thread (a slow read or a busy lock would
+stall every request) or are SQLAlchemy's adapter itself. It uses two of aiosqlite's names that are
 not public, `_execute` (queue a function on the connection's thread) and `_conn` (the sqlite3
 connection, only touched on that thread), as SQLAlchemy's adapter does; the versions are pinned
 in pyproject.toml and tests/storage/test_sqlite_driver.py checks both.
