@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage import batches, sqlite_driver
+from storage import batches, savepoints, sqlite_driver
 from storage.errors import Invalid
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -103,6 +103,7 @@ class Database:
                 connect_args={"timeout": 10},
             )
             self.read_engine = self.engine
+        savepoints.send_directly(self.engine)  # not compiled afresh each time (storage/savepoints.py)
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite: this process's writers take turns here rather than in SQLite's busy handler,
         # which sleeps in steps of up to 100 ms (under load, seconds of p99 for no work).
