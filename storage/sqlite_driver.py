@@ -24,7 +24,8 @@ what SQLite's own work costs (microseconds for the hot paths' statements), where
 thread costs about a hundred. Each such statement still yields to the loop once, so a batch of
 them does not hold other tasks up. What can wait stays on the thread: `BEGIN IMMEDIATE` (for
 the lock, up to the busy timeout), the commit (which may checkpoint the log), and every read
-outside a write transaction (a long read must not stall the loop). The write engine's
+outside a write transaction (a long read must not stall the loop), and `DELETE`s, which prune
+in batches of a thousand rows. The write engine's
 connections are opened with `check_same_thread=False` for it; the two threads never use one
 connection at once, since every trip is awaited before the next statement.
 """
@@ -59,6 +60,13 @@ def _run(conn: aiosqlite.Connection, operation: str, parameters: Any, many: bool
         cursor.close()
 
 
+def _may_be_long(operation: str) -> bool:
+    """A statement that may touch many rows, kept on the thread even in a write transaction:
+    the deletes of housekeeping and retention (1,000 rows each, 5-7 ms that would stall the
+    loop). The hot paths' statements are inserts, updates and reads of a few rows."""
+    return operation[:6].upper() == "DELETE"
+
+
 class OneTripCursor:
     """A DBAPI cursor whose every statement is one call on aiosqlite's thread."""
 
@@ -82,7 +90,7 @@ class OneTripCursor:
         adapt = self._adapt_connection
         conn = cast("aiosqlite.Connection", adapt._connection)  # noqa: SLF001
         try:
-            if adapt.inline:
+            if adapt.inline and not _may_be_long(operation):
                 done = _run(conn, operation, parameters, many)
                 # A batch of statements must not hold the loop: others run between any two.
                 await asyncio.sleep(0)

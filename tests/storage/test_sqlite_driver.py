@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
@@ -107,3 +107,21 @@ async def test_statements_in_a_write_transaction_run_without_a_trip_and_yield_to
         await tick
     async with sqlite_db.reader() as s:
         assert await s.scalar(select(func.count()).select_from(Tag)) == 50
+
+
+async def test_a_delete_in_a_write_transaction_goes_to_the_thread(sqlite_db: Database, trips: list[Any]) -> None:
+    # Given a write transaction already holding the lock, and rows to prune
+    async with sqlite_db.session() as s:
+        await s.execute(insert(Tag), [{"id": n, "name": f"t{n}"} for n in range(1, 1001)])
+        trips.clear()
+        # When it deletes them (housekeeping prunes a thousand rows at a time: milliseconds)
+        result = await s.execute(delete(Tag).where(Tag.id <= 1000))
+        # Then the delete ran on aiosqlite's thread, leaving the event loop free meanwhile
+        assert len(trips) == 1
+        assert result.rowcount == 1000  # type: ignore[attr-defined]
+        # And an insert after it runs on the loop's thread again
+        trips.clear()
+        await s.execute(insert(Tag), [{"id": 2000, "name": "kept"}])
+        assert trips == []
+    async with sqlite_db.reader() as s:
+        assert (await s.scalars(select(Tag.name))).all() == ["kept"]
