@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -37,20 +37,41 @@ async def record(
     s: AsyncSession, *, direction: str, peer: str, obj: str, decision: str, rule: str, reason: str = ""
 ) -> AuditEntry:
     assert direction in DIRECTIONS and decision in DECISIONS
-    head = await s.get(AuditHead, 1, with_for_update=True)
-    if head is None:  # a database migrated before the head row existed
-        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
-        s.add(head)
+    last_id, last_hash, found = await _lock_head(s)
     at = utcnow()
-    entry_id = head.last_id + 1
+    entry_id = last_id + 1
     peer, obj, rule, reason = peer[:255], obj[:2048], rule[:512], reason[:2000]
-    digest = _digest(head.last_hash, entry_id, at, direction, peer, obj, decision, rule, reason)
+    digest = _digest(last_hash, entry_id, at, direction, peer, obj, decision, rule, reason)
     entry = AuditEntry(id=entry_id, at=at, direction=direction, peer=peer, object=obj, decision=decision,
-                       rule=rule, reason=reason, prev_hash=head.last_hash, hash=digest)
+                       rule=rule, reason=reason, prev_hash=last_hash, hash=digest)
     s.add(entry)
-    head.last_id, head.last_hash = entry_id, digest
     await s.flush()
+    await _move_head(s, found, entry_id, digest)
     return entry
+
+
+# The chain's head, read (locked) and moved with statements built once, in Core: the ORM's
+# identity map and flush cost more than the statements on the hot paths (every accepted
+# activity and every delivery appends), and no caller needs the head as an object.
+_HEAD_TABLE = table_of(AuditHead)
+_LOCK_HEAD = select(_HEAD_TABLE.c.last_id, _HEAD_TABLE.c.last_hash).where(_HEAD_TABLE.c.id == 1).with_for_update()
+_MOVE_HEAD = (update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == 1)
+              .values(last_id=bindparam("to_id"), last_hash=bindparam("to_hash")))
+
+
+async def _lock_head(s: AsyncSession) -> tuple[int, str, bool]:
+    """The head's (last id, last hash), locked until the caller's transaction ends; and whether
+    the row exists (a database migrated before it did starts the chain at GENESIS)."""
+    row = (await (await s.connection()).execute(_LOCK_HEAD)).first()
+    return (int(row.last_id), str(row.last_hash), True) if row is not None else (0, GENESIS, False)
+
+
+async def _move_head(s: AsyncSession, found: bool, last_id: int, last_hash: str) -> None:
+    conn = await s.connection()
+    if found:
+        await conn.execute(_MOVE_HEAD, {"to_id": last_id, "to_hash": last_hash})
+    else:
+        await conn.execute(insert(_HEAD_TABLE).values(id=1, last_id=last_id, last_hash=last_hash))
 
 
 @dataclass(frozen=True)
@@ -70,12 +91,8 @@ async def record_many(s: AsyncSession, decisions: list[Decision]) -> None:
     multi-row insert: the same chain `record` makes one by one, for batched writers."""
     if not decisions:
         return
-    head = await s.get(AuditHead, 1, with_for_update=True, populate_existing=True)
-    if head is None:
-        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
-        s.add(head)
+    last_id, last_hash, found = await _lock_head(s)
     rows = []
-    last_id, last_hash = head.last_id, head.last_hash
     for d in decisions:
         assert d.direction in DIRECTIONS and d.decision in DECISIONS
         at = utcnow()
@@ -87,8 +104,7 @@ async def record_many(s: AsyncSession, decisions: list[Decision]) -> None:
         last_hash = digest
     # Core, not the ORM's bulk insert: nothing here needs the identity map, and it is half the cost.
     await (await s.connection()).execute(insert(table_of(AuditEntry)), rows)
-    head.last_id, head.last_hash = last_id, last_hash
-    await s.flush()
+    await _move_head(s, found, last_id, last_hash)
 
 
 async def append_many(db: Database, decisions: list[Decision]) -> list[None]:

@@ -32,6 +32,27 @@ async def test_entries_chain_and_verify(db: Database) -> None:
     assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
 
 
+async def test_single_and_batched_appends_in_one_transaction_keep_one_chain(db: Database) -> None:
+    # Given one transaction that appends one entry, then three at once, then one more, then
+    # starts a batch (whose units of work are savepoints of one session) that does it again
+    async with db.session() as s:
+        await audit.record(s, direction="in", peer="a.test", obj="https://a.test/1", decision="accepted", rule="r")
+        await audit.record_many(s, [audit.Decision("in", "a.test", f"https://a.test/{i}", "accepted", "r")
+                                    for i in (2, 3, 4)])
+        await audit.record(s, direction="out", peer="a.test", obj="https://a.test/5", decision="delivered", rule="r")
+    async with db.batch():
+        async with db.session() as s:
+            await audit.record_many(s, [audit.Decision("in", "b.test", "https://b.test/6", "accepted", "r")])
+        async with db.session() as s:
+            await audit.record(s, direction="in", peer="b.test", obj="https://b.test/7", decision="accepted", rule="r")
+    # When the trail is verified  # Then every append took the head the one before it left
+    check = await audit.verify(db)
+    assert check.ok and check.checked == 7, check
+    rows = [e async for e in audit.entries(db)]
+    assert [e.object.rsplit("/", 1)[1] for e in rows] == ["1", "2", "3", "4", "5", "6", "7"]
+    assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
+
+
 async def test_an_altered_entry_is_detected(db: Database) -> None:
     await write(db, 4)
     async with db.session() as s:
