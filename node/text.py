@@ -172,7 +172,9 @@ def _is_link(url: str) -> bool:
     """Whether a URL has a host that browsers (and nh3, which drops hrefs it cannot parse)
     accept: an ASCII name, an IP literal, or an internationalised name valid under IDNA."""
     try:
-        parts = urlsplit(url)
+        # A browser (WHATWG URL, as nh3) ends an http(s) host at a backslash as at a slash;
+        # urlsplit does not, and would judge another host ('http://a\@b' is host a, not b).
+        parts = urlsplit(url.replace("\\", "/"))
         parts.port  # noqa: B018 - raises ValueError on a malformed port
         host = parts.hostname
     except ValueError:
