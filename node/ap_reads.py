@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from federation import builders
@@ -108,6 +108,12 @@ def _outbox_posts(author: Account) -> tuple[ColumnElement[bool], ...]:
     return (Post.account_id == author.id, Post.visibility == Audience.PUBLIC, Post.reblog_of_id.is_(None))
 
 
+def outbox_page_statement(author: Account, below: int | None) -> Select[Post]:
+    """The posts of one outbox page, newest first, below `below` when given."""
+    stmt = select(Post).where(*_outbox_posts(author)).order_by(Post.id.desc()).limit(PAGE_SIZE)
+    return stmt if below is None else stmt.where(Post.id < below)
+
+
 def _page_id(max_id: str) -> int | None:
     return int(max_id) if max_id.isascii() and max_id.isdigit() and len(max_id) <= 19 else None
 
@@ -125,11 +131,8 @@ async def outbox_page(ctx: NodeContext, author: Account, max_id: str, reader: Re
     post as the Create a delivery would carry, if the policy lets this reader have it."""
     base = f"{ctx.actor_uri(author.username)}/outbox"
     below = _page_id(max_id)
-    stmt = select(Post).where(*_outbox_posts(author)).order_by(Post.id.desc()).limit(PAGE_SIZE)
-    if below is not None:
-        stmt = stmt.where(Post.id < below)
     async with ctx.db.reader() as s:
-        rows = list((await s.scalars(stmt)).unique())
+        rows = list((await s.scalars(outbox_page_statement(author, below))).unique())
         viewer = await reader()
         domain = viewer.domain if viewer is not None else None
         items = []

@@ -28,16 +28,45 @@ def head_revision() -> str:
     return head
 
 
+class BrokenReferences(RuntimeError):
+    """A migration would leave rows that point at rows no longer there; nothing was changed."""
+
+
 async def _migrate(db: Database, step: Callable[[Config, str], None], revision: str) -> None:
-    """Run an Alembic command (upgrade, downgrade) on the database, in one transaction."""
+    """Run an Alembic command (upgrade, downgrade) on the database, in one transaction.
+
+    On SQLite, foreign keys are off while it runs. A migration that changes a table SQLite cannot
+    alter in place rebuilds it (Alembic's batch mode: copy, DROP, rename), and with foreign keys
+    on, the DROP deletes the old table's rows one by one, running every ON DELETE of the tables
+    that point at it: upgrading a node emptied its bookmarks, favourites, timelines and boosts.
+    This is Alembic's and SQLite's documented procedure (foreign keys off outside the
+    transaction, `foreign_key_check` before the commit)."""
     cfg = alembic_config()
 
     def _run(sync_conn: Any) -> None:
         cfg.attributes["connection"] = sync_conn
         step(cfg, revision)
+        if db.is_sqlite and sync_conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+            raise BrokenReferences(f"migrating to {revision} would break references between rows")
 
-    async with db.engine.begin() as conn:
-        await conn.run_sync(_run)
+    async with db.engine.connect() as conn:
+        if db.is_sqlite:  # a no-op inside a transaction: set before it begins
+            await conn.run_sync(_foreign_keys, on=False)
+        try:
+            async with conn.begin():
+                await conn.run_sync(_run)
+        finally:
+            if db.is_sqlite:  # the connection goes back to the pool as every other is
+                await conn.run_sync(_foreign_keys, on=True)
+
+
+def _foreign_keys(sync_conn: Any, *, on: bool) -> None:
+    # On the DBAPI connection itself: a statement through SQLAlchemy would begin a transaction.
+    cursor = sync_conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
 
 
 async def upgrade(db: Database, revision: str = "head") -> None:

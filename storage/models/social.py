@@ -147,10 +147,16 @@ class Post(Base):
         Index("ix_posts_thread", "thread_id"),
         Index("ix_posts_visibility", "visibility", "local", "id"),
         Index("ix_posts_local_id", "local", "id"),
-        Index("ix_posts_reblog", "reblog_of_id"),
+        # Boosts only (0029): over every post, SQLite read `reblog_of_id IS NULL` through it as
+        # if it picked a few rows, where it is nearly every post of the node.
+        Index("ix_posts_reblog", "reblog_of_id", sqlite_where=text("reblog_of_id IS NOT NULL"),
+              postgresql_where=text("reblog_of_id IS NOT NULL")),
         Index("ix_posts_retention", "visibility", "local", "created_at"),  # the retention worker (node/retention.py)
         Index("ix_posts_community", "community_id", "id"),  # a community's page
-        UniqueConstraint("account_id", "reblog_of_id", name="ux_posts_one_boost"),
+        # One boost per account and post, boosts only (0029): as a constraint over every post,
+        # SQLite took `account_id = ? AND reblog_of_id IS NULL` for a lookup of one row.
+        Index("ux_posts_one_boost", "account_id", "reblog_of_id", unique=True,
+              sqlite_where=text("reblog_of_id IS NOT NULL"), postgresql_where=text("reblog_of_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, default=new_id)
