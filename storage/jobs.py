@@ -210,8 +210,9 @@ def _claimable(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
 def _oldest_due(queue: str, now: datetime, limit: int, exclude_targets: Collection[str], *, lock: bool) -> Select[Any]:
     """The `limit` oldest claimable jobs of `queue` (id, target, run_at), each way of being
     claimable read apart along the claim index and the two merged (see `_claimable_ways`).
-    `lock` (PostgreSQL): each way's rows locked as read, skipping those another worker holds;
-    the few of the second way beyond `limit` stay locked only until the claim commits."""
+    `lock` (PostgreSQL): each way's rows locked as read, skipping those another worker holds.
+    Either way may lock up to `limit` rows that the merge then leaves untaken; they stay locked
+    only until the claim commits, and another worker skips them meanwhile."""
     ways = []
     for way in _claimable_ways(now):
         one = select(Job.id, Job.target, Job.run_at).where(Job.queue == queue, way)

@@ -24,29 +24,22 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
-def _send(connection: Connection, sql: str) -> None:
-    cursor = connection.connection.cursor()  # the pooled DBAPI connection's own cursor
-    try:
-        cursor.execute(sql)
-    finally:
-        cursor.close()
+def _sending(verb: str) -> Any:
+    """A dialect hook that sends `<verb> <savepoint name>` straight to the DBAPI cursor."""
 
+    def hook(dialect: Any, connection: Connection, name: str) -> None:
+        cursor = connection.connection.cursor()  # the pooled DBAPI connection's own cursor
+        try:
+            cursor.execute(f"{verb} {dialect.identifier_preparer.format_savepoint(None, name)}")
+        finally:
+            cursor.close()
 
-def _savepoint(dialect: Any, connection: Connection, name: str) -> None:
-    _send(connection, f"SAVEPOINT {dialect.identifier_preparer.format_savepoint(None, name)}")
-
-
-def _release(dialect: Any, connection: Connection, name: str) -> None:
-    _send(connection, f"RELEASE SAVEPOINT {dialect.identifier_preparer.format_savepoint(None, name)}")
-
-
-def _rollback_to(dialect: Any, connection: Connection, name: str) -> None:
-    _send(connection, f"ROLLBACK TO SAVEPOINT {dialect.identifier_preparer.format_savepoint(None, name)}")
+    return hook
 
 
 def send_directly(engine: AsyncEngine) -> None:
     """This engine's savepoints go to the driver as text (its dialect instance only)."""
     dialect = engine.sync_engine.dialect
-    dialect.do_savepoint = types.MethodType(_savepoint, dialect)  # type: ignore[method-assign]
-    dialect.do_release_savepoint = types.MethodType(_release, dialect)  # type: ignore[method-assign]
-    dialect.do_rollback_to_savepoint = types.MethodType(_rollback_to, dialect)  # type: ignore[method-assign]
+    dialect.do_savepoint = types.MethodType(_sending("SAVEPOINT"), dialect)  # type: ignore[method-assign]
+    dialect.do_release_savepoint = types.MethodType(_sending("RELEASE SAVEPOINT"), dialect)  # type: ignore[method-assign]
+    dialect.do_rollback_to_savepoint = types.MethodType(_sending("ROLLBACK TO SAVEPOINT"), dialect)  # type: ignore[method-assign]
