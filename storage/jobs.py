@@ -15,10 +15,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, TypedDict, Unpack
+from typing import Any, NamedTuple, TypedDict, Unpack
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     Update,
     and_,
@@ -28,7 +29,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    literal,
     or_,
     select,
     union_all,
@@ -207,22 +207,23 @@ def _claimable(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     return or_(*_claimable_ways(now))
 
 
-def _oldest_due(queue: str, now: datetime, limit: int, exclude_targets: Collection[str], *, lock: bool) -> Select[Any]:
-    """The `limit` oldest claimable jobs of `queue` (id, target, run_at), each way of being
+def _oldest_due(b: _Binds, *, excluding: bool, lock: bool) -> Select[Any]:
+    """The `look` oldest claimable jobs of the queue (id, target, run_at), each way of being
     claimable read apart along the claim index and the two merged (see `_claimable_ways`).
-    `lock` (PostgreSQL): each way's rows locked as read, skipping those another worker holds.
-    Either way may lock up to `limit` rows that the merge then leaves untaken; they stay locked
-    only until the claim commits, and another worker skips them meanwhile."""
+    `excluding`: jobs for the targets in `excluded` are left out. `lock` (PostgreSQL): each
+    way's rows locked as read, skipping those another worker holds. Either way may lock up to
+    `look` rows that the merge then leaves untaken; they stay locked only until the claim
+    commits, and another worker skips them meanwhile."""
     ways = []
-    for way in _claimable_ways(now):
-        one = select(Job.id, Job.target, Job.run_at).where(Job.queue == queue, way)
-        if exclude_targets:
-            one = one.where(or_(Job.target.is_(None), Job.target.not_in(list(exclude_targets))))
-        one = one.order_by(Job.run_at, Job.id).limit(limit)
+    for way in _claimable_ways(b.now):
+        one = select(Job.id, Job.target, Job.run_at).where(Job.queue == b.queue, way)
+        if excluding:
+            one = one.where(or_(Job.target.is_(None), Job.target.not_in(b.excluded)))
+        one = one.order_by(Job.run_at, Job.id).limit(b.look)
         oldest = (one.with_for_update(skip_locked=True) if lock else one).subquery()
         ways.append(select(oldest.c.id, oldest.c.target, oldest.c.run_at))
     merged = union_all(*ways).subquery("merged")
-    return select(merged.c.id, merged.c.target, merged.c.run_at).order_by(merged.c.run_at, merged.c.id).limit(limit)
+    return select(merged.c.id, merged.c.target, merged.c.run_at).order_by(merged.c.run_at, merged.c.id).limit(b.look)
 
 
 async def claim(
@@ -251,63 +252,118 @@ async def claim(
         await s.connection()
         now = utcnow()
         until = now + lease
-        statement = _claim_statement(db, queue, limit, now, until, token, exclude_targets, per_target, in_flight or {})
-        rows = (await s.execute(statement)).all()
+        shape, values = _claim_statement(db, queue, limit, now, until, token, exclude_targets, per_target, in_flight)
+        rows = (await s.execute(_claim_template(*shape), values)).all()
     ordered = sorted(rows, key=lambda r: (r.run_at, r.id))
     return [ClaimedJob(r.id, r.queue, r.payload, r.attempts, token, until, r.target, r.ordering_key) for r in ordered]
 
 
-def _capped(candidates: Subquery | CTE, limit: int, per_target: int, in_flight: Mapping[str, int]) -> Select[Any]:
+class _Binds(NamedTuple):
+    """The claim's values as bound parameters: its statement is built once per shape
+    (`_claim_template`) — built afresh, it cost more Python than the claim's work (about 1.7 ms
+    a claim on the benchmark). Given values, they render as literals (the cost tests)."""
+
+    queue: BindParameter[str]
+    now: BindParameter[datetime]
+    until: BindParameter[datetime]
+    token: BindParameter[str]
+    take: BindParameter[int]
+    look: BindParameter[int]
+    excluded: BindParameter[Any]
+    per_target: BindParameter[int]
+
+
+def _binds(values: Mapping[str, Any] | None = None) -> _Binds:
+    def one(name: str, type_: Any, **kw: Any) -> BindParameter[Any]:
+        key = f"claim_{name}"  # not a column's name: an UPDATE reserves those for its SET
+        return bindparam(key, values[key], type_=type_, **kw) if values and key in values else bindparam(key, type_=type_, **kw)
+
+    return _Binds(one("queue", Job.queue.type), one("now", Job.run_at.type), one("until", Job.lease_until.type),
+                  one("token", Job.lease_token.type), one("take", Integer()), one("look", Integer()),
+                  one("excluded", Job.target.type, expanding=True), one("per_target", Integer()))
+
+
+_BOUND = _binds()
+
+
+def _capped(b: _Binds, candidates: Subquery | CTE, caps: tuple[tuple[str, int], ...]) -> Select[Any]:
     """The ids among `candidates` (id, target, run_at; already the oldest few) within each
-    target's cap, oldest first, at most `limit`."""
+    target's cap (`caps`, else `per_target`), oldest first, at most `take`."""
     ranked = select(
         candidates.c.id, candidates.c.target, candidates.c.run_at,
         func.row_number().over(partition_by=candidates.c.target, order_by=(candidates.c.run_at, candidates.c.id)).label("rn"),
     ).subquery("ranked")
-    caps = {t: per_target - n for t, n in in_flight.items() if n}
-    cap = case(caps, value=ranked.c.target, else_=per_target) if caps else literal(per_target)
+    cap = case(dict(caps), value=ranked.c.target, else_=b.per_target) if caps else b.per_target
     return (select(ranked.c.id).where(or_(ranked.c.target.is_(None), ranked.c.rn <= cap))
-            .order_by(ranked.c.run_at, ranked.c.id).limit(limit))
+            .order_by(ranked.c.run_at, ranked.c.id).limit(b.take))
+
+
+_Shape = tuple[bool, bool, bool, tuple[tuple[str, int], ...]]  # lock, excluding, capped, caps
 
 
 def _claim_statement(
     db: Database, queue: str, limit: int, now: datetime, until: datetime, token: str,
     exclude_targets: Collection[str] = (), per_target: int | None = None, in_flight: Mapping[str, int] | None = None,
-) -> ClaimStatement:
-    lock = not db.is_sqlite  # SQLite's write lock is held for the whole transaction
-    # With `per_target`, the oldest few due jobs, then each target's cap applied to them with
-    # a window function (not allowed beside FOR UPDATE, hence two steps).
-    due = _oldest_due(queue, now, limit * CAPPED_LOOKAHEAD if per_target is not None else limit, exclude_targets,
-                      lock=lock)
+) -> tuple[_Shape, dict[str, Any]]:
+    """The claim's shape (what its statement is built from) and the values it binds."""
+    capped = per_target is not None
+    caps = tuple(sorted((t, (per_target or 0) - n) for t, n in (in_flight or {}).items() if n)) if capped else ()
+    values: dict[str, Any] = {"claim_queue": queue, "claim_now": now, "claim_until": until, "claim_token": token,
+                              "claim_take": limit, "claim_look": limit * CAPPED_LOOKAHEAD if capped else limit}
+    if exclude_targets:
+        values["claim_excluded"] = list(exclude_targets)
+    if capped:
+        values["claim_per_target"] = per_target
+    return (not db.is_sqlite, bool(exclude_targets), capped, caps), values
+
+
+@lru_cache(maxsize=64)
+def _claim_template(lock: bool, excluding: bool, capped: bool, caps: tuple[tuple[str, int], ...]) -> ClaimStatement:
+    return _claim_shape(_BOUND, lock=lock, excluding=excluding, capped=capped, caps=caps)
+
+
+def _claim_shape(b: _Binds, *, lock: bool, excluding: bool, capped: bool, caps: tuple[tuple[str, int], ...]) -> ClaimStatement:
+    """`lock`: PostgreSQL (SQLite's write lock is held for the whole transaction). With
+    `capped`, the oldest few due jobs, then each target's cap applied to them with a window
+    function (not allowed beside FOR UPDATE, hence two steps)."""
+    due = _oldest_due(b, excluding=excluding, lock=lock)
     if not lock:
         # No re-check of claimability in the UPDATE (see `_claim_update`): nothing can have
         # changed, and with one the planner walked every pending job by status instead of
         # looking the picked ids up.
         pool = due.subquery("due")
-        picked = _capped(pool, limit, per_target, in_flight or {}) if per_target is not None else select(pool.c.id)
-        return _claim_update(update(Job).where(Job.id.in_(picked.scalar_subquery())), now, until, token)
+        picked = _capped(b, pool, caps) if capped else select(pool.c.id)
+        return _claim_update(b, update(Job).where(Job.id.in_(picked.scalar_subquery())))
     # A materialised CTE runs the locking SELECT once. As `IN (subquery)` the planner chose a
     # nested-loop semi-join that re-ran it per outer row, each run skipping the rows already
     # updated, so one claim(limit=4) took all 120 due jobs.
     locked = due.cte("locked").prefix_with("MATERIALIZED")
-    if per_target is not None:
-        capped = _capped(locked, limit, per_target, in_flight or {})
-        return _claim_update(update(Job).where(Job.id.in_(capped.scalar_subquery()), _claimable(now)),
-                             now, until, token)
-    return _claim_update(update(Job).where(Job.id == locked.c.id, _claimable(now)), now, until, token)
+    if capped:
+        return _claim_update(b, update(Job).where(Job.id.in_(_capped(b, locked, caps).scalar_subquery()),
+                                                  _claimable(b.now)))
+    return _claim_update(b, update(Job).where(Job.id == locked.c.id, _claimable(b.now)))
 
 
-def _claim_update(stmt: Update, now: datetime, until: datetime, token: str) -> ClaimStatement:
+def literal_claim(db: Database, queue: str, limit: int, now: datetime, until: datetime, token: str,
+                  exclude_targets: Collection[str] = (), per_target: int | None = None,
+                  in_flight: Mapping[str, int] | None = None) -> ClaimStatement:
+    """The claim `claim()` runs, built with its values in it: for EXPLAIN and the cost tests."""
+    (lock, excluding, capped, caps), values = _claim_statement(db, queue, limit, now, until, token, exclude_targets,
+                                                               per_target, in_flight)
+    return _claim_shape(_binds(values), lock=lock, excluding=excluding, capped=capped, caps=caps)
+
+
+def _claim_update(b: _Binds, stmt: Update) -> ClaimStatement:
     return (
         # On PostgreSQL `stmt` re-checks claimability in the UPDATE itself: under READ
         # COMMITTED a row may have been claimed and committed by another worker after the
         # statement's snapshot was taken.
         stmt.values(
             status="running",
-            lease_until=until,
-            lease_token=token,
+            lease_until=b.until,
+            lease_token=b.token,
             attempts=Job.attempts + 1,
-            updated_at=now,
+            updated_at=b.now,
         )
         .returning(Job.id, Job.queue, Job.payload, Job.attempts, Job.run_at, Job.target, Job.ordering_key)
         .execution_options(synchronize_session=False)
