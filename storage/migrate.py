@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from storage.db import Database
+from storage.errors import Conflict
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -28,7 +29,7 @@ def head_revision() -> str:
     return head
 
 
-class BrokenReferences(RuntimeError):
+class BrokenReferences(Conflict):
     """A migration would leave rows that point at rows no longer there; nothing was changed."""
 
 
@@ -46,8 +47,10 @@ async def _migrate(db: Database, step: Callable[[Config, str], None], revision: 
     def _run(sync_conn: Any) -> None:
         cfg.attributes["connection"] = sync_conn
         step(cfg, revision)
-        if db.is_sqlite and sync_conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
-            raise BrokenReferences(f"migrating to {revision} would break references between rows")
+        broken = sync_conn.exec_driver_sql("PRAGMA foreign_key_check").first() if db.is_sqlite else None
+        if broken is not None:  # (table, rowid, the table it points at, …)
+            raise BrokenReferences(f"not migrated: rows of {broken[0]} would point at rows of {broken[2]} that are not "
+                                   "there (PRAGMA foreign_key_check lists them); the database is unchanged")
 
     async with db.engine.connect() as conn:
         if db.is_sqlite:  # a no-op inside a transaction: set before it begins

@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -179,6 +180,35 @@ def test_migrate_brings_an_old_database_to_head(node_dir: Path, capsys: pytest.C
     code, out, err = run(capsys, "migrate", "--data-dir", str(node_dir))
     assert code == 0, err
     assert f"-> {migrate.head_revision()}" in out
+
+
+def test_migrate_refuses_to_leave_a_sqlite_database_with_broken_references(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a SQLite node one revision behind, holding a bookmark of a post that is not there
+    # (written with foreign keys off, as a damaged or hand-edited database may be)
+    data_dir = tmp_path / "node"
+    assert run(capsys, *init_args(data_dir, None))[0] == 0
+    url = settings_mod.load(data_dir).resolved_database_url
+
+    async def one_back() -> None:
+        db = Database(url)
+        try:
+            await migrate.downgrade(db, "0028")
+        finally:
+            await db.dispose()
+
+    asyncio.run(one_back())
+    with sqlite3.connect(url.split("///", 1)[1]) as raw:
+        raw.execute("INSERT INTO bookmarks (id, account_id, post_id, created_at) VALUES (5, 99, 10, '2026-01-01')")
+    # When it is migrated
+    code, _, err = run(capsys, "migrate", "--data-dir", str(data_dir))
+    # Then a one-line error names the table, and the schema stays where it was
+    assert_one_line_error(code, err)
+    assert "bookmarks" in err and "unchanged" in err
+    code, _, err = run(capsys, "user", "list", "--data-dir", str(data_dir))
+    assert_one_line_error(code, err)
+    assert "migrate" in err
 
 
 def test_serve_answers_nodeinfo_and_health_then_stops_cleanly(tmp_path: Path, node_db_url: str | None) -> None:
