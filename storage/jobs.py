@@ -392,16 +392,18 @@ async def complete(db: Database, job: ClaimedJob) -> bool:
 Final = Executable | tuple[Executable, dict[str, Any]]
 
 
+_COMPLETE = (  # built once: every batch of every worker ends with it
+    update(table_of(Job))
+    .where(Job.id == bindparam("job_id"), Job.lease_token == bindparam("token"), Job.status == "running")
+    .values(status="done", lease_until=None, lease_token=None, updated_at=bindparam("now"))
+)
+
+
 async def complete_many(db: Database, done: list[ClaimedJob], finals: Sequence[Final] = ()) -> list[None]:
     """Mark several jobs done in one transaction (the workers' group commit), after running
     `finals`: the statements their handlers asked to commit with their completion (a job's
     recorded outcome, say). A job whose lease was lost is left to its new holder, as
     `complete` does."""
-    stmt = (
-        update(table_of(Job))
-        .where(Job.id == bindparam("job_id"), Job.lease_token == bindparam("token"), Job.status == "running")
-        .values(status="done", lease_until=None, lease_token=None, updated_at=bindparam("now"))
-    )
     now = utcnow()
     async with db.session() as s:
         conn = await s.connection()
@@ -414,7 +416,7 @@ async def complete_many(db: Database, done: list[ClaimedJob], finals: Sequence[F
         for statement, params in together.values():
             await conn.execute(statement, params)
         if done:
-            await conn.execute(stmt, [{"job_id": j.id, "token": j.lease_token, "now": now} for j in done])
+            await conn.execute(_COMPLETE, [{"job_id": j.id, "token": j.lease_token, "now": now} for j in done])
     return [None] * len(done)
 
 
