@@ -160,19 +160,25 @@ def test_user_lifecycle(node_dir: Path, capsys: pytest.CaptureFixture[str], monk
     assert rows == {"alice": ["admin", "active"], "bob": ["moderator", "disabled"]}
 
 
+def downgrade(url: str, revision: str) -> None:
+    """Take the database at `url` back to `revision`."""
+
+    async def back() -> None:
+        db = Database(url)
+        try:
+            await migrate.downgrade(db, revision)
+        finally:
+            await db.dispose()
+
+    asyncio.run(back())
+
+
 def test_migrate_brings_an_old_database_to_head(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "migrate", "--data-dir", str(node_dir))
     assert code == 0 and "already at" in out
     url = settings_mod.load(node_dir).resolved_database_url
 
-    async def to_base() -> None:
-        db = Database(url)
-        try:
-            await migrate.downgrade(db, "base")
-        finally:
-            await db.dispose()
-
-    asyncio.run(to_base())
+    downgrade(url, "base")
     # an out-of-date database is refused by commands that need the schema
     code, _, err = run(capsys, "user", "list", "--data-dir", str(node_dir))
     assert_one_line_error(code, err)
@@ -191,14 +197,7 @@ def test_migrate_refuses_to_leave_a_sqlite_database_with_broken_references(
     assert run(capsys, *init_args(data_dir, None))[0] == 0
     url = settings_mod.load(data_dir).resolved_database_url
 
-    async def one_back() -> None:
-        db = Database(url)
-        try:
-            await migrate.downgrade(db, "0028")
-        finally:
-            await db.dispose()
-
-    asyncio.run(one_back())
+    downgrade(url, "0028")
     with sqlite3.connect(url.split("///", 1)[1]) as raw:
         raw.execute("INSERT INTO bookmarks (id, account_id, post_id, created_at) VALUES (5, 99, 10, '2026-01-01')")
     # When it is migrated

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -42,17 +40,6 @@ async def test_upgrading_keeps_the_rows_that_point_at_a_rebuilt_table(db: Databa
         bookmarks = (await s.execute(text("SELECT post_id FROM bookmarks"))).scalars().all()
     assert [tuple(p) for p in posts] == [(10, None, None), (11, 10, None), (12, None, 10)]
     assert bookmarks == [10]
-
-
-@pytest.fixture
-async def sqlite_db(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Database]:
-    path = tmp_path / "node.db"
-    path.write_bytes(sqlite_template.read_bytes())
-    database = Database(f"sqlite+aiosqlite:///{path}")
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 async def test_after_a_migration_every_connection_enforces_foreign_keys_again(sqlite_db: Database) -> None:

@@ -4,8 +4,6 @@ give SQLAlchemy everything a cursor gives: rows, row counts, errors, streamed re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -15,17 +13,6 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
 from storage.models import Tag
-
-
-@pytest.fixture
-async def sqlite_db(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Database]:
-    path = tmp_path / "node.db"
-    path.write_bytes(sqlite_template.read_bytes())
-    database = Database(f"sqlite+aiosqlite:///{path}")
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture
