@@ -22,7 +22,7 @@ class Job(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        Index("ix_jobs_claim", "queue", "status", "run_at"),
+        Index("ix_jobs_claim", "queue", "status", "run_at", "id"),  # a claim's order: migration 0030
         Index("ix_jobs_ordering", "ordering_key", "id"),
         Index("ix_jobs_target", "queue", "target", "status"),
         Index("ix_jobs_finished", "status", "updated_at"),
