@@ -271,58 +271,68 @@ class _Binds(NamedTuple):
     look: BindParameter[int]
     excluded: BindParameter[Any]
     per_target: BindParameter[int]
+    # flying[k - 1]: the targets with k jobs in flight already (a list each), k = 1..levels.
+    flying: tuple[BindParameter[Any], ...]
 
 
-def _binds(values: Mapping[str, Any] | None = None) -> _Binds:
+def _binds(values: Mapping[str, Any] | None = None, levels: int = 0) -> _Binds:
     def one(name: str, type_: Any, **kw: Any) -> BindParameter[Any]:
         key = f"claim_{name}"  # not a column's name: an UPDATE reserves those for its SET
         return bindparam(key, values[key], type_=type_, **kw) if values and key in values else bindparam(key, type_=type_, **kw)
 
     return _Binds(one("queue", Job.queue.type), one("now", Job.run_at.type), one("until", Job.lease_until.type),
                   one("token", Job.lease_token.type), one("take", Integer()), one("look", Integer()),
-                  one("excluded", Job.target.type, expanding=True), one("per_target", Integer()))
+                  one("excluded", Job.target.type, expanding=True), one("per_target", Integer()),
+                  tuple(one(f"flying_{k}", Job.target.type, expanding=True) for k in range(1, levels + 1)))
 
 
-_BOUND = _binds()
-
-
-def _capped(b: _Binds, candidates: Subquery | CTE, caps: tuple[tuple[str, int], ...]) -> Select[Any]:
+def _capped(b: _Binds, candidates: Subquery | CTE) -> Select[Any]:
     """The ids among `candidates` (id, target, run_at; already the oldest few) within each
-    target's cap (`caps`, else `per_target`), oldest first, at most `take`."""
+    target's cap (`per_target` less what it has in flight), oldest first, at most `take`."""
     ranked = select(
         candidates.c.id, candidates.c.target, candidates.c.run_at,
         func.row_number().over(partition_by=candidates.c.target, order_by=(candidates.c.run_at, candidates.c.id)).label("rn"),
     ).subquery("ranked")
-    cap = case(dict(caps), value=ranked.c.target, else_=b.per_target) if caps else b.per_target
+    levels = [(ranked.c.target.in_(targets), b.per_target - k) for k, targets in enumerate(b.flying, start=1)]
+    cap = case(*levels, else_=b.per_target) if levels else b.per_target
     return (select(ranked.c.id).where(or_(ranked.c.target.is_(None), ranked.c.rn <= cap))
             .order_by(ranked.c.run_at, ranked.c.id).limit(b.take))
 
 
-_Shape = tuple[bool, bool, bool, tuple[tuple[str, int], ...]]  # lock, excluding, capped, caps
+_Shape = tuple[bool, bool, bool, int]  # lock, excluding, capped, levels of in-flight counts
 
 
 def _claim_statement(
     db: Database, queue: str, limit: int, now: datetime, until: datetime, token: str,
     exclude_targets: Collection[str] = (), per_target: int | None = None, in_flight: Mapping[str, int] | None = None,
 ) -> tuple[_Shape, dict[str, Any]]:
-    """The claim's shape (what its statement is built from) and the values it binds."""
+    """The claim's shape (what its statement is built from) and the values it binds. The
+    targets in flight are bound as lists by how many they have (one to `per_target`, more
+    counting as `per_target`), not as a literal per target: a shape per set of counts was a
+    statement built for nearly every claim of a fan-out."""
     capped = per_target is not None
-    caps = tuple(sorted((t, (per_target or 0) - n) for t, n in (in_flight or {}).items() if n)) if capped else ()
     values: dict[str, Any] = {"claim_queue": queue, "claim_now": now, "claim_until": until, "claim_token": token,
                               "claim_take": limit, "claim_look": limit * CAPPED_LOOKAHEAD if capped else limit}
     if exclude_targets:
         values["claim_excluded"] = list(exclude_targets)
-    if capped:
+    levels = 0
+    if per_target is not None:
         values["claim_per_target"] = per_target
-    return (not db.is_sqlite, bool(exclude_targets), capped, caps), values
+        levels = max(per_target, 0) if in_flight else 0
+        for k in range(1, levels + 1):
+            values[f"claim_flying_{k}"] = []
+        for target, n in (in_flight or {}).items():
+            if n > 0 and levels:
+                values[f"claim_flying_{min(n, levels)}"].append(target)
+    return (not db.is_sqlite, bool(exclude_targets), capped, levels), values
 
 
 @lru_cache(maxsize=64)
-def _claim_template(lock: bool, excluding: bool, capped: bool, caps: tuple[tuple[str, int], ...]) -> ClaimStatement:
-    return _claim_shape(_BOUND, lock=lock, excluding=excluding, capped=capped, caps=caps)
+def _claim_template(lock: bool, excluding: bool, capped: bool, levels: int) -> ClaimStatement:
+    return _claim_shape(_binds(None, levels), lock=lock, excluding=excluding, capped=capped)
 
 
-def _claim_shape(b: _Binds, *, lock: bool, excluding: bool, capped: bool, caps: tuple[tuple[str, int], ...]) -> ClaimStatement:
+def _claim_shape(b: _Binds, *, lock: bool, excluding: bool, capped: bool) -> ClaimStatement:
     """`lock`: PostgreSQL (SQLite's write lock is held for the whole transaction). With
     `capped`, the oldest few due jobs, then each target's cap applied to them with a window
     function (not allowed beside FOR UPDATE, hence two steps)."""
@@ -332,14 +342,14 @@ def _claim_shape(b: _Binds, *, lock: bool, excluding: bool, capped: bool, caps: 
         # changed, and with one the planner walked every pending job by status instead of
         # looking the picked ids up.
         pool = due.subquery("due")
-        picked = _capped(b, pool, caps) if capped else select(pool.c.id)
+        picked = _capped(b, pool) if capped else select(pool.c.id)
         return _claim_update(b, update(Job).where(Job.id.in_(picked.scalar_subquery())))
     # A materialised CTE runs the locking SELECT once. As `IN (subquery)` the planner chose a
     # nested-loop semi-join that re-ran it per outer row, each run skipping the rows already
     # updated, so one claim(limit=4) took all 120 due jobs.
     locked = due.cte("locked").prefix_with("MATERIALIZED")
     if capped:
-        return _claim_update(b, update(Job).where(Job.id.in_(_capped(b, locked, caps).scalar_subquery()),
+        return _claim_update(b, update(Job).where(Job.id.in_(_capped(b, locked).scalar_subquery()),
                                                   _claimable(b.now)))
     return _claim_update(b, update(Job).where(Job.id == locked.c.id, _claimable(b.now)))
 
@@ -348,9 +358,9 @@ def literal_claim(db: Database, queue: str, limit: int, now: datetime, until: da
                   exclude_targets: Collection[str] = (), per_target: int | None = None,
                   in_flight: Mapping[str, int] | None = None) -> ClaimStatement:
     """The claim `claim()` runs, built with its values in it: for EXPLAIN and the cost tests."""
-    (lock, excluding, capped, caps), values = _claim_statement(db, queue, limit, now, until, token, exclude_targets,
-                                                               per_target, in_flight)
-    return _claim_shape(_binds(values), lock=lock, excluding=excluding, capped=capped, caps=caps)
+    (lock, excluding, capped, levels), values = _claim_statement(db, queue, limit, now, until, token, exclude_targets,
+                                                                 per_target, in_flight)
+    return _claim_shape(_binds(values, levels), lock=lock, excluding=excluding, capped=capped)
 
 
 def _claim_update(b: _Binds, stmt: Update) -> ClaimStatement:

@@ -69,3 +69,23 @@ async def test_a_capped_claim_fills_the_pool_without_letting_one_target_take_it(
     again = await jobs.claim(db, "deliver", limit=10, per_target=4, in_flight={"a.example": 4, "b.example": 4},
                              exclude_targets=["a.example", "b.example"])
     assert again == []
+
+
+async def test_each_target_in_flight_gets_what_its_cap_leaves_and_the_statement_is_built_once(db: Database) -> None:
+    # Given 5 due jobs for each of four peers
+    for peer in "abcd":
+        for i in range(5):
+            await jobs.enqueue(db, "deliver", f"{peer}{i}".encode(), target=f"{peer}.example")
+    # And a claim already made, so its statement's shape is built
+    await jobs.claim(db, "deliver", limit=1, per_target=4, in_flight={"z.example": 1})
+    built = jobs._claim_template.cache_info().misses
+    # When a claim is made with a, b and c holding 1, 3 and 2 jobs in flight (d none)
+    claimed = await jobs.claim(db, "deliver", limit=20, per_target=4,
+                               in_flight={"a.example": 1, "b.example": 3, "c.example": 2})
+    # Then each peer gets what its cap leaves: 3, 1, 2 and 4
+    per_peer: dict[str | None, int] = {}
+    for c in claimed:
+        per_peer[c.target] = per_peer.get(c.target, 0) + 1
+    assert per_peer == {"a.example": 3, "b.example": 1, "c.example": 2, "d.example": 4}
+    # And the statement was not built again for another set of counts (before: once per set)
+    assert jobs._claim_template.cache_info().misses == built
