@@ -34,6 +34,7 @@ import ssl
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import aiohttp
@@ -171,11 +172,20 @@ def _never_category(ip: IPAddress) -> str | None:
 
 def address_category(address: IPAddress | str) -> str | None:
     """What kind of non-public address this is (`"loopback"`, `"private"`, …), or None."""
-    ip = _as_ip(address)
+    return _judged(_as_ip(address))[2]
+
+
+@lru_cache(maxsize=1024)
+def _judged(ip: IPAddress) -> tuple[IPAddress, str | None, str | None]:
+    """`ip`'s effective address, its never-a-destination category and its category: pure,
+    and asked for every request to an IP literal and every new connection (the categories'
+    network lists cost about 0.1 ms an address, a tenth of a delivery's work)."""
     eff = effective_address(ip)
     never = _never_category(ip) or _never_category(eff)
-    if never:
-        return never
+    return eff, never, never or _category(eff)
+
+
+def _category(eff: IPAddress) -> str | None:
     if _in(eff, _LOOPBACK):
         return "loopback"
     for name, nets in _SPECIAL:
@@ -317,13 +327,11 @@ class AddressPolicy:
             ip = _as_ip(address)
         except ValueError as exc:
             raise AddressRefused(str(address), f"{address!r} is not an IP address") from exc
-        eff = effective_address(ip)
-        never = _never_category(ip) or _never_category(eff)
+        eff, never, category = _judged(ip)
         if never:
             raise AddressRefused(str(ip), f"{ip} is a {never} address, never a destination")
         if _in(ip, self.allowed_networks) or _in(eff, self.allowed_networks):
             return
-        category = address_category(ip)
         if category is None or (category == "loopback" and self.allow_loopback):
             return
         raise AddressRefused(
