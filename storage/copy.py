@@ -104,8 +104,8 @@ async def copy_database(source: Database, target: Database, batch: int = BATCH) 
     seeded = await migration_rows()
     # A snapshot of the source: one read transaction (REPEATABLE READ on PostgreSQL).
     src_engine = source.read_engine
-    if source.dialect == "postgresql":
-        src_engine = src_engine.execution_options(isolation_level="REPEATABLE READ")
+    if source.dialect == "postgresql":  # not its readers' engine: they run in autocommit
+        src_engine = source.engine.execution_options(isolation_level="REPEATABLE READ")
     async with src_engine.connect() as src, target.engine.begin() as dst:
         await src.begin()
         found = await _counts(dst)
