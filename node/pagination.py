@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Integer, Select, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -76,9 +76,14 @@ def bounded(
         stmt = stmt.where(id_col < page.max_id)
     if page.since_id is not None:
         stmt = stmt.where(id_col > page.since_id)
+    # The limit is written into the statement, not bound: PostgreSQL plans a prepared
+    # statement for any limit when it is a parameter (a tenth of the rows, hash joins and all),
+    # found that plan dearer than one for the values given, and so planned every page afresh
+    # (0.8 ms of a 3 ms home timeline). Written in, the plan made once serves every page.
+    limit = literal(page.limit, Integer(), literal_execute=True)
     if page.min_id is not None:
-        return stmt.where(id_col > page.min_id).order_by(id_col.asc()).limit(page.limit), True
-    return stmt.order_by(id_col.desc()).limit(page.limit), False
+        return stmt.where(id_col > page.min_id).order_by(id_col.asc()).limit(limit), True
+    return stmt.order_by(id_col.desc()).limit(limit), False
 
 
 async def accounts_page(
