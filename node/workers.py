@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -112,11 +111,6 @@ class JobWorker(BackgroundLoop):
         )
         self._rested = False  # the last cycle found nothing, and the loop paused
         self._woken = False  # something woke the worker since its last cycle began
-        # Ordered queues whose last claim found nothing, and when that was (the loop's clock):
-        # not claimed again until a wake-up says there may be work, or the fallback poll's
-        # time has passed. A freed delivery slot ends the pause too, and without this every
-        # one of them cost an empty claim (a write transaction) of every other queue.
-        self._dry: dict[str, float] = {}
         self._unsubscribe: Callable[[], None] | None = None
 
     async def _begin(self) -> None:
@@ -218,12 +212,10 @@ class JobWorker(BackgroundLoop):
 
     def wake(self) -> None:
         self._woken = True  # there is work: claim without asking first
-        self._dry.clear()
         super().wake()
 
     def _maybe_work(self) -> None:
         """Something committed that may have been a job: end the pause, ask with one read."""
-        self._dry.clear()
         super().wake()
 
     async def _step(self) -> int:
@@ -231,11 +223,8 @@ class JobWorker(BackgroundLoop):
         if quiet and not any(self._flying.values()):
             # The fallback poll of an idle worker: one read says whether any queue has a due
             # job, rather than a claim (a write transaction) of each queue.
-            due = await jobs.due_queues(self.db, list(self.handlers))
-            if not due:
+            if not await jobs.due_queues(self.db, list(self.handlers)):
                 return 0
-            for queue in due:
-                self._dry.pop(queue, None)
         return await self._cycle()
 
     def _pause_after(self, outcome: object) -> float:
@@ -257,16 +246,9 @@ class JobWorker(BackgroundLoop):
         so a peer that accepts connections and never answers holds only its own slots (at most
         `per_target` of them) until its timeout, never the deliveries to everyone else."""
         handled = 0
-        now = asyncio.get_running_loop().time()
         for queue, handler in self.handlers.items():
             if queue not in self.concurrent:
-                if now - self._dry.get(queue, -math.inf) < self.every:
-                    continue
                 claimed = await jobs.claim(self.db, queue, limit=self.batch)
-                if claimed:
-                    self._dry.pop(queue, None)
-                else:
-                    self._dry[queue] = now
                 await self._ordered(queue, claimed, handler)
                 handled += len(claimed)
                 continue
@@ -339,9 +321,7 @@ class JobWorker(BackgroundLoop):
     def _freed(self, task: asyncio.Task[None]) -> None:
         for flying in self._flying.values():
             flying.pop(task, None)
-        # A slot is free: claim again without waiting out the pause. Not a wake-up (`wake`):
-        # it says nothing of the other queues.
-        BackgroundLoop.wake(self)
+        self.prompt()  # a slot is free: claim again without waiting out the pause
 
 
 class MaintenanceWorker(BackgroundLoop):

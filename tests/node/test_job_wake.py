@@ -17,7 +17,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert, text
 
-from node.job_wake import WATCH_EVERY, JobListener
+from node.job_wake import JobListener
 from node.workers import JobWorker, RetryLater
 from storage import jobs
 from storage.db import Database
@@ -267,54 +267,6 @@ async def test_a_retry_due_before_the_fallback_poll_wakes_the_worker_when_due(db
         # Then it is tried again about half a second later, not a minute later
         await _until(lambda: len(tries) == 2, 5.0)
         assert 0.4 < tries[1] - tries[0] < 0.5 + PROMPT
-    finally:
-        worker.stop()
-        await worker.join()
-
-
-async def test_freed_delivery_slots_do_not_claim_the_other_queues_until_one_has_work(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given a started worker with a minute's fallback poll, a concurrent queue "d" of 40 jobs
-    # that finish one by one, and an ordered queue "q" with nothing in it
-    claims: list[str] = []
-    real_claim = jobs.claim
-
-    async def counted_claim(db: Database, queue: str, **kw: object) -> list[jobs.ClaimedJob]:
-        claims.append(queue)
-        return await real_claim(db, queue, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(jobs, "claim", counted_claim)
-    finished: list[bytes] = []
-    gate = asyncio.Semaphore(0)
-
-    async def slow(job: jobs.ClaimedJob) -> None:
-        await gate.acquire()
-        finished.append(job.payload)
-
-    recorder = Recorder()
-    for i in range(40):
-        await jobs.enqueue(db, "d", f"d{i}".encode())
-    worker = JobWorker(db, {"q": recorder, "d": slow}, idle_sleep=LONG_POLL, concurrent=frozenset({"d"}), pool=40,
-                       per_target=40)
-    worker.start()
-    try:
-        await _until(lambda: claims.count("d") >= 1)
-        began = time.monotonic()
-        # When the deliveries finish one at a time, each freeing a slot
-        for n in range(40):
-            gate.release()
-            await _until(lambda n=n: len(finished) == n + 1)
-            await asyncio.sleep(0.005)
-        # Then the empty ordered queue was claimed once, not once per freed slot (on SQLite,
-        # where any commit may have been another process's enqueue, once more per look of the
-        # file watch that saw one)
-        looks = (time.monotonic() - began) / WATCH_EVERY + 1 if db.is_sqlite else 0
-        assert claims.count("q") <= 1 + looks < 40, claims
-        # And a job enqueued to it still wakes the worker at once
-        await jobs.enqueue(db, "q", b"work")
-        await recorder.wait(PROMPT)
-        assert b"work" in recorder.started
     finally:
         worker.stop()
         await worker.join()
