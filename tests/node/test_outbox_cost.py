@@ -10,15 +10,13 @@ from sqlalchemy import insert
 
 from node.ap_reads import outbox_page_statement
 from node.context import NodeContext
-from storage.ids import new_id
 from storage.models import Account, Post
+from tests.factory import public_post_row
 from tests.storage.test_claim_cost import _work
 
 
 async def _write(ctx: NodeContext, author: Account, n: int) -> None:
-    rows = [{"id": new_id(), "account_id": author.id, "local": True, "source": f"post {i}", "content_html": f"<p>post {i}</p>",
-             "summary": "", "sensitive": False, "visibility": "public", "replies_count": 0, "likes_count": 0,
-             "boosts_count": 0} for i in range(n)]
+    rows = [public_post_row(author.id, f"post {i}") for i in range(n)]
     async with ctx.db.session() as s:
         await s.execute(insert(Post), rows)
 

@@ -13,6 +13,7 @@ from storage.db import Database
 from storage.ids import new_id
 from storage.models import Account, Post, TimelineEntry
 from tests.conftest import ENGINES
+from tests.factory import public_post_row
 
 POSTS = 20_000
 pytestmark = pytest.mark.parametrize("engine_name", [e for e in ENGINES if e == "postgresql"])
@@ -26,8 +27,7 @@ async def test_the_home_timeline_is_planned_once_and_its_plan_reused(db: Databas
         s.add_all([viewer, author])
     ids = sorted(new_id() for _ in range(POSTS))
     async with db.session() as s:
-        await s.execute(insert(Post), [{"id": i, "account_id": author.id, "local": True, "source": "hi",
-                                        "content_html": "<p>hi</p>", "visibility": "public"} for i in ids])
+        await s.execute(insert(Post), [public_post_row(author.id, "hi", i) for i in ids])
         await s.execute(insert(TimelineEntry), [{"account_id": viewer.id, "post_id": i, "author_id": author.id}
                                                 for i in ids])
     async with db.engine.connect() as conn:

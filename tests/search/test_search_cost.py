@@ -16,6 +16,7 @@ from node.search_text import stems
 from storage import search_index
 from storage.ids import new_id
 from storage.models import Account, Post
+from tests.factory import public_post_row
 from tests.node.conftest import DOMAIN
 from tests.storage.test_claim_cost import _work
 
@@ -26,9 +27,7 @@ async def _write(ctx: NodeContext, author: Account, n: int) -> None:
     for i in range(n):
         pid = new_id()
         body = f"deploy number {i} of the train"
-        rows.append({"id": pid, "account_id": author.id, "local": True, "source": body, "content_html": f"<p>{body}</p>",
-                     "summary": "", "sensitive": False, "visibility": "public", "replies_count": 0, "likes_count": 0,
-                     "boosts_count": 0})
+        rows.append(public_post_row(author.id, body, pid))
         terms.append((pid, " ".join(stems(body, None))))
     async with ctx.db.session() as s:
         await s.execute(insert(Post), rows)
